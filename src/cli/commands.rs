@@ -1,0 +1,250 @@
+//! What each subcommand does. Each returns the process exit code.
+
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use rmcp::ServiceExt;
+use rmcp::model::{CallToolRequestParams, ContentBlock, Tool};
+use serde_json::{Value, json};
+
+use super::{ConfigAction, Host};
+use crate::config::Settings;
+use crate::server::Switchboard;
+use crate::support::text::human_bytes;
+use crate::tools::is_read_only;
+
+/// Serves MCP over this process's stdin and stdout until end of input, SIGINT or SIGTERM.
+pub async fn serve(settings: Arc<Settings>) -> anyhow::Result<u8> {
+    let server = Switchboard::new(settings);
+    let (reader, writer) = rmcp::transport::io::stdio_pipes();
+    crate::run(server, reader, writer, shutdown_signal()).await?;
+    Ok(0)
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            _ => std::future::pending().await,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// The catalogue: one line per tool, a Markdown table, or full JSON definitions.
+pub fn tools(settings: Arc<Settings>, json: bool, markdown: bool) -> anyhow::Result<u8> {
+    let server = Switchboard::new(settings);
+    let tools = server.tools();
+    if json {
+        println!("{}", serde_json::to_string_pretty(tools)?);
+    } else if markdown {
+        print!("{}", markdown_table(tools));
+    } else {
+        for t in tools {
+            println!("{:<18} {}", t.name, first_sentence(t.description.as_deref().unwrap_or("")));
+        }
+    }
+    Ok(0)
+}
+
+/// The README's tool table. A test keeps the README equal to this output.
+pub fn markdown_table(tools: &[Tool]) -> String {
+    let mut out = String::from("| tool | what it does | changes files |\n| --- | --- | --- |\n");
+    for t in tools {
+        let changes = if is_read_only(t) { "no" } else { "yes" };
+        out.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            t.name,
+            first_sentence(t.description.as_deref().unwrap_or("")).replace('|', "\\|"),
+            changes
+        ));
+    }
+    out
+}
+
+fn first_sentence(s: &str) -> &str {
+    let s = s.trim();
+    match s.find(". ") {
+        Some(i) => &s[..=i],
+        None => s,
+    }
+}
+
+/// Runs one tool through a real MCP session held in this process, and prints the result.
+pub async fn call(settings: Arc<Settings>, tool: &str, arguments: Option<&str>, json: bool) -> anyhow::Result<u8> {
+    let args: Value = match arguments {
+        Some(a) => serde_json::from_str(a).context("the arguments are not valid JSON")?,
+        None => json!({}),
+    };
+    let Value::Object(args) = args else { bail!("the arguments must be a JSON object, e.g. '{{\"path\": \"README.md\"}}'") };
+    let server = Switchboard::new(settings);
+    let (client_io, server_io) = tokio::io::duplex(1 << 20);
+    let (server_read, server_write) = tokio::io::split(server_io);
+    let serving = tokio::spawn(crate::run(server, server_read, server_write, std::future::pending()));
+    let client = ().serve(client_io).await.context("in-process session failed to start")?;
+    let result = client.call_tool(CallToolRequestParams::new(tool.to_owned()).with_arguments(args)).await;
+    let _ = client.cancel().await;
+    serving.abort();
+    let result = result.map_err(|e| anyhow::anyhow!("{e}"))?;
+    if json && let Some(s) = &result.structured_content {
+        println!("{}", serde_json::to_string_pretty(s)?);
+    } else {
+        for block in &result.content {
+            print_block(block);
+        }
+    }
+    Ok(if result.is_error == Some(true) { 1 } else { 0 })
+}
+
+fn print_block(block: &ContentBlock) {
+    match block {
+        ContentBlock::Text(t) => println!("{}", t.text),
+        ContentBlock::Image(i) => println!("[image {}, {} of base64]", i.mime_type, human_bytes(i.data.len() as u64)),
+        ContentBlock::Audio(a) => println!("[audio {}, {} of base64]", a.mime_type, human_bytes(a.data.len() as u64)),
+        other => println!("{}", serde_json::to_string_pretty(other).unwrap_or_default()),
+    }
+}
+
+pub fn config(settings: Arc<Settings>, action: ConfigAction) -> anyhow::Result<u8> {
+    match action {
+        ConfigAction::Check => {
+            let server = Switchboard::new(settings.clone());
+            let problems: Vec<&String> = server.prompts.problems.iter().chain(server.resources.problems.iter()).collect();
+            for p in &problems {
+                println!("problem: {p}");
+            }
+            let file = settings.config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "built-in defaults".into());
+            if problems.is_empty() {
+                println!(
+                    "ok: {file}; profile `{}`; {} root(s); {} prompt(s); {} resource(s); {} tool(s)",
+                    settings.profile.name,
+                    settings.files.roots.len(),
+                    server.prompts.list().count(),
+                    server.resources.list().count(),
+                    server.tools().len()
+                );
+                Ok(0)
+            } else {
+                println!("{} problem(s) in {file} and its folders", problems.len());
+                Ok(1)
+            }
+        }
+        ConfigAction::Show => {
+            print!("{}", serde_norway::to_string(&settings.effective)?);
+            Ok(0)
+        }
+        ConfigAction::Path => {
+            let show = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "-".into());
+            println!("config file      {} (found by {})", show(&settings.config_file), settings.found_by);
+            println!("user config dir  {}", show(&settings.user_config_dir));
+            println!("profile          {}", settings.profile.name);
+            println!("data dir         {}", settings.profile.data_dir.display());
+            println!("log dir          {}", settings.profile.log_dir.display());
+            for d in &settings.prompt_dirs {
+                println!("prompts dir      {}{}", d.display(), if d.is_dir() { "" } else { " (absent)" });
+            }
+            for d in &settings.resource_dirs {
+                println!("resources dir    {}{}", d.display(), if d.is_dir() { "" } else { " (absent)" });
+            }
+            for r in &settings.files.roots {
+                println!("root             {} ({:?})", r.path.display(), r.source);
+            }
+            Ok(0)
+        }
+    }
+}
+
+/// One line per check; a failure says how to fix it. Exit code 1 when anything failed.
+pub async fn doctor(settings: Arc<Settings>) -> anyhow::Result<u8> {
+    let mut failed = 0;
+    let mut line = |ok: bool, what: String| {
+        if !ok {
+            failed += 1;
+        }
+        println!("{} {what}", if ok { "ok  " } else { "FAIL" });
+    };
+    line(
+        true,
+        format!(
+            "config: {} (found by {})",
+            settings.config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "built-in defaults".into()),
+            settings.found_by
+        ),
+    );
+    for (what, dir) in [("data dir", &settings.profile.data_dir), ("log dir", &settings.profile.log_dir)] {
+        match writable(dir) {
+            Ok(()) => line(true, format!("{what} {} is writable", dir.display())),
+            Err(e) => line(false, format!("{what} {} is not writable ({e}); set data_dir in config.yaml to a writable folder", dir.display())),
+        }
+    }
+    if settings.files.roots.is_empty() {
+        println!("warn no roots configured: file tools work only with a client that shares MCP roots; add --root DIR");
+    }
+    for r in &settings.files.roots {
+        match std::fs::read_dir(&r.path) {
+            Ok(_) => line(true, format!("root {} is readable", r.path.display())),
+            Err(e) => line(false, format!("root {} cannot be read ({e}); fix its permissions or remove it", r.path.display())),
+        }
+    }
+    let server = Switchboard::new(settings.clone());
+    line(server.prompts.problems.is_empty(), format!("{} prompt(s) loaded", server.prompts.list().count()));
+    for p in &server.prompts.problems {
+        line(false, format!("prompt file: {p}"));
+    }
+    line(server.resources.problems.is_empty(), format!("{} resource(s) loaded", server.resources.list().count()));
+    for p in &server.resources.problems {
+        line(false, format!("resource file: {p}"));
+    }
+    match self_test(server).await {
+        Ok(n) => line(true, format!("MCP self-test: initialize and tools/list answered ({n} tools)")),
+        Err(e) => line(false, format!("MCP self-test failed: {e:#}")),
+    }
+    Ok(if failed == 0 { 0 } else { 1 })
+}
+
+fn writable(dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let probe = tempfile::NamedTempFile::new_in(dir)?;
+    drop(probe);
+    Ok(())
+}
+
+async fn self_test(server: Switchboard) -> anyhow::Result<usize> {
+    let (client_io, server_io) = tokio::io::duplex(1 << 20);
+    let (r, w) = tokio::io::split(server_io);
+    let serving = tokio::spawn(crate::run(server, r, w, std::future::pending()));
+    let client = ().serve(client_io).await?;
+    let tools = client.list_all_tools().await?;
+    let _ = client.cancel().await;
+    serving.abort();
+    Ok(tools.len())
+}
+
+/// The host config entry, with this binary's absolute path and the current folder as root.
+pub fn install_snippet(host: Host) -> anyhow::Result<u8> {
+    let exe = std::env::current_exe().context("cannot find this binary's path")?;
+    let exe = std::fs::canonicalize(&exe).unwrap_or(exe).display().to_string();
+    let root = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_else(|_| "/path/to/project".into());
+    let entry = json!({"command": exe, "args": ["--root", root]});
+    let (file, snippet) = match host {
+        Host::Claude => ("claude_desktop_config.json", json!({"mcpServers": {"switchboard": entry}})),
+        Host::Cursor => ("~/.cursor/mcp.json", json!({"mcpServers": {"switchboard": entry}})),
+        Host::Vscode => (
+            ".vscode/mcp.json",
+            json!({"servers": {"switchboard": {"type": "stdio", "command": entry["command"], "args": entry["args"]}}}),
+        ),
+    };
+    eprintln!("Add this to {file} (merge with what is there; change --root to your project):");
+    println!("{}", serde_json::to_string_pretty(&snippet)?);
+    Ok(0)
+}

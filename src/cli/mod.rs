@@ -1,0 +1,99 @@
+//! The command line: `serve` (the default, what hosts run) and the helper commands people use by
+//! hand. This is the binary's edge, kept in the library so tests can drive it; it is the only
+//! module besides `main.rs` that prints to stdout.
+
+pub mod commands;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::Overrides;
+
+#[derive(Debug, Parser)]
+#[command(name = "switchboard", version, about = "One MCP server over stdio: safe file tools, prompts and resources for any MCP host.")]
+pub struct Cli {
+    /// Config file (default: $SWITCHBOARD_CONFIG, then config.yaml in the user config dir)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Allow file tools inside DIR (repeatable); adds to files.roots
+    #[arg(long = "root", global = true, value_name = "DIR")]
+    pub roots: Vec<PathBuf>,
+    /// Profile: separate data, logs and state (default: $SWITCHBOARD_PROFILE, then `default`)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Log level for stderr and the log file: error, warn, info, debug, trace, off
+    #[arg(long, global = true, value_name = "LEVEL")]
+    pub log_level: Option<String>,
+    /// Register only tools that never change anything (readOnlyHint = true)
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve MCP over stdio (the default when no command is given)
+    Serve,
+    /// List the tool catalogue
+    Tools {
+        /// Full tool definitions as JSON
+        #[arg(long, conflicts_with = "markdown")]
+        json: bool,
+        /// A Markdown table (the README's tool list)
+        #[arg(long)]
+        markdown: bool,
+    },
+    /// Run one tool in-process and print its result; exit code 1 when the tool reports an error
+    Call {
+        /// Tool name, e.g. read_file
+        tool: String,
+        /// Arguments as a JSON object, e.g. '{"path": "README.md"}'
+        arguments: Option<String>,
+        /// Print the structured result as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Inspect the configuration
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// Check config, roots, data folders, prompts and resources; one line per check
+    Doctor,
+    /// Print the MCP host config entry for this binary
+    InstallSnippet {
+        #[arg(value_enum, default_value_t = Host::Claude)]
+        host: Host,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Validate the config file, prompts and resources
+    Check,
+    /// Print the effective configuration, secrets redacted
+    Show,
+    /// Print where each file and folder was found
+    Path,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Host {
+    Claude,
+    Vscode,
+    Cursor,
+}
+
+impl Cli {
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            config: self.config.clone(),
+            roots: self.roots.clone(),
+            profile: self.profile.clone(),
+            log_level: self.log_level.clone(),
+            read_only: self.read_only,
+        }
+    }
+}

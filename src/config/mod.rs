@@ -1,0 +1,551 @@
+//! Configuration: finds `config.yaml`, resolves `env:VAR` secrets, and turns the raw serde structs
+//! into validated [`Settings`] exactly once at start-up. Nothing else in switchboard reads
+//! environment variables or files for configuration; tools receive what they need from here.
+
+pub mod raw;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::policy::protected::ProtectedPaths;
+pub use raw::RawConfig;
+
+/// A start-up error in the configuration: which file, which key, and what was expected.
+#[derive(Debug, thiserror::Error)]
+#[error("{}{}: {message}", file.as_ref().map(|f| format!("config {}: ", f.display())).unwrap_or_default(), if key.is_empty() { "config".to_owned() } else { format!("`{key}`") })]
+pub struct ConfigError {
+    pub file: Option<PathBuf>,
+    pub key: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(file: Option<&Path>, key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            file: file.map(Path::to_path_buf),
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// What the command line contributes. Command-line values win over the file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub roots: Vec<PathBuf>,
+    pub profile: Option<String>,
+    pub log_level: Option<String>,
+    pub read_only: bool,
+}
+
+/// How the config file was found, for `switchboard config path` and `doctor`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FoundBy {
+    Flag,
+    EnvVar,
+    UserConfigDir,
+    Defaults,
+}
+
+impl std::fmt::Display for FoundBy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FoundBy::Flag => "--config",
+            FoundBy::EnvVar => "$SWITCHBOARD_CONFIG",
+            FoundBy::UserConfigDir => "user config dir",
+            FoundBy::Defaults => "built-in defaults (no config file)",
+        })
+    }
+}
+
+/// Where a configured root came from, reported by `list_roots`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RootSource {
+    Config,
+    CommandLine,
+    Client,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConfiguredRoot {
+    /// Canonical path: symlinks resolved, so containment checks compare real components.
+    pub path: PathBuf,
+    pub source: RootSource,
+}
+
+#[derive(Debug, Clone)]
+pub struct FileSettings {
+    pub roots: Vec<ConfiguredRoot>,
+    pub protected: ProtectedPaths,
+    pub max_read_bytes: u64,
+    pub max_media_bytes: u64,
+    pub max_write_bytes: u64,
+    pub max_entries: usize,
+    pub max_search_results: usize,
+    pub max_search_matches: usize,
+    pub max_walk_entries: usize,
+    pub max_line_chars: usize,
+    pub trash: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub name: String,
+    pub data_dir: PathBuf,
+    pub log_dir: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_frame_bytes: usize,
+    pub max_in_flight: usize,
+    pub blocking_threads: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct LoggingSettings {
+    pub level: String,
+    pub requests: bool,
+    pub file: bool,
+}
+
+/// The validated configuration, built once and shared read-only.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub config_file: Option<PathBuf>,
+    pub found_by: FoundBy,
+    pub user_config_dir: Option<PathBuf>,
+    pub profile: Profile,
+    pub files: FileSettings,
+    pub prompt_dirs: Vec<PathBuf>,
+    pub resource_dirs: Vec<PathBuf>,
+    pub limits: Limits,
+    pub logging: LoggingSettings,
+    pub read_only: bool,
+    /// The effective config as data (defaults and command line applied), every `env:` value
+    /// replaced by a marker; printed by `switchboard config show`.
+    pub effective: Value,
+}
+
+impl Settings {
+    /// Settings with built-in defaults and no config file, for tests and the in-process CLI.
+    pub fn defaults_for_tests(data_dir: &Path, roots: &[PathBuf]) -> Result<Self, ConfigError> {
+        let raw = RawConfig {
+            data_dir: Some(data_dir.to_path_buf()),
+            ..RawConfig::default()
+        };
+        let overrides = Overrides {
+            roots: roots.to_vec(),
+            ..Overrides::default()
+        };
+        let env = |_: &str| None;
+        build(raw, None, FoundBy::Defaults, None, &overrides, &env, Value::Null)
+    }
+}
+
+/// Platform folders for switchboard (`~/.config/switchboard`, `~/.local/share/switchboard`).
+fn project_dirs() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("", "", "switchboard")
+}
+
+/// Loads and validates the configuration. `env` looks up environment variables, so tests can
+/// pass their own.
+pub fn load(overrides: &Overrides, env: &dyn Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+    let user_config_dir = project_dirs().map(|d| d.config_dir().to_path_buf());
+    let (path, found_by) = if let Some(p) = &overrides.config {
+        (Some(p.clone()), FoundBy::Flag)
+    } else if let Some(p) = env("SWITCHBOARD_CONFIG").filter(|s| !s.is_empty()) {
+        (Some(PathBuf::from(p)), FoundBy::EnvVar)
+    } else if let Some(p) = user_config_dir.as_ref().map(|d| d.join("config.yaml")).filter(|p| p.is_file()) {
+        (Some(p), FoundBy::UserConfigDir)
+    } else {
+        (None, FoundBy::Defaults)
+    };
+
+    let (raw, redacted) = match &path {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| {
+                ConfigError::new(Some(p), "", format!("cannot read the file: {e} (found by {found_by})"))
+            })?;
+            parse(&text, Some(p), env)?
+        }
+        None => (RawConfig::default(), serde_json::to_value(RawConfig::default()).unwrap_or(Value::Null)),
+    };
+    let path = match path {
+        Some(p) => Some(std::fs::canonicalize(&p).unwrap_or(p)),
+        None => None,
+    };
+    build(raw, path, found_by, user_config_dir, overrides, env, redacted)
+}
+
+/// Parses YAML text into the raw config, resolving `env:VAR` strings first. Returns the raw
+/// config and a redacted copy of the data for `config show`.
+pub fn parse(
+    text: &str,
+    file: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(RawConfig, Value), ConfigError> {
+    let mut value: Value = if text.trim().is_empty() {
+        Value::Object(Default::default())
+    } else {
+        serde_norway::from_str(text).map_err(|e| {
+            let at = e.location().map(|l| format!(" (line {}, column {})", l.line(), l.column())).unwrap_or_default();
+            ConfigError::new(file, "", format!("not valid YAML{at}: {e}"))
+        })?
+    };
+    if value.is_null() {
+        value = Value::Object(Default::default());
+    }
+    let mut redacted = value.clone();
+    resolve_env(&mut value, &mut redacted, &mut String::new(), file, env)?;
+    let raw: RawConfig = serde_path_to_error::deserialize(value).map_err(|e| {
+        let key = e.path().to_string();
+        ConfigError::new(file, if key == "." { String::new() } else { key }, e.into_inner().to_string())
+    })?;
+    Ok((raw, redacted))
+}
+
+/// Replaces every string of the form `env:VAR` with the variable's value. Secrets are never
+/// written literally in the file; a missing variable is an error that names it and the key.
+fn resolve_env(
+    value: &mut Value,
+    redacted: &mut Value,
+    key: &mut String,
+    file: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), ConfigError> {
+    match value {
+        Value::String(s) => {
+            if let Some(var) = s.strip_prefix("env:") {
+                let var = var.trim();
+                match env(var) {
+                    Some(v) => {
+                        *redacted = Value::String(format!("env:{var} (set, redacted)"));
+                        *s = v;
+                    }
+                    None => {
+                        return Err(ConfigError::new(
+                            file,
+                            key.trim_start_matches('.'),
+                            format!("environment variable `{var}` is not set; export it or pass it in the host config's `env`"),
+                        ));
+                    }
+                }
+            }
+        }
+        Value::Array(items) => {
+            let Value::Array(red) = redacted else { return Ok(()) };
+            for (i, (item, r)) in items.iter_mut().zip(red.iter_mut()).enumerate() {
+                let len = key.len();
+                key.push_str(&format!("[{i}]"));
+                resolve_env(item, r, key, file, env)?;
+                key.truncate(len);
+            }
+        }
+        Value::Object(map) => {
+            let Value::Object(red) = redacted else { return Ok(()) };
+            for (k, item) in map.iter_mut() {
+                let Some(r) = red.get_mut(k) else { continue };
+                let len = key.len();
+                key.push('.');
+                key.push_str(k);
+                resolve_env(item, r, key, file, env)?;
+                key.truncate(len);
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Profile names become folder names, so they are restricted to a safe alphabet.
+pub fn validate_profile_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 32
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("profile `{name}` is not valid: use 1 to 32 characters from a-z, 0-9, `_` and `-`"))
+    }
+}
+
+fn build(
+    raw: RawConfig,
+    config_file: Option<PathBuf>,
+    found_by: FoundBy,
+    user_config_dir: Option<PathBuf>,
+    overrides: &Overrides,
+    env: &dyn Fn(&str) -> Option<String>,
+    redacted: Value,
+) -> Result<Settings, ConfigError> {
+    let file = config_file.as_deref();
+
+    // Profile: flag, then environment, then file, then `default`.
+    let (profile_name, profile_key) = if let Some(p) = &overrides.profile {
+        (p.clone(), "--profile")
+    } else if let Some(p) = env("SWITCHBOARD_PROFILE").filter(|s| !s.is_empty()) {
+        (p, "$SWITCHBOARD_PROFILE")
+    } else if let Some(p) = &raw.profile {
+        (p.clone(), "profile")
+    } else {
+        ("default".to_owned(), "profile")
+    };
+    validate_profile_name(&profile_name).map_err(|m| ConfigError::new(file, profile_key, m))?;
+    let base = match &raw.data_dir {
+        Some(d) => absolutize(d, file),
+        None => project_dirs()
+            .map(|d| d.data_dir().to_path_buf())
+            .ok_or_else(|| ConfigError::new(file, "data_dir", "no home directory found; set data_dir"))?,
+    };
+    let data_dir = base.join("profiles").join(&profile_name);
+    let profile = Profile {
+        log_dir: data_dir.join("logs"),
+        data_dir,
+        name: profile_name,
+    };
+
+    // Roots: the file's, then the command line's; each must be an existing directory.
+    let mut roots: Vec<ConfiguredRoot> = Vec::new();
+    let mut add_root = |p: &Path, source: RootSource, key: String| -> Result<(), ConfigError> {
+        let p = expand_home(p, env);
+        let p = absolutize(&p, if source == RootSource::Config { file } else { None });
+        let canonical = std::fs::canonicalize(&p).map_err(|e| {
+            ConfigError::new(file.filter(|_| source == RootSource::Config), key.clone(), format!("root {} cannot be used: {e}", p.display()))
+        })?;
+        if !canonical.is_dir() {
+            return Err(ConfigError::new(file, key, format!("root {} is not a directory", p.display())));
+        }
+        if !roots.iter().any(|r| r.path == canonical) {
+            roots.push(ConfiguredRoot { path: canonical, source });
+        }
+        Ok(())
+    };
+    for (i, r) in raw.files.roots.iter().enumerate() {
+        add_root(Path::new(r), RootSource::Config, format!("files.roots[{i}]"))?;
+    }
+    for r in &overrides.roots {
+        add_root(r, RootSource::CommandLine, "--root".to_owned())?;
+    }
+
+    let f = &raw.files;
+    for (key, v) in [
+        ("files.max_read_bytes", f.max_read_bytes),
+        ("files.max_media_bytes", f.max_media_bytes),
+        ("files.max_write_bytes", f.max_write_bytes),
+        ("files.max_entries", f.max_entries as u64),
+        ("files.max_search_results", f.max_search_results as u64),
+        ("files.max_search_matches", f.max_search_matches as u64),
+        ("files.max_walk_entries", f.max_walk_entries as u64),
+        ("files.max_line_chars", f.max_line_chars as u64),
+        ("limits.max_frame_bytes", raw.limits.max_frame_bytes as u64),
+        ("limits.max_in_flight", raw.limits.max_in_flight as u64),
+        ("limits.blocking_threads", raw.limits.blocking_threads as u64),
+    ] {
+        if v == 0 {
+            return Err(ConfigError::new(file, key, "must be greater than 0"));
+        }
+    }
+    if raw.limits.max_frame_bytes < 4096 {
+        return Err(ConfigError::new(file, "limits.max_frame_bytes", "must be at least 4096 bytes"));
+    }
+
+    // Folders for prompts and resources: beside the config file, the user config dir, then the
+    // configured ones. The same folders are protected from the file tools.
+    let beside = config_file.as_ref().and_then(|p| p.parent().map(Path::to_path_buf));
+    let folder_list = |name: &str, extra: &[PathBuf]| -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = Vec::new();
+        for base in beside.iter().chain(user_config_dir.iter()) {
+            v.push(base.join(name));
+        }
+        for d in extra {
+            v.push(absolutize(&expand_home(d, env), file));
+        }
+        let mut seen = BTreeSet::new();
+        v.retain(|p| seen.insert(p.clone()));
+        v
+    };
+    let prompt_dirs = folder_list("prompts", &raw.prompts.dirs);
+    let resource_dirs = folder_list("resources", &raw.resources.dirs);
+    let tool_dirs = folder_list("tools", &[]);
+
+    let mut own_paths: Vec<PathBuf> = Vec::new();
+    own_paths.extend(config_file.iter().cloned());
+    for base in beside.iter().chain(user_config_dir.iter()) {
+        own_paths.push(base.join("config.yaml"));
+        own_paths.push(base.join("servers_config.json"));
+    }
+    own_paths.extend(prompt_dirs.iter().cloned());
+    own_paths.extend(resource_dirs.iter().cloned());
+    own_paths.extend(tool_dirs.iter().cloned());
+    own_paths.push(profile.data_dir.clone());
+    let protected = ProtectedPaths::new(&own_paths, &f.protected)
+        .map_err(|m| ConfigError::new(file, "files.protected", m))?;
+
+    let level = overrides.log_level.clone().unwrap_or_else(|| raw.logging.level.clone());
+    if !matches!(level.as_str(), "error" | "warn" | "info" | "debug" | "trace" | "off") {
+        let key = if overrides.log_level.is_some() { "--log-level" } else { "logging.level" };
+        return Err(ConfigError::new(file, key, format!("`{level}` is not a level: use error, warn, info, debug, trace or off")));
+    }
+
+    let mut effective = serde_json::to_value(&raw).unwrap_or(Value::Null);
+    overlay_redactions(&redacted, &mut effective);
+    effective["profile"] = Value::String(profile.name.clone());
+    effective["data_dir"] = Value::String(base.display().to_string());
+    effective["files"]["roots"] = Value::Array(roots.iter().map(|r| Value::String(r.path.display().to_string())).collect());
+    effective["logging"]["level"] = Value::String(level.clone());
+
+    Ok(Settings {
+        config_file,
+        found_by,
+        user_config_dir,
+        profile,
+        files: FileSettings {
+            roots,
+            protected,
+            max_read_bytes: f.max_read_bytes,
+            max_media_bytes: f.max_media_bytes,
+            max_write_bytes: f.max_write_bytes,
+            max_entries: f.max_entries,
+            max_search_results: f.max_search_results,
+            max_search_matches: f.max_search_matches,
+            max_walk_entries: f.max_walk_entries,
+            max_line_chars: f.max_line_chars,
+            trash: f.trash,
+        },
+        prompt_dirs,
+        resource_dirs,
+        limits: Limits {
+            max_frame_bytes: raw.limits.max_frame_bytes,
+            max_in_flight: raw.limits.max_in_flight,
+            blocking_threads: raw.limits.blocking_threads,
+        },
+        logging: LoggingSettings {
+            level,
+            requests: raw.logging.requests,
+            file: raw.logging.file,
+        },
+        read_only: overrides.read_only,
+        effective,
+    })
+}
+
+/// Copies the redaction markers of `redacted` (the file as written) onto `effective`.
+fn overlay_redactions(redacted: &Value, effective: &mut Value) {
+    match (redacted, effective) {
+        (Value::String(s), e) if s.ends_with("(set, redacted)") => *e = Value::String(s.clone()),
+        (Value::Object(r), Value::Object(e)) => {
+            for (k, v) in r {
+                if let Some(ev) = e.get_mut(k) {
+                    overlay_redactions(v, ev);
+                }
+            }
+        }
+        (Value::Array(r), Value::Array(e)) => {
+            for (v, ev) in r.iter().zip(e.iter_mut()) {
+                overlay_redactions(v, ev);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `~/x` becomes `$HOME/x`; everything else is returned unchanged.
+fn expand_home(p: &Path, env: &dyn Fn(&str) -> Option<String>) -> PathBuf {
+    if let Ok(rest) = p.strip_prefix("~")
+        && let Some(home) = env("HOME").or_else(|| directories::BaseDirs::new().map(|b| b.home_dir().display().to_string()))
+    {
+        return PathBuf::from(home).join(rest);
+    }
+    p.to_path_buf()
+}
+
+/// Relative paths in the config file are relative to the file's folder; on the command line,
+/// to the current directory.
+fn absolutize(p: &Path, relative_to_file: Option<&Path>) -> PathBuf {
+    if p.is_absolute() {
+        return p.to_path_buf();
+    }
+    match relative_to_file.and_then(Path::parent) {
+        Some(dir) => dir.join(p),
+        None => std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn unknown_key_names_its_path() {
+        let err = parse("files:\n  rootz: []\n", Some(Path::new("/x/config.yaml")), &no_env).unwrap_err();
+        assert_eq!(err.key, "files.rootz");
+        assert!(err.message.contains("unknown field `rootz`"), "{}", err.message);
+        assert!(err.to_string().contains("/x/config.yaml"));
+    }
+
+    #[test]
+    fn wrong_type_names_its_path() {
+        let err = parse("files:\n  max_entries: lots\n", None, &no_env).unwrap_err();
+        assert_eq!(err.key, "files.max_entries");
+    }
+
+    #[test]
+    fn reserved_sections_accept_only_empty_maps() {
+        assert!(parse("exec: {}\nweb: {}\n", None, &no_env).is_ok());
+        let err = parse("exec:\n  shell: true\n", None, &no_env).unwrap_err();
+        assert_eq!(err.key, "exec.shell");
+    }
+
+    #[test]
+    fn env_values_are_resolved_and_redacted() {
+        let env = |k: &str| (k == "MY_ROOT").then(|| "/tmp".to_owned());
+        let (raw, redacted) = parse("files:\n  roots: [\"env:MY_ROOT\"]\n", None, &env).unwrap();
+        assert_eq!(raw.files.roots, vec!["/tmp".to_owned()]);
+        assert_eq!(redacted["files"]["roots"][0], "env:MY_ROOT (set, redacted)");
+    }
+
+    #[test]
+    fn missing_env_var_is_named() {
+        let err = parse("files:\n  roots: [\"env:NOPE_X\"]\n", None, &no_env).unwrap_err();
+        assert_eq!(err.key, "files.roots[0]");
+        assert!(err.message.contains("`NOPE_X`"));
+    }
+
+    #[test]
+    fn profile_names_are_checked() {
+        assert!(validate_profile_name("work-2").is_ok());
+        assert!(validate_profile_name("Work").is_err());
+        assert!(validate_profile_name("../x").is_err());
+        assert!(validate_profile_name("").is_err());
+        assert!(validate_profile_name(&"a".repeat(33)).is_err());
+    }
+
+    #[test]
+    fn missing_root_fails_fast() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Settings::defaults_for_tests(dir.path(), &[dir.path().join("missing")]).unwrap_err();
+        assert_eq!(err.key, "--root");
+    }
+
+    #[test]
+    fn zero_limits_are_refused() {
+        let (raw, red) = parse("files:\n  max_entries: 0\n", None, &no_env).unwrap();
+        let err = build(raw, None, FoundBy::Defaults, None, &Overrides::default(), &no_env, red).unwrap_err();
+        assert_eq!(err.key, "files.max_entries");
+    }
+
+    #[test]
+    fn repository_config_loads_as_is() {
+        let text = include_str!("../../config.yaml");
+        parse(text, None, &no_env).expect("config.yaml must load");
+    }
+}

@@ -1,0 +1,111 @@
+//! The config file exactly as users write it. Every struct denies unknown keys, so a typo fails
+//! start-up with its key path instead of being silently ignored. Defaults live here, next to the
+//! keys, and the repository's `config.yaml` documents the same values.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawConfig {
+    /// Profile used when neither `--profile` nor `SWITCHBOARD_PROFILE` is given.
+    pub profile: Option<String>,
+    /// Base folder for per-profile state; the platform's data dir when unset.
+    pub data_dir: Option<PathBuf>,
+    pub files: RawFiles,
+    pub exec: Reserved,
+    pub web: Reserved,
+    pub system: Reserved,
+    pub database: Reserved,
+    pub memory: Reserved,
+    pub ai: Reserved,
+    pub comms: Reserved,
+    pub prompts: RawFolders,
+    pub resources: RawFolders,
+    pub proxy: Reserved,
+    pub limits: RawLimits,
+    pub logging: RawLogging,
+}
+
+/// A section whose tools are not part of this release yet. It accepts only `{}`, so the names
+/// are settled and nobody writes keys that would silently do nothing.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reserved {}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawFiles {
+    pub roots: Vec<String>,
+    pub protected: Vec<String>,
+    pub max_read_bytes: u64,
+    pub max_media_bytes: u64,
+    pub max_write_bytes: u64,
+    pub max_entries: usize,
+    pub max_search_results: usize,
+    pub max_search_matches: usize,
+    pub max_walk_entries: usize,
+    pub max_line_chars: usize,
+    pub trash: bool,
+}
+
+impl Default for RawFiles {
+    fn default() -> Self {
+        Self {
+            roots: Vec::new(),
+            protected: Vec::new(),
+            max_read_bytes: 256 * 1024,
+            max_media_bytes: 10 * 1024 * 1024,
+            max_write_bytes: 50 * 1024 * 1024,
+            max_entries: 1000,
+            max_search_results: 100,
+            max_search_matches: 20_000,
+            max_walk_entries: 200_000,
+            max_line_chars: 500,
+            trash: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawFolders {
+    pub dirs: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawLimits {
+    pub max_frame_bytes: usize,
+    pub max_in_flight: usize,
+    pub blocking_threads: usize,
+}
+
+impl Default for RawLimits {
+    fn default() -> Self {
+        Self {
+            max_frame_bytes: 16 * 1024 * 1024,
+            max_in_flight: 512,
+            blocking_threads: 8,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawLogging {
+    pub level: String,
+    pub requests: bool,
+    pub file: bool,
+}
+
+impl Default for RawLogging {
+    fn default() -> Self {
+        Self {
+            level: "warn".into(),
+            requests: false,
+            file: true,
+        }
+    }
+}

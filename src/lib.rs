@@ -1,0 +1,88 @@
+//! switchboard: one MCP server over stdio that gives an agent a safe tool catalogue, prompts and
+//! resources behind one policy.
+//!
+//! Map of the crate:
+//! - [`config`]: finds and validates `config.yaml` into [`config::Settings`], once.
+//! - [`policy`]: roots, path resolution, protected paths: every file operation asks it.
+//! - [`server`]: the one MCP `ServerHandler`, holding the tool router built once.
+//! - [`tools`]: one folder per category, one file per tool; logic in plain functions.
+//! - [`prompts`], [`resources`]: the `prompts/` and `resources/` folders.
+//! - [`transport`]: line-delimited JSON-RPC with bounded frames and answers for bad input.
+//! - [`logging`]: tracing to stderr and a daily log file; never to stdout.
+//! - [`cli`]: the subcommands besides `serve`.
+//! - [`support`]: small helpers with no MCP types.
+
+pub mod cli;
+pub mod config;
+pub mod logging;
+pub mod policy;
+pub mod prompts;
+pub mod resources;
+pub mod server;
+pub mod support;
+pub mod tools;
+pub mod transport;
+
+use std::time::Duration;
+
+use rmcp::service::{ServerInitializeError, serve_server_with_ct};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_util::sync::CancellationToken;
+
+pub use server::Switchboard;
+
+/// How long in-flight answers may still be written after the input closed.
+const EOF_GRACE: Duration = Duration::from_millis(120);
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("the MCP session could not start: {0}")]
+    Init(#[from] ServerInitializeError),
+}
+
+/// Serves one MCP session over `reader`/`writer` until the input ends, `shutdown` resolves or
+/// the peer goes away. Returns promptly in every case: after end of input, answers still in
+/// flight get a short grace period, then everything is cancelled.
+pub async fn run<R, W>(server: Switchboard, reader: R, writer: W, shutdown: impl Future<Output = ()>) -> Result<(), RunError>
+where
+    R: AsyncRead + Send + Unpin + 'static,
+    W: AsyncWrite + Send + Unpin + 'static,
+{
+    let limits = &server.settings.limits;
+    let eof = CancellationToken::new();
+    let transport =
+        transport::LineTransport::new(reader, writer, limits.max_frame_bytes, limits.max_in_flight, eof.clone());
+    let ct = CancellationToken::new();
+    let background = server.shutdown.clone();
+    let _stop_background = background.clone().drop_guard();
+    let mut shutdown = std::pin::pin!(shutdown);
+
+    let running = tokio::select! {
+        started = serve_server_with_ct(server, transport, ct.clone()) => match started {
+            Ok(running) => running,
+            Err(ServerInitializeError::ConnectionClosed(_)) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        },
+        _ = &mut shutdown => {
+            ct.cancel();
+            return Ok(());
+        }
+    };
+    let mut waiting = std::pin::pin!(running.waiting());
+    tokio::select! {
+        _ = &mut waiting => {}
+        _ = &mut shutdown => {
+            tracing::info!("shutdown requested");
+            ct.cancel();
+            let _ = tokio::time::timeout(Duration::from_millis(30), &mut waiting).await;
+        }
+        _ = eof.cancelled() => {
+            tracing::info!("input closed");
+            if tokio::time::timeout(EOF_GRACE, &mut waiting).await.is_err() {
+                ct.cancel();
+                let _ = tokio::time::timeout(Duration::from_millis(30), &mut waiting).await;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,54 @@
+//! The binary: parse the command line, load the config, start logging, then serve MCP over
+//! stdio (or run one of the helper commands). All logic lives in the library.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use switchboard::cli::{Cli, Command, commands};
+use switchboard::{config, logging};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match config::load(&cli.overrides(), &|k| std::env::var(k).ok()) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            eprintln!("switchboard: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let _log_guard = logging::init(&settings, std::env::var("RUST_LOG").ok());
+
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .max_blocking_threads(settings.limits.blocking_threads)
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("switchboard: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(async move {
+        let result = match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => commands::serve(settings).await,
+            Command::Tools { json, markdown } => commands::tools(settings, json, markdown),
+            Command::Call { tool, arguments, json } => commands::call(settings, &tool, arguments.as_deref(), json).await,
+            Command::Config { action } => commands::config(settings, action),
+            Command::Doctor => commands::doctor(settings).await,
+            Command::InstallSnippet { host } => commands::install_snippet(host),
+        };
+        match result {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("switchboard: {e:#}");
+                1
+            }
+        }
+    });
+    // Blocking file work still running must not hold the exit.
+    runtime.shutdown_timeout(Duration::from_millis(50));
+    ExitCode::from(code)
+}

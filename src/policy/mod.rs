@@ -1,0 +1,132 @@
+//! The one policy every tool call goes through: which roots are in force, how a path given by the
+//! model becomes a real path inside them, and which paths may never be written. Tools never
+//! check a path themselves; they ask a [`FileScope`], which compares path components after
+//! resolving symlinks (never string prefixes) and re-checks the opened descriptor on Linux.
+
+pub mod paths;
+pub mod protected;
+
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use crate::config::{FileSettings, RootSource};
+pub use paths::{FileScope, PolicyError, Resolved, WriteTarget};
+
+/// One effective root: where file tools may act.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Root {
+    pub path: PathBuf,
+    pub source: RootSource,
+}
+
+/// What the client told us about its roots (MCP `roots/list`).
+#[derive(Debug, Clone, Default)]
+pub enum ClientRoots {
+    /// The client does not support roots, or has not answered yet.
+    #[default]
+    Unknown,
+    Known(Vec<PathBuf>),
+}
+
+/// Holds the configured roots and the client's, and hands out consistent snapshots.
+#[derive(Debug)]
+pub struct Policy {
+    files: Arc<FileSettings>,
+    client: RwLock<ClientRoots>,
+}
+
+impl Policy {
+    pub fn new(files: FileSettings) -> Self {
+        Self {
+            files: Arc::new(files),
+            client: RwLock::new(ClientRoots::Unknown),
+        }
+    }
+
+    pub fn files(&self) -> &FileSettings {
+        &self.files
+    }
+
+    /// Records the client's roots (already converted from `file://` URIs). Roots that do not
+    /// exist are dropped with a log line: they cannot contain anything.
+    pub fn set_client_roots(&self, roots: Vec<PathBuf>) {
+        let canonical: Vec<PathBuf> = roots
+            .into_iter()
+            .filter_map(|r| match std::fs::canonicalize(&r) {
+                Ok(c) if c.is_dir() => Some(c),
+                _ => {
+                    tracing::warn!(root = %r.display(), "client root is not an existing directory; ignored");
+                    None
+                }
+            })
+            .collect();
+        *self.client.write().unwrap_or_else(|e| e.into_inner()) = ClientRoots::Known(canonical);
+    }
+
+    pub fn client_roots(&self) -> ClientRoots {
+        self.client.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The roots in force now: the configured ones narrowed by the client's (intersection), the
+    /// client's alone when none are configured, or the configured ones when the client has none.
+    pub fn effective_roots(&self) -> Vec<Root> {
+        let configured: Vec<Root> = self
+            .files
+            .roots
+            .iter()
+            .map(|r| Root { path: r.path.clone(), source: r.source })
+            .collect();
+        match self.client_roots() {
+            ClientRoots::Unknown => configured,
+            ClientRoots::Known(client) if configured.is_empty() => client
+                .into_iter()
+                .map(|path| Root { path, source: RootSource::Client })
+                .collect(),
+            ClientRoots::Known(client) => intersect(&configured, &client),
+        }
+    }
+
+    /// A snapshot for one tool call.
+    pub fn scope(&self) -> FileScope {
+        FileScope::new(self.effective_roots(), self.files.clone(), self.client_roots())
+    }
+}
+
+/// For each pair, the deeper of the two when one contains the other. The source stays the
+/// configured one when the client names that root exactly, else it is the client's narrowing.
+fn intersect(configured: &[Root], client: &[PathBuf]) -> Vec<Root> {
+    let mut out: Vec<Root> = Vec::new();
+    for c in configured {
+        for k in client {
+            let r = if k.starts_with(&c.path) {
+                Root { path: k.clone(), source: if *k == c.path { c.source } else { RootSource::Client } }
+            } else if c.path.starts_with(k) {
+                c.clone()
+            } else {
+                continue;
+            };
+            if !out.iter().any(|o| o.path == r.path) {
+                out.push(r);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root(p: &str) -> Root {
+        Root { path: PathBuf::from(p), source: RootSource::Config }
+    }
+
+    #[test]
+    fn client_roots_only_narrow() {
+        let configured = [root("/a"), root("/b/c")];
+        let got = intersect(&configured, &[PathBuf::from("/a/x"), PathBuf::from("/b"), PathBuf::from("/z")]);
+        let paths: Vec<_> = got.iter().map(|r| r.path.to_str().unwrap()).collect();
+        assert_eq!(paths, vec!["/a/x", "/b/c"]);
+        assert!(intersect(&configured, &[PathBuf::from("/ab")]).is_empty(), "/ab is not inside /a");
+    }
+}

@@ -1,0 +1,460 @@
+//! The one MCP `ServerHandler`: capabilities, the tool router (built once, kept in a field), the
+//! prompts and resources, client roots and resource subscriptions. Tool logic lives in
+//! `tools/`; this file only routes and keeps per-session state.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Deref;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::ToolCallContext;
+#[allow(deprecated)]
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult, CompletionInfo, GetPromptRequestParams,
+    GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
+    ListToolsResult, PaginatedRequestParams, Prompt, PromptArgument, PromptMessage, ReadResourceRequestParams,
+    ReadResourceResponse, ReadResourceResult, Reference, Resource, ResourceContents, ResourceTemplate,
+    ResourceUpdatedNotificationParam, Role, ServerCapabilities, ServerConfig, SetLevelRequestParams, SubscribeRequestParams,
+    Tool, UnsubscribeRequestParams,
+};
+use rmcp::service::{NotificationContext, RequestContext};
+use rmcp::{ErrorData as McpError, Peer, RoleServer, ServerHandler};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Settings;
+use crate::policy::{FileScope, Policy};
+use crate::prompts::{PromptError, Prompts};
+use crate::resources::{self, Body, ResourceError, Resources};
+
+/// How often a subscribed resource is checked for changes.
+const SUBSCRIPTION_POLL: Duration = Duration::from_millis(500);
+/// Subscriptions one session may hold at once.
+const MAX_SUBSCRIPTIONS: usize = 64;
+/// How long a tool call waits for the client's `roots/list` answer before going on without it.
+const ROOTS_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Cheap to clone: every clone shares one [`Inner`].
+#[derive(Clone)]
+pub struct Switchboard(Arc<Inner>);
+
+pub struct Inner {
+    pub settings: Arc<Settings>,
+    pub policy: Policy,
+    pub prompts: Prompts,
+    pub resources: Resources,
+    router: ToolRouter<Switchboard>,
+    /// `tools/list`, sorted by name, built once.
+    tools: Arc<Vec<Tool>>,
+    /// Set when the client's roots must be (re)fetched before the next file operation.
+    roots_stale: AtomicBool,
+    roots_fetch: tokio::sync::Mutex<()>,
+    /// URI → the token that stops its watcher. A std mutex: held only to insert or remove.
+    subscriptions: Mutex<HashMap<String, CancellationToken>>,
+    /// Cancelled when the session ends, which stops every background task of this server.
+    pub shutdown: CancellationToken,
+}
+
+impl Deref for Switchboard {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl Switchboard {
+    pub fn new(settings: Arc<Settings>) -> Self {
+        let router = crate::tools::router(settings.read_only);
+        let tools = Arc::new(router.list_all());
+        let prompts = Prompts::load(&settings.prompt_dirs);
+        let resources = Resources::load(&settings.resource_dirs);
+        Self(Arc::new(Inner {
+            policy: Policy::new(settings.files.clone()),
+            settings,
+            prompts,
+            resources,
+            router,
+            tools,
+            roots_stale: AtomicBool::new(true),
+            roots_fetch: tokio::sync::Mutex::new(()),
+            subscriptions: Mutex::new(HashMap::new()),
+            shutdown: CancellationToken::new(),
+        }))
+    }
+
+    /// The tool definitions, as `tools/list` returns them.
+    pub fn tools(&self) -> &[Tool] {
+        &self.tools
+    }
+
+    /// The policy snapshot for one file operation, after refreshing the client's roots when the
+    /// client announced a change (or has not been asked yet).
+    pub async fn file_scope(&self, ctx: &RequestContext<RoleServer>) -> FileScope {
+        self.refresh_client_roots(&ctx.peer).await;
+        self.policy.scope()
+    }
+
+    #[allow(deprecated)] // roots are deprecated in 2026-07-28; initialize-era clients still use them
+    async fn refresh_client_roots(&self, peer: &Peer<RoleServer>) {
+        if !self.roots_stale.load(Ordering::Acquire) {
+            return;
+        }
+        let supports_roots = peer.peer_info().is_some_and(|info| info.capabilities.roots.is_some());
+        if !supports_roots {
+            return;
+        }
+        let _one_at_a_time = self.roots_fetch.lock().await;
+        if !self.roots_stale.load(Ordering::Acquire) {
+            return;
+        }
+        match tokio::time::timeout(ROOTS_TIMEOUT, peer.list_roots()).await {
+            Ok(Ok(result)) => {
+                let paths: Vec<PathBuf> = result
+                    .roots
+                    .iter()
+                    .filter_map(|r| resources::file_uri_to_path(&r.uri))
+                    .map(PathBuf::from)
+                    .collect();
+                tracing::info!(count = paths.len(), "client roots received");
+                self.policy.set_client_roots(paths);
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "the client did not answer roots/list; using the configured roots"),
+            Err(_) => tracing::warn!("roots/list timed out; using the configured roots"),
+        }
+        self.roots_stale.store(false, Ordering::Release);
+    }
+
+    fn instructions(&self) -> String {
+        let roots = self.policy.effective_roots();
+        let roots_line = if roots.is_empty() {
+            "No file roots are configured yet; if the client shares its roots they are used.".to_owned()
+        } else {
+            format!(
+                "Allowed roots: {}.",
+                roots.iter().map(|r| r.path.display().to_string()).collect::<Vec<_>>().join(", ")
+            )
+        };
+        format!(
+            "switchboard: file tools confined to allowed roots (call list_roots first; relative paths start at the first root). \
+             {roots_line} Client roots only narrow the configured ones. Reads page with offset/limit and say how to continue; \
+             writes are atomic; delete_path moves to the trash unless permanent. Prompts: {}. Resources: files in the roots as \
+             file:///{{path}}, plus {} static resource(s).",
+            self.prompts.list().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", "),
+            self.resources.list().count(),
+        )
+    }
+
+    fn watch(&self, uri: String, target: WatchTarget, peer: Peer<RoleServer>) -> CancellationToken {
+        let token = self.shutdown.child_token();
+        let stop = token.clone();
+        tokio::spawn(async move {
+            let mut last = target.stamp();
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tokio::time::sleep(SUBSCRIPTION_POLL) => {}
+                }
+                let now = target.stamp();
+                if now != last {
+                    last = now;
+                    let param = ResourceUpdatedNotificationParam::new(uri.clone());
+                    if peer.notify_resource_updated(param).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        token
+    }
+}
+
+/// What a subscription watches: a file's size and modification time (or its absence).
+struct WatchTarget(PathBuf);
+
+impl WatchTarget {
+    fn stamp(&self) -> Option<(u64, SystemTime)> {
+        let md = std::fs::metadata(&self.0).ok()?;
+        Some((md.len(), md.modified().ok()?))
+    }
+}
+
+fn no_cursor(request: &Option<PaginatedRequestParams>) -> Result<(), McpError> {
+    match request.as_ref().and_then(|r| r.cursor.as_ref()) {
+        Some(c) => Err(McpError::invalid_params(format!("invalid cursor `{c}`: this list has a single page"), None)),
+        None => Ok(()),
+    }
+}
+
+fn resource_error(e: ResourceError) -> McpError {
+    match e {
+        ResourceError::NotFound(uri) => McpError::resource_not_found(format!("no resource `{uri}`; see resources/list and resources/templates/list"), None),
+        other => McpError::invalid_params(other.to_string(), None),
+    }
+}
+
+fn to_contents(uri: &str, mime: String, body: Body) -> ResourceContents {
+    use base64::Engine;
+    match body {
+        Body::Text(t) => ResourceContents::text(t, uri).with_mime_type(mime),
+        Body::Binary(b) => {
+            ResourceContents::blob(base64::engine::general_purpose::STANDARD.encode(b), uri).with_mime_type(mime)
+        }
+    }
+}
+
+impl ServerHandler for Switchboard {
+    #[allow(deprecated)] // logging is deprecated in 2026-07-28; initialize-era clients still use it
+    fn get_info(&self) -> ServerConfig {
+        let capabilities = ServerCapabilities::builder()
+            .enable_logging()
+            .enable_completions()
+            .enable_prompts()
+            .enable_prompts_list_changed()
+            .enable_resources()
+            .enable_resources_subscribe()
+            .enable_resources_list_changed()
+            .enable_tools()
+            .enable_tool_list_changed()
+            .build();
+        let mut implementation = Implementation::new("switchboard", env!("CARGO_PKG_VERSION"));
+        implementation.title = Some("switchboard".into());
+        ServerConfig::new(capabilities).with_server_info(implementation).with_instructions(self.instructions())
+    }
+
+    async fn list_tools(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        no_cursor(&request)?;
+        Ok(ListToolsResult::with_all_items(self.tools.as_ref().clone()))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.router.get(name).cloned()
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let name = request.name.to_string();
+        if !self.router.has_route(&name) {
+            return Err(McpError::invalid_params(format!("unknown tool `{name}`; call tools/list to see the tools"), None));
+        }
+        let log_requests = self.settings.logging.requests;
+        if log_requests {
+            tracing::info!(tool = %name, arguments = ?request.arguments, "tool call");
+        }
+        let started = Instant::now();
+        let result = self.router.call(ToolCallContext::new(self, request, ctx)).await;
+        let elapsed_us = started.elapsed().as_micros() as u64;
+        if log_requests {
+            tracing::info!(tool = %name, elapsed_us, result = ?result, "tool result");
+        } else {
+            tracing::debug!(tool = %name, elapsed_us, "tool call finished");
+        }
+        result
+    }
+
+    async fn list_prompts(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        no_cursor(&request)?;
+        let prompts = self
+            .prompts
+            .list()
+            .map(|p| {
+                let args = p
+                    .arguments
+                    .iter()
+                    .map(|a| {
+                        let mut arg = PromptArgument::new(&a.name).with_required(a.required);
+                        if let Some(d) = &a.description {
+                            arg = arg.with_description(d);
+                        }
+                        arg
+                    })
+                    .collect::<Vec<_>>();
+                let mut prompt = Prompt::new(&p.name, p.description.clone(), Some(args));
+                if let Some(t) = &p.title {
+                    prompt = prompt.with_title(t);
+                }
+                prompt
+            })
+            .collect();
+        Ok(ListPromptsResult::with_all_items(prompts))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        let args: BTreeMap<String, String> = request
+            .arguments
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())))
+            .collect();
+        match self.prompts.render(&request.name, &args) {
+            Ok((def, text)) => {
+                let mut result = GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)]);
+                if let Some(d) = &def.description {
+                    result = result.with_description(d);
+                }
+                Ok(result.into())
+            }
+            Err(PromptError::Unknown(name)) => {
+                Err(McpError::invalid_params(format!("unknown prompt `{name}`; call prompts/list to see the prompts"), None))
+            }
+            Err(e) => Err(McpError::invalid_params(e.to_string(), None)),
+        }
+    }
+
+    async fn list_resources(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        no_cursor(&request)?;
+        let list = self
+            .resources
+            .list()
+            .map(|r| {
+                let mut res = Resource::new(&r.uri, &r.name).with_mime_type(&r.mime);
+                if let Some(t) = &r.title {
+                    res = res.with_title(t);
+                }
+                if let Some(d) = &r.description {
+                    res = res.with_description(d);
+                }
+                if let Some(s) = r.size {
+                    res = res.with_size(s);
+                }
+                res
+            })
+            .collect();
+        Ok(ListResourcesResult::with_all_items(list))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        no_cursor(&request)?;
+        let template = ResourceTemplate::new(resources::FILE_TEMPLATE, "file")
+            .with_title("Files inside the allowed roots")
+            .with_description("Any file inside the allowed roots, by absolute path: file:///home/me/project/README.md");
+        Ok(ListResourceTemplatesResult::with_all_items(vec![template]))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let uri = request.uri;
+        let (mime, body) = if uri.starts_with(resources::STATIC_PREFIX) {
+            self.resources.read(&uri).map_err(resource_error)?
+        } else if uri.starts_with("file://") {
+            let scope = self.file_scope(&ctx).await;
+            let u = uri.clone();
+            tokio::task::spawn_blocking(move || resources::read_file_uri(&scope, &u))
+                .await
+                .map_err(|e| McpError::internal_error(e.to_string(), None))?
+                .map_err(resource_error)?
+        } else {
+            return Err(resource_error(ResourceError::NotFound(uri)));
+        };
+        Ok(ReadResourceResult::new(vec![to_contents(&uri, mime, body)]).into())
+    }
+
+    #[allow(deprecated)]
+    async fn subscribe(&self, request: SubscribeRequestParams, ctx: RequestContext<RoleServer>) -> Result<(), McpError> {
+        let uri = request.uri;
+        let path = if let Some(p) = uri.strip_prefix("file://").and_then(|_| resources::file_uri_to_path(&uri)) {
+            let scope = self.file_scope(&ctx).await;
+            scope.existing(&p).map_err(|e| McpError::invalid_params(e.to_string(), None))?.path
+        } else if self.resources.read(&uri).is_ok() {
+            match self.resources.list().find(|r| r.uri == uri).and_then(|_| self.static_path(&uri)) {
+                Some(p) => p,
+                // Built-in resources never change; the subscription is accepted and stays quiet.
+                None => return Ok(()),
+            }
+        } else {
+            return Err(resource_error(ResourceError::NotFound(uri)));
+        };
+        let mut subs = self.subscriptions.lock().unwrap_or_else(|e| e.into_inner());
+        if subs.contains_key(&uri) {
+            return Ok(());
+        }
+        if subs.len() >= MAX_SUBSCRIPTIONS {
+            return Err(McpError::invalid_params(
+                format!("too many subscriptions (at most {MAX_SUBSCRIPTIONS}); unsubscribe from some first"),
+                None,
+            ));
+        }
+        let token = self.watch(uri.clone(), WatchTarget(path), ctx.peer.clone());
+        subs.insert(uri, token);
+        Ok(())
+    }
+
+    #[allow(deprecated)]
+    async fn unsubscribe(&self, request: UnsubscribeRequestParams, _ctx: RequestContext<RoleServer>) -> Result<(), McpError> {
+        if let Some(token) = self.subscriptions.lock().unwrap_or_else(|e| e.into_inner()).remove(&request.uri) {
+            token.cancel();
+        }
+        Ok(())
+    }
+
+    #[allow(deprecated)]
+    async fn set_level(&self, request: SetLevelRequestParams, _ctx: RequestContext<RoleServer>) -> Result<(), McpError> {
+        tracing::info!(level = ?request.level, "client set the log level");
+        Ok(())
+    }
+
+    async fn complete(&self, request: CompleteRequestParams, ctx: RequestContext<RoleServer>) -> Result<CompleteResult, McpError> {
+        let values = match &request.r#ref {
+            Reference::Resource(r) if r.uri == resources::FILE_TEMPLATE && request.argument.name == "path" => {
+                let scope = self.file_scope(&ctx).await;
+                let prefix = request.argument.value.clone();
+                tokio::task::spawn_blocking(move || crate::tools::files::complete_path(&scope, &prefix))
+                    .await
+                    .unwrap_or_default()
+            }
+            _ => Vec::new(),
+        };
+        let total = values.len();
+        let mut values = values;
+        values.truncate(CompletionInfo::MAX_VALUES);
+        let info = CompletionInfo::with_pagination(values, Some(total as u32), total > CompletionInfo::MAX_VALUES)
+            .map_err(|e| McpError::internal_error(e, None))?;
+        Ok(CompleteResult::new(info))
+    }
+
+    async fn on_initialized(&self, ctx: NotificationContext<RoleServer>) {
+        // Fetch the client's roots in the background, so the first file call rarely waits.
+        let me = self.clone();
+        tokio::spawn(async move { me.refresh_client_roots(&ctx.peer).await });
+    }
+
+    async fn on_roots_list_changed(&self, ctx: NotificationContext<RoleServer>) {
+        self.roots_stale.store(true, Ordering::Release);
+        let me = self.clone();
+        tokio::spawn(async move { me.refresh_client_roots(&ctx.peer).await });
+    }
+}
+
+impl Switchboard {
+    fn static_path(&self, uri: &str) -> Option<PathBuf> {
+        let rel = uri.strip_prefix(resources::STATIC_PREFIX)?;
+        self.settings.resource_dirs.iter().map(|d| d.join(rel)).find(|p| p.is_file())
+    }
+}

@@ -1,0 +1,149 @@
+//! `copy_path`: copy a file or a whole folder inside the roots. New files are created
+//! exclusively; symlinks are copied as links only when they point inside the roots; protected
+//! destinations (e.g. `.git/hooks/…`) are skipped and reported.
+
+use std::fs::File;
+use std::path::Path;
+
+use rmcp::handler::server::wrapper::{Json, Parameters};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::common::{create_parents, display, walker, write_atomic};
+use crate::policy::FileScope;
+use crate::policy::paths::{OpenMode, open_nofollow};
+use crate::server::Switchboard;
+use crate::tools::{ToolError, blocking};
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CopyPathArgs {
+    /// What to copy: a file or folder, absolute or relative to the first root.
+    pub source: String,
+    /// The full path of the copy (not the folder to copy into).
+    pub destination: String,
+    /// Replace an existing file at the destination (folders are never merged).
+    #[serde(default)]
+    pub overwrite: bool,
+    /// Create missing parent folders of the destination.
+    #[serde(default)]
+    pub create_parents: bool,
+}
+
+#[derive(Debug, Default, Serialize, JsonSchema)]
+pub struct CopyPathOutput {
+    pub source: String,
+    pub destination: String,
+    pub files: u64,
+    pub folders: u64,
+    pub bytes: u64,
+    /// Entries not copied, with the reason.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<String>,
+}
+
+pub fn copy_path(scope: &FileScope, args: &CopyPathArgs) -> Result<CopyPathOutput, ToolError> {
+    let src = scope.existing(&args.source)?;
+    let dst = scope.for_write(&args.destination)?;
+    let src_is_dir = src.path.is_dir();
+    if src_is_dir && dst.path.starts_with(&src.path) {
+        return Err(ToolError::invalid("the destination is inside the source; a folder cannot be copied into itself"));
+    }
+    if dst.missing_parents && !args.create_parents {
+        return Err(ToolError::invalid(format!("the folder {} does not exist; pass create_parents: true", display(&dst.parent))));
+    }
+    match dst.existing {
+        Some(_) if !args.overwrite => {
+            return Err(ToolError::invalid(format!(
+                "`{}` already exists; pass overwrite: true to replace it, or choose another name (to copy into a folder, give folder/name)",
+                args.destination
+            )));
+        }
+        Some(t) if t.is_dir() || src_is_dir => {
+            return Err(ToolError::invalid(format!(
+                "`{}` exists and folders are never merged or replaced; delete it first or choose another name",
+                args.destination
+            )));
+        }
+        _ => {}
+    }
+    create_parents(scope, &dst, &args.destination)?;
+    let mut out = CopyPathOutput { source: display(&src.path), destination: display(&dst.path), ..Default::default() };
+    if !src_is_dir {
+        let mut from = scope.open_read(&src.path, &args.source)?;
+        let perms = from.metadata().map_err(|e| ToolError::io(&args.source, e))?.permissions();
+        if dst.existing.is_some() {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut from, &mut bytes).map_err(|e| ToolError::io(&args.source, e))?;
+            write_atomic(scope, &dst, &bytes, &args.destination)?;
+            out.bytes = bytes.len() as u64;
+        } else {
+            out.bytes = copy_file(scope, &mut from, &dst.path, &args.destination)?;
+        }
+        let _ = std::fs::set_permissions(&dst.path, perms);
+        out.files = 1;
+        return Ok(out);
+    }
+
+    // A folder: count first, so a copy that would exceed the walk limit never starts.
+    let limit = scope.files.max_walk_entries;
+    let entries: Vec<ignore::DirEntry> = walker(&src.path, false, true).build().filter_map(Result::ok).take(limit + 1).collect();
+    if entries.len() > limit {
+        return Err(ToolError::invalid(format!("`{}` holds more than {limit} entries (files.max_walk_entries); copy smaller parts", args.source)));
+    }
+    for entry in entries {
+        let rel = entry.path().strip_prefix(&src.path).unwrap_or(Path::new(""));
+        let to = dst.path.join(rel);
+        let shown = to.display().to_string();
+        if let Some(why) = scope.files.protected.reason(&to) {
+            out.skipped.push(format!("{shown}: protected ({why})"));
+            continue;
+        }
+        let Some(ft) = entry.file_type() else { continue };
+        if ft.is_dir() {
+            std::fs::create_dir_all(&to).map_err(|e| ToolError::io(&shown, e))?;
+            out.folders += 1;
+        } else if ft.is_symlink() {
+            let inside = std::fs::canonicalize(entry.path()).ok().is_some_and(|t| scope.roots().iter().any(|r| t.starts_with(&r.path)));
+            match std::fs::read_link(entry.path()) {
+                Ok(link) if inside => std::os::unix::fs::symlink(link, &to).map_err(|e| ToolError::io(&shown, e))?,
+                _ => out.skipped.push(format!("{shown}: symlink pointing outside the roots (or dangling)")),
+            }
+        } else if ft.is_file() {
+            let from_input = entry.path().display().to_string();
+            let mut from = match scope.open_read(entry.path(), &from_input) {
+                Ok(f) => f,
+                Err(e) => {
+                    out.skipped.push(format!("{shown}: {e}"));
+                    continue;
+                }
+            };
+            out.bytes += copy_file(scope, &mut from, &to, &shown)?;
+            if let Ok(md) = from.metadata() {
+                let _ = std::fs::set_permissions(&to, md.permissions());
+            }
+            out.files += 1;
+        } else {
+            out.skipped.push(format!("{shown}: not a regular file"));
+        }
+    }
+    Ok(out)
+}
+
+fn copy_file(scope: &FileScope, from: &mut File, to: &Path, input: &str) -> Result<u64, ToolError> {
+    let mut dest = open_nofollow(to, OpenMode::CreateNew).map_err(|e| ToolError::io(input, e))?;
+    scope.verify_fd(&dest, input)?;
+    std::io::copy(from, &mut dest).map_err(|e| ToolError::io(input, e))
+}
+
+#[tool_router(router = copy_path_router, vis = "pub(crate)")]
+impl Switchboard {
+    /// Copy a file or a whole folder inside the roots. `destination` is the full path of the copy. Never replaces anything unless overwrite is true (files only; folders are never merged).
+    #[tool(annotations(title = "Copy", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false))]
+    pub async fn copy_path(&self, Parameters(args): Parameters<CopyPathArgs>, ctx: RequestContext<RoleServer>) -> Result<Json<CopyPathOutput>, ToolError> {
+        let scope = self.file_scope(&ctx).await;
+        blocking(move || copy_path(&scope, &args).map(Json)).await
+    }
+}

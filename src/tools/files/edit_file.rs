@@ -1,0 +1,231 @@
+//! `edit_file`: targeted replacements with a unified diff. Each edit matches exactly first, then
+//! line by line ignoring indentation and trailing spaces; all edits apply or none do, and the
+//! file is replaced atomically.
+
+use std::io::Read;
+
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, tool, tool_router};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::common::{display, write_atomic};
+use crate::policy::FileScope;
+use crate::server::Switchboard;
+use crate::support::text::{decode_lossy, human_bytes, looks_binary};
+use crate::tools::{ToolError, blocking};
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Edit {
+    /// The exact text to replace, with enough surrounding lines to be unique.
+    pub old: String,
+    /// The replacement text.
+    pub new: String,
+    /// How many occurrences `old` must have; all of them are replaced (default 1).
+    pub expected_count: Option<usize>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditFileArgs {
+    /// File path: absolute, or relative to the first root.
+    pub path: String,
+    /// Replacements, applied in order to the result of the previous one.
+    pub edits: Vec<Edit>,
+    /// Only show the diff; change nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// Applies `edits` to `text`; returns the new text and the number of replacements.
+pub fn apply_edits(text: &str, edits: &[Edit]) -> Result<(String, usize), ToolError> {
+    let crlf = text.contains("\r\n");
+    let mut current = text.to_owned();
+    let mut replaced = 0;
+    for (i, edit) in edits.iter().enumerate() {
+        let n = i + 1;
+        if edit.old.is_empty() {
+            return Err(ToolError::invalid(format!("edit {n}: `old` is empty; to add text, include a neighbouring line in `old` and `new`")));
+        }
+        let (old, new) = if crlf && !edit.old.contains('\r') {
+            (edit.old.replace('\n', "\r\n"), edit.new.replace('\n', "\r\n"))
+        } else {
+            (edit.old.clone(), edit.new.clone())
+        };
+        let expected = edit.expected_count.unwrap_or(1);
+        if expected == 0 {
+            return Err(ToolError::invalid(format!("edit {n}: expected_count must be at least 1")));
+        }
+        let exact = current.matches(&old).count();
+        if exact == expected {
+            current = current.replace(&old, &new);
+            replaced += exact;
+            continue;
+        }
+        if exact > 0 {
+            return Err(ToolError::invalid(format!(
+                "edit {n}: `old` occurs {exact} times but {expected} expected; add surrounding lines to make it unique, or set expected_count: {exact} to replace every one. Nothing was changed."
+            )));
+        }
+        match fuzzy_replace(&current, &old, &new, crlf) {
+            Some((next, count)) if count == expected => {
+                current = next;
+                replaced += count;
+            }
+            Some((_, count)) if count > 0 => {
+                return Err(ToolError::invalid(format!(
+                    "edit {n}: `old` matches {count} places when whitespace is ignored but {expected} expected; add surrounding lines to make it unique. Nothing was changed."
+                )));
+            }
+            _ => {
+                return Err(ToolError::invalid(format!(
+                    "edit {n}: `old` was not found, not even ignoring indentation. Read the file again (read_file) and copy the exact lines. Nothing was changed."
+                )));
+            }
+        }
+    }
+    Ok((current, replaced))
+}
+
+/// Matches `old` line by line with leading and trailing whitespace ignored, and replaces each
+/// match with `new` re-indented to the matched block's indentation.
+fn fuzzy_replace(text: &str, old: &str, new: &str, crlf: bool) -> Option<(String, usize)> {
+    let old_lines: Vec<&str> = old.lines().map(str::trim).collect();
+    let first = old_lines.iter().position(|l| !l.is_empty())?;
+    let last = old_lines.iter().rposition(|l| !l.is_empty())?;
+    let old_lines = &old_lines[first..=last];
+    let old_indent = indent(old.lines().nth(first).unwrap_or(""));
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let mut out = String::with_capacity(text.len());
+    let mut count = 0;
+    let mut i = 0;
+    let eol = if crlf { "\r\n" } else { "\n" };
+    while i < lines.len() {
+        let fits = i + old_lines.len() <= lines.len()
+            && old_lines.iter().enumerate().all(|(k, o)| lines[i + k].trim() == *o);
+        if !fits {
+            out.push_str(lines[i]);
+            i += 1;
+            continue;
+        }
+        count += 1;
+        let file_indent = indent(lines[i]);
+        let ends_with_eol = lines[i + old_lines.len() - 1].ends_with('\n');
+        let new_lines: Vec<String> = new
+            .lines()
+            .map(|l| {
+                if l.trim().is_empty() {
+                    String::new()
+                } else {
+                    format!("{file_indent}{}", l.strip_prefix(old_indent).unwrap_or(l.trim_start()))
+                }
+            })
+            .collect();
+        out.push_str(&new_lines.join(eol));
+        if ends_with_eol && !new_lines.is_empty() {
+            out.push_str(eol);
+        }
+        i += old_lines.len();
+    }
+    Some((out, count))
+}
+
+fn indent(line: &str) -> &str {
+    &line[..line.len() - line.trim_start().len()]
+}
+
+pub fn edit_file(scope: &FileScope, args: &EditFileArgs) -> Result<String, ToolError> {
+    let input = &args.path;
+    if args.edits.is_empty() {
+        return Err(ToolError::invalid("give at least one edit: {\"old\": \"exact text\", \"new\": \"replacement\"}"));
+    }
+    let target = scope.for_write(input)?;
+    if target.existing.is_none() {
+        return Err(ToolError::invalid(format!("`{input}` does not exist; create it with write_file")));
+    }
+    let resolved = scope.existing(input)?;
+    let file = scope.open_read(&resolved.path, input)?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if size > scope.files.max_write_bytes {
+        return Err(ToolError::invalid(format!(
+            "`{input}` is {}, over the editing limit (files.max_write_bytes)",
+            human_bytes(size)
+        )));
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.take(scope.files.max_write_bytes).read_to_end(&mut bytes).map_err(|e| ToolError::io(input, e))?;
+    if looks_binary(&bytes) {
+        return Err(ToolError::invalid(format!("`{input}` is a binary file; edit_file changes text files only")));
+    }
+    let (original, lossy) = decode_lossy(&bytes);
+    if lossy {
+        return Err(ToolError::invalid(format!(
+            "`{input}` is not valid UTF-8; editing it would corrupt the invalid bytes, so it is refused"
+        )));
+    }
+    let (updated, replaced) = apply_edits(&original, &args.edits)?;
+    let name = display(&target.path);
+    if updated == original {
+        return Ok(format!("No change: the edits leave {name} as it is."));
+    }
+    let diff = similar::TextDiff::from_lines(&original, &updated)
+        .unified_diff()
+        .context_radius(3)
+        .header(&name, &name)
+        .to_string();
+    let n = args.edits.len();
+    let head = if args.dry_run {
+        format!("Dry run: {n} edit(s) would change {name} ({replaced} replacement(s)); nothing was written.")
+    } else {
+        write_atomic(scope, &target, updated.as_bytes(), input)?;
+        format!("Applied {n} edit(s) to {name} ({replaced} replacement(s)).")
+    };
+    Ok(format!("{head}\n```diff\n{diff}```"))
+}
+
+#[tool_router(router = edit_file_router, vis = "pub(crate)")]
+impl Switchboard {
+    /// Change part of a text file: each edit replaces exact `old` text with `new` (falling back to a match that ignores indentation). All edits apply or none. Returns the unified diff; dry_run shows it without writing.
+    #[tool(annotations(title = "Edit file", read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = false))]
+    pub async fn edit_file(&self, Parameters(args): Parameters<EditFileArgs>, ctx: RequestContext<RoleServer>) -> Result<String, ToolError> {
+        let scope = self.file_scope(&ctx).await;
+        blocking(move || edit_file(&scope, &args)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edit(old: &str, new: &str) -> Edit {
+        Edit { old: old.into(), new: new.into(), expected_count: None }
+    }
+
+    #[test]
+    fn exact_then_counted() {
+        let (t, n) = apply_edits("a b a", &[Edit { expected_count: Some(2), ..edit("a", "x") }]).unwrap();
+        assert_eq!((t.as_str(), n), ("x b x", 2));
+        assert!(apply_edits("a b a", &[edit("a", "x")]).unwrap_err().to_string().contains("occurs 2 times"));
+    }
+
+    #[test]
+    fn whitespace_tolerant_reindents() {
+        let text = "fn f() {\n        let x = 1;\n        let y = 2;\n}\n";
+        let (t, _) = apply_edits(text, &[edit("let x = 1;\n  let y = 2;", "let x = 10;\nlet y = 20;")]).unwrap();
+        assert_eq!(t, "fn f() {\n        let x = 10;\n        let y = 20;\n}\n");
+    }
+
+    #[test]
+    fn all_or_nothing() {
+        let err = apply_edits("one\ntwo\n", &[edit("one", "1"), edit("three", "3")]).unwrap_err();
+        assert!(err.to_string().contains("edit 2"));
+    }
+
+    #[test]
+    fn crlf_is_kept() {
+        let (t, _) = apply_edits("a\r\nb\r\n", &[edit("a\nb", "c\nd")]).unwrap();
+        assert_eq!(t, "c\r\nd\r\n");
+    }
+}

@@ -1,0 +1,238 @@
+//! `read_file`: a text file's lines, paged. Streams the file, so a large file costs only the
+//! lines returned, and ends with the exact call that continues where it stopped.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader};
+
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, tool, tool_router};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::policy::FileScope;
+use crate::server::Switchboard;
+use crate::support::{mime, text};
+use crate::tools::{ToolError, blocking};
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadFileArgs {
+    /// File path: absolute, or relative to the first root.
+    pub path: String,
+    /// First line to return, 1-based (default 1).
+    pub offset: Option<u64>,
+    /// Maximum number of lines to return (default: as many as fit the size cap).
+    pub limit: Option<u64>,
+    /// Return only the first N lines.
+    pub head: Option<u64>,
+    /// Return only the last N lines.
+    pub tail: Option<u64>,
+    /// Prefix each line with its line number.
+    #[serde(default)]
+    pub line_numbers: bool,
+}
+
+/// Which lines to read.
+#[derive(Debug, Clone, Copy)]
+pub enum Range {
+    From { start: u64, limit: Option<u64> },
+    Tail(u64),
+}
+
+impl ReadFileArgs {
+    pub fn range(&self) -> Result<Range, ToolError> {
+        let paging = self.offset.is_some() || self.limit.is_some();
+        match (self.head, self.tail) {
+            (Some(_), Some(_)) => Err(ToolError::invalid("give head or tail, not both")),
+            (Some(_), _) | (_, Some(_)) if paging => Err(ToolError::invalid("head/tail cannot be combined with offset/limit")),
+            (Some(n), None) => Ok(Range::From { start: 1, limit: Some(n) }),
+            (None, Some(n)) => Ok(Range::Tail(n)),
+            (None, None) => {
+                if self.offset == Some(0) {
+                    return Err(ToolError::invalid("offset is 1-based: the first line is offset 1"));
+                }
+                Ok(Range::From { start: self.offset.unwrap_or(1), limit: self.limit })
+            }
+        }
+    }
+}
+
+pub fn read_file(scope: &FileScope, args: &ReadFileArgs) -> Result<String, ToolError> {
+    let range = args.range()?;
+    read_text(scope, &args.path, range, args.line_numbers, scope.files.max_read_bytes as usize)
+}
+
+/// Reads lines of a text file within `budget` bytes of output. Shared with `read_many`.
+pub fn read_text(scope: &FileScope, input: &str, range: Range, numbers: bool, budget: usize) -> Result<String, ToolError> {
+    let resolved = scope.existing(input)?;
+    let file = scope.open_read(&resolved.path, input)?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut reader = BufReader::with_capacity(64 * 1024, file);
+    let head = reader.fill_buf().map_err(|e| ToolError::io(input, e))?;
+    if text::looks_binary(head) {
+        let m = mime::detect(&resolved.path, head, false);
+        return Err(ToolError::invalid(format!(
+            "`{input}` is a binary file ({m}, {}). Use read_media for images and audio, or file_info for its details.",
+            text::human_bytes(size)
+        )));
+    }
+    if size == 0 {
+        return Ok("[empty file]".to_owned());
+    }
+    let mut out = Lines { text: String::new(), numbers, budget, lossy: false, width: 1 };
+    let note = match range {
+        Range::From { start, limit } => read_from(&mut reader, input, start, limit, &mut out)?,
+        Range::Tail(n) => read_tail(&mut reader, input, n, &mut out)?,
+    };
+    let mut text = out.text;
+    if out.lossy {
+        text.push_str("\n[note: the file is not valid UTF-8; invalid bytes are shown as \u{fffd}]");
+    }
+    if let Some(note) = note {
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(&note);
+    }
+    Ok(text)
+}
+
+struct Lines {
+    text: String,
+    numbers: bool,
+    budget: usize,
+    lossy: bool,
+    width: usize,
+}
+
+impl Lines {
+    /// Appends one line. A line that does not fit is left out, unless it would be the first,
+    /// which is then cut to fit.
+    fn push(&mut self, n: u64, raw: &[u8]) -> Push {
+        let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        let (line, lossy) = text::decode_lossy(raw);
+        self.lossy |= lossy;
+        let prefix = if self.numbers { format!("{n:>w$}\t", w = self.width.max(4)) } else { String::new() };
+        let need = prefix.len() + line.len() + 1;
+        if self.text.len() + need > self.budget {
+            if self.text.is_empty() {
+                let room = self.budget.saturating_sub(prefix.len() + 64);
+                let cut = text::floor_char_boundary(&line, room);
+                self.text.push_str(&prefix);
+                self.text.push_str(&line[..cut]);
+                self.text.push_str(&format!(" [line {n} cut at {cut} of {} bytes]\n", line.len()));
+                return Push::Cut;
+            }
+            return Push::Full;
+        }
+        self.text.push_str(&prefix);
+        self.text.push_str(&line);
+        self.text.push('\n');
+        Push::Added
+    }
+}
+
+#[derive(PartialEq)]
+enum Push {
+    Added,
+    Cut,
+    Full,
+}
+
+fn read_from(reader: &mut impl BufRead, input: &str, start: u64, limit: Option<u64>, out: &mut Lines) -> Result<Option<String>, ToolError> {
+    let io = |e| ToolError::io(input, e);
+    let mut buf = Vec::new();
+    let mut n: u64 = 0;
+    let mut last_shown: u64 = 0;
+    let mut stopped_by_cap = false;
+    out.width = (start + limit.unwrap_or(9999)).to_string().len();
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf).map_err(io)? == 0 {
+            break;
+        }
+        n += 1;
+        if n < start {
+            continue;
+        }
+        if limit.is_some_and(|l| n - start >= l) {
+            return Ok(Some(more_note(start, last_shown, None, "")));
+        }
+        match out.push(n, &buf) {
+            Push::Added => last_shown = n,
+            Push::Cut => {
+                last_shown = n;
+                stopped_by_cap = true;
+                break;
+            }
+            Push::Full => {
+                stopped_by_cap = true;
+                break;
+            }
+        }
+    }
+    if stopped_by_cap {
+        let why = format!(" (output is capped at {} per call: files.max_read_bytes)", text::human_bytes(out.budget as u64));
+        return Ok(Some(more_note(start, last_shown, None, &why)));
+    }
+    let total = n;
+    if start > total {
+        return Err(ToolError::invalid(format!("offset {start} is past the end: `{input}` has {total} lines")));
+    }
+    Ok((start > 1).then(|| format!("[lines {start}-{total} of {total}]")))
+}
+
+fn more_note(start: u64, last: u64, total: Option<u64>, why: &str) -> String {
+    let of = total.map(|t| format!(" of {t}")).unwrap_or_default();
+    if last < start {
+        return format!("[nothing shown{why}]");
+    }
+    format!("[lines {start}-{last}{of}; more follows{why}. Continue with offset={}]", last + 1)
+}
+
+fn read_tail(reader: &mut impl BufRead, input: &str, n: u64, out: &mut Lines) -> Result<Option<String>, ToolError> {
+    let io = |e| ToolError::io(input, e);
+    let mut kept: VecDeque<Vec<u8>> = VecDeque::new();
+    let mut kept_bytes = 0usize;
+    let mut total: u64 = 0;
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf).map_err(io)? == 0 {
+            break;
+        }
+        total += 1;
+        kept_bytes += buf.len();
+        kept.push_back(std::mem::take(&mut buf));
+        while kept.len() as u64 > n || (kept_bytes > out.budget && kept.len() > 1) {
+            kept_bytes -= kept.pop_front().map_or(0, |l| l.len());
+        }
+    }
+    let first = total - kept.len() as u64 + 1;
+    out.width = total.to_string().len();
+    let mut shown = 0u64;
+    for (i, line) in kept.iter().enumerate() {
+        if out.push(first + i as u64, line) != Push::Added {
+            break;
+        }
+        shown += 1;
+    }
+    let last = first + shown.saturating_sub(1);
+    if first > 1 || shown < kept.len() as u64 {
+        let capped = if (kept.len() as u64) < n.min(total) { " (fewer than asked: output is capped by files.max_read_bytes)" } else { "" };
+        return Ok(Some(format!("[lines {first}-{last} of {total}{capped}]")));
+    }
+    Ok(None)
+}
+
+#[tool_router(router = read_file_router, vis = "pub(crate)")]
+impl Switchboard {
+    /// Read a text file. Returns its lines, paged: use offset/limit (1-based lines) or head/tail; when more follows, the result ends with the offset to continue from. Binary files are refused (use read_media).
+    #[tool(annotations(title = "Read file", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false))]
+    pub async fn read_file(&self, Parameters(args): Parameters<ReadFileArgs>, ctx: RequestContext<RoleServer>) -> Result<String, ToolError> {
+        let scope = self.file_scope(&ctx).await;
+        blocking(move || read_file(&scope, &args)).await
+    }
+}
