@@ -96,7 +96,8 @@ fn fuzzy_replace(text: &str, old: &str, new: &str, crlf: bool) -> Option<(String
     let first = old_lines.iter().position(|l| !l.is_empty())?;
     let last = old_lines.iter().rposition(|l| !l.is_empty())?;
     let old_lines = &old_lines[first..=last];
-    let old_indent = indent(old.lines().nth(first).unwrap_or(""));
+    // `new` keeps its own relative indentation, rebased onto the matched block's first line.
+    let new_base = new.lines().filter(|l| !l.trim().is_empty()).map(|l| indent(l).len()).min().unwrap_or(0);
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let mut out = String::with_capacity(text.len());
     let mut count = 0;
@@ -119,7 +120,7 @@ fn fuzzy_replace(text: &str, old: &str, new: &str, crlf: bool) -> Option<(String
                 if l.trim().is_empty() {
                     String::new()
                 } else {
-                    format!("{file_indent}{}", l.strip_prefix(old_indent).unwrap_or(l.trim_start()))
+                    format!("{file_indent}{}", l.get(new_base..).unwrap_or(l.trim_start()))
                 }
             })
             .collect();

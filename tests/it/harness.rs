@@ -1,0 +1,286 @@
+//! Fixtures shared by the tests: a project folder with a sibling that shares its name prefix,
+//! an in-process MCP session, and a spawned `switchboard` process speaking raw JSON lines.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[allow(deprecated)]
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, ContentBlock, Implementation, ListRootsResult,
+    ResourceUpdatedNotificationParam, Root,
+};
+use rmcp::service::{NotificationContext, RequestContext, RunningService};
+use rmcp::{ClientHandler, ErrorData, RoleClient, ServiceExt};
+use serde_json::{Value, json};
+use switchboard::Switchboard;
+use switchboard::config::Settings;
+
+pub struct Project {
+    _dir: tempfile::TempDir,
+    pub base: PathBuf,
+    pub root: PathBuf,
+    /// A sibling named like the root plus a suffix: `…/project_evil` next to `…/project`.
+    pub outside: PathBuf,
+    pub data: PathBuf,
+}
+
+impl Project {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let base = std::fs::canonicalize(dir.path()).unwrap();
+        let root = base.join("project");
+        let outside = base.join("project_evil");
+        let data = base.join("data");
+        for d in [&root, &outside, &data] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        std::fs::write(outside.join("secret.txt"), "TOP-SECRET\n").unwrap();
+        Self { _dir: dir, base, root, outside, data }
+    }
+
+    pub fn write(&self, rel: &str, content: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, content).unwrap();
+        p
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.root.join(rel)).unwrap()
+    }
+
+    pub fn settings(&self) -> Settings {
+        Settings::defaults_for_tests(&self.data, std::slice::from_ref(&self.root)).unwrap()
+    }
+
+    /// Every file below the outside folder with its content, to prove nothing changed there.
+    pub fn outside_snapshot(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut out = Vec::new();
+        snapshot(&self.outside, &mut out);
+        out.sort();
+        out
+    }
+}
+
+fn snapshot(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        let ft = e.file_type().unwrap();
+        if ft.is_dir() {
+            snapshot(&p, out);
+        } else {
+            out.push((p.clone(), std::fs::read(&p).unwrap_or_default()));
+        }
+    }
+}
+
+/// A test client: optionally announces MCP roots, and records resource updates.
+#[derive(Clone, Default)]
+pub struct TestClient {
+    pub roots: Option<Vec<String>>,
+    pub updates: Arc<Mutex<Vec<String>>>,
+}
+
+#[allow(deprecated)]
+impl ClientHandler for TestClient {
+    fn get_info(&self) -> ClientConfig {
+        let caps = if self.roots.is_some() {
+            ClientCapabilities::builder().enable_roots().build()
+        } else {
+            ClientCapabilities::default()
+        };
+        ClientConfig::new(caps, Implementation::new("switchboard-tests", "1.0"))
+    }
+
+    async fn list_roots(&self, _ctx: RequestContext<RoleClient>) -> Result<ListRootsResult, ErrorData> {
+        let roots = self.roots.clone().unwrap_or_default().into_iter().map(Root::new).collect();
+        Ok(ListRootsResult::new(roots))
+    }
+
+    async fn on_resource_updated(&self, params: ResourceUpdatedNotificationParam, _ctx: NotificationContext<RoleClient>) {
+        self.updates.lock().unwrap().push(params.uri);
+    }
+}
+
+pub struct Session {
+    pub client: RunningService<RoleClient, TestClient>,
+    pub updates: Arc<Mutex<Vec<String>>>,
+    pub _server: Switchboard,
+}
+
+pub async fn session(settings: Settings) -> Session {
+    session_with(settings, TestClient::default()).await
+}
+
+pub async fn session_with(settings: Settings, client: TestClient) -> Session {
+    let server = Switchboard::new(Arc::new(settings));
+    let (client_io, server_io) = tokio::io::duplex(4 << 20);
+    let (r, w) = tokio::io::split(server_io);
+    tokio::spawn(switchboard::run(server.clone(), r, w, std::future::pending()));
+    let updates = client.updates.clone();
+    let client = client.serve(client_io).await.expect("client initializes");
+    Session { client, updates, _server: server }
+}
+
+impl Session {
+    pub async fn call(&self, tool: &str, args: Value) -> CallToolResult {
+        let Value::Object(args) = args else { panic!("arguments must be an object") };
+        self.client
+            .call_tool(CallToolRequestParams::new(tool.to_owned()).with_arguments(args))
+            .await
+            .unwrap_or_else(|e| panic!("{tool}: protocol error {e}"))
+    }
+
+    /// A successful call's structured content, or its text as a JSON string.
+    pub async fn ok(&self, tool: &str, args: Value) -> Value {
+        let r = self.call(tool, args.clone()).await;
+        assert_ne!(r.is_error, Some(true), "{tool} {args} failed: {}", text(&r));
+        r.structured_content.clone().unwrap_or_else(|| Value::String(text(&r)))
+    }
+
+    pub async fn ok_text(&self, tool: &str, args: Value) -> String {
+        let r = self.call(tool, args.clone()).await;
+        assert_ne!(r.is_error, Some(true), "{tool} {args} failed: {}", text(&r));
+        text(&r)
+    }
+
+    /// A failing call's message (the call must fail as a tool error, not a protocol error).
+    pub async fn err(&self, tool: &str, args: Value) -> String {
+        let r = self.call(tool, args.clone()).await;
+        assert_eq!(r.is_error, Some(true), "{tool} {args} should fail but gave: {}", text(&r));
+        text(&r)
+    }
+}
+
+pub fn text(r: &CallToolResult) -> String {
+    r.content
+        .iter()
+        .filter_map(|c| match c {
+            ContentBlock::Text(t) => Some(t.text.as_str()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_switchboard")
+}
+
+/// A `switchboard` process spoken to in raw JSON lines, with its own HOME and XDG folders.
+pub struct Proc {
+    pub child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Receiver<String>,
+    pub home: tempfile::TempDir,
+}
+
+impl Proc {
+    pub fn spawn(args: &[&str]) -> Self {
+        Self::spawn_env(args, &[])
+    }
+
+    pub fn spawn_env(args: &[&str], env: &[(&str, &str)]) -> Self {
+        let home = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new(bin());
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", home.path())
+            .env("XDG_CONFIG_HOME", home.path().join(".config"))
+            .env("XDG_DATA_HOME", home.path().join(".local/share"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn switchboard");
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self { child, stdin, lines: rx, home }
+    }
+
+    pub fn send(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        stdin.write_all(line.as_bytes()).unwrap();
+        stdin.write_all(b"\n").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    pub fn send_bytes(&mut self, bytes: &[u8]) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        stdin.write_all(bytes).unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// The next line on stdout, parsed; every line must be JSON (stdout is protocol only).
+    pub fn recv(&mut self) -> Value {
+        let line = self.lines.recv_timeout(Duration::from_secs(20)).expect("a reply within 20 s");
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("stdout carried a non-JSON line ({e}): {line}"))
+    }
+
+    /// Waits for the response with this id, skipping notifications.
+    pub fn response(&mut self, id: i64) -> Value {
+        loop {
+            let v = self.recv();
+            if v.get("id") == Some(&json!(id)) {
+                return v;
+            }
+        }
+    }
+
+    pub fn request(&mut self, id: i64, method: &str, params: Value) -> Value {
+        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string());
+        self.response(id)
+    }
+
+    pub fn initialize(&mut self) -> Value {
+        let r = self.request(
+            1,
+            "initialize",
+            json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "e2e", "version": "1"}}),
+        );
+        self.send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+        r
+    }
+
+    pub fn close_stdin(&mut self) {
+        self.stdin.take();
+    }
+
+    /// Waits up to `limit` for the process to exit; kills it and fails when it does not.
+    pub fn wait_exit(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let start = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if start.elapsed() > limit {
+                let _ = self.child.kill();
+                panic!("switchboard did not exit within {limit:?}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

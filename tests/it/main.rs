@@ -1,0 +1,11 @@
+//! The one integration-test binary. In-process tests drive the real server through an rmcp
+//! client over `tokio::io::duplex`; end-to-end tests spawn the built binary over real stdio.
+
+mod cli;
+mod clients;
+mod e2e;
+mod files;
+mod golden;
+mod harness;
+mod path_safety;
+mod prompts_resources;
