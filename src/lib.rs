@@ -43,15 +43,25 @@ pub enum RunError {
 /// Serves one MCP session over `reader`/`writer` until the input ends, `shutdown` resolves or
 /// the peer goes away. Returns promptly in every case: after end of input, answers still in
 /// flight get a short grace period, then everything is cancelled.
-pub async fn run<R, W>(server: Switchboard, reader: R, writer: W, shutdown: impl Future<Output = ()>) -> Result<(), RunError>
+pub async fn run<R, W>(
+    server: Switchboard,
+    reader: R,
+    writer: W,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), RunError>
 where
     R: AsyncRead + Send + Unpin + 'static,
     W: AsyncWrite + Send + Unpin + 'static,
 {
     let limits = &server.settings.limits;
     let eof = CancellationToken::new();
-    let transport =
-        transport::LineTransport::new(reader, writer, limits.max_frame_bytes, limits.max_in_flight, eof.clone());
+    let transport = transport::LineTransport::new(
+        reader,
+        writer,
+        limits.max_frame_bytes,
+        limits.max_in_flight,
+        eof.clone(),
+    );
     let ct = CancellationToken::new();
     let background = server.shutdown.clone();
     let _stop_background = background.clone().drop_guard();

@@ -14,13 +14,20 @@ pub fn init(settings: &Settings, rust_log: Option<String>) -> Option<WorkerGuard
         Some(spec) => EnvFilter::try_new(&spec).unwrap_or_else(|_| EnvFilter::new("warn")),
         None => EnvFilter::new(format!("{},rmcp=warn", settings.logging.level)),
     };
-    let stderr = fmt::layer().with_writer(std::io::stderr).with_ansi(false).with_target(true);
+    let stderr = fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_target(true);
     let (file_layer, guard) = if settings.logging.file {
         match std::fs::create_dir_all(&settings.profile.log_dir) {
             Ok(()) => {
-                let appender = tracing_appender::rolling::daily(&settings.profile.log_dir, "switchboard.log");
+                let appender =
+                    tracing_appender::rolling::daily(&settings.profile.log_dir, "switchboard.log");
                 let (writer, guard) = tracing_appender::non_blocking(appender);
-                (Some(fmt::layer().with_writer(writer).with_ansi(false)), Some(guard))
+                (
+                    Some(fmt::layer().with_writer(writer).with_ansi(false)),
+                    Some(guard),
+                )
             }
             Err(e) => {
                 eprintln!(
@@ -33,6 +40,10 @@ pub fn init(settings: &Settings, rust_log: Option<String>) -> Option<WorkerGuard
     } else {
         (None, None)
     };
-    let _ = tracing_subscriber::registry().with(filter).with(stderr).with(file_layer).try_init();
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(stderr)
+        .with(file_layer)
+        .try_init();
     guard
 }

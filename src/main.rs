@@ -35,7 +35,11 @@ fn main() -> ExitCode {
         let result = match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => commands::serve(settings).await,
             Command::Tools { json, markdown } => commands::tools(settings, json, markdown),
-            Command::Call { tool, arguments, json } => commands::call(settings, &tool, arguments.as_deref(), json).await,
+            Command::Call {
+                tool,
+                arguments,
+                json,
+            } => commands::call(settings, &tool, arguments.as_deref(), json).await,
             Command::Config { action } => commands::config(settings, action),
             Command::Doctor => commands::doctor(settings).await,
             Command::InstallSnippet { host } => commands::install_snippet(host),

@@ -13,9 +13,18 @@ use crate::support::frontmatter;
 /// The prompts compiled into the binary, from the repository's `prompts/` folder.
 const BUILT_IN: &[(&str, &str)] = &[
     ("code_review.md", include_str!("../prompts/code_review.md")),
-    ("commit_message.md", include_str!("../prompts/commit_message.md")),
-    ("explain_error.md", include_str!("../prompts/explain_error.md")),
-    ("summarize_file.md", include_str!("../prompts/summarize_file.md")),
+    (
+        "commit_message.md",
+        include_str!("../prompts/commit_message.md"),
+    ),
+    (
+        "explain_error.md",
+        include_str!("../prompts/explain_error.md"),
+    ),
+    (
+        "summarize_file.md",
+        include_str!("../prompts/summarize_file.md"),
+    ),
 ];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -62,7 +71,11 @@ pub enum PromptError {
     #[error("prompt `{prompt}` needs the argument `{arg}`")]
     MissingArgument { prompt: String, arg: String },
     #[error("prompt `{prompt}` has no argument `{arg}`; its arguments are: {known}")]
-    UnknownArgument { prompt: String, arg: String, known: String },
+    UnknownArgument {
+        prompt: String,
+        arg: String,
+        known: String,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -79,13 +92,21 @@ impl Prompts {
         for (file, text) in BUILT_IN {
             match parse(text, file) {
                 Ok(p) => {
-                    me.by_name.insert(p.name.clone(), PromptDef { source: format!("built-in:{file}"), ..p });
+                    me.by_name.insert(
+                        p.name.clone(),
+                        PromptDef {
+                            source: format!("built-in:{file}"),
+                            ..p
+                        },
+                    );
                 }
                 Err(e) => me.problems.push(format!("built-in {file}: {e}")),
             }
         }
         for dir in dirs {
-            let Ok(entries) = std::fs::read_dir(dir) else { continue };
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
             let mut files: Vec<PathBuf> = entries
                 .filter_map(Result::ok)
                 .map(|e| e.path())
@@ -95,7 +116,12 @@ impl Prompts {
             for path in files {
                 let loaded = std::fs::read_to_string(&path)
                     .map_err(|e| e.to_string())
-                    .and_then(|text| parse(&text, &path.file_name().unwrap_or_default().to_string_lossy()));
+                    .and_then(|text| {
+                        parse(
+                            &text,
+                            &path.file_name().unwrap_or_default().to_string_lossy(),
+                        )
+                    });
                 match loaded {
                     Ok(mut p) => {
                         p.source = path.display().to_string();
@@ -131,24 +157,44 @@ impl Prompts {
     }
 
     /// Fills the body's placeholders. Missing optional arguments become "(not given)".
-    pub fn render(&self, name: &str, args: &BTreeMap<String, String>) -> Result<(&PromptDef, String), PromptError> {
-        let def = self.by_name.get(name).ok_or_else(|| PromptError::Unknown(name.to_owned()))?;
+    pub fn render(
+        &self,
+        name: &str,
+        args: &BTreeMap<String, String>,
+    ) -> Result<(&PromptDef, String), PromptError> {
+        let def = self
+            .by_name
+            .get(name)
+            .ok_or_else(|| PromptError::Unknown(name.to_owned()))?;
         for k in args.keys() {
             if !def.arguments.iter().any(|a| &a.name == k) {
                 return Err(PromptError::UnknownArgument {
                     prompt: name.to_owned(),
                     arg: k.clone(),
-                    known: def.arguments.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", "),
+                    known: def
+                        .arguments
+                        .iter()
+                        .map(|a| a.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 });
             }
         }
         for a in &def.arguments {
             if a.required && args.get(&a.name).is_none_or(|v| v.trim().is_empty()) {
-                return Err(PromptError::MissingArgument { prompt: name.to_owned(), arg: a.name.clone() });
+                return Err(PromptError::MissingArgument {
+                    prompt: name.to_owned(),
+                    arg: a.name.clone(),
+                });
             }
         }
         let text = substitute(&def.body, |key| {
-            Some(args.get(key).cloned().filter(|v| !v.is_empty()).unwrap_or_else(|| "(not given)".to_owned()))
+            Some(
+                args.get(key)
+                    .cloned()
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or_else(|| "(not given)".to_owned()),
+            )
         });
         Ok((def, text.trim().to_owned()))
     }
@@ -194,17 +240,34 @@ fn parse(text: &str, file: &str) -> Result<PromptDef, String> {
     let (front, body) = frontmatter::split(text);
     let raw: RawFront = match front {
         Some(f) => serde_norway::from_str(f).map_err(|e| format!("front matter: {e}"))?,
-        None => RawFront { name: None, title: None, description: None, arguments: vec![] },
+        None => RawFront {
+            name: None,
+            title: None,
+            description: None,
+            arguments: vec![],
+        },
     };
-    let name = raw
-        .name
-        .unwrap_or_else(|| Path::new(file).file_stem().unwrap_or_default().to_string_lossy().into_owned());
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-        return Err(format!("prompt name `{name}` must use only letters, digits, `_` and `-`"));
+    let name = raw.name.unwrap_or_else(|| {
+        Path::new(file)
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned()
+    });
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(format!(
+            "prompt name `{name}` must use only letters, digits, `_` and `-`"
+        ));
     }
     for p in placeholders(body) {
         if !raw.arguments.iter().any(|a| a.name == p) {
-            return Err(format!("the body uses `{{{{{p}}}}}` but `arguments` does not declare `{p}`"));
+            return Err(format!(
+                "the body uses `{{{{{p}}}}}` but `arguments` does not declare `{p}`"
+            ));
         }
     }
     Ok(PromptDef {
@@ -214,7 +277,11 @@ fn parse(text: &str, file: &str) -> Result<PromptDef, String> {
         arguments: raw
             .arguments
             .into_iter()
-            .map(|a| PromptArg { name: a.name, description: a.description, required: a.required })
+            .map(|a| PromptArg {
+                name: a.name,
+                description: a.description,
+                required: a.required,
+            })
             .collect(),
         body: body.to_owned(),
         source: String::new(),
@@ -238,20 +305,30 @@ mod tests {
         let mut args = BTreeMap::new();
         assert_eq!(
             p.render("code_review", &args).unwrap_err(),
-            PromptError::MissingArgument { prompt: "code_review".into(), arg: "path".into() }
+            PromptError::MissingArgument {
+                prompt: "code_review".into(),
+                arg: "path".into()
+            }
         );
         args.insert("path".into(), "src/lib.rs".into());
         let (_, text) = p.render("code_review", &args).unwrap();
         assert!(text.contains("`src/lib.rs`"));
         assert!(text.contains("(not given)"));
         args.insert("bogus".into(), "x".into());
-        assert!(matches!(p.render("code_review", &args), Err(PromptError::UnknownArgument { .. })));
+        assert!(matches!(
+            p.render("code_review", &args),
+            Err(PromptError::UnknownArgument { .. })
+        ));
     }
 
     #[test]
     fn folder_files_add_and_report_problems() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("hello.md"), "---\ndescription: hi\narguments:\n  - name: who\n---\nHello {{ who }}!").unwrap();
+        std::fs::write(
+            dir.path().join("hello.md"),
+            "---\ndescription: hi\narguments:\n  - name: who\n---\nHello {{ who }}!",
+        )
+        .unwrap();
         std::fs::write(dir.path().join("bad.md"), "---\nnope: 1\n---\nx").unwrap();
         std::fs::write(dir.path().join("undeclared.md"), "Hi {{x}}").unwrap();
         let p = Prompts::load(&[dir.path().to_path_buf()]);

@@ -14,7 +14,10 @@ use crate::support::{frontmatter, mime, text};
 pub const STATIC_PREFIX: &str = "switchboard://resources/";
 pub const FILE_TEMPLATE: &str = "file:///{path}";
 
-const BUILT_IN: &[(&str, &str)] = &[("switchboard-guide.md", include_str!("../resources/switchboard-guide.md"))];
+const BUILT_IN: &[(&str, &str)] = &[(
+    "switchboard-guide.md",
+    include_str!("../resources/switchboard-guide.md"),
+)];
 
 /// Files deeper than this below a resource folder are not served.
 const MAX_DEPTH: usize = 4;
@@ -49,7 +52,9 @@ pub enum ResourceError {
     NotFound(String),
     #[error(transparent)]
     Policy(#[from] PolicyError),
-    #[error("`{uri}` is {size} bytes, over the {limit}-byte limit (files.max_media_bytes); read it in parts with read_file")]
+    #[error(
+        "`{uri}` is {size} bytes, over the {limit}-byte limit (files.max_media_bytes); read it in parts with read_file"
+    )]
     TooLarge { uri: String, size: u64, limit: u64 },
     #[error("`{uri}`: {source}")]
     Io { uri: String, source: std::io::Error },
@@ -76,7 +81,9 @@ impl Resources {
         let mut me = Self::default();
         for (file, content) in BUILT_IN {
             let (front, _) = frontmatter::split(content);
-            let front: RawFront = front.and_then(|f| serde_norway::from_str(f).ok()).unwrap_or_default();
+            let front: RawFront = front
+                .and_then(|f| serde_norway::from_str(f).ok())
+                .unwrap_or_default();
             let r = me.make(file, front, None, Origin::BuiltIn(content));
             me.by_uri.insert(r.uri.clone(), r);
         }
@@ -96,7 +103,8 @@ impl Resources {
                     match serde_norway::from_str(f) {
                         Ok(f) => front = f,
                         Err(e) => {
-                            me.problems.push(format!("{}: front matter: {e}", path.display()));
+                            me.problems
+                                .push(format!("{}: front matter: {e}", path.display()));
                             continue;
                         }
                     }
@@ -106,7 +114,12 @@ impl Resources {
                 if let Some(old) = me.by_uri.get(&r.uri)
                     && let Origin::File(p) = &old.origin
                 {
-                    me.problems.push(format!("{}: `{}` is already served from {}", path.display(), r.uri, p.display()));
+                    me.problems.push(format!(
+                        "{}: `{}` is already served from {}",
+                        path.display(),
+                        r.uri,
+                        p.display()
+                    ));
                     continue;
                 }
                 me.by_uri.insert(r.uri.clone(), r);
@@ -118,14 +131,22 @@ impl Resources {
         me
     }
 
-    fn make(&self, rel: &str, front: RawFront, size: Option<u64>, origin: Origin) -> StaticResource {
+    fn make(
+        &self,
+        rel: &str,
+        front: RawFront,
+        size: Option<u64>,
+        origin: Origin,
+    ) -> StaticResource {
         let path = std::path::Path::new(rel);
         StaticResource {
             uri: format!("{STATIC_PREFIX}{rel}"),
             name: front.name.unwrap_or_else(|| rel.to_owned()),
             title: front.title,
             description: front.description,
-            mime: front.mime_type.unwrap_or_else(|| mime::detect(path, b"", true)),
+            mime: front
+                .mime_type
+                .unwrap_or_else(|| mime::detect(path, b"", true)),
             size: size.or(match &origin {
                 Origin::BuiltIn(s) => Some(s.len() as u64),
                 Origin::File(_) => None,
@@ -140,10 +161,16 @@ impl Resources {
 
     /// Reads a static resource. Markdown is served without its front matter.
     pub fn read(&self, uri: &str) -> Result<(String, Body), ResourceError> {
-        let r = self.by_uri.get(uri).ok_or_else(|| ResourceError::NotFound(uri.to_owned()))?;
+        let r = self
+            .by_uri
+            .get(uri)
+            .ok_or_else(|| ResourceError::NotFound(uri.to_owned()))?;
         let bytes = match &r.origin {
             Origin::BuiltIn(s) => s.as_bytes().to_vec(),
-            Origin::File(p) => std::fs::read(p).map_err(|e| ResourceError::Io { uri: uri.to_owned(), source: e })?,
+            Origin::File(p) => std::fs::read(p).map_err(|e| ResourceError::Io {
+                uri: uri.to_owned(),
+                source: e,
+            })?,
         };
         Ok((r.mime.clone(), to_body(bytes, r.mime.ends_with("markdown"))))
     }
@@ -161,8 +188,15 @@ fn to_body(bytes: Vec<u8>, strip_front: bool) -> Body {
     Body::Text(s)
 }
 
-fn collect(base: &std::path::Path, dir: &std::path::Path, depth: usize, out: &mut Vec<(String, PathBuf)>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+fn collect(
+    base: &std::path::Path,
+    dir: &std::path::Path,
+    depth: usize,
+    out: &mut Vec<(String, PathBuf)>,
+) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.filter_map(Result::ok) {
         let name = e.file_name();
         if name.to_string_lossy().starts_with('.') {
@@ -190,7 +224,9 @@ pub fn file_uri_to_path(uri: &str) -> Option<String> {
     while i < bytes.len() {
         if bytes[i] == b'%'
             && i + 2 < bytes.len()
-            && let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok())
+            && let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
         {
             out.push(b);
             i += 3;
@@ -226,13 +262,20 @@ pub fn read_file_uri(scope: &FileScope, uri: &str) -> Result<(String, Body), Res
     let limit = scope.files.max_media_bytes;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     if size > limit {
-        return Err(ResourceError::TooLarge { uri: uri.to_owned(), size, limit });
+        return Err(ResourceError::TooLarge {
+            uri: uri.to_owned(),
+            size,
+            limit,
+        });
     }
     let mut bytes = Vec::with_capacity(size as usize);
     (&mut file)
         .take(limit + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| ResourceError::Io { uri: uri.to_owned(), source: e })?;
+        .map_err(|e| ResourceError::Io {
+            uri: uri.to_owned(),
+            source: e,
+        })?;
     let is_text = !text::looks_binary(&bytes);
     let mime = mime::detect(&resolved.path, &bytes, is_text);
     Ok((mime, to_body(bytes, false)))
@@ -244,11 +287,20 @@ mod tests {
 
     #[test]
     fn file_uris_round_trip() {
-        assert_eq!(file_uri_to_path("file:///a%20b/c.txt").as_deref(), Some("/a b/c.txt"));
-        assert_eq!(file_uri_to_path("file://localhost/x").as_deref(), Some("/x"));
+        assert_eq!(
+            file_uri_to_path("file:///a%20b/c.txt").as_deref(),
+            Some("/a b/c.txt")
+        );
+        assert_eq!(
+            file_uri_to_path("file://localhost/x").as_deref(),
+            Some("/x")
+        );
         assert_eq!(file_uri_to_path("http://x"), None);
         let p = std::path::Path::new("/a b/50%.txt");
-        assert_eq!(file_uri_to_path(&path_to_file_uri(p)).as_deref(), Some("/a b/50%.txt"));
+        assert_eq!(
+            file_uri_to_path(&path_to_file_uri(p)).as_deref(),
+            Some("/a b/50%.txt")
+        );
     }
 
     #[test]

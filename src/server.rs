@@ -13,12 +13,13 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
 #[allow(deprecated)]
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult, CompletionInfo, GetPromptRequestParams,
-    GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
-    ListToolsResult, PaginatedRequestParams, Prompt, PromptArgument, PromptMessage, ReadResourceRequestParams,
-    ReadResourceResponse, ReadResourceResult, Reference, Resource, ResourceContents, ResourceTemplate,
-    ResourceUpdatedNotificationParam, Role, ServerCapabilities, ServerConfig, SetLevelRequestParams, SubscribeRequestParams,
-    Tool, UnsubscribeRequestParams,
+    CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult, CompletionInfo,
+    GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    Prompt, PromptArgument, PromptMessage, ReadResourceRequestParams, ReadResourceResponse,
+    ReadResourceResult, Reference, Resource, ResourceContents, ResourceTemplate,
+    ResourceUpdatedNotificationParam, Role, ServerCapabilities, ServerConfig,
+    SetLevelRequestParams, SubscribeRequestParams, Tool, UnsubscribeRequestParams,
 };
 use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::{ErrorData as McpError, Peer, RoleServer, ServerHandler};
@@ -101,7 +102,9 @@ impl Switchboard {
         if !self.roots_stale.load(Ordering::Acquire) {
             return;
         }
-        let supports_roots = peer.peer_info().is_some_and(|info| info.capabilities.roots.is_some());
+        let supports_roots = peer
+            .peer_info()
+            .is_some_and(|info| info.capabilities.roots.is_some());
         if !supports_roots {
             return;
         }
@@ -120,7 +123,9 @@ impl Switchboard {
                 tracing::info!(count = paths.len(), "client roots received");
                 self.policy.set_client_roots(paths);
             }
-            Ok(Err(e)) => tracing::warn!(error = %e, "the client did not answer roots/list; using the configured roots"),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "the client did not answer roots/list; using the configured roots")
+            }
             Err(_) => tracing::warn!("roots/list timed out; using the configured roots"),
         }
         self.roots_stale.store(false, Ordering::Release);
@@ -129,11 +134,16 @@ impl Switchboard {
     fn instructions(&self) -> String {
         let roots = self.policy.effective_roots();
         let roots_line = if roots.is_empty() {
-            "No file roots are configured yet; if the client shares its roots they are used.".to_owned()
+            "No file roots are configured yet; if the client shares its roots they are used."
+                .to_owned()
         } else {
             format!(
                 "Allowed roots: {}.",
-                roots.iter().map(|r| r.path.display().to_string()).collect::<Vec<_>>().join(", ")
+                roots
+                    .iter()
+                    .map(|r| r.path.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
         };
         format!(
@@ -141,7 +151,11 @@ impl Switchboard {
              {roots_line} Client roots only narrow the configured ones. Reads page with offset/limit and say how to continue; \
              writes are atomic; delete_path moves to the trash unless permanent. Prompts: {}. Resources: files in the roots as \
              file:///{{path}}, plus {} static resource(s).",
-            self.prompts.list().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", "),
+            self.prompts
+                .list()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
             self.resources.list().count(),
         )
     }
@@ -182,14 +196,20 @@ impl WatchTarget {
 
 fn no_cursor(request: &Option<PaginatedRequestParams>) -> Result<(), McpError> {
     match request.as_ref().and_then(|r| r.cursor.as_ref()) {
-        Some(c) => Err(McpError::invalid_params(format!("invalid cursor `{c}`: this list has a single page"), None)),
+        Some(c) => Err(McpError::invalid_params(
+            format!("invalid cursor `{c}`: this list has a single page"),
+            None,
+        )),
         None => Ok(()),
     }
 }
 
 fn resource_error(e: ResourceError) -> McpError {
     match e {
-        ResourceError::NotFound(uri) => McpError::resource_not_found(format!("no resource `{uri}`; see resources/list and resources/templates/list"), None),
+        ResourceError::NotFound(uri) => McpError::resource_not_found(
+            format!("no resource `{uri}`; see resources/list and resources/templates/list"),
+            None,
+        ),
         other => McpError::invalid_params(other.to_string(), None),
     }
 }
@@ -199,7 +219,8 @@ fn to_contents(uri: &str, mime: String, body: Body) -> ResourceContents {
     match body {
         Body::Text(t) => ResourceContents::text(t, uri).with_mime_type(mime),
         Body::Binary(b) => {
-            ResourceContents::blob(base64::engine::general_purpose::STANDARD.encode(b), uri).with_mime_type(mime)
+            ResourceContents::blob(base64::engine::general_purpose::STANDARD.encode(b), uri)
+                .with_mime_type(mime)
         }
     }
 }
@@ -220,7 +241,9 @@ impl ServerHandler for Switchboard {
             .build();
         let mut implementation = Implementation::new("switchboard", env!("CARGO_PKG_VERSION"));
         implementation.title = Some("switchboard".into());
-        ServerConfig::new(capabilities).with_server_info(implementation).with_instructions(self.instructions())
+        ServerConfig::new(capabilities)
+            .with_server_info(implementation)
+            .with_instructions(self.instructions())
     }
 
     async fn list_tools(
@@ -243,14 +266,20 @@ impl ServerHandler for Switchboard {
     ) -> Result<CallToolResponse, McpError> {
         let name = request.name.to_string();
         if !self.router.has_route(&name) {
-            return Err(McpError::invalid_params(format!("unknown tool `{name}`; call tools/list to see the tools"), None));
+            return Err(McpError::invalid_params(
+                format!("unknown tool `{name}`; call tools/list to see the tools"),
+                None,
+            ));
         }
         let log_requests = self.settings.logging.requests;
         if log_requests {
             tracing::info!(tool = %name, arguments = ?request.arguments, "tool call");
         }
         let started = Instant::now();
-        let result = self.router.call(ToolCallContext::new(self, request, ctx)).await;
+        let result = self
+            .router
+            .call(ToolCallContext::new(self, request, ctx))
+            .await;
         let elapsed_us = started.elapsed().as_micros() as u64;
         if log_requests {
             tracing::info!(tool = %name, elapsed_us, result = ?result, "tool result");
@@ -300,19 +329,28 @@ impl ServerHandler for Switchboard {
             .arguments
             .unwrap_or_default()
             .into_iter()
-            .map(|(k, v)| (k, v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())))
+            .map(|(k, v)| {
+                (
+                    k,
+                    v.as_str()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| v.to_string()),
+                )
+            })
             .collect();
         match self.prompts.render(&request.name, &args) {
             Ok((def, text)) => {
-                let mut result = GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)]);
+                let mut result =
+                    GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)]);
                 if let Some(d) = &def.description {
                     result = result.with_description(d);
                 }
                 Ok(result.into())
             }
-            Err(PromptError::Unknown(name)) => {
-                Err(McpError::invalid_params(format!("unknown prompt `{name}`; call prompts/list to see the prompts"), None))
-            }
+            Err(PromptError::Unknown(name)) => Err(McpError::invalid_params(
+                format!("unknown prompt `{name}`; call prompts/list to see the prompts"),
+                None,
+            )),
             Err(e) => Err(McpError::invalid_params(e.to_string(), None)),
         }
     }
@@ -377,13 +415,28 @@ impl ServerHandler for Switchboard {
     }
 
     #[allow(deprecated)]
-    async fn subscribe(&self, request: SubscribeRequestParams, ctx: RequestContext<RoleServer>) -> Result<(), McpError> {
+    async fn subscribe(
+        &self,
+        request: SubscribeRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
         let uri = request.uri;
-        let path = if let Some(p) = uri.strip_prefix("file://").and_then(|_| resources::file_uri_to_path(&uri)) {
+        let path = if let Some(p) = uri
+            .strip_prefix("file://")
+            .and_then(|_| resources::file_uri_to_path(&uri))
+        {
             let scope = self.file_scope(&ctx).await;
-            scope.existing(&p).map_err(|e| McpError::invalid_params(e.to_string(), None))?.path
+            scope
+                .existing(&p)
+                .map_err(|e| McpError::invalid_params(e.to_string(), None))?
+                .path
         } else if self.resources.read(&uri).is_ok() {
-            match self.resources.list().find(|r| r.uri == uri).and_then(|_| self.static_path(&uri)) {
+            match self
+                .resources
+                .list()
+                .find(|r| r.uri == uri)
+                .and_then(|_| self.static_path(&uri))
+            {
                 Some(p) => p,
                 // Built-in resources never change; the subscription is accepted and stays quiet.
                 None => return Ok(()),
@@ -397,7 +450,9 @@ impl ServerHandler for Switchboard {
         }
         if subs.len() >= MAX_SUBSCRIPTIONS {
             return Err(McpError::invalid_params(
-                format!("too many subscriptions (at most {MAX_SUBSCRIPTIONS}); unsubscribe from some first"),
+                format!(
+                    "too many subscriptions (at most {MAX_SUBSCRIPTIONS}); unsubscribe from some first"
+                ),
                 None,
             ));
         }
@@ -407,35 +462,60 @@ impl ServerHandler for Switchboard {
     }
 
     #[allow(deprecated)]
-    async fn unsubscribe(&self, request: UnsubscribeRequestParams, _ctx: RequestContext<RoleServer>) -> Result<(), McpError> {
-        if let Some(token) = self.subscriptions.lock().unwrap_or_else(|e| e.into_inner()).remove(&request.uri) {
+    async fn unsubscribe(
+        &self,
+        request: UnsubscribeRequestParams,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        if let Some(token) = self
+            .subscriptions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&request.uri)
+        {
             token.cancel();
         }
         Ok(())
     }
 
     #[allow(deprecated)]
-    async fn set_level(&self, request: SetLevelRequestParams, _ctx: RequestContext<RoleServer>) -> Result<(), McpError> {
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
         tracing::info!(level = ?request.level, "client set the log level");
         Ok(())
     }
 
-    async fn complete(&self, request: CompleteRequestParams, ctx: RequestContext<RoleServer>) -> Result<CompleteResult, McpError> {
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
         let values = match &request.r#ref {
-            Reference::Resource(r) if r.uri == resources::FILE_TEMPLATE && request.argument.name == "path" => {
+            Reference::Resource(r)
+                if r.uri == resources::FILE_TEMPLATE && request.argument.name == "path" =>
+            {
                 let scope = self.file_scope(&ctx).await;
                 let prefix = request.argument.value.clone();
-                tokio::task::spawn_blocking(move || crate::tools::files::complete_path(&scope, &prefix))
-                    .await
-                    .unwrap_or_default()
+                tokio::task::spawn_blocking(move || {
+                    crate::tools::files::complete_path(&scope, &prefix)
+                })
+                .await
+                .unwrap_or_default()
             }
             _ => Vec::new(),
         };
         let total = values.len();
         let mut values = values;
         values.truncate(CompletionInfo::MAX_VALUES);
-        let info = CompletionInfo::with_pagination(values, Some(total as u32), total > CompletionInfo::MAX_VALUES)
-            .map_err(|e| McpError::internal_error(e, None))?;
+        let info = CompletionInfo::with_pagination(
+            values,
+            Some(total as u32),
+            total > CompletionInfo::MAX_VALUES,
+        )
+        .map_err(|e| McpError::internal_error(e, None))?;
         Ok(CompleteResult::new(info))
     }
 
@@ -455,6 +535,10 @@ impl ServerHandler for Switchboard {
 impl Switchboard {
     fn static_path(&self, uri: &str) -> Option<PathBuf> {
         let rel = uri.strip_prefix(resources::STATIC_PREFIX)?;
-        self.settings.resource_dirs.iter().map(|d| d.join(rel)).find(|p| p.is_file())
+        self.settings
+            .resource_dirs
+            .iter()
+            .map(|d| d.join(rel))
+            .find(|p| p.is_file())
     }
 }

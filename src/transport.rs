@@ -68,7 +68,13 @@ where
     R: AsyncRead + Send + Unpin + 'static,
     W: AsyncWrite + Send + Unpin + 'static,
 {
-    pub fn new(reader: R, writer: W, max_frame: usize, max_in_flight: usize, eof: CancellationToken) -> Self {
+    pub fn new(
+        reader: R,
+        writer: W,
+        max_frame: usize,
+        max_in_flight: usize,
+        eof: CancellationToken,
+    ) -> Self {
         Self {
             reader: BufReader::with_capacity(64 * 1024, reader),
             line: Vec::new(),
@@ -121,7 +127,8 @@ where
     /// Writes one protocol error to the output from a task of its own, so `receive` never
     /// awaits a write: it is polled inside a `select!` and must stay cancellation-safe.
     fn reply_error(&self, id: Value, code: i64, message: String) {
-        let frame = json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}});
+        let frame =
+            json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}});
         let mut bytes = serde_json::to_vec(&frame).unwrap_or_default();
         bytes.push(b'\n');
         let writer = self.writer.clone();
@@ -150,7 +157,9 @@ where
         let value: Value = match serde_json::from_slice(bytes) {
             Ok(v) => v,
             Err(e) => {
-                let msg = format!("Parse error: the line is not valid JSON ({e}). Send one JSON-RPC message per line.");
+                let msg = format!(
+                    "Parse error: the line is not valid JSON ({e}). Send one JSON-RPC message per line."
+                );
                 self.reply_error(Value::Null, -32700, msg);
                 return None;
             }
@@ -165,7 +174,10 @@ where
             return None;
         };
         let method = obj.get("method").and_then(Value::as_str).map(str::to_owned);
-        let id = obj.get("id").filter(|v| v.is_string() || v.is_number()).cloned();
+        let id = obj
+            .get("id")
+            .filter(|v| v.is_string() || v.is_number())
+            .cloned();
         let is_request = method.is_some() && obj.contains_key("id");
 
         let mut starts = false;
@@ -180,12 +192,17 @@ where
                     starts = m == "initialize" || (stateless && m != "server/discover");
                 }
                 (Some(m), true) => {
-                    let msg = format!("Server not initialized: send an `initialize` request before `{m}`.");
+                    let msg = format!(
+                        "Server not initialized: send an `initialize` request before `{m}`."
+                    );
                     self.reply_error(id.unwrap_or(Value::Null), -32600, msg);
                     return None;
                 }
                 _ => {
-                    tracing::debug!(?method, "dropping a notification or response sent before initialize");
+                    tracing::debug!(
+                        ?method,
+                        "dropping a notification or response sent before initialize"
+                    );
                     return None;
                 }
             }
@@ -196,7 +213,9 @@ where
             Err(e) => {
                 if is_request {
                     let method = method.unwrap_or_default();
-                    let (code, msg) = if KNOWN_METHODS.contains(&method.as_str()) && obj.get("jsonrpc") == Some(&json!("2.0")) {
+                    let (code, msg) = if KNOWN_METHODS.contains(&method.as_str())
+                        && obj.get("jsonrpc") == Some(&json!("2.0"))
+                    {
                         (-32602, format!("Invalid params for `{method}`: {e}"))
                     } else {
                         (-32600, format!("Invalid Request: {e}"))
@@ -218,11 +237,17 @@ where
             && let Some(m) = method.as_deref().filter(|m| KNOWN_METHODS.contains(m))
         {
             // rmcp reads a known method whose params do not fit as a custom request.
-            let detail = serde_json::from_value::<rmcp::model::ClientRequest>(json!({"method": m, "params": obj.get("params")}))
-                .err()
-                .map(|e| format!(": {e}"))
-                .unwrap_or_default();
-            self.reply_error(id.unwrap_or(Value::Null), -32602, format!("Invalid params for `{m}`: they do not match the method's schema{detail}"));
+            let detail = serde_json::from_value::<rmcp::model::ClientRequest>(
+                json!({"method": m, "params": obj.get("params")}),
+            )
+            .err()
+            .map(|e| format!(": {e}"))
+            .unwrap_or_default();
+            self.reply_error(
+                id.unwrap_or(Value::Null),
+                -32602,
+                format!("Invalid params for `{m}`: they do not match the method's schema{detail}"),
+            );
             return None;
         }
         match &message {
@@ -246,14 +271,19 @@ where
                     return None;
                 }
             }
-            JsonRpcMessage::Notification(_) if method.as_deref() == Some("notifications/cancelled") => {
+            JsonRpcMessage::Notification(_)
+                if method.as_deref() == Some("notifications/cancelled") =>
+            {
                 // A cancelled request is never answered, so it stops counting now.
                 if let Some(rid) = obj.get("params").and_then(|p| p.get("requestId")) {
                     let key = match serde_json::from_value::<rmcp::model::RequestId>(rid.clone()) {
                         Ok(r) => format!("{r:?}"),
                         Err(_) => String::new(),
                     };
-                    self.in_flight.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
+                    self.in_flight
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(&key);
                 }
             }
             _ => {}
@@ -269,7 +299,10 @@ where
 {
     type Error = std::io::Error;
 
-    fn send(&mut self, item: TxJsonRpcMessage<RoleServer>) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
+    fn send(
+        &mut self,
+        item: TxJsonRpcMessage<RoleServer>,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
         let writer = self.writer.clone();
         let in_flight = self.in_flight.clone();
         async move {
@@ -279,7 +312,10 @@ where
                 _ => None,
             };
             if let Some(key) = answered {
-                in_flight.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
+                in_flight
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&key);
             }
             let mut bytes = serde_json::to_vec(&item).map_err(std::io::Error::other)?;
             bytes.push(b'\n');

@@ -25,7 +25,10 @@ async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
             (Ok(mut term), Ok(mut int)) => {
                 tokio::select! {
                     _ = term.recv() => {}
@@ -51,7 +54,11 @@ pub fn tools(settings: Arc<Settings>, json: bool, markdown: bool) -> anyhow::Res
         print!("{}", markdown_table(tools));
     } else {
         for t in tools {
-            println!("{:<18} {}", t.name, first_sentence(t.description.as_deref().unwrap_or("")));
+            println!(
+                "{:<18} {}",
+                t.name,
+                first_sentence(t.description.as_deref().unwrap_or(""))
+            );
         }
     }
     Ok(0)
@@ -81,18 +88,32 @@ fn first_sentence(s: &str) -> &str {
 }
 
 /// Runs one tool through a real MCP session held in this process, and prints the result.
-pub async fn call(settings: Arc<Settings>, tool: &str, arguments: Option<&str>, json: bool) -> anyhow::Result<u8> {
+pub async fn call(
+    settings: Arc<Settings>,
+    tool: &str,
+    arguments: Option<&str>,
+    json: bool,
+) -> anyhow::Result<u8> {
     let args: Value = match arguments {
         Some(a) => serde_json::from_str(a).context("the arguments are not valid JSON")?,
         None => json!({}),
     };
-    let Value::Object(args) = args else { bail!("the arguments must be a JSON object, e.g. '{{\"path\": \"README.md\"}}'") };
+    let Value::Object(args) = args else {
+        bail!("the arguments must be a JSON object, e.g. '{{\"path\": \"README.md\"}}'")
+    };
     let server = Switchboard::new(settings);
     let (client_io, server_io) = tokio::io::duplex(1 << 20);
     let (server_read, server_write) = tokio::io::split(server_io);
-    let serving = tokio::spawn(crate::run(server, server_read, server_write, std::future::pending()));
+    let serving = tokio::spawn(crate::run(
+        server,
+        server_read,
+        server_write,
+        std::future::pending(),
+    ));
     let client = ().serve(client_io).await.context("in-process session failed to start")?;
-    let result = client.call_tool(CallToolRequestParams::new(tool.to_owned()).with_arguments(args)).await;
+    let result = client
+        .call_tool(CallToolRequestParams::new(tool.to_owned()).with_arguments(args))
+        .await;
     let _ = client.cancel().await;
     serving.abort();
     let result = result.map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -109,9 +130,20 @@ pub async fn call(settings: Arc<Settings>, tool: &str, arguments: Option<&str>, 
 fn print_block(block: &ContentBlock) {
     match block {
         ContentBlock::Text(t) => println!("{}", t.text),
-        ContentBlock::Image(i) => println!("[image {}, {} of base64]", i.mime_type, human_bytes(i.data.len() as u64)),
-        ContentBlock::Audio(a) => println!("[audio {}, {} of base64]", a.mime_type, human_bytes(a.data.len() as u64)),
-        other => println!("{}", serde_json::to_string_pretty(other).unwrap_or_default()),
+        ContentBlock::Image(i) => println!(
+            "[image {}, {} of base64]",
+            i.mime_type,
+            human_bytes(i.data.len() as u64)
+        ),
+        ContentBlock::Audio(a) => println!(
+            "[audio {}, {} of base64]",
+            a.mime_type,
+            human_bytes(a.data.len() as u64)
+        ),
+        other => println!(
+            "{}",
+            serde_json::to_string_pretty(other).unwrap_or_default()
+        ),
     }
 }
 
@@ -119,11 +151,20 @@ pub fn config(settings: Arc<Settings>, action: ConfigAction) -> anyhow::Result<u
     match action {
         ConfigAction::Check => {
             let server = Switchboard::new(settings.clone());
-            let problems: Vec<&String> = server.prompts.problems.iter().chain(server.resources.problems.iter()).collect();
+            let problems: Vec<&String> = server
+                .prompts
+                .problems
+                .iter()
+                .chain(server.resources.problems.iter())
+                .collect();
             for p in &problems {
                 println!("problem: {p}");
             }
-            let file = settings.config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "built-in defaults".into());
+            let file = settings
+                .config_file
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "built-in defaults".into());
             if problems.is_empty() {
                 println!(
                     "ok: {file}; profile `{}`; {} root(s); {} prompt(s); {} resource(s); {} tool(s)",
@@ -144,17 +185,33 @@ pub fn config(settings: Arc<Settings>, action: ConfigAction) -> anyhow::Result<u
             Ok(0)
         }
         ConfigAction::Path => {
-            let show = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "-".into());
-            println!("config file      {} (found by {})", show(&settings.config_file), settings.found_by);
+            let show = |p: &Option<std::path::PathBuf>| {
+                p.as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "-".into())
+            };
+            println!(
+                "config file      {} (found by {})",
+                show(&settings.config_file),
+                settings.found_by
+            );
             println!("user config dir  {}", show(&settings.user_config_dir));
             println!("profile          {}", settings.profile.name);
             println!("data dir         {}", settings.profile.data_dir.display());
             println!("log dir          {}", settings.profile.log_dir.display());
             for d in &settings.prompt_dirs {
-                println!("prompts dir      {}{}", d.display(), if d.is_dir() { "" } else { " (absent)" });
+                println!(
+                    "prompts dir      {}{}",
+                    d.display(),
+                    if d.is_dir() { "" } else { " (absent)" }
+                );
             }
             for d in &settings.resource_dirs {
-                println!("resources dir    {}{}", d.display(), if d.is_dir() { "" } else { " (absent)" });
+                println!(
+                    "resources dir    {}{}",
+                    d.display(),
+                    if d.is_dir() { "" } else { " (absent)" }
+                );
             }
             for r in &settings.files.roots {
                 println!("root             {} ({:?})", r.path.display(), r.source);
@@ -177,36 +234,66 @@ pub async fn doctor(settings: Arc<Settings>) -> anyhow::Result<u8> {
         true,
         format!(
             "config: {} (found by {})",
-            settings.config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "built-in defaults".into()),
+            settings
+                .config_file
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "built-in defaults".into()),
             settings.found_by
         ),
     );
-    for (what, dir) in [("data dir", &settings.profile.data_dir), ("log dir", &settings.profile.log_dir)] {
+    for (what, dir) in [
+        ("data dir", &settings.profile.data_dir),
+        ("log dir", &settings.profile.log_dir),
+    ] {
         match writable(dir) {
             Ok(()) => line(true, format!("{what} {} is writable", dir.display())),
-            Err(e) => line(false, format!("{what} {} is not writable ({e}); set data_dir in config.yaml to a writable folder", dir.display())),
+            Err(e) => line(
+                false,
+                format!(
+                    "{what} {} is not writable ({e}); set data_dir in config.yaml to a writable folder",
+                    dir.display()
+                ),
+            ),
         }
     }
     if settings.files.roots.is_empty() {
-        println!("warn no roots configured: file tools work only with a client that shares MCP roots; add --root DIR");
+        println!(
+            "warn no roots configured: file tools work only with a client that shares MCP roots; add --root DIR"
+        );
     }
     for r in &settings.files.roots {
         match std::fs::read_dir(&r.path) {
             Ok(_) => line(true, format!("root {} is readable", r.path.display())),
-            Err(e) => line(false, format!("root {} cannot be read ({e}); fix its permissions or remove it", r.path.display())),
+            Err(e) => line(
+                false,
+                format!(
+                    "root {} cannot be read ({e}); fix its permissions or remove it",
+                    r.path.display()
+                ),
+            ),
         }
     }
     let server = Switchboard::new(settings.clone());
-    line(server.prompts.problems.is_empty(), format!("{} prompt(s) loaded", server.prompts.list().count()));
+    line(
+        server.prompts.problems.is_empty(),
+        format!("{} prompt(s) loaded", server.prompts.list().count()),
+    );
     for p in &server.prompts.problems {
         line(false, format!("prompt file: {p}"));
     }
-    line(server.resources.problems.is_empty(), format!("{} resource(s) loaded", server.resources.list().count()));
+    line(
+        server.resources.problems.is_empty(),
+        format!("{} resource(s) loaded", server.resources.list().count()),
+    );
     for p in &server.resources.problems {
         line(false, format!("resource file: {p}"));
     }
     match self_test(server).await {
-        Ok(n) => line(true, format!("MCP self-test: initialize and tools/list answered ({n} tools)")),
+        Ok(n) => line(
+            true,
+            format!("MCP self-test: initialize and tools/list answered ({n} tools)"),
+        ),
         Err(e) => line(false, format!("MCP self-test failed: {e:#}")),
     }
     Ok(if failed == 0 { 0 } else { 1 })
@@ -233,12 +320,23 @@ async fn self_test(server: Switchboard) -> anyhow::Result<usize> {
 /// The host config entry, with this binary's absolute path and the current folder as root.
 pub fn install_snippet(host: Host) -> anyhow::Result<u8> {
     let exe = std::env::current_exe().context("cannot find this binary's path")?;
-    let exe = std::fs::canonicalize(&exe).unwrap_or(exe).display().to_string();
-    let root = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_else(|_| "/path/to/project".into());
+    let exe = std::fs::canonicalize(&exe)
+        .unwrap_or(exe)
+        .display()
+        .to_string();
+    let root = std::env::current_dir()
+        .map(|d| d.display().to_string())
+        .unwrap_or_else(|_| "/path/to/project".into());
     let entry = json!({"command": exe, "args": ["--root", root]});
     let (file, snippet) = match host {
-        Host::Claude => ("claude_desktop_config.json", json!({"mcpServers": {"switchboard": entry}})),
-        Host::Cursor => ("~/.cursor/mcp.json", json!({"mcpServers": {"switchboard": entry}})),
+        Host::Claude => (
+            "claude_desktop_config.json",
+            json!({"mcpServers": {"switchboard": entry}}),
+        ),
+        Host::Cursor => (
+            "~/.cursor/mcp.json",
+            json!({"mcpServers": {"switchboard": entry}}),
+        ),
         Host::Vscode => (
             ".vscode/mcp.json",
             json!({"servers": {"switchboard": {"type": "stdio", "command": entry["command"], "args": entry["args"]}}}),

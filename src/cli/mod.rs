@@ -11,7 +11,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::config::Overrides;
 
 #[derive(Debug, Parser)]
-#[command(name = "switchboard", version, about = "One MCP server over stdio: safe file tools, prompts and resources for any MCP host.")]
+#[command(
+    name = "switchboard",
+    version,
+    about = "One MCP server over stdio: safe file tools, prompts and resources for any MCP host."
+)]
 pub struct Cli {
     /// Config file (default: $SWITCHBOARD_CONFIG, then config.yaml in the user config dir)
     #[arg(long, global = true, value_name = "PATH")]

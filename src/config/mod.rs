@@ -143,7 +143,15 @@ impl Settings {
             ..Overrides::default()
         };
         let env = |_: &str| None;
-        build(raw, None, FoundBy::Defaults, None, &overrides, &env, Value::Null)
+        build(
+            raw,
+            None,
+            FoundBy::Defaults,
+            None,
+            &overrides,
+            &env,
+            Value::Null,
+        )
     }
 }
 
@@ -154,13 +162,20 @@ fn project_dirs() -> Option<directories::ProjectDirs> {
 
 /// Loads and validates the configuration. `env` looks up environment variables, so tests can
 /// pass their own.
-pub fn load(overrides: &Overrides, env: &dyn Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+pub fn load(
+    overrides: &Overrides,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Settings, ConfigError> {
     let user_config_dir = project_dirs().map(|d| d.config_dir().to_path_buf());
     let (path, found_by) = if let Some(p) = &overrides.config {
         (Some(p.clone()), FoundBy::Flag)
     } else if let Some(p) = env("SWITCHBOARD_CONFIG").filter(|s| !s.is_empty()) {
         (Some(PathBuf::from(p)), FoundBy::EnvVar)
-    } else if let Some(p) = user_config_dir.as_ref().map(|d| d.join("config.yaml")).filter(|p| p.is_file()) {
+    } else if let Some(p) = user_config_dir
+        .as_ref()
+        .map(|d| d.join("config.yaml"))
+        .filter(|p| p.is_file())
+    {
         (Some(p), FoundBy::UserConfigDir)
     } else {
         (None, FoundBy::Defaults)
@@ -169,17 +184,29 @@ pub fn load(overrides: &Overrides, env: &dyn Fn(&str) -> Option<String>) -> Resu
     let (raw, redacted) = match &path {
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| {
-                ConfigError::new(Some(p), "", format!("cannot read the file: {e} (found by {found_by})"))
+                ConfigError::new(
+                    Some(p),
+                    "",
+                    format!("cannot read the file: {e} (found by {found_by})"),
+                )
             })?;
             parse(&text, Some(p), env)?
         }
-        None => (RawConfig::default(), serde_json::to_value(RawConfig::default()).unwrap_or(Value::Null)),
+        None => (
+            RawConfig::default(),
+            serde_json::to_value(RawConfig::default()).unwrap_or(Value::Null),
+        ),
     };
-    let path = match path {
-        Some(p) => Some(std::fs::canonicalize(&p).unwrap_or(p)),
-        None => None,
-    };
-    build(raw, path, found_by, user_config_dir, overrides, env, redacted)
+    let path = path.map(|p| std::fs::canonicalize(&p).unwrap_or(p));
+    build(
+        raw,
+        path,
+        found_by,
+        user_config_dir,
+        overrides,
+        env,
+        redacted,
+    )
 }
 
 /// Parses YAML text into the raw config, resolving `env:VAR` strings first. Returns the raw
@@ -193,7 +220,10 @@ pub fn parse(
         Value::Object(Default::default())
     } else {
         serde_norway::from_str(text).map_err(|e| {
-            let at = e.location().map(|l| format!(" (line {}, column {})", l.line(), l.column())).unwrap_or_default();
+            let at = e
+                .location()
+                .map(|l| format!(" (line {}, column {})", l.line(), l.column()))
+                .unwrap_or_default();
             ConfigError::new(file, "", format!("not valid YAML{at}: {e}"))
         })?
     };
@@ -204,7 +234,11 @@ pub fn parse(
     resolve_env(&mut value, &mut redacted, &mut String::new(), file, env)?;
     let raw: RawConfig = serde_path_to_error::deserialize(value).map_err(|e| {
         let key = e.path().to_string();
-        ConfigError::new(file, if key == "." { String::new() } else { key }, e.into_inner().to_string())
+        ConfigError::new(
+            file,
+            if key == "." { String::new() } else { key },
+            e.into_inner().to_string(),
+        )
     })?;
     Ok((raw, redacted))
 }
@@ -231,14 +265,18 @@ fn resolve_env(
                         return Err(ConfigError::new(
                             file,
                             key.trim_start_matches('.'),
-                            format!("environment variable `{var}` is not set; export it or pass it in the host config's `env`"),
+                            format!(
+                                "environment variable `{var}` is not set; export it or pass it in the host config's `env`"
+                            ),
                         ));
                     }
                 }
             }
         }
         Value::Array(items) => {
-            let Value::Array(red) = redacted else { return Ok(()) };
+            let Value::Array(red) = redacted else {
+                return Ok(());
+            };
             for (i, (item, r)) in items.iter_mut().zip(red.iter_mut()).enumerate() {
                 let len = key.len();
                 key.push_str(&format!("[{i}]"));
@@ -247,7 +285,9 @@ fn resolve_env(
             }
         }
         Value::Object(map) => {
-            let Value::Object(red) = redacted else { return Ok(()) };
+            let Value::Object(red) = redacted else {
+                return Ok(());
+            };
             for (k, item) in map.iter_mut() {
                 let Some(r) = red.get_mut(k) else { continue };
                 let len = key.len();
@@ -266,11 +306,15 @@ fn resolve_env(
 pub fn validate_profile_name(name: &str) -> Result<(), String> {
     let ok = !name.is_empty()
         && name.len() <= 32
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
     if ok {
         Ok(())
     } else {
-        Err(format!("profile `{name}` is not valid: use 1 to 32 characters from a-z, 0-9, `_` and `-`"))
+        Err(format!(
+            "profile `{name}` is not valid: use 1 to 32 characters from a-z, 0-9, `_` and `-`"
+        ))
     }
 }
 
@@ -300,7 +344,9 @@ fn build(
         Some(d) => absolutize(d, file),
         None => project_dirs()
             .map(|d| d.data_dir().to_path_buf())
-            .ok_or_else(|| ConfigError::new(file, "data_dir", "no home directory found; set data_dir"))?,
+            .ok_or_else(|| {
+                ConfigError::new(file, "data_dir", "no home directory found; set data_dir")
+            })?,
     };
     let data_dir = base.join("profiles").join(&profile_name);
     let profile = Profile {
@@ -313,20 +359,42 @@ fn build(
     let mut roots: Vec<ConfiguredRoot> = Vec::new();
     let mut add_root = |p: &Path, source: RootSource, key: String| -> Result<(), ConfigError> {
         let p = expand_home(p, env);
-        let p = absolutize(&p, if source == RootSource::Config { file } else { None });
+        let p = absolutize(
+            &p,
+            if source == RootSource::Config {
+                file
+            } else {
+                None
+            },
+        );
         let canonical = std::fs::canonicalize(&p).map_err(|e| {
-            ConfigError::new(file.filter(|_| source == RootSource::Config), key.clone(), format!("root {} cannot be used: {e}", p.display()))
+            ConfigError::new(
+                file.filter(|_| source == RootSource::Config),
+                key.clone(),
+                format!("root {} cannot be used: {e}", p.display()),
+            )
         })?;
         if !canonical.is_dir() {
-            return Err(ConfigError::new(file, key, format!("root {} is not a directory", p.display())));
+            return Err(ConfigError::new(
+                file,
+                key,
+                format!("root {} is not a directory", p.display()),
+            ));
         }
         if !roots.iter().any(|r| r.path == canonical) {
-            roots.push(ConfiguredRoot { path: canonical, source });
+            roots.push(ConfiguredRoot {
+                path: canonical,
+                source,
+            });
         }
         Ok(())
     };
     for (i, r) in raw.files.roots.iter().enumerate() {
-        add_root(Path::new(r), RootSource::Config, format!("files.roots[{i}]"))?;
+        add_root(
+            Path::new(r),
+            RootSource::Config,
+            format!("files.roots[{i}]"),
+        )?;
     }
     for r in &overrides.roots {
         add_root(r, RootSource::CommandLine, "--root".to_owned())?;
@@ -344,19 +412,28 @@ fn build(
         ("files.max_line_chars", f.max_line_chars as u64),
         ("limits.max_frame_bytes", raw.limits.max_frame_bytes as u64),
         ("limits.max_in_flight", raw.limits.max_in_flight as u64),
-        ("limits.blocking_threads", raw.limits.blocking_threads as u64),
+        (
+            "limits.blocking_threads",
+            raw.limits.blocking_threads as u64,
+        ),
     ] {
         if v == 0 {
             return Err(ConfigError::new(file, key, "must be greater than 0"));
         }
     }
     if raw.limits.max_frame_bytes < 4096 {
-        return Err(ConfigError::new(file, "limits.max_frame_bytes", "must be at least 4096 bytes"));
+        return Err(ConfigError::new(
+            file,
+            "limits.max_frame_bytes",
+            "must be at least 4096 bytes",
+        ));
     }
 
     // Folders for prompts and resources: beside the config file, the user config dir, then the
     // configured ones. The same folders are protected from the file tools.
-    let beside = config_file.as_ref().and_then(|p| p.parent().map(Path::to_path_buf));
+    let beside = config_file
+        .as_ref()
+        .and_then(|p| p.parent().map(Path::to_path_buf));
     let folder_list = |name: &str, extra: &[PathBuf]| -> Vec<PathBuf> {
         let mut v: Vec<PathBuf> = Vec::new();
         for base in beside.iter().chain(user_config_dir.iter()) {
@@ -386,17 +463,36 @@ fn build(
     let protected = ProtectedPaths::new(&own_paths, &f.protected)
         .map_err(|m| ConfigError::new(file, "files.protected", m))?;
 
-    let level = overrides.log_level.clone().unwrap_or_else(|| raw.logging.level.clone());
-    if !matches!(level.as_str(), "error" | "warn" | "info" | "debug" | "trace" | "off") {
-        let key = if overrides.log_level.is_some() { "--log-level" } else { "logging.level" };
-        return Err(ConfigError::new(file, key, format!("`{level}` is not a level: use error, warn, info, debug, trace or off")));
+    let level = overrides
+        .log_level
+        .clone()
+        .unwrap_or_else(|| raw.logging.level.clone());
+    if !matches!(
+        level.as_str(),
+        "error" | "warn" | "info" | "debug" | "trace" | "off"
+    ) {
+        let key = if overrides.log_level.is_some() {
+            "--log-level"
+        } else {
+            "logging.level"
+        };
+        return Err(ConfigError::new(
+            file,
+            key,
+            format!("`{level}` is not a level: use error, warn, info, debug, trace or off"),
+        ));
     }
 
     let mut effective = serde_json::to_value(&raw).unwrap_or(Value::Null);
     overlay_redactions(&redacted, &mut effective);
     effective["profile"] = Value::String(profile.name.clone());
     effective["data_dir"] = Value::String(base.display().to_string());
-    effective["files"]["roots"] = Value::Array(roots.iter().map(|r| Value::String(r.path.display().to_string())).collect());
+    effective["files"]["roots"] = Value::Array(
+        roots
+            .iter()
+            .map(|r| Value::String(r.path.display().to_string()))
+            .collect(),
+    );
     effective["logging"]["level"] = Value::String(level.clone());
 
     Ok(Settings {
@@ -457,7 +553,8 @@ fn overlay_redactions(redacted: &Value, effective: &mut Value) {
 /// `~/x` becomes `$HOME/x`; everything else is returned unchanged.
 fn expand_home(p: &Path, env: &dyn Fn(&str) -> Option<String>) -> PathBuf {
     if let Ok(rest) = p.strip_prefix("~")
-        && let Some(home) = env("HOME").or_else(|| directories::BaseDirs::new().map(|b| b.home_dir().display().to_string()))
+        && let Some(home) = env("HOME")
+            .or_else(|| directories::BaseDirs::new().map(|b| b.home_dir().display().to_string()))
     {
         return PathBuf::from(home).join(rest);
     }
@@ -472,7 +569,9 @@ fn absolutize(p: &Path, relative_to_file: Option<&Path>) -> PathBuf {
     }
     match relative_to_file.and_then(Path::parent) {
         Some(dir) => dir.join(p),
-        None => std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf()),
+        None => std::env::current_dir()
+            .map(|d| d.join(p))
+            .unwrap_or_else(|_| p.to_path_buf()),
     }
 }
 
@@ -486,9 +585,18 @@ mod tests {
 
     #[test]
     fn unknown_key_names_its_path() {
-        let err = parse("files:\n  rootz: []\n", Some(Path::new("/x/config.yaml")), &no_env).unwrap_err();
+        let err = parse(
+            "files:\n  rootz: []\n",
+            Some(Path::new("/x/config.yaml")),
+            &no_env,
+        )
+        .unwrap_err();
         assert_eq!(err.key, "files.rootz");
-        assert!(err.message.contains("unknown field `rootz`"), "{}", err.message);
+        assert!(
+            err.message.contains("unknown field `rootz`"),
+            "{}",
+            err.message
+        );
         assert!(err.to_string().contains("/x/config.yaml"));
     }
 
@@ -532,14 +640,24 @@ mod tests {
     #[test]
     fn missing_root_fails_fast() {
         let dir = tempfile::tempdir().unwrap();
-        let err = Settings::defaults_for_tests(dir.path(), &[dir.path().join("missing")]).unwrap_err();
+        let err =
+            Settings::defaults_for_tests(dir.path(), &[dir.path().join("missing")]).unwrap_err();
         assert_eq!(err.key, "--root");
     }
 
     #[test]
     fn zero_limits_are_refused() {
         let (raw, red) = parse("files:\n  max_entries: 0\n", None, &no_env).unwrap();
-        let err = build(raw, None, FoundBy::Defaults, None, &Overrides::default(), &no_env, red).unwrap_err();
+        let err = build(
+            raw,
+            None,
+            FoundBy::Defaults,
+            None,
+            &Overrides::default(),
+            &no_env,
+            red,
+        )
+        .unwrap_err();
         assert_eq!(err.key, "files.max_entries");
     }
 

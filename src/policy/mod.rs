@@ -64,7 +64,10 @@ impl Policy {
     }
 
     pub fn client_roots(&self) -> ClientRoots {
-        self.client.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.client
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The roots in force now: the configured ones narrowed by the client's (intersection), the
@@ -74,13 +77,21 @@ impl Policy {
             .files
             .roots
             .iter()
-            .map(|r| Root { path: r.path.clone(), source: r.source })
+            .map(|r| Root {
+                path: r.path.clone(),
+                source: r.source,
+            })
             .collect();
         match self.client_roots() {
+            // A client with no roots to offer (the Inspector, for one) narrows nothing.
             ClientRoots::Unknown => configured,
+            ClientRoots::Known(client) if client.is_empty() => configured,
             ClientRoots::Known(client) if configured.is_empty() => client
                 .into_iter()
-                .map(|path| Root { path, source: RootSource::Client })
+                .map(|path| Root {
+                    path,
+                    source: RootSource::Client,
+                })
                 .collect(),
             ClientRoots::Known(client) => intersect(&configured, &client),
         }
@@ -88,7 +99,11 @@ impl Policy {
 
     /// A snapshot for one tool call.
     pub fn scope(&self) -> FileScope {
-        FileScope::new(self.effective_roots(), self.files.clone(), self.client_roots())
+        FileScope::new(
+            self.effective_roots(),
+            self.files.clone(),
+            self.client_roots(),
+        )
     }
 }
 
@@ -99,7 +114,14 @@ fn intersect(configured: &[Root], client: &[PathBuf]) -> Vec<Root> {
     for c in configured {
         for k in client {
             let r = if k.starts_with(&c.path) {
-                Root { path: k.clone(), source: if *k == c.path { c.source } else { RootSource::Client } }
+                Root {
+                    path: k.clone(),
+                    source: if *k == c.path {
+                        c.source
+                    } else {
+                        RootSource::Client
+                    },
+                }
             } else if c.path.starts_with(k) {
                 c.clone()
             } else {
@@ -118,15 +140,28 @@ mod tests {
     use super::*;
 
     fn root(p: &str) -> Root {
-        Root { path: PathBuf::from(p), source: RootSource::Config }
+        Root {
+            path: PathBuf::from(p),
+            source: RootSource::Config,
+        }
     }
 
     #[test]
     fn client_roots_only_narrow() {
         let configured = [root("/a"), root("/b/c")];
-        let got = intersect(&configured, &[PathBuf::from("/a/x"), PathBuf::from("/b"), PathBuf::from("/z")]);
+        let got = intersect(
+            &configured,
+            &[
+                PathBuf::from("/a/x"),
+                PathBuf::from("/b"),
+                PathBuf::from("/z"),
+            ],
+        );
         let paths: Vec<_> = got.iter().map(|r| r.path.to_str().unwrap()).collect();
         assert_eq!(paths, vec!["/a/x", "/b/c"]);
-        assert!(intersect(&configured, &[PathBuf::from("/ab")]).is_empty(), "/ab is not inside /a");
+        assert!(
+            intersect(&configured, &[PathBuf::from("/ab")]).is_empty(),
+            "/ab is not inside /a"
+        );
     }
 }

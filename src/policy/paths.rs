@@ -22,11 +22,19 @@ pub enum PolicyError {
     NoRoots(String),
     #[error("`{path}` is not a usable path: {why}")]
     Invalid { path: String, why: String },
-    #[error("`{path}` is outside the allowed roots ({roots}){how}. Use a path inside a root; call list_roots to see them.")]
-    Outside { path: String, roots: String, how: &'static str },
+    #[error(
+        "`{path}` is outside the allowed roots ({roots}){how}. Use a path inside a root; call list_roots to see them."
+    )]
+    Outside {
+        path: String,
+        roots: String,
+        how: &'static str,
+    },
     #[error("`{path}` cannot be written: {why}")]
     Protected { path: String, why: String },
-    #[error("`{path}` does not exist. Check the spelling, or use list_directory or find_files to locate it.")]
+    #[error(
+        "`{path}` does not exist. Check the spelling, or use list_directory or find_files to locate it."
+    )]
     NotFound { path: String },
     #[error("`{path}`: {why}")]
     Refused { path: String, why: String },
@@ -63,7 +71,11 @@ pub struct FileScope {
 
 impl FileScope {
     pub fn new(roots: Vec<Root>, files: Arc<FileSettings>, client: ClientRoots) -> Self {
-        Self { roots, files, client }
+        Self {
+            roots,
+            files,
+            client,
+        }
     }
 
     pub fn roots(&self) -> &[Root] {
@@ -93,7 +105,10 @@ impl FileScope {
     /// The absolute, not yet resolved form of `input`: relative paths start at the first root.
     pub fn absolute(&self, input: &str) -> Result<PathBuf, PolicyError> {
         self.require_roots()?;
-        let invalid = |why: &str| PolicyError::Invalid { path: input.escape_debug().to_string(), why: why.to_owned() };
+        let invalid = |why: &str| PolicyError::Invalid {
+            path: input.escape_debug().to_string(),
+            why: why.to_owned(),
+        };
         if input.is_empty() {
             return Err(invalid("it is empty"));
         }
@@ -102,12 +117,19 @@ impl FileScope {
         }
         let stripped = input.strip_prefix("file://").unwrap_or(input);
         let p = Path::new(stripped);
-        Ok(if p.is_absolute() { p.to_path_buf() } else { self.roots[0].path.join(p) })
+        Ok(if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.roots[0].path.join(p)
+        })
     }
 
     /// Which root contains the resolved path, component-wise.
     fn containing_root(&self, resolved: &Path) -> Option<&Root> {
-        self.roots.iter().filter(|r| resolved.starts_with(&r.path)).max_by_key(|r| r.path.as_os_str().len())
+        self.roots
+            .iter()
+            .filter(|r| resolved.starts_with(&r.path))
+            .max_by_key(|r| r.path.as_os_str().len())
     }
 
     /// Resolves `input` as far as it exists. Returns the resolved path and whether it exists.
@@ -123,9 +145,16 @@ impl FileScope {
                 Ok(c) => break c,
                 Err(e) if e.kind() == io::ErrorKind::NotFound && k > 1 => k -= 1,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    return Err(PolicyError::NotFound { path: input.to_owned() });
+                    return Err(PolicyError::NotFound {
+                        path: input.to_owned(),
+                    });
                 }
-                Err(e) => return Err(PolicyError::Io { path: input.to_owned(), source: e }),
+                Err(e) => {
+                    return Err(PolicyError::Io {
+                        path: input.to_owned(),
+                        source: e,
+                    });
+                }
             }
         };
         let tail = &comps[k..];
@@ -149,11 +178,18 @@ impl FileScope {
         }
         let full: PathBuf = tail.iter().fold(base, |acc, c| acc.join(c));
         let Some(root) = self.containing_root(&full) else {
-            let lexical_inside = self.roots.iter().any(|r| normalize(&abs).starts_with(&r.path));
+            let lexical_inside = self
+                .roots
+                .iter()
+                .any(|r| normalize(&abs).starts_with(&r.path));
             return Err(PolicyError::Outside {
                 path: input.to_owned(),
                 roots: self.roots_text(),
-                how: if lexical_inside { " (it resolves through a symlink to a location outside them)" } else { "" },
+                how: if lexical_inside {
+                    " (it resolves through a symlink to a location outside them)"
+                } else {
+                    ""
+                },
             });
         };
         Ok((full, tail.is_empty(), root.path.clone()))
@@ -163,7 +199,9 @@ impl FileScope {
     pub fn existing(&self, input: &str) -> Result<Resolved, PolicyError> {
         let (path, exists, root) = self.resolve(input)?;
         if !exists {
-            return Err(PolicyError::NotFound { path: input.to_owned() });
+            return Err(PolicyError::NotFound {
+                path: input.to_owned(),
+            });
         }
         Ok(Resolved { path, root })
     }
@@ -186,31 +224,61 @@ impl FileScope {
     pub fn locate(&self, input: &str) -> Result<WriteTarget, PolicyError> {
         let abs = self.absolute(input)?;
         let Some(Component::Normal(name)) = abs.components().next_back() else {
-            return Err(PolicyError::Invalid { path: input.to_owned(), why: "it does not end in a file or folder name".to_owned() });
+            return Err(PolicyError::Invalid {
+                path: input.to_owned(),
+                why: "it does not end in a file or folder name".to_owned(),
+            });
         };
-        let parent_input = abs.parent().unwrap_or(Path::new("/")).to_string_lossy().into_owned();
+        let parent_input = abs
+            .parent()
+            .unwrap_or(Path::new("/"))
+            .to_string_lossy()
+            .into_owned();
         let (parent, parent_exists, root) = self.resolve(&parent_input).map_err(|e| match e {
-            PolicyError::Outside { roots, how, .. } => PolicyError::Outside { path: input.to_owned(), roots, how },
-            PolicyError::NotFound { .. } => PolicyError::NotFound { path: input.to_owned() },
+            PolicyError::Outside { roots, how, .. } => PolicyError::Outside {
+                path: input.to_owned(),
+                roots,
+                how,
+            },
+            PolicyError::NotFound { .. } => PolicyError::NotFound {
+                path: input.to_owned(),
+            },
             other => other,
         })?;
         let path = parent.join(name);
         if parent_exists && !parent.is_dir() {
-            return Err(PolicyError::Refused { path: input.to_owned(), why: format!("{} is not a folder", parent.display()) });
+            return Err(PolicyError::Refused {
+                path: input.to_owned(),
+                why: format!("{} is not a folder", parent.display()),
+            });
         }
         let existing = match std::fs::symlink_metadata(&path) {
             Ok(md) => Some(md.file_type()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(e) => return Err(PolicyError::Io { path: input.to_owned(), source: e }),
+            Err(e) => {
+                return Err(PolicyError::Io {
+                    path: input.to_owned(),
+                    source: e,
+                });
+            }
         };
         self.check_writable(&path, input)?;
-        Ok(WriteTarget { path, parent, missing_parents: !parent_exists, existing, root })
+        Ok(WriteTarget {
+            path,
+            parent,
+            missing_parents: !parent_exists,
+            existing,
+            root,
+        })
     }
 
     /// Refuses protected paths.
     pub fn check_writable(&self, resolved: &Path, input: &str) -> Result<(), PolicyError> {
         if let Some(why) = self.files.protected.reason(resolved) {
-            return Err(PolicyError::Protected { path: input.to_owned(), why });
+            return Err(PolicyError::Protected {
+                path: input.to_owned(),
+                why,
+            });
         }
         Ok(())
     }
@@ -223,12 +291,20 @@ impl FileScope {
     /// Opens an existing regular file for reading: no final symlink, no blocking on FIFOs, and
     /// the opened descriptor re-checked against the roots.
     pub fn open_read(&self, resolved: &Path, input: &str) -> Result<File, PolicyError> {
-        let file = open_nofollow(resolved, OpenMode::Read).map_err(|e| self.open_error(e, input))?;
-        let md = file.metadata().map_err(|e| PolicyError::Io { path: input.to_owned(), source: e })?;
+        let file =
+            open_nofollow(resolved, OpenMode::Read).map_err(|e| self.open_error(e, input))?;
+        let md = file.metadata().map_err(|e| PolicyError::Io {
+            path: input.to_owned(),
+            source: e,
+        })?;
         if !md.is_file() {
             return Err(PolicyError::Refused {
                 path: input.to_owned(),
-                why: if md.is_dir() { "it is a folder; use list_directory".to_owned() } else { "it is not a regular file".to_owned() },
+                why: if md.is_dir() {
+                    "it is a folder; use list_directory".to_owned()
+                } else {
+                    "it is not a regular file".to_owned()
+                },
             });
         }
         self.verify_fd(&file, input)?;
@@ -246,7 +322,10 @@ impl FileScope {
             .open(resolved)
             .map_err(|e| {
                 if e.raw_os_error() == Some(libc::ENOTDIR) {
-                    PolicyError::Refused { path: input.to_owned(), why: "it is a file, not a folder; use read_file or file_info".to_owned() }
+                    PolicyError::Refused {
+                        path: input.to_owned(),
+                        why: "it is a file, not a folder; use read_file or file_info".to_owned(),
+                    }
                 } else {
                     self.open_error(e, input)
                 }
@@ -264,11 +343,19 @@ impl FileScope {
 
     pub(crate) fn open_error(&self, e: io::Error, input: &str) -> PolicyError {
         if e.raw_os_error() == Some(libc::ELOOP) {
-            PolicyError::Refused { path: input.to_owned(), why: "it was replaced by a symlink while being opened; try again".to_owned() }
+            PolicyError::Refused {
+                path: input.to_owned(),
+                why: "it was replaced by a symlink while being opened; try again".to_owned(),
+            }
         } else if e.kind() == io::ErrorKind::NotFound {
-            PolicyError::NotFound { path: input.to_owned() }
+            PolicyError::NotFound {
+                path: input.to_owned(),
+            }
         } else {
-            PolicyError::Io { path: input.to_owned(), source: e }
+            PolicyError::Io {
+                path: input.to_owned(),
+                source: e,
+            }
         }
     }
 
@@ -308,13 +395,18 @@ pub(crate) fn open_nofollow(path: &Path, mode: OpenMode) -> io::Result<File> {
     let mut o = std::fs::OpenOptions::new();
     match mode {
         OpenMode::Read => {
-            o.read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC);
+            o.read(true)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC);
         }
         OpenMode::CreateNew => {
-            o.write(true).create_new(true).custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC).mode(0o666);
+            o.write(true)
+                .create_new(true)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+                .mode(0o666);
         }
         OpenMode::Append => {
-            o.append(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC);
+            o.append(true)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC);
         }
     }
     o.open(path)
@@ -336,7 +428,10 @@ fn normalize(p: &Path) -> PathBuf {
 }
 
 fn join<'a>(paths: impl Iterator<Item = &'a PathBuf>) -> String {
-    paths.map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    paths
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -361,19 +456,31 @@ mod tests {
         std::fs::create_dir_all(&outside).unwrap();
         std::fs::write(root.join("sub/a.txt"), "a").unwrap();
         std::fs::write(outside.join("secret.txt"), "s").unwrap();
-        let settings = Settings::defaults_for_tests(&base.join("data"), &[root.clone()]).unwrap();
+        let settings =
+            Settings::defaults_for_tests(&base.join("data"), std::slice::from_ref(&root)).unwrap();
         let scope = FileScope::new(
-            vec![Root { path: root.clone(), source: RootSource::CommandLine }],
+            vec![Root {
+                path: root.clone(),
+                source: RootSource::CommandLine,
+            }],
             Arc::new(settings.files),
             ClientRoots::Unknown,
         );
-        Fixture { _dir: dir, root, outside, scope }
+        Fixture {
+            _dir: dir,
+            root,
+            outside,
+            scope,
+        }
     }
 
     #[test]
     fn relative_and_absolute_inside() {
         let f = fixture();
-        assert_eq!(f.scope.existing("sub/a.txt").unwrap().path, f.root.join("sub/a.txt"));
+        assert_eq!(
+            f.scope.existing("sub/a.txt").unwrap().path,
+            f.root.join("sub/a.txt")
+        );
         let abs = f.root.join("sub/a.txt");
         assert_eq!(f.scope.existing(abs.to_str().unwrap()).unwrap().path, abs);
     }
@@ -381,10 +488,20 @@ mod tests {
     #[test]
     fn dotdot_and_sibling_prefix_are_outside() {
         let f = fixture();
-        assert!(matches!(f.scope.existing("../allowed_evil/secret.txt"), Err(PolicyError::Outside { .. })));
+        assert!(matches!(
+            f.scope.existing("../allowed_evil/secret.txt"),
+            Err(PolicyError::Outside { .. })
+        ));
         let sibling = f.outside.join("secret.txt");
-        assert!(matches!(f.scope.existing(sibling.to_str().unwrap()), Err(PolicyError::Outside { .. })));
-        assert!(matches!(f.scope.for_write(f.outside.join("new.txt").to_str().unwrap()), Err(PolicyError::Outside { .. })));
+        assert!(matches!(
+            f.scope.existing(sibling.to_str().unwrap()),
+            Err(PolicyError::Outside { .. })
+        ));
+        assert!(matches!(
+            f.scope
+                .for_write(f.outside.join("new.txt").to_str().unwrap()),
+            Err(PolicyError::Outside { .. })
+        ));
     }
 
     #[test]
@@ -392,10 +509,22 @@ mod tests {
         let f = fixture();
         symlink(f.outside.join("secret.txt"), f.root.join("link.txt")).unwrap();
         symlink(&f.outside, f.root.join("linkdir")).unwrap();
-        assert!(matches!(f.scope.existing("link.txt"), Err(PolicyError::Outside { .. })));
-        assert!(matches!(f.scope.existing("linkdir/secret.txt"), Err(PolicyError::Outside { .. })));
-        assert!(matches!(f.scope.for_write("linkdir/new.txt"), Err(PolicyError::Outside { .. })));
-        assert!(matches!(f.scope.for_write("link.txt"), Err(PolicyError::Refused { .. })));
+        assert!(matches!(
+            f.scope.existing("link.txt"),
+            Err(PolicyError::Outside { .. })
+        ));
+        assert!(matches!(
+            f.scope.existing("linkdir/secret.txt"),
+            Err(PolicyError::Outside { .. })
+        ));
+        assert!(matches!(
+            f.scope.for_write("linkdir/new.txt"),
+            Err(PolicyError::Outside { .. })
+        ));
+        assert!(matches!(
+            f.scope.for_write("link.txt"),
+            Err(PolicyError::Refused { .. })
+        ));
     }
 
     #[test]
@@ -410,8 +539,14 @@ mod tests {
     #[test]
     fn control_characters_are_refused() {
         let f = fixture();
-        assert!(matches!(f.scope.existing("a\0b"), Err(PolicyError::Invalid { .. })));
-        assert!(matches!(f.scope.for_write("a\nb"), Err(PolicyError::Invalid { .. })));
+        assert!(matches!(
+            f.scope.existing("a\0b"),
+            Err(PolicyError::Invalid { .. })
+        ));
+        assert!(matches!(
+            f.scope.for_write("a\nb"),
+            Err(PolicyError::Invalid { .. })
+        ));
     }
 
     #[test]
@@ -427,8 +562,14 @@ mod tests {
     fn protected_paths_are_not_writable() {
         let f = fixture();
         std::fs::create_dir_all(f.root.join(".git/hooks")).unwrap();
-        assert!(matches!(f.scope.for_write(".git/hooks/pre-commit"), Err(PolicyError::Protected { .. })));
-        assert!(matches!(f.scope.for_write(".GIT/config"), Err(PolicyError::Protected { .. })));
+        assert!(matches!(
+            f.scope.for_write(".git/hooks/pre-commit"),
+            Err(PolicyError::Protected { .. })
+        ));
+        assert!(matches!(
+            f.scope.for_write(".GIT/config"),
+            Err(PolicyError::Protected { .. })
+        ));
     }
 
     #[test]

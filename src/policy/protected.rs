@@ -57,9 +57,17 @@ impl ProtectedPaths {
     pub fn new(own: &[PathBuf], extra: &[String]) -> Result<Self, String> {
         let mut builder = GlobSetBuilder::new();
         let mut patterns = Vec::new();
-        for p in BUILT_IN.iter().map(|s| s.to_string()).chain(extra.iter().map(|p| {
-            if p.contains('/') { p.clone() } else { format!("**/{p}") }
-        })) {
+        for p in BUILT_IN
+            .iter()
+            .map(|s| s.to_string())
+            .chain(extra.iter().map(|p| {
+                if p.contains('/') {
+                    p.clone()
+                } else {
+                    format!("**/{p}")
+                }
+            }))
+        {
             let glob = GlobBuilder::new(&p)
                 .case_insensitive(true)
                 .literal_separator(true)
@@ -76,18 +84,28 @@ impl ProtectedPaths {
                 lower(&p)
             })
             .collect();
-        Ok(Self { own, globs, patterns })
+        Ok(Self {
+            own,
+            globs,
+            patterns,
+        })
     }
 
     /// Why `path` (already resolved) may not be written, or `None` when it may.
     pub fn reason(&self, path: &Path) -> Option<String> {
         let low = lower(path);
         if let Some(own) = self.own.iter().find(|o| low.starts_with(o)) {
-            return Some(format!("it belongs to switchboard's own configuration or state ({})", own.display()));
+            return Some(format!(
+                "it belongs to switchboard's own configuration or state ({})",
+                own.display()
+            ));
         }
         if self.globs.is_match(&low) {
             let hits = self.globs.matches(&low);
-            let pattern = hits.first().map(|i| self.patterns[*i].as_str()).unwrap_or("?");
+            let pattern = hits
+                .first()
+                .map(|i| self.patterns[*i].as_str())
+                .unwrap_or("?");
             return Some(format!(
                 "it matches the protected pattern `{pattern}` (VCS hooks, shell start-up files and MCP host configs are never writable)"
             ));
@@ -112,19 +130,32 @@ mod tests {
     fn built_ins_match_case_insensitively() {
         let p = ProtectedPaths::new(&[], &[]).unwrap();
         assert!(p.reason(Path::new("/home/u/proj/.git/config")).is_some());
-        assert!(p.reason(Path::new("/home/u/proj/.GIT/Hooks/pre-commit")).is_some());
+        assert!(
+            p.reason(Path::new("/home/u/proj/.GIT/Hooks/pre-commit"))
+                .is_some()
+        );
         assert!(p.reason(Path::new("/home/u/.BashRC")).is_some());
         assert!(p.reason(Path::new("/home/u/proj/.mcp.json")).is_some());
         assert!(p.reason(Path::new("/home/u/proj/src/main.rs")).is_none());
-        assert!(p.reason(Path::new("/home/u/proj/.git/config.bak")).is_none());
+        assert!(
+            p.reason(Path::new("/home/u/proj/.git/config.bak"))
+                .is_none()
+        );
     }
 
     #[test]
     fn own_folders_and_user_globs() {
-        let p = ProtectedPaths::new(&[PathBuf::from("/etc/sb/prompts")], &["*.pem".into(), "secrets/**".into()]).unwrap();
+        let p = ProtectedPaths::new(
+            &[PathBuf::from("/etc/sb/prompts")],
+            &["*.pem".into(), "secrets/**".into()],
+        )
+        .unwrap();
         assert!(p.reason(Path::new("/etc/sb/prompts/x.md")).is_some());
         assert!(p.reason(Path::new("/etc/SB/Prompts")).is_some());
-        assert!(p.reason(Path::new("/etc/sb/promptsx")).is_none(), "component-wise, not string prefix");
+        assert!(
+            p.reason(Path::new("/etc/sb/promptsx")).is_none(),
+            "component-wise, not string prefix"
+        );
         assert!(p.reason(Path::new("/a/key.PEM")).is_some());
         assert!(ProtectedPaths::new(&[], &["[".into()]).is_err());
     }

@@ -4,7 +4,10 @@
 /// Splits `text` into its front matter (without the fences) and the body.
 pub fn split(text: &str) -> (Option<&str>, &str) {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let Some(rest) = text.strip_prefix("---\n").or_else(|| text.strip_prefix("---\r\n")) else {
+    let Some(rest) = text
+        .strip_prefix("---\n")
+        .or_else(|| text.strip_prefix("---\r\n"))
+    else {
         return (None, text);
     };
     let mut offset = 0;
@@ -22,7 +25,10 @@ pub fn split(text: &str) -> (Option<&str>, &str) {
 mod tests {
     #[test]
     fn splits_front_matter() {
-        assert_eq!(super::split("---\na: 1\n---\nbody\n"), (Some("a: 1\n"), "body\n"));
+        assert_eq!(
+            super::split("---\na: 1\n---\nbody\n"),
+            (Some("a: 1\n"), "body\n")
+        );
         assert_eq!(super::split("no front\n"), (None, "no front\n"));
         assert_eq!(super::split("---\nunclosed\n"), (None, "---\nunclosed\n"));
     }

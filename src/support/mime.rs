@@ -52,9 +52,15 @@ mod tests {
 
     #[test]
     fn magic_beats_extension() {
-        assert_eq!(detect(Path::new("x.txt"), b"\x89PNG\r\n\x1a\nrest", false), "image/png");
+        assert_eq!(
+            detect(Path::new("x.txt"), b"\x89PNG\r\n\x1a\nrest", false),
+            "image/png"
+        );
         assert_eq!(detect(Path::new("a.rs"), b"fn main", true), "text/x-rust");
         assert_eq!(detect(Path::new("noext"), b"hello", true), "text/plain");
-        assert_eq!(detect(Path::new("noext"), b"\0\0", false), "application/octet-stream");
+        assert_eq!(
+            detect(Path::new("noext"), b"\0\0", false),
+            "application/octet-stream"
+        );
     }
 }

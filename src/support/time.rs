@@ -63,6 +63,10 @@ mod tests {
             parse_point("1d", now).unwrap(),
             humantime::parse_rfc3339("2026-01-09T00:00:00Z").unwrap()
         );
-        assert!(parse_point("yesterday", now).unwrap_err().contains("RFC 3339"));
+        assert!(
+            parse_point("yesterday", now)
+                .unwrap_err()
+                .contains("RFC 3339")
+        );
     }
 }

@@ -8,7 +8,8 @@
 pub mod files;
 
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::model::{ContentBlock, IntoContents, Tool};
+use rmcp::model::{ContentBlock, IntoContents, JsonObject, Tool};
+use serde_json::Value;
 
 use crate::policy::PolicyError;
 use crate::server::Switchboard;
@@ -21,7 +22,10 @@ pub enum ToolError {
     #[error("{0}")]
     Invalid(String),
     #[error("`{path}`: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -32,7 +36,10 @@ impl ToolError {
     }
 
     pub fn io(path: impl std::fmt::Display, source: std::io::Error) -> Self {
-        Self::Io { path: path.to_string(), source }
+        Self::Io {
+            path: path.to_string(),
+            source,
+        }
     }
 }
 
@@ -49,12 +56,21 @@ where
     F: FnOnce() -> Result<T, ToolError> + Send + 'static,
     T: Send + 'static,
 {
-    tokio::task::spawn_blocking(f).await.map_err(|e| ToolError::Internal(format!("a worker task failed: {e}")))?
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ToolError::Internal(format!("a worker task failed: {e}")))?
 }
 
 /// Every built-in tool, by category. With `read_only`, only tools whose `readOnlyHint` is true.
 pub fn router(read_only: bool) -> ToolRouter<Switchboard> {
     let mut router = files::router();
+    for route in router.map.values_mut() {
+        let attr = &mut route.attr;
+        attr.input_schema = std::sync::Arc::new(portable(attr.input_schema.as_ref().clone()));
+        if let Some(out) = &attr.output_schema {
+            attr.output_schema = Some(std::sync::Arc::new(portable(out.as_ref().clone())));
+        }
+    }
     if read_only {
         let writers: Vec<String> = router
             .list_all()
@@ -69,6 +85,78 @@ pub fn router(read_only: bool) -> ToolRouter<Switchboard> {
     router
 }
 
+/// Rewrites a generated schema into the portable subset every host and model provider accepts:
+/// an optional field is simply optional (absent), never `type: [T, "null"]` or an `anyOf` with
+/// a null branch, and no `default: null`. Our arguments are never sent as null, and results
+/// leave absent fields out.
+fn portable(schema: JsonObject) -> JsonObject {
+    let mut v = Value::Object(schema);
+    strip_null(&mut v);
+    match v {
+        Value::Object(o) => o,
+        _ => JsonObject::new(),
+    }
+}
+
+fn strip_null(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            if let Some(Value::Array(types)) = o.get("type") {
+                let kept: Vec<Value> = types.iter().filter(|t| *t != "null").cloned().collect();
+                o.insert(
+                    "type".into(),
+                    if kept.len() == 1 {
+                        kept[0].clone()
+                    } else {
+                        Value::Array(kept)
+                    },
+                );
+            }
+            if o.get("default") == Some(&Value::Null) {
+                o.remove("default");
+            }
+            if let Some(Value::Array(any)) = o.get_mut("anyOf") {
+                any.retain(|b| b.get("type") != Some(&Value::String("null".into())));
+                if any.len() == 1 {
+                    let only = any.remove(0);
+                    o.remove("anyOf");
+                    if let Value::Object(inner) = only {
+                        for (k, val) in inner {
+                            o.entry(k).or_insert(val);
+                        }
+                    }
+                }
+            }
+            for child in o.values_mut() {
+                strip_null(child);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_null),
+        _ => {}
+    }
+}
+
 pub fn is_read_only(tool: &Tool) -> bool {
     tool.annotations.as_ref().and_then(|a| a.read_only_hint) == Some(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn nullable_fields_become_plain_optional_ones() {
+        let schema = json!({"type": "object", "properties": {
+            "a": {"type": ["integer", "null"], "default": null},
+            "b": {"anyOf": [{"$ref": "#/$defs/Mode"}, {"type": "null"}], "description": "d"},
+        }});
+        let out = super::portable(schema.as_object().unwrap().clone());
+        assert_eq!(
+            serde_json::Value::Object(out),
+            json!({"type": "object", "properties": {
+                "a": {"type": "integer"},
+                "b": {"$ref": "#/$defs/Mode", "description": "d"},
+            }})
+        );
+    }
 }

@@ -14,7 +14,11 @@ fn run(args: &[&str], home: &std::path::Path) -> (i32, String, String) {
         .env_remove("SWITCHBOARD_PROFILE")
         .output()
         .unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -34,10 +38,20 @@ fn tools_lists_the_catalogue() {
 fn readme_tool_table_is_current() {
     let p = Project::new();
     let (_, table, _) = run(&["tools", "--markdown"], &p.base);
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let start = readme.find("<!-- tools:start -->\n").expect("README has the tools:start marker") + "<!-- tools:start -->\n".len();
-    let end = readme.find("<!-- tools:end -->").expect("README has the tools:end marker");
-    assert_eq!(&readme[start..end], table, "README's tool table is stale: paste the output of `switchboard tools --markdown`");
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme
+        .find("<!-- tools:start -->\n")
+        .expect("README has the tools:start marker")
+        + "<!-- tools:start -->\n".len();
+    let end = readme
+        .find("<!-- tools:end -->")
+        .expect("README has the tools:end marker");
+    assert_eq!(
+        &readme[start..end],
+        table,
+        "README's tool table is stale: paste the output of `switchboard tools --markdown`"
+    );
 }
 
 #[test]
@@ -45,13 +59,35 @@ fn call_runs_one_tool() {
     let p = Project::new();
     p.write("a.txt", "content of a\n");
     let root = p.root.to_str().unwrap();
-    let (code, out, _) = run(&["--root", root, "call", "read_file", r#"{"path":"a.txt"}"#], &p.base);
+    let (code, out, _) = run(
+        &["--root", root, "call", "read_file", r#"{"path":"a.txt"}"#],
+        &p.base,
+    );
     assert_eq!((code, out.as_str()), (0, "content of a\n\n"));
-    let (code, out, _) = run(&["--root", root, "call", "file_info", r#"{"path":"a.txt"}"#, "--json"], &p.base);
+    let (code, out, _) = run(
+        &[
+            "--root",
+            root,
+            "call",
+            "file_info",
+            r#"{"path":"a.txt"}"#,
+            "--json",
+        ],
+        &p.base,
+    );
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["line_count"], 1);
-    let (code, out, _) = run(&["--root", root, "call", "read_file", r#"{"path":"/etc/passwd"}"#], &p.base);
+    let (code, out, _) = run(
+        &[
+            "--root",
+            root,
+            "call",
+            "read_file",
+            r#"{"path":"/etc/passwd"}"#,
+        ],
+        &p.base,
+    );
     assert_eq!(code, 1, "isError gives exit code 1");
     assert!(out.contains("outside"));
     let (code, _, err) = run(&["call", "read_file", "not json"], &p.base);
@@ -62,17 +98,48 @@ fn call_runs_one_tool() {
 #[test]
 fn config_commands() {
     let p = Project::new();
-    let cfg = p.write("config.yaml", "files:\n  roots: [\".\"]\n  protected: [\"env:PROTECT_GLOB\"]\nprofile: work\n");
+    let cfg = p.write(
+        "config.yaml",
+        "files:\n  roots: [\".\"]\n  protected: [\"env:PROTECT_GLOB\"]\nprofile: work\n",
+    );
     let c = cfg.to_str().unwrap();
-    let out = Command::new(bin()).args(["--config", c, "config", "show"]).env("PROTECT_GLOB", "*.key").env("HOME", &p.base).output().unwrap();
+    let out = Command::new(bin())
+        .args(["--config", c, "config", "show"])
+        .env("PROTECT_GLOB", "*.key")
+        .env("HOME", &p.base)
+        .output()
+        .unwrap();
     let shown = String::from_utf8_lossy(&out.stdout);
-    assert!(shown.contains("env:PROTECT_GLOB (set, redacted)") && !shown.contains("*.key"), "{shown}");
-    assert!(shown.contains("profile: work") && shown.contains("max_entries: 1000"), "defaults are shown: {shown}");
-    let out = Command::new(bin()).args(["--config", c, "config", "check"]).env("PROTECT_GLOB", "*.key").env("HOME", &p.base).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
-    let out = Command::new(bin()).args(["--config", c, "config", "path"]).env("PROTECT_GLOB", "*.key").env("HOME", &p.base).output().unwrap();
+    assert!(
+        shown.contains("env:PROTECT_GLOB (set, redacted)") && !shown.contains("*.key"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("profile: work") && shown.contains("max_entries: 1000"),
+        "defaults are shown: {shown}"
+    );
+    let out = Command::new(bin())
+        .args(["--config", c, "config", "check"])
+        .env("PROTECT_GLOB", "*.key")
+        .env("HOME", &p.base)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = Command::new(bin())
+        .args(["--config", c, "config", "path"])
+        .env("PROTECT_GLOB", "*.key")
+        .env("HOME", &p.base)
+        .output()
+        .unwrap();
     let paths = String::from_utf8_lossy(&out.stdout);
-    assert!(paths.contains(c) && paths.contains("profiles/work"), "{paths}");
+    assert!(
+        paths.contains(c) && paths.contains("profiles/work"),
+        "{paths}"
+    );
     let (code, _, err) = run(&["--profile", "Bad Name", "config", "check"], &p.base);
     assert_eq!(code, 2);
     assert!(err.contains("profile"), "{err}");
@@ -83,7 +150,12 @@ fn profiles_keep_state_apart() {
     let p = Project::new();
     let (_, a, _) = run(&["--profile", "alice", "config", "path"], &p.base);
     let (_, b, _) = run(&["--profile", "bob", "config", "path"], &p.base);
-    let data = |s: &str| s.lines().find(|l| l.starts_with("data dir")).unwrap().to_owned();
+    let data = |s: &str| {
+        s.lines()
+            .find(|l| l.starts_with("data dir"))
+            .unwrap()
+            .to_owned()
+    };
     assert_ne!(data(&a), data(&b));
     assert!(data(&a).ends_with("profiles/alice"));
 }
@@ -93,17 +165,27 @@ fn doctor_and_install_snippet() {
     let p = Project::new();
     let (code, out, _) = run(&["--root", p.root.to_str().unwrap(), "doctor"], &p.base);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("ok   MCP self-test") && out.contains("is writable"), "{out}");
+    assert!(
+        out.contains("ok   MCP self-test") && out.contains("is writable"),
+        "{out}"
+    );
     let bad = p.write("prompts/broken.md", "---\nnot: [valid\n---\n");
     let cfg = p.write("config.yaml", "");
     let (code, out, _) = run(&["--config", cfg.to_str().unwrap(), "doctor"], &p.base);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("FAIL prompt file") && out.contains(bad.to_str().unwrap()), "{out}");
+    assert!(
+        out.contains("FAIL prompt file") && out.contains(bad.to_str().unwrap()),
+        "{out}"
+    );
     for host in ["claude", "vscode", "cursor"] {
         let (code, out, _) = run(&["install-snippet", host], &p.base);
         assert_eq!(code, 0);
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-        let entry = if host == "vscode" { &v["servers"]["switchboard"] } else { &v["mcpServers"]["switchboard"] };
+        let entry = if host == "vscode" {
+            &v["servers"]["switchboard"]
+        } else {
+            &v["mcpServers"]["switchboard"]
+        };
         assert!(std::path::Path::new(entry["command"].as_str().unwrap()).is_absolute());
     }
 }

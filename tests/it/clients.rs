@@ -14,7 +14,9 @@ fn python() -> Option<String> {
                 std::env::var("SWITCHBOARD_TEST_STRICT").is_err(),
                 "SWITCHBOARD_TEST_PYTHON is not set; run scripts/test.sh, which installs the Python MCP SDK"
             );
-            eprintln!("skipped: set SWITCHBOARD_TEST_PYTHON (scripts/test.sh does) to run the Python SDK client test");
+            eprintln!(
+                "skipped: set SWITCHBOARD_TEST_PYTHON (scripts/test.sh does) to run the Python SDK client test"
+            );
             None
         }
     }
@@ -26,15 +28,154 @@ fn python_sdk_lists_and_calls_every_tool() {
     let p = Project::new();
     p.write("README.md", "# demo\nhello\n");
     p.write("img.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/python_client.py");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/clients/python_client.py"
+    );
     for mode in ["default", "legacy"] {
         let out = Command::new(&py)
-            .args([script, crate::harness::bin(), p.root.to_str().unwrap(), mode])
+            .args([
+                script,
+                crate::harness::bin(),
+                p.root.to_str().unwrap(),
+                mode,
+            ])
             .env("HOME", &p.base)
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "python client ({mode}) failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "python client ({mode}) failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(stdout.contains("called 15 tools"), "{stdout}");
     }
+}
+
+/// The MCP Inspector CLI (Node). `scripts/test.sh` installs it with Node 22 from npm and sets
+/// `SWITCHBOARD_TEST_INSPECTOR` to its `mcp-inspector` command.
+fn inspector() -> Option<String> {
+    match std::env::var("SWITCHBOARD_TEST_INSPECTOR") {
+        Ok(p) if !p.is_empty() => Some(p),
+        _ => {
+            assert!(
+                std::env::var("SWITCHBOARD_TEST_STRICT").is_err(),
+                "SWITCHBOARD_TEST_INSPECTOR is not set; run scripts/test.sh, which installs the MCP Inspector"
+            );
+            eprintln!(
+                "skipped: set SWITCHBOARD_TEST_INSPECTOR (scripts/test.sh does) to run the Inspector CLI test"
+            );
+            None
+        }
+    }
+}
+
+fn inspect(
+    cmd: &str,
+    root: &std::path::Path,
+    home: &std::path::Path,
+    args: &[&str],
+) -> (bool, String, String) {
+    let bin_dir = std::path::Path::new(cmd)
+        .parent()
+        .unwrap()
+        .display()
+        .to_string();
+    let path = format!("{bin_dir}:{}", std::env::var("PATH").unwrap_or_default());
+    let out = Command::new(cmd)
+        .arg("--cli")
+        .args(args)
+        .args([
+            "--",
+            crate::harness::bin(),
+            "--root",
+            root.to_str().unwrap(),
+        ])
+        .env("PATH", path)
+        .env("HOME", home)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn inspector_cli_lists_strictly_and_calls_every_tool() {
+    let Some(cmd) = inspector() else { return };
+    let p = Project::new();
+    p.write("README.md", "# demo\nhello\n");
+    p.write("img.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR");
+    let (ok, out, err) = inspect(
+        &cmd,
+        &p.root,
+        &p.base,
+        &["--strict", "--method", "tools/list"],
+    );
+    assert!(ok, "{err}");
+    assert!(
+        !err.contains("Warning"),
+        "--strict found portability problems:\n{err}"
+    );
+    let tools: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let names: Vec<String> = tools["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect();
+    let calls: &[(&str, &[&str])] = &[
+        ("list_roots", &[]),
+        ("read_file", &["path=README.md", "line_numbers=true"]),
+        ("read_media", &["path=img.png"]),
+        ("read_many", &[r#"paths=["README.md"]"#]),
+        (
+            "write_file",
+            &[
+                "path=ins/new.txt",
+                "content=hello inspector",
+                "create_parents=true",
+            ],
+        ),
+        (
+            "edit_file",
+            &["path=ins/new.txt", r#"edits=[{"old":"hello","new":"bye"}]"#],
+        ),
+        ("create_directory", &["path=ins/d"]),
+        (
+            "copy_path",
+            &["source=ins/new.txt", "destination=ins/c.txt"],
+        ),
+        ("move_path", &["source=ins/c.txt", "destination=ins/m.txt"]),
+        ("delete_path", &["path=ins/m.txt", "permanent=true"]),
+        ("list_directory", &["path=ins"]),
+        ("directory_tree", &[]),
+        ("find_files", &[r#"patterns=["*.txt"]"#]),
+        ("search_content", &["pattern=bye"]),
+        ("file_info", &["path=ins/new.txt"]),
+    ];
+    assert_eq!(
+        names.len(),
+        calls.len(),
+        "every listed tool has a call here: {names:?}"
+    );
+    for (tool, args) in calls {
+        assert!(names.iter().any(|n| n == tool), "{tool} is listed");
+        let mut argv = vec!["--method", "tools/call", "--tool-name", tool];
+        for a in *args {
+            argv.extend(["--tool-arg", a]);
+        }
+        let (ok, out, err) = inspect(&cmd, &p.root, &p.base, &argv);
+        assert!(
+            ok && out.contains("\"isError\": false"),
+            "{tool}: {out}\n{err}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(p.root.join("ins/new.txt")).unwrap(),
+        "bye inspector"
+    );
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::harness::{Project, Proc};
+use crate::harness::{Proc, Project};
 
 #[test]
 fn initialize_list_and_call_over_stdio() {
@@ -16,11 +16,24 @@ fn initialize_list_and_call_over_stdio() {
     let caps = &init["result"]["capabilities"];
     assert_eq!(caps["tools"]["listChanged"], true);
     assert_eq!(caps["resources"]["subscribe"], true);
-    assert!(caps.get("logging").is_some() && caps.get("completions").is_some() && caps.get("prompts").is_some());
-    assert!(init["result"]["instructions"].as_str().unwrap().contains("list_roots"));
+    assert!(
+        caps.get("logging").is_some()
+            && caps.get("completions").is_some()
+            && caps.get("prompts").is_some()
+    );
+    assert!(
+        init["result"]["instructions"]
+            .as_str()
+            .unwrap()
+            .contains("list_roots")
+    );
     let tools = proc.request(2, "tools/list", json!({}));
     assert!(tools["result"]["tools"].as_array().unwrap().len() >= 15);
-    let r = proc.request(3, "tools/call", json!({"name": "read_file", "arguments": {"path": "hello.txt"}}));
+    let r = proc.request(
+        3,
+        "tools/call",
+        json!({"name": "read_file", "arguments": {"path": "hello.txt"}}),
+    );
     assert_eq!(r["result"]["content"][0]["text"], "hi there\n");
     let r = proc.request(4, "tools/list", json!({"cursor": "bogus"}));
     assert_eq!(r["error"]["code"], -32602, "a bad cursor is invalid params");
@@ -36,8 +49,17 @@ fn malformed_input_gets_answers_and_the_server_goes_on() {
     proc.send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
     proc.send(r#"{"jsonrpc":"2.0","id":7,"method":"tools/list"}"#);
     let r = proc.recv();
-    assert_eq!((r["id"].as_i64(), r["error"]["code"].as_i64()), (Some(7), Some(-32600)), "before initialize: {r}");
-    assert!(r["error"]["message"].as_str().unwrap().contains("initialize"));
+    assert_eq!(
+        (r["id"].as_i64(), r["error"]["code"].as_i64()),
+        (Some(7), Some(-32600)),
+        "before initialize: {r}"
+    );
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("initialize")
+    );
     proc.initialize();
     proc.send("{\"jsonrpc\": \"2.0\", \"id\": 8,");
     assert_eq!(proc.recv()["error"]["code"], -32700);
@@ -51,10 +73,21 @@ fn malformed_input_gets_answers_and_the_server_goes_on() {
     assert_eq!(r["error"]["code"], -32601);
     let r = proc.request(11, "tools/call", json!({"name": 5}));
     assert_eq!(r["error"]["code"], -32602);
-    let r = proc.request(12, "tools/call", json!({"name": "no_such_tool", "arguments": {}}));
+    let r = proc.request(
+        12,
+        "tools/call",
+        json!({"name": "no_such_tool", "arguments": {}}),
+    );
     assert_eq!(r["error"]["code"], -32602);
-    let r = proc.request(13, "tools/call", json!({"name": "read_file", "arguments": {"path": 5}}));
-    assert_eq!(r["result"]["isError"], true, "bad arguments are a tool error the model can fix: {r}");
+    let r = proc.request(
+        13,
+        "tools/call",
+        json!({"name": "read_file", "arguments": {"path": 5}}),
+    );
+    assert_eq!(
+        r["result"]["isError"], true,
+        "bad arguments are a tool error the model can fix: {r}"
+    );
     proc.send("");
     proc.send("   ");
     let r = proc.request(14, "ping", json!({}));
@@ -67,13 +100,24 @@ fn an_oversized_line_is_refused_without_buffering_it() {
     let cfg = p.write("config.yaml", "limits:\n  max_frame_bytes: 65536\n");
     let mut proc = Proc::spawn(&["--config", cfg.to_str().unwrap()]);
     proc.initialize();
-    let big = format!("{{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\",\"params\":{{\"pad\":\"{}\"}}}}", "x".repeat(2 << 20));
+    let big = format!(
+        "{{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\",\"params\":{{\"pad\":\"{}\"}}}}",
+        "x".repeat(2 << 20)
+    );
     proc.send(&big);
     let r = proc.recv();
     assert_eq!(r["error"]["code"], -32600);
-    assert!(r["error"]["message"].as_str().unwrap().contains("limits.max_frame_bytes"));
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("limits.max_frame_bytes")
+    );
     let r = proc.request(3, "ping", json!({}));
-    assert!(r.get("result").is_some(), "the stream recovers at the next line");
+    assert!(
+        r.get("result").is_some(),
+        "the stream recovers at the next line"
+    );
 }
 
 #[test]
@@ -85,7 +129,14 @@ fn discover_is_answered_before_initialize() {
         "io.modelcontextprotocol/clientCapabilities": {}
     });
     let r = proc.request(1, "server/discover", json!({"_meta": meta}));
-    assert!(r["result"]["supportedVersions"].as_array().unwrap().iter().any(|v| v == "2025-06-18"), "{r}");
+    assert!(
+        r["result"]["supportedVersions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v == "2025-06-18"),
+        "{r}"
+    );
     // A legacy client that falls back to initialize still works afterwards.
     let r = proc.request(2, "initialize", json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}));
     assert_eq!(r["result"]["protocolVersion"], "2025-06-18");
@@ -119,26 +170,51 @@ fn delete_goes_to_the_trash_by_default() {
     p.write("old.txt", "bye\n");
     let mut proc = Proc::spawn(&["--root", p.root.to_str().unwrap()]);
     proc.initialize();
-    let r = proc.request(2, "tools/call", json!({"name": "delete_path", "arguments": {"path": "old.txt"}}));
+    let r = proc.request(
+        2,
+        "tools/call",
+        json!({"name": "delete_path", "arguments": {"path": "old.txt"}}),
+    );
     assert_eq!(r["result"]["structuredContent"]["method"], "trash", "{r}");
     assert!(!p.root.join("old.txt").exists());
     // The file is in the trash of this process's HOME (or the volume's own trash folder).
     let home_trash = proc.home.path().join(".local/share/Trash/files/old.txt");
-    let volume_trash = std::fs::read_dir(&p.base).unwrap().flatten().any(|e| e.file_name().to_string_lossy().starts_with(".Trash"));
-    assert!(home_trash.exists() || volume_trash, "the deleted file is recoverable");
+    let volume_trash = std::fs::read_dir(&p.base)
+        .unwrap()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().starts_with(".Trash"));
+    assert!(
+        home_trash.exists() || volume_trash,
+        "the deleted file is recoverable"
+    );
 }
 
 #[test]
 fn a_bad_config_fails_fast_with_the_key() {
     let p = Project::new();
     let cfg = p.write("config.yaml", "files:\n  max_entries: many\n");
-    let out = std::process::Command::new(crate::harness::bin()).args(["--config", cfg.to_str().unwrap(), "config", "check"]).output().unwrap();
+    let out = std::process::Command::new(crate::harness::bin())
+        .args(["--config", cfg.to_str().unwrap(), "config", "check"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("files.max_entries") && err.contains(cfg.to_str().unwrap()), "{err}");
+    assert!(
+        err.contains("files.max_entries") && err.contains(cfg.to_str().unwrap()),
+        "{err}"
+    );
     assert!(out.stdout.is_empty(), "errors never go to stdout");
-    let cfg = p.write("config2.yaml", "ai:\n  api_key: env:SWITCHBOARD_TEST_UNSET_VAR\n");
-    let out = std::process::Command::new(crate::harness::bin()).args(["--config", cfg.to_str().unwrap(), "doctor"]).output().unwrap();
+    let cfg = p.write(
+        "config2.yaml",
+        "ai:\n  api_key: env:SWITCHBOARD_TEST_UNSET_VAR\n",
+    );
+    let out = std::process::Command::new(crate::harness::bin())
+        .args(["--config", cfg.to_str().unwrap(), "doctor"])
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("SWITCHBOARD_TEST_UNSET_VAR") && err.contains("ai.api_key"), "{err}");
+    assert!(
+        err.contains("SWITCHBOARD_TEST_UNSET_VAR") && err.contains("ai.api_key"),
+        "{err}"
+    );
 }

@@ -13,22 +13,49 @@ async fn tools_list_matches_the_golden_file_and_is_deterministic() {
     let first = s.client.list_tools(None).await.unwrap();
     let second = s.client.list_tools(None).await.unwrap();
     let a = serde_json::to_string_pretty(&first.tools).unwrap();
-    assert_eq!(a, serde_json::to_string_pretty(&second.tools).unwrap(), "tools/list is deterministic");
+    assert_eq!(
+        a,
+        serde_json::to_string_pretty(&second.tools).unwrap(),
+        "tools/list is deterministic"
+    );
     let names: Vec<&str> = first.tools.iter().map(|t| t.name.as_ref()).collect();
     let mut sorted = names.clone();
     sorted.sort();
     assert_eq!(names, sorted, "tools are listed in name order");
     for t in &first.tools {
-        let ann = t.annotations.as_ref().unwrap_or_else(|| panic!("{} has annotations", t.name));
-        assert!(ann.title.is_some() && ann.read_only_hint.is_some() && ann.destructive_hint.is_some(), "{}", t.name);
-        assert!(t.name.len() <= 64 && t.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
-        assert!(t.description.as_ref().is_some_and(|d| d.len() > 40 && d.len() < 400), "{} description", t.name);
+        let ann = t
+            .annotations
+            .as_ref()
+            .unwrap_or_else(|| panic!("{} has annotations", t.name));
+        assert!(
+            ann.title.is_some() && ann.read_only_hint.is_some() && ann.destructive_hint.is_some(),
+            "{}",
+            t.name
+        );
+        assert!(
+            t.name.len() <= 64
+                && t.name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        );
+        assert!(
+            t.description
+                .as_ref()
+                .is_some_and(|d| d.len() > 40 && d.len() < 400),
+            "{} description",
+            t.name
+        );
     }
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(GOLDEN, format!("{a}\n")).unwrap();
     }
-    let golden = std::fs::read_to_string(GOLDEN).expect("golden file exists; create it with UPDATE_GOLDEN=1");
-    assert_eq!(a.trim(), golden.trim(), "tools/list changed; review it and regenerate with UPDATE_GOLDEN=1");
+    let golden = std::fs::read_to_string(GOLDEN)
+        .expect("golden file exists; create it with UPDATE_GOLDEN=1");
+    assert_eq!(
+        a.trim(),
+        golden.trim(),
+        "tools/list changed; review it and regenerate with UPDATE_GOLDEN=1"
+    );
 }
 
 #[tokio::test]
@@ -38,8 +65,16 @@ async fn read_only_mode_registers_only_read_only_tools() {
     settings.read_only = true;
     let s = session(settings).await;
     let tools = s.client.list_all_tools().await.unwrap();
-    assert!(tools.iter().all(|t| t.annotations.as_ref().and_then(|a| a.read_only_hint) == Some(true)));
+    assert!(
+        tools
+            .iter()
+            .all(|t| t.annotations.as_ref().and_then(|a| a.read_only_hint) == Some(true))
+    );
     assert!(tools.iter().any(|t| t.name == "read_file"));
-    let err = s.client.call_tool(rmcp::model::CallToolRequestParams::new("write_file")).await.unwrap_err();
+    let err = s
+        .client
+        .call_tool(rmcp::model::CallToolRequestParams::new("write_file"))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("unknown tool"), "{err}");
 }

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 #[allow(deprecated)]
 use rmcp::model::{
-    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, ContentBlock, Implementation, ListRootsResult,
-    ResourceUpdatedNotificationParam, Root,
+    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, ContentBlock,
+    Implementation, ListRootsResult, ResourceUpdatedNotificationParam, Root,
 };
 use rmcp::service::{NotificationContext, RequestContext, RunningService};
 use rmcp::{ClientHandler, ErrorData, RoleClient, ServiceExt};
@@ -39,7 +39,13 @@ impl Project {
             std::fs::create_dir_all(d).unwrap();
         }
         std::fs::write(outside.join("secret.txt"), "TOP-SECRET\n").unwrap();
-        Self { _dir: dir, base, root, outside, data }
+        Self {
+            _dir: dir,
+            base,
+            root,
+            outside,
+            data,
+        }
     }
 
     pub fn write(&self, rel: &str, content: impl AsRef<[u8]>) -> PathBuf {
@@ -96,12 +102,25 @@ impl ClientHandler for TestClient {
         ClientConfig::new(caps, Implementation::new("switchboard-tests", "1.0"))
     }
 
-    async fn list_roots(&self, _ctx: RequestContext<RoleClient>) -> Result<ListRootsResult, ErrorData> {
-        let roots = self.roots.clone().unwrap_or_default().into_iter().map(Root::new).collect();
+    async fn list_roots(
+        &self,
+        _ctx: RequestContext<RoleClient>,
+    ) -> Result<ListRootsResult, ErrorData> {
+        let roots = self
+            .roots
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .map(Root::new)
+            .collect();
         Ok(ListRootsResult::new(roots))
     }
 
-    async fn on_resource_updated(&self, params: ResourceUpdatedNotificationParam, _ctx: NotificationContext<RoleClient>) {
+    async fn on_resource_updated(
+        &self,
+        params: ResourceUpdatedNotificationParam,
+        _ctx: NotificationContext<RoleClient>,
+    ) {
         self.updates.lock().unwrap().push(params.uri);
     }
 }
@@ -120,15 +139,26 @@ pub async fn session_with(settings: Settings, client: TestClient) -> Session {
     let server = Switchboard::new(Arc::new(settings));
     let (client_io, server_io) = tokio::io::duplex(4 << 20);
     let (r, w) = tokio::io::split(server_io);
-    tokio::spawn(switchboard::run(server.clone(), r, w, std::future::pending()));
+    tokio::spawn(switchboard::run(
+        server.clone(),
+        r,
+        w,
+        std::future::pending(),
+    ));
     let updates = client.updates.clone();
     let client = client.serve(client_io).await.expect("client initializes");
-    Session { client, updates, _server: server }
+    Session {
+        client,
+        updates,
+        _server: server,
+    }
 }
 
 impl Session {
     pub async fn call(&self, tool: &str, args: Value) -> CallToolResult {
-        let Value::Object(args) = args else { panic!("arguments must be an object") };
+        let Value::Object(args) = args else {
+            panic!("arguments must be an object")
+        };
         self.client
             .call_tool(CallToolRequestParams::new(tool.to_owned()).with_arguments(args))
             .await
@@ -139,7 +169,9 @@ impl Session {
     pub async fn ok(&self, tool: &str, args: Value) -> Value {
         let r = self.call(tool, args.clone()).await;
         assert_ne!(r.is_error, Some(true), "{tool} {args} failed: {}", text(&r));
-        r.structured_content.clone().unwrap_or_else(|| Value::String(text(&r)))
+        r.structured_content
+            .clone()
+            .unwrap_or_else(|| Value::String(text(&r)))
     }
 
     pub async fn ok_text(&self, tool: &str, args: Value) -> String {
@@ -151,7 +183,12 @@ impl Session {
     /// A failing call's message (the call must fail as a tool error, not a protocol error).
     pub async fn err(&self, tool: &str, args: Value) -> String {
         let r = self.call(tool, args.clone()).await;
-        assert_eq!(r.is_error, Some(true), "{tool} {args} should fail but gave: {}", text(&r));
+        assert_eq!(
+            r.is_error,
+            Some(true),
+            "{tool} {args} should fail but gave: {}",
+            text(&r)
+        );
         text(&r)
     }
 }
@@ -211,7 +248,12 @@ impl Proc {
                 }
             }
         });
-        Self { child, stdin, lines: rx, home }
+        Self {
+            child,
+            stdin,
+            lines: rx,
+            home,
+        }
     }
 
     pub fn send(&mut self, line: &str) {
@@ -229,8 +271,12 @@ impl Proc {
 
     /// The next line on stdout, parsed; every line must be JSON (stdout is protocol only).
     pub fn recv(&mut self) -> Value {
-        let line = self.lines.recv_timeout(Duration::from_secs(20)).expect("a reply within 20 s");
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("stdout carried a non-JSON line ({e}): {line}"))
+        let line = self
+            .lines
+            .recv_timeout(Duration::from_secs(20))
+            .expect("a reply within 20 s");
+        serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("stdout carried a non-JSON line ({e}): {line}"))
     }
 
     /// Waits for the response with this id, skipping notifications.
@@ -244,7 +290,9 @@ impl Proc {
     }
 
     pub fn request(&mut self, id: i64, method: &str, params: Value) -> Value {
-        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string());
+        self.send(
+            &json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string(),
+        );
         self.response(id)
     }
 

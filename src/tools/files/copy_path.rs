@@ -49,10 +49,15 @@ pub fn copy_path(scope: &FileScope, args: &CopyPathArgs) -> Result<CopyPathOutpu
     let dst = scope.for_write(&args.destination)?;
     let src_is_dir = src.path.is_dir();
     if src_is_dir && dst.path.starts_with(&src.path) {
-        return Err(ToolError::invalid("the destination is inside the source; a folder cannot be copied into itself"));
+        return Err(ToolError::invalid(
+            "the destination is inside the source; a folder cannot be copied into itself",
+        ));
     }
     if dst.missing_parents && !args.create_parents {
-        return Err(ToolError::invalid(format!("the folder {} does not exist; pass create_parents: true", display(&dst.parent))));
+        return Err(ToolError::invalid(format!(
+            "the folder {} does not exist; pass create_parents: true",
+            display(&dst.parent)
+        )));
     }
     match dst.existing {
         Some(_) if !args.overwrite => {
@@ -70,13 +75,21 @@ pub fn copy_path(scope: &FileScope, args: &CopyPathArgs) -> Result<CopyPathOutpu
         _ => {}
     }
     create_parents(scope, &dst, &args.destination)?;
-    let mut out = CopyPathOutput { source: display(&src.path), destination: display(&dst.path), ..Default::default() };
+    let mut out = CopyPathOutput {
+        source: display(&src.path),
+        destination: display(&dst.path),
+        ..Default::default()
+    };
     if !src_is_dir {
         let mut from = scope.open_read(&src.path, &args.source)?;
-        let perms = from.metadata().map_err(|e| ToolError::io(&args.source, e))?.permissions();
+        let perms = from
+            .metadata()
+            .map_err(|e| ToolError::io(&args.source, e))?
+            .permissions();
         if dst.existing.is_some() {
             let mut bytes = Vec::new();
-            std::io::Read::read_to_end(&mut from, &mut bytes).map_err(|e| ToolError::io(&args.source, e))?;
+            std::io::Read::read_to_end(&mut from, &mut bytes)
+                .map_err(|e| ToolError::io(&args.source, e))?;
             write_atomic(scope, &dst, &bytes, &args.destination)?;
             out.bytes = bytes.len() as u64;
         } else {
@@ -89,27 +102,45 @@ pub fn copy_path(scope: &FileScope, args: &CopyPathArgs) -> Result<CopyPathOutpu
 
     // A folder: count first, so a copy that would exceed the walk limit never starts.
     let limit = scope.files.max_walk_entries;
-    let entries: Vec<ignore::DirEntry> = walker(&src.path, false, true).build().filter_map(Result::ok).take(limit + 1).collect();
+    let entries: Vec<ignore::DirEntry> = walker(&src.path, false, true)
+        .build()
+        .filter_map(Result::ok)
+        .take(limit + 1)
+        .collect();
     if entries.len() > limit {
-        return Err(ToolError::invalid(format!("`{}` holds more than {limit} entries (files.max_walk_entries); copy smaller parts", args.source)));
+        return Err(ToolError::invalid(format!(
+            "`{}` holds more than {limit} entries (files.max_walk_entries); copy smaller parts",
+            args.source
+        )));
     }
     for entry in entries {
-        let rel = entry.path().strip_prefix(&src.path).unwrap_or(Path::new(""));
+        let rel = entry
+            .path()
+            .strip_prefix(&src.path)
+            .unwrap_or(Path::new(""));
         let to = dst.path.join(rel);
         let shown = to.display().to_string();
         if let Some(why) = scope.files.protected.reason(&to) {
             out.skipped.push(format!("{shown}: protected ({why})"));
             continue;
         }
-        let Some(ft) = entry.file_type() else { continue };
+        let Some(ft) = entry.file_type() else {
+            continue;
+        };
         if ft.is_dir() {
             std::fs::create_dir_all(&to).map_err(|e| ToolError::io(&shown, e))?;
             out.folders += 1;
         } else if ft.is_symlink() {
-            let inside = std::fs::canonicalize(entry.path()).ok().is_some_and(|t| scope.roots().iter().any(|r| t.starts_with(&r.path)));
+            let inside = std::fs::canonicalize(entry.path())
+                .ok()
+                .is_some_and(|t| scope.roots().iter().any(|r| t.starts_with(&r.path)));
             match std::fs::read_link(entry.path()) {
-                Ok(link) if inside => std::os::unix::fs::symlink(link, &to).map_err(|e| ToolError::io(&shown, e))?,
-                _ => out.skipped.push(format!("{shown}: symlink pointing outside the roots (or dangling)")),
+                Ok(link) if inside => {
+                    std::os::unix::fs::symlink(link, &to).map_err(|e| ToolError::io(&shown, e))?
+                }
+                _ => out.skipped.push(format!(
+                    "{shown}: symlink pointing outside the roots (or dangling)"
+                )),
             }
         } else if ft.is_file() {
             let from_input = entry.path().display().to_string();
@@ -141,8 +172,18 @@ fn copy_file(scope: &FileScope, from: &mut File, to: &Path, input: &str) -> Resu
 #[tool_router(router = copy_path_router, vis = "pub(crate)")]
 impl Switchboard {
     /// Copy a file or a whole folder inside the roots. `destination` is the full path of the copy. Never replaces anything unless overwrite is true (files only; folders are never merged).
-    #[tool(annotations(title = "Copy", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false))]
-    pub async fn copy_path(&self, Parameters(args): Parameters<CopyPathArgs>, ctx: RequestContext<RoleServer>) -> Result<Json<CopyPathOutput>, ToolError> {
+    #[tool(annotations(
+        title = "Copy",
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = false,
+        open_world_hint = false
+    ))]
+    pub async fn copy_path(
+        &self,
+        Parameters(args): Parameters<CopyPathArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<CopyPathOutput>, ToolError> {
         let scope = self.file_scope(&ctx).await;
         blocking(move || copy_path(&scope, &args).map(Json)).await
     }

@@ -25,26 +25,51 @@ pub struct CreateDirectoryOutput {
     pub created: bool,
 }
 
-pub fn create_directory(scope: &FileScope, args: &CreateDirectoryArgs) -> Result<CreateDirectoryOutput, ToolError> {
+pub fn create_directory(
+    scope: &FileScope,
+    args: &CreateDirectoryArgs,
+) -> Result<CreateDirectoryOutput, ToolError> {
     let input = &args.path;
     let target = scope.for_write(input)?;
     match target.existing {
-        Some(t) if t.is_dir() => return Ok(CreateDirectoryOutput { path: display(&target.path), created: false }),
-        Some(_) => return Err(ToolError::invalid(format!("`{input}` exists and is not a folder"))),
+        Some(t) if t.is_dir() => {
+            return Ok(CreateDirectoryOutput {
+                path: display(&target.path),
+                created: false,
+            });
+        }
+        Some(_) => {
+            return Err(ToolError::invalid(format!(
+                "`{input}` exists and is not a folder"
+            )));
+        }
         None => {}
     }
     scope.check_writable(&target.parent, input)?;
     std::fs::create_dir_all(&target.path).map_err(|e| ToolError::io(input, e))?;
     // The new folder must really be where the policy said (no swapped parent on the way).
     let made = scope.existing(input)?;
-    Ok(CreateDirectoryOutput { path: display(&made.path), created: true })
+    Ok(CreateDirectoryOutput {
+        path: display(&made.path),
+        created: true,
+    })
 }
 
 #[tool_router(router = create_directory_router, vis = "pub(crate)")]
 impl Switchboard {
     /// Create a folder, with any missing parent folders. Succeeds (created=false) when it already exists.
-    #[tool(annotations(title = "Create folder", read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false))]
-    pub async fn create_directory(&self, Parameters(args): Parameters<CreateDirectoryArgs>, ctx: RequestContext<RoleServer>) -> Result<Json<CreateDirectoryOutput>, ToolError> {
+    #[tool(annotations(
+        title = "Create folder",
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = false
+    ))]
+    pub async fn create_directory(
+        &self,
+        Parameters(args): Parameters<CreateDirectoryArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<CreateDirectoryOutput>, ToolError> {
         let scope = self.file_scope(&ctx).await;
         blocking(move || create_directory(&scope, &args).map(Json)).await
     }

@@ -34,20 +34,37 @@ pub struct DeletePathOutput {
     pub method: String,
 }
 
-pub fn delete_path(scope: &FileScope, args: &DeletePathArgs) -> Result<DeletePathOutput, ToolError> {
+pub fn delete_path(
+    scope: &FileScope,
+    args: &DeletePathArgs,
+) -> Result<DeletePathOutput, ToolError> {
     let input = &args.path;
     let target = scope.locate(input)?;
     let Some(ft) = target.existing else {
-        return Err(PolicyError::NotFound { path: input.clone() }.into());
+        return Err(PolicyError::NotFound {
+            path: input.clone(),
+        }
+        .into());
     };
-    if scope.roots().iter().any(|r| r.path.starts_with(&target.path)) {
-        return Err(ToolError::invalid(format!("`{input}` is a root (or holds one); roots are never deleted")));
+    if scope
+        .roots()
+        .iter()
+        .any(|r| r.path.starts_with(&target.path))
+    {
+        return Err(ToolError::invalid(format!(
+            "`{input}` is a root (or holds one); roots are never deleted"
+        )));
     }
     let kind = EntryKind::of(ft);
     if kind == EntryKind::Dir {
-        let empty = std::fs::read_dir(&target.path).map_err(|e| ToolError::io(input, e))?.next().is_none();
+        let empty = std::fs::read_dir(&target.path)
+            .map_err(|e| ToolError::io(input, e))?
+            .next()
+            .is_none();
         if !empty && !args.recursive {
-            return Err(ToolError::invalid(format!("`{input}` is a folder that is not empty; pass recursive: true to delete it with everything inside")));
+            return Err(ToolError::invalid(format!(
+                "`{input}` is a folder that is not empty; pass recursive: true to delete it with everything inside"
+            )));
         }
         protected_inside(scope, &target.path, input)?;
     }
@@ -63,14 +80,28 @@ pub fn delete_path(scope: &FileScope, args: &DeletePathArgs) -> Result<DeletePat
             ToolError::invalid(format!("`{input}` could not be moved to the trash ({e}); pass permanent: true to delete it for good"))
         })?;
     }
-    Ok(DeletePathOutput { path: display(&target.path), kind, method: if permanent { "permanent" } else { "trash" }.to_owned() })
+    Ok(DeletePathOutput {
+        path: display(&target.path),
+        kind,
+        method: if permanent { "permanent" } else { "trash" }.to_owned(),
+    })
 }
 
 #[tool_router(router = delete_path_router, vis = "pub(crate)")]
 impl Switchboard {
     /// Delete a file or folder: moved to the trash unless permanent is true. A folder that is not empty needs recursive: true. Roots and protected paths are never deleted.
-    #[tool(annotations(title = "Delete", read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = false))]
-    pub async fn delete_path(&self, Parameters(args): Parameters<DeletePathArgs>, ctx: RequestContext<RoleServer>) -> Result<Json<DeletePathOutput>, ToolError> {
+    #[tool(annotations(
+        title = "Delete",
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = false,
+        open_world_hint = false
+    ))]
+    pub async fn delete_path(
+        &self,
+        Parameters(args): Parameters<DeletePathArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<DeletePathOutput>, ToolError> {
         let scope = self.file_scope(&ctx).await;
         blocking(move || delete_path(&scope, &args).map(Json)).await
     }

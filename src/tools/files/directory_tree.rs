@@ -36,13 +36,21 @@ pub fn directory_tree(scope: &FileScope, args: &DirectoryTreeArgs) -> Result<Str
     let input = args.path.clone().unwrap_or_else(|| ".".to_owned());
     let resolved = scope.existing(&input)?;
     if !resolved.path.is_dir() {
-        return Err(ToolError::invalid(format!("`{input}` is a file, not a folder")));
+        return Err(ToolError::invalid(format!(
+            "`{input}` is a file, not a folder"
+        )));
     }
     let depth = args.max_depth.unwrap_or(3).max(1);
     let cap = scope.files.max_entries;
     let max = args.max_entries.unwrap_or(cap).clamp(1, cap);
-    let mut builder = walker(&resolved.path, args.gitignore.unwrap_or(true), args.show_hidden);
-    builder.max_depth(Some(depth)).sort_by_file_name(|a, b| a.cmp(b));
+    let mut builder = walker(
+        &resolved.path,
+        args.gitignore.unwrap_or(true),
+        args.show_hidden,
+    );
+    builder
+        .max_depth(Some(depth))
+        .sort_by_file_name(|a, b| a.cmp(b));
     if !args.exclude.is_empty() {
         builder.overrides(overrides(&resolved.path, &[], &args.exclude)?);
     }
@@ -82,8 +90,18 @@ pub fn directory_tree(scope: &FileScope, args: &DirectoryTreeArgs) -> Result<Str
 #[tool_router(router = directory_tree_router, vis = "pub(crate)")]
 impl Switchboard {
     /// Show a folder as an indented tree (folders end in /), depth-limited, skipping .gitignored and hidden entries by default. Good for getting the layout of a project.
-    #[tool(annotations(title = "Folder tree", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false))]
-    pub async fn directory_tree(&self, Parameters(args): Parameters<DirectoryTreeArgs>, ctx: RequestContext<RoleServer>) -> Result<String, ToolError> {
+    #[tool(annotations(
+        title = "Folder tree",
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = false
+    ))]
+    pub async fn directory_tree(
+        &self,
+        Parameters(args): Parameters<DirectoryTreeArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<String, ToolError> {
         let scope = self.file_scope(&ctx).await;
         blocking(move || directory_tree(&scope, &args)).await
     }

@@ -47,16 +47,23 @@ pub fn apply_edits(text: &str, edits: &[Edit]) -> Result<(String, usize), ToolEr
     for (i, edit) in edits.iter().enumerate() {
         let n = i + 1;
         if edit.old.is_empty() {
-            return Err(ToolError::invalid(format!("edit {n}: `old` is empty; to add text, include a neighbouring line in `old` and `new`")));
+            return Err(ToolError::invalid(format!(
+                "edit {n}: `old` is empty; to add text, include a neighbouring line in `old` and `new`"
+            )));
         }
         let (old, new) = if crlf && !edit.old.contains('\r') {
-            (edit.old.replace('\n', "\r\n"), edit.new.replace('\n', "\r\n"))
+            (
+                edit.old.replace('\n', "\r\n"),
+                edit.new.replace('\n', "\r\n"),
+            )
         } else {
             (edit.old.clone(), edit.new.clone())
         };
         let expected = edit.expected_count.unwrap_or(1);
         if expected == 0 {
-            return Err(ToolError::invalid(format!("edit {n}: expected_count must be at least 1")));
+            return Err(ToolError::invalid(format!(
+                "edit {n}: expected_count must be at least 1"
+            )));
         }
         let exact = current.matches(&old).count();
         if exact == expected {
@@ -97,7 +104,12 @@ fn fuzzy_replace(text: &str, old: &str, new: &str, crlf: bool) -> Option<(String
     let last = old_lines.iter().rposition(|l| !l.is_empty())?;
     let old_lines = &old_lines[first..=last];
     // `new` keeps its own relative indentation, rebased onto the matched block's first line.
-    let new_base = new.lines().filter(|l| !l.trim().is_empty()).map(|l| indent(l).len()).min().unwrap_or(0);
+    let new_base = new
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| indent(l).len())
+        .min()
+        .unwrap_or(0);
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let mut out = String::with_capacity(text.len());
     let mut count = 0;
@@ -105,7 +117,10 @@ fn fuzzy_replace(text: &str, old: &str, new: &str, crlf: bool) -> Option<(String
     let eol = if crlf { "\r\n" } else { "\n" };
     while i < lines.len() {
         let fits = i + old_lines.len() <= lines.len()
-            && old_lines.iter().enumerate().all(|(k, o)| lines[i + k].trim() == *o);
+            && old_lines
+                .iter()
+                .enumerate()
+                .all(|(k, o)| lines[i + k].trim() == *o);
         if !fits {
             out.push_str(lines[i]);
             i += 1;
@@ -120,7 +135,10 @@ fn fuzzy_replace(text: &str, old: &str, new: &str, crlf: bool) -> Option<(String
                 if l.trim().is_empty() {
                     String::new()
                 } else {
-                    format!("{file_indent}{}", l.get(new_base..).unwrap_or(l.trim_start()))
+                    format!(
+                        "{file_indent}{}",
+                        l.get(new_base..).unwrap_or(l.trim_start())
+                    )
                 }
             })
             .collect();
@@ -140,11 +158,15 @@ fn indent(line: &str) -> &str {
 pub fn edit_file(scope: &FileScope, args: &EditFileArgs) -> Result<String, ToolError> {
     let input = &args.path;
     if args.edits.is_empty() {
-        return Err(ToolError::invalid("give at least one edit: {\"old\": \"exact text\", \"new\": \"replacement\"}"));
+        return Err(ToolError::invalid(
+            "give at least one edit: {\"old\": \"exact text\", \"new\": \"replacement\"}",
+        ));
     }
     let target = scope.for_write(input)?;
     if target.existing.is_none() {
-        return Err(ToolError::invalid(format!("`{input}` does not exist; create it with write_file")));
+        return Err(ToolError::invalid(format!(
+            "`{input}` does not exist; create it with write_file"
+        )));
     }
     let resolved = scope.existing(input)?;
     let file = scope.open_read(&resolved.path, input)?;
@@ -156,9 +178,13 @@ pub fn edit_file(scope: &FileScope, args: &EditFileArgs) -> Result<String, ToolE
         )));
     }
     let mut bytes = Vec::with_capacity(size as usize);
-    file.take(scope.files.max_write_bytes).read_to_end(&mut bytes).map_err(|e| ToolError::io(input, e))?;
+    file.take(scope.files.max_write_bytes)
+        .read_to_end(&mut bytes)
+        .map_err(|e| ToolError::io(input, e))?;
     if looks_binary(&bytes) {
-        return Err(ToolError::invalid(format!("`{input}` is a binary file; edit_file changes text files only")));
+        return Err(ToolError::invalid(format!(
+            "`{input}` is a binary file; edit_file changes text files only"
+        )));
     }
     let (original, lossy) = decode_lossy(&bytes);
     if lossy {
@@ -178,7 +204,9 @@ pub fn edit_file(scope: &FileScope, args: &EditFileArgs) -> Result<String, ToolE
         .to_string();
     let n = args.edits.len();
     let head = if args.dry_run {
-        format!("Dry run: {n} edit(s) would change {name} ({replaced} replacement(s)); nothing was written.")
+        format!(
+            "Dry run: {n} edit(s) would change {name} ({replaced} replacement(s)); nothing was written."
+        )
     } else {
         write_atomic(scope, &target, updated.as_bytes(), input)?;
         format!("Applied {n} edit(s) to {name} ({replaced} replacement(s)).")
@@ -189,8 +217,18 @@ pub fn edit_file(scope: &FileScope, args: &EditFileArgs) -> Result<String, ToolE
 #[tool_router(router = edit_file_router, vis = "pub(crate)")]
 impl Switchboard {
     /// Change part of a text file: each edit replaces exact `old` text with `new` (falling back to a match that ignores indentation). All edits apply or none. Returns the unified diff; dry_run shows it without writing.
-    #[tool(annotations(title = "Edit file", read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = false))]
-    pub async fn edit_file(&self, Parameters(args): Parameters<EditFileArgs>, ctx: RequestContext<RoleServer>) -> Result<String, ToolError> {
+    #[tool(annotations(
+        title = "Edit file",
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = false,
+        open_world_hint = false
+    ))]
+    pub async fn edit_file(
+        &self,
+        Parameters(args): Parameters<EditFileArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<String, ToolError> {
         let scope = self.file_scope(&ctx).await;
         blocking(move || edit_file(&scope, &args)).await
     }
@@ -201,20 +239,40 @@ mod tests {
     use super::*;
 
     fn edit(old: &str, new: &str) -> Edit {
-        Edit { old: old.into(), new: new.into(), expected_count: None }
+        Edit {
+            old: old.into(),
+            new: new.into(),
+            expected_count: None,
+        }
     }
 
     #[test]
     fn exact_then_counted() {
-        let (t, n) = apply_edits("a b a", &[Edit { expected_count: Some(2), ..edit("a", "x") }]).unwrap();
+        let (t, n) = apply_edits(
+            "a b a",
+            &[Edit {
+                expected_count: Some(2),
+                ..edit("a", "x")
+            }],
+        )
+        .unwrap();
         assert_eq!((t.as_str(), n), ("x b x", 2));
-        assert!(apply_edits("a b a", &[edit("a", "x")]).unwrap_err().to_string().contains("occurs 2 times"));
+        assert!(
+            apply_edits("a b a", &[edit("a", "x")])
+                .unwrap_err()
+                .to_string()
+                .contains("occurs 2 times")
+        );
     }
 
     #[test]
     fn whitespace_tolerant_reindents() {
         let text = "fn f() {\n        let x = 1;\n        let y = 2;\n}\n";
-        let (t, _) = apply_edits(text, &[edit("let x = 1;\n  let y = 2;", "let x = 10;\nlet y = 20;")]).unwrap();
+        let (t, _) = apply_edits(
+            text,
+            &[edit("let x = 1;\n  let y = 2;", "let x = 10;\nlet y = 20;")],
+        )
+        .unwrap();
         assert_eq!(t, "fn f() {\n        let x = 10;\n        let y = 20;\n}\n");
     }
 

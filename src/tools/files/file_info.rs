@@ -31,7 +31,7 @@ pub struct FileInfoOutput {
     /// Resolved absolute path.
     pub path: String,
     #[serde(rename = "type")]
-    pub kind: Option<EntryKind>,
+    pub kind: EntryKind,
     /// When the given path is a symlink: where it points (resolved).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub symlink_target: Option<String>,
@@ -65,12 +65,13 @@ pub struct FileInfoOutput {
 pub fn file_info(scope: &FileScope, args: &FileInfoArgs) -> Result<FileInfoOutput, ToolError> {
     let input = &args.path;
     let resolved = scope.existing(input)?;
-    let given_is_link = std::fs::symlink_metadata(scope.absolute(input)?).is_ok_and(|m| m.file_type().is_symlink());
+    let given_is_link =
+        std::fs::symlink_metadata(scope.absolute(input)?).is_ok_and(|m| m.file_type().is_symlink());
     let symlink_target = given_is_link.then(|| display(&resolved.path));
     let md = std::fs::metadata(&resolved.path).map_err(|e| ToolError::io(input, e))?;
     let mut out = FileInfoOutput {
         path: display(&resolved.path),
-        kind: Some(EntryKind::of(md.file_type())),
+        kind: EntryKind::of(md.file_type()),
         symlink_target,
         size: md.len(),
         modified: md.modified().ok().map(rfc3339),
@@ -83,7 +84,10 @@ pub fn file_info(scope: &FileScope, args: &FileInfoArgs) -> Result<FileInfoOutpu
     if md.is_file() {
         let file = scope.open_read(&resolved.path, input)?;
         let mut reader = BufReader::with_capacity(64 * 1024, file);
-        let head = reader.fill_buf().map_err(|e| ToolError::io(input, e))?.to_vec();
+        let head = reader
+            .fill_buf()
+            .map_err(|e| ToolError::io(input, e))?
+            .to_vec();
         let is_text = !text::looks_binary(&head);
         out.mime = Some(mime::detect(&resolved.path, &head, is_text));
         out.is_text = Some(is_text);
@@ -138,8 +142,18 @@ fn count_lines(mut reader: impl Read) -> std::io::Result<u64> {
 #[tool_router(router = file_info_router, vis = "pub(crate)")]
 impl Switchboard {
     /// Details of a file or folder: type, size, times, permissions, MIME type, whether it is text and its line count; for a folder, the number of files and total size.
-    #[tool(annotations(title = "File details", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false))]
-    pub async fn file_info(&self, Parameters(args): Parameters<FileInfoArgs>, ctx: RequestContext<RoleServer>) -> Result<Json<FileInfoOutput>, ToolError> {
+    #[tool(annotations(
+        title = "File details",
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = false
+    ))]
+    pub async fn file_info(
+        &self,
+        Parameters(args): Parameters<FileInfoArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<FileInfoOutput>, ToolError> {
         let scope = self.file_scope(&ctx).await;
         blocking(move || file_info(&scope, &args).map(Json)).await
     }

@@ -78,7 +78,11 @@ fn glob_set(patterns: &[String]) -> Result<(GlobSet, GlobSet), ToolError> {
             .literal_separator(true)
             .build()
             .map_err(|e| ToolError::invalid(format!("pattern `{p}` is not a valid glob: {e}")))?;
-        if p.contains('/') { paths.add(glob) } else { names.add(glob) };
+        if p.contains('/') {
+            paths.add(glob)
+        } else {
+            names.add(glob)
+        };
     }
     let build = |b: GlobSetBuilder| b.build().map_err(|e| ToolError::invalid(e.to_string()));
     Ok((build(names)?, build(paths)?))
@@ -89,9 +93,20 @@ pub fn find_files(scope: &FileScope, args: &FindFilesArgs) -> Result<FindFilesOu
     let resolved = scope.existing(&input)?;
     let (names, paths) = glob_set(&args.patterns)?;
     let now = SystemTime::now();
-    let after = args.modified_after.as_deref().map(|s| parse_point(s, now)).transpose().map_err(ToolError::invalid)?;
-    let before = args.modified_before.as_deref().map(|s| parse_point(s, now)).transpose().map_err(ToolError::invalid)?;
-    let needs_metadata = args.min_size.is_some() || args.max_size.is_some() || after.is_some() || before.is_some();
+    let after = args
+        .modified_after
+        .as_deref()
+        .map(|s| parse_point(s, now))
+        .transpose()
+        .map_err(ToolError::invalid)?;
+    let before = args
+        .modified_before
+        .as_deref()
+        .map(|s| parse_point(s, now))
+        .transpose()
+        .map_err(ToolError::invalid)?;
+    let needs_metadata =
+        args.min_size.is_some() || args.max_size.is_some() || after.is_some() || before.is_some();
     let walk_cap = scope.files.max_walk_entries;
     let mut found: Vec<Entry> = Vec::new();
     let mut walked = 0usize;
@@ -103,10 +118,14 @@ pub fn find_files(scope: &FileScope, args: &FindFilesArgs) -> Result<FindFilesOu
         }
         walked += 1;
         if walked > walk_cap {
-            note = Some(format!("stopped after {walk_cap} entries (files.max_walk_entries); search a deeper folder or use narrower patterns"));
+            note = Some(format!(
+                "stopped after {walk_cap} entries (files.max_walk_entries); search a deeper folder or use narrower patterns"
+            ));
             break;
         }
-        let Some(ft) = entry.file_type() else { continue };
+        let Some(ft) = entry.file_type() else {
+            continue;
+        };
         let kind = EntryKind::of(ft);
         match args.kind {
             KindFilter::File if kind != EntryKind::File => continue,
@@ -114,7 +133,10 @@ pub fn find_files(scope: &FileScope, args: &FindFilesArgs) -> Result<FindFilesOu
             _ => {}
         }
         if !args.patterns.is_empty() {
-            let rel = entry.path().strip_prefix(&resolved.path).unwrap_or(entry.path());
+            let rel = entry
+                .path()
+                .strip_prefix(&resolved.path)
+                .unwrap_or(entry.path());
             if !names.is_match(entry.file_name()) && !paths.is_match(rel) {
                 continue;
             }
@@ -122,16 +144,25 @@ pub fn find_files(scope: &FileScope, args: &FindFilesArgs) -> Result<FindFilesOu
         let md = match entry.metadata() {
             Ok(md) => md,
             Err(_) if !needs_metadata => {
-                found.push(Entry { path: display(entry.path()), kind, size: None, modified: None });
+                found.push(Entry {
+                    path: display(entry.path()),
+                    kind,
+                    size: None,
+                    modified: None,
+                });
                 continue;
             }
             Err(_) => continue,
         };
-        if args.min_size.is_some_and(|m| md.len() < m) || args.max_size.is_some_and(|m| md.len() > m) {
+        if args.min_size.is_some_and(|m| md.len() < m)
+            || args.max_size.is_some_and(|m| md.len() > m)
+        {
             continue;
         }
         if after.is_some() || before.is_some() {
-            let Ok(modified) = md.modified() else { continue };
+            let Ok(modified) = md.modified() else {
+                continue;
+            };
             if after.is_some_and(|a| modified < a) || before.is_some_and(|b| modified >= b) {
                 continue;
             }
@@ -143,14 +174,29 @@ pub fn find_files(scope: &FileScope, args: &FindFilesArgs) -> Result<FindFilesOu
     let limit = args.limit.unwrap_or(100).clamp(1, scope.files.max_entries);
     let page: Vec<Entry> = found.into_iter().skip(args.offset).take(limit).collect();
     let end = args.offset + page.len();
-    Ok(FindFilesOutput { matches: page, total, next_offset: (end < total).then_some(end), note })
+    Ok(FindFilesOutput {
+        matches: page,
+        total,
+        next_offset: (end < total).then_some(end),
+        note,
+    })
 }
 
 #[tool_router(router = find_files_router, vis = "pub(crate)")]
 impl Switchboard {
     /// Find files and folders by name glob (e.g. "*.rs", "src/**/*.py"), type, size and modification time. Skips .gitignored and hidden entries by default. Results sorted by path and paged.
-    #[tool(annotations(title = "Find files", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false))]
-    pub async fn find_files(&self, Parameters(args): Parameters<FindFilesArgs>, ctx: RequestContext<RoleServer>) -> Result<Json<FindFilesOutput>, ToolError> {
+    #[tool(annotations(
+        title = "Find files",
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = false
+    ))]
+    pub async fn find_files(
+        &self,
+        Parameters(args): Parameters<FindFilesArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<FindFilesOutput>, ToolError> {
         let scope = self.file_scope(&ctx).await;
         blocking(move || find_files(&scope, &args).map(Json)).await
     }

@@ -58,7 +58,10 @@ pub struct ListDirectoryOutput {
     pub next_offset: Option<usize>,
 }
 
-pub fn list_directory(scope: &FileScope, args: &ListDirectoryArgs) -> Result<ListDirectoryOutput, ToolError> {
+pub fn list_directory(
+    scope: &FileScope,
+    args: &ListDirectoryArgs,
+) -> Result<ListDirectoryOutput, ToolError> {
     let input = args.path.clone().unwrap_or_else(|| ".".to_owned());
     let resolved = scope.existing(&input)?;
     let (_dir, by) = scope.open_dir(&resolved.path, &input)?;
@@ -71,13 +74,31 @@ pub fn list_directory(scope: &FileScope, args: &ListDirectoryArgs) -> Result<Lis
         }
         match item.metadata() {
             Ok(md) => entries.push(Entry::new(name, &md)),
-            Err(_) => entries.push(Entry { path: name, kind: EntryKind::Other, size: None, modified: None }),
+            Err(_) => entries.push(Entry {
+                path: name,
+                kind: EntryKind::Other,
+                size: None,
+                modified: None,
+            }),
         }
     }
     match args.sort {
-        SortBy::Name => entries.sort_by(|a, b| (a.kind != EntryKind::Dir).cmp(&(b.kind != EntryKind::Dir)).then_with(|| a.path.cmp(&b.path))),
-        SortBy::Size => entries.sort_by(|a, b| b.size.unwrap_or(0).cmp(&a.size.unwrap_or(0)).then_with(|| a.path.cmp(&b.path))),
-        SortBy::Modified => entries.sort_by(|a, b| b.modified.cmp(&a.modified).then_with(|| a.path.cmp(&b.path))),
+        SortBy::Name => entries.sort_by(|a, b| {
+            (a.kind != EntryKind::Dir)
+                .cmp(&(b.kind != EntryKind::Dir))
+                .then_with(|| a.path.cmp(&b.path))
+        }),
+        SortBy::Size => entries.sort_by(|a, b| {
+            b.size
+                .unwrap_or(0)
+                .cmp(&a.size.unwrap_or(0))
+                .then_with(|| a.path.cmp(&b.path))
+        }),
+        SortBy::Modified => entries.sort_by(|a, b| {
+            b.modified
+                .cmp(&a.modified)
+                .then_with(|| a.path.cmp(&b.path))
+        }),
     }
     if args.reverse {
         entries.reverse();
@@ -98,8 +119,18 @@ pub fn list_directory(scope: &FileScope, args: &ListDirectoryArgs) -> Result<Lis
 #[tool_router(router = list_directory_router, vis = "pub(crate)")]
 impl Switchboard {
     /// List one folder: each entry's name, type, size and modification time. Sort by name, size or modified; page with offset/limit (next_offset says where to continue).
-    #[tool(annotations(title = "List folder", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false))]
-    pub async fn list_directory(&self, Parameters(args): Parameters<ListDirectoryArgs>, ctx: RequestContext<RoleServer>) -> Result<Json<ListDirectoryOutput>, ToolError> {
+    #[tool(annotations(
+        title = "List folder",
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = false
+    ))]
+    pub async fn list_directory(
+        &self,
+        Parameters(args): Parameters<ListDirectoryArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<ListDirectoryOutput>, ToolError> {
         let scope = self.file_scope(&ctx).await;
         blocking(move || list_directory(&scope, &args).map(Json)).await
     }

@@ -29,7 +29,14 @@ pub struct ListRootsOutput {
 
 pub fn list_roots(scope: &FileScope) -> ListRootsOutput {
     ListRootsOutput {
-        roots: scope.roots().iter().map(|r| RootInfo { path: r.path.display().to_string(), source: r.source }).collect(),
+        roots: scope
+            .roots()
+            .iter()
+            .map(|r| RootInfo {
+                path: r.path.display().to_string(),
+                source: r.source,
+            })
+            .collect(),
         note: scope.require_roots().err().map(|e| e.to_string()),
     }
 }
@@ -37,8 +44,17 @@ pub fn list_roots(scope: &FileScope) -> ListRootsOutput {
 #[tool_router(router = list_roots_router, vis = "pub(crate)")]
 impl Switchboard {
     /// List the folders the file tools may use (the allowed roots) and where each came from. Call this first; relative paths start at the first root.
-    #[tool(annotations(title = "List allowed roots", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false))]
-    pub async fn list_roots(&self, ctx: RequestContext<RoleServer>) -> Result<Json<ListRootsOutput>, ToolError> {
+    #[tool(annotations(
+        title = "List allowed roots",
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = false
+    ))]
+    pub async fn list_roots(
+        &self,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<ListRootsOutput>, ToolError> {
         Ok(Json(list_roots(&self.file_scope(&ctx).await)))
     }
 }

@@ -38,17 +38,25 @@ pub struct MovePathOutput {
 pub fn move_path(scope: &FileScope, args: &MovePathArgs) -> Result<MovePathOutput, ToolError> {
     let src = scope.locate(&args.source)?;
     let Some(kind) = src.existing else {
-        return Err(crate::policy::PolicyError::NotFound { path: args.source.clone() }.into());
+        return Err(crate::policy::PolicyError::NotFound {
+            path: args.source.clone(),
+        }
+        .into());
     };
     if scope.roots().iter().any(|r| r.path.starts_with(&src.path)) {
-        return Err(ToolError::invalid(format!("`{}` is a root (or holds one); roots cannot be moved", args.source)));
+        return Err(ToolError::invalid(format!(
+            "`{}` is a root (or holds one); roots cannot be moved",
+            args.source
+        )));
     }
     if kind.is_dir() {
         protected_inside(scope, &src.path, &args.source)?;
     }
     let dst = scope.for_write(&args.destination)?;
     if dst.path.starts_with(&src.path) {
-        return Err(ToolError::invalid("the destination is inside the source; a folder cannot be moved into itself"));
+        return Err(ToolError::invalid(
+            "the destination is inside the source; a folder cannot be moved into itself",
+        ));
     }
     if dst.missing_parents && !args.create_parents {
         return Err(ToolError::invalid(format!(
@@ -64,17 +72,27 @@ pub fn move_path(scope: &FileScope, args: &MovePathArgs) -> Result<MovePathOutpu
             )));
         }
         Some(t) if t.is_dir() => {
-            return Err(ToolError::invalid(format!("`{}` is an existing folder; folders are never replaced, delete it first", args.destination)));
+            return Err(ToolError::invalid(format!(
+                "`{}` is an existing folder; folders are never replaced, delete it first",
+                args.destination
+            )));
         }
         Some(_) if kind.is_dir() => {
-            return Err(ToolError::invalid(format!("`{}` is a file; a folder cannot replace a file", args.destination)));
+            return Err(ToolError::invalid(format!(
+                "`{}` is a file; a folder cannot replace a file",
+                args.destination
+            )));
         }
         Some(_) => true,
         None => false,
     };
     create_parents(scope, &dst, &args.destination)?;
     let io = |e| ToolError::io(&args.source, e);
-    let result = if replaced { std::fs::rename(&src.path, &dst.path) } else { rename_noreplace(&src.path, &dst.path) };
+    let result = if replaced {
+        std::fs::rename(&src.path, &dst.path)
+    } else {
+        rename_noreplace(&src.path, &dst.path)
+    };
     match result {
         Ok(()) => {}
         Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {
@@ -86,18 +104,37 @@ pub fn move_path(scope: &FileScope, args: &MovePathArgs) -> Result<MovePathOutpu
                 create_parents: args.create_parents,
             };
             super::copy_path::copy_path(scope, &copy)?;
-            if kind.is_dir() { std::fs::remove_dir_all(&src.path) } else { std::fs::remove_file(&src.path) }.map_err(io)?;
+            if kind.is_dir() {
+                std::fs::remove_dir_all(&src.path)
+            } else {
+                std::fs::remove_file(&src.path)
+            }
+            .map_err(io)?;
         }
         Err(e) => return Err(io(e)),
     }
-    Ok(MovePathOutput { source: display(&src.path), destination: display(&dst.path), replaced })
+    Ok(MovePathOutput {
+        source: display(&src.path),
+        destination: display(&dst.path),
+        replaced,
+    })
 }
 
 #[tool_router(router = move_path_router, vis = "pub(crate)")]
 impl Switchboard {
     /// Move or rename a file or folder inside the roots. `destination` is the new full path. Never replaces an existing file unless overwrite is true; never replaces a folder.
-    #[tool(annotations(title = "Move or rename", read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = false))]
-    pub async fn move_path(&self, Parameters(args): Parameters<MovePathArgs>, ctx: RequestContext<RoleServer>) -> Result<Json<MovePathOutput>, ToolError> {
+    #[tool(annotations(
+        title = "Move or rename",
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = false,
+        open_world_hint = false
+    ))]
+    pub async fn move_path(
+        &self,
+        Parameters(args): Parameters<MovePathArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<MovePathOutput>, ToolError> {
         let scope = self.file_scope(&ctx).await;
         blocking(move || move_path(&scope, &args).map(Json)).await
     }

@@ -45,14 +45,24 @@ impl ReadFileArgs {
         let paging = self.offset.is_some() || self.limit.is_some();
         match (self.head, self.tail) {
             (Some(_), Some(_)) => Err(ToolError::invalid("give head or tail, not both")),
-            (Some(_), _) | (_, Some(_)) if paging => Err(ToolError::invalid("head/tail cannot be combined with offset/limit")),
-            (Some(n), None) => Ok(Range::From { start: 1, limit: Some(n) }),
+            (Some(_), _) | (_, Some(_)) if paging => Err(ToolError::invalid(
+                "head/tail cannot be combined with offset/limit",
+            )),
+            (Some(n), None) => Ok(Range::From {
+                start: 1,
+                limit: Some(n),
+            }),
             (None, Some(n)) => Ok(Range::Tail(n)),
             (None, None) => {
                 if self.offset == Some(0) {
-                    return Err(ToolError::invalid("offset is 1-based: the first line is offset 1"));
+                    return Err(ToolError::invalid(
+                        "offset is 1-based: the first line is offset 1",
+                    ));
                 }
-                Ok(Range::From { start: self.offset.unwrap_or(1), limit: self.limit })
+                Ok(Range::From {
+                    start: self.offset.unwrap_or(1),
+                    limit: self.limit,
+                })
             }
         }
     }
@@ -60,11 +70,23 @@ impl ReadFileArgs {
 
 pub fn read_file(scope: &FileScope, args: &ReadFileArgs) -> Result<String, ToolError> {
     let range = args.range()?;
-    read_text(scope, &args.path, range, args.line_numbers, scope.files.max_read_bytes as usize)
+    read_text(
+        scope,
+        &args.path,
+        range,
+        args.line_numbers,
+        scope.files.max_read_bytes as usize,
+    )
 }
 
 /// Reads lines of a text file within `budget` bytes of output. Shared with `read_many`.
-pub fn read_text(scope: &FileScope, input: &str, range: Range, numbers: bool, budget: usize) -> Result<String, ToolError> {
+pub fn read_text(
+    scope: &FileScope,
+    input: &str,
+    range: Range,
+    numbers: bool,
+    budget: usize,
+) -> Result<String, ToolError> {
     let resolved = scope.existing(input)?;
     let file = scope.open_read(&resolved.path, input)?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -80,7 +102,13 @@ pub fn read_text(scope: &FileScope, input: &str, range: Range, numbers: bool, bu
     if size == 0 {
         return Ok("[empty file]".to_owned());
     }
-    let mut out = Lines { text: String::new(), numbers, budget, lossy: false, width: 1 };
+    let mut out = Lines {
+        text: String::new(),
+        numbers,
+        budget,
+        lossy: false,
+        width: 1,
+    };
     let note = match range {
         Range::From { start, limit } => read_from(&mut reader, input, start, limit, &mut out)?,
         Range::Tail(n) => read_tail(&mut reader, input, n, &mut out)?,
@@ -114,7 +142,11 @@ impl Lines {
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         let (line, lossy) = text::decode_lossy(raw);
         self.lossy |= lossy;
-        let prefix = if self.numbers { format!("{n:>w$}\t", w = self.width.max(4)) } else { String::new() };
+        let prefix = if self.numbers {
+            format!("{n:>w$}\t", w = self.width.max(4))
+        } else {
+            String::new()
+        };
         let need = prefix.len() + line.len() + 1;
         if self.text.len() + need > self.budget {
             if self.text.is_empty() {
@@ -122,7 +154,10 @@ impl Lines {
                 let cut = text::floor_char_boundary(&line, room);
                 self.text.push_str(&prefix);
                 self.text.push_str(&line[..cut]);
-                self.text.push_str(&format!(" [line {n} cut at {cut} of {} bytes]\n", line.len()));
+                self.text.push_str(&format!(
+                    " [line {n} cut at {cut} of {} bytes]\n",
+                    line.len()
+                ));
                 return Push::Cut;
             }
             return Push::Full;
@@ -141,7 +176,13 @@ enum Push {
     Full,
 }
 
-fn read_from(reader: &mut impl BufRead, input: &str, start: u64, limit: Option<u64>, out: &mut Lines) -> Result<Option<String>, ToolError> {
+fn read_from(
+    reader: &mut impl BufRead,
+    input: &str,
+    start: u64,
+    limit: Option<u64>,
+    out: &mut Lines,
+) -> Result<Option<String>, ToolError> {
     let io = |e| ToolError::io(input, e);
     let mut buf = Vec::new();
     let mut n: u64 = 0;
@@ -174,12 +215,17 @@ fn read_from(reader: &mut impl BufRead, input: &str, start: u64, limit: Option<u
         }
     }
     if stopped_by_cap {
-        let why = format!(" (output is capped at {} per call: files.max_read_bytes)", text::human_bytes(out.budget as u64));
+        let why = format!(
+            " (output is capped at {} per call: files.max_read_bytes)",
+            text::human_bytes(out.budget as u64)
+        );
         return Ok(Some(more_note(start, last_shown, None, &why)));
     }
     let total = n;
     if start > total {
-        return Err(ToolError::invalid(format!("offset {start} is past the end: `{input}` has {total} lines")));
+        return Err(ToolError::invalid(format!(
+            "offset {start} is past the end: `{input}` has {total} lines"
+        )));
     }
     Ok((start > 1).then(|| format!("[lines {start}-{total} of {total}]")))
 }
@@ -189,10 +235,18 @@ fn more_note(start: u64, last: u64, total: Option<u64>, why: &str) -> String {
     if last < start {
         return format!("[nothing shown{why}]");
     }
-    format!("[lines {start}-{last}{of}; more follows{why}. Continue with offset={}]", last + 1)
+    format!(
+        "[lines {start}-{last}{of}; more follows{why}. Continue with offset={}]",
+        last + 1
+    )
 }
 
-fn read_tail(reader: &mut impl BufRead, input: &str, n: u64, out: &mut Lines) -> Result<Option<String>, ToolError> {
+fn read_tail(
+    reader: &mut impl BufRead,
+    input: &str,
+    n: u64,
+    out: &mut Lines,
+) -> Result<Option<String>, ToolError> {
     let io = |e| ToolError::io(input, e);
     let mut kept: VecDeque<Vec<u8>> = VecDeque::new();
     let mut kept_bytes = 0usize;
@@ -221,7 +275,11 @@ fn read_tail(reader: &mut impl BufRead, input: &str, n: u64, out: &mut Lines) ->
     }
     let last = first + shown.saturating_sub(1);
     if first > 1 || shown < kept.len() as u64 {
-        let capped = if (kept.len() as u64) < n.min(total) { " (fewer than asked: output is capped by files.max_read_bytes)" } else { "" };
+        let capped = if (kept.len() as u64) < n.min(total) {
+            " (fewer than asked: output is capped by files.max_read_bytes)"
+        } else {
+            ""
+        };
         return Ok(Some(format!("[lines {first}-{last} of {total}{capped}]")));
     }
     Ok(None)
@@ -230,8 +288,18 @@ fn read_tail(reader: &mut impl BufRead, input: &str, n: u64, out: &mut Lines) ->
 #[tool_router(router = read_file_router, vis = "pub(crate)")]
 impl Switchboard {
     /// Read a text file. Returns its lines, paged: use offset/limit (1-based lines) or head/tail; when more follows, the result ends with the offset to continue from. Binary files are refused (use read_media).
-    #[tool(annotations(title = "Read file", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false))]
-    pub async fn read_file(&self, Parameters(args): Parameters<ReadFileArgs>, ctx: RequestContext<RoleServer>) -> Result<String, ToolError> {
+    #[tool(annotations(
+        title = "Read file",
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = false
+    ))]
+    pub async fn read_file(
+        &self,
+        Parameters(args): Parameters<ReadFileArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<String, ToolError> {
         let scope = self.file_scope(&ctx).await;
         blocking(move || read_file(&scope, &args)).await
     }

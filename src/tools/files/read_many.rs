@@ -30,7 +30,10 @@ pub struct ReadManyArgs {
 
 pub fn read_many(scope: &FileScope, args: &ReadManyArgs) -> Result<CallToolResult, ToolError> {
     if args.paths.is_empty() || args.paths.len() > MAX_FILES {
-        return Err(ToolError::invalid(format!("give 1 to {MAX_FILES} paths (got {}); split larger sets into several calls", args.paths.len())));
+        return Err(ToolError::invalid(format!(
+            "give 1 to {MAX_FILES} paths (got {}); split larger sets into several calls",
+            args.paths.len()
+        )));
     }
     scope.require_roots()?;
     let mut budget = scope.files.max_read_bytes as usize;
@@ -40,7 +43,10 @@ pub fn read_many(scope: &FileScope, args: &ReadManyArgs) -> Result<CallToolResul
         let body = if budget < 256 {
             "[skipped: this call's output cap (files.max_read_bytes) is used up; read it with read_file]".to_owned()
         } else {
-            let range = Range::From { start: 1, limit: args.max_lines };
+            let range = Range::From {
+                start: 1,
+                limit: args.max_lines,
+            };
             match read_text(scope, path, range, args.line_numbers, budget) {
                 Ok(t) => t,
                 Err(e) => {
@@ -62,8 +68,18 @@ pub fn read_many(scope: &FileScope, args: &ReadManyArgs) -> Result<CallToolResul
 #[tool_router(router = read_many_router, vis = "pub(crate)")]
 impl Switchboard {
     /// Read several text files in one call. Each file comes back in its own block, headed by its path, with its content or its own error; all files share one size cap.
-    #[tool(annotations(title = "Read several files", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false))]
-    pub async fn read_many(&self, Parameters(args): Parameters<ReadManyArgs>, ctx: RequestContext<RoleServer>) -> Result<CallToolResult, ToolError> {
+    #[tool(annotations(
+        title = "Read several files",
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = false
+    ))]
+    pub async fn read_many(
+        &self,
+        Parameters(args): Parameters<ReadManyArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ToolError> {
         let scope = self.file_scope(&ctx).await;
         blocking(move || read_many(&scope, &args)).await
     }

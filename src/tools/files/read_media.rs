@@ -38,17 +38,25 @@ pub fn read_media(scope: &FileScope, args: &ReadMediaArgs) -> Result<CallToolRes
         )));
     }
     let mut bytes = Vec::with_capacity(size as usize);
-    file.take(limit + 1).read_to_end(&mut bytes).map_err(|e| ToolError::io(input, e))?;
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| ToolError::io(input, e))?;
     let is_text = !text::looks_binary(&bytes) && std::str::from_utf8(&bytes).is_ok();
     let mime = mime::detect(&resolved.path, &bytes, is_text);
     let data = base64::engine::general_purpose::STANDARD.encode(&bytes);
-    let summary = ContentBlock::text(format!("{} ({mime}, {})", resolved.path.display(), text::human_bytes(size)));
+    let summary = ContentBlock::text(format!(
+        "{} ({mime}, {})",
+        resolved.path.display(),
+        text::human_bytes(size)
+    ));
     let block = if mime.starts_with("image/") {
         ContentBlock::image(data, mime)
     } else if mime.starts_with("audio/") {
         ContentBlock::audio(data, mime)
     } else {
-        ContentBlock::resource(ResourceContents::blob(data, path_to_file_uri(&resolved.path)).with_mime_type(mime))
+        ContentBlock::resource(
+            ResourceContents::blob(data, path_to_file_uri(&resolved.path)).with_mime_type(mime),
+        )
     };
     Ok(CallToolResult::success(vec![summary, block]))
 }
@@ -56,8 +64,18 @@ pub fn read_media(scope: &FileScope, args: &ReadMediaArgs) -> Result<CallToolRes
 #[tool_router(router = read_media_router, vis = "pub(crate)")]
 impl Switchboard {
     /// Read an image or audio file so you can see or hear it (PNG, JPEG, GIF, WebP, WAV, MP3, OGG, FLAC...). Other binary files come back as a base64 resource. Size-capped.
-    #[tool(annotations(title = "Read image or audio", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false))]
-    pub async fn read_media(&self, Parameters(args): Parameters<ReadMediaArgs>, ctx: RequestContext<RoleServer>) -> Result<CallToolResult, ToolError> {
+    #[tool(annotations(
+        title = "Read image or audio",
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = false
+    ))]
+    pub async fn read_media(
+        &self,
+        Parameters(args): Parameters<ReadMediaArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ToolError> {
         let scope = self.file_scope(&ctx).await;
         blocking(move || read_media(&scope, &args)).await
     }

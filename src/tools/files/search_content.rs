@@ -97,9 +97,12 @@ pub struct SearchContentOutput {
     pub note: Option<String>,
 }
 
+/// One file's kept lines: number → (text, is a match rather than context).
+type FileLines = BTreeMap<u64, (String, bool)>;
+
 /// Collects one file's matching and context lines.
 struct Collect<'a> {
-    lines: BTreeMap<u64, (String, bool)>,
+    lines: FileLines,
     max_chars: usize,
     total: &'a AtomicUsize,
     cap: usize,
@@ -140,16 +143,24 @@ fn matcher(args: &SearchContentArgs) -> Result<RegexMatcher, ToolError> {
     };
     b.fixed_strings(args.literal);
     b.build(&args.pattern).map_err(|e| {
-        ToolError::invalid(format!("`{}` is not a valid regex: {e}. Escape special characters or pass literal: true", args.pattern))
+        ToolError::invalid(format!(
+            "`{}` is not a valid regex: {e}. Escape special characters or pass literal: true",
+            args.pattern
+        ))
     })
 }
 
-pub fn search_content(scope: &FileScope, args: &SearchContentArgs) -> Result<SearchContentOutput, ToolError> {
+pub fn search_content(
+    scope: &FileScope,
+    args: &SearchContentArgs,
+) -> Result<SearchContentOutput, ToolError> {
     if args.pattern.is_empty() {
         return Err(ToolError::invalid("pattern is empty"));
     }
     if args.context > MAX_CONTEXT {
-        return Err(ToolError::invalid(format!("context is at most {MAX_CONTEXT} lines")));
+        return Err(ToolError::invalid(format!(
+            "context is at most {MAX_CONTEXT} lines"
+        )));
     }
     let input = args.path.clone().unwrap_or_else(|| ".".to_owned());
     let resolved = scope.existing(&input)?;
@@ -160,16 +171,20 @@ pub fn search_content(scope: &FileScope, args: &SearchContentArgs) -> Result<Sea
     if !args.include.is_empty() || !args.exclude.is_empty() {
         builder.overrides(overrides(&resolved.path, &args.include, &args.exclude)?);
     }
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).min(8);
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .min(8);
     builder.threads(threads);
 
     let total = AtomicUsize::new(0);
     let walk_cap = scope.files.max_walk_entries;
     let walked = AtomicUsize::new(0);
     let walk_stopped = AtomicBool::new(false);
-    let results: Mutex<Vec<(String, BTreeMap<u64, (String, bool)>)>> = Mutex::new(Vec::new());
+    let results: Mutex<Vec<(String, FileLines)>> = Mutex::new(Vec::new());
     let context = args.context;
-    let roots: Arc<Vec<std::path::PathBuf>> = Arc::new(scope.roots().iter().map(|r| r.path.clone()).collect());
+    let roots: Arc<Vec<std::path::PathBuf>> =
+        Arc::new(scope.roots().iter().map(|r| r.path.clone()).collect());
 
     builder.build_parallel().run(|| {
         let matcher = matcher.clone();
@@ -179,7 +194,8 @@ pub fn search_content(scope: &FileScope, args: &SearchContentArgs) -> Result<Sea
             .after_context(context)
             .binary_detection(BinaryDetection::quit(0))
             .build();
-        let (total, results, walked, walk_stopped, roots) = (&total, &results, &walked, &walk_stopped, roots.clone());
+        let (total, results, walked, walk_stopped, roots) =
+            (&total, &results, &walked, &walk_stopped, roots.clone());
         Box::new(move |entry| {
             if total.load(Ordering::Relaxed) >= cap {
                 return WalkState::Quit;
@@ -188,7 +204,9 @@ pub fn search_content(scope: &FileScope, args: &SearchContentArgs) -> Result<Sea
                 walk_stopped.store(true, Ordering::Relaxed);
                 return WalkState::Quit;
             }
-            let Ok(entry) = entry else { return WalkState::Continue };
+            let Ok(entry) = entry else {
+                return WalkState::Continue;
+            };
             if !entry.file_type().is_some_and(|t| t.is_file()) {
                 return WalkState::Continue;
             }
@@ -196,9 +214,21 @@ pub fn search_content(scope: &FileScope, args: &SearchContentArgs) -> Result<Sea
             if !roots.iter().any(|r| entry.path().starts_with(r)) {
                 return WalkState::Continue;
             }
-            let mut sink = Collect { lines: BTreeMap::new(), max_chars, total, cap };
-            if searcher.search_path(&matcher, entry.path(), &mut sink).is_ok() && sink.lines.values().any(|(_, m)| *m) {
-                results.lock().unwrap_or_else(|e| e.into_inner()).push((display(entry.path()), sink.lines));
+            let mut sink = Collect {
+                lines: BTreeMap::new(),
+                max_chars,
+                total,
+                cap,
+            };
+            if searcher
+                .search_path(&matcher, entry.path(), &mut sink)
+                .is_ok()
+                && sink.lines.values().any(|(_, m)| *m)
+            {
+                results
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((display(entry.path()), sink.lines));
             }
             WalkState::Continue
         })
@@ -214,32 +244,67 @@ pub fn search_content(scope: &FileScope, args: &SearchContentArgs) -> Result<Sea
                 continue;
             }
             let ctx = |range: std::ops::RangeInclusive<u64>| -> Vec<String> {
-                range.filter_map(|k| lines.get(&k).map(|(t, _)| t.clone())).collect()
+                range
+                    .filter_map(|k| lines.get(&k).map(|(t, _)| t.clone()))
+                    .collect()
             };
             let c = context as u64;
-            let (before, after) = if c == 0 { (vec![], vec![]) } else { (ctx(n.saturating_sub(c).max(1)..=n - 1), ctx(n + 1..=n + c)) };
-            all.push(Match { path: path.clone(), line: n, text: text.clone(), before, after });
+            let (before, after) = if c == 0 {
+                (vec![], vec![])
+            } else {
+                (ctx(n.saturating_sub(c).max(1)..=n - 1), ctx(n + 1..=n + c))
+            };
+            all.push(Match {
+                path: path.clone(),
+                line: n,
+                text: text.clone(),
+                before,
+                after,
+            });
         }
     }
     let count = all.len();
-    let limit = args.max_results.unwrap_or(scope.files.max_search_results).clamp(1, scope.files.max_search_matches);
+    let limit = args
+        .max_results
+        .unwrap_or(scope.files.max_search_results)
+        .clamp(1, scope.files.max_search_matches);
     let page: Vec<Match> = all.into_iter().skip(args.offset).take(limit).collect();
     let end = args.offset + page.len();
     let note = if walk_stopped.load(Ordering::Relaxed) {
-        Some(format!("stopped after {walk_cap} entries (files.max_walk_entries); search a deeper folder or add include globs"))
+        Some(format!(
+            "stopped after {walk_cap} entries (files.max_walk_entries); search a deeper folder or add include globs"
+        ))
     } else if total.load(Ordering::Relaxed) >= cap {
-        Some(format!("stopped at {cap} matches (files.max_search_matches); narrow the pattern, path or include globs"))
+        Some(format!(
+            "stopped at {cap} matches (files.max_search_matches); narrow the pattern, path or include globs"
+        ))
     } else {
         None
     };
-    Ok(SearchContentOutput { matches: page, total: count, files_matched, next_offset: (end < count).then_some(end), note })
+    Ok(SearchContentOutput {
+        matches: page,
+        total: count,
+        files_matched,
+        next_offset: (end < count).then_some(end),
+        note,
+    })
 }
 
 #[tool_router(router = search_content_router, vis = "pub(crate)")]
 impl Switchboard {
     /// Search inside files for a regex or literal text (like ripgrep). Skips binary, hidden and .gitignored files by default; filter with include/exclude globs; optional context lines. Results sorted by path and line, paged.
-    #[tool(annotations(title = "Search in files", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false))]
-    pub async fn search_content(&self, Parameters(args): Parameters<SearchContentArgs>, ctx: RequestContext<RoleServer>) -> Result<Json<SearchContentOutput>, ToolError> {
+    #[tool(annotations(
+        title = "Search in files",
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = false
+    ))]
+    pub async fn search_content(
+        &self,
+        Parameters(args): Parameters<SearchContentArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<SearchContentOutput>, ToolError> {
         let scope = self.file_scope(&ctx).await;
         blocking(move || search_content(&scope, &args).map(Json)).await
     }

@@ -69,10 +69,20 @@ pub fn write_file(scope: &FileScope, args: &WriteFileArgs) -> Result<WriteFileOu
         )));
     }
     match target.existing {
-        Some(t) if t.is_dir() => return Err(ToolError::invalid(format!("`{input}` is a folder; give a file path"))),
-        Some(t) if !t.is_file() => return Err(ToolError::invalid(format!("`{input}` is not a regular file; refusing to write it"))),
+        Some(t) if t.is_dir() => {
+            return Err(ToolError::invalid(format!(
+                "`{input}` is a folder; give a file path"
+            )));
+        }
+        Some(t) if !t.is_file() => {
+            return Err(ToolError::invalid(format!(
+                "`{input}` is not a regular file; refusing to write it"
+            )));
+        }
         Some(_) if args.mode == WriteMode::Create => {
-            return Err(ToolError::invalid(format!("`{input}` already exists; use mode=write to replace it or mode=append to add to it")));
+            return Err(ToolError::invalid(format!(
+                "`{input}` already exists; use mode=write to replace it or mode=append to add to it"
+            )));
         }
         _ => {}
     }
@@ -82,20 +92,36 @@ pub fn write_file(scope: &FileScope, args: &WriteFileArgs) -> Result<WriteFileOu
     match (args.mode, created) {
         (_, true) => write_new(scope, &target.path, bytes, input)?,
         (WriteMode::Append, false) => {
-            let mut f = open_nofollow(&target.path, OpenMode::Append).map_err(|e| scope.open_error(e, input))?;
+            let mut f = open_nofollow(&target.path, OpenMode::Append)
+                .map_err(|e| scope.open_error(e, input))?;
             scope.verify_fd(&f, input)?;
             f.write_all(bytes).map_err(|e| ToolError::io(input, e))?;
         }
         _ => write_atomic(scope, &target, bytes, input)?,
     }
-    Ok(WriteFileOutput { path: display(&target.path), bytes_written: bytes.len() as u64, created, mode: args.mode })
+    Ok(WriteFileOutput {
+        path: display(&target.path),
+        bytes_written: bytes.len() as u64,
+        created,
+        mode: args.mode,
+    })
 }
 
 #[tool_router(router = write_file_router, vis = "pub(crate)")]
 impl Switchboard {
     /// Write a text file: create it, replace it atomically (mode=write, the default), create only if new (mode=create) or append (mode=append). Prefer edit_file for changing part of a file.
-    #[tool(annotations(title = "Write file", read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = false))]
-    pub async fn write_file(&self, Parameters(args): Parameters<WriteFileArgs>, ctx: RequestContext<RoleServer>) -> Result<Json<WriteFileOutput>, ToolError> {
+    #[tool(annotations(
+        title = "Write file",
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = false,
+        open_world_hint = false
+    ))]
+    pub async fn write_file(
+        &self,
+        Parameters(args): Parameters<WriteFileArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<WriteFileOutput>, ToolError> {
         let scope = self.file_scope(&ctx).await;
         blocking(move || write_file(&scope, &args).map(Json)).await
     }

@@ -1,0 +1,615 @@
+//! The benchmark program: spawns the release `switchboard` binary and measures what the
+//! shared PERFORMANCE notes track, each against a floor measured in the same run: a minimal
+//! rmcp stdio server with one echo tool (this binary re-run with `--floor-server`), and `rg`
+//! for content search. Prints a table and writes JSON to `target/bench/results.json`.
+//!
+//! Run with `scripts/bench.sh` (or `cargo bench --bench switchboard`). Figures are medians.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+fn main() {
+    if std::env::args().any(|a| a == "--floor-server") {
+        floor::serve();
+        return;
+    }
+    if std::env::args().any(|a| a == "--list") {
+        return; // `cargo bench -- --list` asks which benchmarks exist.
+    }
+    let quick = std::env::var_os("BENCH_QUICK").is_some();
+    let work = tempfile::tempdir().unwrap();
+    let base = std::fs::canonicalize(work.path()).unwrap();
+    let fixtures = Fixtures::create(&base, quick);
+    let sb = Target::switchboard(&fixtures);
+    let fl = Target::floor();
+
+    let mut rows: Vec<Row> = Vec::new();
+    let runs = if quick { 5 } else { 30 };
+    let init_sb = median(
+        &(0..runs)
+            .map(|_| sb.spawn_initialize().1)
+            .collect::<Vec<_>>(),
+    );
+    let init_fl = median(
+        &(0..runs)
+            .map(|_| fl.spawn_initialize().1)
+            .collect::<Vec<_>>(),
+    );
+    rows.push(Row::ratio(
+        "spawn → initialize",
+        init_sb,
+        init_fl,
+        "ms",
+        1.5,
+        "≤ 1.5x floor",
+    ));
+
+    let mut s = sb.start();
+    let t_list = Instant::now();
+    let first_list = s.call_raw("tools/list", json!({}));
+    let first_list_ms = ms(t_list.elapsed());
+    let payload = first_list.len();
+    let list_ms = median(
+        &(0..200)
+            .map(|_| timed(|| s.call_raw("tools/list", json!({}))))
+            .collect::<Vec<_>>(),
+    );
+    rows.push(Row::abs(
+        "spawn → initialize → first tools/list",
+        init_sb + first_list_ms,
+        init_sb + 1.0,
+        "ms",
+        "≤ initialize + 1 ms",
+    ));
+    rows.push(Row::info(
+        "tools/list (warm)",
+        list_ms,
+        "ms",
+        &format!("{payload} bytes payload"),
+    ));
+    std::thread::sleep(Duration::from_millis(300));
+    let rss_sb = s.rss_kib() as f64 / 1024.0;
+    let mut f = fl.start();
+    std::thread::sleep(Duration::from_millis(300));
+    let rss_fl = f.rss_kib() as f64 / 1024.0;
+    rows.push(Row::abs(
+        "idle RSS",
+        rss_sb,
+        10.0,
+        "MiB",
+        &format!("≤ 10 MiB (floor {rss_fl:.1} MiB)"),
+    ));
+
+    let n = if quick { 300 } else { 3000 };
+    let (p50_sb, p99_sb) = latencies(&mut s, n, "list_roots", json!({}));
+    let (p50_fl, p99_fl) = latencies(&mut f, n, "echo", json!({"text": "hi"}));
+    rows.push(Row::ratio(
+        "p50 cheap tool call",
+        p50_sb * 1000.0,
+        p50_fl * 1000.0,
+        "µs",
+        1.25,
+        "≤ 1.25x floor",
+    ));
+    rows.push(Row::ratio(
+        "p99 cheap tool call",
+        p99_sb * 1000.0,
+        p99_fl * 1000.0,
+        "µs",
+        f64::INFINITY,
+        "(reported)",
+    ));
+
+    let total = if quick { 2000 } else { 20000 };
+    let tp_sb = pipelined(&mut s, total, "list_roots", json!({}));
+    let tp_fl = pipelined(&mut f, total, "echo", json!({"text": "hi"}));
+    rows.push(Row::ratio_min(
+        "pipelined calls/s, 64 in flight",
+        tp_sb,
+        tp_fl,
+        "calls/s",
+        0.8,
+        "≥ 0.8x floor",
+    ));
+
+    let read_ms = median(
+        &(0..50)
+            .map(|_| timed(|| s.tool("read_file", json!({"path": "big.txt"}))))
+            .collect::<Vec<_>>(),
+    );
+    rows.push(Row::abs("read_file 1 MiB", read_ms, 10.0, "ms", "≤ 10 ms"));
+    let list10k = median(
+        &(0..20)
+            .map(|_| timed(|| s.tool("list_directory", json!({"path": "many", "limit": 10000}))))
+            .collect::<Vec<_>>(),
+    );
+    rows.push(Row::abs(
+        "list_directory 10k entries",
+        list10k,
+        8.0,
+        "ms",
+        "≤ 8 ms",
+    ));
+
+    let pattern = r"fn\s+needle_[0-9]+";
+    let search_runs = if quick { 3 } else { 7 };
+    let out = s.tool(
+        "search_content",
+        json!({"path": "tree", "pattern": pattern, "max_results": 1}),
+    );
+    let hits = serde_json::from_str::<Value>(&out)
+        .ok()
+        .and_then(|v| v["result"]["structuredContent"]["total"].as_u64())
+        .unwrap_or(0);
+    let search_sb = median(
+        &(0..search_runs)
+            .map(|_| {
+                timed(|| {
+                    s.tool(
+                        "search_content",
+                        json!({"path": "tree", "pattern": pattern, "max_results": 1}),
+                    )
+                })
+            })
+            .collect::<Vec<_>>(),
+    );
+    match rg_time(&fixtures.root.join("tree"), pattern, search_runs) {
+        Some(rg) => rows.push(Row::ratio(
+            &format!(
+                "search_content, {} files ({hits} hits) vs rg",
+                fixtures.tree_files
+            ),
+            search_sb,
+            rg,
+            "ms",
+            0.8,
+            "≤ 0.8x rg",
+        )),
+        None => rows.push(Row::info(
+            &format!(
+                "search_content, {} files ({hits} hits)",
+                fixtures.tree_files
+            ),
+            search_sb,
+            "ms",
+            "rg not installed: no ratio",
+        )),
+    }
+    drop(s);
+    drop(f);
+
+    print_table(&rows);
+    let json = json!({
+        "machine": {"cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)},
+        "quick": quick,
+        "results": rows.iter().map(Row::to_json).collect::<Vec<_>>(),
+    });
+    let out_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    std::fs::write(
+        out_dir.join("results.json"),
+        serde_json::to_string_pretty(&json).unwrap(),
+    )
+    .unwrap();
+    println!("\nJSON: {}", out_dir.join("results.json").display());
+}
+
+struct Fixtures {
+    root: PathBuf,
+    config: PathBuf,
+    tree_files: usize,
+}
+
+impl Fixtures {
+    fn create(base: &Path, quick: bool) -> Self {
+        let root = base.join("root");
+        std::fs::create_dir_all(root.join("many")).unwrap();
+        let line = "The quick brown fox jumps over the lazy dog; lorem ipsum dolor sit amet.\n";
+        let mut big = String::new();
+        while big.len() < 1 << 20 {
+            big.push_str(line);
+        }
+        big.truncate(1 << 20);
+        std::fs::write(root.join("big.txt"), big).unwrap();
+        for i in 0..10_000 {
+            std::fs::write(root.join("many").join(format!("f{i:05}.txt")), "x").unwrap();
+        }
+        let (dirs, per) = if quick { (40, 50) } else { (200, 100) };
+        let body: String = (0..40)
+            .map(|i| format!("    let value_{i} = compute({i}); // some ordinary code line here\n"))
+            .collect();
+        for d in 0..dirs {
+            let dir = root.join("tree").join(format!("mod{d:03}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            for f in 0..per {
+                let needle = if (d * per + f) % 500 == 0 {
+                    format!("fn needle_{d}_{f}() {{}}\n")
+                } else {
+                    String::new()
+                };
+                std::fs::write(
+                    dir.join(format!("file{f:03}.rs")),
+                    format!("// file {d}/{f}\n{body}{needle}"),
+                )
+                .unwrap();
+            }
+        }
+        let config = base.join("bench-config.yaml");
+        std::fs::write(
+            &config,
+            format!(
+                "data_dir: {}\nfiles:\n  roots: [{}]\n  max_read_bytes: 2097152\n  max_entries: 10000\nlogging:\n  file: false\n",
+                base.join("data").display(),
+                root.display()
+            ),
+        )
+        .unwrap();
+        Self {
+            root,
+            config,
+            tree_files: dirs * per,
+        }
+    }
+}
+
+struct Target {
+    program: PathBuf,
+    args: Vec<String>,
+}
+
+impl Target {
+    fn switchboard(fx: &Fixtures) -> Self {
+        Self {
+            program: PathBuf::from(env!("CARGO_BIN_EXE_switchboard")),
+            args: vec!["--config".into(), fx.config.display().to_string()],
+        }
+    }
+
+    fn floor() -> Self {
+        Self {
+            program: std::env::current_exe().unwrap(),
+            args: vec!["--floor-server".into()],
+        }
+    }
+
+    fn spawn(&self) -> Session {
+        use std::os::unix::process::CommandExt;
+        let mut cmd = Command::new(&self.program);
+        cmd.args(&self.args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        // The walks must work under a low open-file limit; measure them under one.
+        unsafe {
+            cmd.pre_exec(|| {
+                let lim = libc::rlimit {
+                    rlim_cur: 256,
+                    rlim_max: 256,
+                };
+                libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().expect("spawn server");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        Session {
+            child,
+            stdin,
+            stdout,
+            next: 1,
+        }
+    }
+
+    /// Spawns, initializes, and returns the session and the time to the initialize answer.
+    fn spawn_initialize(&self) -> (Session, f64) {
+        let t = Instant::now();
+        let mut s = self.spawn();
+        s.call_raw("initialize", json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}));
+        let elapsed = ms(t.elapsed());
+        (s, elapsed)
+    }
+
+    fn start(&self) -> Session {
+        let (mut s, _) = self.spawn_initialize();
+        s.notify("notifications/initialized");
+        s
+    }
+}
+
+struct Session {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    next: u64,
+}
+
+impl Session {
+    fn send(&mut self, method: &str, params: Value) -> u64 {
+        let id = self.next;
+        self.next += 1;
+        let mut line = serde_json::to_vec(
+            &json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}),
+        )
+        .unwrap();
+        line.push(b'\n');
+        self.stdin.write_all(&line).unwrap();
+        id
+    }
+
+    fn notify(&mut self, method: &str) {
+        writeln!(
+            self.stdin,
+            "{}",
+            json!({"jsonrpc": "2.0", "method": method})
+        )
+        .unwrap();
+    }
+
+    fn read_line(&mut self) -> String {
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).unwrap();
+        assert!(!line.is_empty(), "server closed its output");
+        line
+    }
+
+    /// Sends a request and returns the raw response line (notifications skipped).
+    fn call_raw(&mut self, method: &str, params: Value) -> String {
+        self.send(method, params);
+        loop {
+            let line = self.read_line();
+            if line.contains("\"id\"") {
+                return line;
+            }
+        }
+    }
+
+    fn tool(&mut self, name: &str, arguments: Value) -> String {
+        let out = self.call_raw("tools/call", json!({"name": name, "arguments": arguments}));
+        assert!(
+            !out.contains("\"isError\":true"),
+            "{name} failed: {}",
+            &out[..out.len().min(400)]
+        );
+        out
+    }
+
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn latencies(s: &mut Session, n: usize, tool: &str, args: Value) -> (f64, f64) {
+    for _ in 0..50 {
+        s.tool(tool, args.clone());
+    }
+    let mut v: Vec<f64> = (0..n)
+        .map(|_| timed(|| s.tool(tool, args.clone())))
+        .collect();
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    (v[n / 2], v[n * 99 / 100])
+}
+
+/// Keeps 64 requests in flight until `total` have been answered; returns calls per second.
+fn pipelined(s: &mut Session, total: usize, tool: &str, args: Value) -> f64 {
+    let params = json!({"name": tool, "arguments": args});
+    let t = Instant::now();
+    let (mut sent, mut done) = (0, 0);
+    while sent < 64.min(total) {
+        s.send("tools/call", params.clone());
+        sent += 1;
+    }
+    s.stdin.flush().unwrap();
+    while done < total {
+        let line = s.read_line();
+        if !line.contains("\"id\"") {
+            continue;
+        }
+        done += 1;
+        if sent < total {
+            s.send("tools/call", params.clone());
+            sent += 1;
+        }
+    }
+    total as f64 / t.elapsed().as_secs_f64()
+}
+
+fn rg_time(dir: &Path, pattern: &str, runs: usize) -> Option<f64> {
+    Command::new("rg").arg("--version").output().ok()?;
+    let v: Vec<f64> = (0..runs)
+        .map(|_| {
+            timed(|| {
+                Command::new("rg")
+                    .args(["-n", pattern])
+                    .arg(dir)
+                    .stdout(Stdio::null())
+                    .status()
+                    .unwrap()
+            })
+        })
+        .collect();
+    Some(median(&v))
+}
+
+fn timed<T>(f: impl FnOnce() -> T) -> f64 {
+    let t = Instant::now();
+    let _ = f();
+    ms(t.elapsed())
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+struct Row {
+    name: String,
+    value: f64,
+    unit: String,
+    reference: Option<f64>,
+    target: String,
+    met: Option<bool>,
+}
+
+impl Row {
+    fn ratio(name: &str, value: f64, floor: f64, unit: &str, max_ratio: f64, target: &str) -> Self {
+        let r = value / floor;
+        Self {
+            name: name.into(),
+            value,
+            unit: unit.into(),
+            reference: Some(floor),
+            target: target.into(),
+            met: max_ratio.is_finite().then_some(r <= max_ratio),
+        }
+    }
+    fn ratio_min(
+        name: &str,
+        value: f64,
+        floor: f64,
+        unit: &str,
+        min_ratio: f64,
+        target: &str,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            value,
+            unit: unit.into(),
+            reference: Some(floor),
+            target: target.into(),
+            met: Some(value / floor >= min_ratio),
+        }
+    }
+    fn abs(name: &str, value: f64, max: f64, unit: &str, target: &str) -> Self {
+        Self {
+            name: name.into(),
+            value,
+            unit: unit.into(),
+            reference: None,
+            target: target.into(),
+            met: Some(value <= max),
+        }
+    }
+    fn info(name: &str, value: f64, unit: &str, note: &str) -> Self {
+        Self {
+            name: name.into(),
+            value,
+            unit: unit.into(),
+            reference: None,
+            target: note.into(),
+            met: None,
+        }
+    }
+    fn to_json(&self) -> Value {
+        json!({"name": self.name, "value": self.value, "unit": self.unit, "reference": self.reference,
+               "ratio": self.reference.map(|r| self.value / r), "target": self.target, "met": self.met})
+    }
+}
+
+fn print_table(rows: &[Row]) {
+    println!("| metric | switchboard | floor / reference | ratio | target | met |");
+    println!("| --- | --- | --- | --- | --- | --- |");
+    for r in rows {
+        let fmt = |v: f64| {
+            if v >= 100.0 {
+                format!("{v:.0}")
+            } else {
+                format!("{v:.2}")
+            }
+        };
+        println!(
+            "| {} | {} {} | {} | {} | {} | {} |",
+            r.name,
+            fmt(r.value),
+            r.unit,
+            r.reference
+                .map(|v| format!("{} {}", fmt(v), r.unit))
+                .unwrap_or_else(|| "-".into()),
+            r.reference
+                .map(|v| format!("{:.2}x", r.value / v))
+                .unwrap_or_else(|| "-".into()),
+            r.target,
+            match r.met {
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "-",
+            }
+        );
+    }
+}
+
+/// The floor: the smallest sensible rmcp stdio server (single-thread runtime, `stdio_pipes`,
+/// router built once, one echo tool), as in the shared PERFORMANCE notes.
+mod floor {
+    use rmcp::handler::server::router::tool::ToolRouter;
+    use rmcp::handler::server::wrapper::Parameters;
+    use rmcp::{ServerHandler, ServiceExt, tool, tool_handler, tool_router};
+
+    #[derive(serde::Deserialize, schemars::JsonSchema)]
+    pub struct EchoArgs {
+        text: String,
+    }
+
+    #[derive(Clone)]
+    pub struct Floor {
+        tool_router: ToolRouter<Floor>,
+    }
+
+    #[tool_router]
+    impl Floor {
+        /// Echo the text back.
+        #[tool]
+        async fn echo(&self, Parameters(a): Parameters<EchoArgs>) -> String {
+            a.text
+        }
+    }
+
+    #[tool_handler(router = self.tool_router)]
+    impl ServerHandler for Floor {
+        fn get_info(&self) -> rmcp::model::ServerConfig {
+            rmcp::model::ServerConfig::new(
+                rmcp::model::ServerCapabilities::builder()
+                    .enable_tools()
+                    .build(),
+            )
+        }
+    }
+
+    pub fn serve() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let server = Floor {
+                tool_router: Floor::tool_router(),
+            };
+            if let Ok(running) = server.serve(rmcp::transport::io::stdio_pipes()).await {
+                let _ = running.waiting().await;
+            }
+        });
+    }
+}

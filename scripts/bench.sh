@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs the benchmark program against the release build. Installs ripgrep (for the search
+# comparison) when apt is available and rg is missing. BENCH_QUICK=1 for a fast smoke run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v rg >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  (apt-get update -qq && apt-get install -y -qq ripgrep) >/dev/null 2>&1 || echo "bench: could not install ripgrep; the search ratio is skipped" >&2
+fi
+exec cargo bench --bench switchboard "$@"

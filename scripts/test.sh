@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine: installs the real clients the tests drive (the MCP
+# Python SDK from PyPI, the MCP Inspector CLI with Node 22 from npm) into .cache/test-deps,
+# then checks formatting and lints, and runs every test. Extra arguments go to `cargo test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+deps="$PWD/.cache/test-deps"
+mkdir -p "$deps"
+say() { printf '== %s\n' "$*" >&2; }
+
+# The official MCP Python SDK.
+if ! "$deps/venv/bin/python" -c 'import mcp' >/dev/null 2>&1; then
+  say "installing the MCP Python SDK (mcp==2.3.0)"
+  python3 -m venv "$deps/venv"
+  "$deps/venv/bin/pip" install --quiet --disable-pip-version-check mcp==2.3.0
+fi
+
+# The MCP Inspector CLI needs Node >= 22.19; the npm package node@22 provides one.
+if [ ! -x "$deps/node/node_modules/.bin/mcp-inspector" ] || ! "$deps/node/node_modules/.bin/node" --version >/dev/null 2>&1; then
+  say "installing Node 22 and the MCP Inspector CLI"
+  mkdir -p "$deps/node"
+  (cd "$deps/node" && npm install --silent --no-audit --no-fund --no-save node@22 @modelcontextprotocol/inspector@2 >/dev/null)
+fi
+
+export SWITCHBOARD_TEST_PYTHON="$deps/venv/bin/python"
+export SWITCHBOARD_TEST_INSPECTOR="$deps/node/node_modules/.bin/mcp-inspector"
+export SWITCHBOARD_TEST_STRICT=1
+
+say "cargo fmt --check"
+cargo fmt --all -- --check
+say "cargo clippy"
+cargo clippy --locked --all-targets --quiet -- -D warnings
+say "cargo test"
+cargo test --locked "$@"

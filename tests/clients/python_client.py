@@ -1,0 +1,79 @@
+"""Drives switchboard with the official MCP Python SDK (mcp 2.x), as a host would.
+
+Usage: python_client.py SWITCHBOARD_BINARY ROOT MODE   (MODE: default | legacy)
+
+"default" is the SDK's own default (mode="auto": it opens with server/discover and uses the
+2026-07-28 protocol when the server offers it); "legacy" forces the initialize handshake.
+Lists every tool, calls each one with valid arguments, and checks each result. Exits non-zero
+on the first failure, printing what went wrong.
+"""
+
+import asyncio
+import os
+import sys
+
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+
+
+def calls(root: str) -> dict:
+    """One valid call per tool, in an order where each can succeed."""
+    return {
+        "list_roots": {},
+        "read_file": {"path": "README.md"},
+        "read_media": {"path": "img.png"},
+        "read_many": {"paths": ["README.md", "missing.txt"]},
+        "write_file": {"path": "py/new.txt", "content": "from python\n", "create_parents": True},
+        "edit_file": {"path": "py/new.txt", "edits": [{"old": "from python", "new": "edited by python"}]},
+        "create_directory": {"path": "py/dir"},
+        "copy_path": {"source": "py/new.txt", "destination": "py/copy.txt"},
+        "move_path": {"source": "py/copy.txt", "destination": "py/moved.txt"},
+        "delete_path": {"path": "py/moved.txt", "permanent": True},
+        "list_directory": {"path": "py"},
+        "directory_tree": {},
+        "find_files": {"patterns": ["*.txt"]},
+        "search_content": {"pattern": "edited"},
+        "file_info": {"path": "py/new.txt"},
+    }
+
+
+async def main() -> None:
+    binary, root, mode = sys.argv[1], sys.argv[2], sys.argv[3]
+    params = StdioServerParameters(command=binary, args=["--root", root], env={"HOME": os.environ.get("HOME", "/tmp")})
+    client = Client(params) if mode == "default" else Client(params, mode="legacy")
+    async with client:
+        print(f"connected: protocol {client.protocol_version}, server {client.server_info}")
+        tools = (await client.list_tools()).tools
+        names = sorted(t.name for t in tools)
+        assert names == [t.name for t in tools], "tools/list is in name order"
+        again = [t.name for t in (await client.list_tools(cache_mode="bypass")).tools] if mode == "default" else [t.name for t in (await client.list_tools()).tools]
+        assert again == [t.name for t in tools], "tools/list is deterministic"
+        plan = calls(root)
+        missing = set(names) - set(plan)
+        assert not missing, f"no test call for {missing}"
+        called = 0
+        for name in plan:
+            result = await client.call_tool(name, plan[name])
+            text = " ".join(getattr(c, "text", "") or "" for c in result.content)
+            assert not result.is_error, f"{name} failed: {text}"
+            tool = next(t for t in tools if t.name == name)
+            if tool.output_schema is not None:
+                assert result.structured_content is not None, f"{name} has an outputSchema but no structuredContent"
+            called += 1
+            print(f"ok {name}")
+        with open(os.path.join(root, "py/new.txt")) as f:
+            assert f.read() == "edited by python\n"
+        refused = await client.call_tool("read_file", {"path": "/etc/passwd"})
+        assert refused.is_error, "a path outside the roots is refused"
+        prompts = (await client.list_prompts()).prompts
+        assert any(p.name == "code_review" for p in prompts)
+        got = await client.get_prompt("code_review", {"path": "README.md"})
+        assert "README.md" in got.messages[0].content.text
+        resources = (await client.list_resources()).resources
+        assert resources, "static resources are listed"
+        read = await client.read_resource(f"file://{root}/README.md")
+        assert read.contents[0].text.startswith("# demo")
+        print(f"called {called} tools")
+
+
+asyncio.run(main())
