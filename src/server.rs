@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Deref;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -44,11 +44,11 @@ pub struct Switchboard(Arc<Inner>);
 pub struct Inner {
     pub settings: Arc<Settings>,
     pub policy: Policy,
-    pub prompts: Prompts,
-    pub resources: Resources,
-    router: ToolRouter<Switchboard>,
-    /// `tools/list`, sorted by name, built once.
-    tools: Arc<Vec<Tool>>,
+    /// Built once, on a helper thread started with the server, so that generating the tool
+    /// schemas and reading the prompt and resource folders never delays `initialize`. Anything
+    /// that needs them first waits for that one build.
+    catalog: Arc<OnceLock<Catalog>>,
+    folders: Arc<OnceLock<Folders>>,
     /// Set when the client's roots must be (re)fetched before the next file operation.
     roots_stale: AtomicBool,
     roots_fetch: tokio::sync::Mutex<()>,
@@ -65,19 +65,58 @@ impl Deref for Switchboard {
     }
 }
 
+/// The tool router and the `tools/list` answer (sorted by name).
+struct Catalog {
+    router: ToolRouter<Switchboard>,
+    tools: Vec<Tool>,
+}
+
+impl Catalog {
+    fn build(read_only: bool) -> Self {
+        let router = crate::tools::router(read_only);
+        let tools = router.list_all();
+        Self { router, tools }
+    }
+}
+
+struct Folders {
+    prompts: Prompts,
+    resources: Resources,
+}
+
+impl Folders {
+    fn load(settings: &Settings) -> Self {
+        Self {
+            prompts: Prompts::load(&settings.prompt_dirs),
+            resources: Resources::load(&settings.resource_dirs),
+        }
+    }
+}
+
 impl Switchboard {
     pub fn new(settings: Arc<Settings>) -> Self {
-        let router = crate::tools::router(settings.read_only);
-        let tools = Arc::new(router.list_all());
-        let prompts = Prompts::load(&settings.prompt_dirs);
-        let resources = Resources::load(&settings.resource_dirs);
+        let catalog: Arc<OnceLock<Catalog>> = Arc::default();
+        let folders: Arc<OnceLock<Folders>> = Arc::default();
+        {
+            let (catalog, folders, settings) = (catalog.clone(), folders.clone(), settings.clone());
+            let spawned = std::thread::Builder::new()
+                .name("catalog".into())
+                .spawn(move || {
+                    let built = catalog.get_or_init(|| Catalog::build(settings.read_only));
+                    // Serialise the list once here, so the first `tools/list` does not pay for
+                    // faulting in that code on the protocol thread.
+                    let _ = serde_json::to_writer(std::io::sink(), &built.tools);
+                    folders.get_or_init(|| Folders::load(&settings));
+                });
+            if let Err(e) = spawned {
+                tracing::debug!(error = %e, "no helper thread; the catalogue is built on first use");
+            }
+        }
         Self(Arc::new(Inner {
             policy: Policy::new(settings.files.clone()),
             settings,
-            prompts,
-            resources,
-            router,
-            tools,
+            catalog,
+            folders,
             roots_stale: AtomicBool::new(true),
             roots_fetch: tokio::sync::Mutex::new(()),
             subscriptions: Mutex::new(HashMap::new()),
@@ -85,9 +124,26 @@ impl Switchboard {
         }))
     }
 
+    fn catalog(&self) -> &Catalog {
+        self.catalog
+            .get_or_init(|| Catalog::build(self.settings.read_only))
+    }
+
+    fn folders(&self) -> &Folders {
+        self.folders.get_or_init(|| Folders::load(&self.settings))
+    }
+
     /// The tool definitions, as `tools/list` returns them.
     pub fn tools(&self) -> &[Tool] {
-        &self.tools
+        &self.catalog().tools
+    }
+
+    pub fn prompts(&self) -> &Prompts {
+        &self.folders().prompts
+    }
+
+    pub fn resources(&self) -> &Resources {
+        &self.folders().resources
     }
 
     /// The policy snapshot for one file operation, after refreshing the client's roots when the
@@ -106,6 +162,8 @@ impl Switchboard {
             .peer_info()
             .is_some_and(|info| info.capabilities.roots.is_some());
         if !supports_roots {
+            // Nothing to fetch, now or later (a roots change notification sets this again).
+            self.roots_stale.store(false, Ordering::Release);
             return;
         }
         let _one_at_a_time = self.roots_fetch.lock().await;
@@ -149,14 +207,8 @@ impl Switchboard {
         format!(
             "switchboard: file tools confined to allowed roots (call list_roots first; relative paths start at the first root). \
              {roots_line} Client roots only narrow the configured ones. Reads page with offset/limit and say how to continue; \
-             writes are atomic; delete_path moves to the trash unless permanent. Prompts: {}. Resources: files in the roots as \
-             file:///{{path}}, plus {} static resource(s).",
-            self.prompts
-                .list()
-                .map(|p| p.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            self.resources.list().count(),
+             writes are atomic; delete_path moves to the trash unless permanent. Prompts and resources: see prompts/list and \
+             resources/list; any file in the roots is a resource at file:///{{path}}."
         )
     }
 
@@ -252,11 +304,13 @@ impl ServerHandler for Switchboard {
         _ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         no_cursor(&request)?;
-        Ok(ListToolsResult::with_all_items(self.tools.as_ref().clone()))
+        Ok(ListToolsResult::with_all_items(
+            self.catalog().tools.clone(),
+        ))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        self.router.get(name).cloned()
+        self.catalog().router.get(name).cloned()
     }
 
     async fn call_tool(
@@ -264,28 +318,23 @@ impl ServerHandler for Switchboard {
         request: CallToolRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let name = request.name.to_string();
-        if !self.router.has_route(&name) {
+        let router = &self.catalog().router;
+        if !router.has_route(&request.name) {
+            let name = &request.name;
             return Err(McpError::invalid_params(
                 format!("unknown tool `{name}`; call tools/list to see the tools"),
                 None,
             ));
         }
-        let log_requests = self.settings.logging.requests;
-        if log_requests {
-            tracing::info!(tool = %name, arguments = ?request.arguments, "tool call");
+        if !self.settings.logging.requests {
+            return router.call(ToolCallContext::new(self, request, ctx)).await;
         }
+        let name = request.name.to_string();
+        tracing::info!(tool = %name, arguments = ?request.arguments, "tool call");
         let started = Instant::now();
-        let result = self
-            .router
-            .call(ToolCallContext::new(self, request, ctx))
-            .await;
+        let result = router.call(ToolCallContext::new(self, request, ctx)).await;
         let elapsed_us = started.elapsed().as_micros() as u64;
-        if log_requests {
-            tracing::info!(tool = %name, elapsed_us, result = ?result, "tool result");
-        } else {
-            tracing::debug!(tool = %name, elapsed_us, "tool call finished");
-        }
+        tracing::info!(tool = %name, elapsed_us, result = ?result, "tool result");
         result
     }
 
@@ -296,7 +345,7 @@ impl ServerHandler for Switchboard {
     ) -> Result<ListPromptsResult, McpError> {
         no_cursor(&request)?;
         let prompts = self
-            .prompts
+            .prompts()
             .list()
             .map(|p| {
                 let args = p
@@ -338,7 +387,7 @@ impl ServerHandler for Switchboard {
                 )
             })
             .collect();
-        match self.prompts.render(&request.name, &args) {
+        match self.prompts().render(&request.name, &args) {
             Ok((def, text)) => {
                 let mut result =
                     GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)]);
@@ -362,7 +411,7 @@ impl ServerHandler for Switchboard {
     ) -> Result<ListResourcesResult, McpError> {
         no_cursor(&request)?;
         let list = self
-            .resources
+            .resources()
             .list()
             .map(|r| {
                 let mut res = Resource::new(&r.uri, &r.name).with_mime_type(&r.mime);
@@ -400,7 +449,7 @@ impl ServerHandler for Switchboard {
     ) -> Result<ReadResourceResponse, McpError> {
         let uri = request.uri;
         let (mime, body) = if uri.starts_with(resources::STATIC_PREFIX) {
-            self.resources.read(&uri).map_err(resource_error)?
+            self.resources().read(&uri).map_err(resource_error)?
         } else if uri.starts_with("file://") {
             let scope = self.file_scope(&ctx).await;
             let u = uri.clone();
@@ -430,9 +479,9 @@ impl ServerHandler for Switchboard {
                 .existing(&p)
                 .map_err(|e| McpError::invalid_params(e.to_string(), None))?
                 .path
-        } else if self.resources.read(&uri).is_ok() {
+        } else if self.resources().read(&uri).is_ok() {
             match self
-                .resources
+                .resources()
                 .list()
                 .find(|r| r.uri == uri)
                 .and_then(|_| self.static_path(&uri))

@@ -12,7 +12,9 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex as StdMutex};
 
 use rmcp::RoleServer;
-use rmcp::model::{ClientJsonRpcMessage, ClientRequest, JsonRpcMessage};
+use rmcp::model::{
+    ClientJsonRpcMessage, ClientNotification, ClientRequest, JsonRpcMessage, RequestId,
+};
 use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
@@ -50,9 +52,9 @@ pub struct LineTransport<R, W> {
     max_frame: usize,
     max_in_flight: usize,
     writer: Arc<Mutex<W>>,
-    /// Ids of client requests that have not been answered yet (debug form, so `1` and `"1"`
-    /// stay distinct). A std mutex: it is held for a set operation only, never across await.
-    in_flight: Arc<StdMutex<HashSet<String>>>,
+    /// Ids of client requests that have not been answered yet. A std mutex: it is held for a
+    /// set operation only, never across an await.
+    in_flight: Arc<StdMutex<HashSet<RequestId>>>,
     started: bool,
     eof: CancellationToken,
 }
@@ -154,6 +156,13 @@ where
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return None;
         }
+        // Fast path: once the session has started, a well-formed message is parsed exactly
+        // once. Anything unusual falls through to the careful path below.
+        if self.started
+            && let Ok(message) = serde_json::from_slice::<ClientJsonRpcMessage>(bytes)
+        {
+            return self.admit(message, None);
+        }
         let value: Value = match serde_json::from_slice(bytes) {
             Ok(v) => v,
             Err(e) => {
@@ -208,14 +217,13 @@ where
             }
         }
 
-        let message: ClientJsonRpcMessage = match serde_json::from_value(value.clone()) {
+        let jsonrpc_2 = obj.get("jsonrpc") == Some(&json!("2.0"));
+        let message: ClientJsonRpcMessage = match serde_json::from_value(value) {
             Ok(m) => m,
             Err(e) => {
                 if is_request {
                     let method = method.unwrap_or_default();
-                    let (code, msg) = if KNOWN_METHODS.contains(&method.as_str())
-                        && obj.get("jsonrpc") == Some(&json!("2.0"))
-                    {
+                    let (code, msg) = if KNOWN_METHODS.contains(&method.as_str()) && jsonrpc_2 {
                         (-32602, format!("Invalid params for `{method}`: {e}"))
                     } else {
                         (-32600, format!("Invalid Request: {e}"))
@@ -232,33 +240,38 @@ where
         if starts {
             self.started = true;
         }
-        if let JsonRpcMessage::Request(req) = &message
-            && matches!(req.request, ClientRequest::CustomRequest(_))
-            && let Some(m) = method.as_deref().filter(|m| KNOWN_METHODS.contains(m))
-        {
-            // rmcp reads a known method whose params do not fit as a custom request.
-            let detail = serde_json::from_value::<rmcp::model::ClientRequest>(
-                json!({"method": m, "params": obj.get("params")}),
-            )
-            .err()
-            .map(|e| format!(": {e}"))
-            .unwrap_or_default();
-            self.reply_error(
-                id.unwrap_or(Value::Null),
-                -32602,
-                format!("Invalid params for `{m}`: they do not match the method's schema{detail}"),
-            );
-            return None;
-        }
+        self.admit(message, id)
+    }
+
+    /// Last checks on a parsed message: a known method whose params did not fit (rmcp reads it
+    /// as a custom request), the in-flight bound, and cancellations that end a request.
+    fn admit(
+        &mut self,
+        message: ClientJsonRpcMessage,
+        id: Option<Value>,
+    ) -> Option<RxJsonRpcMessage<RoleServer>> {
         match &message {
             JsonRpcMessage::Request(req) => {
-                let key = format!("{:?}", req.id);
+                let reply_id = || {
+                    id.clone()
+                        .unwrap_or_else(|| serde_json::to_value(&req.id).unwrap_or(Value::Null))
+                };
+                if let ClientRequest::CustomRequest(custom) = &req.request
+                    && KNOWN_METHODS.contains(&custom.method.as_str())
+                {
+                    let msg = format!(
+                        "Invalid params for `{}`: they do not match the method's schema",
+                        custom.method
+                    );
+                    self.reply_error(reply_id(), -32602, msg);
+                    return None;
+                }
                 let over = {
                     let mut set = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
                     if set.len() >= self.max_in_flight {
                         true
                     } else {
-                        set.insert(key);
+                        set.insert(req.id.clone());
                         false
                     }
                 };
@@ -267,23 +280,19 @@ where
                         "switchboard is busy: {} requests are already running (limits.max_in_flight). Wait for some to finish, then retry.",
                         self.max_in_flight
                     );
-                    self.reply_error(id.unwrap_or(Value::Null), -32000, msg);
+                    self.reply_error(reply_id(), -32000, msg);
                     return None;
                 }
             }
-            JsonRpcMessage::Notification(_)
-                if method.as_deref() == Some("notifications/cancelled") =>
-            {
+            JsonRpcMessage::Notification(n) => {
                 // A cancelled request is never answered, so it stops counting now.
-                if let Some(rid) = obj.get("params").and_then(|p| p.get("requestId")) {
-                    let key = match serde_json::from_value::<rmcp::model::RequestId>(rid.clone()) {
-                        Ok(r) => format!("{r:?}"),
-                        Err(_) => String::new(),
-                    };
+                if let ClientNotification::CancelledNotification(c) = &n.notification
+                    && let Some(rid) = &c.params.request_id
+                {
                     self.in_flight
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
-                        .remove(&key);
+                        .remove(rid);
                 }
             }
             _ => {}
@@ -307,15 +316,15 @@ where
         let in_flight = self.in_flight.clone();
         async move {
             let answered = match &item {
-                JsonRpcMessage::Response(r) => Some(format!("{:?}", r.id)),
-                JsonRpcMessage::Error(e) => e.id.as_ref().map(|id| format!("{id:?}")),
+                JsonRpcMessage::Response(r) => Some(&r.id),
+                JsonRpcMessage::Error(e) => e.id.as_ref(),
                 _ => None,
             };
-            if let Some(key) = answered {
+            if let Some(id) = answered {
                 in_flight
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .remove(&key);
+                    .remove(id);
             }
             let mut bytes = serde_json::to_vec(&item).map_err(std::io::Error::other)?;
             bytes.push(b'\n');

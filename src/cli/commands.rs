@@ -79,12 +79,18 @@ pub fn markdown_table(tools: &[Tool]) -> String {
     out
 }
 
+/// The first sentence: up to the first ". " followed by a capital, skipping "e.g." and "i.e.".
 fn first_sentence(s: &str) -> &str {
     let s = s.trim();
-    match s.find(". ") {
-        Some(i) => &s[..=i],
-        None => s,
+    let bytes = s.as_bytes();
+    for (i, _) in s.match_indices(". ") {
+        let before = &s[..i];
+        let next_upper = bytes.get(i + 2).is_some_and(u8::is_ascii_uppercase);
+        if next_upper && !before.ends_with("e.g") && !before.ends_with("i.e") {
+            return &s[..=i];
+        }
     }
+    s
 }
 
 /// Runs one tool through a real MCP session held in this process, and prints the result.
@@ -152,10 +158,10 @@ pub fn config(settings: Arc<Settings>, action: ConfigAction) -> anyhow::Result<u
         ConfigAction::Check => {
             let server = Switchboard::new(settings.clone());
             let problems: Vec<&String> = server
-                .prompts
+                .prompts()
                 .problems
                 .iter()
-                .chain(server.resources.problems.iter())
+                .chain(server.resources().problems.iter())
                 .collect();
             for p in &problems {
                 println!("problem: {p}");
@@ -170,8 +176,8 @@ pub fn config(settings: Arc<Settings>, action: ConfigAction) -> anyhow::Result<u
                     "ok: {file}; profile `{}`; {} root(s); {} prompt(s); {} resource(s); {} tool(s)",
                     settings.profile.name,
                     settings.files.roots.len(),
-                    server.prompts.list().count(),
-                    server.resources.list().count(),
+                    server.prompts().list().count(),
+                    server.resources().list().count(),
                     server.tools().len()
                 );
                 Ok(0)
@@ -276,17 +282,17 @@ pub async fn doctor(settings: Arc<Settings>) -> anyhow::Result<u8> {
     }
     let server = Switchboard::new(settings.clone());
     line(
-        server.prompts.problems.is_empty(),
-        format!("{} prompt(s) loaded", server.prompts.list().count()),
+        server.prompts().problems.is_empty(),
+        format!("{} prompt(s) loaded", server.prompts().list().count()),
     );
-    for p in &server.prompts.problems {
+    for p in &server.prompts().problems {
         line(false, format!("prompt file: {p}"));
     }
     line(
-        server.resources.problems.is_empty(),
-        format!("{} resource(s) loaded", server.resources.list().count()),
+        server.resources().problems.is_empty(),
+        format!("{} resource(s) loaded", server.resources().list().count()),
     );
-    for p in &server.resources.problems {
+    for p in &server.resources().problems {
         line(false, format!("resource file: {p}"));
     }
     match self_test(server).await {

@@ -7,47 +7,55 @@ use std::path::{Path, PathBuf};
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
-/// Patterns every installation protects, matched against the whole lower-cased path.
-const BUILT_IN: &[&str] = &[
-    "**/.git/config",
-    "**/.git/hooks",
-    "**/.git/hooks/**",
-    "**/.gitmodules",
-    "**/.bashrc",
-    "**/.bash_profile",
-    "**/.bash_login",
-    "**/.bash_logout",
-    "**/.profile",
-    "**/.zshrc",
-    "**/.zshenv",
-    "**/.zprofile",
-    "**/.zlogin",
-    "**/.zlogout",
-    "**/.kshrc",
-    "**/.cshrc",
-    "**/.tcshrc",
-    "**/.config/fish/config.fish",
-    "**/.config/fish/conf.d/**",
-    "**/.mcp.json",
-    "**/mcp.json",
-    "**/mcp_config.json",
-    "**/servers_config.json",
-    "**/claude_desktop_config.json",
-    "**/.claude.json",
-    "**/.claude/settings.json",
-    "**/.claude/settings.local.json",
-    "**/.vscode/settings.json",
-    "**/.config/zed/settings.json",
-    "**/.zed/settings.json",
-    "**/.gemini/settings.json",
-    "**/.codex/config.toml",
+/// Paths every installation protects, as lower-cased component sequences: `Name` matches a
+/// path ending in those components, `Tree` the folder itself and everything below it. Plain
+/// component matching needs no regex compilation on the start-up path.
+const BUILT_IN: &[(Kind, &[&str])] = &[
+    (Kind::Name, &[".git", "config"]),
+    (Kind::Tree, &[".git", "hooks"]),
+    (Kind::Name, &[".gitmodules"]),
+    (Kind::Name, &[".bashrc"]),
+    (Kind::Name, &[".bash_profile"]),
+    (Kind::Name, &[".bash_login"]),
+    (Kind::Name, &[".bash_logout"]),
+    (Kind::Name, &[".profile"]),
+    (Kind::Name, &[".zshrc"]),
+    (Kind::Name, &[".zshenv"]),
+    (Kind::Name, &[".zprofile"]),
+    (Kind::Name, &[".zlogin"]),
+    (Kind::Name, &[".zlogout"]),
+    (Kind::Name, &[".kshrc"]),
+    (Kind::Name, &[".cshrc"]),
+    (Kind::Name, &[".tcshrc"]),
+    (Kind::Name, &[".config", "fish", "config.fish"]),
+    (Kind::Tree, &[".config", "fish", "conf.d"]),
+    (Kind::Name, &[".mcp.json"]),
+    (Kind::Name, &["mcp.json"]),
+    (Kind::Name, &["mcp_config.json"]),
+    (Kind::Name, &["servers_config.json"]),
+    (Kind::Name, &["claude_desktop_config.json"]),
+    (Kind::Name, &[".claude.json"]),
+    (Kind::Name, &[".claude", "settings.json"]),
+    (Kind::Name, &[".claude", "settings.local.json"]),
+    (Kind::Name, &[".vscode", "settings.json"]),
+    (Kind::Name, &[".config", "zed", "settings.json"]),
+    (Kind::Name, &[".zed", "settings.json"]),
+    (Kind::Name, &[".gemini", "settings.json"]),
+    (Kind::Name, &[".codex", "config.toml"]),
 ];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Name,
+    Tree,
+}
 
 #[derive(Debug, Clone)]
 pub struct ProtectedPaths {
     /// Exact files and whole folders (lower-cased), e.g. the active config file, `prompts/`.
     own: Vec<PathBuf>,
-    globs: GlobSet,
+    /// The user's `files.protected` globs; compiled only when there are any.
+    globs: Option<GlobSet>,
     patterns: Vec<String>,
 }
 
@@ -55,28 +63,27 @@ impl ProtectedPaths {
     /// `own` are switchboard's own files and folders; `extra` are the user's `files.protected`
     /// globs (a pattern without `/` matches that name anywhere).
     pub fn new(own: &[PathBuf], extra: &[String]) -> Result<Self, String> {
-        let mut builder = GlobSetBuilder::new();
         let mut patterns = Vec::new();
-        for p in BUILT_IN
-            .iter()
-            .map(|s| s.to_string())
-            .chain(extra.iter().map(|p| {
-                if p.contains('/') {
+        let globs = if extra.is_empty() {
+            None
+        } else {
+            let mut builder = GlobSetBuilder::new();
+            for p in extra {
+                let p = if p.contains('/') {
                     p.clone()
                 } else {
                     format!("**/{p}")
-                }
-            }))
-        {
-            let glob = GlobBuilder::new(&p)
-                .case_insensitive(true)
-                .literal_separator(true)
-                .build()
-                .map_err(|e| format!("`{p}` is not a valid glob: {e}"))?;
-            builder.add(glob);
-            patterns.push(p);
-        }
-        let globs = builder.build().map_err(|e| e.to_string())?;
+                };
+                let glob = GlobBuilder::new(&p)
+                    .case_insensitive(true)
+                    .literal_separator(true)
+                    .build()
+                    .map_err(|e| format!("`{p}` is not a valid glob: {e}"))?;
+                builder.add(glob);
+                patterns.push(p);
+            }
+            Some(builder.build().map_err(|e| e.to_string())?)
+        };
         let own = own
             .iter()
             .map(|p| {
@@ -100,21 +107,29 @@ impl ProtectedPaths {
                 own.display()
             ));
         }
-        if self.globs.is_match(&low) {
-            let hits = self.globs.matches(&low);
-            let pattern = hits
-                .first()
-                .map(|i| self.patterns[*i].as_str())
-                .unwrap_or("?");
+        let comps: Vec<&str> = low.iter().filter_map(|c| c.to_str()).collect();
+        for (kind, seq) in BUILT_IN {
+            let hit = match kind {
+                Kind::Name => comps.ends_with(seq),
+                Kind::Tree => comps.windows(seq.len()).any(|w| w == *seq),
+            };
+            if hit {
+                return Some(format!(
+                    "it matches the protected pattern `**/{}{}` (VCS hooks and config, shell start-up files and MCP host configs are never writable)",
+                    seq.join("/"),
+                    if *kind == Kind::Tree { "/**" } else { "" }
+                ));
+            }
+        }
+        if let Some(globs) = &self.globs
+            && let Some(i) = globs.matches(&low).first()
+        {
             return Some(format!(
-                "it matches the protected pattern `{pattern}` (VCS hooks, shell start-up files and MCP host configs are never writable)"
+                "it matches the protected pattern `{}` from files.protected",
+                self.patterns[*i]
             ));
         }
         None
-    }
-
-    pub fn patterns(&self) -> &[String] {
-        &self.patterns
     }
 }
 

@@ -218,3 +218,53 @@ fn a_bad_config_fails_fast_with_the_key() {
         "{err}"
     );
 }
+
+/// Walks keep one folder and one file open per worker, so they work under a low open-file
+/// limit (a peer server fails at 1024 on large trees).
+#[test]
+fn walks_work_under_a_256_open_file_limit() {
+    let p = Project::new();
+    for d in 0..40 {
+        for f in 0..30 {
+            p.write(
+                &format!("tree/d{d:02}/sub/f{f:02}.txt"),
+                if f == 7 { "needle\n" } else { "hay\n" },
+            );
+        }
+    }
+    for i in 0..1200 {
+        p.write(&format!("wide/f{i:04}.txt"), "x");
+    }
+    let mut proc = Proc::spawn_limited(&["--root", p.root.to_str().unwrap()], 256);
+    proc.initialize();
+    let r = proc.request(
+        2,
+        "tools/call",
+        json!({"name": "search_content", "arguments": {"pattern": "needle", "max_results": 1}}),
+    );
+    assert_eq!(r["result"]["structuredContent"]["total"], 40, "{r}");
+    let r = proc.request(
+        3,
+        "tools/call",
+        json!({"name": "find_files", "arguments": {"patterns": ["f07.txt"]}}),
+    );
+    assert_eq!(r["result"]["structuredContent"]["total"], 40, "{r}");
+    let r = proc.request(
+        4,
+        "tools/call",
+        json!({"name": "list_directory", "arguments": {"path": "wide", "limit": 1000}}),
+    );
+    assert_eq!(r["result"]["structuredContent"]["total"], 1200, "{r}");
+    let r = proc.request(
+        5,
+        "tools/call",
+        json!({"name": "file_info", "arguments": {"path": "tree"}}),
+    );
+    assert_eq!(r["result"]["structuredContent"]["files"], 1200, "{r}");
+    let r = proc.request(
+        6,
+        "tools/call",
+        json!({"name": "copy_path", "arguments": {"source": "tree", "destination": "tree2"}}),
+    );
+    assert_eq!(r["result"]["structuredContent"]["files"], 1200, "{r}");
+}

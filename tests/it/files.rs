@@ -40,6 +40,50 @@ async fn list_roots_reports_configured_and_client_roots() {
 }
 
 #[tokio::test]
+#[allow(deprecated)]
+async fn roots_list_changed_is_honoured() {
+    let p = Project::new();
+    p.write("a/one.txt", "1");
+    p.write("b/two.txt", "2");
+    let client = TestClient {
+        roots: Some(vec![format!("file://{}", p.root.join("a").display())]),
+        ..Default::default()
+    };
+    let changed = client.changed_roots.clone();
+    let s = session_with(p.settings(), client).await;
+    assert_eq!(
+        s.ok_text("read_file", json!({"path": "one.txt"})).await,
+        "1\n"
+    );
+    assert!(
+        s.err("read_file", json!({"path": p.root.join("b/two.txt")}))
+            .await
+            .contains("outside")
+    );
+    *changed.lock().unwrap() = Some(vec![format!("file://{}", p.root.join("b").display())]);
+    s.client.notify_roots_list_changed().await.unwrap();
+    let mut now_b = false;
+    for _ in 0..50 {
+        let out = s.ok("list_roots", json!({})).await;
+        if out["roots"][0]["path"] == p.root.join("b").display().to_string() {
+            now_b = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(now_b, "the new roots are in force");
+    assert_eq!(
+        s.ok_text("read_file", json!({"path": "two.txt"})).await,
+        "2\n"
+    );
+    assert!(
+        s.err("read_file", json!({"path": p.root.join("a/one.txt")}))
+            .await
+            .contains("outside")
+    );
+}
+
+#[tokio::test]
 async fn client_roots_are_used_when_none_are_configured() {
     let p = Project::new();
     let mut settings = p.settings();

@@ -84,10 +84,12 @@ fn snapshot(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
     }
 }
 
-/// A test client: optionally announces MCP roots, and records resource updates.
+/// A test client: optionally announces MCP roots (changeable while connected), and records
+/// resource updates.
 #[derive(Clone, Default)]
 pub struct TestClient {
     pub roots: Option<Vec<String>>,
+    pub changed_roots: Arc<Mutex<Option<Vec<String>>>>,
     pub updates: Arc<Mutex<Vec<String>>>,
 }
 
@@ -106,9 +108,13 @@ impl ClientHandler for TestClient {
         &self,
         _ctx: RequestContext<RoleClient>,
     ) -> Result<ListRootsResult, ErrorData> {
-        let roots = self
-            .roots
+        let current = self
+            .changed_roots
+            .lock()
+            .unwrap()
             .clone()
+            .or_else(|| self.roots.clone());
+        let roots = current
             .unwrap_or_default()
             .into_iter()
             .map(Root::new)
@@ -221,9 +227,35 @@ impl Proc {
         Self::spawn_env(args, &[])
     }
 
+    /// Spawns with the open-file limit (`RLIMIT_NOFILE`) set to `max_files`.
+    pub fn spawn_limited(args: &[&str], max_files: u64) -> Self {
+        Self::spawn_with(args, &[], Some(max_files))
+    }
+
     pub fn spawn_env(args: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::spawn_with(args, env, None)
+    }
+
+    fn spawn_with(args: &[&str], env: &[(&str, &str)], max_files: Option<u64>) -> Self {
         let home = tempfile::tempdir().unwrap();
         let mut cmd = Command::new(bin());
+        if let Some(n) = max_files {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: setrlimit is async-signal-safe and touches only the child.
+            unsafe {
+                cmd.pre_exec(move || {
+                    let lim = libc::rlimit {
+                        rlim_cur: n,
+                        rlim_max: n,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::last_os_error())
+                    }
+                });
+            }
+        }
         cmd.args(args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())

@@ -52,6 +52,11 @@ pub struct Entry {
 }
 
 impl Entry {
+    pub fn named(mut self, path: String) -> Self {
+        self.path = path;
+        self
+    }
+
     pub fn new(path: String, md: &Metadata) -> Self {
         let kind = EntryKind::of(md.file_type());
         Self {
