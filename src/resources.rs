@@ -159,6 +159,15 @@ impl Resources {
         self.by_uri.values()
     }
 
+    /// Where a static resource lives: `None` for an unknown URI, `Some(None)` for a built-in
+    /// one (it never changes), `Some(Some(path))` for a file in a resource folder.
+    pub fn source_file(&self, uri: &str) -> Option<Option<PathBuf>> {
+        self.by_uri.get(uri).map(|r| match &r.origin {
+            Origin::BuiltIn(_) => None,
+            Origin::File(p) => Some(p.clone()),
+        })
+    }
+
     /// Reads a static resource. Markdown is served without its front matter.
     pub fn read(&self, uri: &str) -> Result<(String, Body), ResourceError> {
         let r = self

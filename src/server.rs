@@ -479,13 +479,8 @@ impl ServerHandler for Switchboard {
                 .existing(&p)
                 .map_err(|e| McpError::invalid_params(e.to_string(), None))?
                 .path
-        } else if self.resources().read(&uri).is_ok() {
-            match self
-                .resources()
-                .list()
-                .find(|r| r.uri == uri)
-                .and_then(|_| self.static_path(&uri))
-            {
+        } else if let Some(source) = self.resources().source_file(&uri) {
+            match source {
                 Some(p) => p,
                 // Built-in resources never change; the subscription is accepted and stays quiet.
                 None => return Ok(()),
@@ -578,16 +573,5 @@ impl ServerHandler for Switchboard {
         self.roots_stale.store(true, Ordering::Release);
         let me = self.clone();
         tokio::spawn(async move { me.refresh_client_roots(&ctx.peer).await });
-    }
-}
-
-impl Switchboard {
-    fn static_path(&self, uri: &str) -> Option<PathBuf> {
-        let rel = uri.strip_prefix(resources::STATIC_PREFIX)?;
-        self.settings
-            .resource_dirs
-            .iter()
-            .map(|d| d.join(rel))
-            .find(|p| p.is_file())
     }
 }

@@ -86,13 +86,13 @@ pub fn create_parents(
 }
 
 /// Replaces (or creates) a file atomically: a temporary file in the same folder, checked to be
-/// inside the roots, written and synced, then renamed over the target. Readers see the old or
-/// the new content, never a mix; an existing file keeps its permissions.
-pub fn write_atomic(
+/// inside the roots, filled by `fill`, synced, then renamed over the target. Readers see the old
+/// or the new content, never a mix; an existing file keeps its permissions.
+pub fn replace_atomic(
     scope: &FileScope,
     target: &WriteTarget,
-    bytes: &[u8],
     input: &str,
+    fill: impl FnOnce(&mut File) -> std::io::Result<()>,
 ) -> Result<(), ToolError> {
     let io = |e: std::io::Error| ToolError::io(input, e);
     let mut tmp = tempfile::Builder::new()
@@ -108,10 +108,20 @@ pub fn write_atomic(
             .set_permissions(md.permissions())
             .map_err(io)?;
     }
-    tmp.write_all(bytes).map_err(io)?;
+    fill(tmp.as_file_mut()).map_err(io)?;
     tmp.as_file().sync_data().map_err(io)?;
     tmp.persist(&target.path).map_err(|e| io(e.error))?;
     Ok(())
+}
+
+/// [`replace_atomic`] with the new content in memory.
+pub fn write_atomic(
+    scope: &FileScope,
+    target: &WriteTarget,
+    bytes: &[u8],
+    input: &str,
+) -> Result<(), ToolError> {
+    replace_atomic(scope, target, input, |f| f.write_all(bytes))
 }
 
 /// Creates a new file exclusively (fails if anything appeared there) and writes `bytes`.

@@ -11,7 +11,7 @@ use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{create_parents, display, walker, write_atomic};
+use super::common::{create_parents, display, replace_atomic, walker};
 use crate::policy::FileScope;
 use crate::policy::paths::{OpenMode, open_nofollow};
 use crate::server::Switchboard;
@@ -87,11 +87,12 @@ pub fn copy_path(scope: &FileScope, args: &CopyPathArgs) -> Result<CopyPathOutpu
             .map_err(|e| ToolError::io(&args.source, e))?
             .permissions();
         if dst.existing.is_some() {
-            let mut bytes = Vec::new();
-            std::io::Read::read_to_end(&mut from, &mut bytes)
-                .map_err(|e| ToolError::io(&args.source, e))?;
-            write_atomic(scope, &dst, &bytes, &args.destination)?;
-            out.bytes = bytes.len() as u64;
+            let mut copied = 0;
+            replace_atomic(scope, &dst, &args.destination, |to| {
+                copied = std::io::copy(&mut from, to)?;
+                Ok(())
+            })?;
+            out.bytes = copied;
         } else {
             out.bytes = copy_file(scope, &mut from, &dst.path, &args.destination)?;
         }

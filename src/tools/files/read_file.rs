@@ -199,7 +199,7 @@ fn read_from(
             continue;
         }
         if limit.is_some_and(|l| n - start >= l) {
-            return Ok(Some(more_note(start, last_shown, None, "")));
+            return Ok(Some(more_note(start, last_shown, "")));
         }
         match out.push(n, &buf) {
             Push::Added => last_shown = n,
@@ -219,7 +219,7 @@ fn read_from(
             " (output is capped at {} per call: files.max_read_bytes)",
             text::human_bytes(out.budget as u64)
         );
-        return Ok(Some(more_note(start, last_shown, None, &why)));
+        return Ok(Some(more_note(start, last_shown, &why)));
     }
     let total = n;
     if start > total {
@@ -230,13 +230,12 @@ fn read_from(
     Ok((start > 1).then(|| format!("[lines {start}-{total} of {total}]")))
 }
 
-fn more_note(start: u64, last: u64, total: Option<u64>, why: &str) -> String {
-    let of = total.map(|t| format!(" of {t}")).unwrap_or_default();
+fn more_note(start: u64, last: u64, why: &str) -> String {
     if last < start {
         return format!("[nothing shown{why}]");
     }
     format!(
-        "[lines {start}-{last}{of}; more follows{why}. Continue with offset={}]",
+        "[lines {start}-{last}; more follows{why}. Continue with offset={}]",
         last + 1
     )
 }
