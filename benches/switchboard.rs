@@ -1,7 +1,7 @@
 //! The benchmark program: spawns the release `switchboard` binary and measures what the
 //! shared PERFORMANCE notes track, each against a floor measured in the same run: a minimal
 //! rmcp stdio server with one echo tool (this binary re-run with `--floor-server`), and `rg`
-//! for content search. Prints a table and writes JSON to `target/bench/results.json`.
+//! for content search (with `--smart-case`, the same semantics as search_content's default). Prints a table and writes JSON to `target/bench/results.json`.
 //!
 //! Run with `scripts/bench.sh` (or `cargo bench --bench switchboard`). Figures are medians.
 
@@ -459,7 +459,7 @@ fn rg_time(dir: &Path, pattern: &str, runs: usize) -> Option<f64> {
         .map(|_| {
             timed(|| {
                 Command::new("rg")
-                    .args(["-n", pattern])
+                    .args(["-n", "--smart-case", pattern])
                     .arg(dir)
                     .stdout(Stdio::null())
                     .status()

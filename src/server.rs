@@ -1,6 +1,9 @@
-//! The one MCP `ServerHandler`: capabilities, the tool router (built once, kept in a field), the
-//! prompts and resources, client roots and resource subscriptions. Tool logic lives in
-//! `tools/`; this file only routes and keeps per-session state.
+//! The one MCP `ServerHandler`: capabilities, the tool catalogue (built once, off the start-up
+//! path), prompts and resources, client roots, resource subscriptions and log messages to the
+//! client. Tool logic lives in `tools/`; this file only routes and keeps per-session state.
+// Roots, logging and resources/subscribe are deprecated by the 2026-07-28 revision, but every
+// initialize-era host (most of them today) uses them, so this module supports them on purpose.
+#![allow(deprecated)]
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Deref;
@@ -11,15 +14,14 @@ use std::time::{Duration, Instant, SystemTime};
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
-#[allow(deprecated)]
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult, CompletionInfo,
     GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult,
-    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
-    Prompt, PromptArgument, PromptMessage, ReadResourceRequestParams, ReadResourceResponse,
-    ReadResourceResult, Reference, Resource, ResourceContents, ResourceTemplate,
-    ResourceUpdatedNotificationParam, Role, ServerCapabilities, ServerConfig,
-    SetLevelRequestParams, SubscribeRequestParams, Tool, UnsubscribeRequestParams,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, LoggingLevel,
+    LoggingMessageNotificationParam, PaginatedRequestParams, Prompt, PromptArgument, PromptMessage,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Reference, Resource,
+    ResourceContents, ResourceTemplate, ResourceUpdatedNotificationParam, Role, ServerCapabilities,
+    ServerConfig, SetLevelRequestParams, SubscribeRequestParams, Tool, UnsubscribeRequestParams,
 };
 use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::{ErrorData as McpError, Peer, RoleServer, ServerHandler};
@@ -56,6 +58,8 @@ pub struct Inner {
     subscriptions: Mutex<HashMap<String, CancellationToken>>,
     /// Cancelled when the session ends, which stops every background task of this server.
     pub shutdown: CancellationToken,
+    /// The lowest level sent as `notifications/message` (`logging/setLevel`); warning until set.
+    client_log_level: Mutex<LoggingLevel>,
 }
 
 impl Deref for Switchboard {
@@ -121,6 +125,7 @@ impl Switchboard {
             roots_fetch: tokio::sync::Mutex::new(()),
             subscriptions: Mutex::new(HashMap::new()),
             shutdown: CancellationToken::new(),
+            client_log_level: Mutex::new(LoggingLevel::Warning),
         }))
     }
 
@@ -153,7 +158,6 @@ impl Switchboard {
         self.policy.scope()
     }
 
-    #[allow(deprecated)] // roots are deprecated in 2026-07-28; initialize-era clients still use them
     async fn refresh_client_roots(&self, peer: &Peer<RoleServer>) {
         if !self.roots_stale.load(Ordering::Acquire) {
             return;
@@ -182,11 +186,36 @@ impl Switchboard {
                 self.policy.set_client_roots(paths);
             }
             Ok(Err(e)) => {
-                tracing::warn!(error = %e, "the client did not answer roots/list; using the configured roots")
+                let msg = format!(
+                    "the client did not answer roots/list ({e}); the configured roots apply"
+                );
+                self.tell_client(peer, LoggingLevel::Warning, msg).await;
             }
-            Err(_) => tracing::warn!("roots/list timed out; using the configured roots"),
+            Err(_) => {
+                let msg = format!(
+                    "roots/list got no answer within {ROOTS_TIMEOUT:?}; the configured roots apply"
+                );
+                self.tell_client(peer, LoggingLevel::Warning, msg).await;
+            }
         }
         self.roots_stale.store(false, Ordering::Release);
+    }
+
+    /// Tells the client's user about something worth seeing in the host's log, when the client
+    /// asked for that level. Also logged locally.
+    async fn tell_client(&self, peer: &Peer<RoleServer>, level: LoggingLevel, message: String) {
+        tracing::warn!("{message}");
+        let wanted = *self
+            .client_log_level
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if rank(level) < rank(wanted) || peer.peer_info().is_none() {
+            return;
+        }
+        let mut param =
+            LoggingMessageNotificationParam::new(level, serde_json::Value::String(message));
+        param.logger = Some("switchboard".into());
+        let _ = peer.notify_logging_message(param).await;
     }
 
     fn instructions(&self) -> String {
@@ -236,6 +265,20 @@ impl Switchboard {
     }
 }
 
+/// Severity order of the MCP log levels (RFC 5424), lowest first.
+fn rank(level: LoggingLevel) -> u8 {
+    match level {
+        LoggingLevel::Debug => 0,
+        LoggingLevel::Info => 1,
+        LoggingLevel::Notice => 2,
+        LoggingLevel::Warning => 3,
+        LoggingLevel::Error => 4,
+        LoggingLevel::Critical => 5,
+        LoggingLevel::Alert => 6,
+        LoggingLevel::Emergency => 7,
+    }
+}
+
 /// What a subscription watches: a file's size and modification time (or its absence).
 struct WatchTarget(PathBuf);
 
@@ -278,7 +321,6 @@ fn to_contents(uri: &str, mime: String, body: Body) -> ResourceContents {
 }
 
 impl ServerHandler for Switchboard {
-    #[allow(deprecated)] // logging is deprecated in 2026-07-28; initialize-era clients still use it
     fn get_info(&self) -> ServerConfig {
         let capabilities = ServerCapabilities::builder()
             .enable_logging()
@@ -463,7 +505,6 @@ impl ServerHandler for Switchboard {
         Ok(ReadResourceResult::new(vec![to_contents(&uri, mime, body)]).into())
     }
 
-    #[allow(deprecated)]
     async fn subscribe(
         &self,
         request: SubscribeRequestParams,
@@ -505,7 +546,6 @@ impl ServerHandler for Switchboard {
         Ok(())
     }
 
-    #[allow(deprecated)]
     async fn unsubscribe(
         &self,
         request: UnsubscribeRequestParams,
@@ -522,13 +562,15 @@ impl ServerHandler for Switchboard {
         Ok(())
     }
 
-    #[allow(deprecated)]
     async fn set_level(
         &self,
         request: SetLevelRequestParams,
         _ctx: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        tracing::info!(level = ?request.level, "client set the log level");
+        *self
+            .client_log_level
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = request.level;
         Ok(())
     }
 
@@ -564,9 +606,26 @@ impl ServerHandler for Switchboard {
     }
 
     async fn on_initialized(&self, ctx: NotificationContext<RoleServer>) {
-        // Fetch the client's roots in the background, so the first file call rarely waits.
+        // In the background: fetch the client's roots, so the first file call rarely waits, and
+        // report prompt or resource files that could not be loaded.
         let me = self.clone();
-        tokio::spawn(async move { me.refresh_client_roots(&ctx.peer).await });
+        tokio::spawn(async move {
+            me.refresh_client_roots(&ctx.peer).await;
+            let problems: Vec<String> = {
+                let folders = me.folders();
+                folders
+                    .prompts
+                    .problems
+                    .iter()
+                    .chain(folders.resources.problems.iter())
+                    .cloned()
+                    .collect()
+            };
+            for p in problems {
+                me.tell_client(&ctx.peer, LoggingLevel::Warning, format!("skipped: {p}"))
+                    .await;
+            }
+        });
     }
 
     async fn on_roots_list_changed(&self, ctx: NotificationContext<RoleServer>) {

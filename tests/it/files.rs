@@ -423,9 +423,18 @@ async fn directories_move_copy_and_delete() {
 
     p.write("big.txt", "b".repeat(200_000));
     p.write("small.txt", "s");
-    let out = s.ok("copy_path", json!({"source": "big.txt", "destination": "small.txt", "overwrite": true})).await;
+    let out = s
+        .ok(
+            "copy_path",
+            json!({"source": "big.txt", "destination": "small.txt", "overwrite": true}),
+        )
+        .await;
     assert_eq!(out["bytes"], 200_000);
-    assert_eq!(p.read("small.txt").len(), 200_000, "an existing file is replaced by the copy");
+    assert_eq!(
+        p.read("small.txt").len(),
+        200_000,
+        "an existing file is replaced by the copy"
+    );
     p.write("one.txt", "1");
     p.write("two.txt", "2");
     assert!(

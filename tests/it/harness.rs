@@ -11,7 +11,8 @@ use std::time::Duration;
 #[allow(deprecated)]
 use rmcp::model::{
     CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, ContentBlock,
-    Implementation, ListRootsResult, ResourceUpdatedNotificationParam, Root,
+    Implementation, ListRootsResult, LoggingMessageNotificationParam,
+    ResourceUpdatedNotificationParam, Root,
 };
 use rmcp::service::{NotificationContext, RequestContext, RunningService};
 use rmcp::{ClientHandler, ErrorData, RoleClient, ServiceExt};
@@ -91,6 +92,7 @@ pub struct TestClient {
     pub roots: Option<Vec<String>>,
     pub changed_roots: Arc<Mutex<Option<Vec<String>>>>,
     pub updates: Arc<Mutex<Vec<String>>>,
+    pub log: Arc<Mutex<Vec<String>>>,
 }
 
 #[allow(deprecated)]
@@ -120,6 +122,14 @@ impl ClientHandler for TestClient {
             .map(Root::new)
             .collect();
         Ok(ListRootsResult::new(roots))
+    }
+
+    async fn on_logging_message(
+        &self,
+        params: LoggingMessageNotificationParam,
+        _ctx: NotificationContext<RoleClient>,
+    ) {
+        self.log.lock().unwrap().push(params.data.to_string());
     }
 
     async fn on_resource_updated(

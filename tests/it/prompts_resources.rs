@@ -74,6 +74,44 @@ async fn prompt_folders_extend_the_built_ins() {
 }
 
 #[tokio::test]
+async fn broken_prompt_files_are_reported_to_the_client() {
+    let p = Project::new();
+    let dir = p.base.join("prompts");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("broken.md"), "---\nname: [unclosed\n---\nx").unwrap();
+    let mut settings = p.settings();
+    settings.prompt_dirs = vec![dir];
+    let client = crate::harness::TestClient::default();
+    let log = client.log.clone();
+    let s = crate::harness::session_with(settings, client).await;
+    let mut seen = false;
+    for _ in 0..50 {
+        if log.lock().unwrap().iter().any(|m| m.contains("broken.md")) {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        seen,
+        "a notifications/message names the skipped file: {:?}",
+        log.lock().unwrap()
+    );
+    let names: Vec<String> = s
+        .client
+        .list_all_prompts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert!(
+        names.contains(&"code_review".to_owned()),
+        "the other prompts still load"
+    );
+}
+
+#[tokio::test]
 async fn static_and_file_resources() {
     let p = Project::new();
     p.write("notes.txt", "hello resource\n");
