@@ -118,6 +118,31 @@ fn an_oversized_line_is_refused_without_buffering_it() {
         r.get("result").is_some(),
         "the stream recovers at the next line"
     );
+
+    // 64 MiB with no newline at all: discarded as it streams, so the peak memory stays small
+    // (about 27 MiB for a debug build; buffering the line would pass 90 MiB).
+    let chunk = vec![b'y'; 1 << 20];
+    for _ in 0..64 {
+        proc.send_bytes(&chunk);
+    }
+    proc.send_bytes(b"\n");
+    assert_eq!(proc.recv()["error"]["code"], -32600);
+    let r = proc.request(4, "ping", json!({}));
+    assert!(r.get("result").is_some());
+    let status = std::fs::read_to_string(format!("/proc/{}/status", proc.child.id())).unwrap();
+    let peak_kib: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        peak_kib < 48 * 1024,
+        "peak RSS {peak_kib} KiB: the oversized frame was buffered"
+    );
 }
 
 #[test]
