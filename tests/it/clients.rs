@@ -6,20 +6,24 @@ use std::process::Command;
 
 use crate::harness::Project;
 
-fn python() -> Option<String> {
-    match std::env::var("SWITCHBOARD_TEST_PYTHON") {
+/// The path a real client was installed at, from `var`. Missing: the test is skipped with a
+/// note, except under `SWITCHBOARD_TEST_STRICT=1` (scripts/test.sh, CI), where it fails.
+fn installed(var: &str, what: &str) -> Option<String> {
+    match std::env::var(var) {
         Ok(p) if !p.is_empty() => Some(p),
         _ => {
             assert!(
                 std::env::var("SWITCHBOARD_TEST_STRICT").is_err(),
-                "SWITCHBOARD_TEST_PYTHON is not set; run scripts/test.sh, which installs the Python MCP SDK"
+                "{var} is not set; run scripts/test.sh, which installs {what}"
             );
-            eprintln!(
-                "skipped: set SWITCHBOARD_TEST_PYTHON (scripts/test.sh does) to run the Python SDK client test"
-            );
+            eprintln!("skipped: set {var} (scripts/test.sh does) to run the {what} test");
             None
         }
     }
+}
+
+fn python() -> Option<String> {
+    installed("SWITCHBOARD_TEST_PYTHON", "the Python MCP SDK")
 }
 
 #[test]
@@ -56,19 +60,7 @@ fn python_sdk_lists_and_calls_every_tool() {
 /// The MCP Inspector CLI (Node). `scripts/test.sh` installs it with Node 22 from npm and sets
 /// `SWITCHBOARD_TEST_INSPECTOR` to its `mcp-inspector` command.
 fn inspector() -> Option<String> {
-    match std::env::var("SWITCHBOARD_TEST_INSPECTOR") {
-        Ok(p) if !p.is_empty() => Some(p),
-        _ => {
-            assert!(
-                std::env::var("SWITCHBOARD_TEST_STRICT").is_err(),
-                "SWITCHBOARD_TEST_INSPECTOR is not set; run scripts/test.sh, which installs the MCP Inspector"
-            );
-            eprintln!(
-                "skipped: set SWITCHBOARD_TEST_INSPECTOR (scripts/test.sh does) to run the Inspector CLI test"
-            );
-            None
-        }
-    }
+    installed("SWITCHBOARD_TEST_INSPECTOR", "the MCP Inspector CLI")
 }
 
 fn inspect(

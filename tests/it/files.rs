@@ -62,15 +62,11 @@ async fn roots_list_changed_is_honoured() {
     );
     *changed.lock().unwrap() = Some(vec![format!("file://{}", p.root.join("b").display())]);
     s.client.notify_roots_list_changed().await.unwrap();
-    let mut now_b = false;
-    for _ in 0..50 {
-        let out = s.ok("list_roots", json!({})).await;
-        if out["roots"][0]["path"] == p.root.join("b").display().to_string() {
-            now_b = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let b = p.root.join("b").display().to_string();
+    let now_b = crate::harness::eventually(|| async {
+        s.ok("list_roots", json!({})).await["roots"][0]["path"] == b.as_str()
+    })
+    .await;
     assert!(now_b, "the new roots are in force");
     assert_eq!(
         s.ok_text("read_file", json!({"path": "two.txt"})).await,

@@ -374,3 +374,14 @@ impl Drop for Proc {
         let _ = self.child.wait();
     }
 }
+
+/// Polls `check` every 50 ms for up to 5 s; true as soon as it holds.
+pub async fn eventually<F: Future<Output = bool>>(mut check: impl FnMut() -> F) -> bool {
+    for _ in 0..100 {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}

@@ -84,14 +84,10 @@ async fn broken_prompt_files_are_reported_to_the_client() {
     let client = crate::harness::TestClient::default();
     let log = client.log.clone();
     let s = crate::harness::session_with(settings, client).await;
-    let mut seen = false;
-    for _ in 0..50 {
-        if log.lock().unwrap().iter().any(|m| m.contains("broken.md")) {
-            seen = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let seen = crate::harness::eventually(|| async {
+        log.lock().unwrap().iter().any(|m| m.contains("broken.md"))
+    })
+    .await;
     assert!(
         seen,
         "a notifications/message names the skipped file: {:?}",
@@ -187,14 +183,8 @@ async fn subscriptions_deliver_updates() {
         json!({"path": "watched.txt", "content": "version two\n"}),
     )
     .await;
-    let mut got = false;
-    for _ in 0..50 {
-        if s.updates.lock().unwrap().contains(&uri) {
-            got = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let got =
+        crate::harness::eventually(|| async { s.updates.lock().unwrap().contains(&uri) }).await;
     assert!(got, "an update notification arrives");
     s.client
         .unsubscribe(rmcp::model::UnsubscribeRequestParams::new(&uri))
