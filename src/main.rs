@@ -11,6 +11,17 @@ use switchboard::{config, logging};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, None | Some(Command::Serve)) {
+        // The helper commands print to stdout like any Unix tool: when the reader goes away
+        // (`switchboard tools | head`), stop quietly instead of panicking on EPIPE. `serve`
+        // keeps SIGPIPE ignored: its transport handles a closed stdout as the end of a session.
+        #[cfg(unix)]
+        // SAFETY: signal() only sets this process's disposition for SIGPIPE; it touches no
+        // memory Rust manages and is safe to call at any time.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let settings = match config::load(&cli.overrides(), &|k| std::env::var(k).ok()) {
         Ok(s) => Arc::new(s),
         Err(e) => {

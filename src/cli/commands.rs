@@ -236,18 +236,18 @@ pub async fn doctor(settings: Arc<Settings>) -> anyhow::Result<u8> {
         }
         println!("{} {what}", if ok { "ok  " } else { "FAIL" });
     };
-    line(
-        true,
-        format!(
-            "config: {} (found by {})",
+    let config_line = match &settings.config_file {
+        Some(p) => format!("config: {} (found by {})", p.display(), settings.found_by),
+        None => format!(
+            "config: no file found, using built-in defaults (create {} or pass --config)",
             settings
-                .config_file
+                .user_config_dir
                 .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| "built-in defaults".into()),
-            settings.found_by
+                .map(|d| d.join("config.yaml").display().to_string())
+                .unwrap_or_else(|| "config.yaml".into())
         ),
-    );
+    };
+    line(true, config_line);
     for (what, dir) in [
         ("data dir", &settings.profile.data_dir),
         ("log dir", &settings.profile.log_dir),

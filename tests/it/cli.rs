@@ -189,3 +189,40 @@ fn doctor_and_install_snippet() {
         assert!(std::path::Path::new(entry["command"].as_str().unwrap()).is_absolute());
     }
 }
+
+#[test]
+fn a_closed_pipe_ends_a_command_quietly() {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    let p = Project::new();
+    p.write("big.txt", "a line of text\n".repeat(100_000));
+    let mut child = Command::new(bin())
+        .args([
+            "--root",
+            p.root.to_str().unwrap(),
+            "call",
+            "read_file",
+            r#"{"path":"big.txt"}"#,
+        ])
+        .env("HOME", &p.base)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(
+        status.signal(),
+        Some(libc::SIGPIPE),
+        "like `head`, a broken pipe ends it: {status:?}"
+    );
+}
