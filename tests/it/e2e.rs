@@ -293,3 +293,62 @@ fn walks_work_under_a_256_open_file_limit() {
     );
     assert_eq!(r["result"]["structuredContent"]["files"], 1200, "{r}");
 }
+
+/// Seeded random hostile input: garbage bytes, random methods and params, deep nesting, odd
+/// ids. The server must answer a ping afterwards and still be running.
+#[test]
+fn random_hostile_input_never_breaks_the_server() {
+    let p = Project::new();
+    p.write("a.txt", "a\n");
+    let mut proc = Proc::spawn(&["--root", p.root.to_str().unwrap()]);
+    proc.initialize();
+    let mut seed: u64 = 0x5eed_1234_abcd_0042;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let methods = [
+        "tools/call",
+        "tools/list",
+        "prompts/get",
+        "resources/read",
+        "completion/complete",
+        "ping",
+        "initialize",
+        "x/y",
+        "",
+        "notifications/cancelled",
+        "resources/subscribe",
+        "logging/setLevel",
+    ];
+    let values = [
+        json!(null),
+        json!(1),
+        json!(-1),
+        json!(1e308),
+        json!("s"),
+        json!([]),
+        json!({}),
+        json!({"name": "read_file", "arguments": {"path": "a.txt"}}),
+        json!({"name": "read_file", "arguments": {"path": [1]}}),
+        json!({"uri": "file:///etc/passwd"}),
+        json!({"name": "code_review", "arguments": {"path": 7}}),
+    ];
+    for i in 0..1500 {
+        let r = next();
+        let line = match r % 6 {
+            0 => (0..(r % 200)).map(|k| (((r >> (k % 48)) as u8) % 254 + 1) as char).collect::<String>().replace('\n', " "),
+            1 => format!("{}{}", "[".repeat((r % 5000) as usize), "]".repeat((r % 7) as usize)),
+            2 => json!({"jsonrpc": "2.0", "id": values[(r % 11) as usize], "method": methods[(r % 12) as usize], "params": values[((r >> 8) % 11) as usize]}).to_string(),
+            3 => json!({"jsonrpc": "2.0", "method": methods[(r % 12) as usize], "params": values[((r >> 8) % 11) as usize]}).to_string(),
+            4 => json!({"jsonrpc": "1.0", "id": i, "result": values[(r % 11) as usize]}).to_string(),
+            _ => json!({"jsonrpc": "2.0", "id": 100_000 + i, "method": "tools/call", "params": {"name": "read_file", "arguments": {"path": "a.txt", "offset": values[(r % 11) as usize]}}}).to_string(),
+        };
+        proc.send(&line);
+    }
+    let r = proc.request(999_999, "ping", json!({}));
+    assert!(r.get("result").is_some(), "{r}");
+    assert!(proc.child.try_wait().unwrap().is_none(), "still running");
+}
