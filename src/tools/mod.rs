@@ -6,6 +6,7 @@
 //! protocol errors are reserved for unknown tools and real bugs.
 
 pub mod files;
+pub mod system;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{ContentBlock, IntoContents, JsonObject, Tool};
@@ -63,7 +64,7 @@ where
 
 /// Every built-in tool, by category. With `read_only`, only tools whose `readOnlyHint` is true.
 pub fn router(read_only: bool) -> ToolRouter<Switchboard> {
-    let mut router = files::router();
+    let mut router = files::router() + system::router();
     for route in router.map.values_mut() {
         let attr = &mut route.attr;
         attr.input_schema = std::sync::Arc::new(portable(attr.input_schema.as_ref().clone()));
@@ -143,6 +144,39 @@ pub fn is_read_only(tool: &Tool) -> bool {
 #[cfg(test)]
 mod tests {
     use serde_json::json;
+
+    /// Output schemas say an optional field is absent, never null (see `portable`), so every
+    /// `Option` in a result struct must be skipped when empty. Checked over the sources, so a
+    /// new tool cannot forget it.
+    #[test]
+    fn optional_result_fields_are_skipped_when_empty() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/tools");
+        let mut bad = Vec::new();
+        for category in std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().is_dir())
+        {
+            for file in std::fs::read_dir(category.path()).unwrap().flatten() {
+                let text = std::fs::read_to_string(file.path()).unwrap();
+                let lines: Vec<&str> = text.lines().collect();
+                let mut in_output = false;
+                for (i, line) in lines.iter().enumerate() {
+                    if line.starts_with("#[derive(") {
+                        in_output = line.contains("Serialize") && !line.contains("Deserialize");
+                    }
+                    let field = line.trim_start();
+                    if in_output && field.starts_with("pub ") && field.contains(": Option<") {
+                        let above = lines[i.saturating_sub(3)..i].join(" ");
+                        if !above.contains("skip_serializing_if") {
+                            bad.push(format!("{}:{}", file.path().display(), i + 1));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(bad.is_empty(), "Option fields serialised as null: {bad:?}");
+    }
 
     #[test]
     fn nullable_fields_become_plain_optional_ones() {

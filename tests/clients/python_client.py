@@ -10,15 +10,23 @@ on the first failure, printing what went wrong.
 
 import asyncio
 import os
+import subprocess
 import sys
 
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
 
-def calls(root: str) -> dict:
+def calls(root: str, victim_pid: int) -> dict:
     """One valid call per tool, in an order where each can succeed."""
     return {
+        "current_time": {"timezone": "UTC"},
+        "convert_time": {"time": "12:00", "from_timezone": "UTC", "to_timezone": "Asia/Tokyo"},
+        "system_info": {},
+        "list_processes": {"limit": 5, "sort": "memory"},
+        "kill_process": {"pid": victim_pid},
+        "get_environment": {"filter": "PATH"},
+        "which": {"names": ["sh"]},
         "list_roots": {},
         "read_file": {"path": "README.md"},
         "read_media": {"path": "img.png"},
@@ -38,6 +46,15 @@ def calls(root: str) -> dict:
 
 
 async def main() -> None:
+    victim = subprocess.Popen(["sleep", "300"])
+    try:
+        await run(victim)
+    finally:
+        victim.kill()
+        victim.wait()
+
+
+async def run(victim: subprocess.Popen) -> None:
     binary, root, mode = sys.argv[1], sys.argv[2], sys.argv[3]
     params = StdioServerParameters(command=binary, args=["--root", root], env={"HOME": os.environ.get("HOME", "/tmp")})
     client = Client(params) if mode == "default" else Client(params, mode="legacy")
@@ -48,7 +65,7 @@ async def main() -> None:
         assert names == [t.name for t in tools], "tools/list is in name order"
         again = [t.name for t in (await client.list_tools(cache_mode="bypass")).tools] if mode == "default" else [t.name for t in (await client.list_tools()).tools]
         assert again == [t.name for t in tools], "tools/list is deterministic"
-        plan = calls(root)
+        plan = calls(root, victim.pid)
         missing = set(names) - set(plan)
         assert not missing, f"no test call for {missing}"
         called = 0
@@ -61,6 +78,7 @@ async def main() -> None:
                 assert result.structured_content is not None, f"{name} has an outputSchema but no structuredContent"
             called += 1
             print(f"ok {name}")
+        assert victim.wait(timeout=10) == -15, "kill_process sent TERM to the sleeper"
         with open(os.path.join(root, "py/new.txt")) as f:
             assert f.read() == "edited by python\n"
         refused = await client.call_tool("read_file", {"path": "/etc/passwd"})

@@ -53,7 +53,7 @@ fn python_sdk_lists_and_calls_every_tool() {
             "python client ({mode}) failed:\n{stdout}\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert!(stdout.contains("called 15 tools"), "{stdout}");
+        assert!(stdout.contains("called 22 tools"), "{stdout}");
     }
 }
 
@@ -119,6 +119,8 @@ fn inspector_cli_lists_strictly_and_calls_every_tool() {
         .iter()
         .map(|t| t["name"].as_str().unwrap().to_owned())
         .collect();
+    let mut victim = crate::harness::Reaped::spawn(Command::new("sleep").arg("300"));
+    let victim_arg = format!("pid={}", victim.0.id());
     let calls: &[(&str, &[&str])] = &[
         ("list_roots", &[]),
         ("read_file", &["path=README.md", "line_numbers=true"]),
@@ -148,6 +150,16 @@ fn inspector_cli_lists_strictly_and_calls_every_tool() {
         ("find_files", &[r#"patterns=["*.txt"]"#]),
         ("search_content", &["pattern=bye"]),
         ("file_info", &["path=ins/new.txt"]),
+        ("current_time", &["timezone=UTC"]),
+        (
+            "convert_time",
+            &["time=12:00", "from_timezone=UTC", "to_timezone=Asia/Tokyo"],
+        ),
+        ("system_info", &[]),
+        ("list_processes", &["limit=5"]),
+        ("kill_process", &[victim_arg.as_str()]),
+        ("get_environment", &["filter=PATH"]),
+        ("which", &[r#"names=["sh"]"#]),
     ];
     assert_eq!(
         names.len(),
@@ -169,5 +181,12 @@ fn inspector_cli_lists_strictly_and_calls_every_tool() {
     assert_eq!(
         std::fs::read_to_string(p.root.join("ins/new.txt")).unwrap(),
         "bye inspector"
+    );
+    use std::os::unix::process::ExitStatusExt;
+    let status = victim.0.wait().unwrap();
+    assert_eq!(
+        status.signal(),
+        Some(libc::SIGTERM),
+        "kill_process reached the sleeper"
     );
 }

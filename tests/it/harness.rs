@@ -385,3 +385,19 @@ pub async fn eventually<F: Future<Output = bool>>(mut check: impl FnMut() -> F) 
     }
     false
 }
+
+/// A child process that is killed and reaped when the test ends, pass or fail.
+pub struct Reaped(pub std::process::Child);
+
+impl Reaped {
+    pub fn spawn(cmd: &mut Command) -> Self {
+        Self(cmd.spawn().expect("spawn a helper process"))
+    }
+}
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -9,3 +9,4 @@ mod golden;
 mod harness;
 mod path_safety;
 mod prompts_resources;
+mod system;
