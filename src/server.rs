@@ -184,7 +184,7 @@ impl Switchboard {
                 let paths: Vec<PathBuf> = result
                     .roots
                     .iter()
-                    .filter_map(|r| resources::file_uri_to_path(&r.uri))
+                    .filter_map(|r| crate::support::uri::file_uri_to_path(&r.uri))
                     .map(PathBuf::from)
                     .collect();
                 tracing::info!(count = paths.len(), "client roots received");
@@ -516,10 +516,7 @@ impl ServerHandler for Switchboard {
         ctx: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
         let uri = request.uri;
-        let path = if let Some(p) = uri
-            .strip_prefix("file://")
-            .and_then(|_| resources::file_uri_to_path(&uri))
-        {
+        let path = if let Some(p) = crate::support::uri::file_uri_to_path(&uri) {
             let scope = self.file_scope(&ctx).await;
             scope
                 .existing(&p)

@@ -112,11 +112,19 @@ impl FileScope {
         if input.is_empty() {
             return Err(invalid("it is empty"));
         }
-        if input.chars().any(|c| c == '\0' || c.is_control()) {
+        // A `file://` URI is decoded first, so the checks below see the real path.
+        let decoded;
+        let path = if input.starts_with("file://") {
+            decoded = crate::support::uri::file_uri_to_path(input)
+                .ok_or_else(|| invalid("it is not a valid file:// URI"))?;
+            decoded.as_str()
+        } else {
+            input
+        };
+        if path.chars().any(|c| c == '\0' || c.is_control()) {
             return Err(invalid("it contains a NUL or control character"));
         }
-        let stripped = input.strip_prefix("file://").unwrap_or(input);
-        let p = Path::new(stripped);
+        let p = Path::new(path);
         Ok(if p.is_absolute() {
             p.to_path_buf()
         } else {

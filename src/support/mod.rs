@@ -5,3 +5,4 @@ pub mod frontmatter;
 pub mod mime;
 pub mod text;
 pub mod time;
+pub mod uri;

@@ -189,6 +189,13 @@ async fn read_file_refuses_binary_and_marks_lossy_text() {
     );
     let err = s.err("read_file", json!({"path": "."})).await;
     assert!(err.contains("folder"), "{err}");
+    p.write("with space.txt", "spaced\n");
+    let uri = format!("file://{}/with%20space.txt", p.root.display());
+    assert_eq!(
+        s.ok_text("read_file", json!({"path": uri})).await,
+        "spaced\n",
+        "file:// URIs are percent-decoded"
+    );
     let err = s.err("read_file", json!({"path": "nope.txt"})).await;
     assert!(err.contains("does not exist"), "{err}");
     let r = s.call("read_file", json!({"path": "a", "bogus": 1})).await;

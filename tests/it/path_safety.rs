@@ -443,6 +443,30 @@ async fn nul_and_control_characters() {
         .await;
     }
     refused(&s, &p, "read_file", json!({"path": ""}), "empty").await;
+    // Escapes in a file:// URI are decoded before the checks, not after.
+    let uri = format!("file://{}/a.txt%00", p.root.display());
+    refused(
+        &s,
+        &p,
+        "read_file",
+        json!({"path": uri}),
+        "control character",
+    )
+    .await;
+    let uri = format!("file://{}/a%0a.txt", p.root.display());
+    refused(
+        &s,
+        &p,
+        "write_file",
+        json!({"path": uri, "content": "x"}),
+        "control character",
+    )
+    .await;
+    let uri = format!(
+        "file://{}/..%2f..%2fproject_evil/secret.txt",
+        p.root.display()
+    );
+    refused(&s, &p, "read_file", json!({"path": uri}), "outside").await;
 }
 
 /// A file is swapped for a symlink to a secret outside, over and over, while reads run. No

@@ -175,7 +175,8 @@ pub fn overrides(
 /// Paths inside the roots that start with `prefix`, for `completion/complete` on the file
 /// resource template. At most a few hundred entries of one folder are read.
 pub fn complete_path(scope: &FileScope, prefix: &str) -> Vec<String> {
-    let prefix = prefix.strip_prefix("file://").unwrap_or(prefix);
+    let decoded = crate::support::uri::file_uri_to_path(prefix);
+    let prefix = decoded.as_deref().unwrap_or(prefix);
     if prefix.is_empty() || !prefix.contains('/') {
         return scope
             .roots()

@@ -12,8 +12,8 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::policy::FileScope;
-use crate::resources::path_to_file_uri;
 use crate::server::Switchboard;
+use crate::support::uri::path_to_file_uri;
 use crate::support::{mime, text};
 use crate::tools::{ToolError, blocking};
 
