@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
-# The whole test suite, on a fresh machine: installs the real clients the tests drive (the MCP
-# Python SDK from PyPI, the MCP Inspector CLI with Node 22 from npm) into .cache/test-deps,
-# then checks formatting and lints, and runs every test. Extra arguments go to `cargo test`.
+# The whole test suite, on a fresh machine: installs bubblewrap (the exec sandbox, from the
+# Debian packages) and the real clients the tests drive (the MCP Python SDK from PyPI, the MCP
+# Inspector CLI with Node 22 from npm) into .cache/test-deps, then checks formatting and lints,
+# and runs every test. Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 deps="$PWD/.cache/test-deps"
 mkdir -p "$deps"
 say() { printf '== %s\n' "$*" >&2; }
+
+# bubblewrap, so the sandbox tests run for real (they fail, not skip, under STRICT).
+if ! command -v bwrap >/dev/null 2>&1; then
+  say "installing bubblewrap"
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  $sudo apt-get install -y -qq bubblewrap >/dev/null 2>&1 \
+    || { $sudo apt-get update -qq >/dev/null && $sudo apt-get install -y -qq bubblewrap >/dev/null; }
+fi
 
 # The official MCP Python SDK.
 if ! "$deps/venv/bin/python" -c 'import mcp' >/dev/null 2>&1; then

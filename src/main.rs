@@ -10,6 +10,10 @@ use switchboard::cli::{Cli, Command, commands};
 use switchboard::{config, logging};
 
 fn main() -> ExitCode {
+    // A re-execution of this binary that supervises one command's process tree.
+    if let Some(code) = switchboard::support::process::supervisor::main_if_requested() {
+        return ExitCode::from(code as u8);
+    }
     let cli = Cli::parse();
     if !matches!(cli.command, None | Some(Command::Serve)) {
         // The helper commands print to stdout like any Unix tool: when the reader goes away

@@ -31,6 +31,7 @@ use crate::config::Settings;
 use crate::policy::{FileScope, Policy};
 use crate::prompts::{PromptError, Prompts};
 use crate::resources::{self, Body, ResourceError, Resources};
+use crate::tools::Shape;
 
 /// How often a subscribed resource is checked for changes.
 const SUBSCRIPTION_POLL: Duration = Duration::from_millis(500);
@@ -46,6 +47,9 @@ pub struct Switchboard(Arc<Inner>);
 pub struct Inner {
     pub settings: Arc<Settings>,
     pub policy: Policy,
+    /// How commands run (`policy::exec`), and the background processes started so far.
+    pub exec: crate::policy::exec::ExecPolicy,
+    pub processes: crate::tools::exec::Processes,
     /// The prompt and resource folders, read on a helper thread started with the server so
     /// that reading them never delays `initialize`; anything that needs them first waits.
     folders: Arc<OnceLock<Folders>>,
@@ -74,19 +78,20 @@ struct Catalog {
 }
 
 impl Catalog {
-    fn build(read_only: bool) -> Self {
-        let router = crate::tools::router(read_only);
+    fn build(shape: Shape) -> Self {
+        let router = crate::tools::router(shape);
         let tools = router.list_all();
         Self { router, tools }
     }
 }
 
-/// One catalogue per process and mode: it depends only on `--read-only`, so every session in
-/// the process shares it. Generating the schemas is most of the cost of a first `tools/list`.
-static CATALOGS: [OnceLock<Catalog>; 2] = [OnceLock::new(), OnceLock::new()];
+/// One catalogue per process and [`Shape`] (`--read-only` and the exec switches), so every
+/// session in the process shares it. Generating the schemas is most of the cost of a first
+/// `tools/list`.
+static CATALOGS: [OnceLock<Catalog>; 8] = [const { OnceLock::new() }; 8];
 
-fn catalog_for(read_only: bool) -> &'static Catalog {
-    CATALOGS[usize::from(read_only)].get_or_init(|| Catalog::build(read_only))
+fn catalog_for(shape: Shape) -> &'static Catalog {
+    CATALOGS[shape.index()].get_or_init(|| Catalog::build(shape))
 }
 
 struct Folders {
@@ -113,7 +118,7 @@ impl Switchboard {
             let spawned = std::thread::Builder::new()
                 .name("catalog".into())
                 .spawn(move || {
-                    let built = catalog_for(settings.read_only);
+                    let built = catalog_for(Shape::of(&settings));
                     // Serialise the list once here, so the first `tools/list` does not pay for
                     // faulting in that code on the protocol thread.
                     let _ = serde_json::to_writer(std::io::sink(), &built.tools);
@@ -123,8 +128,21 @@ impl Switchboard {
                 tracing::debug!(error = %e, "no helper thread; the catalogue and folders are built on first use");
             }
         }
+        let files = Policy::new(settings.files.clone());
+        let exec = crate::policy::exec::ExecPolicy::new(
+            Arc::new(settings.exec.clone()),
+            Arc::new(settings.files.clone()),
+            std::env::vars_os(),
+            settings.supervisor_exe.clone(),
+            vec![
+                crate::tools::exec::run_code::venv_dir(&settings.profile.data_dir),
+                crate::tools::exec::run_code::npm_dir(&settings.profile.data_dir),
+            ],
+        );
         Self(Arc::new(Inner {
-            policy: Policy::new(settings.files.clone()),
+            policy: files,
+            exec,
+            processes: Default::default(),
             settings,
             folders,
             roots_stale: AtomicBool::new(true),
@@ -136,7 +154,7 @@ impl Switchboard {
     }
 
     fn catalog(&self) -> &'static Catalog {
-        catalog_for(self.settings.read_only)
+        catalog_for(Shape::of(&self.settings))
     }
 
     fn folders(&self) -> &Folders {

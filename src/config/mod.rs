@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::policy::protected::ProtectedPaths;
-pub use raw::RawConfig;
+pub use raw::{RawConfig, SandboxMode};
 
 /// A start-up error in the configuration: which file, which key, and what was expected.
 #[derive(Debug, thiserror::Error)]
@@ -106,6 +106,40 @@ pub struct Limits {
     pub blocking_threads: usize,
 }
 
+/// Resource limits for children; `None` leaves the inherited limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rlimits {
+    pub cpu_secs: Option<u64>,
+    pub file_size_bytes: Option<u64>,
+    pub processes: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ExecSettings {
+    /// The shell command line prefix (`["sh", "-c"]`); `None` when `run_shell` is disabled.
+    pub shell: Option<Vec<String>>,
+    /// Variables added to every child's cleared environment (`exec.env`), secrets resolved.
+    pub env: Vec<(String, String)>,
+    pub timeout: std::time::Duration,
+    pub max_timeout: std::time::Duration,
+    pub max_output_bytes: usize,
+    pub sandbox: SandboxMode,
+    pub network: bool,
+    /// Extra folders writable inside the sandbox (caches such as `~/.cargo`).
+    pub writable: Vec<PathBuf>,
+    /// Extra paths hidden inside the sandbox, beside the built-in credential folders.
+    pub hidden: Vec<PathBuf>,
+    pub home: Option<PathBuf>,
+    pub rlimits: Rlimits,
+    pub max_background: usize,
+    pub background_buffer_bytes: usize,
+    pub keep_exited: usize,
+    pub packages_enabled: bool,
+    pub packages_allow: Vec<String>,
+    pub packages_deny: Vec<String>,
+    pub packages_timeout: std::time::Duration,
+}
+
 #[derive(Debug, Clone)]
 pub struct LoggingSettings {
     pub level: String,
@@ -121,11 +155,15 @@ pub struct Settings {
     pub user_config_dir: Option<PathBuf>,
     pub profile: Profile,
     pub files: FileSettings,
+    pub exec: ExecSettings,
     pub prompt_dirs: Vec<PathBuf>,
     pub resource_dirs: Vec<PathBuf>,
     pub limits: Limits,
     pub logging: LoggingSettings,
     pub read_only: bool,
+    /// The binary re-executed as the process supervisor: this program itself. A program
+    /// embedding the library (a test) points it at the `switchboard` binary.
+    pub supervisor_exe: PathBuf,
     /// The effective config as data (defaults and command line applied), every `env:` value
     /// replaced by a marker; printed by `switchboard config show`.
     pub effective: Value,
@@ -483,6 +521,8 @@ fn build(
         ));
     }
 
+    let exec = exec_settings(&raw.exec, file, env)?;
+
     let mut effective = serde_json::to_value(&raw).unwrap_or(Value::Null);
     overlay_redactions(&redacted, &mut effective);
     effective["profile"] = Value::String(profile.name.clone());
@@ -513,6 +553,7 @@ fn build(
             max_line_chars: f.max_line_chars,
             trash: f.trash,
         },
+        exec,
         prompt_dirs,
         resource_dirs,
         limits: Limits {
@@ -526,8 +567,104 @@ fn build(
             file: raw.logging.file,
         },
         read_only: overrides.read_only,
+        supervisor_exe: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("switchboard")),
         effective,
     })
+}
+
+fn exec_settings(
+    e: &raw::RawExec,
+    file: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<ExecSettings, ConfigError> {
+    use std::time::Duration;
+    let err = |key: &str, msg: String| ConfigError::new(file, key, msg);
+    for (key, v) in [
+        ("exec.timeout_secs", e.timeout_secs),
+        ("exec.max_timeout_secs", e.max_timeout_secs),
+        (
+            "exec.background.max_processes",
+            e.background.max_processes as u64,
+        ),
+        ("exec.packages.timeout_secs", e.packages.timeout_secs),
+    ] {
+        if v == 0 {
+            return Err(err(key, "must be greater than 0".into()));
+        }
+    }
+    if e.timeout_secs > e.max_timeout_secs {
+        return Err(err(
+            "exec.timeout_secs",
+            format!(
+                "the default timeout ({} s) is above exec.max_timeout_secs ({} s)",
+                e.timeout_secs, e.max_timeout_secs
+            ),
+        ));
+    }
+    if e.max_output_bytes < 1024 {
+        return Err(err("exec.max_output_bytes", "must be at least 1024".into()));
+    }
+    if e.background.buffer_bytes < 4096 {
+        return Err(err(
+            "exec.background.buffer_bytes",
+            "must be at least 4096".into(),
+        ));
+    }
+    if e.shell && e.shell_command.first().is_none_or(|p| p.trim().is_empty()) {
+        return Err(err(
+            "exec.shell_command",
+            "needs the shell program and its flags, e.g. [\"sh\", \"-c\"]".into(),
+        ));
+    }
+    for name in e.env.keys() {
+        if !is_env_name(name) {
+            return Err(err(
+                &format!("exec.env.{name}"),
+                "is not a variable name: use letters, digits and `_`, not starting with a digit"
+                    .into(),
+            ));
+        }
+    }
+    let home = env("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
+    let paths = |list: &[PathBuf]| -> Vec<PathBuf> {
+        list.iter()
+            .map(|p| absolutize(&expand_home(p, env), file))
+            .collect()
+    };
+    let limit = |v: u64| (v > 0).then_some(v);
+    Ok(ExecSettings {
+        shell: e.shell.then(|| e.shell_command.clone()),
+        env: e.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        timeout: Duration::from_secs(e.timeout_secs),
+        max_timeout: Duration::from_secs(e.max_timeout_secs),
+        max_output_bytes: e.max_output_bytes,
+        sandbox: e.sandbox,
+        network: e.network,
+        writable: paths(&e.writable),
+        hidden: paths(&e.hidden),
+        home,
+        rlimits: Rlimits {
+            cpu_secs: limit(e.limits.cpu_secs),
+            file_size_bytes: limit(e.limits.file_size_bytes),
+            processes: limit(e.limits.processes),
+        },
+        max_background: e.background.max_processes,
+        background_buffer_bytes: e.background.buffer_bytes,
+        keep_exited: e.background.keep_exited,
+        packages_enabled: e.packages.enabled,
+        packages_allow: e.packages.allow.clone(),
+        packages_deny: e.packages.deny.clone(),
+        packages_timeout: Duration::from_secs(e.packages.timeout_secs),
+    })
+}
+
+/// A portable environment variable name.
+pub fn is_env_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// Copies the redaction markers of `redacted` (the file as written) onto `effective`.
@@ -608,9 +745,21 @@ mod tests {
 
     #[test]
     fn reserved_sections_accept_only_empty_maps() {
-        assert!(parse("exec: {}\nweb: {}\n", None, &no_env).is_ok());
-        let err = parse("exec:\n  shell: true\n", None, &no_env).unwrap_err();
-        assert_eq!(err.key, "exec.shell");
+        assert!(parse("web: {}\nproxy: {}\n", None, &no_env).is_ok());
+        let err = parse("web:\n  proxy: x\n", None, &no_env).unwrap_err();
+        assert_eq!(err.key, "web.proxy");
+    }
+
+    #[test]
+    fn exec_limits_are_checked() {
+        for (text, key) in [
+            ("exec:\n  timeout_secs: 900\n", "exec.timeout_secs"),
+            ("exec:\n  env:\n    1BAD: x\n", "exec.env.1BAD"),
+            ("exec:\n  shell_command: []\n", "exec.shell_command"),
+            ("exec:\n  sandbox: maybe\n", "exec.sandbox"),
+        ] {
+            assert_eq!(build_error(text).key, key, "{text}");
+        }
     }
 
     #[test]
@@ -647,18 +796,20 @@ mod tests {
 
     #[test]
     fn zero_limits_are_refused() {
-        let (raw, red) = parse("files:\n  max_entries: 0\n", None, &no_env).unwrap();
-        let err = build(
-            raw,
-            None,
-            FoundBy::Defaults,
-            None,
-            &Overrides::default(),
-            &no_env,
-            red,
-        )
-        .unwrap_err();
-        assert_eq!(err.key, "files.max_entries");
+        assert_eq!(
+            build_error("files:\n  max_entries: 0\n").key,
+            "files.max_entries"
+        );
+    }
+
+    /// The error from parsing and validating `text`, which must be refused.
+    fn build_error(text: &str) -> ConfigError {
+        parse(text, None, &no_env)
+            .and_then(|(raw, red)| {
+                let o = Overrides::default();
+                build(raw, None, FoundBy::Defaults, None, &o, &no_env, red)
+            })
+            .unwrap_err()
     }
 
     #[test]

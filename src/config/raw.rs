@@ -2,6 +2,7 @@
 //! start-up with its key path instead of being silently ignored. Defaults live here, next to the
 //! keys, and the repository's `config.yaml` documents the same values.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -14,7 +15,7 @@ pub struct RawConfig {
     /// Base folder for per-profile state; the platform's data dir when unset.
     pub data_dir: Option<PathBuf>,
     pub files: RawFiles,
-    pub exec: Reserved,
+    pub exec: RawExec,
     pub web: Reserved,
     pub system: Reserved,
     pub database: Reserved,
@@ -64,6 +65,112 @@ impl Default for RawFiles {
             max_walk_entries: 200_000,
             max_line_chars: 500,
             trash: true,
+        }
+    }
+}
+
+/// `exec`: how commands, code and background processes run (see `policy::exec`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawExec {
+    pub shell: bool,
+    pub shell_command: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    pub timeout_secs: u64,
+    pub max_timeout_secs: u64,
+    pub max_output_bytes: usize,
+    pub sandbox: SandboxMode,
+    pub network: bool,
+    pub writable: Vec<PathBuf>,
+    pub hidden: Vec<PathBuf>,
+    pub limits: RawRlimits,
+    pub background: RawBackground,
+    pub packages: RawPackages,
+}
+
+impl Default for RawExec {
+    fn default() -> Self {
+        Self {
+            shell: true,
+            shell_command: vec!["sh".into(), "-c".into()],
+            env: BTreeMap::new(),
+            timeout_secs: 30,
+            max_timeout_secs: 600,
+            max_output_bytes: 1024 * 1024,
+            sandbox: SandboxMode::Auto,
+            network: false,
+            writable: Vec::new(),
+            hidden: Vec::new(),
+            limits: RawRlimits::default(),
+            background: RawBackground::default(),
+            packages: RawPackages::default(),
+        }
+    }
+}
+
+/// `exec.sandbox`: `auto` uses bubblewrap when it works here, `required` refuses to run
+/// without it, `off` never uses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SandboxMode {
+    Auto,
+    Required,
+    Off,
+}
+
+/// Resource limits set on every child (0 = not set).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawRlimits {
+    pub cpu_secs: u64,
+    pub file_size_bytes: u64,
+    pub processes: u64,
+}
+
+impl Default for RawRlimits {
+    fn default() -> Self {
+        Self {
+            cpu_secs: 600,
+            file_size_bytes: 4 * 1024 * 1024 * 1024,
+            processes: 4096,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawBackground {
+    pub max_processes: usize,
+    pub buffer_bytes: usize,
+    pub keep_exited: usize,
+}
+
+impl Default for RawBackground {
+    fn default() -> Self {
+        Self {
+            max_processes: 8,
+            buffer_bytes: 1024 * 1024,
+            keep_exited: 16,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawPackages {
+    pub enabled: bool,
+    pub allow: Vec<String>,
+    pub deny: Vec<String>,
+    pub timeout_secs: u64,
+}
+
+impl Default for RawPackages {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            allow: Vec::new(),
+            deny: Vec::new(),
+            timeout_secs: 300,
         }
     }
 }

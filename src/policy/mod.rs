@@ -3,6 +3,7 @@
 //! check a path themselves; they ask a [`FileScope`], which compares path components after
 //! resolving symlinks (never string prefixes) and re-checks the opened descriptor on Linux.
 
+pub mod exec;
 pub mod paths;
 pub mod protected;
 

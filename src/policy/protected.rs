@@ -54,6 +54,8 @@ enum Kind {
 pub struct ProtectedPaths {
     /// Exact files and whole folders (lower-cased), e.g. the active config file, `prompts/`.
     own: Vec<PathBuf>,
+    /// The same, as spelled on disk (for bind mounts in the exec sandbox).
+    own_real: Vec<PathBuf>,
     /// The user's `files.protected` globs; compiled only when there are any.
     globs: Option<GlobSet>,
     patterns: Vec<String>,
@@ -84,15 +86,14 @@ impl ProtectedPaths {
             }
             Some(builder.build().map_err(|e| e.to_string())?)
         };
-        let own = own
+        let own_real: Vec<PathBuf> = own
             .iter()
-            .map(|p| {
-                let p = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
-                lower(&p)
-            })
+            .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()))
             .collect();
+        let own = own_real.iter().map(|p| lower(p)).collect();
         Ok(Self {
             own,
+            own_real,
             globs,
             patterns,
         })
@@ -130,6 +131,28 @@ impl ProtectedPaths {
             ));
         }
         None
+    }
+}
+
+impl ProtectedPaths {
+    /// The protected paths at fixed places inside `dir` that exist: switchboard's own files
+    /// below it and the built-in names at its top. The exec sandbox re-mounts them read-only.
+    /// Globs from `files.protected`, and built-in names deeper down (a nested repository's
+    /// `.git/hooks`), cannot be listed without walking the tree and are not covered there.
+    pub fn fixed_inside(&self, dir: &Path) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = self
+            .own_real
+            .iter()
+            .filter(|o| o.starts_with(dir) && o.exists())
+            .cloned()
+            .collect();
+        for (_, seq) in BUILT_IN {
+            let p = seq.iter().fold(dir.to_path_buf(), |p, c| p.join(c));
+            if std::fs::symlink_metadata(&p).is_ok() && !out.contains(&p) {
+                out.push(p);
+            }
+        }
+        out
     }
 }
 
@@ -173,5 +196,25 @@ mod tests {
         );
         assert!(p.reason(Path::new("/a/key.PEM")).is_some());
         assert!(ProtectedPaths::new(&[], &["[".into()]).is_err());
+    }
+
+    #[test]
+    fn fixed_inside_lists_what_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::create_dir_all(root.join(".git/hooks")).unwrap();
+        std::fs::write(root.join(".git/config"), "").unwrap();
+        std::fs::create_dir(root.join("prompts")).unwrap();
+        let p = ProtectedPaths::new(&[root.join("prompts")], &[]).unwrap();
+        let mut got = p.fixed_inside(&root);
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                root.join(".git/config"),
+                root.join(".git/hooks"),
+                root.join("prompts")
+            ]
+        );
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod frontmatter;
 pub mod mime;
+pub mod process;
 pub mod text;
 pub mod time;
 pub mod uri;

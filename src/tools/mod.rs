@@ -5,6 +5,7 @@
 //! Errors a model can act on are [`ToolError`]s and come back as `isError: true` results;
 //! protocol errors are reserved for unknown tools and real bugs.
 
+pub mod exec;
 pub mod files;
 pub mod system;
 
@@ -62,9 +63,43 @@ where
         .map_err(|e| ToolError::Internal(format!("a worker task failed: {e}")))?
 }
 
+/// What decides which tools are registered: `--read-only` and the exec switches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    pub read_only: bool,
+    pub shell: bool,
+    pub packages: bool,
+}
+
+impl Shape {
+    pub fn of(settings: &crate::config::Settings) -> Self {
+        Self {
+            read_only: settings.read_only,
+            shell: settings.exec.shell.is_some(),
+            packages: settings.exec.packages_enabled,
+        }
+    }
+
+    /// A small number, so a process can keep one catalogue per shape.
+    pub fn index(self) -> usize {
+        usize::from(self.read_only) | usize::from(self.shell) << 1 | usize::from(self.packages) << 2
+    }
+}
+
 /// Every built-in tool, by category. With `read_only`, only tools whose `readOnlyHint` is true.
-pub fn router(read_only: bool) -> ToolRouter<Switchboard> {
+pub fn router(shape: Shape) -> ToolRouter<Switchboard> {
     let mut router = files::router() + system::router();
+    if !shape.read_only {
+        // Running programs can change anything, so read-only mode has none of these tools.
+        router += exec::router();
+    }
+    if !shape.shell {
+        router.remove_route("run_shell");
+    }
+    if !shape.packages {
+        router.remove_route("install_package");
+    }
+    let read_only = shape.read_only;
     for route in router.map.values_mut() {
         let attr = &mut route.attr;
         attr.input_schema = std::sync::Arc::new(portable(attr.input_schema.as_ref().clone()));

@@ -42,7 +42,32 @@ def calls(root: str, victim_pid: int) -> dict:
         "find_files": {"patterns": ["*.txt"]},
         "search_content": {"pattern": "edited"},
         "file_info": {"path": "py/new.txt"},
+        "run_command": {"program": "echo", "args": ["hi"]},
+        "run_shell": {"command": "echo hi | tr a-z A-Z"},
+        "run_code": {"language": "python", "code": "print(6 * 7)"},
+        "install_package": {"manager": "pip", "packages": ["iniconfig"]},
+        "process_start": {"program": "cat"},
+        "process_write": {"id": "p1", "input": "echo me", "wait_ms": 3000},
+        "process_read": {"id": "p1", "offset": 0},
+        "process_list": {},
+        "process_kill": {"id": "p1"},
+        "process_wait": {"id": "p1", "timeout_secs": 5},
     }
+
+
+def check(name: str, data: dict) -> None:
+    """Spot checks that the exec tools really ran."""
+    expected = {
+        "run_command": ("stdout", "hi\n"),
+        "run_shell": ("stdout", "HI\n"),
+        "run_code": ("stdout", "42\n"),
+        "process_write": ("text", "echo me\n"),
+        "process_read": ("text", "echo me\n"),
+        "process_kill": ("running", False),
+    }
+    if name in expected:
+        key, value = expected[name]
+        assert data.get(key) == value, f"{name}: {key} is {data.get(key)!r}, not {value!r}"
 
 
 async def main() -> None:
@@ -76,6 +101,7 @@ async def run(victim: subprocess.Popen) -> None:
             tool = next(t for t in tools if t.name == name)
             if tool.output_schema is not None:
                 assert result.structured_content is not None, f"{name} has an outputSchema but no structuredContent"
+                check(name, result.structured_content)
             called += 1
             print(f"ok {name}")
         assert victim.wait(timeout=10) == -15, "kill_process sent TERM to the sleeper"

@@ -61,7 +61,11 @@ impl Project {
     }
 
     pub fn settings(&self) -> Settings {
-        Settings::defaults_for_tests(&self.data, std::slice::from_ref(&self.root)).unwrap()
+        let mut s =
+            Settings::defaults_for_tests(&self.data, std::slice::from_ref(&self.root)).unwrap();
+        // Commands run under a supervisor, which is the switchboard binary re-executed.
+        s.supervisor_exe = PathBuf::from(bin());
+        s
     }
 
     /// Every file below the outside folder with its content, to prove nothing changed there.
@@ -85,6 +89,9 @@ fn snapshot(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
     }
 }
 
+/// One progress notification: its progress value and message.
+pub type ProgressSeen = (f64, Option<String>);
+
 /// A test client: optionally announces MCP roots (changeable while connected), and records
 /// resource updates.
 #[derive(Clone, Default)]
@@ -93,6 +100,8 @@ pub struct TestClient {
     pub changed_roots: Arc<Mutex<Option<Vec<String>>>>,
     pub updates: Arc<Mutex<Vec<String>>>,
     pub log: Arc<Mutex<Vec<String>>>,
+    /// Progress notifications: (progress, message).
+    pub progress: Arc<Mutex<Vec<ProgressSeen>>>,
 }
 
 #[allow(deprecated)]
@@ -130,6 +139,17 @@ impl ClientHandler for TestClient {
         _ctx: NotificationContext<RoleClient>,
     ) {
         self.log.lock().unwrap().push(params.data.to_string());
+    }
+
+    async fn on_progress(
+        &self,
+        params: rmcp::model::ProgressNotificationParam,
+        _ctx: NotificationContext<RoleClient>,
+    ) {
+        self.progress
+            .lock()
+            .unwrap()
+            .push((params.progress, params.message));
     }
 
     async fn on_resource_updated(

@@ -4,6 +4,7 @@
 mod cli;
 mod clients;
 mod e2e;
+mod exec;
 mod files;
 mod golden;
 mod harness;

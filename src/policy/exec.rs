@@ -1,0 +1,362 @@
+//! The execution policy: the one place that decides how a command may run. It turns a tool's
+//! request (cwd, env additions, timeout) into a [`Plan`]: a cwd inside the allowed roots, an
+//! environment cleared to an allowlist, a timeout under the hard maximum, rlimits, a per-call
+//! scratch dir, and the bubblewrap sandbox when it is available (or required). Tools build
+//! their argv and hand it to [`Plan::spec`]; none of them decides any of this on its own.
+
+use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::{ExecSettings, FileSettings, Rlimits, SandboxMode};
+use crate::policy::{FileScope, PolicyError};
+use crate::support::process::sandbox::{self, SandboxPlan};
+use crate::support::process::{Input, Spec, find_on_path, is_executable};
+
+/// Variables passed through from switchboard's own environment; everything else (tokens,
+/// keys, the host's settings) stays out of children.
+const ALLOWED_ENV: &[&str] = &["PATH", "HOME", "LANG", "TERM", "USER"];
+
+/// Credential stores below the home folder, hidden inside the sandbox.
+const HIDDEN_IN_HOME: &[&str] = &[
+    ".ssh",
+    ".gnupg",
+    ".aws",
+    ".azure",
+    ".config/gcloud",
+    ".kube",
+    ".docker",
+    ".password-store",
+    ".local/share/keyrings",
+    ".config/gh",
+    ".netrc",
+    ".pgpass",
+    ".git-credentials",
+    ".npmrc",
+    ".pypirc",
+    ".mozilla",
+    ".config/google-chrome",
+    ".config/chromium",
+];
+
+/// Sockets that would hand out more power than the sandbox allows (the session bus, Docker).
+const HIDDEN_SYSTEM: &[&str] = &["/run/user", "/run/docker.sock", "/var/run/docker.sock"];
+
+/// Whether bubblewrap can be used here: its path, or why not.
+pub type SandboxAvailability = Result<PathBuf, String>;
+
+pub struct ExecPolicy {
+    pub settings: Arc<ExecSettings>,
+    files: Arc<FileSettings>,
+    /// The allowlisted part of switchboard's environment, read once at start-up.
+    base_env: Vec<(OsString, OsString)>,
+    /// Package-manager settings from switchboard's environment, for installs only.
+    package_env: Vec<(OsString, OsString)>,
+    /// switchboard's own binary, re-executed as the process supervisor.
+    pub supervisor: PathBuf,
+    /// Folders every sandbox shows read-only even below the fresh `/tmp` (the managed venv
+    /// and npm prefix, which `run_code` uses).
+    shared: Vec<PathBuf>,
+    sandbox: tokio::sync::OnceCell<SandboxAvailability>,
+}
+
+/// What a tool asks for.
+#[derive(Debug, Clone, Default)]
+pub struct ExecRequest {
+    pub cwd: Option<String>,
+    pub env: BTreeMap<String, String>,
+    pub timeout_secs: Option<u64>,
+    /// A process that keeps running (no timeout, no CPU-time limit).
+    pub background: bool,
+    /// Internal uses only (package installs): more writable folders and network access.
+    pub extra_writable: Vec<PathBuf>,
+    pub network: bool,
+    /// A package manager's run: its settings (`PIP_*`, `npm_config_*`, proxies, `~/.npmrc`)
+    /// pass through, since it needs them to reach its registry.
+    pub package_manager: bool,
+}
+
+/// How one command will run.
+#[derive(Debug)]
+pub struct Plan {
+    pub cwd: PathBuf,
+    pub root: PathBuf,
+    pub env: Vec<(OsString, OsString)>,
+    pub timeout: Duration,
+    pub limits: Rlimits,
+    /// bubblewrap and what the sandbox shows, when sandboxed.
+    pub sandbox: Option<(PathBuf, SandboxPlan)>,
+    /// Why the run is not sandboxed, when it is not.
+    pub sandbox_note: Option<String>,
+    /// A fresh folder for this call (TMPDIR), removed afterwards.
+    pub scratch: tempfile::TempDir,
+}
+
+impl Plan {
+    pub fn sandboxed(&self) -> bool {
+        self.sandbox.is_some()
+    }
+
+    /// The spec that starts `command` (program path first) under this plan.
+    pub fn spec(&self, command: Vec<OsString>, input: Input, merge_output: bool) -> Spec {
+        let argv = match &self.sandbox {
+            Some((bwrap, plan)) => sandbox::bwrap_argv(bwrap, plan, &command),
+            None => command,
+        };
+        Spec {
+            argv,
+            cwd: self.cwd.clone(),
+            env: self.env.clone(),
+            input,
+            merge_output,
+            limits: self.limits,
+        }
+    }
+
+    /// The value of `name` in the child's environment.
+    pub fn env_var(&self, name: &str) -> Option<&OsStr> {
+        self.env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_os_str())
+    }
+
+    /// Finds `program` the way the child would: a path (relative to the cwd) or a name on the
+    /// child's PATH.
+    pub fn resolve_program(&self, program: &str) -> Result<PathBuf, PolicyError> {
+        let bad = |why: String| PolicyError::Refused {
+            path: program.to_owned(),
+            why,
+        };
+        if program.trim().is_empty() || program.contains('\0') {
+            return Err(bad("give a program name such as `git`, or a path".into()));
+        }
+        if program.contains('/') {
+            let p = self.cwd.join(program);
+            return if is_executable(&p) {
+                Ok(p)
+            } else {
+                Err(bad(format!(
+                    "{} is not an executable file (relative paths start at the cwd {})",
+                    p.display(),
+                    self.cwd.display()
+                )))
+            };
+        }
+        let path = self.env_var("PATH").unwrap_or_default();
+        find_on_path(program, path).ok_or_else(|| {
+            bad(
+                "no such program on PATH; check the name with `which`, or give its full path"
+                    .into(),
+            )
+        })
+    }
+}
+
+impl ExecPolicy {
+    /// `env` is switchboard's environment (passed in, so tests can choose it).
+    pub fn new(
+        settings: Arc<ExecSettings>,
+        files: Arc<FileSettings>,
+        env: impl Iterator<Item = (OsString, OsString)>,
+        supervisor: PathBuf,
+        shared: Vec<PathBuf>,
+    ) -> Self {
+        let (mut base_env, mut package_env) = (Vec::new(), Vec::new());
+        for (k, v) in env {
+            let name = k.to_string_lossy();
+            let lower = name.to_ascii_lowercase();
+            if ALLOWED_ENV.contains(&name.as_ref()) || name.starts_with("LC_") {
+                base_env.push((k, v));
+            } else if name.starts_with("PIP_")
+                || lower.starts_with("npm_config_")
+                || matches!(lower.as_str(), "http_proxy" | "https_proxy" | "no_proxy")
+            {
+                package_env.push((k, v));
+            }
+        }
+        Self {
+            settings,
+            files,
+            base_env,
+            package_env,
+            supervisor,
+            shared,
+            sandbox: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// Probes bubblewrap once per process (a few milliseconds) and remembers the answer.
+    pub async fn sandbox_availability(&self) -> &SandboxAvailability {
+        self.sandbox
+            .get_or_init(|| async {
+                if !cfg!(target_os = "linux") {
+                    return Err("this platform has no OS sandbox in switchboard yet (bubblewrap is Linux only)".to_owned());
+                }
+                let path = self
+                    .base_env
+                    .iter()
+                    .find(|(k, _)| k == "PATH")
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default();
+                let Some(bwrap) = find_on_path("bwrap", &path) else {
+                    return Err("bubblewrap (bwrap) is not installed; install the bubblewrap package".to_owned());
+                };
+                let probe = bwrap.clone();
+                match tokio::task::spawn_blocking(move || sandbox::probe(&probe)).await {
+                    Ok(Ok(())) => Ok(bwrap),
+                    Ok(Err(e)) => Err(e),
+                    Err(e) => Err(format!("the sandbox probe failed: {e}")),
+                }
+            })
+            .await
+    }
+
+    /// Checks a request against the policy and plans the run.
+    pub async fn plan(&self, scope: &FileScope, req: ExecRequest) -> Result<Plan, PolicyError> {
+        let s = &self.settings;
+        let cwd_input = req.cwd.as_deref().unwrap_or(".");
+        let resolved = scope.existing(cwd_input)?;
+        if !resolved.path.is_dir() {
+            return Err(PolicyError::Refused {
+                path: cwd_input.to_owned(),
+                why: "the working directory must be a folder".into(),
+            });
+        }
+        let timeout = match req.timeout_secs {
+            None => s.timeout,
+            Some(0) => {
+                return Err(refused("timeout_secs", "must be at least 1".into()));
+            }
+            Some(t) if Duration::from_secs(t) > s.max_timeout => {
+                return Err(refused(
+                    "timeout_secs",
+                    format!(
+                        "{t} s is above the maximum of {} s (exec.max_timeout_secs); use a smaller value, or process_start for programs that run longer",
+                        s.max_timeout.as_secs()
+                    ),
+                ));
+            }
+            Some(t) => Duration::from_secs(t),
+        };
+        for name in req.env.keys() {
+            if !crate::config::is_env_name(name) {
+                return Err(refused(
+                    "env",
+                    format!("`{name}` is not a variable name (letters, digits and `_`)"),
+                ));
+            }
+        }
+        let scratch = tempfile::Builder::new()
+            .prefix("switchboard-run-")
+            .tempdir()
+            .map_err(|e| PolicyError::Io {
+                path: std::env::temp_dir().display().to_string(),
+                source: e,
+            })?;
+
+        let mut env = self.base_env.clone();
+        if req.package_manager {
+            env.extend(self.package_env.iter().cloned());
+        }
+        for (k, v) in s.env.iter().map(|(k, v)| (k, v)).chain(req.env.iter()) {
+            env.retain(|(ek, _)| ek != k.as_str());
+            env.push((k.into(), v.into()));
+        }
+        env.retain(|(k, _)| k != "TMPDIR");
+        env.push(("TMPDIR".into(), scratch.path().into()));
+
+        let mut limits = s.rlimits;
+        if req.background {
+            limits.cpu_secs = None;
+        }
+
+        let (sandbox, sandbox_note) = match s.sandbox {
+            SandboxMode::Off => (
+                None,
+                Some("not sandboxed: exec.sandbox is off in the config".to_owned()),
+            ),
+            mode => match self.sandbox_availability().await {
+                Ok(bwrap) => {
+                    let plan =
+                        self.sandbox_plan(scope, &resolved.root, &resolved.path, &scratch, &req);
+                    (Some((bwrap.clone(), plan)), None)
+                }
+                Err(why) if mode == SandboxMode::Required => {
+                    return Err(refused(
+                        "sandbox",
+                        format!(
+                            "exec.sandbox is `required` but the sandbox cannot run: {why}. Nothing was run."
+                        ),
+                    ));
+                }
+                Err(why) => (None, Some(format!("not sandboxed: {why}"))),
+            },
+        };
+
+        Ok(Plan {
+            cwd: resolved.path,
+            root: resolved.root,
+            env,
+            timeout,
+            limits,
+            sandbox,
+            sandbox_note,
+            scratch,
+        })
+    }
+
+    fn sandbox_plan(
+        &self,
+        scope: &FileScope,
+        root: &Path,
+        cwd: &Path,
+        scratch: &tempfile::TempDir,
+        req: &ExecRequest,
+    ) -> SandboxPlan {
+        let s = &self.settings;
+        let mut writable = vec![root.to_path_buf(), scratch.path().to_path_buf()];
+        writable.extend(s.writable.iter().cloned());
+        writable.extend(req.extra_writable.iter().cloned());
+        let read_only = writable
+            .iter()
+            .filter(|w| *w != scratch.path())
+            .flat_map(|w| self.files.protected.fixed_inside(w))
+            .collect();
+        let mut hidden: Vec<PathBuf> = HIDDEN_SYSTEM.iter().map(PathBuf::from).collect();
+        if let Some(home) = &s.home {
+            let registry_config = [".npmrc", ".pypirc"];
+            hidden.extend(
+                HIDDEN_IN_HOME
+                    .iter()
+                    .filter(|h| !(req.package_manager && registry_config.contains(h)))
+                    .map(|h| home.join(h)),
+            );
+        }
+        hidden.extend(s.hidden.iter().cloned());
+        SandboxPlan {
+            visible: scope
+                .roots()
+                .iter()
+                .map(|r| r.path.clone())
+                .filter(|p| p != root)
+                .chain(self.shared.iter().cloned())
+                .collect(),
+            writable,
+            read_only,
+            hidden,
+            network: s.network || req.network,
+            cwd: cwd.to_path_buf(),
+        }
+    }
+}
+
+fn refused(what: &str, why: String) -> PolicyError {
+    PolicyError::Refused {
+        path: what.to_owned(),
+        why,
+    }
+}

@@ -1,0 +1,146 @@
+//! The bubblewrap (`bwrap`) command line for one sandboxed run, and the start-up probe that
+//! tells whether bubblewrap works on this machine at all (it is installed but refused where
+//! unprivileged user namespaces are disabled).
+//!
+//! The view inside: the whole file system read-only, a fresh `/dev`, `/proc` and `/tmp`,
+//! credential folders hidden, the writable folders bound read-write with the protected paths
+//! inside them bound read-only again, no network unless asked, its own pid, IPC and UTS
+//! namespaces, no capabilities, and death with its parent (the supervisor).
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// What one sandboxed run may see and change.
+#[derive(Debug, Clone, Default)]
+pub struct SandboxPlan {
+    /// Bound read-only first: the other roots (they may sit under the fresh `/tmp`).
+    pub visible: Vec<PathBuf>,
+    /// Bound read-write: the cwd's root, the scratch dir, configured extras.
+    pub writable: Vec<PathBuf>,
+    /// Bound read-only on top of the writable ones (protected paths inside them).
+    pub read_only: Vec<PathBuf>,
+    /// Hidden after the writable binds: folders replaced by an empty tmpfs, files by an empty
+    /// file. One that contains a writable folder is skipped (the user chose that folder).
+    pub hidden: Vec<PathBuf>,
+    pub network: bool,
+    pub cwd: PathBuf,
+}
+
+/// The argv that runs `command` inside the sandbox.
+pub fn bwrap_argv(bwrap: &Path, plan: &SandboxPlan, command: &[OsString]) -> Vec<OsString> {
+    let mut a: Vec<OsString> = vec![bwrap.into()];
+    let mut push = |items: &[&str]| a.extend(items.iter().map(OsString::from));
+    push(&[
+        "--die-with-parent",
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--cap-drop",
+        "ALL",
+        "--ro-bind",
+        "/",
+        "/",
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--tmpfs",
+        "/tmp",
+    ]);
+    if !plan.network {
+        push(&["--unshare-net"]);
+    }
+    for v in plan.visible.iter().filter(|v| v.exists()) {
+        a.extend(["--ro-bind".into(), v.into(), v.into()]);
+    }
+    for w in plan.writable.iter().filter(|w| w.exists()) {
+        a.extend(["--bind".into(), w.into(), w.into()]);
+    }
+    for h in &plan.hidden {
+        if plan.writable.iter().any(|w| w.starts_with(h)) {
+            continue;
+        }
+        // Only what exists can be masked; a missing one has nothing to hide.
+        match std::fs::metadata(h) {
+            Ok(m) if m.is_dir() => {
+                a.push("--tmpfs".into());
+                a.push(h.into());
+            }
+            Ok(_) => {
+                a.push("--ro-bind".into());
+                a.push("/dev/null".into());
+                a.push(h.into());
+            }
+            Err(_) => {}
+        }
+    }
+    for r in &plan.read_only {
+        if std::fs::symlink_metadata(r).is_ok() {
+            a.extend(["--ro-bind".into(), r.into(), r.into()]);
+        }
+    }
+    a.push("--chdir".into());
+    a.push(plan.cwd.clone().into());
+    a.push("--".into());
+    a.extend(command.iter().cloned());
+    a
+}
+
+/// Runs a trivial command in the same kind of sandbox; `Err` says why bubblewrap cannot be
+/// used here.
+pub fn probe(bwrap: &Path) -> Result<(), String> {
+    let plan = SandboxPlan {
+        cwd: PathBuf::from("/"),
+        ..SandboxPlan::default()
+    };
+    let argv = bwrap_argv(bwrap, &plan, &["true".into()]);
+    let out = Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| format!("{} could not start: {e}", bwrap.display()))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} does not work here ({}); user namespaces may be disabled",
+            bwrap.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argv_binds_writable_then_protected_and_ends_with_the_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        std::fs::create_dir_all(root.join(".git/hooks")).unwrap();
+        let plan = SandboxPlan {
+            visible: vec![],
+            writable: vec![root.clone()],
+            read_only: vec![root.join(".git/hooks"), root.join("missing")],
+            hidden: vec![],
+            network: false,
+            cwd: root.clone(),
+        };
+        let argv = bwrap_argv(Path::new("/usr/bin/bwrap"), &plan, &["ls".into()]);
+        let text: Vec<String> = argv
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let pos = |s: &str| text.iter().position(|a| a == s).unwrap();
+        assert!(text.contains(&"--unshare-net".to_owned()));
+        let hooks = root.join(".git/hooks").display().to_string();
+        assert!(pos("--bind") < text.iter().rposition(|a| *a == hooks).unwrap());
+        assert!(!text.iter().any(|a| a.ends_with("missing")));
+        assert_eq!(&text[text.len() - 2..], ["--", "ls"]);
+    }
+}

@@ -1,0 +1,122 @@
+//! `process_start`: start a long-running program in the background (a dev server, a watcher,
+//! a REPL) under the execution policy, and return its id at once. Its stdout and stderr go
+//! into one capped ring buffer read with `process_read`; its stdin stays open for
+//! `process_write`. It dies with switchboard.
+
+use rmcp::handler::server::wrapper::{Json, Parameters};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{EnvArgs, ProcessInfo, spawn_error};
+use crate::policy::exec::ExecRequest;
+use crate::server::Switchboard;
+use crate::support::process::{self, Background, Input};
+use crate::tools::ToolError;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessStartArgs {
+    /// Program name or path, run with `args` (no shell). Give this or `command`.
+    pub program: Option<String>,
+    /// Arguments for `program`, one per element.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// A shell command line instead of `program` (when the shell tool is enabled).
+    pub command: Option<String>,
+    /// Working directory inside the roots; default: the first root.
+    pub cwd: Option<String>,
+    /// Extra environment variables.
+    #[serde(default)]
+    pub env: EnvArgs,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ProcessStartOutput {
+    #[serde(flatten)]
+    pub process: ProcessInfo,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+#[tool_router(router = process_start_router, vis = "pub(crate)")]
+impl Switchboard {
+    /// Start a long-running program in the background (server, watcher, REPL) and return its id at once. Read its output with process_read, send input with process_write, stop it with process_kill. It stops when switchboard exits.
+    #[tool(annotations(
+        title = "Start background process",
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = false,
+        open_world_hint = true
+    ))]
+    pub async fn process_start(
+        &self,
+        Parameters(args): Parameters<ProcessStartArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<ProcessStartOutput>, ToolError> {
+        let s = &self.exec.settings;
+        if self.processes.running() >= s.max_background {
+            return Err(ToolError::invalid(format!(
+                "{} background processes are running, the limit (exec.background.max_processes); stop one with process_kill first",
+                s.max_background
+            )));
+        }
+        let shell_line = match (&args.program, &args.command) {
+            (Some(_), None) => None,
+            (None, Some(line)) if !line.trim().is_empty() => {
+                if s.shell.is_none() {
+                    return Err(ToolError::invalid(
+                        "shell command lines are disabled (exec.shell: false); give `program` and `args`",
+                    ));
+                }
+                Some(line.clone())
+            }
+            _ => {
+                return Err(ToolError::invalid(
+                    "give either `program` (with `args`) or `command` (a shell line), not both",
+                ));
+            }
+        };
+        let scope = self.file_scope(&ctx).await;
+        let req = ExecRequest {
+            cwd: args.cwd,
+            env: args.env,
+            background: true,
+            ..ExecRequest::default()
+        };
+        let plan = self.exec.plan(&scope, req).await?;
+        let (argv, shown) = match shell_line {
+            Some(line) => {
+                let shell = s.shell.clone().unwrap_or_default();
+                let mut argv = vec![plan.resolve_program(&shell[0])?.into_os_string()];
+                argv.extend(shell[1..].iter().map(Into::into));
+                argv.push(line.clone().into());
+                (argv, line)
+            }
+            None => {
+                let program = args.program.unwrap_or_default();
+                let mut argv = vec![plan.resolve_program(&program)?.into_os_string()];
+                argv.extend(args.args.iter().map(Into::into));
+                let shown = std::iter::once(program)
+                    .chain(args.args)
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                (argv, shown)
+            }
+        };
+        let spec = plan.spec(argv, Input::Pipe, true);
+        let started = process::start(spec, &self.exec.supervisor)
+            .await
+            .map_err(spawn_error)?;
+        let notes: Vec<String> = plan.sandbox_note.iter().cloned().collect();
+        let background = Background::new(started, s.background_buffer_bytes);
+        let entry = self
+            .processes
+            .insert(shown, plan, background, s.keep_exited);
+        Ok(Json(ProcessStartOutput {
+            process: entry.info(),
+            notes,
+        }))
+    }
+}
