@@ -295,6 +295,39 @@ pub async fn doctor(settings: Arc<Settings>) -> anyhow::Result<u8> {
     for p in &server.resources().problems {
         line(false, format!("resource file: {p}"));
     }
+    let mode = settings.exec.sandbox;
+    match (mode, server.exec.sandbox_availability().await) {
+        (crate::config::SandboxMode::Off, _) => println!(
+            "warn exec sandbox is off (exec.sandbox: off): commands run with your full user rights"
+        ),
+        (_, Ok(bwrap)) => line(
+            true,
+            format!(
+                "exec sandbox: bubblewrap works ({}); network for commands is {}",
+                bwrap.display(),
+                if settings.exec.network { "on" } else { "off" }
+            ),
+        ),
+        (crate::config::SandboxMode::Required, Err(why)) => line(
+            false,
+            format!(
+                "exec sandbox is required but cannot run: {why}; exec tools will refuse to run"
+            ),
+        ),
+        (_, Err(why)) => println!("warn exec sandbox unavailable, commands run unsandboxed: {why}"),
+    }
+    let found: Vec<&str> = crate::tools::exec::run_code::interpreters()
+        .iter()
+        .map(|i| i.language)
+        .collect();
+    println!(
+        "info run_code languages: {}",
+        if found.is_empty() {
+            "none found on PATH".to_owned()
+        } else {
+            found.join(", ")
+        }
+    );
     match self_test(server).await {
         Ok(n) => line(
             true,
