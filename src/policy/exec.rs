@@ -360,3 +360,90 @@ fn refused(what: &str, why: String) -> PolicyError {
         why,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+    use crate::policy::Policy;
+
+    fn policy(dir: &Path, mode: SandboxMode) -> (ExecPolicy, FileScope) {
+        let mut settings = Settings::defaults_for_tests(dir, &[dir.to_path_buf()]).unwrap();
+        settings.exec.sandbox = mode;
+        settings.exec.env = vec![("EXTRA".into(), "1".into())];
+        let env = [
+            ("PATH", "/usr/bin:/bin"),
+            ("LC_ALL", "C"),
+            ("OPENAI_API_KEY", "sk-secret"),
+            ("PIP_INDEX_URL", "https://mirror.example/simple"),
+            ("TMPDIR", "/somewhere"),
+        ]
+        .map(|(k, v)| (OsString::from(k), OsString::from(v)));
+        let exec = ExecPolicy::new(
+            Arc::new(settings.exec.clone()),
+            Arc::new(settings.files.clone()),
+            env.into_iter(),
+            PathBuf::from("switchboard"),
+            vec![],
+        );
+        (exec, Policy::new(settings.files).scope())
+    }
+
+    #[tokio::test]
+    async fn environment_is_an_allowlist() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        let (exec, scope) = policy(&root, SandboxMode::Off);
+        let plan = exec.plan(&scope, ExecRequest::default()).await.unwrap();
+        let names: Vec<String> = plan
+            .env
+            .iter()
+            .map(|(k, _)| k.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["PATH", "LC_ALL", "EXTRA", "TMPDIR"]);
+        assert_eq!(
+            plan.env_var("TMPDIR"),
+            Some(plan.scratch.path().as_os_str())
+        );
+        assert_eq!(plan.cwd, root);
+        assert!(
+            plan.sandbox_note
+                .as_deref()
+                .unwrap()
+                .contains("exec.sandbox is off")
+        );
+        // A package manager also gets its registry settings, still no secrets.
+        let req = ExecRequest {
+            package_manager: true,
+            ..ExecRequest::default()
+        };
+        let plan = exec.plan(&scope, req).await.unwrap();
+        assert!(plan.env_var("PIP_INDEX_URL").is_some());
+        assert!(plan.env_var("OPENAI_API_KEY").is_none());
+    }
+
+    #[tokio::test]
+    async fn timeouts_and_names_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        let (exec, scope) = policy(&root, SandboxMode::Off);
+        for (timeout, env) in [
+            (Some(0), "A"),
+            (Some(601), "A"),
+            (None, "1X"),
+            (None, "A=B"),
+        ] {
+            let req = ExecRequest {
+                timeout_secs: timeout,
+                env: BTreeMap::from([(env.to_owned(), "v".to_owned())]),
+                ..ExecRequest::default()
+            };
+            assert!(exec.plan(&scope, req).await.is_err(), "{timeout:?} {env}");
+        }
+        let req = ExecRequest {
+            timeout_secs: Some(600),
+            ..ExecRequest::default()
+        };
+        assert_eq!(exec.plan(&scope, req).await.unwrap().timeout.as_secs(), 600);
+    }
+}

@@ -520,3 +520,56 @@ async fn install_package_into_the_managed_venv() {
         .await;
     assert!(out["stdout"].as_str().unwrap().contains("venv"), "{out}");
 }
+
+#[tokio::test]
+async fn config_switches_remove_the_shell_and_package_tools() {
+    let p = Project::new();
+    let mut settings = p.settings();
+    settings.exec.shell = None;
+    settings.exec.packages_enabled = false;
+    let s = session(settings).await;
+    let names: Vec<String> = s
+        .client
+        .list_all_tools()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name.to_string())
+        .collect();
+    assert!(names.contains(&"run_command".to_owned()));
+    assert!(!names.contains(&"run_shell".to_owned()), "{names:?}");
+    assert!(!names.contains(&"install_package".to_owned()), "{names:?}");
+    let err = s.err("process_start", json!({"command": "sleep 1"})).await;
+    assert!(err.contains("exec.shell"), "{err}");
+}
+
+#[test]
+fn required_sandbox_refuses_to_run_without_bubblewrap() {
+    let p = Project::new();
+    let config = p.base.join("required.yaml");
+    std::fs::write(&config, "exec:\n  sandbox: required\n").unwrap();
+    let marker = p.root.join("ran.txt");
+    // No bubblewrap on switchboard's PATH.
+    let mut sb = Proc::spawn_env(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--root",
+            p.root.to_str().unwrap(),
+        ],
+        &[("PATH", "/nonexistent")],
+    );
+    sb.initialize();
+    let r = sb.request(
+        2,
+        "tools/call",
+        json!({"name": "run_command", "arguments": {"program": "/bin/touch", "args": [marker]}}),
+    );
+    assert_eq!(r["result"]["isError"], true, "{r}");
+    let msg = r["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(
+        msg.contains("exec.sandbox is `required`") && msg.contains("bwrap"),
+        "{msg}"
+    );
+    assert!(!marker.exists(), "nothing runs without the sandbox");
+}

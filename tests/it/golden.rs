@@ -81,6 +81,13 @@ async fn read_only_mode_registers_only_read_only_tools() {
             .all(|t| t.annotations.as_ref().and_then(|a| a.read_only_hint) == Some(true))
     );
     assert!(tools.iter().any(|t| t.name == "read_file"));
+    // No exec tool at all, not even the read-only process_read or process_list.
+    assert!(
+        !tools
+            .iter()
+            .any(|t| t.name.starts_with("process_") || t.name.starts_with("run_")),
+        "exec tools in read-only mode"
+    );
     let err = s
         .client
         .call_tool(rmcp::model::CallToolRequestParams::new("write_file"))
