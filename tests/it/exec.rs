@@ -181,6 +181,14 @@ async fn cwd_stdin_and_errors() {
         )
         .await;
     assert!(err.contains("exec.max_timeout_secs"), "{err}");
+    // rlimits from exec.limits: CPU seconds, processes, file size (bash counts 1024-byte blocks).
+    let out = s
+        .ok(
+            "run_command",
+            json!({"program": "bash", "args": ["-c", "ulimit -t; ulimit -u; ulimit -f"]}),
+        )
+        .await;
+    assert_eq!(out["stdout"], "600\n4096\n4194304\n", "{out}");
     // Per-call env additions reach the child.
     let out = s
         .ok(
@@ -259,9 +267,12 @@ async fn sandbox_confines_writes_and_network() {
     let connect = format!("echo hi > /dev/tcp/127.0.0.1/{port} && echo connected");
 
     let s = session(with_sandbox(&p, SandboxMode::Required)).await;
+    let home_probe = std::path::PathBuf::from(std::env::var("HOME").unwrap())
+        .join(format!(".switchboard-sandbox-probe-{}", rand_digits()));
     let script = format!(
-        "echo in > inside.txt; echo out > {}; echo hook > .git/hooks/pre-commit; {connect}",
-        outside.display()
+        "echo in > inside.txt; echo out > {}; echo x > {}; echo hook > .git/hooks/pre-commit; {connect}",
+        outside.display(),
+        home_probe.display()
     );
     let out = s
         .ok(
@@ -272,6 +283,12 @@ async fn sandbox_confines_writes_and_network() {
     assert_eq!(out["sandboxed"], true);
     assert_eq!(p.read("inside.txt"), "in\n", "the cwd root is writable");
     assert!(!outside.exists(), "wrote outside the root: {out}");
+    let wrote_home = home_probe.exists();
+    let _ = std::fs::remove_file(&home_probe);
+    assert!(
+        !wrote_home,
+        "the home folder is read-only in the sandbox: {out}"
+    );
     assert!(
         !p.root.join(".git/hooks/pre-commit").exists(),
         "protected path written: {out}"
