@@ -131,7 +131,7 @@ impl Switchboard {
         let files = Policy::new(settings.files.clone());
         let exec = crate::policy::exec::ExecPolicy::new(
             Arc::new(settings.exec.clone()),
-            Arc::new(settings.files.clone()),
+            files.files_shared(),
             std::env::vars_os(),
             settings.supervisor_exe.clone(),
             vec![

@@ -48,6 +48,11 @@ impl Policy {
         &self.files
     }
 
+    /// The same settings, shared (the execution policy reads the protected paths).
+    pub fn files_shared(&self) -> Arc<FileSettings> {
+        self.files.clone()
+    }
+
     /// Records the client's roots (already converted from `file://` URIs). Roots that do not
     /// exist are dropped with a log line: they cannot contain anything.
     pub fn set_client_roots(&self, roots: Vec<PathBuf>) {

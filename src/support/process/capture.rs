@@ -62,7 +62,7 @@ impl HeadTail {
 
     pub fn finish(self) -> Captured {
         let total = self.total();
-        if self.tail.dropped() == 0 {
+        if self.tail.start() == 0 {
             let mut all = self.head;
             all.extend_from_slice(&self.tail.bytes());
             return Captured {
@@ -146,10 +146,6 @@ impl Ring {
     /// The offset of the oldest byte still kept.
     pub fn start(&self) -> u64 {
         self.total - self.buf.len() as u64
-    }
-
-    pub fn dropped(&self) -> u64 {
-        self.start()
     }
 
     /// The kept bytes, oldest first.

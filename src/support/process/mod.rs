@@ -37,7 +37,7 @@ const KILL_GRACE: Duration = Duration::from_secs(5);
 const DRAIN_GRACE: Duration = Duration::from_secs(2);
 /// Quiet time that ends a wait for a background process's output.
 const SETTLE: Duration = Duration::from_millis(100);
-/// Least time between two progress reports.
+/// Time between two progress reports (when there is new output).
 const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 
 #[derive(Debug, thiserror::Error)]
@@ -113,24 +113,16 @@ pub struct Started {
 
 type Reports = tokio::io::Lines<BufReader<OwnedReadHalf>>;
 
-impl Started {
-    /// Waits for the exit report.
-    pub async fn exit(&mut self) -> Exit {
-        read_exit(&mut self.reports).await
-    }
-}
-
+/// Waits for the supervisor's exit report.
 async fn read_exit(reports: &mut Reports) -> Exit {
-    {
-        loop {
-            match reports.next_line().await {
-                Ok(Some(line)) => {
-                    if let Some(rest) = line.strip_prefix("exit ") {
-                        return parse_exit(rest);
-                    }
+    loop {
+        match reports.next_line().await {
+            Ok(Some(line)) => {
+                if let Some(rest) = line.strip_prefix("exit ") {
+                    return parse_exit(rest);
                 }
-                _ => return Exit::Unknown,
             }
+            _ => return Exit::Unknown,
         }
     }
 }
@@ -282,7 +274,7 @@ pub async fn run_to_end(mut started: Started, opts: RunOptions) -> RunOutcome {
     let deadline = tokio::time::Instant::now() + opts.timeout;
     let mut give_up: Option<tokio::time::Instant> = None;
     let mut lines = 0u64;
-    let mut last_progress = (Instant::now(), 0u64);
+    let mut reported_bytes = 0u64;
     let mut tick = tokio::time::interval(PROGRESS_EVERY);
     let control = started.control.clone();
     let mut stderr = started.stderr.take();
@@ -329,8 +321,9 @@ pub async fn run_to_end(mut started: Started, opts: RunOptions) -> RunOutcome {
             },
             _ = tick.tick(), if opts.progress.is_some() => {
                 let bytes = out.total() + err.total();
-                if bytes != last_progress.1 && last_progress.0.elapsed() >= PROGRESS_EVERY {
-                    last_progress = (Instant::now(), bytes);
+                // The interval paces reports; only new output is worth one.
+                if bytes != reported_bytes {
+                    reported_bytes = bytes;
                     if let Some(tx) = &opts.progress {
                         let last_line = out.last_line();
                         let _ = tx.try_send(Progress { bytes, lines, last_line });

@@ -30,7 +30,7 @@ use serde::Serialize;
 
 use crate::policy::exec::{ExecRequest, Plan};
 use crate::server::Switchboard;
-use crate::support::process::capture::{Captured, human_bytes};
+use crate::support::process::capture::human_bytes;
 use crate::support::process::{
     self, Background, Exit, Input, ProcessError, RunOptions, RunOutcome, signal_name,
 };
@@ -147,6 +147,29 @@ pub(crate) async fn run_plan(
     .await)
 }
 
+/// The argv for `program` (resolved as the child would) and its arguments; nothing is split.
+pub(crate) fn program_argv(
+    plan: &Plan,
+    program: &str,
+    args: impl IntoIterator<Item = String>,
+) -> Result<Vec<OsString>, ToolError> {
+    let mut argv = vec![plan.resolve_program(program)?.into_os_string()];
+    argv.extend(args.into_iter().map(OsString::from));
+    Ok(argv)
+}
+
+/// The argv that runs one command line through the configured shell (`exec.shell_command`).
+pub(crate) fn shell_argv(
+    plan: &Plan,
+    shell: &[String],
+    line: String,
+) -> Result<Vec<OsString>, ToolError> {
+    let (program, flags) = shell
+        .split_first()
+        .ok_or_else(|| ToolError::invalid("exec.shell_command is empty"))?;
+    program_argv(plan, program, flags.iter().cloned().chain([line]))
+}
+
 pub(crate) fn spawn_error(e: ProcessError) -> ToolError {
     let msg = e.to_string();
     if msg.contains("Resource temporarily unavailable") {
@@ -193,16 +216,12 @@ fn run_output(plan: &Plan, o: &RunOutcome, cap: usize) -> RunOutput {
         stderr_bytes: o.stderr.total_bytes,
         stdout_truncated: o.stdout.dropped_bytes > 0,
         stderr_truncated: o.stderr.dropped_bytes > 0,
-        stdout: text(&o.stdout),
-        stderr: text(&o.stderr),
+        stdout: o.stdout.text.clone(),
+        stderr: o.stderr.text.clone(),
         sandboxed: plan.sandboxed(),
         cwd: plan.cwd.display().to_string(),
         notes,
     }
-}
-
-fn text(c: &Captured) -> String {
-    c.text.clone()
 }
 
 /// (exit code, signal name) of an exit.

@@ -96,7 +96,7 @@ pub(crate) async fn read_page(
     let total = s.output.total();
     let exit = s.exit;
     drop(s);
-    if offset.is_none() || offset.is_some_and(|o| o >= 0) {
+    if offset.is_none_or(|o| o >= 0) {
         entry.cursor.fetch_max(next, Ordering::AcqRel);
     }
     if let Some(re) = filter {

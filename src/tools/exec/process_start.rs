@@ -9,7 +9,7 @@ use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{EnvArgs, ProcessInfo, spawn_error};
+use super::{EnvArgs, ProcessInfo, program_argv, shell_argv, spawn_error};
 use crate::policy::exec::ExecRequest;
 use crate::server::Switchboard;
 use crate::support::process::{self, Background, Input};
@@ -88,21 +88,16 @@ impl Switchboard {
         let plan = self.exec.plan(&scope, req).await?;
         let (argv, shown) = match shell_line {
             Some(line) => {
-                let shell = s.shell.clone().unwrap_or_default();
-                let mut argv = vec![plan.resolve_program(&shell[0])?.into_os_string()];
-                argv.extend(shell[1..].iter().map(Into::into));
-                argv.push(line.clone().into());
-                (argv, line)
+                let shell = s.shell.as_deref().unwrap_or_default();
+                (shell_argv(&plan, shell, line.clone())?, line)
             }
             None => {
                 let program = args.program.unwrap_or_default();
-                let mut argv = vec![plan.resolve_program(&program)?.into_os_string()];
-                argv.extend(args.args.iter().map(Into::into));
-                let shown = std::iter::once(program)
-                    .chain(args.args)
+                let shown = std::iter::once(program.as_str())
+                    .chain(args.args.iter().map(String::as_str))
                     .collect::<Vec<_>>()
                     .join(" ");
-                (argv, shown)
+                (program_argv(&plan, &program, args.args)?, shown)
             }
         };
         let spec = plan.spec(argv, Input::Pipe, true);

@@ -9,7 +9,7 @@ use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::{EnvArgs, run_planned};
+use super::{EnvArgs, program_argv, run_planned};
 use crate::policy::exec::ExecRequest;
 use crate::server::Switchboard;
 use crate::tools::ToolError;
@@ -59,9 +59,7 @@ impl Switchboard {
         };
         let (program, argv) = (args.program, args.args);
         run_planned(self, &ctx, req, args.stdin, move |plan| {
-            let mut full = vec![plan.resolve_program(&program)?.into_os_string()];
-            full.extend(argv.into_iter().map(Into::into));
-            Ok(full)
+            program_argv(plan, &program, argv)
         })
         .await
     }

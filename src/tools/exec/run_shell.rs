@@ -8,7 +8,7 @@ use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::{EnvArgs, run_planned};
+use super::{EnvArgs, run_planned, shell_argv};
 use crate::policy::exec::ExecRequest;
 use crate::server::Switchboard;
 use crate::tools::ToolError;
@@ -63,10 +63,7 @@ impl Switchboard {
         };
         let line = args.command;
         run_planned(self, &ctx, req, args.stdin, move |plan| {
-            let mut argv = vec![plan.resolve_program(&shell[0])?.into_os_string()];
-            argv.extend(shell[1..].iter().map(Into::into));
-            argv.push(line.into());
-            Ok(argv)
+            shell_argv(plan, &shell, line)
         })
         .await
     }

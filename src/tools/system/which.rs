@@ -1,7 +1,6 @@
 //! `which`: where commands are on switchboard's PATH (the first match is the one that runs).
 
 use std::ffi::OsStr;
-use std::os::unix::fs::PermissionsExt;
 
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::{tool, tool_router};
@@ -56,10 +55,7 @@ pub fn which(args: &WhichArgs, path_var: &OsStr) -> Result<WhichOutput, ToolErro
         let all: Vec<String> = dirs
             .iter()
             .map(|d| d.join(name))
-            .filter(|p| {
-                std::fs::metadata(p)
-                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-            })
+            .filter(|p| crate::support::process::is_executable(p))
             .map(|p| p.display().to_string())
             .collect();
         results.push(Found {
@@ -96,6 +92,7 @@ mod tests {
 
     #[test]
     fn finds_executables_in_path_order() {
+        use std::os::unix::fs::PermissionsExt;
         let a = tempfile::tempdir().unwrap();
         let b = tempfile::tempdir().unwrap();
         for d in [&a, &b] {
