@@ -25,15 +25,17 @@ if ! "$deps/venv/bin/python" -c 'import mcp' >/dev/null 2>&1; then
   "$deps/venv/bin/pip" install --quiet --disable-pip-version-check mcp==2.3.0
 fi
 
-# The MCP Inspector CLI needs Node >= 22.19; the npm package node@22 provides one.
-if [ ! -x "$deps/node/node_modules/.bin/mcp-inspector" ] || ! "$deps/node/node_modules/.bin/node" --version >/dev/null 2>&1; then
-  say "installing Node 22 and the MCP Inspector CLI"
+# The MCP Inspector CLI needs Node >= 22.19; the npm package node@22 provides one. The
+# reference server `server-everything` is a real third-party child for the proxy tests.
+if [ ! -x "$deps/node/node_modules/.bin/mcp-inspector" ] || [ ! -x "$deps/node/node_modules/.bin/mcp-server-everything" ] || ! "$deps/node/node_modules/.bin/node" --version >/dev/null 2>&1; then
+  say "installing Node 22, the MCP Inspector CLI and the reference MCP server"
   mkdir -p "$deps/node"
-  (cd "$deps/node" && npm install --silent --no-audit --no-fund --no-save node@22 @modelcontextprotocol/inspector@2 >/dev/null)
+  (cd "$deps/node" && npm install --silent --no-audit --no-fund --no-save node@22 @modelcontextprotocol/inspector@2 @modelcontextprotocol/server-everything@2026.8.31 >/dev/null)
 fi
 
 export SWITCHBOARD_TEST_PYTHON="$deps/venv/bin/python"
 export SWITCHBOARD_TEST_INSPECTOR="$deps/node/node_modules/.bin/mcp-inspector"
+export SWITCHBOARD_TEST_EVERYTHING="$deps/node/node_modules/.bin/mcp-server-everything"
 export SWITCHBOARD_TEST_STRICT=1
 
 say "cargo fmt --check"

@@ -7,6 +7,7 @@
 //! - [`server`]: the one MCP `ServerHandler`, holding the tool router built once.
 //! - [`tools`]: one folder per category, one file per tool; logic in plain functions.
 //! - [`prompts`], [`resources`]: the `prompts/` and `resources/` folders.
+//! - [`proxy`]: child MCP servers from `servers_config.json`, multiplexed and forwarded.
 //! - [`transport`]: line-delimited JSON-RPC with bounded frames and answers for bad input.
 //! - [`logging`]: tracing to stderr and a daily log file; never to stdout.
 //! - [`cli`]: the subcommands besides `serve`.
@@ -17,6 +18,7 @@ pub mod config;
 pub mod logging;
 pub mod policy;
 pub mod prompts;
+pub mod proxy;
 pub mod resources;
 pub mod server;
 pub mod support;
@@ -62,6 +64,8 @@ where
         limits.max_in_flight,
         eof.clone(),
     );
+    // Child servers start now, in the background; nothing below waits for them.
+    server.start_proxy();
     let ct = CancellationToken::new();
     let background = server.shutdown.clone();
     let _stop_background = background.clone().drop_guard();

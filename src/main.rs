@@ -57,6 +57,9 @@ fn main() -> ExitCode {
             } => commands::call(settings, &tool, arguments.as_deref(), json).await,
             Command::Config { action } => commands::config(settings, action),
             Command::Doctor => commands::doctor(settings).await,
+            Command::Proxy {
+                action: switchboard::cli::ProxyAction::Approve { target },
+            } => commands::proxy_approve(settings, &target),
             Command::InstallSnippet { host } => commands::install_snippet(host),
         };
         match result {

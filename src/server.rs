@@ -60,6 +60,8 @@ pub struct Inner {
     subscriptions: Mutex<HashMap<String, CancellationToken>>,
     /// Cancelled when the session ends, which stops every background task of this server.
     pub shutdown: CancellationToken,
+    /// The child servers, once [`Switchboard::start_proxy`] ran (`None` inside: no servers file).
+    proxy: OnceLock<Option<Arc<crate::proxy::Hub>>>,
     /// The lowest level sent as `notifications/message` (`logging/setLevel`); warning until set.
     client_log_level: Mutex<LoggingLevel>,
 }
@@ -88,7 +90,7 @@ impl Catalog {
 /// One catalogue per process and [`Shape`] (`--read-only` and the exec switches), so every
 /// session in the process shares it. Generating the schemas is most of the cost of a first
 /// `tools/list`.
-static CATALOGS: [OnceLock<Catalog>; 8] = [const { OnceLock::new() }; 8];
+static CATALOGS: [OnceLock<Catalog>; 16] = [const { OnceLock::new() }; 16];
 
 fn catalog_for(shape: Shape) -> &'static Catalog {
     CATALOGS[shape.index()].get_or_init(|| Catalog::build(shape))
@@ -149,8 +151,37 @@ impl Switchboard {
             roots_fetch: tokio::sync::Mutex::new(()),
             subscriptions: Mutex::new(HashMap::new()),
             shutdown: CancellationToken::new(),
+            proxy: OnceLock::new(),
             client_log_level: Mutex::new(LoggingLevel::Warning),
         }))
+    }
+
+    /// Starts the child servers of `servers_config.json` in the background (once; needs the
+    /// runtime). `run` calls it, so serving never waits for a child.
+    pub fn start_proxy(&self) -> Option<Arc<crate::proxy::Hub>> {
+        self.proxy
+            .get_or_init(|| {
+                let weak = Arc::downgrade(&self.0);
+                let roots = Box::new(move || {
+                    weak.upgrade()
+                        .map(|inner| {
+                            inner
+                                .policy
+                                .effective_roots()
+                                .into_iter()
+                                .map(|r| r.path)
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                });
+                crate::proxy::Hub::start(self.settings.clone(), roots, self.shutdown.clone())
+            })
+            .clone()
+    }
+
+    /// The running proxy, if there is one.
+    pub fn hub(&self) -> Option<&Arc<crate::proxy::Hub>> {
+        self.proxy.get().and_then(Option::as_ref)
     }
 
     fn catalog(&self) -> &'static Catalog {
@@ -291,7 +322,7 @@ impl Switchboard {
 }
 
 /// Severity order of the MCP log levels (RFC 5424), lowest first.
-fn rank(level: LoggingLevel) -> u8 {
+pub(crate) fn rank(level: LoggingLevel) -> u8 {
     match level {
         LoggingLevel::Debug => 0,
         LoggingLevel::Info => 1,
@@ -368,16 +399,29 @@ impl ServerHandler for Switchboard {
     async fn list_tools(
         &self,
         request: Option<PaginatedRequestParams>,
-        _ctx: RequestContext<RoleServer>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         no_cursor(&request)?;
-        Ok(ListToolsResult::with_all_items(
-            self.catalog().tools.clone(),
-        ))
+        let own = &self.catalog().tools;
+        let Some(hub) = self.hub() else {
+            return Ok(ListToolsResult::with_all_items(own.clone()));
+        };
+        hub.set_host(&ctx.peer);
+        hub.wait_startup().await;
+        let view = hub.view();
+        hub.served(0);
+        let mut tools = Vec::with_capacity(own.len() + view.tools.len());
+        tools.extend(own.iter().cloned());
+        tools.extend(view.tools.iter().cloned());
+        Ok(ListToolsResult::with_all_items(tools))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        self.catalog().router.get(name).cloned()
+        self.catalog()
+            .router
+            .get(name)
+            .cloned()
+            .or_else(|| self.hub()?.tool(name))
     }
 
     async fn call_tool(
@@ -387,6 +431,16 @@ impl ServerHandler for Switchboard {
     ) -> Result<CallToolResponse, McpError> {
         let router = &self.catalog().router;
         if !router.has_route(&request.name) {
+            if let Some(hub) = self.hub() {
+                hub.set_host(&ctx.peer);
+                // A call that arrives before the first list may name a child still starting.
+                if !hub.has_tool(&request.name) {
+                    hub.wait_startup().await;
+                }
+                if let Some(result) = hub.call_tool(request.clone(), &ctx).await {
+                    return result;
+                }
+            }
             let name = &request.name;
             return Err(McpError::invalid_params(
                 format!("unknown tool `{name}`; call tools/list to see the tools"),
@@ -408,7 +462,7 @@ impl ServerHandler for Switchboard {
     async fn list_prompts(
         &self,
         request: Option<PaginatedRequestParams>,
-        _ctx: RequestContext<RoleServer>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
         no_cursor(&request)?;
         let prompts = self
@@ -432,15 +486,27 @@ impl ServerHandler for Switchboard {
                 }
                 prompt
             })
-            .collect();
+            .collect::<Vec<_>>();
+        let mut prompts = prompts;
+        if let Some(hub) = self.hub() {
+            hub.set_host(&ctx.peer);
+            hub.wait_startup().await;
+            prompts.extend(hub.view().prompts.iter().cloned());
+            hub.served(1);
+        }
         Ok(ListPromptsResult::with_all_items(prompts))
     }
 
     async fn get_prompt(
         &self,
         request: GetPromptRequestParams,
-        _ctx: RequestContext<RoleServer>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
+        if let Some(hub) = self.hub()
+            && let Some(result) = hub.get_prompt(request.clone(), &ctx).await
+        {
+            return result;
+        }
         let args: BTreeMap<String, String> = request
             .arguments
             .unwrap_or_default()
@@ -474,7 +540,7 @@ impl ServerHandler for Switchboard {
     async fn list_resources(
         &self,
         request: Option<PaginatedRequestParams>,
-        _ctx: RequestContext<RoleServer>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
         no_cursor(&request)?;
         let list = self
@@ -493,7 +559,14 @@ impl ServerHandler for Switchboard {
                 }
                 res
             })
-            .collect();
+            .collect::<Vec<_>>();
+        let mut list = list;
+        if let Some(hub) = self.hub() {
+            hub.set_host(&ctx.peer);
+            hub.wait_startup().await;
+            list.extend(hub.view().resources.iter().cloned());
+            hub.served(2);
+        }
         Ok(ListResourcesResult::with_all_items(list))
     }
 
@@ -506,7 +579,12 @@ impl ServerHandler for Switchboard {
         let template = ResourceTemplate::new(resources::FILE_TEMPLATE, "file")
             .with_title("Files inside the allowed roots")
             .with_description("Any file inside the allowed roots, by absolute path: file:///home/me/project/README.md");
-        Ok(ListResourceTemplatesResult::with_all_items(vec![template]))
+        let mut templates = vec![template];
+        if let Some(hub) = self.hub() {
+            hub.wait_startup().await;
+            templates.extend(hub.view().templates.iter().cloned());
+        }
+        Ok(ListResourceTemplatesResult::with_all_items(templates))
     }
 
     async fn read_resource(
@@ -514,6 +592,14 @@ impl ServerHandler for Switchboard {
         request: ReadResourceRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
+        if request.uri.starts_with(crate::proxy::names::URI_PREFIX)
+            && let Some(hub) = self.hub()
+        {
+            return match hub.read_resource(request.clone(), &ctx).await {
+                Some(result) => result,
+                None => Err(resource_error(ResourceError::NotFound(request.uri))),
+            };
+        }
         let uri = request.uri;
         let (mime, body) = if uri.starts_with(resources::STATIC_PREFIX) {
             self.resources().read(&uri).map_err(resource_error)?
@@ -536,6 +622,15 @@ impl ServerHandler for Switchboard {
         ctx: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
         let uri = request.uri;
+        if uri.starts_with(crate::proxy::names::URI_PREFIX) {
+            return match self.hub() {
+                Some(hub) => hub
+                    .subscribe(&uri, true)
+                    .await
+                    .unwrap_or_else(|| Err(resource_error(ResourceError::NotFound(uri)))),
+                None => Err(resource_error(ResourceError::NotFound(uri))),
+            };
+        }
         let path = if let Some(p) = crate::support::uri::file_uri_to_path(&uri) {
             let scope = self.file_scope(&ctx).await;
             scope
@@ -573,6 +668,11 @@ impl ServerHandler for Switchboard {
         request: UnsubscribeRequestParams,
         _ctx: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
+        if request.uri.starts_with(crate::proxy::names::URI_PREFIX)
+            && let Some(hub) = self.hub()
+        {
+            return hub.subscribe(&request.uri, false).await.unwrap_or(Ok(()));
+        }
         if let Some(token) = self
             .subscriptions
             .lock()
@@ -593,6 +693,9 @@ impl ServerHandler for Switchboard {
             .client_log_level
             .lock()
             .unwrap_or_else(|e| e.into_inner()) = request.level;
+        if let Some(hub) = self.hub() {
+            hub.set_level(request.level).await;
+        }
         Ok(())
     }
 
@@ -601,6 +704,11 @@ impl ServerHandler for Switchboard {
         request: CompleteRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, McpError> {
+        if let Some(hub) = self.hub()
+            && let Some(result) = hub.complete(request.clone(), &ctx).await
+        {
+            return result;
+        }
         let values = match &request.r#ref {
             Reference::Resource(r)
                 if r.uri == resources::FILE_TEMPLATE && request.argument.name == "path" =>
@@ -630,6 +738,9 @@ impl ServerHandler for Switchboard {
     async fn on_initialized(&self, ctx: NotificationContext<RoleServer>) {
         // In the background: fetch the client's roots, so the first file call rarely waits, and
         // report prompt or resource files that could not be loaded.
+        if let Some(hub) = self.hub() {
+            hub.set_host(&ctx.peer);
+        }
         let me = self.clone();
         tokio::spawn(async move {
             me.refresh_client_roots(&ctx.peer).await;

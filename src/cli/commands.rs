@@ -157,11 +157,13 @@ pub fn config(settings: Arc<Settings>, action: ConfigAction) -> anyhow::Result<u
     match action {
         ConfigAction::Check => {
             let server = Switchboard::new(settings.clone());
+            let servers = servers_file_problems(&settings);
             let problems: Vec<&String> = server
                 .prompts()
                 .problems
                 .iter()
                 .chain(server.resources().problems.iter())
+                .chain(servers.iter())
                 .collect();
             for p in &problems {
                 println!("problem: {p}");
@@ -228,6 +230,72 @@ pub fn config(settings: Arc<Settings>, action: ConfigAction) -> anyhow::Result<u
 }
 
 /// One line per check; a failure says how to fix it. Exit code 1 when anything failed.
+/// What is wrong with the servers file: the file itself, each entry that cannot run (a
+/// missing `${VAR}`, a bad key), and warnings. Entries disabled on purpose are fine.
+fn servers_file_problems(settings: &Settings) -> Vec<String> {
+    let Some((path, found_by)) = &settings.proxy.servers_config else {
+        return Vec::new();
+    };
+    match crate::proxy::servers::ServersFile::load(path, &|k| std::env::var(k).ok()) {
+        Err(e) => vec![format!("{e} (found by {found_by})")],
+        Ok(f) => f
+            .servers
+            .iter()
+            .filter_map(|s| match &s.spec {
+                Err(why) if !why.starts_with("disabled in the servers file") => {
+                    Some(format!("{}: server `{}`: {why}", path.display(), s.name))
+                }
+                _ => None,
+            })
+            .chain(
+                f.warnings
+                    .iter()
+                    .map(|w| format!("{}: {w}", path.display())),
+            )
+            .collect(),
+    }
+}
+
+/// `switchboard proxy approve SERVER[:TOOL]`: trust the new definitions of held-back tools.
+pub fn proxy_approve(settings: Arc<Settings>, target: &str) -> anyhow::Result<u8> {
+    let (server, tool) = match target.split_once(':') {
+        Some((s, t)) => (s, Some(t)),
+        None => (target, None),
+    };
+    let mut pins = crate::proxy::pins::Pins::load(crate::proxy::pins::Pins::path_in(
+        &settings.profile.data_dir,
+    ));
+    let approved = pins.approve(server, tool);
+    if approved.is_empty() {
+        let pending: Vec<String> = pins
+            .file()
+            .servers
+            .iter()
+            .flat_map(|(s, tools)| {
+                tools
+                    .iter()
+                    .filter(|(_, p)| p.pending.is_some())
+                    .map(move |(t, _)| format!("{s}:{t}"))
+            })
+            .collect();
+        eprintln!(
+            "switchboard: nothing to approve for `{target}` in profile `{}`; held back: {}",
+            settings.profile.name,
+            if pending.is_empty() {
+                "none".to_owned()
+            } else {
+                pending.join(", ")
+            }
+        );
+        return Ok(1);
+    }
+    pins.save()?;
+    for t in &approved {
+        println!("approved {server}:{t}");
+    }
+    Ok(0)
+}
+
 pub async fn doctor(settings: Arc<Settings>) -> anyhow::Result<u8> {
     let mut failed = 0;
     let mut line = |ok: bool, what: String| {
@@ -328,6 +396,59 @@ pub async fn doctor(settings: Arc<Settings>) -> anyhow::Result<u8> {
             found.join(", ")
         }
     );
+    for p in servers_file_problems(&settings) {
+        line(false, format!("servers file: {p}"));
+    }
+    if let Some(hub) = server.start_proxy() {
+        // Start every child (lazy ones too) and wait for each to be ready or to fail.
+        let mut waits = tokio::task::JoinSet::new();
+        for c in hub.children() {
+            if c.spec.is_ok() {
+                waits.spawn(async move { c.connection().await.map(|_| ()) });
+            }
+        }
+        while waits.join_next().await.is_some() {}
+        for r in hub.report() {
+            match r.state.as_str() {
+                "ready" => line(
+                    true,
+                    format!(
+                        "server {}: ready, {} tool(s), {} prompt(s), {} resource(s); started in {} ms",
+                        r.name,
+                        r.tools,
+                        r.prompts,
+                        r.resources,
+                        r.start_ms.unwrap_or(0)
+                    ),
+                ),
+                "disabled" => println!(
+                    "warn server {}: not started: {}",
+                    r.name,
+                    r.last_error.unwrap_or_default()
+                ),
+                other => line(
+                    false,
+                    format!(
+                        "server {}: {other}: {}{}",
+                        r.name,
+                        r.last_error.unwrap_or_default(),
+                        r.stderr_tail
+                            .lines()
+                            .last()
+                            .map(|l| format!(" (stderr: {l})"))
+                            .unwrap_or_default()
+                    ),
+                ),
+            }
+            if !r.held_tools.is_empty() {
+                println!(
+                    "warn server {}: held back until approved: {}",
+                    r.name,
+                    r.held_tools.join(", ")
+                );
+            }
+        }
+    }
     match self_test(server).await {
         Ok(n) => line(
             true,

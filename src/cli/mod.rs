@@ -32,6 +32,10 @@ pub struct Cli {
     /// Register only tools that never change anything (readOnlyHint = true)
     #[arg(long, global = true)]
     pub read_only: bool,
+    /// Child MCP servers file in Claude Desktop's format (default: proxy.servers_config, then
+    /// servers_config.json in the user config dir)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub servers: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -66,6 +70,11 @@ pub enum Command {
     },
     /// Check config, roots, data folders, prompts and resources; one line per check
     Doctor,
+    /// Child MCP servers (servers_config.json)
+    Proxy {
+        #[command(subcommand)]
+        action: ProxyAction,
+    },
     /// Print the MCP host config entry for this binary
     InstallSnippet {
         #[arg(value_enum, default_value_t = Host::Claude)]
@@ -83,6 +92,15 @@ pub enum ConfigAction {
     Path,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum ProxyAction {
+    /// Trust the new definition of child tools held back because they changed
+    Approve {
+        /// SERVER (all its held-back tools) or SERVER:TOOL
+        target: String,
+    },
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Host {
     Claude,
@@ -98,6 +116,7 @@ impl Cli {
             profile: self.profile.clone(),
             log_level: self.log_level.clone(),
             read_only: self.read_only,
+            servers: self.servers.clone(),
         }
     }
 }

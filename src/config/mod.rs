@@ -39,6 +39,8 @@ pub struct Overrides {
     pub profile: Option<String>,
     pub log_level: Option<String>,
     pub read_only: bool,
+    /// `--servers PATH`: the child servers file.
+    pub servers: Option<PathBuf>,
 }
 
 /// How the config file was found, for `switchboard config path` and `doctor`.
@@ -140,6 +142,30 @@ pub struct ExecSettings {
     pub packages_timeout: std::time::Duration,
 }
 
+/// Whether child tools are pinned to the definition first seen (`proxy.pinning`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pinning {
+    Enforce,
+    Warn,
+    Off,
+}
+
+/// Child MCP servers: where their file is and the limits that apply to all of them.
+#[derive(Debug, Clone)]
+pub struct ProxySettings {
+    /// The servers file, when one was given or found; with how it was found.
+    pub servers_config: Option<(PathBuf, &'static str)>,
+    pub startup_wait: std::time::Duration,
+    pub pinning: Pinning,
+    pub max_frame_bytes: usize,
+    pub max_call: std::time::Duration,
+    pub stderr_buffer_bytes: usize,
+    pub max_list_items: usize,
+    /// How many switchboards up the chain this one is (`SWITCHBOARD_PROXY_DEPTH`, set for
+    /// children), so a servers file that names switchboard itself cannot recurse forever.
+    pub depth: u32,
+}
+
 #[derive(Debug, Clone)]
 pub struct LoggingSettings {
     pub level: String,
@@ -156,6 +182,7 @@ pub struct Settings {
     pub profile: Profile,
     pub files: FileSettings,
     pub exec: ExecSettings,
+    pub proxy: ProxySettings,
     pub prompt_dirs: Vec<PathBuf>,
     pub resource_dirs: Vec<PathBuf>,
     pub limits: Limits,
@@ -488,8 +515,10 @@ fn build(
     let resource_dirs = folder_list("resources", &raw.resources.dirs);
     let tool_dirs = folder_list("tools", &[]);
 
+    let proxy = proxy_settings(&raw.proxy, file, overrides, user_config_dir.as_deref(), env)?;
     let mut own_paths: Vec<PathBuf> = Vec::new();
     own_paths.extend(config_file.iter().cloned());
+    own_paths.extend(proxy.servers_config.iter().map(|(p, _)| p.clone()));
     for base in beside.iter().chain(user_config_dir.iter()) {
         own_paths.push(base.join("config.yaml"));
         own_paths.push(base.join("servers_config.json"));
@@ -554,6 +583,7 @@ fn build(
             trash: f.trash,
         },
         exec,
+        proxy,
         prompt_dirs,
         resource_dirs,
         limits: Limits {
@@ -569,6 +599,63 @@ fn build(
         read_only: overrides.read_only,
         supervisor_exe: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("switchboard")),
         effective,
+    })
+}
+
+fn proxy_settings(
+    p: &raw::RawProxy,
+    file: Option<&Path>,
+    overrides: &Overrides,
+    user_config_dir: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<ProxySettings, ConfigError> {
+    use std::time::Duration;
+    let servers_config = if let Some(p) = &overrides.servers {
+        Some((absolutize(&expand_home(p, env), None), "--servers"))
+    } else if let Some(p) = &p.servers_config {
+        Some((
+            absolutize(&expand_home(p, env), file),
+            "proxy.servers_config",
+        ))
+    } else {
+        user_config_dir
+            .map(|d| d.join("servers_config.json"))
+            .filter(|p| p.is_file())
+            .map(|p| (p, "the user config dir"))
+    };
+    let pinning = match p.pinning.as_str() {
+        "enforce" => Pinning::Enforce,
+        "warn" => Pinning::Warn,
+        "off" => Pinning::Off,
+        other => {
+            return Err(ConfigError::new(
+                file,
+                "proxy.pinning",
+                format!("`{other}` is not a pinning mode: use enforce, warn or off"),
+            ));
+        }
+    };
+    for (key, value) in [
+        ("proxy.max_frame_bytes", p.max_frame_bytes as u64),
+        ("proxy.max_call_secs", p.max_call_secs),
+        ("proxy.stderr_buffer_bytes", p.stderr_buffer_bytes as u64),
+        ("proxy.max_list_items", p.max_list_items as u64),
+    ] {
+        if value == 0 {
+            return Err(ConfigError::new(file, key, "must be greater than 0"));
+        }
+    }
+    Ok(ProxySettings {
+        servers_config,
+        startup_wait: Duration::from_millis(p.startup_wait_ms),
+        pinning,
+        max_frame_bytes: p.max_frame_bytes,
+        max_call: Duration::from_secs(p.max_call_secs),
+        stderr_buffer_bytes: p.stderr_buffer_bytes,
+        max_list_items: p.max_list_items,
+        depth: env("SWITCHBOARD_PROXY_DEPTH")
+            .and_then(|d| d.parse().ok())
+            .unwrap_or(0),
     })
 }
 

@@ -24,7 +24,7 @@ pub struct RawConfig {
     pub comms: Reserved,
     pub prompts: RawFolders,
     pub resources: RawFolders,
-    pub proxy: Reserved,
+    pub proxy: RawProxy,
     pub limits: RawLimits,
     pub logging: RawLogging,
 }
@@ -171,6 +171,40 @@ impl Default for RawPackages {
             allow: Vec::new(),
             deny: Vec::new(),
             timeout_secs: 300,
+        }
+    }
+}
+
+/// Child MCP servers (`servers_config.json`) and how switchboard treats them.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawProxy {
+    /// The servers file; default: `servers_config.json` in the user config dir.
+    pub servers_config: Option<PathBuf>,
+    /// How long the first `tools/list` waits for eager children (from start-up).
+    pub startup_wait_ms: u64,
+    /// `enforce` (hold back changed tools), `warn` (log and list them) or `off`.
+    pub pinning: String,
+    /// Longest line a child may write on stdout; a longer one stops and restarts it.
+    pub max_frame_bytes: usize,
+    /// Hard limit on one forwarded call, even while progress keeps arriving.
+    pub max_call_secs: u64,
+    /// Tail of each child's stderr kept for status and errors.
+    pub stderr_buffer_bytes: usize,
+    /// Most tools, prompts or resources read from one child (its pages are drained up to this).
+    pub max_list_items: usize,
+}
+
+impl Default for RawProxy {
+    fn default() -> Self {
+        Self {
+            servers_config: None,
+            startup_wait_ms: 3000,
+            pinning: "enforce".into(),
+            max_frame_bytes: 16 * 1024 * 1024,
+            max_call_secs: 600,
+            stderr_buffer_bytes: 64 * 1024,
+            max_list_items: 10_000,
         }
     }
 }

@@ -112,6 +112,7 @@ impl Plan {
             input,
             merge_output,
             limits: self.limits,
+            term_grace: Duration::ZERO,
         }
     }
 

@@ -7,6 +7,7 @@
 
 pub mod exec;
 pub mod files;
+pub mod proxy;
 pub mod system;
 
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -69,6 +70,8 @@ pub struct Shape {
     pub read_only: bool,
     pub shell: bool,
     pub packages: bool,
+    /// A servers file is configured: the proxy tools are registered.
+    pub proxy: bool,
 }
 
 impl Shape {
@@ -77,12 +80,16 @@ impl Shape {
             read_only: settings.read_only,
             shell: settings.exec.shell.is_some(),
             packages: settings.exec.packages_enabled,
+            proxy: settings.proxy.servers_config.is_some(),
         }
     }
 
     /// A small number, so a process can keep one catalogue per shape.
     pub fn index(self) -> usize {
-        usize::from(self.read_only) | usize::from(self.shell) << 1 | usize::from(self.packages) << 2
+        usize::from(self.read_only)
+            | usize::from(self.shell) << 1
+            | usize::from(self.packages) << 2
+            | usize::from(self.proxy) << 3
     }
 }
 
@@ -98,6 +105,9 @@ pub fn router(shape: Shape) -> ToolRouter<Switchboard> {
     }
     if !shape.packages {
         router.remove_route("install_package");
+    }
+    if shape.proxy {
+        router += proxy::router();
     }
     let read_only = shape.read_only;
     for route in router.map.values_mut() {

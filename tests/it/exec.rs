@@ -15,7 +15,7 @@ use switchboard::config::{SandboxMode, Settings};
 
 /// Pids whose command line starts with `needle` (so the shell that started them, whose
 /// command line mentions them too, is not counted).
-fn procs_matching(needle: &str) -> Vec<i32> {
+pub(crate) fn procs_matching(needle: &str) -> Vec<i32> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Some(pid) = entry

@@ -102,16 +102,30 @@ pub struct TestClient {
     pub log: Arc<Mutex<Vec<String>>>,
     /// Progress notifications: (progress, message).
     pub progress: Arc<Mutex<Vec<ProgressSeen>>>,
+    /// Declares sampling and answers every request with a fixed text.
+    pub sampling: bool,
+    /// Declares elicitation and answers `{"approve": value}` (accept).
+    pub elicit: Option<bool>,
+    /// `notifications/tools/list_changed` received.
+    pub tools_changed: Arc<std::sync::atomic::AtomicUsize>,
+    /// Log messages as `logger: data`.
+    pub loggers: Arc<Mutex<Vec<String>>>,
 }
 
 #[allow(deprecated)]
 impl ClientHandler for TestClient {
     fn get_info(&self) -> ClientConfig {
-        let caps = if self.roots.is_some() {
+        let mut caps = if self.roots.is_some() {
             ClientCapabilities::builder().enable_roots().build()
         } else {
             ClientCapabilities::default()
         };
+        if self.sampling {
+            caps.sampling = Some(Default::default());
+        }
+        if self.elicit.is_some() {
+            caps.elicitation = Some(Default::default());
+        }
         ClientConfig::new(caps, Implementation::new("switchboard-tests", "1.0"))
     }
 
@@ -139,6 +153,42 @@ impl ClientHandler for TestClient {
         _ctx: NotificationContext<RoleClient>,
     ) {
         self.log.lock().unwrap().push(params.data.to_string());
+        self.loggers.lock().unwrap().push(format!(
+            "{}: {}",
+            params.logger.unwrap_or_default(),
+            params.data
+        ));
+    }
+
+    async fn on_tool_list_changed(&self, _ctx: NotificationContext<RoleClient>) {
+        self.tools_changed
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    async fn create_message(
+        &self,
+        _params: rmcp::model::CreateMessageRequestParams,
+        _ctx: RequestContext<RoleClient>,
+    ) -> Result<rmcp::model::CreateMessageResult, ErrorData> {
+        if !self.sampling {
+            return Err(ErrorData::invalid_request("no sampling", None));
+        }
+        Ok(rmcp::model::CreateMessageResult::new(
+            rmcp::model::SamplingMessage::assistant_text("sampled by the test client"),
+            "test-model".into(),
+        ))
+    }
+
+    async fn create_elicitation(
+        &self,
+        _params: rmcp::model::ElicitRequestParams,
+        _ctx: RequestContext<RoleClient>,
+    ) -> Result<rmcp::model::ElicitResult, ErrorData> {
+        let approve = self.elicit.unwrap_or(false);
+        Ok(serde_json::from_value(
+            serde_json::json!({"action": "accept", "content": {"approve": approve}}),
+        )
+        .unwrap())
     }
 
     async fn on_progress(

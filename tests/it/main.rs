@@ -10,4 +10,5 @@ mod golden;
 mod harness;
 mod path_safety;
 mod prompts_resources;
+mod proxy;
 mod system;

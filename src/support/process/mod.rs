@@ -71,6 +71,8 @@ pub struct Spec {
     /// stdout and stderr into one pipe, in the order they were written.
     pub merge_output: bool,
     pub limits: Rlimits,
+    /// Between SIGTERM and SIGKILL when the tree is stopped; zero kills at once.
+    pub term_grace: Duration,
 }
 
 /// How a process ended.
@@ -160,6 +162,7 @@ pub async fn start(spec: Spec, supervisor_exe: &Path) -> Result<Started, Process
         .arg(limit(spec.limits.cpu_secs))
         .arg(limit(spec.limits.file_size_bytes))
         .arg(limit(spec.limits.processes))
+        .arg(spec.term_grace.as_millis().to_string())
         .arg("--")
         .args(&spec.argv)
         .current_dir(&spec.cwd)
@@ -231,6 +234,39 @@ pub async fn start(spec: Spec, supervisor_exe: &Path) -> Result<Started, Process
         reports,
         started: Instant::now(),
     })
+}
+
+/// A started process taken apart, for a caller that drives the pipes itself (a child MCP
+/// server): the parts, and the future of its exit report.
+pub struct Parts {
+    pub pid: u32,
+    pub control: Control,
+    pub stdin: Option<pipe::Sender>,
+    pub stdout: pipe::Receiver,
+    pub stderr: Option<pipe::Receiver>,
+}
+
+impl Started {
+    /// Splits the process into its pipes and a waiter for its exit report.
+    pub fn split(self) -> (Parts, ExitWaiter) {
+        let parts = Parts {
+            pid: self.pid,
+            control: self.control,
+            stdin: self.stdin,
+            stdout: self.stdout,
+            stderr: self.stderr,
+        };
+        (parts, ExitWaiter(self.reports))
+    }
+}
+
+/// Resolves when the supervisor reports the exit (or goes away).
+pub struct ExitWaiter(Reports);
+
+impl ExitWaiter {
+    pub async fn wait(mut self) -> Exit {
+        read_exit(&mut self.0).await
+    }
 }
 
 /// A progress report while a command runs.

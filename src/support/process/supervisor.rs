@@ -11,6 +11,9 @@
 //!
 //! Control protocol (lines): supervisor → switchboard `pid N`, then `exit code N` or
 //! `exit signal N`, or `error MESSAGE`; switchboard → supervisor `kill` or `signal N`.
+//!
+//! With a grace period (child MCP servers get 2 s), `kill` and the end of the socket first send
+//! SIGTERM to the group and every descendant, and SIGKILL only what is left when it ends.
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Write};
@@ -35,8 +38,8 @@ pub fn main_if_requested() -> Option<i32> {
     Some(run(args.collect()))
 }
 
-/// Limits and argv as passed on the command line: `cpu fsize nproc -- program args…`
-/// (0 = leave the inherited limit).
+/// Limits and argv as passed on the command line: `cpu fsize nproc grace_ms -- program args…`
+/// (0 = leave the inherited limit; a grace of 0 kills at once).
 fn run(args: Vec<OsString>) -> i32 {
     // SAFETY: fstat on a descriptor number only reads its status.
     let is_socket = unsafe {
@@ -66,7 +69,7 @@ fn run(args: Vec<OsString>) -> i32 {
         .map(|a| a.to_str().and_then(|s| s.parse().ok()).unwrap_or(0))
         .collect();
     let argv = &args[split + 1..];
-    if argv.is_empty() || nums.len() != 3 {
+    if argv.is_empty() || nums.len() != 4 {
         let _ = writeln!(report, "error bad supervisor arguments");
         return 2;
     }
@@ -105,6 +108,7 @@ fn run(args: Vec<OsString>) -> i32 {
         }
     };
     let pid = child.id() as i32;
+    let grace = std::time::Duration::from_millis(nums[3]);
     release_stdio();
     if writeln!(report, "pid {pid}").is_err() {
         kill_tree(pid);
@@ -115,7 +119,7 @@ fn run(args: Vec<OsString>) -> i32 {
         let mut lines = BufReader::new(control).lines();
         loop {
             match lines.next() {
-                Some(Ok(line)) if line == "kill" => kill_tree(pid),
+                Some(Ok(line)) if line == "kill" => stop_tree(pid, grace),
                 Some(Ok(line)) => {
                     if let Some(sig) = line.strip_prefix("signal ").and_then(|n| n.parse().ok()) {
                         // SAFETY: signals the command's own process group.
@@ -125,7 +129,7 @@ fn run(args: Vec<OsString>) -> i32 {
                     }
                 }
                 _ => {
-                    kill_tree(pid);
+                    stop_tree(pid, grace);
                     return;
                 }
             }
@@ -191,6 +195,47 @@ fn release_stdio() {
             }
         }
     }
+}
+
+/// SIGTERM to the group and every descendant, then (once they are gone or `grace` has passed)
+/// SIGKILL to whatever is left. Without a grace period, SIGKILL at once.
+fn stop_tree(pgid: i32, grace: std::time::Duration) {
+    if !grace.is_zero() {
+        // SAFETY: signals a process group and pids found below this process.
+        unsafe {
+            libc::kill(-pgid, libc::SIGTERM);
+        }
+        for pid in descendants(std::process::id() as i32) {
+            // SAFETY: as above.
+            unsafe {
+                libc::kill(pid, libc::SIGTERM);
+            }
+        }
+        let until = std::time::Instant::now() + grace;
+        while std::time::Instant::now() < until && !only_zombies_below() {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+    kill_tree(pgid);
+}
+
+/// True when nothing below this process is still running (zombies wait to be reaped).
+fn only_zombies_below() -> bool {
+    descendants(std::process::id() as i32)
+        .into_iter()
+        .all(|pid| process_state(pid).is_none_or(|s| s == 'Z'))
+}
+
+/// The state letter from `/proc/PID/stat` (R, S, Z, …), `None` when the process is gone.
+#[cfg(target_os = "linux")]
+fn process_state(pid: i32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat[stat.rfind(')')? + 2..].chars().next()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn process_state(_pid: i32) -> Option<char> {
+    None
 }
 
 /// SIGKILL to the command's process group and to every descendant of this process.

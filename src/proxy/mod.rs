@@ -1,0 +1,807 @@
+//! Child MCP servers from `servers_config.json`, multiplexed behind switchboard: their tools,
+//! prompts and resources appear as switchboard's own under `{alias}__` names and `proxy://`
+//! URIs, and calls, progress, cancellation, log messages, list changes and child→host requests
+//! are forwarded both ways.
+//!
+//! Why it is built this way: one slow or broken child must never slow the others or the host.
+//! Each child has its own task ([`child::Child::run`]) that starts, lists, watches and restarts
+//! it; the [`Hub`] only reads what the children last listed, merges it into a [`View`] when
+//! something changed, and tells the host once per burst of changes (debounced). Nothing here
+//! waits on a child while holding a lock.
+
+// Logging and subscriptions are deprecated by the 2026-07-28 revision, but children and hosts of
+// the initialize era use them, so the proxy forwards them on purpose.
+#![allow(deprecated)]
+
+pub mod child;
+pub mod frames;
+pub mod names;
+pub mod pins;
+pub mod servers;
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rmcp::model::{
+    CallToolRequest, CallToolRequestParams, CallToolResponse, CallToolResult,
+    CancelledNotificationParam, ClientRequest, CompleteRequest, CompleteRequestParams,
+    CompleteResult, ContentBlock, GetPromptRequest, GetPromptRequestParams, GetPromptResponse,
+    LoggingLevel, LoggingMessageNotificationParam, Prompt, ReadResourceRequest,
+    ReadResourceRequestParams, ReadResourceResponse, Reference, Resource, ResourceContents,
+    ResourceTemplate, ServerResult, SetLevelRequestParams, SubscribeRequestParams, Tool,
+    UnsubscribeRequestParams,
+};
+use rmcp::service::{PeerRequestOptions, RequestContext, ServiceError};
+use rmcp::{ErrorData as McpError, Peer, RoleClient, RoleServer};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Settings;
+use child::{Child, Phase};
+use servers::ServersFile;
+
+/// Quiet time that ends a burst of list changes before the host is told.
+const DEBOUNCE: Duration = Duration::from_millis(200);
+/// Switchboards nested deeper than this start no children.
+pub const MAX_DEPTH: u32 = 3;
+/// How often the servers file and the pins are checked for changes.
+const WATCH_EVERY: Duration = Duration::from_secs(1);
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Where a host-facing name leads.
+#[derive(Clone)]
+struct Route {
+    child: Arc<Child>,
+    name: String,
+}
+
+/// The merged catalogue of every child, as the host sees it.
+#[derive(Default)]
+pub struct View {
+    pub tools: Vec<Tool>,
+    tool_routes: HashMap<String, Route>,
+    /// Exposed name → why the tool is held back.
+    held: HashMap<String, String>,
+    pub prompts: Vec<Prompt>,
+    prompt_routes: HashMap<String, Route>,
+    pub resources: Vec<Resource>,
+    pub templates: Vec<ResourceTemplate>,
+    /// Hashes of the tools, prompts and resources lists, to tell the host only about changes.
+    hashes: [u64; 3],
+}
+
+fn hash_of<T: serde::Serialize>(items: &[T]) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    serde_json::to_string(items)
+        .unwrap_or_default()
+        .hash(&mut h);
+    h.finish()
+}
+
+/// Shared state of the proxy (see the module docs). Held in an `Arc` by the server, the
+/// children (weakly) and the background tasks.
+pub struct Hub {
+    pub settings: Arc<Settings>,
+    roots: Box<dyn Fn() -> Vec<PathBuf> + Send + Sync>,
+    host: Mutex<Option<Peer<RoleServer>>>,
+    host_level: Mutex<LoggingLevel>,
+    children: Mutex<BTreeMap<String, Arc<Child>>>,
+    file: Mutex<Option<ServersFile>>,
+    file_error: Mutex<Option<String>>,
+    file_stamp: Mutex<Option<(u64, std::time::SystemTime)>>,
+    pins: Mutex<pins::Pins>,
+    view: Mutex<Arc<View>>,
+    dirty: AtomicBool,
+    notify: Notify,
+    served: Mutex<[Option<u64>; 3]>,
+    started: Instant,
+    shutdown: CancellationToken,
+}
+
+/// A child's state for `proxy_status` and `doctor`.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct ServerReport {
+    pub name: String,
+    /// The tool name prefix: tools are `{alias}__{tool}`.
+    pub alias: String,
+    /// idle, starting, ready, restarting, failed, disabled or stopped.
+    pub state: String,
+    /// `stdio: command args` or `http: url`.
+    pub transport: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uptime_secs: Option<u64>,
+    /// How long the last start took, spawn to listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_ms: Option<u64>,
+    pub restarts: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_in_secs: Option<u64>,
+    /// Tools exposed to the host (after filters and pinning).
+    pub tools: usize,
+    /// Tools held back because their definition changed since approval.
+    pub held_tools: Vec<String>,
+    pub prompts: usize,
+    pub resources: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub stderr_tail: String,
+}
+
+impl Hub {
+    /// Reads the servers file (when there is one) and starts every child in the background.
+    /// Returns at once: nothing here waits for a child.
+    pub fn start(
+        settings: Arc<Settings>,
+        roots: Box<dyn Fn() -> Vec<PathBuf> + Send + Sync>,
+        shutdown: CancellationToken,
+    ) -> Option<Arc<Self>> {
+        let (path, _) = settings.proxy.servers_config.clone()?;
+        if settings.proxy.depth >= MAX_DEPTH {
+            tracing::error!(
+                "not starting child servers: this switchboard is already {} levels deep in a chain of switchboards (does the servers file start switchboard with itself?)",
+                settings.proxy.depth
+            );
+            return None;
+        }
+        let pins = pins::Pins::load(pins::Pins::path_in(&settings.profile.data_dir));
+        let hub = Arc::new(Self {
+            settings,
+            roots,
+            host: Mutex::new(None),
+            host_level: Mutex::new(LoggingLevel::Warning),
+            children: Mutex::new(BTreeMap::new()),
+            file: Mutex::new(None),
+            file_error: Mutex::new(None),
+            file_stamp: Mutex::new(None),
+            pins: Mutex::new(pins),
+            view: Mutex::new(Arc::default()),
+            dirty: AtomicBool::new(true),
+            notify: Notify::new(),
+            served: Mutex::new([None; 3]),
+            started: Instant::now(),
+            shutdown,
+        });
+        hub.reload(&path);
+        tokio::spawn(hub.clone().debounce());
+        tokio::spawn(hub.clone().watch(path));
+        Some(hub)
+    }
+
+    /// (Re)reads the servers file and starts, stops or restarts children to match it.
+    fn reload(self: &Arc<Self>, path: &std::path::Path) {
+        *lock(&self.file_stamp) = stamp(path);
+        // `${VAR}` comes from switchboard's own environment (what the host's entry gives it).
+        let file = match ServersFile::load(path, &|k| std::env::var(k).ok()) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!("{e}");
+                *lock(&self.file_error) = Some(e.to_string());
+                return;
+            }
+        };
+        *lock(&self.file_error) = None;
+        for w in &file.warnings {
+            tracing::warn!("servers file: {w}");
+        }
+        let mut children = lock(&self.children);
+        let wanted: BTreeMap<String, &servers::ServerEntry> =
+            file.servers.iter().map(|e| (e.name.clone(), e)).collect();
+        children.retain(|name, child| {
+            let keep = wanted.get(name).is_some_and(|e| same_entry(child, e));
+            if !keep {
+                tracing::info!(server = %name, "stopping child server (removed or changed)");
+                child.stop.cancel();
+            }
+            keep
+        });
+        for (name, entry) in wanted {
+            if children.contains_key(&name) {
+                continue;
+            }
+            let child = Child::new(
+                name.clone(),
+                entry.alias.clone(),
+                entry.spec.clone(),
+                Arc::downgrade(self),
+                self.settings.proxy.stderr_buffer_bytes,
+                self.shutdown.child_token(),
+            );
+            tokio::spawn(child.clone().run());
+            children.insert(name, child);
+        }
+        drop(children);
+        *lock(&self.file) = Some(file);
+        self.changed();
+    }
+
+    /// Polls the servers file and the pins; a change reloads and re-lists.
+    async fn watch(self: Arc<Self>, path: PathBuf) {
+        loop {
+            tokio::select! {
+                _ = self.shutdown.cancelled() => return,
+                _ = tokio::time::sleep(WATCH_EVERY) => {}
+            }
+            if stamp(&path) != *lock(&self.file_stamp) {
+                tracing::info!(file = %path.display(), "servers file changed; reloading");
+                self.reload(&path);
+            }
+            let pins_changed = lock(&self.pins).refresh();
+            if pins_changed {
+                for c in self.children() {
+                    c.check_pins(&self);
+                }
+                self.changed();
+            }
+        }
+    }
+
+    /// Something a host list shows may have changed: rebuild lazily and tell the host soon.
+    pub fn changed(&self) {
+        self.dirty.store(true, Ordering::Release);
+        self.notify.notify_one();
+    }
+
+    async fn debounce(self: Arc<Self>) {
+        loop {
+            tokio::select! {
+                _ = self.shutdown.cancelled() => return,
+                _ = self.notify.notified() => {}
+            }
+            tokio::time::sleep(DEBOUNCE).await;
+            let view = self.view();
+            let Some(host) = self.host() else { continue };
+            let stale: Vec<usize> = {
+                let mut served = lock(&self.served);
+                (0..3)
+                    .filter(|&i| {
+                        let old = served[i];
+                        if old.is_some() && old != Some(view.hashes[i]) {
+                            served[i] = Some(view.hashes[i]);
+                            true
+                        } else {
+                            false
+                        }
+                    })
+                    .collect()
+            };
+            for i in stale {
+                let _ = match i {
+                    0 => host.notify_tool_list_changed().await,
+                    1 => host.notify_prompt_list_changed().await,
+                    _ => host.notify_resource_list_changed().await,
+                };
+            }
+        }
+    }
+
+    /// Records that the host saw a list (0 tools, 1 prompts, 2 resources) as it is now.
+    pub fn served(&self, kind: usize) {
+        let h = self.view().hashes[kind];
+        lock(&self.served)[kind] = Some(h);
+    }
+
+    pub fn children(&self) -> Vec<Arc<Child>> {
+        lock(&self.children).values().cloned().collect()
+    }
+
+    pub fn child(&self, name: &str) -> Option<Arc<Child>> {
+        lock(&self.children).get(name).cloned()
+    }
+
+    fn child_by_alias(&self, alias: &str) -> Option<Arc<Child>> {
+        lock(&self.children)
+            .values()
+            .find(|c| c.alias == alias)
+            .cloned()
+    }
+
+    pub fn host(&self) -> Option<Peer<RoleServer>> {
+        lock(&self.host).clone()
+    }
+
+    pub fn set_host(&self, peer: &Peer<RoleServer>) {
+        let mut h = lock(&self.host);
+        if h.is_none() {
+            *h = Some(peer.clone());
+        }
+    }
+
+    pub fn roots(&self) -> Vec<PathBuf> {
+        (self.roots)()
+    }
+
+    /// The host's `logging/setLevel`, applied to forwarded messages and passed to children.
+    pub async fn set_level(&self, level: LoggingLevel) {
+        *lock(&self.host_level) = level;
+        for c in self.children() {
+            if c.listing().logging
+                && let Some(peer) = c.peer_now()
+            {
+                let _ = peer.set_level(SetLevelRequestParams::new(level)).await;
+            }
+        }
+    }
+
+    async fn log_to_host(&self, param: LoggingMessageNotificationParam) {
+        let wanted = *lock(&self.host_level);
+        if crate::server::rank(param.level) < crate::server::rank(wanted) {
+            return;
+        }
+        if let Some(host) = self.host() {
+            let _ = host.notify_logging_message(param).await;
+        }
+    }
+
+    /// The first list waits (from start-up, up to `proxy.startup_wait_ms`) for the eager
+    /// children's first start attempt; later ones arrive with `list_changed`.
+    pub async fn wait_startup(&self) {
+        let deadline = self.started + self.settings.proxy.startup_wait;
+        loop {
+            let pending = self
+                .children()
+                .into_iter()
+                .any(|c| c.spec.is_ok() && !c.is_lazy() && !c.settled());
+            if !pending || Instant::now() >= deadline {
+                return;
+            }
+            tokio::select! {
+                _ = self.notify_settled() => {}
+                _ = tokio::time::sleep_until(deadline.into()) => return,
+            }
+        }
+    }
+
+    async fn notify_settled(&self) {
+        // Children report readiness through `changed`; a short poll covers failures too.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    /// The merged catalogue, rebuilt when something changed.
+    pub fn view(&self) -> Arc<View> {
+        if self.dirty.swap(false, Ordering::AcqRel) {
+            let v = Arc::new(self.build_view());
+            *lock(&self.view) = v.clone();
+            return v;
+        }
+        lock(&self.view).clone()
+    }
+
+    fn build_view(&self) -> View {
+        let mut children = self.children();
+        children.sort_by(|a, b| a.alias.cmp(&b.alias));
+        let mut v = View::default();
+        let read_only = self.settings.read_only;
+        for child in children {
+            let Ok(spec) = &child.spec else { continue };
+            let phase = child.status().phase;
+            if matches!(phase, Phase::Failed | Phase::Stopped | Phase::Disabled) {
+                continue;
+            }
+            let listing = child.listing();
+            let held = child.held();
+            let mut tools: Vec<Tool> = Vec::new();
+            for t in &listing.tools {
+                if !spec.tool_allowed(&t.name) || (read_only && !crate::tools::is_read_only(t)) {
+                    continue;
+                }
+                let exposed = names::exposed(&child.alias, &t.name);
+                if let Some(why) = held.get(t.name.as_ref()) {
+                    v.held.insert(exposed, why.clone());
+                    continue;
+                }
+                let mut tool = t.clone();
+                tool.name = exposed.clone().into();
+                v.tool_routes.insert(
+                    exposed,
+                    Route {
+                        child: child.clone(),
+                        name: t.name.to_string(),
+                    },
+                );
+                tools.push(tool);
+            }
+            tools.sort_by(|a, b| a.name.cmp(&b.name));
+            v.tools.extend(tools);
+            let mut prompts: Vec<Prompt> = Vec::new();
+            for p in &listing.prompts {
+                let exposed = names::exposed(&child.alias, &p.name);
+                let mut prompt = p.clone();
+                prompt.name = exposed.clone();
+                v.prompt_routes.insert(
+                    exposed,
+                    Route {
+                        child: child.clone(),
+                        name: p.name.clone(),
+                    },
+                );
+                prompts.push(prompt);
+            }
+            prompts.sort_by(|a, b| a.name.cmp(&b.name));
+            v.prompts.extend(prompts);
+            for r in &listing.resources {
+                let mut res = r.clone();
+                res.uri = names::wrap_uri(&child.alias, &r.uri);
+                v.resources.push(res);
+            }
+            for t in &listing.templates {
+                let mut tpl = t.clone();
+                tpl.uri_template = names::wrap_uri(&child.alias, &t.uri_template);
+                v.templates.push(tpl);
+            }
+        }
+        v.hashes = [
+            hash_of(&v.tools),
+            hash_of(&v.prompts),
+            hash_of(&v.resources) ^ hash_of(&v.templates).rotate_left(1),
+        ];
+        v
+    }
+
+    /// Every child's state.
+    pub fn report(&self) -> Vec<ServerReport> {
+        let view = self.view();
+        self.children()
+            .into_iter()
+            .map(|c| {
+                let st = c.status();
+                let listing = c.listing();
+                let transport = match &c.spec {
+                    Ok(s) => match &s.transport {
+                        servers::Transport::Stdio { command, args, .. } => {
+                            format!("stdio: {command} {}", args.join(" "))
+                                .trim_end()
+                                .to_owned()
+                        }
+                        servers::Transport::Http { url, .. } => format!("http: {url}"),
+                    },
+                    Err(_) => "-".into(),
+                };
+                let tools = view
+                    .tool_routes
+                    .values()
+                    .filter(|r| Arc::ptr_eq(&r.child, &c))
+                    .count();
+                let mut held: Vec<String> = c.held().into_keys().collect();
+                held.sort();
+                ServerReport {
+                    name: c.name.clone(),
+                    alias: c.alias.clone(),
+                    state: serde_json::to_value(st.phase)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                    transport,
+                    pid: st.pid,
+                    uptime_secs: st
+                        .since
+                        .filter(|_| st.phase == Phase::Ready)
+                        .map(|t| t.elapsed().as_secs()),
+                    start_ms: st.start_ms,
+                    restarts: st.restarts,
+                    retry_in_secs: st
+                        .retry_at
+                        .filter(|_| st.phase == Phase::Restarting)
+                        .map(|t| t.saturating_duration_since(Instant::now()).as_secs() + 1),
+                    tools,
+                    held_tools: held,
+                    prompts: listing.prompts.len(),
+                    resources: listing.resources.len() + listing.templates.len(),
+                    last_error: st.last_error,
+                    stderr_tail: c.stderr_tail(2000),
+                }
+            })
+            .collect()
+    }
+
+    /// Problems with the servers file itself (not with one server).
+    pub fn file_problems(&self) -> Vec<String> {
+        let mut out: Vec<String> = lock(&self.file_error).iter().cloned().collect();
+        if let Some(f) = &*lock(&self.file) {
+            out.extend(f.warnings.iter().cloned());
+        }
+        out
+    }
+
+    /// Approves the held definitions of `server` (one tool or all). Returns the tools approved.
+    pub fn approve(&self, server: &str, tool: Option<&str>) -> std::io::Result<Vec<String>> {
+        let done = {
+            let mut pins = lock(&self.pins);
+            pins.refresh();
+            let done = pins.approve(server, tool);
+            if !done.is_empty() {
+                pins.save()?;
+            }
+            done
+        };
+        for c in self.children() {
+            c.check_pins(self);
+        }
+        self.changed();
+        Ok(done)
+    }
+
+    // ---- forwarding ----
+
+    /// `tools/call` for a child tool; `None` when the name is not one of theirs.
+    pub async fn call_tool(
+        &self,
+        params: CallToolRequestParams,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Option<Result<CallToolResponse, McpError>> {
+        let view = self.view();
+        if let Some(why) = view.held.get(params.name.as_ref()) {
+            return Some(Ok(tool_error(why.clone())));
+        }
+        let route = view.tool_routes.get(params.name.as_ref())?.clone();
+        drop(view);
+        let child = route.child;
+        let peer = match child.connection().await {
+            Ok(p) => p,
+            Err(msg) => return Some(Ok(tool_error(msg))),
+        };
+        let mut p = params;
+        p.name = route.name.into();
+        let req = ClientRequest::CallToolRequest(CallToolRequest::new(p));
+        Some(match self.send(&child, peer, req, ctx).await {
+            Ok(ServerResult::CallToolResult(r)) => Ok(CallToolResponse::Complete(r)),
+            Ok(ServerResult::InputRequiredResult(r)) => Ok(CallToolResponse::InputRequired(r)),
+            Ok(ServerResult::CreateTaskResult(r)) => Ok(CallToolResponse::Task(r)),
+            Ok(_) => Ok(tool_error(format!(
+                "server `{}` answered tools/call with something that is not a tool result",
+                child.name
+            ))),
+            Err(Failure::Rpc(e)) => Err(e),
+            Err(f) => Ok(tool_error(f.text(&child))),
+        })
+    }
+
+    /// Whether `name` is a child tool the host can see or one held back.
+    pub fn has_tool(&self, name: &str) -> bool {
+        let v = self.view();
+        v.tool_routes.contains_key(name) || v.held.contains_key(name)
+    }
+
+    pub fn tool(&self, name: &str) -> Option<Tool> {
+        self.view().tools.iter().find(|t| t.name == name).cloned()
+    }
+
+    pub async fn get_prompt(
+        &self,
+        params: GetPromptRequestParams,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Option<Result<GetPromptResponse, McpError>> {
+        let route = self.view().prompt_routes.get(&params.name)?.clone();
+        let child = route.child;
+        let peer = match child.connection().await {
+            Ok(p) => p,
+            Err(msg) => return Some(Err(McpError::internal_error(msg, None))),
+        };
+        let mut p = params;
+        p.name = route.name;
+        let req = ClientRequest::GetPromptRequest(GetPromptRequest::new(p));
+        Some(match self.send(&child, peer, req, ctx).await {
+            Ok(ServerResult::GetPromptResult(r)) => Ok(GetPromptResponse::Complete(r)),
+            Ok(ServerResult::InputRequiredResult(r)) => Ok(GetPromptResponse::InputRequired(r)),
+            Ok(_) => Err(McpError::internal_error(
+                format!(
+                    "server `{}` answered prompts/get with something else",
+                    child.name
+                ),
+                None,
+            )),
+            Err(f) => Err(f.into_mcp(&child)),
+        })
+    }
+
+    /// `resources/read` of a `proxy://` URI; `None` when the URI is not a child's.
+    pub async fn read_resource(
+        &self,
+        params: ReadResourceRequestParams,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Option<Result<ReadResourceResponse, McpError>> {
+        let (alias, original) = names::unwrap_uri(&params.uri)?;
+        let (alias, original) = (alias.to_owned(), original.to_owned());
+        let child = self.child_by_alias(&alias)?;
+        let peer = match child.connection().await {
+            Ok(p) => p,
+            Err(msg) => return Some(Err(McpError::internal_error(msg, None))),
+        };
+        let mut p = params;
+        p.uri = original;
+        let req = ClientRequest::ReadResourceRequest(ReadResourceRequest::new(p));
+        Some(match self.send(&child, peer, req, ctx).await {
+            Ok(ServerResult::ReadResourceResult(mut r)) => {
+                for c in &mut r.contents {
+                    match c {
+                        ResourceContents::TextResourceContents { uri, .. }
+                        | ResourceContents::BlobResourceContents { uri, .. } => {
+                            *uri = names::wrap_uri(&alias, uri);
+                        }
+                        _ => {}
+                    }
+                }
+                Ok(ReadResourceResponse::Complete(r))
+            }
+            Ok(ServerResult::InputRequiredResult(r)) => Ok(ReadResourceResponse::InputRequired(r)),
+            Ok(_) => Err(McpError::internal_error(
+                format!(
+                    "server `{}` answered resources/read with something else",
+                    child.name
+                ),
+                None,
+            )),
+            Err(f) => Err(f.into_mcp(&child)),
+        })
+    }
+
+    /// `resources/subscribe` of a child URI; `None` when it is not one.
+    pub async fn subscribe(&self, uri: &str, on: bool) -> Option<Result<(), McpError>> {
+        let (alias, original) = names::unwrap_uri(uri)?;
+        let child = self.child_by_alias(alias)?;
+        if !child.listing().subscribe {
+            return Some(Err(McpError::invalid_params(
+                format!(
+                    "server `{}` does not support resource subscriptions",
+                    child.name
+                ),
+                None,
+            )));
+        }
+        let peer = match child.connection().await {
+            Ok(p) => p,
+            Err(msg) => return Some(Err(McpError::internal_error(msg, None))),
+        };
+        let r = if on {
+            peer.subscribe(SubscribeRequestParams::new(original)).await
+        } else {
+            peer.unsubscribe(UnsubscribeRequestParams::new(original))
+                .await
+        };
+        Some(r.map_err(|e| McpError::internal_error(format!("server `{}`: {e}", child.name), None)))
+    }
+
+    /// `completion/complete` for a child prompt or resource template; `None` otherwise.
+    pub async fn complete(
+        &self,
+        params: CompleteRequestParams,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Option<Result<CompleteResult, McpError>> {
+        let mut p = params;
+        let child = match &mut p.r#ref {
+            Reference::Prompt(prompt) => {
+                let route = self.view().prompt_routes.get(&prompt.name)?.clone();
+                prompt.name = route.name;
+                route.child
+            }
+            Reference::Resource(res) => {
+                let (alias, original) = names::unwrap_uri(&res.uri)?;
+                let (alias, original) = (alias.to_owned(), original.to_owned());
+                res.uri = original;
+                self.child_by_alias(&alias)?
+            }
+            _ => return None,
+        };
+        if !child.listing().completions {
+            return Some(Ok(CompleteResult::default()));
+        }
+        let peer = match child.connection().await {
+            Ok(p) => p,
+            Err(msg) => return Some(Err(McpError::internal_error(msg, None))),
+        };
+        let req = ClientRequest::CompleteRequest(CompleteRequest::new(p));
+        Some(match self.send(&child, peer, req, ctx).await {
+            Ok(ServerResult::CompleteResult(r)) => Ok(r),
+            Ok(_) => Ok(CompleteResult::default()),
+            Err(f) => Err(f.into_mcp(&child)),
+        })
+    }
+
+    /// Sends one request to a child on behalf of a host request: the child's timeout (reset by
+    /// progress, never beyond `proxy.max_call_secs`), the host's progress token mapped to the
+    /// child's, and a host cancel turned into a cancel of the child's request.
+    async fn send(
+        &self,
+        child: &Child,
+        peer: Peer<RoleClient>,
+        req: ClientRequest,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Result<ServerResult, Failure> {
+        let timeout = child
+            .spec
+            .as_ref()
+            .map(|s| s.timeout)
+            .unwrap_or(servers::DEFAULT_TIMEOUT);
+        let max = self.settings.proxy.max_call;
+        let options = PeerRequestOptions::with_timeout(timeout.min(max))
+            .reset_timeout_on_progress()
+            .with_max_total_timeout(max);
+        let handle = peer
+            .send_request_with_option(req, options)
+            .await
+            .map_err(|_| Failure::Closed)?;
+        let token = handle.progress_token.clone();
+        let host_token = ctx.meta.get_progress_token();
+        if let Some(host_token) = host_token.clone() {
+            child.map_progress(token.clone(), host_token, ctx.peer.clone());
+        }
+        let id = handle.id.clone();
+        let outcome = tokio::select! {
+            r = handle.await_response() => Some(r),
+            _ = ctx.ct.cancelled() => None,
+        };
+        if host_token.is_some() {
+            child.unmap_progress(&token);
+        }
+        match outcome {
+            None => {
+                let p =
+                    CancelledNotificationParam::new(Some(id), Some("cancelled by the host".into()));
+                let _ = peer.notify_cancelled(p).await;
+                Err(Failure::Cancelled)
+            }
+            Some(Ok(r)) => Ok(r),
+            Some(Err(ServiceError::McpError(e))) => Err(Failure::Rpc(e)),
+            Some(Err(ServiceError::Timeout { timeout: t })) => Err(Failure::Timeout(t)),
+            Some(Err(_)) => Err(Failure::Closed),
+        }
+    }
+}
+
+enum Failure {
+    Rpc(McpError),
+    Timeout(Duration),
+    Closed,
+    Cancelled,
+}
+
+impl Failure {
+    fn text(&self, child: &Child) -> String {
+        let name = &child.name;
+        match self {
+            Failure::Rpc(e) => format!("server `{name}`: {}", e.message),
+            Failure::Timeout(t) => format!(
+                "server `{name}` did not answer within {} s, so the request was cancelled. If it is just slow, raise its `timeout_secs` in servers_config.json (progress notifications extend the wait up to proxy.max_call_secs)",
+                t.as_secs()
+            ),
+            Failure::Closed => child.unavailable_text(&format!(
+                "server `{name}` closed the connection during the request (it crashed or was cut off); switchboard restarts it, see proxy_status"
+            )),
+            Failure::Cancelled => "cancelled by the host".into(),
+        }
+    }
+
+    fn into_mcp(self, child: &Child) -> McpError {
+        match self {
+            Failure::Rpc(e) => e,
+            other => McpError::internal_error(other.text(child), None),
+        }
+    }
+}
+
+fn tool_error(msg: String) -> CallToolResponse {
+    CallToolResponse::Complete(CallToolResult::error(vec![ContentBlock::text(msg)]))
+}
+
+fn same_entry(child: &Child, entry: &servers::ServerEntry) -> bool {
+    child.alias == entry.alias
+        && match (&child.spec, &entry.spec) {
+            (Ok(a), Ok(b)) => a.fingerprint == b.fingerprint,
+            (Err(a), Err(b)) => a == b,
+            _ => false,
+        }
+}
+
+fn stamp(p: &std::path::Path) -> Option<(u64, std::time::SystemTime)> {
+    let md = std::fs::metadata(p).ok()?;
+    Some((md.len(), md.modified().ok()?))
+}

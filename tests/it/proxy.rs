@@ -1,0 +1,754 @@
+//! Child MCP servers through switchboard, with real children only: switchboard itself (another
+//! profile), the npm `server-everything` (stdio and streamable HTTP), and a Python server
+//! written to misbehave in every way the proxy must survive.
+// Logging is deprecated by the 2026-07-28 revision; children of today still use it.
+#![allow(deprecated)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use rmcp::model::{
+    CallToolRequestParams, ClientRequest, GetPromptRequestParams, NumberOrString, ProgressToken,
+    ReadResourceRequestParams, Request, RequestMetaObject, ResourceContents,
+};
+use rmcp::service::PeerRequestOptions;
+use serde_json::{Value, json};
+
+use crate::harness::{Proc, Project, Session, TestClient, bin, eventually, session_with};
+use switchboard::config::Settings;
+
+fn child_script() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/children/child_server.py")
+        .display()
+        .to_string()
+}
+
+/// Settings whose servers file is `servers` (written into the project's base folder).
+fn with_servers(p: &Project, servers: Value) -> Settings {
+    let path = p.base.join("servers_config.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&servers).unwrap()).unwrap();
+    let mut s = p.settings();
+    s.proxy.servers_config = Some((path, "--servers"));
+    s
+}
+
+/// A server entry running the Python test child in `mode`.
+fn py(mode: &str, state: &Path, extra: Value) -> Value {
+    let mut v = json!({
+        "command": "python3",
+        "args": [child_script(), mode],
+        "env": {"STATE_DIR": state.display().to_string()},
+    });
+    if let (Value::Object(o), Value::Object(e)) = (&mut v, extra) {
+        o.extend(e);
+    }
+    v
+}
+
+async fn tool_names(s: &Session) -> Vec<String> {
+    s.client
+        .list_all_tools()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name.to_string())
+        .collect()
+}
+
+async fn status(s: &Session, server: &str) -> Value {
+    s.ok("proxy_status", json!({"server": server})).await["servers"][0].clone()
+}
+
+/// Waits until the server's last error mentions `needle`.
+async fn last_error_says(s: &Session, server: &str, needle: &str) {
+    let seen = eventually(|| async {
+        status(s, server).await["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains(needle))
+    })
+    .await;
+    assert!(seen, "{server}: {}", status(s, server).await);
+}
+
+fn alive(pid: i32) -> bool {
+    // A zombie has finished; only a running process counts.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rfind(')').map(|i| !s[i + 2..].starts_with('Z')))
+        .unwrap_or(false)
+}
+
+fn pid_in(state: &Path, file: &str) -> Option<i32> {
+    std::fs::read_to_string(state.join(file))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn with_progress(tool: &str, args: Value, token: i64) -> (ClientRequest, PeerRequestOptions) {
+    let params = CallToolRequestParams::new(tool.to_owned())
+        .with_arguments(args.as_object().unwrap().clone());
+    let mut meta = RequestMetaObject::default();
+    meta.set_progress_token(ProgressToken(NumberOrString::Number(token)));
+    let mut options = PeerRequestOptions::no_options();
+    options.meta = Some(meta);
+    (
+        ClientRequest::CallToolRequest(Request::new(params)),
+        options,
+    )
+}
+
+#[tokio::test]
+async fn switchboard_as_a_child_through_the_whole_chain() {
+    let p = Project::new();
+    p.write("notes.txt", "from the child\n");
+    // The child switchboard: its own profile and config, with a prompt and a resource.
+    let child_dir = p.base.join("child");
+    std::fs::create_dir_all(child_dir.join("prompts")).unwrap();
+    std::fs::create_dir_all(child_dir.join("resources")).unwrap();
+    std::fs::write(
+        child_dir.join("prompts/review.md"),
+        "---\ndescription: Review a file\narguments:\n  - name: file\n    required: true\n---\nPlease review {{file}}.\n",
+    )
+    .unwrap();
+    std::fs::write(child_dir.join("resources/guide.md"), "# Guide\n").unwrap();
+    std::fs::write(
+        child_dir.join("config.yaml"),
+        format!("data_dir: {}\n", p.base.join("child-data").display()),
+    )
+    .unwrap();
+    let root = p.root.display().to_string();
+    let config = child_dir.join("config.yaml").display().to_string();
+    let settings = with_servers(
+        &p,
+        json!({"mcpServers": {"inner": {"command": bin(), "args": ["--profile", "child", "--config", config, "--root", root]}}}),
+    );
+    let client = TestClient::default();
+    let progress = client.progress.clone();
+    let s = session_with(settings, client).await;
+
+    // list: the child's tools under its alias, after switchboard's own.
+    let names = tool_names(&s).await;
+    assert!(names.contains(&"read_file".to_owned()));
+    assert!(names.contains(&"inner__read_file".to_owned()), "{names:?}");
+    assert!(names.contains(&"inner__run_shell".to_owned()));
+    let own = names.iter().position(|n| n == "read_file").unwrap();
+    let proxied = names.iter().position(|n| n == "inner__read_file").unwrap();
+    assert!(own < proxied, "own tools first");
+
+    // call
+    let out = s
+        .ok_text("inner__read_file", json!({"path": "notes.txt"}))
+        .await;
+    assert_eq!(out, "from the child\n");
+    // A tool error of the child stays a tool error.
+    let err = s
+        .err("inner__read_file", json!({"path": "missing.txt"}))
+        .await;
+    assert!(err.contains("missing.txt"), "{err}");
+
+    // prompts
+    let prompts = s.client.list_all_prompts().await.unwrap();
+    assert!(
+        prompts.iter().any(|p| p.name == "inner__review"),
+        "{prompts:?}"
+    );
+    let mut args = serde_json::Map::new();
+    args.insert("file".into(), json!("main.rs"));
+    let got = s
+        .client
+        .get_prompt(GetPromptRequestParams::new("inner__review").with_arguments(args))
+        .await
+        .unwrap();
+    assert!(
+        format!("{got:?}").contains("Please review main.rs"),
+        "{got:?}"
+    );
+
+    // resources: URIs wrapped with the alias, read back through the wrapper.
+    let resources = s.client.list_all_resources().await.unwrap();
+    let guide = resources
+        .iter()
+        .find(|r| r.uri.starts_with("proxy://inner/") && r.uri.ends_with("guide.md"))
+        .unwrap_or_else(|| panic!("{resources:?}"));
+    let read = s
+        .client
+        .read_resource(ReadResourceRequestParams::new(guide.uri.clone()))
+        .await
+        .unwrap();
+    match &read.contents[0] {
+        ResourceContents::TextResourceContents { uri, text, .. } => {
+            assert_eq!(uri, &guide.uri);
+            assert_eq!(text, "# Guide\n");
+        }
+        other => panic!("{other:?}"),
+    }
+    let templates = s.client.list_all_resource_templates().await.unwrap();
+    assert!(
+        templates
+            .iter()
+            .any(|t| t.uri_template.starts_with("proxy://inner/file://")),
+        "{templates:?}"
+    );
+
+    // progress: the child's progress reaches the host under the host's token.
+    let (req, options) = with_progress(
+        "inner__run_shell",
+        json!({"command": "for i in 1 2 3 4; do echo line $i; sleep 0.4; done"}),
+        41,
+    );
+    let handle = s
+        .client
+        .peer()
+        .send_cancellable_request(req, options)
+        .await
+        .unwrap();
+    handle.await_response().await.unwrap();
+    let seen = progress.lock().unwrap().clone();
+    assert!(seen.len() >= 2, "progress relayed: {seen:?}");
+    assert!(seen.windows(2).all(|w| w[0].0 < w[1].0), "{seen:?}");
+
+    // cancellation: a host cancel stops the child's command (and its whole tree).
+    let tag = format!("83{}", std::process::id());
+    let params = CallToolRequestParams::new("inner__run_command").with_arguments(
+        json!({"program": "sh", "args": ["-c", format!("sleep {tag}1 & sleep {tag}2")], "timeout_secs": 120})
+            .as_object()
+            .unwrap()
+            .clone(),
+    );
+    let handle = s
+        .client
+        .peer()
+        .send_cancellable_request(
+            ClientRequest::CallToolRequest(Request::new(params)),
+            PeerRequestOptions::no_options(),
+        )
+        .await
+        .unwrap();
+    let running = || crate::exec::procs_matching(&format!("sleep {tag}")).len();
+    assert!(eventually(|| async { running() == 2 }).await, "started");
+    handle.cancel(Some("test".into())).await.unwrap();
+    assert!(
+        eventually(|| async { running() == 0 }).await,
+        "the child's command stopped after the host's cancel"
+    );
+
+    // proxy_status
+    let st = status(&s, "inner").await;
+    assert_eq!(st["state"], "ready", "{st}");
+    assert!(st["tools"].as_u64().unwrap() > 20, "{st}");
+    assert!(st["pid"].as_u64().is_some());
+}
+
+fn everything_bin() -> Option<PathBuf> {
+    let p = PathBuf::from(std::env::var_os("SWITCHBOARD_TEST_EVERYTHING")?);
+    p.exists().then_some(p)
+}
+
+/// The npm reference server. The test script installs it and sets SWITCHBOARD_TEST_EVERYTHING;
+/// without it (plain `cargo test`) the test says so and passes nothing off as checked.
+#[tokio::test]
+async fn server_everything_over_stdio_and_http() {
+    let Some(everything) = everything_bin() else {
+        eprintln!("SKIPPED: SWITCHBOARD_TEST_EVERYTHING is not set; run scripts/test.sh");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run this test with the reference server installed"
+        );
+        return;
+    };
+    let node_bin = everything.parent().unwrap().display().to_string();
+    let path = format!("{node_bin}:{}", std::env::var("PATH").unwrap_or_default());
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    // The HTTP flavour runs as a plain process beside the test.
+    let mut http = crate::harness::Reaped::spawn(
+        std::process::Command::new(&everything)
+            .arg("streamableHttp")
+            .env("PATH", &path)
+            .env("PORT", port.to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()),
+    );
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let ready =
+        eventually(|| async { std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() }).await;
+    assert!(ready, "the HTTP server listens");
+    let p = Project::new();
+    let settings = with_servers(
+        &p,
+        json!({"mcpServers": {
+            "everything": {"command": everything.display().to_string(), "args": ["stdio"],
+                           "env": {"PATH": path}, "allow_sampling": true, "timeout_secs": 30},
+            "remote": {"url": url, "headers": {"X-Test": "${HOME}"}, "tools": {"allow": ["echo", "get-sum"]}},
+        }}),
+    );
+    let client = TestClient {
+        sampling: true,
+        ..TestClient::default()
+    };
+    let progress = client.progress.clone();
+    let loggers = client.loggers.clone();
+    let s = session_with(settings, client).await;
+
+    // Tools of both, under their aliases; the remote one filtered by its allow list.
+    let has_sampling = eventually(|| async {
+        tool_names(&s)
+            .await
+            .contains(&"everything__trigger-sampling-request".to_owned())
+    })
+    .await;
+    let names = tool_names(&s).await;
+    assert!(
+        has_sampling,
+        "the sampling tool appears once the child knows we relay sampling: {names:?}"
+    );
+    assert!(names.contains(&"everything__echo".to_owned()), "{names:?}");
+    let remote: Vec<&String> = names.iter().filter(|n| n.starts_with("remote__")).collect();
+    assert_eq!(remote, ["remote__echo", "remote__get-sum"], "{names:?}");
+
+    // echo, locally and remotely
+    let out = s
+        .ok_text("everything__echo", json!({"message": "hi"}))
+        .await;
+    assert!(out.contains("hi"), "{out}");
+    let out = s.ok_text("remote__get-sum", json!({"a": 2, "b": 3})).await;
+    assert!(out.contains('5'), "{out}");
+
+    // long-running operation: progress relayed
+    let (req, options) = with_progress(
+        "everything__trigger-long-running-operation",
+        json!({"duration": 2, "steps": 4}),
+        5,
+    );
+    let handle = s
+        .client
+        .peer()
+        .send_cancellable_request(req, options)
+        .await
+        .unwrap();
+    handle.await_response().await.unwrap();
+    let seen = progress.lock().unwrap().clone();
+    assert!(seen.len() >= 3, "progress relayed: {seen:?}");
+
+    // sampling: the child's request reaches the test client and its answer comes back
+    let out = s
+        .ok_text(
+            "everything__trigger-sampling-request",
+            json!({"prompt": "say hi", "maxTokens": 20}),
+        )
+        .await;
+    assert!(out.contains("sampled by the test client"), "{out}");
+
+    // logging: messages arrive with the alias as logger
+    s.client
+        .set_level(rmcp::model::SetLevelRequestParams::new(
+            rmcp::model::LoggingLevel::Debug,
+        ))
+        .await
+        .unwrap();
+    s.ok_text("everything__toggle-simulated-logging", json!({}))
+        .await;
+    assert!(
+        eventually(|| async {
+            loggers
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|l| l.starts_with("everything: "))
+        })
+        .await,
+        "log messages relayed"
+    );
+
+    // resources, templates, prompts and completion
+    let resources = s.client.list_all_resources().await.unwrap();
+    let doc = resources
+        .iter()
+        .find(|r| r.uri.starts_with("proxy://everything/demo://"))
+        .unwrap_or_else(|| panic!("{resources:?}"));
+    let read = s
+        .client
+        .read_resource(ReadResourceRequestParams::new(doc.uri.clone()))
+        .await
+        .unwrap();
+    assert!(!read.contents.is_empty());
+    let prompts = s.client.list_all_prompts().await.unwrap();
+    assert!(
+        prompts
+            .iter()
+            .any(|p| p.name == "everything__simple-prompt"),
+        "{prompts:?}"
+    );
+    let got = s
+        .client
+        .get_prompt(GetPromptRequestParams::new("everything__simple-prompt"))
+        .await
+        .unwrap();
+    assert!(!got.messages.is_empty());
+    let _ = http.0.kill();
+}
+
+/// Every way a child can misbehave, at once: switchboard keeps answering pings quickly, the
+/// good child keeps working, every failure is explained, and no process is left behind.
+#[tokio::test]
+async fn misbehaving_children_never_hurt_the_host() {
+    let p = Project::new();
+    let state = p.base.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let quick = json!({"timeout_secs": 2, "restart": {"max_retries": 1, "backoff_secs": 0.2}});
+    let mut settings = with_servers(
+        &p,
+        json!({"mcpServers": {
+            "good": py("good", &state, json!({})),
+            "crash_start": py("crash_start", &state, quick.clone()),
+            "crash_call": py("crash_call", &state, json!({"restart": {"max_retries": 3, "backoff_secs": 0.2}})),
+            "hang_init": py("hang_init", &state, quick.clone()),
+            "hang_call": py("hang_call", &state, json!({"timeout_secs": 1})),
+            "flood": py("flood", &state, quick.clone()),
+            "huge": py("huge", &state, quick.clone()),
+            "grandchild": py("grandchild", &state, json!({})),
+        }}),
+    );
+    settings.proxy.startup_wait = Duration::from_secs(10);
+    let s = session_with(settings, TestClient::default()).await;
+
+    // A ping every 20 ms for the whole test; the slowest answer is checked at the end.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let pinger = {
+        let peer = s.client.peer().clone();
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let mut worst = Duration::ZERO;
+            let mut count = 0u32;
+            while !stop.load(Ordering::SeqCst) {
+                let t = Instant::now();
+                peer.send_request(ClientRequest::PingRequest(Default::default()))
+                    .await
+                    .expect("ping answered");
+                worst = worst.max(t.elapsed());
+                count += 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            (worst, count)
+        })
+    };
+
+    let names = tool_names(&s).await;
+    // Pages drained: the good child lists its three tools over two pages.
+    for t in ["good__echo", "good__slow", "good__boom", "grandchild__echo"] {
+        assert!(names.contains(&t.to_owned()), "{t} in {names:?}");
+    }
+    assert!(!names.iter().any(|n| n.starts_with("crash_start__")));
+
+    // crashes at start: retried, then given up, with its stderr in the status.
+    assert!(
+        eventually(|| async { status(&s, "crash_start").await["state"] == "failed" }).await,
+        "{}",
+        status(&s, "crash_start").await
+    );
+    let st = status(&s, "crash_start").await;
+    assert!(
+        st["stderr_tail"]
+            .as_str()
+            .unwrap()
+            .contains("CHILD_API_KEY"),
+        "{st}"
+    );
+    assert!(
+        st["last_error"].as_str().unwrap().contains("code 3"),
+        "{st}"
+    );
+
+    // hangs on initialize: timed out and retried, never blocking anyone.
+    last_error_says(&s, "hang_init", "initialize within 2 s").await;
+
+    // floods stdout with non-JSON: cut off and restarted.
+    last_error_says(&s, "flood", "non-JSON").await;
+
+    // writes a 100 MiB line: cut off at the frame limit.
+    last_error_says(&s, "huge", "longer than").await;
+
+    // hangs on a call: the call times out with an explanation.
+    let err = s.err("hang_call__slow", json!({"seconds": 5})).await;
+    assert!(err.contains("did not answer within 1 s"), "{err}");
+
+    // crashes mid-call: an error result, then it comes back.
+    let err = s.err("crash_call__boom", json!({})).await;
+    assert!(err.contains("closed the connection"), "{err}");
+    assert!(
+        err.contains("crashing on purpose"),
+        "stderr tail in the error: {err}"
+    );
+    assert!(
+        eventually(|| async {
+            let st = status(&s, "crash_call").await;
+            st["state"] == "ready" && st["restarts"].as_u64() >= Some(1)
+        })
+        .await,
+        "restarted"
+    );
+    let out = s.ok_text("crash_call__echo", json!({"text": "back"})).await;
+    assert_eq!(out, "echo: back");
+
+    // The good child worked all along; its tool errors stay tool errors.
+    assert_eq!(
+        s.ok_text("good__echo", json!({"text": "x"})).await,
+        "echo: x"
+    );
+    assert_eq!(s.err("good__boom", json!({})).await, "boom failed");
+    // A banner on stdout is dropped, not fatal.
+    assert_eq!(status(&s, "good").await["restarts"], 0);
+
+    // Unknown names are protocol errors; a server's status names the others.
+    let e = s
+        .client
+        .call_tool(CallToolRequestParams::new("nope__x"))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("unknown tool"), "{e}");
+
+    // Pids to check after the end.
+    let grandchild = pid_in(&state, "grandchild.grandchild").expect("grandchild started");
+    let mut pids = vec![grandchild];
+    for m in ["good", "grandchild", "hang_call", "crash_call"] {
+        pids.extend(pid_in(&state, &format!("{m}.pid")));
+    }
+    assert!(pids.iter().all(|&p| alive(p)), "running before the end");
+
+    stop.store(true, Ordering::SeqCst);
+    let (worst, count) = pinger.await.unwrap();
+    assert!(count > 50, "{count} pings");
+    assert!(
+        worst < Duration::from_millis(100),
+        "a ping took {worst:?} while children misbehaved"
+    );
+    drop(s);
+    // SIGTERM, then SIGKILL 2 s later for what ignores it (the grandchild and its parent).
+    let gone = eventually(|| async { pids.iter().all(|&p| !alive(p)) }).await;
+    assert!(
+        gone,
+        "left behind: {:?}",
+        pids.iter().filter(|&&p| alive(p)).collect::<Vec<_>>()
+    );
+}
+
+/// A tool whose description changes mid-session is held back until a person approves it,
+/// from the command line or through the host's confirmation.
+#[tokio::test]
+async fn changed_tools_are_held_until_approved() {
+    let p = Project::new();
+    let state = p.base.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let settings = with_servers(
+        &p,
+        json!({"mcpServers": {"m": py("mutate", &state, json!({}))}}),
+    );
+    let data = settings.profile.data_dir.clone();
+    let client = TestClient {
+        elicit: Some(true),
+        ..TestClient::default()
+    };
+    let changed = client.tools_changed.clone();
+    let s = session_with(settings.clone(), client).await;
+    assert!(tool_names(&s).await.contains(&"m__tricky".to_owned()));
+    assert_eq!(s.ok_text("m__tricky", json!({})).await, "hello");
+
+    // The child changed the description: the host is told, the tool disappears, calls explain.
+    assert!(eventually(|| async { changed.load(Ordering::SeqCst) > 0 }).await);
+    assert!(!tool_names(&s).await.contains(&"m__tricky".to_owned()));
+    let err = s.err("m__tricky", json!({})).await;
+    assert!(
+        err.contains("held back") && err.contains("proxy approve m:tricky"),
+        "{err}"
+    );
+    assert_eq!(status(&s, "m").await["held_tools"], json!(["tricky"]));
+
+    // Approval through the host (elicitation answered "approve").
+    let out = s.ok("proxy_approve", json!({"server": "m"})).await;
+    assert_eq!(out["approved"], json!(["tricky"]));
+    assert!(tool_names(&s).await.contains(&"m__tricky".to_owned()));
+    drop(s);
+
+    // A new session of the same profile trusts the approved definition, but the original
+    // one (which the child shows first again) differs from the pin: held until the CLI approves.
+    let s = session_with(settings, TestClient::default()).await;
+    assert!(!tool_names(&s).await.contains(&"m__tricky".to_owned()));
+    let err = s.err("proxy_approve", json!({"server": "m"})).await;
+    assert!(
+        err.contains("switchboard proxy approve m"),
+        "no elicitation: {err}"
+    );
+    let cli = std::process::Command::new(bin())
+        .args(["proxy", "approve", "m:tricky"])
+        .env("SWITCHBOARD_CONFIG", write_data_config(&p, &data))
+        .env("SWITCHBOARD_PROFILE", data.file_name().unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&cli.stdout).trim(),
+        "approved m:tricky"
+    );
+    assert!(
+        eventually(|| async { tool_names(&s).await.contains(&"m__tricky".to_owned()) }).await,
+        "the running session sees the approval"
+    );
+}
+
+/// A config file whose data_dir matches the test settings' profile data dir.
+fn write_data_config(p: &Project, profile_data: &Path) -> PathBuf {
+    // profile data = {data_dir}/profiles/{name}
+    let base = profile_data.parent().unwrap().parent().unwrap();
+    let path = p.base.join("cli-config.yaml");
+    std::fs::write(&path, format!("data_dir: {}\n", base.display())).unwrap();
+    path
+}
+
+/// Editing servers_config.json starts, stops and restarts children without a restart of
+/// switchboard; the host hears one list_changed per burst.
+#[tokio::test]
+async fn servers_file_changes_apply_while_running() {
+    let p = Project::new();
+    let state = p.base.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let settings = with_servers(
+        &p,
+        json!({"mcpServers": {"one": py("good", &state, json!({"tools": {"deny": ["boom"]}}))}}),
+    );
+    let path = settings.proxy.servers_config.clone().unwrap().0;
+    let client = TestClient::default();
+    let changed = client.tools_changed.clone();
+    let s = session_with(settings, client).await;
+    let names = tool_names(&s).await;
+    assert!(names.contains(&"one__echo".to_owned()));
+    assert!(
+        !names.contains(&"one__boom".to_owned()),
+        "denied by the filter"
+    );
+
+    let before = changed.load(Ordering::SeqCst);
+    std::fs::write(
+        &path,
+        serde_json::to_string(&json!({"mcpServers": {
+            "two": py("good", &state, json!({"alias": "second.srv"})),
+            "bad": {"command": "python3", "args": ["${SWITCHBOARD_TEST_UNSET_VAR}"]},
+        }}))
+        .unwrap(),
+    )
+    .unwrap();
+    // The host hears about it without asking (it does not list in between).
+    assert!(
+        eventually(|| async { changed.load(Ordering::SeqCst) > before }).await,
+        "list_changed sent"
+    );
+    assert!(
+        eventually(|| async {
+            let n = tool_names(&s).await;
+            n.contains(&"second_srv__echo".to_owned()) && !n.iter().any(|t| t.starts_with("one__"))
+        })
+        .await,
+        "{:?}",
+        tool_names(&s).await
+    );
+    let st = status(&s, "bad").await;
+    assert_eq!(st["state"], "disabled");
+    assert!(
+        st["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("${SWITCHBOARD_TEST_UNSET_VAR}"),
+        "{st}"
+    );
+}
+
+/// When switchboard's own stdin closes, every child tree goes with it, including a detached
+/// grandchild that ignores SIGTERM.
+#[test]
+fn closing_stdin_takes_every_child_tree_down() {
+    let p = Project::new();
+    let state = p.base.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let servers = p.base.join("servers.json");
+    std::fs::write(
+        &servers,
+        json!({"mcpServers": {"g": py("grandchild", &state, json!({}))}}).to_string(),
+    )
+    .unwrap();
+    let mut proc = Proc::spawn(&["--servers", servers.to_str().unwrap()]);
+    proc.initialize();
+    let r = proc.request(2, "tools/list", json!({}));
+    assert!(r.to_string().contains("g__echo"), "{r}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pid_in(&state, "grandchild.grandchild").is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pids: Vec<i32> = ["grandchild.grandchild", "grandchild.pid"]
+        .iter()
+        .filter_map(|f| pid_in(&state, f))
+        .collect();
+    assert_eq!(pids.len(), 2);
+    proc.close_stdin();
+    proc.wait_exit(Duration::from_secs(5));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while pids.iter().any(|&p| alive(p)) {
+        assert!(
+            Instant::now() < deadline,
+            "left behind after exit: {pids:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `config check` and `doctor` report the servers file and each server.
+#[test]
+fn config_check_and_doctor_report_servers() {
+    let p = Project::new();
+    let state = p.base.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let servers = p.base.join("servers.json");
+    std::fs::write(
+        &servers,
+        json!({"mcpServers": {
+            "ok": py("good", &state, json!({})),
+            "broken": {"command": "x", "args": ["${SWITCHBOARD_TEST_UNSET_VAR}"]},
+        }})
+        .to_string(),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let home = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new(bin())
+            .args(args)
+            .args(["--servers", servers.to_str().unwrap()])
+            .env("HOME", home.path())
+            .env("XDG_CONFIG_HOME", home.path().join(".config"))
+            .env("XDG_DATA_HOME", home.path().join(".local/share"))
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, out) = run(&["config", "check"]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("server `broken`") && out.contains("SWITCHBOARD_TEST_UNSET_VAR"),
+        "{out}"
+    );
+    let (_, out) = run(&["doctor"]);
+    assert!(out.contains("ok   server ok: ready, 3 tool(s)"), "{out}");
+    assert!(out.contains("started in"), "{out}");
+    assert!(out.contains("server broken: not started"), "{out}");
+}
