@@ -8,7 +8,7 @@ use crate::harness::Project;
 
 /// The path a real client was installed at, from `var`. Missing: the test is skipped with a
 /// note, except under `SWITCHBOARD_TEST_STRICT=1` (scripts/test.sh, CI), where it fails.
-fn installed(var: &str, what: &str) -> Option<String> {
+pub(crate) fn installed(var: &str, what: &str) -> Option<String> {
     match std::env::var(var) {
         Ok(p) if !p.is_empty() => Some(p),
         _ => {
@@ -69,6 +69,17 @@ fn inspect(
     home: &std::path::Path,
     args: &[&str],
 ) -> (bool, String, String) {
+    inspect_with(cmd, root, home, args, &[])
+}
+
+/// Like [`inspect`], with more arguments for switchboard (e.g. `--servers FILE`).
+fn inspect_with(
+    cmd: &str,
+    root: &std::path::Path,
+    home: &std::path::Path,
+    args: &[&str],
+    server_args: &[&str],
+) -> (bool, String, String) {
     let bin_dir = std::path::Path::new(cmd)
         .parent()
         .unwrap()
@@ -84,6 +95,7 @@ fn inspect(
             "--root",
             root.to_str().unwrap(),
         ])
+        .args(server_args)
         .env("PATH", path)
         .env("HOME", home)
         .output()
@@ -215,4 +227,67 @@ fn inspector_cli_lists_strictly_and_calls_every_tool() {
         Some(libc::SIGTERM),
         "kill_process reached the sleeper"
     );
+}
+
+/// One host entry for switchboard gives the Inspector every child's tools, correctly named
+/// and callable (the acceptance of the proxy).
+#[test]
+fn inspector_sees_and_calls_child_tools() {
+    let Some(cmd) = inspector() else { return };
+    let p = Project::new();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/children/child_server.py"
+    );
+    let servers = p.base.join("servers_config.json");
+    std::fs::write(
+        &servers,
+        serde_json::json!({"mcpServers": {"my tools": {"command": "python3", "args": [script, "good"],
+            "env": {"STATE_DIR": p.base.display().to_string()}}}})
+        .to_string(),
+    )
+    .unwrap();
+    let extra = ["--servers", servers.to_str().unwrap()];
+    let (ok, out, err) = inspect_with(
+        &cmd,
+        &p.root,
+        &p.base,
+        &["--strict", "--method", "tools/list"],
+        &extra,
+    );
+    assert!(ok, "{err}");
+    let tools: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let names: Vec<&str> = tools["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    for n in [
+        "read_file",
+        "proxy_status",
+        "my_tools__echo",
+        "my_tools__slow",
+        "my_tools__boom",
+    ] {
+        assert!(names.contains(&n), "{n} in {names:?}");
+    }
+    let re = regex::Regex::new("^[A-Za-z0-9_-]{1,64}$").unwrap();
+    assert!(names.iter().all(|n| re.is_match(n)), "{names:?}");
+    let (ok, out, err) = inspect_with(
+        &cmd,
+        &p.root,
+        &p.base,
+        &[
+            "--method",
+            "tools/call",
+            "--tool-name",
+            "my_tools__echo",
+            "--tool-arg",
+            "text=hi",
+        ],
+        &extra,
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("echo: hi"), "{out}");
 }
