@@ -200,6 +200,39 @@ fn main() {
             "rg not installed: no ratio",
         )),
     }
+    // Child servers: the floor server as a child of switchboard.
+    let proxied = Target::switchboard_with_child(&fixtures, &base);
+    let init_children = median(
+        &(0..runs)
+            .map(|_| proxied.spawn_initialize().1)
+            .collect::<Vec<_>>(),
+    );
+    rows.push(Row::ratio(
+        "spawn → initialize, children configured",
+        init_children,
+        init_fl,
+        "ms",
+        1.5,
+        "≤ 1.5x floor",
+    ));
+    let mut c = proxied.start();
+    // The first list waits for the child to be ready.
+    let listed = c.call_raw("tools/list", json!({}));
+    assert!(listed.contains("floor__echo"), "the child's tool is listed");
+    let (p50_fwd, _) = latencies(&mut c, n, "floor__echo", json!({"text": "hi"}));
+    let (p50_direct, _) = latencies(&mut f, n, "echo", json!({"text": "hi"}));
+    rows.push(Row::abs(
+        "forwarded call overhead (p50, vs the child called directly)",
+        (p50_fwd - p50_direct) * 1000.0,
+        50.0,
+        "µs",
+        &format!(
+            "≤ 50 µs (forwarded {:.0} µs, direct {:.0} µs)",
+            p50_fwd * 1000.0,
+            p50_direct * 1000.0
+        ),
+    ));
+    drop(c);
     drop(s);
     drop(f);
 
@@ -288,6 +321,22 @@ impl Target {
             program: PathBuf::from(env!("CARGO_BIN_EXE_switchboard")),
             args: vec!["--config".into(), fx.config.display().to_string()],
         }
+    }
+
+    /// switchboard with one child server: the floor server, aliased `floor`.
+    fn switchboard_with_child(fx: &Fixtures, base: &Path) -> Self {
+        let servers = base.join("servers_config.json");
+        let exe = std::env::current_exe().unwrap();
+        std::fs::write(
+            &servers,
+            json!({"mcpServers": {"floor": {"command": exe, "args": ["--floor-server"]}}})
+                .to_string(),
+        )
+        .unwrap();
+        let mut t = Self::switchboard(fx);
+        t.args.push("--servers".into());
+        t.args.push(servers.display().to_string());
+        t
     }
 
     fn floor() -> Self {

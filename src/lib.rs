@@ -33,6 +33,8 @@ use tokio_util::sync::CancellationToken;
 
 pub use server::Switchboard;
 
+/// When child servers start if no `notifications/initialized` came first.
+const PROXY_START_FALLBACK: Duration = Duration::from_millis(200);
 /// How long in-flight answers may still be written after the input closed.
 const EOF_GRACE: Duration = Duration::from_millis(120);
 
@@ -64,8 +66,15 @@ where
         limits.max_in_flight,
         eof.clone(),
     );
-    // Child servers start now, in the background; nothing below waits for them.
-    server.start_proxy();
+    // Child servers start once `initialize` is answered (see `on_initialized`), so spawning
+    // them never delays that answer; this timer covers clients that skip `initialize`.
+    {
+        let server = server.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(PROXY_START_FALLBACK).await;
+            server.start_proxy();
+        });
+    }
     let ct = CancellationToken::new();
     let background = server.shutdown.clone();
     let _stop_background = background.clone().drop_guard();

@@ -403,7 +403,7 @@ impl ServerHandler for Switchboard {
     ) -> Result<ListToolsResult, McpError> {
         no_cursor(&request)?;
         let own = &self.catalog().tools;
-        let Some(hub) = self.hub() else {
+        let Some(hub) = self.start_proxy() else {
             return Ok(ListToolsResult::with_all_items(own.clone()));
         };
         hub.set_host(&ctx.peer);
@@ -431,7 +431,7 @@ impl ServerHandler for Switchboard {
     ) -> Result<CallToolResponse, McpError> {
         let router = &self.catalog().router;
         if !router.has_route(&request.name) {
-            if let Some(hub) = self.hub() {
+            if let Some(hub) = self.start_proxy() {
                 hub.set_host(&ctx.peer);
                 // A call that arrives before the first list may name a child still starting.
                 if !hub.has_tool(&request.name) {
@@ -488,7 +488,7 @@ impl ServerHandler for Switchboard {
             })
             .collect::<Vec<_>>();
         let mut prompts = prompts;
-        if let Some(hub) = self.hub() {
+        if let Some(hub) = self.start_proxy() {
             hub.set_host(&ctx.peer);
             hub.wait_startup().await;
             prompts.extend(hub.view().prompts.iter().cloned());
@@ -561,7 +561,7 @@ impl ServerHandler for Switchboard {
             })
             .collect::<Vec<_>>();
         let mut list = list;
-        if let Some(hub) = self.hub() {
+        if let Some(hub) = self.start_proxy() {
             hub.set_host(&ctx.peer);
             hub.wait_startup().await;
             list.extend(hub.view().resources.iter().cloned());
@@ -580,7 +580,7 @@ impl ServerHandler for Switchboard {
             .with_title("Files inside the allowed roots")
             .with_description("Any file inside the allowed roots, by absolute path: file:///home/me/project/README.md");
         let mut templates = vec![template];
-        if let Some(hub) = self.hub() {
+        if let Some(hub) = self.start_proxy() {
             hub.wait_startup().await;
             templates.extend(hub.view().templates.iter().cloned());
         }
@@ -738,7 +738,8 @@ impl ServerHandler for Switchboard {
     async fn on_initialized(&self, ctx: NotificationContext<RoleServer>) {
         // In the background: fetch the client's roots, so the first file call rarely waits, and
         // report prompt or resource files that could not be loaded.
-        if let Some(hub) = self.hub() {
+        // `initialize` is answered: now the child servers may start.
+        if let Some(hub) = self.start_proxy() {
             hub.set_host(&ctx.peer);
         }
         let me = self.clone();

@@ -51,7 +51,17 @@ pub fn tools(settings: Arc<Settings>, json: bool, markdown: bool) -> anyhow::Res
     if json {
         println!("{}", serde_json::to_string_pretty(tools)?);
     } else if markdown {
-        print!("{}", markdown_table(tools));
+        // The README documents every tool, including those only some configurations register
+        // (the proxy tools need a servers file).
+        let all = crate::tools::Shape {
+            read_only: false,
+            shell: true,
+            packages: true,
+            proxy: true,
+        };
+        let mut every = crate::tools::router(all).list_all();
+        every.sort_by(|a, b| a.name.cmp(&b.name));
+        print!("{}", markdown_table(&every));
     } else {
         for t in tools {
             println!(

@@ -49,7 +49,7 @@ pub enum Command {
         /// Full tool definitions as JSON
         #[arg(long, conflicts_with = "markdown")]
         json: bool,
-        /// A Markdown table (the README's tool list)
+        /// A Markdown table of every tool, whatever this configuration registers (the README's tool list)
         #[arg(long)]
         markdown: bool,
     },

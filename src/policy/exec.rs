@@ -113,6 +113,7 @@ impl Plan {
             merge_output,
             limits: self.limits,
             term_grace: Duration::ZERO,
+            new_session: true,
         }
     }
 

@@ -109,6 +109,8 @@ pub struct Child {
     progress: Mutex<HashMap<ProgressToken, (ProgressToken, Peer<RoleServer>)>>,
     restart_now: Notify,
     wake: Notify,
+    /// One re-listing at a time, so the last one to finish is the newest.
+    relisting: tokio::sync::Mutex<()>,
     pub stop: CancellationToken,
     /// Becomes true after the first start attempt ends (ready or not).
     settled: tokio::sync::watch::Sender<bool>,
@@ -157,6 +159,7 @@ impl Child {
             progress: Mutex::new(HashMap::new()),
             restart_now: Notify::new(),
             wake: Notify::new(),
+            relisting: tokio::sync::Mutex::new(()),
             stop,
             settled: tokio::sync::watch::channel(false).0,
             ready: tokio::sync::watch::channel(false).0,
@@ -628,6 +631,7 @@ impl Child {
             merge_output: false,
             limits: Default::default(),
             term_grace: TERM_GRACE,
+            new_session: false,
         };
         let started = process::start(spec, &hub.settings.supervisor_exe)
             .await
@@ -646,6 +650,7 @@ impl Child {
     /// Lists again after the child said a list changed (debounced by the hub).
     pub async fn relist(self: Arc<Self>) {
         let Some(hub) = self.hub() else { return };
+        let _one_at_a_time = self.relisting.lock().await;
         let Some(peer) = lock(&self.peer).clone() else {
             return;
         };

@@ -73,6 +73,9 @@ pub struct Spec {
     pub limits: Rlimits,
     /// Between SIGTERM and SIGKILL when the tree is stopped; zero kills at once.
     pub term_grace: Duration,
+    /// Run in a new session (no controlling terminal). Commands do; child servers do not, so
+    /// they share switchboard's scheduler autogroup and wake quickly.
+    pub new_session: bool,
 }
 
 /// How a process ended.
@@ -163,6 +166,7 @@ pub async fn start(spec: Spec, supervisor_exe: &Path) -> Result<Started, Process
         .arg(limit(spec.limits.file_size_bytes))
         .arg(limit(spec.limits.processes))
         .arg(spec.term_grace.as_millis().to_string())
+        .arg(if spec.new_session { "1" } else { "0" })
         .arg("--")
         .args(&spec.argv)
         .current_dir(&spec.cwd)
