@@ -7,11 +7,13 @@ good         three tools (echo, slow, boom) listed over two pages; slow sends pr
 crash_start  writes a reason on stderr and exits before initialize
 crash_call   like good, but calling boom kills the process
 hang_init    never answers initialize
+slow_start   like good, but answers initialize after 1.5 s
 hang_call    like good, but slow never answers
 flood        floods stdout with non-JSON after initialize
 huge         answers tools/list, then writes a 100 MiB line
 mutate       after its first call, changes a tool's description and says list_changed
-grandchild   starts a detached grandchild that ignores SIGTERM, and ignores SIGTERM itself
+grandchild   starts a detached grandchild that ignores SIGTERM, ignores SIGTERM itself and
+             keeps running after its stdin closes: only SIGKILL ends it
 
 STATE_DIR (environment) receives pid files and markers.
 """
@@ -134,6 +136,8 @@ def main():
         if method == "initialize":
             if MODE == "hang_init":
                 continue
+            if MODE == "slow_start":
+                time.sleep(1.5)
             send({"jsonrpc": "2.0", "id": rid, "result": {
                 "protocolVersion": req["params"]["protocolVersion"],
                 "capabilities": {"tools": {"listChanged": True}, "logging": {}},
@@ -175,3 +179,5 @@ if __name__ == "__main__":
         main()
     except (BrokenPipeError, KeyboardInterrupt):
         pass
+    if MODE == "grandchild":
+        time.sleep(600)

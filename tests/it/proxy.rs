@@ -470,6 +470,51 @@ async fn progress_extends_a_call_up_to_the_hard_limit() {
     );
 }
 
+/// A child that is slow to start is not waited for past `proxy.startup_wait_ms`: the first list
+/// answers without it and `list_changed` announces it. `proxy_restart` starts it afresh.
+#[tokio::test]
+async fn late_children_arrive_with_list_changed() {
+    let p = Project::new();
+    let state = p.base.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let mut settings = with_servers(
+        &p,
+        json!({"mcpServers": {"late": py("slow_start", &state, json!({}))}}),
+    );
+    settings.proxy.startup_wait = Duration::from_millis(300);
+    let client = TestClient::default();
+    let changed = client.tools_changed.clone();
+    let s = session_with(settings, client).await;
+    let started = Instant::now();
+    let names = tool_names(&s).await;
+    assert!(
+        started.elapsed() < Duration::from_millis(1200),
+        "the list did not wait for it"
+    );
+    assert!(!names.contains(&"late__echo".to_owned()), "{names:?}");
+    assert!(
+        eventually(|| async { changed.load(Ordering::SeqCst) > 0 }).await,
+        "list_changed when it is ready"
+    );
+    assert!(tool_names(&s).await.contains(&"late__echo".to_owned()));
+
+    let old_pid = pid_in(&state, "slow_start.pid").unwrap();
+    let st = s.ok("proxy_restart", json!({"server": "late"})).await;
+    assert_eq!(st["state"], "ready", "{st}");
+    let new_pid = st["pid"].as_i64().unwrap() as i32;
+    assert_ne!(new_pid, old_pid);
+    assert!(
+        eventually(|| async { !alive(old_pid) }).await,
+        "the old process is gone"
+    );
+    assert_eq!(
+        s.ok_text("late__echo", json!({"text": "r"})).await,
+        "echo: r"
+    );
+    let e = s.err("proxy_restart", json!({"server": "nope"})).await;
+    assert!(e.contains("no server `nope`") && e.contains("late"), "{e}");
+}
+
 /// A lazy server's tools come from its last listing; its process starts on first use.
 #[tokio::test]
 async fn lazy_servers_start_on_first_use() {
@@ -510,7 +555,7 @@ async fn misbehaving_children_never_hurt_the_host() {
         json!({"mcpServers": {
             "good": py("good", &state, json!({})),
             "crash_start": py("crash_start", &state, quick.clone()),
-            "crash_call": py("crash_call", &state, json!({"restart": {"max_retries": 3, "backoff_secs": 0.2}})),
+            "crash_call": py("crash_call", &state, json!({"restart": {"max_retries": 3, "backoff_secs": 1}})),
             "hang_init": py("hang_init", &state, quick.clone()),
             "hang_call": py("hang_call", &state, json!({"timeout_secs": 1})),
             "flood": py("flood", &state, quick.clone()),
@@ -587,6 +632,13 @@ async fn misbehaving_children_never_hurt_the_host() {
     assert!(
         err.contains("crashing on purpose"),
         "stderr tail in the error: {err}"
+    );
+    // While it waits to restart, its tools say so.
+    assert!(eventually(|| async { status(&s, "crash_call").await["state"] == "restarting" }).await);
+    let again = s.err("crash_call__echo", json!({"text": "soon"})).await;
+    assert!(
+        again.contains("is restarting after a failure; retry in 1 s"),
+        "{again}"
     );
     assert!(
         eventually(|| async {
