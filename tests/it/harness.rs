@@ -104,7 +104,7 @@ pub struct TestClient {
     pub progress: Arc<Mutex<Vec<ProgressSeen>>>,
     /// Declares sampling and answers every request with a fixed text.
     pub sampling: bool,
-    /// Declares elicitation and answers `{"approve": value}` (accept).
+    /// Declares elicitation; `Some(true)` accepts with `{"approve": true}`, `Some(false)` declines.
     pub elicit: Option<bool>,
     /// `notifications/tools/list_changed` received.
     pub tools_changed: Arc<std::sync::atomic::AtomicUsize>,
@@ -184,11 +184,12 @@ impl ClientHandler for TestClient {
         _params: rmcp::model::ElicitRequestParams,
         _ctx: RequestContext<RoleClient>,
     ) -> Result<rmcp::model::ElicitResult, ErrorData> {
-        let approve = self.elicit.unwrap_or(false);
-        Ok(serde_json::from_value(
-            serde_json::json!({"action": "accept", "content": {"approve": approve}}),
-        )
-        .unwrap())
+        let answer = if self.elicit == Some(true) {
+            serde_json::json!({"action": "accept", "content": {"approve": true}})
+        } else {
+            serde_json::json!({"action": "decline"})
+        };
+        Ok(serde_json::from_value(answer).unwrap())
     }
 
     async fn on_progress(

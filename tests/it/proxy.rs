@@ -284,12 +284,14 @@ async fn server_everything_over_stdio_and_http() {
         &p,
         json!({"mcpServers": {
             "everything": {"command": everything.display().to_string(), "args": ["stdio"],
-                           "env": {"PATH": path}, "allow_sampling": true, "timeout_secs": 30},
+                           "env": {"PATH": path}, "allow_sampling": true, "allow_elicitation": true,
+                           "timeout_secs": 30},
             "remote": {"url": url, "headers": {"X-Test": "${HOME}"}, "tools": {"allow": ["echo", "get-sum"]}},
         }}),
     );
     let client = TestClient {
         sampling: true,
+        elicit: Some(false),
         ..TestClient::default()
     };
     let progress = client.progress.clone();
@@ -344,6 +346,12 @@ async fn server_everything_over_stdio_and_http() {
         )
         .await;
     assert!(out.contains("sampled by the test client"), "{out}");
+
+    // elicitation: relayed to the test client, which declines
+    let out = s
+        .ok_text("everything__trigger-elicitation-request", json!({}))
+        .await;
+    assert!(out.contains("declined"), "{out}");
 
     // logging: messages arrive with the alias as logger
     s.client
