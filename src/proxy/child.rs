@@ -114,7 +114,7 @@ pub struct Child {
     pub stop: CancellationToken,
     /// Becomes true after the first start attempt ends (ready or not).
     settled: tokio::sync::watch::Sender<bool>,
-    /// Becomes true whenever a connection is ready; false while there is none.
+    /// True while a connection is ready; every status change also notifies its receivers.
     ready: tokio::sync::watch::Sender<bool>,
 }
 
@@ -270,8 +270,10 @@ impl Child {
         self.wake.notify_one();
     }
 
+    /// Changes the status and wakes whoever waits in [`Child::connection`].
     fn set(&self, f: impl FnOnce(&mut Status)) {
         f(&mut lock(&self.status));
+        self.ready.send_modify(|_| {});
     }
 
     fn hub(&self) -> Option<Arc<Hub>> {
