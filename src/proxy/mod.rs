@@ -749,7 +749,10 @@ impl Hub {
                 let _ = peer.notify_cancelled(p).await;
                 Err(Failure::Cancelled)
             }
-            Some(Ok(r)) => Ok(r),
+            Some(Ok(mut r)) => {
+                mark_complete(&mut r);
+                Ok(r)
+            }
             Some(Err(ServiceError::McpError(e))) => Err(Failure::Rpc(e)),
             Some(Err(ServiceError::Timeout { timeout: t })) => Err(Failure::Timeout(t)),
             Some(Err(_)) => Err(Failure::Closed),
@@ -785,6 +788,21 @@ impl Failure {
             Failure::Rpc(e) => e,
             other => McpError::internal_error(other.text(child), None),
         }
+    }
+}
+
+/// A child on an older protocol leaves out `resultType`; hosts on 2026-07-28 require it, and
+/// rmcp strips it again for older hosts. Absent means complete, so that is what it becomes.
+fn mark_complete(r: &mut ServerResult) {
+    let t = match r {
+        ServerResult::CallToolResult(r) => &mut r.result_type,
+        ServerResult::GetPromptResult(r) => &mut r.result_type,
+        ServerResult::ReadResourceResult(r) => &mut r.result_type,
+        ServerResult::CompleteResult(r) => &mut r.result_type,
+        _ => return,
+    };
+    if t.is_none() {
+        *t = Some(rmcp::model::ResultType::COMPLETE);
     }
 }
 

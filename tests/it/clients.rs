@@ -57,6 +57,46 @@ fn python_sdk_lists_and_calls_every_tool() {
     }
 }
 
+/// Child servers through switchboard, with the Python SDK in both protocol generations (the
+/// default opens with `server/discover` and never sends `initialize`).
+#[test]
+fn python_sdk_sees_child_tools_and_their_progress() {
+    let Some(py) = python() else { return };
+    let p = Project::new();
+    let child = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/children/child_server.py"
+    );
+    let servers = p.base.join("servers_config.json");
+    std::fs::write(
+        &servers,
+        serde_json::json!({"mcpServers": {"kid": {"command": "python3", "args": [child, "good"],
+            "env": {"STATE_DIR": p.base.display().to_string()}}}})
+        .to_string(),
+    )
+    .unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/python_proxy.py");
+    for mode in ["default", "legacy"] {
+        let out = Command::new(&py)
+            .args([
+                script,
+                crate::harness::bin(),
+                servers.to_str().unwrap(),
+                mode,
+            ])
+            .env("HOME", &p.base)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "python client ({mode}) failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains("proxied ok"), "{stdout}");
+    }
+}
+
 /// The MCP Inspector CLI (Node). `scripts/test.sh` installs it with Node 22 from npm and sets
 /// `SWITCHBOARD_TEST_INSPECTOR` to its `mcp-inspector` command.
 fn inspector() -> Option<String> {
