@@ -317,21 +317,12 @@ async fn cancellation_kills_the_tree_within_a_second() {
     let p = Project::new();
     let s = session(p.settings()).await;
     let tag = format!("76{}", rand_digits());
-    let params = CallToolRequestParams::new("run_command").with_arguments(
-        json!({"program": "sh", "args": ["-c", format!("sleep {tag}1 & sleep {tag}2")], "timeout_secs": 120})
-            .as_object()
-            .unwrap()
-            .clone(),
-    );
     let handle = s
-        .client
-        .peer()
-        .send_cancellable_request(
-            ClientRequest::CallToolRequest(Request::new(params)),
-            PeerRequestOptions::no_options(),
+        .start_call(
+            "run_command",
+            json!({"program": "sh", "args": ["-c", format!("sleep {tag}1 & sleep {tag}2")], "timeout_secs": 120}),
         )
-        .await
-        .unwrap();
+        .await;
     assert!(
         eventually(|| async { procs_matching(&format!("sleep {tag}")).len() == 2 }).await,
         "the command started"

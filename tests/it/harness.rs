@@ -252,6 +252,26 @@ impl Session {
             .unwrap_or_else(|e| panic!("{tool}: protocol error {e}"))
     }
 
+    /// Starts a call and returns its handle at once (to cancel it, or await it later).
+    pub async fn start_call(
+        &self,
+        tool: &str,
+        args: Value,
+    ) -> rmcp::service::RequestHandle<RoleClient> {
+        let Value::Object(args) = args else {
+            panic!("arguments must be an object")
+        };
+        let params = CallToolRequestParams::new(tool.to_owned()).with_arguments(args);
+        self.client
+            .peer()
+            .send_cancellable_request(
+                rmcp::model::ClientRequest::CallToolRequest(rmcp::model::Request::new(params)),
+                rmcp::service::PeerRequestOptions::no_options(),
+            )
+            .await
+            .unwrap()
+    }
+
     /// A successful call's structured content, or its text as a JSON string.
     pub async fn ok(&self, tool: &str, args: Value) -> Value {
         let r = self.call(tool, args.clone()).await;

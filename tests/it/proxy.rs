@@ -35,6 +35,21 @@ fn with_servers(p: &Project, servers: Value) -> Settings {
     s
 }
 
+/// A project with a `state` folder where the Python children write their pids and markers.
+fn project_with_state() -> (Project, PathBuf) {
+    let p = Project::new();
+    let state = p.base.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    (p, state)
+}
+
+/// Writes a servers file for a spawned switchboard (`--servers`).
+fn write_servers(p: &Project, servers: Value) -> PathBuf {
+    let path = p.base.join("servers.json");
+    std::fs::write(&path, servers.to_string()).unwrap();
+    path
+}
+
 /// A server entry running the Python test child in `mode`.
 fn py(mode: &str, state: &Path, extra: Value) -> Value {
     let mut v = json!({
@@ -87,6 +102,23 @@ fn pid_in(state: &Path, file: &str) -> Option<i32> {
         .trim()
         .parse()
         .ok()
+}
+
+/// Calls `tool` with a progress token and waits for the result.
+async fn call_with_progress(
+    s: &Session,
+    tool: &str,
+    args: Value,
+    token: i64,
+) -> rmcp::model::ServerResult {
+    let (req, options) = with_progress(tool, args, token);
+    let handle = s
+        .client
+        .peer()
+        .send_cancellable_request(req, options)
+        .await
+        .unwrap();
+    handle.await_response().await.unwrap()
 }
 
 fn with_progress(tool: &str, args: Value, token: i64) -> (ClientRequest, PeerRequestOptions) {
@@ -196,39 +228,25 @@ async fn switchboard_as_a_child_through_the_whole_chain() {
     );
 
     // progress: the child's progress reaches the host under the host's token.
-    let (req, options) = with_progress(
+    call_with_progress(
+        &s,
         "inner__run_shell",
         json!({"command": "for i in 1 2 3 4; do echo line $i; sleep 0.4; done"}),
         41,
-    );
-    let handle = s
-        .client
-        .peer()
-        .send_cancellable_request(req, options)
-        .await
-        .unwrap();
-    handle.await_response().await.unwrap();
+    )
+    .await;
     let seen = progress.lock().unwrap().clone();
     assert!(seen.len() >= 2, "progress relayed: {seen:?}");
     assert!(seen.windows(2).all(|w| w[0].0 < w[1].0), "{seen:?}");
 
     // cancellation: a host cancel stops the child's command (and its whole tree).
     let tag = format!("83{}", std::process::id());
-    let params = CallToolRequestParams::new("inner__run_command").with_arguments(
-        json!({"program": "sh", "args": ["-c", format!("sleep {tag}1 & sleep {tag}2")], "timeout_secs": 120})
-            .as_object()
-            .unwrap()
-            .clone(),
-    );
     let handle = s
-        .client
-        .peer()
-        .send_cancellable_request(
-            ClientRequest::CallToolRequest(Request::new(params)),
-            PeerRequestOptions::no_options(),
+        .start_call(
+            "inner__run_command",
+            json!({"program": "sh", "args": ["-c", format!("sleep {tag}1 & sleep {tag}2")], "timeout_secs": 120}),
         )
-        .await
-        .unwrap();
+        .await;
     let running = || crate::exec::procs_matching(&format!("sleep {tag}")).len();
     assert!(eventually(|| async { running() == 2 }).await, "started");
     handle.cancel(Some("test".into())).await.unwrap();
@@ -323,18 +341,13 @@ async fn server_everything_over_stdio_and_http() {
     assert!(out.contains('5'), "{out}");
 
     // long-running operation: progress relayed
-    let (req, options) = with_progress(
+    call_with_progress(
+        &s,
         "everything__trigger-long-running-operation",
         json!({"duration": 2, "steps": 4}),
         5,
-    );
-    let handle = s
-        .client
-        .peer()
-        .send_cancellable_request(req, options)
-        .await
-        .unwrap();
-    handle.await_response().await.unwrap();
+    )
+    .await;
     let seen = progress.lock().unwrap().clone();
     assert!(seen.len() >= 3, "progress relayed: {seen:?}");
 
@@ -440,9 +453,7 @@ async fn server_everything_over_stdio_and_http() {
 /// Progress extends a call's timeout, but never past `proxy.max_call_secs`.
 #[tokio::test]
 async fn progress_extends_a_call_up_to_the_hard_limit() {
-    let p = Project::new();
-    let state = p.base.join("state");
-    std::fs::create_dir_all(&state).unwrap();
+    let (p, state) = project_with_state();
     let mut settings = with_servers(
         &p,
         json!({"mcpServers": {"g": py("good", &state, json!({"timeout_secs": 1}))}}),
@@ -450,25 +461,14 @@ async fn progress_extends_a_call_up_to_the_hard_limit() {
     settings.proxy.max_call = Duration::from_secs(3);
     let s = session_with(settings, TestClient::default()).await;
     // 2 s with progress every 0.2 s: longer than the 1 s timeout, fine thanks to progress.
-    let (req, options) = with_progress("g__slow", json!({"seconds": 2}), 1);
-    let handle = s
-        .client
-        .peer()
-        .send_cancellable_request(req, options)
-        .await
-        .unwrap();
-    let r = handle.await_response().await.unwrap();
+    let r = call_with_progress(&s, "g__slow", json!({"seconds": 2}), 1).await;
     assert!(format!("{r:?}").contains("slept 2"), "{r:?}");
     // 6 s: stopped at the 3 s hard limit although progress keeps coming.
     let started = Instant::now();
-    let (req, options) = with_progress("g__slow", json!({"seconds": 6}), 2);
-    let handle = s
-        .client
-        .peer()
-        .send_cancellable_request(req, options)
-        .await
-        .unwrap();
-    let r = format!("{:?}", handle.await_response().await.unwrap());
+    let r = format!(
+        "{:?}",
+        call_with_progress(&s, "g__slow", json!({"seconds": 6}), 2).await
+    );
     assert!(r.contains("did not answer within 3 s"), "{r}");
     assert!(started.elapsed() < Duration::from_secs(5));
     // The child was told to stop.
@@ -482,9 +482,7 @@ async fn progress_extends_a_call_up_to_the_hard_limit() {
 /// answers without it and `list_changed` announces it. `proxy_restart` starts it afresh.
 #[tokio::test]
 async fn late_children_arrive_with_list_changed() {
-    let p = Project::new();
-    let state = p.base.join("state");
-    std::fs::create_dir_all(&state).unwrap();
+    let (p, state) = project_with_state();
     let mut settings = with_servers(
         &p,
         json!({"mcpServers": {"late": py("slow_start", &state, json!({}))}}),
@@ -526,9 +524,7 @@ async fn late_children_arrive_with_list_changed() {
 /// A lazy server's tools come from its last listing; its process starts on first use.
 #[tokio::test]
 async fn lazy_servers_start_on_first_use() {
-    let p = Project::new();
-    let state = p.base.join("state");
-    std::fs::create_dir_all(&state).unwrap();
+    let (p, state) = project_with_state();
     let settings = with_servers(
         &p,
         json!({"mcpServers": {"l": py("good", &state, json!({"start": "lazy"}))}}),
@@ -554,9 +550,7 @@ async fn lazy_servers_start_on_first_use() {
 /// good child keeps working, every failure is explained, and no process is left behind.
 #[tokio::test]
 async fn misbehaving_children_never_hurt_the_host() {
-    let p = Project::new();
-    let state = p.base.join("state");
-    std::fs::create_dir_all(&state).unwrap();
+    let (p, state) = project_with_state();
     let quick = json!({"timeout_secs": 2, "restart": {"max_retries": 1, "backoff_secs": 0.2}});
     let mut settings = with_servers(
         &p,
@@ -705,9 +699,7 @@ async fn misbehaving_children_never_hurt_the_host() {
 /// from the command line or through the host's confirmation.
 #[tokio::test]
 async fn changed_tools_are_held_until_approved() {
-    let p = Project::new();
-    let state = p.base.join("state");
-    std::fs::create_dir_all(&state).unwrap();
+    let (p, state) = project_with_state();
     let settings = with_servers(
         &p,
         json!({"mcpServers": {"m": py("mutate", &state, json!({}))}}),
@@ -781,9 +773,7 @@ fn write_data_config(p: &Project, profile_data: &Path) -> PathBuf {
 /// switchboard; the host hears one list_changed per burst.
 #[tokio::test]
 async fn servers_file_changes_apply_while_running() {
-    let p = Project::new();
-    let state = p.base.join("state");
-    std::fs::create_dir_all(&state).unwrap();
+    let (p, state) = project_with_state();
     let settings = with_servers(
         &p,
         json!({"mcpServers": {"one": py("good", &state, json!({"tools": {"deny": ["boom"]}}))}}),
@@ -838,15 +828,11 @@ async fn servers_file_changes_apply_while_running() {
 /// grandchild that ignores SIGTERM.
 #[test]
 fn closing_stdin_takes_every_child_tree_down() {
-    let p = Project::new();
-    let state = p.base.join("state");
-    std::fs::create_dir_all(&state).unwrap();
-    let servers = p.base.join("servers.json");
-    std::fs::write(
-        &servers,
-        json!({"mcpServers": {"g": py("grandchild", &state, json!({}))}}).to_string(),
-    )
-    .unwrap();
+    let (p, state) = project_with_state();
+    let servers = write_servers(
+        &p,
+        json!({"mcpServers": {"g": py("grandchild", &state, json!({}))}}),
+    );
     let mut proc = Proc::spawn(&["--servers", servers.to_str().unwrap()]);
     proc.initialize();
     let r = proc.request(2, "tools/list", json!({}));
@@ -875,19 +861,14 @@ fn closing_stdin_takes_every_child_tree_down() {
 /// `config check` and `doctor` report the servers file and each server.
 #[test]
 fn config_check_and_doctor_report_servers() {
-    let p = Project::new();
-    let state = p.base.join("state");
-    std::fs::create_dir_all(&state).unwrap();
-    let servers = p.base.join("servers.json");
-    std::fs::write(
-        &servers,
+    let (p, state) = project_with_state();
+    let servers = write_servers(
+        &p,
         json!({"mcpServers": {
             "ok": py("good", &state, json!({})),
             "broken": {"command": "x", "args": ["${SWITCHBOARD_TEST_UNSET_VAR}"]},
-        }})
-        .to_string(),
-    )
-    .unwrap();
+        }}),
+    );
     let run = |args: &[&str]| {
         let home = tempfile::tempdir().unwrap();
         let out = std::process::Command::new(bin())
