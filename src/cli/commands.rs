@@ -194,7 +194,16 @@ pub fn config(settings: Arc<Settings>, action: ConfigAction) -> anyhow::Result<u
                 );
                 Ok(0)
             } else {
-                println!("{} problem(s) in {file} and its folders", problems.len());
+                let servers = settings
+                    .proxy
+                    .servers_config
+                    .as_ref()
+                    .map(|(p, _)| format!(" and {}", p.display()))
+                    .unwrap_or_default();
+                println!(
+                    "{} problem(s) in {file}, its folders{servers}",
+                    problems.len()
+                );
                 Ok(1)
             }
         }
