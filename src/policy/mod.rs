@@ -4,6 +4,7 @@
 //! resolving symlinks (never string prefixes) and re-checks the opened descriptor on Linux.
 
 pub mod exec;
+pub mod net;
 pub mod paths;
 pub mod protected;
 

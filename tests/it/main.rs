@@ -8,6 +8,7 @@ mod exec;
 mod files;
 mod golden;
 mod harness;
+mod net;
 mod path_safety;
 mod prompts_resources;
 mod proxy;

@@ -1,0 +1,287 @@
+//! The network guard against real HTTP servers on loopback that count every request they get:
+//! the SSRF battery (refused before any byte is sent), redirects checked hop by hop, timeouts,
+//! body caps and credentials that never follow a redirect to another host.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use reqwest::Method;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use switchboard::policy::net::{AllowEntry, NetError, NetGuard, NetRefusal, NetRules, NetSettings};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A tiny HTTP/1.1 server on 127.0.0.1 that counts requests. Paths: `/` (hello),
+/// `/redirect?to=URL`, `/chain/N` (N redirects), `/slow` (3 s), `/big` (2 MiB with a length),
+/// `/stream` (2 MiB without one), `/headers` (echoes the request head).
+struct Server {
+    port: u16,
+    hits: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Server {
+    async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counter = hits.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((mut sock, _)) = listener.accept().await else {
+                    return;
+                };
+                let counter = counter.clone();
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match sock.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let head = String::from_utf8_lossy(&head).into_owned();
+                    let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                    let reply = |status: &str, extra: &str, body: &[u8]| {
+                        let mut r = format!(
+                            "HTTP/1.1 {status}\r\nConnection: close\r\nContent-Length: {}\r\n{extra}\r\n",
+                            body.len()
+                        )
+                        .into_bytes();
+                        r.extend_from_slice(body);
+                        r
+                    };
+                    let out = if let Some(to) = path.strip_prefix("/redirect?to=") {
+                        let to = percent_decode(to);
+                        reply("302 Found", &format!("Location: {to}\r\n"), b"")
+                    } else if let Some(n) = path.strip_prefix("/chain/") {
+                        let n: u32 = n.parse().unwrap_or(0);
+                        if n == 0 {
+                            reply("200 OK", "", b"end of chain")
+                        } else {
+                            reply("302 Found", &format!("Location: /chain/{}\r\n", n - 1), b"")
+                        }
+                    } else if path == "/slow" {
+                        tokio::time::sleep(Duration::from_secs(3)).await;
+                        reply("200 OK", "", b"late")
+                    } else if path == "/big" {
+                        reply("200 OK", "", &vec![b'x'; 2 << 20])
+                    } else if path == "/stream" {
+                        let _ = sock
+                            .write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
+                            .await;
+                        for _ in 0..32 {
+                            if sock.write_all(&[b'y'; 64 * 1024]).await.is_err() {
+                                return;
+                            }
+                        }
+                        return;
+                    } else if path == "/headers" {
+                        reply("200 OK", "", head.to_ascii_lowercase().as_bytes())
+                    } else {
+                        reply("200 OK", "Content-Type: text/plain\r\n", b"hello")
+                    };
+                    let _ = sock.write_all(&out).await;
+                    let _ = sock.shutdown().await;
+                });
+            }
+        });
+        Self { port, hits, task }
+    }
+
+    fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+fn encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn guard(allow: &[String]) -> NetGuard {
+    NetGuard::new(NetSettings {
+        rules: NetRules {
+            allow: allow
+                .iter()
+                .map(|a| AllowEntry::parse(a).unwrap())
+                .collect(),
+            deny: vec![],
+        },
+        max_body_bytes: 1 << 20,
+        timeout: Duration::from_secs(1),
+        ..NetSettings::default()
+    })
+    .unwrap()
+}
+
+async fn get(g: &NetGuard, url: &str) -> Result<switchboard::policy::net::Fetched, NetError> {
+    g.send(Method::GET, url, HeaderMap::new(), None).await
+}
+
+/// Every notation of the test server's own address, and a name that resolves to it.
+fn battery(port: u16) -> Vec<String> {
+    [
+        "127.0.0.1",
+        "localhost",
+        "[::1]",
+        "2130706433",
+        "0177.0.0.1",
+        "0x7f.1",
+        "127.1",
+        "[::ffff:127.0.0.1]",
+        "[::ffff:7f00:1]",
+        "[64:ff9b::7f00:1]",
+        "0.0.0.0",
+    ]
+    .iter()
+    .map(|h| format!("http://{h}:{port}/"))
+    .chain(["http://169.254.169.254/latest/meta-data/".to_owned()])
+    .collect()
+}
+
+#[tokio::test]
+async fn ssrf_battery_is_refused_before_any_byte_is_sent() {
+    let target = Server::start().await;
+    let g = guard(&[]);
+    for url in battery(target.port) {
+        let err = get(&g, &url).await.unwrap_err();
+        assert!(
+            matches!(err, NetError::Refused(NetRefusal::Private { .. })),
+            "{url}: {err:?}"
+        );
+        let msg = err.to_string();
+        assert!(
+            msg.contains("web.allow"),
+            "{url}: the config key is named: {msg}"
+        );
+    }
+    assert_eq!(target.hits(), 0, "no request reached the server");
+
+    // Allowed on its own port: the same server answers.
+    let g = guard(&[format!("127.0.0.1:{}", target.port)]);
+    let ok = get(&g, &format!("http://127.0.0.1:{}/", target.port))
+        .await
+        .unwrap();
+    assert_eq!((ok.status, ok.body.as_slice()), (200, &b"hello"[..]));
+    assert_eq!(target.hits(), 1);
+}
+
+#[tokio::test]
+async fn redirects_are_checked_hop_by_hop() {
+    let allowed = Server::start().await;
+    let victim = Server::start().await;
+    let g = guard(&[format!("127.0.0.1:{}", allowed.port)]);
+    for url in battery(victim.port) {
+        let hop = format!(
+            "http://127.0.0.1:{}/redirect?to={}",
+            allowed.port,
+            encode(&url)
+        );
+        let err = get(&g, &hop).await.unwrap_err();
+        assert!(matches!(err, NetError::Refused(_)), "{url}: {err:?}");
+    }
+    assert_eq!(victim.hits(), 0, "no redirect reached the other server");
+    assert_eq!(allowed.hits(), battery(victim.port).len());
+
+    // A redirect to another scheme is refused too.
+    let err = get(
+        &g,
+        &format!(
+            "http://127.0.0.1:{}/redirect?to={}",
+            allowed.port,
+            encode("file:///etc/passwd")
+        ),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, NetError::Refused(NetRefusal::Scheme { .. })),
+        "{err:?}"
+    );
+
+    // Chains are followed up to 10 hops.
+    let ok = get(&g, &format!("http://127.0.0.1:{}/chain/3", allowed.port))
+        .await
+        .unwrap();
+    assert_eq!(ok.body, b"end of chain");
+    assert_eq!(ok.redirects.len(), 3);
+    assert!(ok.final_url.path().ends_with("/chain/0"));
+    let err = get(&g, &format!("http://127.0.0.1:{}/chain/11", allowed.port))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, NetError::TooManyRedirects { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn timeouts_and_body_caps_hold() {
+    let s = Server::start().await;
+    let g = guard(&[format!("127.0.0.1:{}", s.port)]);
+    let err = get(&g, &format!("http://127.0.0.1:{}/slow", s.port))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, NetError::Timeout { .. }), "{err:?}");
+    for path in ["big", "stream"] {
+        let err = get(&g, &format!("http://127.0.0.1:{}/{path}", s.port))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, NetError::TooLarge { .. }), "{path}: {err:?}");
+        assert!(err.to_string().contains("web.max_body_bytes"));
+    }
+}
+
+#[tokio::test]
+async fn credentials_do_not_follow_a_redirect_to_another_host() {
+    let a = Server::start().await;
+    let b = Server::start().await;
+    let g = guard(&[
+        format!("127.0.0.1:{}", a.port),
+        format!("localhost:{}", b.port),
+    ]);
+    let mut headers = HeaderMap::new();
+    headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer s3cret"));
+    let same = g
+        .send(
+            Method::GET,
+            &format!(
+                "http://127.0.0.1:{}/redirect?to={}",
+                a.port,
+                encode(&format!("http://127.0.0.1:{}/headers", a.port))
+            ),
+            headers.clone(),
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(String::from_utf8_lossy(&same.body).contains("bearer s3cret"));
+    let other = g
+        .send(
+            Method::GET,
+            &format!(
+                "http://127.0.0.1:{}/redirect?to={}",
+                a.port,
+                encode(&format!("http://localhost:{}/headers", b.port))
+            ),
+            headers,
+            None,
+        )
+        .await
+        .unwrap();
+    let echoed = String::from_utf8_lossy(&other.body);
+    assert!(echoed.contains("get /headers"), "{echoed}");
+    assert!(!echoed.contains("s3cret"), "{echoed}");
+}
