@@ -57,24 +57,30 @@ fn python_sdk_lists_and_calls_every_tool() {
     }
 }
 
+/// A servers file with one child, `name`, running the Python test server in "good" mode.
+fn good_child_servers(p: &Project, name: &str) -> std::path::PathBuf {
+    let child = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/children/child_server.py"
+    );
+    let servers = p.base.join("servers_config.json");
+    let entry = serde_json::json!({"command": "python3", "args": [child, "good"],
+        "env": {"STATE_DIR": p.base.display().to_string()}});
+    std::fs::write(
+        &servers,
+        serde_json::json!({"mcpServers": {name: entry}}).to_string(),
+    )
+    .unwrap();
+    servers
+}
+
 /// Child servers through switchboard, with the Python SDK in both protocol generations (the
 /// default opens with `server/discover` and never sends `initialize`).
 #[test]
 fn python_sdk_sees_child_tools_and_their_progress() {
     let Some(py) = python() else { return };
     let p = Project::new();
-    let child = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/children/child_server.py"
-    );
-    let servers = p.base.join("servers_config.json");
-    std::fs::write(
-        &servers,
-        serde_json::json!({"mcpServers": {"kid": {"command": "python3", "args": [child, "good"],
-            "env": {"STATE_DIR": p.base.display().to_string()}}}})
-        .to_string(),
-    )
-    .unwrap();
+    let servers = good_child_servers(&p, "kid");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/python_proxy.py");
     for mode in ["default", "legacy"] {
         let out = Command::new(&py)
@@ -275,18 +281,7 @@ fn inspector_cli_lists_strictly_and_calls_every_tool() {
 fn inspector_sees_and_calls_child_tools() {
     let Some(cmd) = inspector() else { return };
     let p = Project::new();
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/children/child_server.py"
-    );
-    let servers = p.base.join("servers_config.json");
-    std::fs::write(
-        &servers,
-        serde_json::json!({"mcpServers": {"my tools": {"command": "python3", "args": [script, "good"],
-            "env": {"STATE_DIR": p.base.display().to_string()}}}})
-        .to_string(),
-    )
-    .unwrap();
+    let servers = good_child_servers(&p, "my tools");
     let extra = ["--servers", servers.to_str().unwrap()];
     let (ok, out, err) = inspect_with(
         &cmd,
