@@ -340,8 +340,7 @@ struct WatchTarget(PathBuf);
 
 impl WatchTarget {
     fn stamp(&self) -> Option<(u64, SystemTime)> {
-        let md = std::fs::metadata(&self.0).ok()?;
-        Some((md.len(), md.modified().ok()?))
+        crate::support::file_stamp(&self.0)
     }
 }
 

@@ -118,9 +118,7 @@ pub struct Child {
     ready: tokio::sync::watch::Sender<bool>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+use crate::support::lock;
 
 impl Child {
     pub fn new(

@@ -51,9 +51,7 @@ pub const MAX_DEPTH: u32 = 3;
 /// How often the servers file and the pins are checked for changes.
 const WATCH_EVERY: Duration = Duration::from_secs(1);
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+use crate::support::lock;
 
 /// Where a host-facing name leads.
 #[derive(Clone)]
@@ -179,7 +177,7 @@ impl Hub {
 
     /// (Re)reads the servers file and starts, stops or restarts children to match it.
     fn reload(self: &Arc<Self>, path: &std::path::Path) {
-        *lock(&self.file_stamp) = stamp(path);
+        *lock(&self.file_stamp) = crate::support::file_stamp(path);
         // `${VAR}` comes from switchboard's own environment (what the host's entry gives it).
         let file = match ServersFile::load(path, &|k| std::env::var(k).ok()) {
             Ok(f) => f,
@@ -231,7 +229,7 @@ impl Hub {
                 _ = self.shutdown.cancelled() => return,
                 _ = tokio::time::sleep(WATCH_EVERY) => {}
             }
-            if stamp(&path) != *lock(&self.file_stamp) {
+            if crate::support::file_stamp(&path) != *lock(&self.file_stamp) {
                 tracing::info!(file = %path.display(), "servers file changed; reloading");
                 self.reload(&path);
             }
@@ -817,9 +815,4 @@ fn same_entry(child: &Child, entry: &servers::ServerEntry) -> bool {
             (Err(a), Err(b)) => a == b,
             _ => false,
         }
-}
-
-fn stamp(p: &std::path::Path) -> Option<(u64, std::time::SystemTime)> {
-    let md = std::fs::metadata(p).ok()?;
-    Some((md.len(), md.modified().ok()?))
 }

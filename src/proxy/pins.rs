@@ -61,7 +61,7 @@ impl Pins {
     }
 
     pub fn load(path: PathBuf) -> Self {
-        let stamp = stamp(&path);
+        let stamp = crate::support::file_stamp(&path);
         let file = std::fs::read(&path)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
@@ -71,7 +71,7 @@ impl Pins {
 
     /// Re-reads the file when it changed on disk; true when it did.
     pub fn refresh(&mut self) -> bool {
-        let now = stamp(&self.path);
+        let now = crate::support::file_stamp(&self.path);
         if now == self.stamp {
             return false;
         }
@@ -135,14 +135,9 @@ impl Pins {
         let tmp = tempfile::NamedTempFile::new_in(dir)?;
         serde_json::to_writer_pretty(tmp.as_file(), &self.file)?;
         tmp.persist(&self.path).map_err(|e| e.error)?;
-        self.stamp = stamp(&self.path);
+        self.stamp = crate::support::file_stamp(&self.path);
         Ok(())
     }
-}
-
-fn stamp(p: &Path) -> Option<(u64, SystemTime)> {
-    let md = std::fs::metadata(p).ok()?;
-    Some((md.len(), md.modified().ok()?))
 }
 
 #[cfg(test)]

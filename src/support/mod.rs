@@ -7,3 +7,20 @@ pub mod process;
 pub mod text;
 pub mod time;
 pub mod uri;
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::SystemTime;
+
+/// A file's size and modification time, `None` when it is missing: what the pollers compare
+/// to notice a change (resource subscriptions, the servers file, the tool pins).
+pub fn file_stamp(p: &Path) -> Option<(u64, SystemTime)> {
+    let md = std::fs::metadata(p).ok()?;
+    Some((md.len(), md.modified().ok()?))
+}
+
+/// Locks a mutex, also after a panic elsewhere poisoned it: the data behind our mutexes stays
+/// consistent between statements, so carrying on is safe and keeps the server answering.
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -544,9 +544,7 @@ impl Background {
     }
 }
 
-fn lock(m: &Mutex<BackgroundState>) -> std::sync::MutexGuard<'_, BackgroundState> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+use super::lock;
 
 /// The first executable called `name` in the `PATH` directories.
 pub fn find_on_path(name: &str, path_var: &std::ffi::OsStr) -> Option<PathBuf> {
