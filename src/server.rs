@@ -62,6 +62,9 @@ pub struct Inner {
     pub shutdown: CancellationToken,
     /// The child servers, once [`Switchboard::start_proxy`] ran (`None` inside: no servers file).
     proxy: OnceLock<Option<Arc<crate::proxy::Hub>>>,
+    /// The guarded HTTP client of the web tools, built on first use (TLS set-up stays off the
+    /// start-up path) and shared by every call after.
+    net: OnceLock<Result<Arc<crate::policy::net::NetGuard>, String>>,
     /// The lowest level sent as `notifications/message` (`logging/setLevel`); warning until set.
     client_log_level: Mutex<LoggingLevel>,
 }
@@ -152,6 +155,7 @@ impl Switchboard {
             subscriptions: Mutex::new(HashMap::new()),
             shutdown: CancellationToken::new(),
             proxy: OnceLock::new(),
+            net: OnceLock::new(),
             client_log_level: Mutex::new(LoggingLevel::Warning),
         }))
     }
@@ -177,6 +181,18 @@ impl Switchboard {
                 crate::proxy::Hub::start(self.settings.clone(), roots, self.shutdown.clone())
             })
             .clone()
+    }
+
+    /// The web tools' guarded client (built once per process, on first use).
+    pub fn net(&self) -> Result<Arc<crate::policy::net::NetGuard>, crate::tools::ToolError> {
+        self.net
+            .get_or_init(|| {
+                crate::policy::net::NetGuard::new(self.settings.web.net.clone())
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            })
+            .clone()
+            .map_err(crate::tools::ToolError::Invalid)
     }
 
     /// The running proxy, if there is one.

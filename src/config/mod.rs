@@ -4,7 +4,7 @@
 
 pub mod raw;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -142,6 +142,32 @@ pub struct ExecSettings {
     pub packages_timeout: std::time::Duration,
 }
 
+/// A named credential (`web.credentials.NAME`): a header sent only to its hosts.
+#[derive(Clone)]
+pub struct Credential {
+    pub header: reqwest::header::HeaderName,
+    pub value: reqwest::header::HeaderValue,
+    /// Lowercase host names.
+    pub hosts: Vec<String>,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential")
+            .field("header", &self.header)
+            .field("value", &"(redacted)")
+            .field("hosts", &self.hosts)
+            .finish()
+    }
+}
+
+/// The web tools' client: the network guard's settings and the named credentials.
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    pub net: crate::policy::net::NetSettings,
+    pub credentials: BTreeMap<String, Credential>,
+}
+
 /// Whether child tools are pinned to the definition first seen (`proxy.pinning`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pinning {
@@ -182,6 +208,7 @@ pub struct Settings {
     pub profile: Profile,
     pub files: FileSettings,
     pub exec: ExecSettings,
+    pub web: WebSettings,
     pub proxy: ProxySettings,
     pub prompt_dirs: Vec<PathBuf>,
     pub resource_dirs: Vec<PathBuf>,
@@ -551,6 +578,7 @@ fn build(
     }
 
     let exec = exec_settings(&raw.exec, file, env)?;
+    let web = web_settings(&raw.web, &redacted, file)?;
 
     let mut effective = serde_json::to_value(&raw).unwrap_or(Value::Null);
     overlay_redactions(&redacted, &mut effective);
@@ -583,6 +611,7 @@ fn build(
             trash: f.trash,
         },
         exec,
+        web,
         proxy,
         prompt_dirs,
         resource_dirs,
@@ -599,6 +628,92 @@ fn build(
         read_only: overrides.read_only,
         supervisor_exe: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("switchboard")),
         effective,
+    })
+}
+
+fn web_settings(
+    w: &raw::RawWeb,
+    redacted: &Value,
+    file: Option<&Path>,
+) -> Result<WebSettings, ConfigError> {
+    use crate::policy::net::{AllowEntry, NetRules, NetSettings};
+    use std::time::Duration;
+    let err = |key: String, msg: String| ConfigError::new(file, key, msg);
+    for (key, v) in [
+        ("web.max_body_bytes", w.max_body_bytes),
+        ("web.connect_timeout_secs", w.connect_timeout_secs),
+        ("web.timeout_secs", w.timeout_secs),
+    ] {
+        if v == 0 {
+            return Err(err(key.into(), "must be greater than 0".into()));
+        }
+    }
+    let mut allow = Vec::new();
+    for (i, a) in w.allow.iter().enumerate() {
+        allow.push(AllowEntry::parse(a).map_err(|m| err(format!("web.allow[{i}]"), m))?);
+    }
+    let mut credentials = BTreeMap::new();
+    for (name, c) in &w.credentials {
+        let key = |k: &str| format!("web.credentials.{name}.{k}");
+        let written = redacted["web"]["credentials"][name.as_str()]["value"]
+            .as_str()
+            .unwrap_or("");
+        if !written.starts_with("env:") {
+            return Err(err(
+                key("value"),
+                "write the secret as env:VAR (the variable holding it), never literally".into(),
+            ));
+        }
+        let header =
+            reqwest::header::HeaderName::from_bytes(c.header.as_bytes()).map_err(|_| {
+                err(
+                    key("header"),
+                    format!("`{}` is not a header name", c.header),
+                )
+            })?;
+        let mut value = reqwest::header::HeaderValue::from_str(&c.value).map_err(|_| {
+            err(
+                key("value"),
+                "the variable's value has characters a header cannot carry".into(),
+            )
+        })?;
+        value.set_sensitive(true);
+        if c.hosts.is_empty() {
+            return Err(err(
+                key("hosts"),
+                "list the hosts this credential may be sent to".into(),
+            ));
+        }
+        credentials.insert(
+            name.clone(),
+            Credential {
+                header,
+                value,
+                hosts: c
+                    .hosts
+                    .iter()
+                    .map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase())
+                    .collect(),
+            },
+        );
+    }
+    Ok(WebSettings {
+        net: NetSettings {
+            rules: NetRules {
+                allow,
+                deny: w
+                    .deny
+                    .iter()
+                    .map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase())
+                    .collect(),
+            },
+            max_body_bytes: w.max_body_bytes,
+            connect_timeout: Duration::from_secs(w.connect_timeout_secs),
+            timeout: Duration::from_secs(w.timeout_secs),
+            max_redirects: 10,
+            proxy: w.proxy.clone(),
+        },
+        credentials,
     })
 }
 
@@ -832,9 +947,32 @@ mod tests {
 
     #[test]
     fn reserved_sections_accept_only_empty_maps() {
-        assert!(parse("web: {}\nproxy: {}\n", None, &no_env).is_ok());
-        let err = parse("web:\n  proxy: x\n", None, &no_env).unwrap_err();
-        assert_eq!(err.key, "web.proxy");
+        assert!(parse("ai: {}\nproxy: {}\n", None, &no_env).is_ok());
+        let err = parse("ai:\n  model: x\n", None, &no_env).unwrap_err();
+        assert_eq!(err.key, "ai.model");
+    }
+
+    #[test]
+    fn web_credentials_must_come_from_the_environment() {
+        let env = |k: &str| (k == "KEY").then(|| "s3cret".to_owned());
+        let literal = "web:\n  credentials:\n    api: {header: X-Api-Key, value: s3cret, hosts: [a.example]}\n";
+        let (raw, redacted) = parse(literal, None, &env).unwrap();
+        let err = web_settings(&raw.web, &redacted, None).unwrap_err();
+        assert_eq!(err.key, "web.credentials.api.value");
+        let good = "web:\n  allow: [\"localhost:3000\"]\n  credentials:\n    api: {header: X-Api-Key, value: env:KEY, hosts: [A.example.]}\n";
+        let (raw, redacted) = parse(good, None, &env).unwrap();
+        let web = web_settings(&raw.web, &redacted, None).unwrap();
+        let c = &web.credentials["api"];
+        assert_eq!(c.hosts, ["a.example"]);
+        assert_eq!(c.value.to_str().unwrap(), "s3cret");
+        assert!(format!("{c:?}").contains("redacted"));
+        assert_eq!(web.net.rules.allow[0].port, Some(3000));
+        let bad = "web:\n  allow: [\"http://x y\"]\n";
+        let (raw, redacted) = parse(bad, None, &env).unwrap();
+        assert_eq!(
+            web_settings(&raw.web, &redacted, None).unwrap_err().key,
+            "web.allow[0]"
+        );
     }
 
     #[test]

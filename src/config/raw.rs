@@ -16,7 +16,7 @@ pub struct RawConfig {
     pub data_dir: Option<PathBuf>,
     pub files: RawFiles,
     pub exec: RawExec,
-    pub web: Reserved,
+    pub web: RawWeb,
     pub system: Reserved,
     pub database: Reserved,
     pub memory: Reserved,
@@ -173,6 +173,48 @@ impl Default for RawPackages {
             timeout_secs: 300,
         }
     }
+}
+
+/// The guarded HTTP client of the web tools.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawWeb {
+    /// `host` or `host:port` entries that may be private or local (a dev server).
+    pub allow: Vec<String>,
+    /// Hosts always refused.
+    pub deny: Vec<String>,
+    /// A proxy for every web request; environment proxies are never used.
+    pub proxy: Option<String>,
+    pub max_body_bytes: u64,
+    pub connect_timeout_secs: u64,
+    pub timeout_secs: u64,
+    /// Named credentials a call may ask for; the secret never passes through the model.
+    pub credentials: BTreeMap<String, RawCredential>,
+}
+
+impl Default for RawWeb {
+    fn default() -> Self {
+        Self {
+            allow: Vec::new(),
+            deny: Vec::new(),
+            proxy: None,
+            max_body_bytes: 10 * 1024 * 1024,
+            connect_timeout_secs: 10,
+            timeout_secs: 30,
+            credentials: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCredential {
+    /// The header it is sent in, e.g. `Authorization` or `X-Api-Key`.
+    pub header: String,
+    /// The header's value; must be written as `env:VAR`.
+    pub value: String,
+    /// The only hosts it is ever sent to.
+    pub hosts: Vec<String>,
 }
 
 /// Child MCP servers (`servers_config.json`) and how switchboard treats them.

@@ -40,6 +40,14 @@ pub enum NetRefusal {
     },
     #[error("`{host}` could not be resolved: {why}")]
     Resolve { host: String, why: String },
+    #[error(
+        "credential `{name}` is only sent to {hosts}; `{host}` is not one of them (web.credentials.{name}.hosts)"
+    )]
+    CredentialHost {
+        name: String,
+        host: String,
+        hosts: String,
+    },
 }
 
 /// Why `ip` may not be reached, or `None` when it is a public address.
@@ -118,6 +126,11 @@ impl AllowEntry {
     /// `host`, `host:port`, `[v6]:port`.
     pub fn parse(s: &str) -> Result<Self, String> {
         let s = s.trim();
+        if s.is_empty() || s.contains('/') || s.contains(char::is_whitespace) {
+            return Err(format!(
+                "`{s}` is not a host or host:port (write `localhost:3000`, not a URL)"
+            ));
+        }
         let parsed = url::Url::parse(&format!("http://{s}/"))
             .map_err(|e| format!("`{s}` is not a host or host:port: {e}"))?;
         let host = parsed
@@ -373,18 +386,37 @@ impl NetGuard {
 
     /// Sends one request, following redirects itself (each hop checked), and reads the body up
     /// to the cap. Credentials (`Authorization`, `Cookie`) are dropped when a redirect leaves
-    /// the original host.
+    /// the original host; a named `credential` is attached only to hops on its hosts.
     pub async fn send(
         &self,
         method: reqwest::Method,
         url: &str,
         headers: reqwest::header::HeaderMap,
         body: Option<Vec<u8>>,
+        credential: Option<(&str, &crate::config::Credential)>,
     ) -> Result<Fetched, NetError> {
         let mut current = url::Url::parse(url).map_err(|e| NetRefusal::BadUrl {
             url: url.to_owned(),
             why: e.to_string(),
         })?;
+        let credential_for =
+            |u: &url::Url| -> Option<(reqwest::header::HeaderName, reqwest::header::HeaderValue)> {
+                let (_, c) = credential?;
+                let host = u.host_str()?.trim_end_matches('.').to_ascii_lowercase();
+                c.hosts
+                    .contains(&host)
+                    .then(|| (c.header.clone(), c.value.clone()))
+            };
+        if let Some((name, c)) = credential
+            && credential_for(&current).is_none()
+        {
+            return Err(NetRefusal::CredentialHost {
+                name: name.to_owned(),
+                host: current.host_str().unwrap_or("").to_owned(),
+                hosts: c.hosts.join(", "),
+            }
+            .into());
+        }
         let origin_host = current.host_str().map(str::to_owned);
         let (mut method, mut body, mut headers) = (method, body, headers);
         let mut redirects = Vec::new();
@@ -392,6 +424,9 @@ impl NetGuard {
             self.rules.check_url(&current)?;
             let mut req = self.client.request(method.clone(), current.clone());
             req = req.headers(headers.clone());
+            if let Some((name, value)) = credential_for(&current) {
+                req = req.header(name, value);
+            }
             if let Some(b) = &body {
                 req = req.body(b.clone());
             }

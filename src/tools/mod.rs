@@ -9,6 +9,7 @@ pub mod exec;
 pub mod files;
 pub mod proxy;
 pub mod system;
+pub mod web;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{ContentBlock, IntoContents, JsonObject, Tool};
@@ -99,6 +100,8 @@ pub fn router(shape: Shape) -> ToolRouter<Switchboard> {
     if !shape.read_only {
         // Running programs can change anything, so read-only mode has none of these tools.
         router += exec::router();
+        // Requests can change things elsewhere (POST, DELETE), so read-only mode has none.
+        router += web::router();
     }
     if !shape.shell {
         router.remove_route("run_shell");

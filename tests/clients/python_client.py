@@ -52,7 +52,12 @@ def calls(root: str, victim_pid: int) -> dict:
         "process_list": {},
         "process_kill": {"id": "p1"},
         "process_wait": {"id": "p1", "timeout_secs": 5},
+        # The real requests run in tests/it/net.rs; here, the refusal of a local address.
+        "http_request": {"url": "http://127.0.0.1:9/"},
     }
+
+# Calls that must come back as tool errors, with a word their message must contain.
+REFUSED = {"http_request": "web.allow"}
 
 
 def check(name: str, data: dict) -> None:
@@ -97,6 +102,11 @@ async def run(victim: subprocess.Popen) -> None:
         for name in plan:
             result = await client.call_tool(name, plan[name])
             text = " ".join(getattr(c, "text", "") or "" for c in result.content)
+            if name in REFUSED:
+                assert result.is_error and REFUSED[name] in text, f"{name} should be refused: {text}"
+                called += 1
+                print(f"ok {name} (refused)")
+                continue
             assert not result.is_error, f"{name} failed: {text}"
             tool = next(t for t in tools if t.name == name)
             if tool.output_schema is not None:

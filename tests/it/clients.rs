@@ -53,7 +53,7 @@ fn python_sdk_lists_and_calls_every_tool() {
             "python client ({mode}) failed:\n{stdout}\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert!(stdout.contains("called 32 tools"), "{stdout}");
+        assert!(stdout.contains("called 33 tools"), "{stdout}");
     }
 }
 
@@ -234,8 +234,11 @@ fn inspector_cli_lists_strictly_and_calls_every_tool() {
             "install_package",
             &["manager=pip", r#"packages=["reqeusts"]"#],
         ),
+        // The real requests run in tests/it/net.rs; here, the refusal of a local address.
+        ("http_request", &["url=http://127.0.0.1:9/"]),
     ];
     let expected_errors = [
+        "http_request",
         "process_read",
         "process_write",
         "process_wait",

@@ -13,7 +13,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A tiny HTTP/1.1 server on 127.0.0.1 that counts requests. Paths: `/` (hello),
 /// `/redirect?to=URL`, `/chain/N` (N redirects), `/slow` (3 s), `/big` (2 MiB with a length),
-/// `/stream` (2 MiB without one), `/headers` (echoes the request head).
+/// `/stream` (2 MiB without one), `/headers` (echoes the request head), `/echo` (head and body),
+/// `/json` (a JSON 404), `/bytes` (binary).
 struct Server {
     port: u16,
     hits: Arc<AtomicUsize>,
@@ -48,7 +49,24 @@ impl Server {
                         }
                     }
                     counter.fetch_add(1, Ordering::SeqCst);
+                    // The body, by Content-Length (what `/echo` sends back).
+                    let split = head.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+                    let mut body = head.split_off(split);
                     let head = String::from_utf8_lossy(&head).into_owned();
+                    let wanted: usize = head
+                        .lines()
+                        .find_map(|l| {
+                            let (k, v) = l.split_once(':')?;
+                            k.eq_ignore_ascii_case("content-length")
+                                .then(|| v.trim().parse().ok())?
+                        })
+                        .unwrap_or(0);
+                    while body.len() < wanted {
+                        match sock.read(&mut buf).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => body.extend_from_slice(&buf[..n]),
+                        }
+                    }
                     let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
                     let reply = |status: &str, extra: &str, body: &[u8]| {
                         let mut r = format!(
@@ -86,6 +104,22 @@ impl Server {
                         return;
                     } else if path == "/headers" {
                         reply("200 OK", "", head.to_ascii_lowercase().as_bytes())
+                    } else if path.starts_with("/echo") {
+                        let mut all = head.to_ascii_lowercase().into_bytes();
+                        all.extend_from_slice(&body);
+                        reply("200 OK", "", &all)
+                    } else if path == "/json" {
+                        reply(
+                            "404 Not Found",
+                            "Content-Type: application/json\r\n",
+                            br#"{"error":"nothing here","code":404}"#,
+                        )
+                    } else if path == "/bytes" {
+                        reply(
+                            "200 OK",
+                            "Content-Type: application/octet-stream\r\n",
+                            &[0, 159, 146, 150],
+                        )
                     } else {
                         reply("200 OK", "Content-Type: text/plain\r\n", b"hello")
                     };
@@ -130,7 +164,7 @@ fn guard(allow: &[String]) -> NetGuard {
 }
 
 async fn get(g: &NetGuard, url: &str) -> Result<switchboard::policy::net::Fetched, NetError> {
-    g.send(Method::GET, url, HeaderMap::new(), None).await
+    g.send(Method::GET, url, HeaderMap::new(), None, None).await
 }
 
 /// Every notation of the test server's own address, and a name that resolves to it.
@@ -264,6 +298,7 @@ async fn credentials_do_not_follow_a_redirect_to_another_host() {
             ),
             headers.clone(),
             None,
+            None,
         )
         .await
         .unwrap();
@@ -278,10 +313,142 @@ async fn credentials_do_not_follow_a_redirect_to_another_host() {
             ),
             headers,
             None,
+            None,
         )
         .await
         .unwrap();
     let echoed = String::from_utf8_lossy(&other.body);
     assert!(echoed.contains("get /headers"), "{echoed}");
     assert!(!echoed.contains("s3cret"), "{echoed}");
+}
+
+/// The `http_request` tool end to end: through an MCP session, the configured allow list and a
+/// named credential.
+#[tokio::test]
+async fn http_request_tool_sends_and_reads_through_the_guard() {
+    use crate::harness::{Project, session};
+    let a = Server::start().await;
+    let b = Server::start().await;
+    let p = Project::new();
+    let mut settings = p.settings();
+    settings.web.net.rules.allow = vec![
+        AllowEntry::parse(&format!("127.0.0.1:{}", a.port)).unwrap(),
+        AllowEntry::parse(&format!("localhost:{}", b.port)).unwrap(),
+    ];
+    let mut key = HeaderValue::from_static("k3y-secret");
+    key.set_sensitive(true);
+    settings.web.credentials.insert(
+        "api".into(),
+        switchboard::config::Credential {
+            header: reqwest::header::HeaderName::from_static("x-api-key"),
+            value: key,
+            hosts: vec!["127.0.0.1".into()],
+        },
+    );
+    let s = session(settings).await;
+    let base = format!("http://127.0.0.1:{}", a.port);
+
+    let out = s
+        .ok(
+            "http_request",
+            serde_json::json!({"url": format!("{base}/")}),
+        )
+        .await;
+    assert_eq!(out["status"], 200);
+    assert_eq!(out["text"], "hello");
+    assert_eq!(out["headers"]["content-type"], "text/plain");
+
+    let out = s
+        .ok(
+            "http_request",
+            serde_json::json!({"url": format!("{base}/echo"), "method": "POST",
+                "query": {"q": "x y"}, "json": {"a": 1}}),
+        )
+        .await;
+    let echoed = out["text"].as_str().unwrap();
+    assert!(echoed.starts_with("post /echo?q=x+y "), "{echoed}");
+    assert!(
+        echoed.contains("content-type: application/json"),
+        "{echoed}"
+    );
+    assert!(echoed.ends_with(r#"{"a":1}"#), "{echoed}");
+
+    // A JSON error status is a normal result, parsed; binary comes back as base64.
+    let out = s
+        .ok(
+            "http_request",
+            serde_json::json!({"url": format!("{base}/json")}),
+        )
+        .await;
+    assert_eq!(
+        (out["status"].as_u64(), &out["json"]["code"]),
+        (Some(404), &serde_json::json!(404))
+    );
+    let out = s
+        .ok(
+            "http_request",
+            serde_json::json!({"url": format!("{base}/bytes")}),
+        )
+        .await;
+    assert_eq!(out["base64"], "AJ+Slg==");
+
+    // The credential goes to its host only, never through the model.
+    let out = s
+        .ok(
+            "http_request",
+            serde_json::json!({"url": format!("{base}/headers"), "credential": "api"}),
+        )
+        .await;
+    assert!(
+        out["text"]
+            .as_str()
+            .unwrap()
+            .contains("x-api-key: k3y-secret")
+    );
+    let hop = format!(
+        "{base}/redirect?to={}",
+        encode(&format!("http://localhost:{}/headers", b.port))
+    );
+    let out = s
+        .ok(
+            "http_request",
+            serde_json::json!({"url": hop, "credential": "api"}),
+        )
+        .await;
+    let echoed = out["text"].as_str().unwrap();
+    assert!(
+        echoed.contains("get /headers") && !echoed.contains("k3y"),
+        "{echoed}"
+    );
+    let err = s
+        .err(
+            "http_request",
+            serde_json::json!({"url": format!("http://localhost:{}/headers", b.port), "credential": "api"}),
+        )
+        .await;
+    assert!(err.contains("web.credentials.api.hosts"), "{err}");
+    let err = s
+        .err(
+            "http_request",
+            serde_json::json!({"url": format!("{base}/"), "credential": "nope"}),
+        )
+        .await;
+    assert!(
+        err.contains("no credential `nope`") && err.contains("api"),
+        "{err}"
+    );
+
+    // Refusals name the rule and the key; nothing reaches a server.
+    let before = b.hits();
+    let err = s
+        .err(
+            "http_request",
+            serde_json::json!({"url": format!("http://[::1]:{}/", b.port)}),
+        )
+        .await;
+    assert!(
+        err.contains("loopback") && err.contains("web.allow"),
+        "{err}"
+    );
+    assert_eq!(b.hits(), before);
 }
