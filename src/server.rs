@@ -308,7 +308,8 @@ impl Switchboard {
              {roots_line} Client roots only narrow the configured ones. Reads page with offset/limit and say how to continue; \
              writes are atomic; delete_path moves to the trash unless permanent. Commands (run_command, run_shell, run_code) run \
              in a cwd inside the roots with a cleared environment, a timeout and output caps, sandboxed when bubblewrap works; \
-             use process_start for servers and REPLs. Prompts and resources: see prompts/list and \
+             use process_start for servers and REPLs. http_request reaches public URLs (private and local addresses are \
+             refused unless the config allows them). Prompts and resources: see prompts/list and \
              resources/list; any file in the roots is a resource at file:///{{path}}."
         )
     }
