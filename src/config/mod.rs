@@ -165,6 +165,8 @@ impl std::fmt::Debug for Credential {
 #[derive(Debug, Clone)]
 pub struct WebSettings {
     pub net: crate::policy::net::NetSettings,
+    /// Largest file `download_file` saves.
+    pub max_download_bytes: u64,
     pub credentials: BTreeMap<String, Credential>,
 }
 
@@ -641,6 +643,7 @@ fn web_settings(
     let err = |key: String, msg: String| ConfigError::new(file, key, msg);
     for (key, v) in [
         ("web.max_body_bytes", w.max_body_bytes),
+        ("web.max_download_bytes", w.max_download_bytes),
         ("web.connect_timeout_secs", w.connect_timeout_secs),
         ("web.timeout_secs", w.timeout_secs),
     ] {
@@ -713,6 +716,7 @@ fn web_settings(
             max_redirects: 10,
             proxy: w.proxy.clone(),
         },
+        max_download_bytes: w.max_download_bytes,
         credentials,
     })
 }

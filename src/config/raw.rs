@@ -186,6 +186,8 @@ pub struct RawWeb {
     /// A proxy for every web request; environment proxies are never used.
     pub proxy: Option<String>,
     pub max_body_bytes: u64,
+    /// Largest file download_file saves.
+    pub max_download_bytes: u64,
     pub connect_timeout_secs: u64,
     pub timeout_secs: u64,
     /// Named credentials a call may ask for; the secret never passes through the model.
@@ -199,6 +201,7 @@ impl Default for RawWeb {
             deny: Vec::new(),
             proxy: None,
             max_body_bytes: 10 * 1024 * 1024,
+            max_download_bytes: 100 * 1024 * 1024,
             connect_timeout_secs: 10,
             timeout_secs: 30,
             credentials: BTreeMap::new(),

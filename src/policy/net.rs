@@ -329,9 +329,13 @@ pub enum NetError {
         last: String,
     },
     #[error(
-        "the body of `{url}` is larger than {cap} bytes (web.max_body_bytes); ask for a smaller resource or a range"
+        "the body of `{url}` is larger than {cap} bytes ({key}); ask for a smaller resource or a range"
     )]
-    TooLarge { url: String, cap: u64 },
+    TooLarge {
+        url: String,
+        cap: u64,
+        key: &'static str,
+    },
 }
 
 /// A response read under the caps.
@@ -343,6 +347,32 @@ pub struct Fetched {
     pub body: Vec<u8>,
     /// Every URL redirected through, in order.
     pub redirects: Vec<String>,
+}
+
+/// A response whose redirects are done and whose body is still unread.
+pub struct Opened {
+    pub final_url: url::Url,
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub redirects: Vec<String>,
+    response: reqwest::Response,
+}
+
+impl Opened {
+    /// The next piece of the body, `None` at its end.
+    pub async fn chunk(&mut self, guard: &NetGuard) -> Result<Option<Vec<u8>>, NetError> {
+        let url = self.final_url.clone();
+        self.response
+            .chunk()
+            .await
+            .map(|c| c.map(|b| b.to_vec()))
+            .map_err(|e| guard.failure(&url, e))
+    }
+
+    /// The declared body length, if the server gave one.
+    pub fn content_length(&self) -> Option<u64> {
+        self.response.content_length()
+    }
 }
 
 /// The one HTTP client for requests the model starts, built once per process.
@@ -385,8 +415,9 @@ impl NetGuard {
     }
 
     /// Sends one request, following redirects itself (each hop checked), and reads the body up
-    /// to the cap. Credentials (`Authorization`, `Cookie`) are dropped when a redirect leaves
-    /// the original host; a named `credential` is attached only to hops on its hosts.
+    /// to `web.max_body_bytes`. Credentials (`Authorization`, `Cookie`) are dropped when a
+    /// redirect leaves the original host; a named `credential` is attached only to hops on its
+    /// hosts.
     pub async fn send(
         &self,
         method: reqwest::Method,
@@ -395,6 +426,42 @@ impl NetGuard {
         body: Option<Vec<u8>>,
         credential: Option<(&str, &crate::config::Credential)>,
     ) -> Result<Fetched, NetError> {
+        let mut opened = self.open(method, url, headers, body, credential).await?;
+        let cap = self.settings.max_body_bytes;
+        let too_large = |u: &url::Url| NetError::TooLarge {
+            url: u.to_string(),
+            cap,
+            key: "web.max_body_bytes",
+        };
+        if opened.content_length().is_some_and(|n| n > cap) {
+            return Err(too_large(&opened.final_url));
+        }
+        let mut data = Vec::new();
+        while let Some(chunk) = opened.chunk(self).await? {
+            if data.len() as u64 + chunk.len() as u64 > cap {
+                return Err(too_large(&opened.final_url));
+            }
+            data.extend_from_slice(&chunk);
+        }
+        Ok(Fetched {
+            final_url: opened.final_url,
+            status: opened.status,
+            headers: opened.headers,
+            body: data,
+            redirects: opened.redirects,
+        })
+    }
+
+    /// Like [`Self::send`], but returns as soon as the final response's head is in, for a
+    /// caller that streams the body itself (downloads).
+    pub async fn open(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        headers: reqwest::header::HeaderMap,
+        body: Option<Vec<u8>>,
+        credential: Option<(&str, &crate::config::Credential)>,
+    ) -> Result<Opened, NetError> {
         let mut current = url::Url::parse(url).map_err(|e| NetRefusal::BadUrl {
             url: url.to_owned(),
             why: e.to_string(),
@@ -430,7 +497,7 @@ impl NetGuard {
             if let Some(b) = &body {
                 req = req.body(b.clone());
             }
-            let mut resp = req.send().await.map_err(|e| self.failure(&current, e))?;
+            let resp = req.send().await.map_err(|e| self.failure(&current, e))?;
             let status = resp.status();
             if status.is_redirection()
                 && let Some(loc) = resp.headers().get(reqwest::header::LOCATION)
@@ -459,35 +526,18 @@ impl NetGuard {
                 current = next;
                 continue;
             }
-            let cap = self.settings.max_body_bytes;
-            if resp.content_length().is_some_and(|n| n > cap) {
-                return Err(NetError::TooLarge {
-                    url: current.to_string(),
-                    cap,
-                });
-            }
-            let mut data = Vec::new();
-            while let Some(chunk) = resp.chunk().await.map_err(|e| self.failure(&current, e))? {
-                if data.len() as u64 + chunk.len() as u64 > cap {
-                    return Err(NetError::TooLarge {
-                        url: current.to_string(),
-                        cap,
-                    });
-                }
-                data.extend_from_slice(&chunk);
-            }
-            return Ok(Fetched {
+            return Ok(Opened {
                 final_url: current,
                 status: status.as_u16(),
                 headers: resp.headers().clone(),
-                body: data,
                 redirects,
+                response: resp,
             });
         }
     }
 
     /// A client error as the model should read it: the guard's refusal when that is the cause.
-    fn failure(&self, url: &url::Url, e: reqwest::Error) -> NetError {
+    pub fn failure(&self, url: &url::Url, e: reqwest::Error) -> NetError {
         let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
         while let Some(s) = source {
             if let Some(r) = s.downcast_ref::<NetRefusal>() {

@@ -54,10 +54,11 @@ def calls(root: str, victim_pid: int) -> dict:
         "process_wait": {"id": "p1", "timeout_secs": 5},
         # The real requests run in tests/it/net.rs; here, the refusal of a local address.
         "http_request": {"url": "http://127.0.0.1:9/"},
+        "download_file": {"url": "http://127.0.0.1:9/", "path": "py/d.bin"},
     }
 
 # Calls that must come back as tool errors, with a word their message must contain.
-REFUSED = {"http_request": "web.allow"}
+REFUSED = {"http_request": "web.allow", "download_file": "web.allow"}
 
 
 def check(name: str, data: dict) -> None:

@@ -53,7 +53,7 @@ fn python_sdk_lists_and_calls_every_tool() {
             "python client ({mode}) failed:\n{stdout}\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert!(stdout.contains("called 33 tools"), "{stdout}");
+        assert!(stdout.contains("called 34 tools"), "{stdout}");
     }
 }
 
@@ -236,9 +236,14 @@ fn inspector_cli_lists_strictly_and_calls_every_tool() {
         ),
         // The real requests run in tests/it/net.rs; here, the refusal of a local address.
         ("http_request", &["url=http://127.0.0.1:9/"]),
+        (
+            "download_file",
+            &["url=http://127.0.0.1:9/", "path=ins/d.bin"],
+        ),
     ];
     let expected_errors = [
         "http_request",
+        "download_file",
         "process_read",
         "process_write",
         "process_wait",

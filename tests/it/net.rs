@@ -452,3 +452,87 @@ async fn http_request_tool_sends_and_reads_through_the_guard() {
     );
     assert_eq!(b.hits(), before);
 }
+
+/// `download_file`: streamed into the roots whole or not at all, hashed, capped, never over an
+/// existing file unless asked, never outside the roots, nothing saved on a refusal.
+#[tokio::test]
+async fn download_file_saves_whole_files_inside_the_roots() {
+    use crate::harness::{Project, session};
+    let srv = Server::start().await;
+    let p = Project::new();
+    let mut settings = p.settings();
+    settings.web.net.rules.allow =
+        vec![AllowEntry::parse(&format!("127.0.0.1:{}", srv.port)).unwrap()];
+    settings.web.max_download_bytes = 1 << 20;
+    let s = session(settings).await;
+    let base = format!("http://127.0.0.1:{}", srv.port);
+
+    let out = s
+        .ok(
+            "download_file",
+            serde_json::json!({"url": format!("{base}/"), "path": "dl/hello.txt", "create_parents": true}),
+        )
+        .await;
+    assert_eq!(p.read("dl/hello.txt"), "hello");
+    assert_eq!(out["bytes"], 5);
+    assert_eq!(
+        out["sha256"],
+        "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+    );
+    assert_eq!(out["mime"], "text/plain");
+    assert_eq!(out["created"], true);
+
+    let err = s
+        .err(
+            "download_file",
+            serde_json::json!({"url": format!("{base}/bytes"), "path": "dl/hello.txt"}),
+        )
+        .await;
+    assert!(err.contains("overwrite: true"), "{err}");
+    let out = s
+        .ok(
+            "download_file",
+            serde_json::json!({"url": format!("{base}/bytes"), "path": "dl/hello.txt", "overwrite": true}),
+        )
+        .await;
+    assert_eq!(
+        std::fs::read(p.root.join("dl/hello.txt")).unwrap(),
+        [0, 159, 146, 150]
+    );
+    assert_eq!(out["mime"], "application/octet-stream");
+    assert_eq!(out["created"], false);
+
+    // Over the cap, an error status or a refused address: nothing saved, no temporary file.
+    for (url, needle) in [
+        (format!("{base}/big"), "web.max_download_bytes"),
+        (format!("{base}/stream"), "web.max_download_bytes"),
+        (format!("{base}/json"), "HTTP 404"),
+        ("http://[::1]:9/".to_owned(), "web.allow"),
+    ] {
+        let err = s
+            .err(
+                "download_file",
+                serde_json::json!({"url": url, "path": "dl/new.bin"}),
+            )
+            .await;
+        assert!(err.contains(needle), "{url}: {err}");
+    }
+    let left: Vec<_> = std::fs::read_dir(p.root.join("dl"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(left, ["hello.txt"], "nothing else was left behind");
+
+    // Outside the roots: refused before any request.
+    let before = srv.hits();
+    let outside = p.outside.join("x.txt");
+    let err = s
+        .err(
+            "download_file",
+            serde_json::json!({"url": format!("{base}/"), "path": outside.display().to_string()}),
+        )
+        .await;
+    assert!(err.contains("outside"), "{err}");
+    assert_eq!(srv.hits(), before);
+    assert!(!outside.exists());
+}

@@ -17,7 +17,7 @@ pub mod read_media;
 pub mod search_content;
 pub mod write_file;
 
-mod common;
+pub(crate) mod common;
 
 pub use common::complete_path;
 

@@ -145,23 +145,7 @@ pub async fn http_request(
         }
         _ => None,
     };
-    let credential = match &args.credential {
-        None => None,
-        Some(name) => Some((
-            name.as_str(),
-            credentials.get(name).ok_or_else(|| {
-                let known: Vec<&str> = credentials.keys().map(String::as_str).collect();
-                ToolError::invalid(format!(
-                    "no credential `{name}`; configured: {}",
-                    if known.is_empty() {
-                        "none (add web.credentials in config.yaml)".to_owned()
-                    } else {
-                        known.join(", ")
-                    }
-                ))
-            })?,
-        )),
-    };
+    let credential = super::credential(credentials, args.credential.as_deref())?;
     let fetched = net
         .send(
             args.method.to_reqwest(),

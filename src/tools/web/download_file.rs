@@ -1,0 +1,215 @@
+//! `download_file`: a URL the network guard allows, streamed into a file inside the roots (the
+//! path policy applies), under `web.max_download_bytes`, hashed on the way. The file appears
+//! whole or not at all: the body goes to a temporary file beside it, renamed at the end.
+
+use rmcp::handler::server::wrapper::{Json, Parameters};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+use crate::policy::FileScope;
+use crate::policy::net::{NetError, NetGuard};
+use crate::server::Switchboard;
+use crate::tools::files::common::{create_parents, display};
+use crate::tools::{ToolError, blocking};
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DownloadFileArgs {
+    /// http or https URL.
+    pub url: String,
+    /// Where to save it: absolute, or relative to the first root.
+    pub path: String,
+    /// Replace an existing file (atomically).
+    #[serde(default)]
+    pub overwrite: bool,
+    /// Create missing parent folders.
+    #[serde(default)]
+    pub create_parents: bool,
+    /// Name of a credential from the config (web.credentials); added only for its hosts.
+    #[serde(default)]
+    pub credential: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Downloaded {
+    pub path: String,
+    pub bytes: u64,
+    /// Hex SHA-256 of the saved bytes.
+    pub sha256: String,
+    /// From the response, else from the content and the file name.
+    pub mime: String,
+    /// The URL that answered, after redirects.
+    pub url: String,
+    /// True when the file did not exist before.
+    pub created: bool,
+}
+
+pub async fn download_file(
+    net: &NetGuard,
+    scope: FileScope,
+    credentials: &std::collections::BTreeMap<String, crate::config::Credential>,
+    cap: u64,
+    args: DownloadFileArgs,
+) -> Result<Downloaded, ToolError> {
+    // The destination first: a bad path fails before any request is sent.
+    let (target, tmp) = {
+        let (scope, input, overwrite, parents) = (
+            scope.clone(),
+            args.path.clone(),
+            args.overwrite,
+            args.create_parents,
+        );
+        blocking(move || {
+            let target = scope.for_write(&input)?;
+            match target.existing {
+                Some(t) if !t.is_file() => {
+                    return Err(ToolError::invalid(format!(
+                        "`{input}` exists and is not a regular file; give a file path"
+                    )));
+                }
+                Some(_) if !overwrite => {
+                    return Err(ToolError::invalid(format!(
+                        "`{input}` already exists; pass overwrite: true to replace it"
+                    )));
+                }
+                _ => {}
+            }
+            if target.missing_parents && !parents {
+                return Err(ToolError::invalid(format!(
+                    "the folder {} does not exist; pass create_parents: true",
+                    display(&target.parent)
+                )));
+            }
+            create_parents(&scope, &target, &input)?;
+            let tmp = tempfile::Builder::new()
+                .prefix(".switchboard-")
+                .suffix(".download")
+                .tempfile_in(&target.parent)
+                .map_err(|e| ToolError::io(&input, e))?;
+            scope.verify_fd(tmp.as_file(), &input)?;
+            Ok((target, tmp))
+        })
+        .await?
+    };
+    let credential = super::credential(credentials, args.credential.as_deref())?;
+    let net_err = |e: NetError| ToolError::invalid(e.to_string());
+    let mut opened = net
+        .open(
+            reqwest::Method::GET,
+            &args.url,
+            reqwest::header::HeaderMap::new(),
+            None,
+            credential,
+        )
+        .await
+        .map_err(net_err)?;
+    if !(200..300).contains(&opened.status) {
+        return Err(ToolError::invalid(format!(
+            "`{}` answered HTTP {}; nothing was saved",
+            opened.final_url, opened.status
+        )));
+    }
+    let final_url = opened.final_url.to_string();
+    let too_large = || {
+        ToolError::invalid(format!(
+            "`{final_url}` is larger than {cap} bytes (web.max_download_bytes); nothing was saved"
+        ))
+    };
+    if opened.content_length().is_some_and(|n| n > cap) {
+        return Err(too_large());
+    }
+    let file = tmp
+        .as_file()
+        .try_clone()
+        .map_err(|e| ToolError::io(&args.path, e))?;
+    let mut out = tokio::fs::File::from_std(file);
+    let mut hasher = Sha256::new();
+    let mut head: Vec<u8> = Vec::new();
+    let mut bytes = 0u64;
+    while let Some(chunk) = opened.chunk(net).await.map_err(net_err)? {
+        bytes += chunk.len() as u64;
+        if bytes > cap {
+            return Err(too_large());
+        }
+        hasher.update(&chunk);
+        if head.len() < 512 {
+            head.extend_from_slice(&chunk[..chunk.len().min(512 - head.len())]);
+        }
+        out.write_all(&chunk)
+            .await
+            .map_err(|e| ToolError::io(&args.path, e))?;
+    }
+    out.flush()
+        .await
+        .map_err(|e| ToolError::io(&args.path, e))?;
+    drop(out);
+    let created = target.existing.is_none();
+    let (path, input, overwrite) = (target.path.clone(), args.path.clone(), args.overwrite);
+    blocking(move || {
+        tmp.as_file()
+            .sync_data()
+            .map_err(|e| ToolError::io(&input, e))?;
+        let saved = if overwrite {
+            tmp.persist(&path).map(|_| ())
+        } else {
+            tmp.persist_noclobber(&path).map(|_| ())
+        };
+        saved.map_err(|e| ToolError::io(&input, e.error))
+    })
+    .await?;
+    let mime = opened
+        .headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| {
+            crate::support::mime::detect(&target.path, &head, std::str::from_utf8(&head).is_ok())
+        });
+    Ok(Downloaded {
+        path: display(&target.path),
+        bytes,
+        sha256: hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+        mime,
+        url: opened.final_url.to_string(),
+        created,
+    })
+}
+
+#[tool_router(router = download_file_router, vis = "pub(crate)")]
+impl Switchboard {
+    /// Download a URL into a file inside the roots (whole or not at all), and get its size, SHA-256 and MIME type. Refuses to replace an existing file unless overwrite is true; private and local addresses are refused unless allowed in config.
+    #[tool(annotations(
+        title = "Download file",
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = false,
+        open_world_hint = true
+    ))]
+    pub async fn download_file(
+        &self,
+        Parameters(args): Parameters<DownloadFileArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<Downloaded>, ToolError> {
+        let net = self.net()?;
+        let scope = self.file_scope(&ctx).await;
+        download_file(
+            &net,
+            scope,
+            &self.settings.web.credentials,
+            self.settings.web.max_download_bytes,
+            args,
+        )
+        .await
+        .map(Json)
+    }
+}
