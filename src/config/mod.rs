@@ -161,12 +161,24 @@ impl std::fmt::Debug for Credential {
     }
 }
 
+/// One `web_search` provider.
+#[derive(Debug, Clone)]
+pub enum SearchProvider {
+    /// A SearXNG instance (its JSON API at `/search?format=json`).
+    Searxng { url: url::Url },
+    /// The Brave Search API; the key is sent only to the endpoint's host.
+    Brave { url: url::Url, key: Credential },
+}
+
 /// The web tools' client: the network guard's settings and the named credentials.
 #[derive(Debug, Clone)]
 pub struct WebSettings {
     pub net: crate::policy::net::NetSettings,
     /// Largest file `download_file` saves.
     pub max_download_bytes: u64,
+    /// `web_search` providers, in the order they are tried.
+    pub search: Vec<SearchProvider>,
+    pub search_max_results: usize,
     pub credentials: BTreeMap<String, Credential>,
 }
 
@@ -700,7 +712,75 @@ fn web_settings(
             },
         );
     }
+    let mut search = Vec::new();
+    for (i, p) in w.search.providers.iter().enumerate() {
+        let key = |k: &str| format!("web.search.providers[{i}].{k}");
+        let parse_url = |u: &str| {
+            url::Url::parse(u)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+                .ok_or_else(|| err(key("url"), format!("`{u}` is not an http(s) URL")))
+        };
+        search.push(match p.kind.as_str() {
+            "searxng" => {
+                let u = p.url.as_deref().ok_or_else(|| {
+                    err(
+                        key("url"),
+                        "a SearXNG provider needs the instance's URL".into(),
+                    )
+                })?;
+                SearchProvider::Searxng { url: parse_url(u)? }
+            }
+            "brave" => {
+                let url = parse_url(
+                    p.url
+                        .as_deref()
+                        .unwrap_or("https://api.search.brave.com/res/v1/web/search"),
+                )?;
+                let written = redacted["web"]["search"]["providers"][i]["api_key"]
+                    .as_str()
+                    .unwrap_or("");
+                let secret = p.api_key.as_deref().filter(|_| written.starts_with("env:"));
+                let Some(secret) = secret else {
+                    return Err(err(
+                        key("api_key"),
+                        "the Brave provider needs api_key: env:VAR (never the key itself)".into(),
+                    ));
+                };
+                let mut value = reqwest::header::HeaderValue::from_str(secret).map_err(|_| {
+                    err(
+                        key("api_key"),
+                        "the key has characters a header cannot carry".into(),
+                    )
+                })?;
+                value.set_sensitive(true);
+                let host = url.host_str().unwrap_or("").to_ascii_lowercase();
+                SearchProvider::Brave {
+                    key: Credential {
+                        header: reqwest::header::HeaderName::from_static("x-subscription-token"),
+                        value,
+                        hosts: vec![host],
+                    },
+                    url,
+                }
+            }
+            other => {
+                return Err(err(
+                    key("kind"),
+                    format!("`{other}` is not a search provider: use searxng or brave"),
+                ));
+            }
+        });
+    }
+    if w.search.max_results == 0 {
+        return Err(err(
+            "web.search.max_results".into(),
+            "must be greater than 0".into(),
+        ));
+    }
     Ok(WebSettings {
+        search,
+        search_max_results: w.search.max_results,
         net: NetSettings {
             rules: NetRules {
                 allow,
@@ -971,6 +1051,37 @@ mod tests {
         assert_eq!(c.value.to_str().unwrap(), "s3cret");
         assert!(format!("{c:?}").contains("redacted"));
         assert_eq!(web.net.rules.allow[0].port, Some(3000));
+        for (text, key) in [
+            (
+                "web:\n  search:\n    providers: [{kind: brave, api_key: literal}]\n",
+                "web.search.providers[0].api_key",
+            ),
+            (
+                "web:\n  search:\n    providers: [{kind: searxng}]\n",
+                "web.search.providers[0].url",
+            ),
+            (
+                "web:\n  search:\n    providers: [{kind: bing}]\n",
+                "web.search.providers[0].kind",
+            ),
+        ] {
+            let (raw, redacted) = parse(text, None, &env).unwrap();
+            assert_eq!(
+                web_settings(&raw.web, &redacted, None).unwrap_err().key,
+                key
+            );
+        }
+        let (raw, redacted) = parse(
+            "web:\n  search:\n    providers: [{kind: brave, api_key: env:KEY}, {kind: searxng, url: http://localhost:8888}]\n",
+            None,
+            &env,
+        )
+        .unwrap();
+        let web = web_settings(&raw.web, &redacted, None).unwrap();
+        assert!(
+            matches!(&web.search[0], SearchProvider::Brave { key, .. } if key.hosts == ["api.search.brave.com"])
+        );
+        assert!(matches!(web.search[1], SearchProvider::Searxng { .. }));
         let bad = "web:\n  allow: [\"http://x y\"]\n";
         let (raw, redacted) = parse(bad, None, &env).unwrap();
         assert_eq!(

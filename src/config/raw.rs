@@ -192,6 +192,37 @@ pub struct RawWeb {
     pub timeout_secs: u64,
     /// Named credentials a call may ask for; the secret never passes through the model.
     pub credentials: BTreeMap<String, RawCredential>,
+    pub search: RawSearch,
+}
+
+/// `web_search` providers, tried in order until one answers.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawSearch {
+    pub providers: Vec<RawSearchProvider>,
+    pub max_results: usize,
+}
+
+impl Default for RawSearch {
+    fn default() -> Self {
+        Self {
+            providers: Vec::new(),
+            max_results: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSearchProvider {
+    /// `searxng` (a self-hosted instance's JSON API) or `brave` (Brave Search API).
+    pub kind: String,
+    /// The instance (SearXNG, required) or the API endpoint (Brave, optional).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Brave's key, as env:VAR.
+    #[serde(default)]
+    pub api_key: Option<String>,
 }
 
 impl Default for RawWeb {
@@ -205,6 +236,7 @@ impl Default for RawWeb {
             connect_timeout_secs: 10,
             timeout_secs: 30,
             credentials: BTreeMap::new(),
+            search: RawSearch::default(),
         }
     }
 }

@@ -100,9 +100,10 @@ pub fn router(shape: Shape) -> ToolRouter<Switchboard> {
     if !shape.read_only {
         // Running programs can change anything, so read-only mode has none of these tools.
         router += exec::router();
-        // Requests can change things elsewhere (POST, DELETE), so read-only mode has none.
-        router += web::router();
     }
+    // In read-only mode only web_search stays: the filter below drops http_request (a request
+    // can change things elsewhere) and download_file.
+    router += web::router();
     if !shape.shell {
         router.remove_route("run_shell");
     }

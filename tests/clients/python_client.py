@@ -55,10 +55,11 @@ def calls(root: str, victim_pid: int) -> dict:
         # The real requests run in tests/it/net.rs; here, the refusal of a local address.
         "http_request": {"url": "http://127.0.0.1:9/"},
         "download_file": {"url": "http://127.0.0.1:9/", "path": "py/d.bin"},
+        "web_search": {"query": "rust"},
     }
 
 # Calls that must come back as tool errors, with a word their message must contain.
-REFUSED = {"http_request": "web.allow", "download_file": "web.allow"}
+REFUSED = {"http_request": "web.allow", "download_file": "web.allow", "web_search": "web.search.providers"}
 
 
 def check(name: str, data: dict) -> None:

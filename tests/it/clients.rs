@@ -53,7 +53,7 @@ fn python_sdk_lists_and_calls_every_tool() {
             "python client ({mode}) failed:\n{stdout}\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert!(stdout.contains("called 34 tools"), "{stdout}");
+        assert!(stdout.contains("called 35 tools"), "{stdout}");
     }
 }
 
@@ -240,10 +240,13 @@ fn inspector_cli_lists_strictly_and_calls_every_tool() {
             "download_file",
             &["url=http://127.0.0.1:9/", "path=ins/d.bin"],
         ),
+        // No search provider is configured here: the answer says how to add one.
+        ("web_search", &["query=rust"]),
     ];
     let expected_errors = [
         "http_request",
         "download_file",
+        "web_search",
         "process_read",
         "process_write",
         "process_wait",

@@ -108,6 +108,33 @@ impl Server {
                         let mut all = head.to_ascii_lowercase().into_bytes();
                         all.extend_from_slice(&body);
                         reply("200 OK", "", &all)
+                    } else if path.starts_with("/search?") {
+                        // SearXNG's JSON API.
+                        let body = format!(
+                            r#"{{"query":"{}","results":[{{"title":"<strong>Rust</strong> &amp; tokio","url":"https://tokio.rs/","content":"An async runtime"}},{{"title":"Second","url":"https://example.org/2","content":"two"}},{{"title":"no url"}}]}}"#,
+                            path.contains("q=rust")
+                        );
+                        reply(
+                            "200 OK",
+                            "Content-Type: application/json\r\n",
+                            body.as_bytes(),
+                        )
+                    } else if path.starts_with("/broken/") {
+                        reply("500 Internal Server Error", "", b"down")
+                    } else if path.starts_with("/res/v1/web/search?") {
+                        // The Brave Search API, which wants its key.
+                        if head
+                            .to_ascii_lowercase()
+                            .contains("x-subscription-token: brave-key")
+                        {
+                            reply(
+                                "200 OK",
+                                "Content-Type: application/json\r\n",
+                                br#"{"type":"search","web":{"results":[{"title":"Brave hit","url":"https://brave.example/1","description":"from <strong>brave</strong>"}]}}"#,
+                            )
+                        } else {
+                            reply("401 Unauthorized", "", b"no key")
+                        }
                     } else if path == "/json" {
                         reply(
                             "404 Not Found",
@@ -535,4 +562,68 @@ async fn download_file_saves_whole_files_inside_the_roots() {
     assert!(err.contains("outside"), "{err}");
     assert_eq!(srv.hits(), before);
     assert!(!outside.exists());
+}
+
+/// `web_search` against servers answering in each provider's documented format: SearXNG's JSON
+/// API and the Brave Search API (whose key goes only to its own host), with fallback.
+#[tokio::test]
+async fn web_search_reads_each_provider_and_falls_back() {
+    use crate::harness::{Project, session};
+    use switchboard::config::{Credential, SearchProvider};
+    let srv = Server::start().await;
+    let p = Project::new();
+    let base = format!("http://127.0.0.1:{}", srv.port);
+    let mut settings = p.settings();
+    let s = session(settings.clone()).await;
+    let err = s
+        .err("web_search", serde_json::json!({"query": "rust"}))
+        .await;
+    assert!(err.contains("web.search.providers"), "{err}");
+    drop(s);
+
+    settings.web.net.rules.allow =
+        vec![AllowEntry::parse(&format!("127.0.0.1:{}", srv.port)).unwrap()];
+    let mut key = HeaderValue::from_static("brave-key");
+    key.set_sensitive(true);
+    settings.web.search = vec![
+        SearchProvider::Searxng {
+            url: url::Url::parse(&format!("{base}/broken/")).unwrap(),
+        },
+        SearchProvider::Brave {
+            url: url::Url::parse(&format!("{base}/res/v1/web/search")).unwrap(),
+            key: Credential {
+                header: reqwest::header::HeaderName::from_static("x-subscription-token"),
+                value: key,
+                hosts: vec!["127.0.0.1".into()],
+            },
+        },
+    ];
+    let s = session(settings.clone()).await;
+    let out = s
+        .ok("web_search", serde_json::json!({"query": "rust"}))
+        .await;
+    assert_eq!(out["provider"], "brave", "{out}");
+    assert_eq!(out["results"][0]["title"], "Brave hit");
+    assert_eq!(out["results"][0]["snippet"], "from brave");
+    assert!(
+        out["skipped"][0].as_str().unwrap().contains("HTTP 500"),
+        "{out}"
+    );
+    drop(s);
+
+    settings.web.search = vec![SearchProvider::Searxng {
+        url: url::Url::parse(&format!("{base}/")).unwrap(),
+    }];
+    let s = session(settings).await;
+    let out = s
+        .ok(
+            "web_search",
+            serde_json::json!({"query": "rust", "max_results": 1}),
+        )
+        .await;
+    assert_eq!(out["provider"], "searxng");
+    assert_eq!(
+        out["results"],
+        serde_json::json!([{"title": "Rust & tokio", "url": "https://tokio.rs/", "snippet": "An async runtime"}])
+    );
 }

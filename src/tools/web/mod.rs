@@ -3,6 +3,7 @@
 
 pub mod download_file;
 pub mod http_request;
+pub mod web_search;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 
@@ -13,7 +14,9 @@ use crate::server::Switchboard;
 use crate::tools::ToolError;
 
 pub fn router() -> ToolRouter<Switchboard> {
-    Switchboard::http_request_router() + Switchboard::download_file_router()
+    Switchboard::http_request_router()
+        + Switchboard::download_file_router()
+        + Switchboard::web_search_router()
 }
 
 /// The configured credential a call names, or an error listing the configured ones.
