@@ -400,6 +400,27 @@ async fn http_request_tool_sends_and_reads_through_the_guard() {
     );
     assert!(echoed.ends_with(r#"{"a":1}"#), "{echoed}");
 
+    // A long body comes back a window at a time.
+    let out = s
+        .ok(
+            "http_request",
+            serde_json::json!({"url": format!("{base}/big")}),
+        )
+        .await;
+    assert_eq!(
+        (out["bytes"].as_u64(), out["next_start_index"].as_u64()),
+        (Some(2 << 20), Some(20_000))
+    );
+    assert_eq!(out["text"].as_str().unwrap().len(), 20_000);
+    let out = s
+        .ok(
+            "http_request",
+            serde_json::json!({"url": format!("{base}/big"), "start_index": (2 << 20) - 12, "max_length": 100}),
+        )
+        .await;
+    assert_eq!(out["text"], "x".repeat(12));
+    assert!(out.get("next_start_index").is_none(), "{out}");
+
     // A JSON error status is a normal result, parsed; binary comes back as base64.
     let out = s
         .ok(

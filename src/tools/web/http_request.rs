@@ -82,7 +82,16 @@ pub struct HttpRequestArgs {
     /// Name of a credential from the config (web.credentials); added only for its hosts.
     #[serde(default)]
     pub credential: Option<String>,
+    /// Most body bytes returned (default 20000); a longer body is cut and says where to go on.
+    #[serde(default)]
+    pub max_length: Option<usize>,
+    /// Where the returned part of the body starts (for paging a long body).
+    #[serde(default)]
+    pub start_index: usize,
 }
+
+/// Body bytes returned when the call does not say.
+const DEFAULT_MAX_LENGTH: usize = 20_000;
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct HttpResponse {
@@ -101,7 +110,12 @@ pub struct HttpResponse {
     /// The body in base64, when it is binary.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base64: Option<String>,
+    /// The whole body's size.
     pub bytes: usize,
+    /// Present when only part of the body is returned: repeat the call with this start_index
+    /// to read on (or use download_file for a large or binary body).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_start_index: Option<usize>,
     /// URLs redirected through, in order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub redirects: Vec<String>,
@@ -156,14 +170,17 @@ pub async fn http_request(
         )
         .await
         .map_err(|e| ToolError::invalid(e.to_string()))?;
-    Ok(describe(fetched))
+    let max = args.max_length.unwrap_or(DEFAULT_MAX_LENGTH).max(1);
+    Ok(describe(fetched, args.start_index, max))
 }
 
 fn object_or_array(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({"anyOf": [{"type": "object"}, {"type": "array"}]})
 }
 
-fn describe(f: Fetched) -> HttpResponse {
+/// The response for the model: a JSON body parsed when it fits, otherwise the requested window
+/// of the body (text cut on a character boundary, binary as base64).
+fn describe(f: Fetched, start: usize, max: usize) -> HttpResponse {
     let headers: BTreeMap<String, String> = SHOWN_HEADERS
         .iter()
         .filter_map(|h| {
@@ -177,14 +194,39 @@ fn describe(f: Fetched) -> HttpResponse {
         .unwrap_or_default();
     let bytes = f.body.len();
     let (mut text, mut json, mut base64) = (None, None, None);
-    let is_json = content_type.contains("json");
+    let mut next_start_index = None;
+    let whole = start == 0 && bytes <= max;
     match String::from_utf8(f.body) {
-        Ok(s) if is_json => match serde_json::from_str::<Value>(&s) {
-            Ok(v) if v.is_object() || v.is_array() => json = Some(v),
-            _ => text = Some(s),
-        },
-        Ok(s) => text = Some(s),
-        Err(e) => base64 = Some(base64::engine::general_purpose::STANDARD.encode(e.into_bytes())),
+        Ok(s) if whole && content_type.contains("json") => {
+            match serde_json::from_str::<Value>(&s) {
+                Ok(v) if v.is_object() || v.is_array() => json = Some(v),
+                _ => text = Some(s),
+            }
+        }
+        Ok(s) => {
+            use crate::support::text::floor_char_boundary;
+            let from = floor_char_boundary(&s, start);
+            let mut to = floor_char_boundary(&s, from.saturating_add(max));
+            if to == from && from < s.len() {
+                // A window narrower than one character still returns that character.
+                to = (from + 1..=s.len())
+                    .find(|&i| s.is_char_boundary(i))
+                    .unwrap_or(s.len());
+            }
+            if to < s.len() {
+                next_start_index = Some(to);
+            }
+            text = Some(s[from..to].to_owned());
+        }
+        Err(e) => {
+            let raw = e.into_bytes();
+            let from = start.min(raw.len());
+            let to = from.saturating_add(max).min(raw.len());
+            if to < raw.len() {
+                next_start_index = Some(to);
+            }
+            base64 = Some(base64::engine::general_purpose::STANDARD.encode(&raw[from..to]));
+        }
     }
     HttpResponse {
         url: f.final_url.to_string(),
@@ -194,6 +236,7 @@ fn describe(f: Fetched) -> HttpResponse {
         json,
         base64,
         bytes,
+        next_start_index,
         redirects: f.redirects,
     }
 }
@@ -216,5 +259,60 @@ impl Switchboard {
         http_request(&net, &self.settings.web.credentials, args)
             .await
             .map(Json)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fetched(body: &[u8], content_type: &str) -> Fetched {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::CONTENT_TYPE,
+            reqwest::header::HeaderValue::from_str(content_type).unwrap(),
+        );
+        Fetched {
+            final_url: url::Url::parse("https://example.com/").unwrap(),
+            status: 200,
+            headers,
+            body: body.to_vec(),
+            redirects: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn long_bodies_are_paged_on_character_boundaries() {
+        let r = describe(fetched("héllo".as_bytes(), "text/plain"), 0, 2);
+        assert_eq!(
+            (r.text.as_deref(), r.next_start_index),
+            (Some("h"), Some(1))
+        );
+        let r = describe(fetched("héllo".as_bytes(), "text/plain"), 1, 1);
+        assert_eq!(
+            (r.text.as_deref(), r.next_start_index),
+            (Some("é"), Some(3))
+        );
+        let r = describe(fetched("héllo".as_bytes(), "text/plain"), 3, 100);
+        assert_eq!((r.text.as_deref(), r.next_start_index), (Some("llo"), None));
+        assert_eq!(r.bytes, 6);
+        // JSON is parsed only when it fits; otherwise it pages as text.
+        let body = br#"{"a":[1,2,3]}"#;
+        let r = describe(fetched(body, "application/json"), 0, 100);
+        assert_eq!(r.json, Some(serde_json::json!({"a": [1, 2, 3]})));
+        let r = describe(fetched(body, "application/json"), 0, 5);
+        assert_eq!(
+            (r.text.as_deref(), r.next_start_index),
+            (Some(r#"{"a":"#), Some(5))
+        );
+        let r = describe(
+            fetched(&[0, 159, 146, 150, 1], "application/octet-stream"),
+            1,
+            3,
+        );
+        assert_eq!(
+            (r.base64.as_deref(), r.next_start_index),
+            (Some("n5KW"), Some(4))
+        );
     }
 }
