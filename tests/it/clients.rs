@@ -37,24 +37,25 @@ fn python_sdk_lists_and_calls_every_tool() {
         "/tests/clients/python_client.py"
     );
     for mode in ["default", "legacy"] {
-        let out = Command::new(&py)
-            .args([
-                script,
-                crate::harness::bin(),
-                p.root.to_str().unwrap(),
-                mode,
-            ])
-            .env("HOME", &p.base)
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "python client ({mode}) failed:\n{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let stdout = run_python(&py, script, p.root.to_str().unwrap(), mode, &p.base);
         assert!(stdout.contains("called 35 tools"), "{stdout}");
     }
+}
+
+/// Runs a Python client script (`SCRIPT BINARY ARG MODE`) and returns its output; it must exit 0.
+fn run_python(py: &str, script: &str, arg: &str, mode: &str, home: &std::path::Path) -> String {
+    let out = Command::new(py)
+        .args([script, crate::harness::bin(), arg, mode])
+        .env("HOME", home)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "python client ({mode}) failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
 }
 
 /// A servers file with one child, `name`, running the Python test server in "good" mode.
@@ -83,22 +84,7 @@ fn python_sdk_sees_child_tools_and_their_progress() {
     let servers = good_child_servers(&p, "kid");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/python_proxy.py");
     for mode in ["default", "legacy"] {
-        let out = Command::new(&py)
-            .args([
-                script,
-                crate::harness::bin(),
-                servers.to_str().unwrap(),
-                mode,
-            ])
-            .env("HOME", &p.base)
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "python client ({mode}) failed:\n{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let stdout = run_python(&py, script, servers.to_str().unwrap(), mode, &p.base);
         assert!(stdout.contains("proxied ok"), "{stdout}");
     }
 }
