@@ -235,8 +235,7 @@ fn only_zombies_below() -> bool {
 /// The state letter from `/proc/PID/stat` (R, S, Z, …), `None` when the process is gone.
 #[cfg(target_os = "linux")]
 fn process_state(pid: i32) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat[stat.rfind(')')? + 2..].chars().next()
+    stat(pid).map(|(state, _)| state)
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -294,10 +293,18 @@ pub(crate) fn descendants(_root: i32) -> Vec<i32> {
     Vec::new()
 }
 
-/// The parent pid from `/proc/PID/stat` (field 4, after the parenthesised name).
+/// The parent pid from `/proc/PID/stat`.
 #[cfg(target_os = "linux")]
 fn parent_pid(pid: i32) -> Option<i32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 2..];
-    after.split(' ').nth(1)?.parse().ok()
+    stat(pid).map(|(_, ppid)| ppid)
+}
+
+/// State letter and parent pid from `/proc/PID/stat` (fields 3 and 4, after the parenthesised
+/// name, which may itself contain spaces and parentheses).
+#[cfg(target_os = "linux")]
+fn stat(pid: i32) -> Option<(char, i32)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let mut fields = text[text.rfind(')')? + 2..].split(' ');
+    let state = fields.next()?.chars().next()?;
+    Some((state, fields.next()?.parse().ok()?))
 }
