@@ -256,6 +256,8 @@ fn main() {
     drop(s);
     drop(f);
 
+    web_rows(&mut rows, &fixtures, &base, n);
+
     print_table(&rows);
     let json = json!({
         "machine": {"cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)},
@@ -270,6 +272,144 @@ fn main() {
     )
     .unwrap();
     println!("\nJSON: {}", out_dir.join("results.json").display());
+}
+
+/// fetch_url against a keep-alive HTTP server on loopback: the first call (which builds the
+/// one HTTP client and reads robots.txt), later calls (distinct URLs, so no cache hit) and how
+/// many connections they opened, against the cost of building a fresh client per request in
+/// this process (what a server that rebuilds its client on every call pays, before any
+/// process start).
+fn web_rows(rows: &mut Vec<Row>, fx: &Fixtures, base: &Path, n: usize) {
+    let server = web::Server::start();
+    let config = base.join("bench-web.yaml");
+    let mut text = std::fs::read_to_string(&fx.config).unwrap();
+    text.push_str(&format!("web:\n  allow: [\"127.0.0.1:{}\"]\n", server.port));
+    std::fs::write(&config, text).unwrap();
+    let target = Target {
+        program: PathBuf::from(env!("CARGO_BIN_EXE_switchboard")),
+        args: vec!["--config".into(), config.display().to_string()],
+    };
+    let url = |i: usize| format!("http://127.0.0.1:{}/article?i={i}", server.port);
+    let firsts: Vec<f64> = (0..5)
+        .map(|_| {
+            let mut s = target.start();
+            timed(|| s.tool("fetch_url", json!({"url": url(0)})))
+        })
+        .collect();
+    let mut s = target.start();
+    let before = server.connections();
+    let mut times: Vec<f64> = (1..=n)
+        .map(|i| timed(|| s.tool("fetch_url", json!({"url": url(i)}))))
+        .collect();
+    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let connections = server.connections() - before;
+    let fresh = web::fresh_client_request_ms(&url(0), 20);
+    rows.push(Row::info(
+        "fetch_url, first call of a process (builds the client)",
+        median(&firsts),
+        "ms",
+        "includes reading robots.txt",
+    ));
+    rows.push(Row::abs(
+        "fetch_url p50, later calls (4 KB page, not cached)",
+        times[n / 2],
+        fresh,
+        "ms",
+        &format!(
+            "one client, {connections} connection(s) for {n} calls; < a fresh client per request ({fresh:.2} ms in-process)"
+        ),
+    ));
+}
+
+mod web {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// An HTTP/1.1 keep-alive server on 127.0.0.1 serving one HTML page; counts connections.
+    pub struct Server {
+        pub port: u16,
+        connections: Arc<AtomicUsize>,
+    }
+
+    impl Server {
+        pub fn start() -> Self {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let connections = Arc::new(AtomicUsize::new(0));
+            let counter = connections.clone();
+            let paragraph = "<p>Switchboard reads this page through its guarded client, converting the HTML to Markdown, keeping links like <a href=\"/next\">this one</a>.</p>";
+            let page: Arc<String> = Arc::new(format!(
+                "<html><head><title>Bench</title></head><body><nav><a href=\"/\">Home</a></nav><main><h1>Bench page</h1>{}</main></body></html>",
+                paragraph.repeat(28)
+            ));
+            std::thread::spawn(move || {
+                for stream in listener.incoming() {
+                    let Ok(stream) = stream else { return };
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let page = page.clone();
+                    std::thread::spawn(move || serve(stream, &page));
+                }
+            });
+            Self { port, connections }
+        }
+
+        pub fn connections(&self) -> usize {
+            self.connections.load(Ordering::SeqCst)
+        }
+    }
+
+    fn serve(stream: std::net::TcpStream, page: &str) {
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut out = stream;
+        loop {
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+                return;
+            }
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                    return;
+                }
+                if h == "\r\n" {
+                    break;
+                }
+            }
+            let reply = if request_line.starts_with("GET /robots.txt") {
+                "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_owned()
+            } else {
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\r\n{page}",
+                    page.len()
+                )
+            };
+            if out.write_all(reply.as_bytes()).is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Median time to build a rustls HTTP client and make one GET with it, in this process.
+    pub fn fresh_client_request_ms(url: &str, runs: usize) -> f64 {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut times: Vec<f64> = (0..runs)
+            .map(|_| {
+                super::timed(|| {
+                    rt.block_on(async {
+                        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+                        let body = client.get(url).send().await.unwrap().text().await.unwrap();
+                        assert!(body.contains("Bench page"));
+                    })
+                })
+            })
+            .collect();
+        times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        times[runs / 2]
+    }
 }
 
 struct Fixtures {

@@ -17,6 +17,7 @@ const BUILT_IN: &[(&str, &str)] = &[
         "commit_message.md",
         include_str!("../prompts/commit_message.md"),
     ),
+    ("fetch.md", include_str!("../prompts/fetch.md")),
     (
         "explain_error.md",
         include_str!("../prompts/explain_error.md"),

@@ -65,6 +65,8 @@ pub struct Inner {
     /// The guarded HTTP client of the web tools, built on first use (TLS set-up stays off the
     /// start-up path) and shared by every call after.
     net: OnceLock<Result<Arc<crate::policy::net::NetGuard>, String>>,
+    /// Pages `fetch_url` converted, kept briefly so paging does not fetch again.
+    pub pages: crate::tools::web::fetch_url::PageCache,
     /// The lowest level sent as `notifications/message` (`logging/setLevel`); warning until set.
     client_log_level: Mutex<LoggingLevel>,
 }
@@ -144,6 +146,11 @@ impl Switchboard {
                 crate::tools::exec::run_code::npm_dir(&settings.profile.data_dir),
             ],
         );
+        let pages = crate::support::cache::TtlCache::new(
+            settings.web.fetch_cache_entries,
+            settings.web.fetch_cache_bytes,
+            settings.web.fetch_cache_ttl,
+        );
         Self(Arc::new(Inner {
             policy: files,
             exec,
@@ -156,6 +163,7 @@ impl Switchboard {
             shutdown: CancellationToken::new(),
             proxy: OnceLock::new(),
             net: OnceLock::new(),
+            pages,
             client_log_level: Mutex::new(LoggingLevel::Warning),
         }))
     }
@@ -193,6 +201,46 @@ impl Switchboard {
             })
             .clone()
             .map_err(crate::tools::ToolError::Invalid)
+    }
+
+    /// The built-in `fetch` prompt's messages: the prompt's text, then the page (or why it
+    /// could not be fetched). The user asked for it, so robots.txt is not consulted.
+    async fn fetch_prompt(
+        &self,
+        intro: String,
+        args: &BTreeMap<String, String>,
+    ) -> Vec<PromptMessage> {
+        use crate::tools::web::fetch_url;
+        let url = args.get("url").map(|u| u.trim()).unwrap_or_default();
+        let web = &self.settings.web;
+        let max = args
+            .get("max_length")
+            .and_then(|m| m.trim().parse::<usize>().ok())
+            .unwrap_or(web.fetch_max_length)
+            .max(1);
+        let options = fetch_url::FetchOptions {
+            robots: false,
+            max_image_bytes: web.fetch_max_image_bytes,
+        };
+        let fetched = async {
+            let net = self.net()?;
+            let (page, _) = fetch_url::fetch_page(&net, &self.pages, url, false, options).await?;
+            fetch_url::render(&page, url, 0, max)
+        }
+        .await;
+        let mut messages = vec![PromptMessage::new_text(Role::User, intro)];
+        match fetched {
+            Ok(blocks) => messages.extend(
+                blocks
+                    .into_iter()
+                    .map(|b| PromptMessage::new(Role::User, b)),
+            ),
+            Err(e) => messages.push(PromptMessage::new_text(
+                Role::User,
+                format!("Fetching {url} failed: {e}"),
+            )),
+        }
+        messages
     }
 
     /// The running proxy, if there is one.
@@ -537,6 +585,13 @@ impl ServerHandler for Switchboard {
             })
             .collect();
         match self.prompts().render(&request.name, &args) {
+            Ok((def, text)) if def.source == "built-in:fetch.md" => {
+                let mut result = GetPromptResult::new(self.fetch_prompt(text, &args).await);
+                if let Some(d) = &def.description {
+                    result = result.with_description(d);
+                }
+                Ok(result.into())
+            }
             Ok((def, text)) => {
                 let mut result =
                     GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)]);

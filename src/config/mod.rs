@@ -168,6 +168,8 @@ pub enum SearchProvider {
     Searxng { url: url::Url },
     /// The Brave Search API; the key is sent only to the endpoint's host.
     Brave { url: url::Url, key: Credential },
+    /// DuckDuckGo's HTML results page (no key; its markup can change).
+    DuckDuckGo { url: url::Url },
 }
 
 /// The web tools' client: the network guard's settings and the named credentials.
@@ -180,6 +182,12 @@ pub struct WebSettings {
     pub search: Vec<SearchProvider>,
     pub search_max_results: usize,
     pub credentials: BTreeMap<String, Credential>,
+    /// Characters `fetch_url` returns per call by default.
+    pub fetch_max_length: usize,
+    pub fetch_cache_entries: usize,
+    pub fetch_cache_bytes: usize,
+    pub fetch_cache_ttl: std::time::Duration,
+    pub fetch_max_image_bytes: u64,
 }
 
 /// Whether child tools are pinned to the definition first seen (`proxy.pinning`).
@@ -764,13 +772,26 @@ fn web_settings(
                     url,
                 }
             }
+            "duckduckgo" => SearchProvider::DuckDuckGo {
+                url: parse_url(
+                    p.url
+                        .as_deref()
+                        .unwrap_or("https://html.duckduckgo.com/html/"),
+                )?,
+            },
             other => {
                 return Err(err(
                     key("kind"),
-                    format!("`{other}` is not a search provider: use searxng or brave"),
+                    format!("`{other}` is not a search provider: use searxng, brave or duckduckgo"),
                 ));
             }
         });
+    }
+    if w.fetch.max_length == 0 {
+        return Err(err(
+            "web.fetch.max_length".into(),
+            "must be greater than 0".into(),
+        ));
     }
     if w.search.max_results == 0 {
         return Err(err(
@@ -795,7 +816,13 @@ fn web_settings(
             timeout: Duration::from_secs(w.timeout_secs),
             max_redirects: 10,
             proxy: w.proxy.clone(),
+            respect_robots: w.respect_robots,
         },
+        fetch_max_length: w.fetch.max_length,
+        fetch_cache_entries: w.fetch.cache_entries,
+        fetch_cache_bytes: w.fetch.cache_bytes,
+        fetch_cache_ttl: Duration::from_secs(w.fetch.cache_ttl_secs),
+        fetch_max_image_bytes: w.fetch.max_image_bytes,
         max_download_bytes: w.max_download_bytes,
         credentials,
     })

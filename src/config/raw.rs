@@ -193,6 +193,38 @@ pub struct RawWeb {
     /// Named credentials a call may ask for; the secret never passes through the model.
     pub credentials: BTreeMap<String, RawCredential>,
     pub search: RawSearch,
+    /// Whether fetch_url obeys robots.txt (fetches the user asks for through the fetch prompt
+    /// do not).
+    pub respect_robots: bool,
+    pub fetch: RawFetch,
+}
+
+/// `fetch_url`'s page window and cache.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawFetch {
+    /// Characters returned per call when the call does not say.
+    pub max_length: usize,
+    /// Pages kept for paging (least recently used go first); 0 turns the cache off.
+    pub cache_entries: usize,
+    /// Total size of the cached pages.
+    pub cache_bytes: usize,
+    /// How long a cached page is served.
+    pub cache_ttl_secs: u64,
+    /// Largest image returned inline as image content.
+    pub max_image_bytes: u64,
+}
+
+impl Default for RawFetch {
+    fn default() -> Self {
+        Self {
+            max_length: 8000,
+            cache_entries: 32,
+            cache_bytes: 32 * 1024 * 1024,
+            cache_ttl_secs: 300,
+            max_image_bytes: 5 * 1024 * 1024,
+        }
+    }
 }
 
 /// `web_search` providers, tried in order until one answers.
@@ -215,9 +247,10 @@ impl Default for RawSearch {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSearchProvider {
-    /// `searxng` (a self-hosted instance's JSON API) or `brave` (Brave Search API).
+    /// `searxng` (a self-hosted instance's JSON API), `brave` (Brave Search API) or
+    /// `duckduckgo` (its HTML results page; no key).
     pub kind: String,
-    /// The instance (SearXNG, required) or the API endpoint (Brave, optional).
+    /// The instance (SearXNG, required) or the endpoint (Brave and DuckDuckGo, optional).
     #[serde(default)]
     pub url: Option<String>,
     /// Brave's key, as env:VAR.
@@ -237,6 +270,8 @@ impl Default for RawWeb {
             timeout_secs: 30,
             credentials: BTreeMap::new(),
             search: RawSearch::default(),
+            respect_robots: true,
+            fetch: RawFetch::default(),
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod exec;
 pub mod net;
 pub mod paths;
 pub mod protected;
+pub mod robots;
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};

@@ -14,6 +14,8 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
+use super::robots::{MAX_ROBOTS_BYTES, RobotsRules};
+
 /// Why a destination is refused, worded for the model.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NetRefusal {
@@ -296,6 +298,8 @@ pub struct NetSettings {
     pub max_redirects: usize,
     /// A proxy for every request; environment proxies are never used.
     pub proxy: Option<String>,
+    /// Whether [`NetGuard::robots_allow`] consults robots.txt (`web.respect_robots`).
+    pub respect_robots: bool,
 }
 
 impl Default for NetSettings {
@@ -307,6 +311,7 @@ impl Default for NetSettings {
             timeout: std::time::Duration::from_secs(30),
             max_redirects: 10,
             proxy: None,
+            respect_robots: true,
         }
     }
 }
@@ -328,6 +333,10 @@ pub enum NetError {
         max: usize,
         last: String,
     },
+    #[error(
+        "`{url}` is disallowed for automated fetching: {why} (web.respect_robots). Ask the user to request it through the fetch prompt, which is not bound by robots.txt, or set web.respect_robots: false"
+    )]
+    Robots { url: String, why: String },
     #[error(
         "the body of `{url}` is larger than {cap} bytes ({key}); ask for a smaller resource or a range"
     )]
@@ -380,7 +389,13 @@ pub struct NetGuard {
     client: reqwest::Client,
     settings: NetSettings,
     rules: Arc<NetRules>,
+    /// robots.txt rules per origin.
+    robots: crate::support::cache::TtlCache<String, Arc<RobotsRules>>,
 }
+
+/// robots.txt files kept, their total size, and how long one is trusted.
+const ROBOTS_CACHE: (usize, usize, std::time::Duration) =
+    (64, 4 * 1024 * 1024, std::time::Duration::from_secs(3600));
 
 impl NetGuard {
     pub fn new(settings: NetSettings) -> Result<Self, NetError> {
@@ -407,7 +422,68 @@ impl NetGuard {
             client,
             settings,
             rules,
+            robots: crate::support::cache::TtlCache::new(
+                ROBOTS_CACHE.0,
+                ROBOTS_CACHE.1,
+                ROBOTS_CACHE.2,
+            ),
         })
+    }
+
+    /// Whether the site's robots.txt lets us fetch `url` (always, when `web.respect_robots`
+    /// is off). The file is fetched through the guard once per origin and cached; a missing
+    /// file (4xx) allows everything and a server error (5xx) disallows everything, as RFC 9309
+    /// says. A refusal by the guard itself comes back as that refusal.
+    pub async fn robots_allow(&self, url: &url::Url) -> Result<(), NetError> {
+        if !self.settings.respect_robots {
+            return Ok(());
+        }
+        self.rules.check_url(url)?;
+        let origin = url.origin().ascii_serialization();
+        let rules = match self.robots.get(&origin) {
+            Some(r) => r,
+            None => {
+                let r = Arc::new(self.fetch_robots(&origin).await?);
+                if !r.is_deny_all() {
+                    self.robots.put(origin, r.clone(), r.weight());
+                }
+                r
+            }
+        };
+        let target = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        };
+        rules.check(&target).map_err(|why| NetError::Robots {
+            url: url.to_string(),
+            why,
+        })
+    }
+
+    async fn fetch_robots(&self, origin: &str) -> Result<RobotsRules, NetError> {
+        let at = format!("{origin}/robots.txt");
+        let mut opened = self
+            .open(
+                reqwest::Method::GET,
+                &at,
+                reqwest::header::HeaderMap::new(),
+                None,
+                None,
+            )
+            .await?;
+        match opened.status {
+            200..=299 => {}
+            500..=599 => return Ok(RobotsRules::deny_all()),
+            _ => return Ok(RobotsRules::allow_all()),
+        }
+        let mut text = Vec::new();
+        while text.len() < MAX_ROBOTS_BYTES
+            && let Some(chunk) = opened.chunk(self).await?
+        {
+            text.extend_from_slice(&chunk);
+        }
+        text.truncate(MAX_ROBOTS_BYTES);
+        Ok(RobotsRules::parse(&String::from_utf8_lossy(&text)))
     }
 
     pub fn rules(&self) -> &NetRules {

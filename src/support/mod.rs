@@ -1,7 +1,9 @@
 //! Small helpers shared by tools and loaders. Nothing here knows about MCP, so every helper can
 //! be unit-tested on plain values.
 
+pub mod cache;
 pub mod frontmatter;
+pub mod html;
 pub mod mime;
 pub mod process;
 pub mod text;

@@ -54,12 +54,13 @@ def calls(root: str, victim_pid: int) -> dict:
         "process_wait": {"id": "p1", "timeout_secs": 5},
         # The real requests run in tests/it/net.rs; here, the refusal of a local address.
         "http_request": {"url": "http://127.0.0.1:9/"},
+        "fetch_url": {"url": "http://127.0.0.1:9/"},
         "download_file": {"url": "http://127.0.0.1:9/", "path": "py/d.bin"},
         "web_search": {"query": "rust"},
     }
 
 # Calls that must come back as tool errors, with a word their message must contain.
-REFUSED = {"http_request": "web.allow", "download_file": "web.allow", "web_search": "web.search.providers"}
+REFUSED = {"http_request": "web.allow", "fetch_url": "web.allow", "download_file": "web.allow", "web_search": "web.search.providers"}
 
 
 def check(name: str, data: dict) -> None:

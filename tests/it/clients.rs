@@ -38,7 +38,7 @@ fn python_sdk_lists_and_calls_every_tool() {
     );
     for mode in ["default", "legacy"] {
         let stdout = run_python(&py, script, p.root.to_str().unwrap(), mode, &p.base);
-        assert!(stdout.contains("called 35 tools"), "{stdout}");
+        assert!(stdout.contains("called 36 tools"), "{stdout}");
     }
 }
 
@@ -222,6 +222,7 @@ fn inspector_cli_lists_strictly_and_calls_every_tool() {
         ),
         // The real requests run in tests/it/net.rs; here, the refusal of a local address.
         ("http_request", &["url=http://127.0.0.1:9/"]),
+        ("fetch_url", &["url=http://127.0.0.1:9/"]),
         (
             "download_file",
             &["url=http://127.0.0.1:9/", "path=ins/d.bin"],
@@ -231,6 +232,7 @@ fn inspector_cli_lists_strictly_and_calls_every_tool() {
     ];
     let expected_errors = [
         "http_request",
+        "fetch_url",
         "download_file",
         "web_search",
         "process_read",

@@ -14,7 +14,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 /// A tiny HTTP/1.1 server on 127.0.0.1 that counts requests. Paths: `/` (hello),
 /// `/redirect?to=URL`, `/chain/N` (N redirects), `/slow` (3 s), `/big` (2 MiB with a length),
 /// `/stream` (2 MiB without one), `/headers` (echoes the request head), `/echo` (head and body),
-/// `/json` (a JSON 404), `/bytes` (binary).
+/// `/json` (a JSON 404), `/bytes` (binary), `/bomb` (4 MiB gzipped to a few KiB), and the pages
+/// of the fetch_url tests (`/guide`, `/robots.txt`, `/private/…`, `/image.png`, …).
 struct Server {
     port: u16,
     hits: Arc<AtomicUsize>,
@@ -141,6 +142,68 @@ impl Server {
                             "Content-Type: application/json\r\n",
                             br#"{"error":"nothing here","code":404}"#,
                         )
+                    } else if path == "/guide" {
+                        reply(
+                            "200 OK",
+                            "Content-Type: text/html; charset=utf-8\r\n",
+                            guide_page().as_bytes(),
+                        )
+                    } else if path == "/robots.txt" {
+                        reply(
+                            "200 OK",
+                            "Content-Type: text/plain\r\n",
+                            b"User-agent: *\nDisallow: /private\n",
+                        )
+                    } else if path.starts_with("/private") {
+                        reply(
+                            "200 OK",
+                            "Content-Type: text/html\r\n",
+                            b"<title>Members</title><main><p>For members only, a long enough paragraph.</p></main>",
+                        )
+                    } else if path == "/image.png" {
+                        reply("200 OK", "Content-Type: image/png\r\n", PNG)
+                    } else if path == "/data.json" {
+                        reply(
+                            "200 OK",
+                            "Content-Type: application/json\r\n",
+                            br#"{"name":"switchboard","tags":["a","b"]}"#,
+                        )
+                    } else if path == "/gzip" {
+                        reply(
+                            "200 OK",
+                            "Content-Type: text/plain\r\nContent-Encoding: gzip\r\n",
+                            GZIP_HELLO,
+                        )
+                    } else if path == "/bomb" {
+                        // 4 MiB of zeros, gzipped to a few KiB.
+                        use std::io::Write;
+                        let mut gz =
+                            flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+                        gz.write_all(&vec![0u8; 4 << 20]).unwrap();
+                        reply(
+                            "200 OK",
+                            "Content-Type: text/plain\r\nContent-Encoding: gzip\r\n",
+                            &gz.finish().unwrap(),
+                        )
+                    } else if path == "/latin1" {
+                        reply(
+                            "200 OK",
+                            "Content-Type: text/html; charset=iso-8859-1\r\n",
+                            b"<html><body><main><p>Caf\xe9 cr\xe8me, served with a long enough paragraph.</p></main></body></html>",
+                        )
+                    } else if path == "/missing" {
+                        reply(
+                            "404 Not Found",
+                            "Content-Type: text/html\r\n",
+                            b"<html><body><h1>Not found</h1><p>No page here.</p></body></html>",
+                        )
+                    } else if path.starts_with("/html/?q=") {
+                        // DuckDuckGo's HTML results page.
+                        reply(
+                            "200 OK",
+                            "Content-Type: text/html; charset=utf-8\r\n",
+                            DDG_PAGE.as_bytes(),
+                        )
                     } else if path == "/bytes" {
                         reply(
                             "200 OK",
@@ -162,6 +225,47 @@ impl Server {
         self.hits.load(Ordering::SeqCst)
     }
 }
+
+/// A documentation page like those on the web: site header, menus, a sidebar with an ad, a
+/// cookie banner, share buttons, related posts, comments and a footer around an article of
+/// twelve sections (about 20,000 characters of Markdown: three windows of 8000).
+fn guide_page() -> String {
+    let section = include_str!("../fixtures/article-section.html");
+    let sections: String = (1..=12)
+        .map(|n| section.replace("{{n}}", &n.to_string()))
+        .collect();
+    include_str!("../fixtures/article.html").replace("{{sections}}", &sections)
+}
+
+/// A 1×1 grey PNG.
+const PNG: &[u8] = &[
+    137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 13, 73, 72, 68, 82, 0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0,
+    0, 0, 58, 126, 155, 85, 0, 0, 0, 10, 73, 68, 65, 84, 120, 156, 99, 96, 0, 0, 0, 2, 0, 1, 72,
+    175, 164, 113, 0, 0, 0, 0, 73, 69, 78, 68, 174, 66, 96, 130,
+];
+
+/// "compressed hello " fifty times, gzipped.
+const GZIP_HELLO: &[u8] = &[
+    31, 139, 8, 0, 0, 0, 0, 0, 2, 3, 75, 206, 207, 45, 40, 74, 45, 46, 78, 77, 81, 200, 72, 205,
+    201, 201, 87, 72, 30, 21, 24, 21, 24, 21, 32, 95, 0, 0, 64, 202, 229, 236, 82, 3, 0, 0,
+];
+
+/// DuckDuckGo's HTML results markup: an ad, then two results whose links go through its
+/// redirect with the real URL in `uddg`.
+const DDG_PAGE: &str = r#"<!DOCTYPE html><html><head><title>rust at DuckDuckGo</title></head><body>
+<div class="serp__results"><div id="links" class="results">
+<div class="result results_links results_links_deep result--ad"><div class="links_main links_deep result__body">
+<h2 class="result__title"><a rel="nofollow" class="result__a" href="https://duckduckgo.com/y.js?ad_domain=ads.example">Sponsored thing</a></h2>
+<a class="result__snippet" href="https://duckduckgo.com/y.js">Buy now</a></div></div>
+<div class="result results_links results_links_deep web-result "><div class="links_main links_deep result__body">
+<h2 class="result__title"><a rel="nofollow" class="result__a" href="//duckduckgo.com/l/?uddg=https%3A%2F%2Fwww.rust%2Dlang.org%2F&amp;rut=1f2e">Rust Programming <b>Language</b></a></h2>
+<div class="result__extras"><div class="result__extras__url"><a class="result__url" href="//duckduckgo.com/l/?uddg=https%3A%2F%2Fwww.rust%2Dlang.org%2F">www.rust-lang.org</a></div></div>
+<a class="result__snippet" href="//duckduckgo.com/l/?uddg=https%3A%2F%2Fwww.rust%2Dlang.org%2F">A language empowering everyone to build <b>reliable</b> &amp; efficient software.</a>
+</div></div>
+<div class="result results_links results_links_deep web-result "><div class="links_main links_deep result__body">
+<h2 class="result__title"><a rel="nofollow" class="result__a" href="//duckduckgo.com/l/?uddg=https%3A%2F%2Fdoc.rust%2Dlang.org%2Fbook%2F&amp;rut=9a8b">The Rust Programming Language - The Rust Book</a></h2>
+<a class="result__snippet" href="//duckduckgo.com/l/?uddg=https%3A%2F%2Fdoc.rust%2Dlang.org%2Fbook%2F">by Steve Klabnik and Carol Nichols.</a>
+</div></div></div></div></body></html>"#;
 
 fn percent_decode(s: &str) -> String {
     url::form_urlencoded::parse(format!("x={s}").as_bytes())
@@ -296,7 +400,7 @@ async fn timeouts_and_body_caps_hold() {
         .await
         .unwrap_err();
     assert!(matches!(err, NetError::Timeout { .. }), "{err:?}");
-    for path in ["big", "stream"] {
+    for path in ["big", "stream", "bomb"] {
         let err = get(&g, &format!("http://127.0.0.1:{}/{path}", s.port))
             .await
             .unwrap_err();
@@ -646,5 +750,288 @@ async fn web_search_reads_each_provider_and_falls_back() {
     assert_eq!(
         out["results"],
         serde_json::json!([{"title": "Rust & tokio", "url": "https://tokio.rs/", "snippet": "An async runtime"}])
+    );
+}
+
+#[tokio::test]
+async fn fetch_url_reads_pages_as_markdown_and_pages_through_the_cache() {
+    use crate::harness::{Project, session};
+    let srv = Server::start().await;
+    let p = Project::new();
+    let mut settings = p.settings();
+    settings.web.net.rules.allow =
+        vec![AllowEntry::parse(&format!("127.0.0.1:{}", srv.port)).unwrap()];
+    let s = session(settings).await;
+    let base = format!("http://127.0.0.1:{}", srv.port);
+    let url = format!("{base}/guide");
+
+    // Three windows of the realistic page; the server is asked once for robots.txt and once
+    // for the page, however many windows are read.
+    let mut pages = Vec::new();
+    let mut start = 0;
+    loop {
+        let text = s
+            .ok_text(
+                "fetch_url",
+                serde_json::json!({"url": url, "start_index": start}),
+            )
+            .await;
+        pages.push(text.clone());
+        let Some(at) = text.find("start_index=") else {
+            break;
+        };
+        let tail = &text[at + "start_index=".len()..];
+        start = tail[..tail.find('.').unwrap()].parse().unwrap();
+        assert!(
+            text.contains(&format!(
+                "Continue with fetch_url url=\"{url}\" start_index={start}."
+            )),
+            "{text}"
+        );
+    }
+    assert_eq!(pages.len(), 3, "three windows of 8000 characters");
+    assert_eq!(srv.hits(), 2, "robots.txt and the page, each fetched once");
+    let first = &pages[0];
+    assert!(
+        first.starts_with(&format!(
+            "URL: {url}\nStatus: 200 · text/html · Title: Understanding HTTP Caching – The Field Guide\nCharacters 0–"
+        )),
+        "{first}"
+    );
+    assert!(
+        first.contains("\n\n# Understanding HTTP Caching\n\nBy Ada Example"),
+        "{first}"
+    );
+    assert!(
+        first.contains("\n\n## Part 1: Freshness and validation\n\n"),
+        "{first}"
+    );
+    assert!(
+        first.contains(
+            "- Serve HTML with `no-cache` so that users always see the latest version.\n  - Pair it"
+        ),
+        "{first}"
+    );
+    assert!(first.contains("```http\nHTTP/1.1 200 OK\n"), "{first}");
+    assert!(
+        first.contains("![Diagram of a request passing through browser and CDN caches]("),
+        "{first}"
+    );
+    let all = pages.concat();
+    assert!(
+        all.contains("| `no-store` | Never store | Banking, personal data |"),
+        "the table"
+    );
+    assert!(
+        all.contains("[RFC 9111](https://www.rfc-editor.org/rfc/rfc9111)"),
+        "links"
+    );
+    assert!(all.contains("## Part 12: Freshness"), "the last section");
+    for chrome in [
+        "cookies",
+        "Skip to content",
+        "Reference",
+        "In this series",
+        "Advertisement",
+        "Share",
+        "Related posts",
+        "Great article",
+        "Subscribe",
+        "All rights reserved",
+        "dataLayer",
+        "color: #333",
+        "Search the guide",
+        "Tags:",
+    ] {
+        assert!(
+            !all.contains(chrome),
+            "`{chrome}` is page chrome and was left out"
+        );
+    }
+    // Windows meet exactly: the body of window 2 starts where window 1 stopped.
+    let body = |t: &str| t.split_once("\n\n").unwrap().1.to_owned();
+    let joined: String = pages
+        .iter()
+        .map(|t| {
+            let b = body(t);
+            match b.rfind("\n\n[Cut at character") {
+                Some(i) => b[..i].to_owned(),
+                None => b,
+            }
+        })
+        .collect();
+    let raw = s
+        .ok_text(
+            "fetch_url",
+            serde_json::json!({"url": url, "max_length": 1000000}),
+        )
+        .await;
+    assert_eq!(joined, body(&raw), "paging loses and repeats nothing");
+
+    // raw: the HTML source.
+    let text = s
+        .ok_text(
+            "fetch_url",
+            serde_json::json!({"url": url, "raw": true, "max_length": 300}),
+        )
+        .await;
+    assert!(text.contains("\n\n<!DOCTYPE html>"), "{text}");
+
+    // JSON pretty-printed, an image as image content, gzip decoded, a declared charset.
+    let text = s
+        .ok_text(
+            "fetch_url",
+            serde_json::json!({"url": format!("{base}/data.json")}),
+        )
+        .await;
+    assert!(
+        text.ends_with(
+            "{\n  \"name\": \"switchboard\",\n  \"tags\": [\n    \"a\",\n    \"b\"\n  ]\n}"
+        ),
+        "{text}"
+    );
+    let r = s
+        .call(
+            "fetch_url",
+            serde_json::json!({"url": format!("{base}/image.png")}),
+        )
+        .await;
+    assert_ne!(r.is_error, Some(true));
+    let image = r
+        .content
+        .iter()
+        .find_map(|c| c.as_image())
+        .expect("image content");
+    assert_eq!(image.mime_type, "image/png");
+    use base64::Engine;
+    assert_eq!(
+        base64::engine::general_purpose::STANDARD
+            .decode(&image.data)
+            .unwrap(),
+        PNG
+    );
+    let text = s
+        .ok_text(
+            "fetch_url",
+            serde_json::json!({"url": format!("{base}/gzip")}),
+        )
+        .await;
+    assert!(text.ends_with(&"compressed hello ".repeat(50)), "{text}");
+    let text = s
+        .ok_text(
+            "fetch_url",
+            serde_json::json!({"url": format!("{base}/latin1")}),
+        )
+        .await;
+    assert!(text.contains("Café crème"), "{text}");
+
+    // Errors the model can act on: a 404, robots.txt, a private address, a page past its end.
+    let err = s
+        .err(
+            "fetch_url",
+            serde_json::json!({"url": format!("{base}/missing")}),
+        )
+        .await;
+    assert!(
+        err.contains("answered HTTP 404") && err.contains("No page here"),
+        "{err}"
+    );
+    let before = srv.hits();
+    let err = s
+        .err(
+            "fetch_url",
+            serde_json::json!({"url": format!("{base}/private/area")}),
+        )
+        .await;
+    assert!(
+        err.contains("Disallow: /private") && err.contains("web.respect_robots"),
+        "{err}"
+    );
+    assert_eq!(
+        srv.hits(),
+        before,
+        "robots.txt came from the cache; the page was not asked for"
+    );
+    let err = s
+        .err(
+            "fetch_url",
+            serde_json::json!({"url": format!("http://127.0.0.1:{}/", srv.port + 1)}),
+        )
+        .await;
+    assert!(err.contains("web.allow"), "{err}");
+    let err = s
+        .err(
+            "fetch_url",
+            serde_json::json!({"url": url, "start_index": 10000000}),
+        )
+        .await;
+    assert!(err.contains("past the end"), "{err}");
+
+    // The fetch prompt is the user's request: robots.txt does not apply.
+    let got = s
+        .client
+        .get_prompt(
+            rmcp::model::GetPromptRequestParams::new("fetch").with_arguments(
+                serde_json::json!({"url": format!("{base}/private/area")})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            ),
+        )
+        .await
+        .unwrap();
+    let texts: Vec<String> = got
+        .messages
+        .iter()
+        .filter_map(|m| m.content.as_text().map(|t| t.text.clone()))
+        .collect();
+    assert!(
+        texts[0].starts_with(&format!("I fetched {base}/private/area")),
+        "{texts:?}"
+    );
+    assert!(
+        texts[1].contains("Title: Members") && texts[1].contains("For members only"),
+        "{texts:?}"
+    );
+}
+
+#[tokio::test]
+async fn every_ssrf_notation_is_refused_by_fetch_url_too() {
+    use crate::harness::{Project, session};
+    let srv = Server::start().await;
+    let p = Project::new();
+    let s = session(p.settings()).await;
+    for url in battery(srv.port) {
+        let err = s.err("fetch_url", serde_json::json!({"url": url})).await;
+        assert!(err.contains("web.allow"), "{url}: {err}");
+    }
+    assert_eq!(srv.hits(), 0, "not even robots.txt was asked for");
+}
+
+#[tokio::test]
+async fn web_search_reads_duckduckgo_html() {
+    use crate::harness::{Project, session};
+    use switchboard::config::SearchProvider;
+    let srv = Server::start().await;
+    let p = Project::new();
+    let mut settings = p.settings();
+    settings.web.net.rules.allow =
+        vec![AllowEntry::parse(&format!("127.0.0.1:{}", srv.port)).unwrap()];
+    settings.web.search = vec![SearchProvider::DuckDuckGo {
+        url: url::Url::parse(&format!("http://127.0.0.1:{}/html/", srv.port)).unwrap(),
+    }];
+    let s = session(settings).await;
+    let out = s
+        .ok("web_search", serde_json::json!({"query": "rust"}))
+        .await;
+    assert_eq!(out["provider"], "duckduckgo");
+    assert_eq!(
+        out["results"],
+        serde_json::json!([
+            {"title": "Rust Programming Language", "url": "https://www.rust-lang.org/",
+             "snippet": "A language empowering everyone to build reliable & efficient software."},
+            {"title": "The Rust Programming Language - The Rust Book", "url": "https://doc.rust-lang.org/book/",
+             "snippet": "by Steve Klabnik and Carol Nichols."}
+        ])
     );
 }

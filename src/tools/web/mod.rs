@@ -2,6 +2,7 @@
 //! redirect, size and timeout is checked the same way. This file is the registry.
 
 pub mod download_file;
+pub mod fetch_url;
 pub mod http_request;
 pub mod web_search;
 
@@ -14,7 +15,8 @@ use crate::server::Switchboard;
 use crate::tools::ToolError;
 
 pub fn router() -> ToolRouter<Switchboard> {
-    Switchboard::http_request_router()
+    Switchboard::fetch_url_router()
+        + Switchboard::http_request_router()
         + Switchboard::download_file_router()
         + Switchboard::web_search_router()
 }

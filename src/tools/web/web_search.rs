@@ -1,5 +1,5 @@
 //! `web_search`: a query to the configured search providers (a SearXNG instance's JSON API, the
-//! Brave Search API), tried in order until one answers, through the network guard. Returns
+//! Brave Search API, DuckDuckGo's HTML page), tried in order until one answers, through the network guard. Returns
 //! title, URL and snippet per hit.
 
 use rmcp::handler::server::wrapper::{Json, Parameters};
@@ -11,6 +11,7 @@ use serde_json::Value;
 use crate::config::SearchProvider;
 use crate::policy::net::NetGuard;
 use crate::server::Switchboard;
+use crate::support::html;
 use crate::tools::ToolError;
 
 /// Most hits one call returns.
@@ -35,7 +36,7 @@ pub struct Hit {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct SearchResults {
-    /// The provider that answered: searxng or brave.
+    /// The provider that answered: searxng, brave or duckduckgo.
     pub provider: String,
     pub results: Vec<Hit>,
     /// Providers that failed before this one answered, with why.
@@ -55,7 +56,7 @@ pub async fn web_search(
     }
     if providers.is_empty() {
         return Err(ToolError::invalid(
-            "no search provider is configured: add web.search.providers in config.yaml, e.g. {kind: searxng, url: http://localhost:8888} or {kind: brave, api_key: env:BRAVE_API_KEY}",
+            "no search provider is configured: add web.search.providers in config.yaml, e.g. {kind: duckduckgo} (no key), {kind: searxng, url: http://localhost:8888} or {kind: brave, api_key: env:BRAVE_API_KEY}",
         ));
     }
     let max = args
@@ -88,26 +89,31 @@ async fn search_one(
     query: &str,
     max: usize,
 ) -> Result<(&'static str, Vec<Hit>), String> {
-    let (name, url, credential) = match provider {
+    let (name, url, credential, accept) = match provider {
         SearchProvider::Searxng { url } => {
             let mut u = url.join("search").map_err(|e| e.to_string())?;
             u.query_pairs_mut()
                 .append_pair("q", query)
                 .append_pair("format", "json");
-            ("searxng", u, None)
+            ("searxng", u, None, "application/json")
         }
         SearchProvider::Brave { url, key } => {
             let mut u = url.clone();
             u.query_pairs_mut()
                 .append_pair("q", query)
                 .append_pair("count", &max.min(20).to_string());
-            ("brave", u, Some(("brave", key)))
+            ("brave", u, Some(("brave", key)), "application/json")
+        }
+        SearchProvider::DuckDuckGo { url } => {
+            let mut u = url.clone();
+            u.query_pairs_mut().append_pair("q", query);
+            ("duckduckgo", u, None, "text/html")
         }
     };
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
         reqwest::header::ACCEPT,
-        reqwest::header::HeaderValue::from_static("application/json"),
+        reqwest::header::HeaderValue::from_static(accept),
     );
     let fetched = net
         .send(
@@ -122,53 +128,83 @@ async fn search_one(
     if !(200..300).contains(&fetched.status) {
         return Err(format!("{name}: HTTP {}", fetched.status));
     }
-    let v: Value = serde_json::from_slice(&fetched.body)
-        .map_err(|e| format!("{name}: the answer is not JSON ({e})"))?;
-    let (list, snippet_key) = match provider {
-        SearchProvider::Searxng { .. } => (v.get("results"), "content"),
-        SearchProvider::Brave { .. } => (v.pointer("/web/results"), "description"),
-    };
+    let hits = match provider {
+        SearchProvider::Searxng { .. } => json_hits(&fetched.body, "/results", "content"),
+        SearchProvider::Brave { .. } => json_hits(&fetched.body, "/web/results", "description"),
+        SearchProvider::DuckDuckGo { .. } => {
+            duckduckgo_hits(&String::from_utf8_lossy(&fetched.body), &fetched.final_url)
+        }
+    }
+    .map_err(|why| format!("{name}: {why}"))?;
+    Ok((name, hits))
+}
+
+/// Hits from a JSON API: a list at `list` whose items have title, url and `snippet_key`.
+fn json_hits(body: &[u8], list: &str, snippet_key: &str) -> Result<Vec<Hit>, String> {
+    let v: Value =
+        serde_json::from_slice(body).map_err(|e| format!("the answer is not JSON ({e})"))?;
     let text = |h: &Value, k: &str| h.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
-    let hits = list
+    Ok(v.pointer(list)
         .and_then(Value::as_array)
         .map(|a| {
             a.iter()
                 .filter_map(|h| {
                     let url = text(h, "url");
                     (!url.is_empty()).then(|| Hit {
-                        title: strip_tags(&text(h, "title")),
-                        snippet: strip_tags(&text(h, snippet_key)),
+                        title: html::fragment_text(&text(h, "title")),
+                        snippet: html::fragment_text(&text(h, snippet_key)),
                         url,
                     })
                 })
                 .collect()
         })
-        .unwrap_or_default();
-    Ok((name, hits))
+        .unwrap_or_default())
 }
 
-/// Providers mark matches with `<strong>`; the model wants plain text.
-fn strip_tags(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut in_tag = false;
-    for c in s.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => in_tag = false,
-            _ if !in_tag => out.push(c),
-            _ => {}
-        }
+/// Hits from DuckDuckGo's HTML results page: each `.result` (ads left out) has a
+/// `.result__a` link, whose target is DuckDuckGo's redirect with the real URL in `uddg`, and a
+/// `.result__snippet`. A page without results and without its "no results" notice is an error
+/// (a rate-limit page, or changed markup), so the next provider gets its turn.
+fn duckduckgo_hits(page: &str, base: &url::Url) -> Result<Vec<Hit>, String> {
+    let doc = scraper::Html::parse_document(page);
+    let sel = |s: &str| scraper::Selector::parse(s).expect("static selector");
+    let (result, link, snippet) = (
+        sel(".result:not(.result--ad)"),
+        sel("a.result__a"),
+        sel(".result__snippet"),
+    );
+    let mut hits = Vec::new();
+    for r in doc.select(&result) {
+        let Some(a) = r.select(&link).next() else {
+            continue;
+        };
+        let Some(target) = a.attr("href").and_then(|h| base.join(h).ok()) else {
+            continue;
+        };
+        let url = target
+            .query_pairs()
+            .find(|(k, _)| k == "uddg")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_else(|| target.to_string());
+        hits.push(Hit {
+            title: html::fragment_text(&a.inner_html()),
+            url,
+            snippet: r
+                .select(&snippet)
+                .next()
+                .map(|s| html::fragment_text(&s.inner_html()))
+                .unwrap_or_default(),
+        });
     }
-    out.replace("&amp;", "&")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
+    if hits.is_empty() && doc.select(&sel(".no-results")).next().is_none() {
+        return Err("the results page had no results it could read (a rate-limit page, or its markup changed)".into());
+    }
+    Ok(hits)
 }
 
 #[tool_router(router = web_search_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Search the web with the configured providers (SearXNG, Brave) and get title, URL and snippet per hit. Use http_request or download_file to read a hit.
+    /// Search the web with the configured providers (SearXNG, Brave, DuckDuckGo) and get title, URL and snippet per hit. Read a hit with fetch_url.
     #[tool(annotations(
         title = "Web search",
         read_only_hint = true,
@@ -190,11 +226,36 @@ impl Switchboard {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
-    fn tags_and_entities_are_stripped() {
+    fn json_hits_are_plain_text() {
+        let body = br#"{"results": [{"title": "<strong>Rust</strong> &amp; tokio", "url": "https://a.example/", "content": "x &lt;3"}, {"title": "no url"}]}"#;
+        let hits = json_hits(body, "/results", "content").unwrap();
+        assert_eq!(hits.len(), 1);
         assert_eq!(
-            super::strip_tags("<strong>Rust</strong> &amp; <em>tokio</em> &lt;3"),
-            "Rust & tokio <3"
+            (hits[0].title.as_str(), hits[0].snippet.as_str()),
+            ("Rust & tokio", "x <3")
         );
+    }
+
+    #[test]
+    fn duckduckgo_results_page() {
+        let base = url::Url::parse("https://html.duckduckgo.com/html/?q=rust").unwrap();
+        let page = r#"<div class="result results_links result--ad"><a class="result__a" href="https://ads.example/">Ad</a></div>
+            <div class="result results_links results_links_deep web-result"><h2 class="result__title">
+            <a rel="nofollow" class="result__a" href="//duckduckgo.com/l/?uddg=https%3A%2F%2Fwww.rust-lang.org%2Flearn&amp;rut=abc">Learn <b>Rust</b></a></h2>
+            <a class="result__snippet" href="x">A language &amp; <b>tools</b>.</a></div>"#;
+        let hits = duckduckgo_hits(page, &base).unwrap();
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].url, "https://www.rust-lang.org/learn");
+        assert_eq!(hits[0].title, "Learn Rust");
+        assert_eq!(hits[0].snippet, "A language & tools.");
+        assert!(
+            duckduckgo_hits(r#"<div class="no-results">No results.</div>"#, &base)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(duckduckgo_hits("<form id=challenge-form></form>", &base).is_err());
     }
 }
