@@ -81,6 +81,12 @@ const FURNITURE: &[&str] = &[
     "toolbar",
     "widget",
     "disqus",
+    "dropdown",
+    "toc",
+    "navbox",
+    "catlinks",
+    "noprint",
+    "editsection",
 ];
 
 /// Words that mark a block as content even when a furniture word is there too
@@ -248,7 +254,7 @@ const MAX_DEPTH: usize = 200;
 const MIN_PARAGRAPH: usize = 25;
 
 /// Converts a whole HTML document; `base` resolves relative links and images.
-pub fn readable(html: &str, base: &url::Url) -> Readable {
+pub fn readable(html: &str, url: &url::Url) -> Readable {
     if nesting_depth(html) > MAX_PARSE_DEPTH {
         // The tree builder's cost grows with the square of the nesting; a page this deep is
         // hostile or broken, so it is read as flat text with a linear tokenizer instead.
@@ -258,12 +264,15 @@ pub fn readable(html: &str, base: &url::Url) -> Readable {
         };
     }
     let doc = Html::parse_document(html);
-    let base = document_base(&doc, base);
+    let base = document_base(&doc, url);
     let title = title(&doc);
     let root = main_content(&doc);
+    let page = page_key(url);
     let ctx = Ctx {
         base: &base,
+        page: &page,
         strict: root.is_body,
+        root_text: text_chars(root.element),
         depth: std::cell::Cell::new(0),
     };
     let mut markdown = Blocks::render(&ctx, root.element);
@@ -423,7 +432,21 @@ fn is_excluded(e: &scraper::node::Element, strict: bool) -> bool {
     }) {
         return true;
     }
-    if matches!(name, "html" | "body" | "main" | "article") {
+    if matches!(
+        name,
+        "html"
+            | "body"
+            | "main"
+            | "article"
+            | "pre"
+            | "code"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+    ) {
         return false;
     }
     let mut words = e
@@ -447,9 +470,25 @@ fn collapse(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// A URL without its fragment: links to the page itself (footnotes, sections) are in-page.
+fn page_key(u: &url::Url) -> String {
+    let mut u = u.clone();
+    u.set_fragment(None);
+    u.to_string()
+}
+
+fn text_chars(e: ElementRef) -> usize {
+    e.text().map(|t| t.trim().chars().count()).sum()
+}
+
 struct Ctx<'a> {
     base: &'a url::Url,
+    /// The page's own URL without fragment.
+    page: &'a str,
     strict: bool,
+    /// Characters of text in the content root; a link farm is dropped only when it is less
+    /// than half of that (on an index page the links are the content).
+    root_text: usize,
     /// How deep the renderer is in the tree: past [`MAX_DEPTH`] an element's text is taken
     /// flat, so a hostile page of nested tags cannot exhaust the stack.
     depth: std::cell::Cell<usize>,
@@ -464,6 +503,9 @@ impl Ctx<'_> {
             return None;
         }
         let u = self.base.join(raw).ok()?;
+        if u.fragment().is_some() && page_key(&u) == self.page {
+            return None;
+        }
         matches!(u.scheme(), "http" | "https" | "mailto" | "ftp").then(|| u.to_string())
     }
 }
@@ -586,7 +628,9 @@ impl<'c, 'b> Blocks<'c, 'b> {
         if is_excluded(el, self.ctx.strict) {
             return;
         }
-        if self.ctx.strict && is_link_farm(e) {
+        if let Some(chars) = link_farm(e)
+            && chars * 2 < self.ctx.root_text
+        {
             return;
         }
         let name = el.name();
@@ -943,29 +987,26 @@ fn table_rows(table: ElementRef) -> Vec<ElementRef> {
     rows
 }
 
-/// A block that is mostly links (a menu without `<nav>`, a tag cloud): at least five links
-/// and over 70 % of its text inside them.
-fn is_link_farm(e: ElementRef) -> bool {
+/// A block that is mostly links (a menu without `<nav>`, a language list, a tag cloud, a
+/// navigation box): at least five links and over 70 % of its text inside them. Returns the
+/// block's text length when it is one.
+fn link_farm(e: ElementRef) -> Option<usize> {
     if !matches!(
         e.value().name(),
         "ul" | "ol" | "div" | "section" | "table" | "p"
     ) {
-        return false;
+        return None;
     }
     let links: Vec<ElementRef> = e
         .descendent_elements()
         .filter(|d| d.value().name() == "a")
         .collect();
     if links.len() < 5 {
-        return false;
+        return None;
     }
-    let total: usize = e.text().map(|t| t.trim().chars().count()).sum();
-    let linked: usize = links
-        .iter()
-        .flat_map(|a| a.text())
-        .map(|t| t.trim().chars().count())
-        .sum();
-    linked * 10 > total * 7
+    let total = text_chars(e);
+    let linked: usize = links.iter().map(|a| text_chars(*a)).sum();
+    (linked * 10 > total * 7).then_some(total)
 }
 
 fn inline_code(text: &str) -> String {
@@ -1123,6 +1164,29 @@ mod tests {
             started.elapsed() < std::time::Duration::from_secs(20),
             "{:?}",
             started.elapsed()
+        );
+    }
+
+    #[test]
+    fn footnotes_are_in_page_and_link_lists_are_dropped_unless_they_are_the_page() {
+        let langs: String = (0..12)
+            .map(|i| format!(r#"<li><a href="https://l{i}.example/">Lang {i}</a></li>"#))
+            .collect();
+        let para =
+            "Real text of the article, long enough to outweigh the list of languages by far. ";
+        let html = format!(
+            r##"<main><ul class="interlanguage">{langs}</ul><p>{para}{para}{para}{para}<sup><a href="https://example.com/docs/page#note-1">[1]</a></sup></p></main>"##
+        );
+        let out = md(&html);
+        assert!(!out.contains("Lang"), "{out}");
+        assert!(out.ends_with("by far. ^[1]"), "{out}");
+        // An index page: the links are the content.
+        let html = format!("<main><h1>Index</h1><ul>{langs}</ul></main>");
+        assert!(md(&html).contains("- [Lang 11](https://l11.example/)"));
+        // Code blocks are never furniture, whatever their class says.
+        assert_eq!(
+            md(r#"<main><pre class="lang-toc">x</pre></main>"#),
+            "```toc\nx\n```"
         );
     }
 
