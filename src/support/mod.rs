@@ -6,6 +6,7 @@ pub mod frontmatter;
 pub mod html;
 pub mod mime;
 pub mod process;
+pub mod stream;
 pub mod text;
 pub mod time;
 pub mod uri;
