@@ -1063,7 +1063,7 @@ mod tests {
               <ul><li>one</li><li>two<ul><li>nested</li></ul></li></ul>
               <ol start="3"><li><p>three</p></li></ol>
               <pre><code class="language-rust">fn main() {
-    println!("hi");
+    let answer = 42;
 }</code></pre>
               <table><thead><tr><th>Name</th><th>Size</th></tr></thead>
                 <tbody><tr><td>a|b</td><td>1</td></tr></tbody></table>
@@ -1081,7 +1081,7 @@ mod tests {
             First, run `make`, then read the [FAQ](https://example.com/faq).\n\n\
             - one\n- two\n  - nested\n\n\
             3. three\n\n\
-            ```rust\nfn main() {\n    println!(\"hi\");\n}\n```\n\n\
+            ```rust\nfn main() {\n    let answer = 42;\n}\n```\n\n\
             | Name | Size |\n| --- | --- |\n| a\\|b | 1 |\n\n\
             > Quoted\n>\n> twice\n\n\
             ![Logo](https://example.com/logo.png)";
