@@ -115,14 +115,14 @@ fn nesting_depth(html: &str) -> usize {
     let bytes = html.as_bytes();
     let (mut depth, mut max, mut i) = (0usize, 0usize, 0usize);
     let lower = |b: u8| b.to_ascii_lowercase();
-    while let Some(off) = memchr(b'<', &bytes[i..]) {
+    while let Some(off) = bytes[i..].iter().position(|b| *b == b'<') {
         i += off + 1;
         match bytes.get(i) {
             Some(b'/') => {
                 depth = depth.saturating_sub(1);
             }
             Some(b'!') if bytes[i..].starts_with(b"!--") => {
-                i = find(bytes, i + 3, b"-->").map_or(bytes.len(), |e| e + 3);
+                i = find_ci(bytes, i + 3, b"-->").map_or(bytes.len(), |e| e + 3);
             }
             Some(c) if c.is_ascii_alphabetic() => {
                 let end = bytes[i..]
@@ -130,7 +130,10 @@ fn nesting_depth(html: &str) -> usize {
                     .position(|b| !b.is_ascii_alphanumeric() && *b != b'-')
                     .map_or(bytes.len(), |p| i + p);
                 let name: String = bytes[i..end].iter().map(|b| lower(*b) as char).collect();
-                let close = memchr(b'>', &bytes[end..]).map_or(bytes.len(), |p| end + p);
+                let close = bytes[end..]
+                    .iter()
+                    .position(|b| *b == b'>')
+                    .map_or(bytes.len(), |p| end + p);
                 let self_closing = close > 0 && bytes.get(close - 1) == Some(&b'/');
                 if RAW_TEXT.contains(&name.as_str()) {
                     let closing = format!("</{name}");
@@ -149,17 +152,7 @@ fn nesting_depth(html: &str) -> usize {
     max
 }
 
-fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|b| *b == needle)
-}
-
-fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    hay.get(from..)?
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|p| from + p)
-}
-
+/// Where `needle` (ASCII, any case) first occurs in `hay` at or after `from`.
 fn find_ci(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
     hay.get(from..)?
         .windows(needle.len())
@@ -362,10 +355,11 @@ fn main_content(doc: &Html) -> Root<'_> {
             })
         })
         .collect();
-    if let Some(best) = articles.iter().copied().max_by_key(|a| text_len(*a)) {
-        let total: usize = articles.iter().map(|a| text_len(*a)).sum();
+    let sized: Vec<(usize, ElementRef)> = articles.iter().map(|a| (text_len(*a), *a)).collect();
+    if let Some(&(best_len, best)) = sized.iter().max_by_key(|(len, _)| *len) {
+        let total: usize = sized.iter().map(|(len, _)| len).sum();
         // One article, or one that clearly dominates (not a list of teasers).
-        if text_len(best) * 2 >= total && text_len(best) * 4 >= body_len {
+        if best_len * 2 >= total && best_len * 4 >= body_len {
             return Root {
                 element: best,
                 is_body: false,
