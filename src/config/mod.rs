@@ -2,6 +2,7 @@
 //! into validated [`Settings`] exactly once at start-up. Nothing else in switchboard reads
 //! environment variables or files for configuration; tools receive what they need from here.
 
+pub mod ai;
 pub mod raw;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -10,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::policy::protected::ProtectedPaths;
+pub use ai::{AgentSettings, AiSettings, BackendKind, BackendSettings};
 pub use raw::{RawConfig, SandboxMode};
 
 /// A start-up error in the configuration: which file, which key, and what was expected.
@@ -231,6 +233,7 @@ pub struct Settings {
     pub files: FileSettings,
     pub exec: ExecSettings,
     pub web: WebSettings,
+    pub ai: AiSettings,
     pub proxy: ProxySettings,
     pub prompt_dirs: Vec<PathBuf>,
     pub resource_dirs: Vec<PathBuf>,
@@ -601,6 +604,7 @@ fn build(
 
     let exec = exec_settings(&raw.exec, file, env)?;
     let web = web_settings(&raw.web, &redacted, file)?;
+    let ai = ai::ai_settings(&raw.ai, &redacted, file, env)?;
 
     let mut effective = serde_json::to_value(&raw).unwrap_or(Value::Null);
     overlay_redactions(&redacted, &mut effective);
@@ -634,6 +638,7 @@ fn build(
         },
         exec,
         web,
+        ai,
         proxy,
         prompt_dirs,
         resource_dirs,
@@ -1058,7 +1063,9 @@ mod tests {
 
     #[test]
     fn reserved_sections_accept_only_empty_maps() {
-        assert!(parse("ai: {}\nproxy: {}\n", None, &no_env).is_ok());
+        assert!(parse("memory: {}\nproxy: {}\n", None, &no_env).is_ok());
+        let err = parse("memory:\n  model: x\n", None, &no_env).unwrap_err();
+        assert_eq!(err.key, "memory.model");
         let err = parse("ai:\n  model: x\n", None, &no_env).unwrap_err();
         assert_eq!(err.key, "ai.model");
     }

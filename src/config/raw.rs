@@ -20,7 +20,7 @@ pub struct RawConfig {
     pub system: Reserved,
     pub database: Reserved,
     pub memory: Reserved,
-    pub ai: Reserved,
+    pub ai: RawAi,
     pub comms: Reserved,
     pub prompts: RawFolders,
     pub resources: RawFolders,
@@ -285,6 +285,99 @@ pub struct RawCredential {
     pub value: String,
     /// The only hosts it is ever sent to.
     pub hosts: Vec<String>,
+}
+
+/// Inference backends (`ai.backends`) and the AI tools' limits.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawAi {
+    /// Backends by name; empty means one `ollama` backend at `$OLLAMA_HOST` or
+    /// `http://127.0.0.1:11434`.
+    pub backends: BTreeMap<String, RawBackend>,
+    /// The backend a bare model name (`llama3.2`, not `name/llama3.2`) goes to; needed only
+    /// when there are several backends and none is called `ollama`.
+    pub default_backend: Option<String>,
+    pub connect_timeout_secs: u64,
+    /// Largest answer read from a backend (a whole reply, a model list, a batch of vectors).
+    pub max_response_bytes: u64,
+    /// How long a health check's result is reused.
+    pub health_ttl_secs: u64,
+    /// Most texts one `ai_embed` call may send.
+    pub max_embed_inputs: usize,
+    /// Characters of a file the `summarize_with_local_model` prompt gives the model.
+    pub summary_max_input_chars: usize,
+    /// Most tokens of such a summary.
+    pub summary_max_tokens: u32,
+    pub agent: RawAgent,
+}
+
+impl Default for RawAi {
+    fn default() -> Self {
+        Self {
+            backends: BTreeMap::new(),
+            default_backend: None,
+            connect_timeout_secs: 5,
+            max_response_bytes: 32 * 1024 * 1024,
+            health_ttl_secs: 30,
+            max_embed_inputs: 256,
+            summary_max_input_chars: 12_000,
+            summary_max_tokens: 600,
+            agent: RawAgent::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBackend {
+    /// `ollama` or `openai` (any OpenAI-compatible server: vLLM, LocalAI, llama.cpp's server,
+    /// LM Studio, hosted APIs).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Required for `openai` (including the `/v1`); `ollama` defaults to `$OLLAMA_HOST` or
+    /// `http://127.0.0.1:11434`.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// Sent as `Authorization: Bearer ...`; must be written as `env:VAR`.
+    #[serde(default)]
+    pub api_key: Option<String>,
+    /// The model used when a call names none.
+    #[serde(default)]
+    pub default_model: Option<String>,
+    /// Longest a request may take (a whole generation); for pulls, longest without any data.
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
+    /// Extra headers on every request to this backend (values may be `env:VAR`).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
+
+/// `ai_agent`: which tools the local model may call and how long it may go on.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawAgent {
+    /// Tools beyond the read-only ones the agent may be given (e.g. `write_file`).
+    pub allow: Vec<String>,
+    /// Steps when the call does not say; the last step must answer.
+    pub max_steps: usize,
+    /// Highest `max_steps` a call may ask for.
+    pub max_steps_limit: usize,
+    /// Characters of each tool result shown to the model (the rest is cut, with a note).
+    pub max_tool_result_chars: usize,
+    /// Tokens the model may write per step.
+    pub max_tokens_per_step: u32,
+}
+
+impl Default for RawAgent {
+    fn default() -> Self {
+        Self {
+            allow: Vec::new(),
+            max_steps: 8,
+            max_steps_limit: 32,
+            max_tool_result_chars: 4000,
+            max_tokens_per_step: 1024,
+        }
+    }
 }
 
 /// Child MCP servers (`servers_config.json`) and how switchboard treats them.
