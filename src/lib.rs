@@ -13,6 +13,7 @@
 //! - [`cli`]: the subcommands besides `serve`.
 //! - [`support`]: small helpers with no MCP types.
 
+pub mod ai;
 pub mod cli;
 pub mod config;
 pub mod logging;
