@@ -26,6 +26,10 @@ const BUILT_IN: &[(&str, &str)] = &[
         "summarize_file.md",
         include_str!("../prompts/summarize_file.md"),
     ),
+    (
+        "summarize_with_local_model.md",
+        include_str!("../prompts/summarize_with_local_model.md"),
+    ),
 ];
 
 #[derive(Debug, Clone, Deserialize)]

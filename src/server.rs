@@ -65,6 +65,8 @@ pub struct Inner {
     /// The guarded HTTP client of the web tools, built on first use (TLS set-up stays off the
     /// start-up path) and shared by every call after.
     net: OnceLock<Result<Arc<crate::policy::net::NetGuard>, String>>,
+    /// The inference backends (`ai`), built on first use like the web client.
+    ai: OnceLock<Result<Arc<crate::ai::Ai>, String>>,
     /// Pages `fetch_url` converted, kept briefly so paging does not fetch again.
     pub pages: crate::tools::web::fetch_url::PageCache,
     /// The lowest level sent as `notifications/message` (`logging/setLevel`); warning until set.
@@ -95,7 +97,7 @@ impl Catalog {
 /// One catalogue per process and [`Shape`] (`--read-only` and the exec switches), so every
 /// session in the process shares it. Generating the schemas is most of the cost of a first
 /// `tools/list`.
-static CATALOGS: [OnceLock<Catalog>; 16] = [const { OnceLock::new() }; 16];
+static CATALOGS: [OnceLock<Catalog>; 32] = [const { OnceLock::new() }; 32];
 
 fn catalog_for(shape: Shape) -> &'static Catalog {
     CATALOGS[shape.index()].get_or_init(|| Catalog::build(shape))
@@ -163,6 +165,7 @@ impl Switchboard {
             shutdown: CancellationToken::new(),
             proxy: OnceLock::new(),
             net: OnceLock::new(),
+            ai: OnceLock::new(),
             pages,
             client_log_level: Mutex::new(LoggingLevel::Warning),
         }))
@@ -196,6 +199,18 @@ impl Switchboard {
         self.net
             .get_or_init(|| {
                 crate::policy::net::NetGuard::new(self.settings.web.net.clone())
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            })
+            .clone()
+            .map_err(crate::tools::ToolError::Invalid)
+    }
+
+    /// The inference backends (built once per session, on first use).
+    pub fn ai(&self) -> Result<Arc<crate::ai::Ai>, crate::tools::ToolError> {
+        self.ai
+            .get_or_init(|| {
+                crate::ai::Ai::new(&self.settings.ai)
                     .map(Arc::new)
                     .map_err(|e| e.to_string())
             })
@@ -241,6 +256,77 @@ impl Switchboard {
             )),
         }
         messages
+    }
+
+    /// Calls one of switchboard's own tools the way `tools/call` does (same router, same
+    /// policy, same request log): how `ai_agent` runs the calls its model asks for.
+    pub async fn call_own_tool(
+        &self,
+        name: &str,
+        arguments: rmcp::model::JsonObject,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::CallToolResult, McpError> {
+        let router = &self.catalog().router;
+        if !router.has_route(name) {
+            return Err(McpError::invalid_params(
+                format!("unknown tool `{name}`"),
+                None,
+            ));
+        }
+        let request = CallToolRequestParams::new(name.to_owned()).with_arguments(arguments);
+        if self.settings.logging.requests {
+            tracing::info!(tool = %name, arguments = ?request.arguments, "tool call (by ai_agent)");
+        }
+        match router
+            .call(ToolCallContext::new(self, request, ctx))
+            .await?
+        {
+            CallToolResponse::Complete(r) => Ok(r),
+            _ => Err(McpError::internal_error(
+                format!("`{name}` did not return a plain result"),
+                None,
+            )),
+        }
+    }
+
+    /// The built-in `summarize_with_local_model` prompt's messages: the prompt's text, then the
+    /// local model's summary of the file (or why there is none).
+    async fn summarize_prompt(
+        &self,
+        intro: String,
+        args: &BTreeMap<String, String>,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Vec<PromptMessage> {
+        let path = args
+            .get("path")
+            .map(|p| p.trim().to_owned())
+            .unwrap_or_default();
+        let arg = |k: &str| args.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let summary = async {
+            let ai = self.ai().map_err(|e| e.to_string())?;
+            let scope = self.file_scope(ctx).await;
+            let max = ai.settings.summary_max_input_chars;
+            let p = path.clone();
+            let (content, cut) = tokio::task::spawn_blocking(move || {
+                crate::ai::summarize::read_text(&scope, &p, max)
+            })
+            .await
+            .map_err(|e| e.to_string())??;
+            crate::ai::summarize::summarize(&ai, &path, &content, cut, arg("model"), arg("focus"))
+                .await
+                .map_err(|e| e.to_string())
+        }
+        .await;
+        vec![
+            PromptMessage::new_text(Role::User, intro),
+            PromptMessage::new_text(
+                Role::User,
+                match summary {
+                    Ok(s) => s,
+                    Err(e) => format!("The local model could not summarize {path}: {e}"),
+                },
+            ),
+        ]
     }
 
     /// The running proxy, if there is one.
@@ -587,6 +673,14 @@ impl ServerHandler for Switchboard {
         match self.prompts().render(&request.name, &args) {
             Ok((def, text)) if def.source == "built-in:fetch.md" => {
                 let mut result = GetPromptResult::new(self.fetch_prompt(text, &args).await);
+                if let Some(d) = &def.description {
+                    result = result.with_description(d);
+                }
+                Ok(result.into())
+            }
+            Ok((def, text)) if def.source == "built-in:summarize_with_local_model.md" => {
+                let messages = self.summarize_prompt(text, &args, &ctx).await;
+                let mut result = GetPromptResult::new(messages);
                 if let Some(d) = &def.description {
                     result = result.with_description(d);
                 }

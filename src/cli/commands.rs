@@ -58,6 +58,7 @@ pub fn tools(settings: Arc<Settings>, json: bool, markdown: bool) -> anyhow::Res
             shell: true,
             packages: true,
             proxy: true,
+            agent_writes: true,
         };
         let mut every = crate::tools::router(all).list_all();
         every.sort_by(|a, b| a.name.cmp(&b.name));
@@ -415,6 +416,45 @@ pub async fn doctor(settings: Arc<Settings>) -> anyhow::Result<u8> {
             found.join(", ")
         }
     );
+    // AI backends: an unreachable one is a warning (Ollama need not be running all the time).
+    match server.ai() {
+        Ok(ai) => {
+            let names: Vec<String> = ai.backends().map(|(s, _)| s.name.clone()).collect();
+            for name in names {
+                let Ok(r) = ai.health(&name, true).await else {
+                    continue;
+                };
+                let default = if r.backend == ai.settings.default_backend {
+                    ", default"
+                } else {
+                    ""
+                };
+                if r.ok {
+                    line(
+                        true,
+                        format!(
+                            "ai backend {} ({}{default}) at {}: {}{} model(s)",
+                            r.backend,
+                            r.kind,
+                            r.base_url,
+                            r.version
+                                .map(|v| format!("version {v}, "))
+                                .unwrap_or_default(),
+                            r.models.map_or("?".into(), |n| n.to_string())
+                        ),
+                    );
+                } else {
+                    println!(
+                        "warn ai backend {} ({}{default}): {}",
+                        r.backend,
+                        r.kind,
+                        r.error.unwrap_or_default()
+                    );
+                }
+            }
+        }
+        Err(e) => line(false, format!("ai: {e}")),
+    }
     for p in servers_file_problems(&settings) {
         line(false, format!("servers file: {p}"));
     }

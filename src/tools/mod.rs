@@ -5,6 +5,7 @@
 //! Errors a model can act on are [`ToolError`]s and come back as `isError: true` results;
 //! protocol errors are reserved for unknown tools and real bugs.
 
+pub mod ai;
 pub mod exec;
 pub mod files;
 pub mod proxy;
@@ -73,6 +74,8 @@ pub struct Shape {
     pub packages: bool,
     /// A servers file is configured: the proxy tools are registered.
     pub proxy: bool,
+    /// `ai.agent.allow` names tools (and not read-only mode): `ai_agent` may change things.
+    pub agent_writes: bool,
 }
 
 impl Shape {
@@ -82,6 +85,7 @@ impl Shape {
             shell: settings.exec.shell.is_some(),
             packages: settings.exec.packages_enabled,
             proxy: settings.proxy.servers_config.is_some(),
+            agent_writes: !settings.read_only && !settings.ai.agent.allow.is_empty(),
         }
     }
 
@@ -91,6 +95,7 @@ impl Shape {
             | usize::from(self.shell) << 1
             | usize::from(self.packages) << 2
             | usize::from(self.proxy) << 3
+            | usize::from(self.agent_writes) << 4
     }
 }
 
@@ -104,6 +109,7 @@ pub fn router(shape: Shape) -> ToolRouter<Switchboard> {
     // In read-only mode only web_search stays: the filter below drops http_request (a request
     // can change things elsewhere) and download_file.
     router += web::router();
+    router += ai::router();
     if !shape.shell {
         router.remove_route("run_shell");
     }
@@ -112,6 +118,13 @@ pub fn router(shape: Shape) -> ToolRouter<Switchboard> {
     }
     if shape.proxy {
         router += proxy::router();
+    }
+    if !shape.agent_writes
+        && let Some(route) = router.map.get_mut("ai_agent")
+        && let Some(a) = route.attr.annotations.as_mut()
+    {
+        // The agent can only read: say so, and keep it in read-only mode.
+        a.read_only_hint = Some(true);
     }
     let read_only = shape.read_only;
     for route in router.map.values_mut() {

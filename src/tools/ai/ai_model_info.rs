@@ -1,0 +1,44 @@
+//! `ai_model_info`: one model in detail (family, parameters, quantisation, context length,
+//! capabilities, template), from the backend that serves it.
+
+use rmcp::handler::server::wrapper::{Json, Parameters};
+use rmcp::{tool, tool_router};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::ai::Ai;
+use crate::ai::backend::ModelDetails;
+use crate::server::Switchboard;
+use crate::tools::ToolError;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AiModelInfoArgs {
+    /// `model` on the default backend, or `backend/model`.
+    pub model: String,
+}
+
+pub async fn ai_model_info(ai: &Ai, args: AiModelInfoArgs) -> Result<ModelDetails, ToolError> {
+    let target = ai.resolve(Some(&args.model)).await?;
+    let mut details = target.backend.show(&target.model).await?;
+    details.name = target.display(&ai.settings.default_backend);
+    Ok(details)
+}
+
+#[tool_router(router = ai_model_info_router, vis = "pub(crate)")]
+impl Switchboard {
+    /// Details of one AI model: family, parameters, quantisation, context length, embedding length, capabilities (tools, vision, embedding) and its prompt template.
+    #[tool(annotations(
+        title = "AI model info",
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = false
+    ))]
+    pub async fn ai_model_info(
+        &self,
+        Parameters(args): Parameters<AiModelInfoArgs>,
+    ) -> Result<Json<ModelDetails>, ToolError> {
+        ai_model_info(self.ai()?.as_ref(), args).await.map(Json)
+    }
+}
