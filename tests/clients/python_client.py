@@ -17,6 +17,13 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
 
+# The Ollama API to use: the test engine's (tests/ai/engine.py) when the test process runs one,
+# else a closed port, where every AI call must say Ollama is not reachable.
+OLLAMA = os.environ.get("SWITCHBOARD_TEST_OLLAMA", "http://127.0.0.1:9")
+AI_LIVE = os.environ.get("SWITCHBOARD_TEST_AI_LIVE") == "1"
+SMOL = "smollm2:135m"
+
+
 def calls(root: str, victim_pid: int) -> dict:
     """One valid call per tool, in an order where each can succeed."""
     return {
@@ -57,10 +64,21 @@ def calls(root: str, victim_pid: int) -> dict:
         "fetch_url": {"url": "http://127.0.0.1:9/"},
         "download_file": {"url": "http://127.0.0.1:9/", "path": "py/d.bin"},
         "web_search": {"query": "rust"},
+        "ai_health": {"refresh": True},
+        "ai_list_models": {},
+        "ai_model_info": {"model": SMOL},
+        "ai_chat": {"model": SMOL, "messages": [{"role": "user", "content": "Say hi."}], "max_tokens": 8, "temperature": 0},
+        "ai_generate": {"model": SMOL, "prompt": "Say hi.", "max_tokens": 8, "temperature": 0},
+        "ai_embed": {"model": "all-minilm:latest", "texts": ["hello", "world"]},
+        "ai_pull_model": {"model": SMOL},
+        "ai_agent": {"model": SMOL, "task": "Which folders may you use?", "tools": ["list_roots"], "max_steps": 2},
     }
 
 # Calls that must come back as tool errors, with a word their message must contain.
 REFUSED = {"http_request": "web.allow", "fetch_url": "web.allow", "download_file": "web.allow", "web_search": "web.search.providers"}
+if not AI_LIVE:
+    for _tool in ("ai_list_models", "ai_model_info", "ai_chat", "ai_generate", "ai_embed", "ai_pull_model", "ai_agent"):
+        REFUSED[_tool] = "ollama serve"
 
 
 def check(name: str, data: dict) -> None:
@@ -76,6 +94,16 @@ def check(name: str, data: dict) -> None:
     if name in expected:
         key, value = expected[name]
         assert data.get(key) == value, f"{name}: {key} is {data.get(key)!r}, not {value!r}"
+    if name == "ai_health":
+        assert data["backends"][0]["ok"] == AI_LIVE, data
+    if AI_LIVE and name == "ai_list_models":
+        assert any(m["name"] == SMOL for m in data["models"]), data
+    if AI_LIVE and name in ("ai_chat", "ai_generate"):
+        assert data["content"] and data["completion_tokens"] > 0, data
+    if AI_LIVE and name == "ai_embed":
+        assert data["dimensions"] == 576 and len(data["embeddings"]) == 2, data
+    if AI_LIVE and name == "ai_agent":
+        assert data["steps"] and data["steps"][0]["tool"] == "list_roots", data
 
 
 async def main() -> None:
@@ -89,7 +117,8 @@ async def main() -> None:
 
 async def run(victim: subprocess.Popen) -> None:
     binary, root, mode = sys.argv[1], sys.argv[2], sys.argv[3]
-    params = StdioServerParameters(command=binary, args=["--root", root], env={"HOME": os.environ.get("HOME", "/tmp")})
+    env = {"HOME": os.environ.get("HOME", "/tmp"), "OLLAMA_HOST": OLLAMA}
+    params = StdioServerParameters(command=binary, args=["--root", root], env=env)
     client = Client(params) if mode == "default" else Client(params, mode="legacy")
     async with client:
         print(f"connected: protocol {client.protocol_version}, server {client.server_info}")

@@ -36,17 +36,37 @@ fn python_sdk_lists_and_calls_every_tool() {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/clients/python_client.py"
     );
+    // The AI tools talk to the test engine when there is one (and wait their turn on it).
+    let ollama = crate::ai::engine().map(|e| e.ollama.clone());
+    let _turn = ollama.as_ref().map(|_| crate::ai::TURN.blocking_lock());
+    let mut env = vec![(
+        "SWITCHBOARD_TEST_OLLAMA",
+        ollama
+            .clone()
+            .unwrap_or_else(|| "http://127.0.0.1:9".into()),
+    )];
+    if ollama.is_some() {
+        env.push(("SWITCHBOARD_TEST_AI_LIVE", "1".into()));
+    }
     for mode in ["default", "legacy"] {
-        let stdout = run_python(&py, script, p.root.to_str().unwrap(), mode, &p.base);
-        assert!(stdout.contains("called 36 tools"), "{stdout}");
+        let stdout = run_python(&py, script, p.root.to_str().unwrap(), mode, &p.base, &env);
+        assert!(stdout.contains("called 44 tools"), "{stdout}");
     }
 }
 
 /// Runs a Python client script (`SCRIPT BINARY ARG MODE`) and returns its output; it must exit 0.
-fn run_python(py: &str, script: &str, arg: &str, mode: &str, home: &std::path::Path) -> String {
+fn run_python(
+    py: &str,
+    script: &str,
+    arg: &str,
+    mode: &str,
+    home: &std::path::Path,
+    env: &[(&str, String)],
+) -> String {
     let out = Command::new(py)
         .args([script, crate::harness::bin(), arg, mode])
         .env("HOME", home)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -84,7 +104,7 @@ fn python_sdk_sees_child_tools_and_their_progress() {
     let servers = good_child_servers(&p, "kid");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/python_proxy.py");
     for mode in ["default", "legacy"] {
-        let stdout = run_python(&py, script, servers.to_str().unwrap(), mode, &p.base);
+        let stdout = run_python(&py, script, servers.to_str().unwrap(), mode, &p.base, &[]);
         assert!(stdout.contains("proxied ok"), "{stdout}");
     }
 }
@@ -130,6 +150,7 @@ fn inspect_with(
         .args(server_args)
         .env("PATH", path)
         .env("HOME", home)
+        .env("OLLAMA_HOST", "127.0.0.1:9")
         .output()
         .unwrap();
     (
@@ -229,6 +250,25 @@ fn inspector_cli_lists_strictly_and_calls_every_tool() {
         ),
         // No search provider is configured here: the answer says how to add one.
         ("web_search", &["query=rust"]),
+        // Nothing listens at OLLAMA_HOST here (the AI tests use the real engine): each answer
+        // says so, and ai_health reports it as data.
+        ("ai_health", &[]),
+        ("ai_list_models", &[]),
+        ("ai_model_info", &["model=llama3.2"]),
+        (
+            "ai_chat",
+            &[
+                r#"messages=[{"role":"user","content":"hi"}]"#,
+                "max_tokens=4",
+            ],
+        ),
+        ("ai_generate", &["prompt=hi", "model=llama3.2"]),
+        ("ai_embed", &[r#"texts=["hi"]"#, "model=all-minilm"]),
+        ("ai_pull_model", &["model=llama3.2"]),
+        (
+            "ai_agent",
+            &["task=list the roots", r#"tools=["list_roots"]"#],
+        ),
     ];
     let expected_errors = [
         "http_request",
@@ -240,6 +280,13 @@ fn inspector_cli_lists_strictly_and_calls_every_tool() {
         "process_wait",
         "process_kill",
         "install_package",
+        "ai_list_models",
+        "ai_model_info",
+        "ai_chat",
+        "ai_generate",
+        "ai_embed",
+        "ai_pull_model",
+        "ai_agent",
     ];
     assert_eq!(
         names.len(),

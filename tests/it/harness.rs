@@ -272,6 +272,40 @@ impl Session {
             .unwrap()
     }
 
+    /// Starts a call that carries progress token `token` and returns its handle.
+    pub async fn start_with_progress(
+        &self,
+        tool: &str,
+        args: Value,
+        token: i64,
+    ) -> rmcp::service::RequestHandle<RoleClient> {
+        let params = CallToolRequestParams::new(tool.to_owned())
+            .with_arguments(args.as_object().expect("arguments are an object").clone());
+        let mut meta = rmcp::model::RequestMetaObject::default();
+        meta.set_progress_token(rmcp::model::ProgressToken(
+            rmcp::model::NumberOrString::Number(token),
+        ));
+        let mut options = rmcp::service::PeerRequestOptions::no_options();
+        options.meta = Some(meta);
+        self.client
+            .peer()
+            .send_cancellable_request(
+                rmcp::model::ClientRequest::CallToolRequest(rmcp::model::Request::new(params)),
+                options,
+            )
+            .await
+            .unwrap()
+    }
+
+    /// A call with a progress token, awaited: its tool result.
+    pub async fn call_with_progress(&self, tool: &str, args: Value, token: i64) -> CallToolResult {
+        let handle = self.start_with_progress(tool, args, token).await;
+        match handle.await_response().await.unwrap() {
+            rmcp::model::ServerResult::CallToolResult(r) => r,
+            other => panic!("{tool}: not a tool result: {other:?}"),
+        }
+    }
+
     /// A successful call's structured content, or its text as a JSON string.
     pub async fn ok(&self, tool: &str, args: Value) -> Value {
         let r = self.call(tool, args.clone()).await;

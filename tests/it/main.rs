@@ -1,6 +1,7 @@
 //! The one integration-test binary. In-process tests drive the real server through an rmcp
 //! client over `tokio::io::duplex`; end-to-end tests spawn the built binary over real stdio.
 
+mod ai;
 mod cli;
 mod clients;
 mod e2e;

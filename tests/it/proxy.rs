@@ -10,10 +10,9 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use rmcp::model::{
-    CallToolRequestParams, ClientRequest, GetPromptRequestParams, NumberOrString, ProgressToken,
-    ReadResourceRequestParams, Request, RequestMetaObject, ResourceContents,
+    CallToolRequestParams, ClientRequest, GetPromptRequestParams, ReadResourceRequestParams,
+    ResourceContents,
 };
-use rmcp::service::PeerRequestOptions;
 use serde_json::{Value, json};
 
 use crate::harness::{Proc, Project, Session, TestClient, bin, eventually, session_with};
@@ -111,27 +110,8 @@ async fn call_with_progress(
     args: Value,
     token: i64,
 ) -> rmcp::model::ServerResult {
-    let (req, options) = with_progress(tool, args, token);
-    let handle = s
-        .client
-        .peer()
-        .send_cancellable_request(req, options)
-        .await
-        .unwrap();
+    let handle = s.start_with_progress(tool, args, token).await;
     handle.await_response().await.unwrap()
-}
-
-fn with_progress(tool: &str, args: Value, token: i64) -> (ClientRequest, PeerRequestOptions) {
-    let params = CallToolRequestParams::new(tool.to_owned())
-        .with_arguments(args.as_object().unwrap().clone());
-    let mut meta = RequestMetaObject::default();
-    meta.set_progress_token(ProgressToken(NumberOrString::Number(token)));
-    let mut options = PeerRequestOptions::no_options();
-    options.meta = Some(meta);
-    (
-        ClientRequest::CallToolRequest(Request::new(params)),
-        options,
-    )
 }
 
 #[tokio::test]

@@ -1,0 +1,589 @@
+//! The AI tools against a real local engine: llama.cpp's server with SmolLM2-135M on one thread
+//! (OpenAI-compatible API) and Ollama's API translated in front of it (`tests/ai/engine.py`).
+//! `scripts/test.sh` installs both and sets `SWITCHBOARD_TEST_ENGINE_MODEL`; the engine starts
+//! once per test run and ends with it. Tests take turns on the engine (one thread generates),
+//! and assert loosely on generated text, as the engine's notes advise.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use switchboard::config::{BackendKind, BackendSettings, Settings};
+
+use crate::harness::{Project, Session, TestClient, session, session_with};
+
+pub(crate) struct Engine {
+    pub(crate) ollama: String,
+    openai: String,
+    openai_embed: String,
+    /// Kept so the engine's stdin stays open until this process ends.
+    _child: Child,
+}
+
+static ENGINE: OnceLock<Option<Engine>> = OnceLock::new();
+/// One generation at a time: the engine runs on one thread.
+pub(crate) static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+pub(crate) fn engine() -> Option<&'static Engine> {
+    ENGINE
+        .get_or_init(|| {
+            let model = crate::clients::installed(
+                "SWITCHBOARD_TEST_ENGINE_MODEL",
+                "the local inference engine",
+            )?;
+            let python = crate::clients::installed("SWITCHBOARD_TEST_PYTHON", "Python")?;
+            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ai/engine.py");
+            let mut child = Command::new(python)
+                .args([script, "--model", &model])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("the engine starts");
+            let mut line = String::new();
+            BufReader::new(child.stdout.take().unwrap())
+                .read_line(&mut line)
+                .unwrap();
+            let v: Value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("the engine did not start ({e}): {line:?}"));
+            Some(Engine {
+                ollama: v["ollama"].as_str().unwrap().to_owned(),
+                openai: v["openai"].as_str().unwrap().to_owned(),
+                openai_embed: v["openai_embed"].as_str().unwrap().to_owned(),
+                _child: child,
+            })
+        })
+        .as_ref()
+}
+
+fn backend(name: &str, kind: BackendKind, url: &str, model: Option<&str>) -> BackendSettings {
+    BackendSettings {
+        name: name.into(),
+        kind,
+        base_url: url.into(),
+        default_model: model.map(Into::into),
+        timeout: Duration::from_secs(120),
+        headers: Vec::new(),
+    }
+}
+
+/// Settings with three backends: `ollama` (the default; Ollama's API), `llama` (llama.cpp's
+/// OpenAI-compatible chat server, model `chat`) and `llama_embed` (its embedding server).
+fn settings(p: &Project, e: &Engine) -> Settings {
+    let mut s = p.settings();
+    s.ai.backends = vec![
+        backend(
+            "ollama",
+            BackendKind::Ollama,
+            &e.ollama,
+            Some("smollm2:135m"),
+        ),
+        backend("llama", BackendKind::OpenAi, &e.openai, None),
+        backend("llama_embed", BackendKind::OpenAi, &e.openai_embed, None),
+    ];
+    s.ai.default_backend = "ollama".into();
+    s
+}
+
+const FRANCE: &str = "What is the capital of France? Answer in one sentence.";
+
+fn ask(model: &str, extra: Value) -> Value {
+    let mut args = json!({
+        "model": model,
+        "messages": [{"role": "user", "content": FRANCE}],
+        "temperature": 0,
+        "seed": 42,
+        "max_tokens": 40,
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        args[k] = v.clone();
+    }
+    args
+}
+
+#[tokio::test]
+async fn models_health_and_details_from_both_backend_types() {
+    let Some(e) = engine() else { return };
+    let _turn = TURN.lock().await;
+    let p = Project::new();
+    let s = session(settings(&p, e)).await;
+
+    let list = s.ok("ai_list_models", json!({})).await;
+    let models = list["models"].as_array().unwrap();
+    let find = |name: &str| {
+        models
+            .iter()
+            .find(|m| m["name"] == name)
+            .unwrap_or_else(|| panic!("{name} missing from {list}"))
+    };
+    let smol = find("smollm2:135m");
+    assert_eq!(smol["backend"], "ollama");
+    assert_eq!(smol["family"], "llama");
+    assert_eq!(smol["quantization"], "Q4_1");
+    assert_eq!(smol["loaded"], true);
+    assert!(smol["size_bytes"].as_u64().unwrap() > 50_000_000, "{smol}");
+    let chat = find("llama/chat");
+    assert_eq!(chat["parameters"], "134.5M", "{chat}");
+    assert_eq!(chat["context_length"], 8192);
+    find("llama_embed/embed");
+    assert_eq!(list["default_backend"], "ollama");
+
+    let only = s.ok("ai_list_models", json!({"backend": "llama"})).await;
+    assert_eq!(only["models"].as_array().unwrap().len(), 1, "{only}");
+
+    let info = s
+        .ok("ai_model_info", json!({"model": "smollm2:135m"}))
+        .await;
+    assert_eq!(info["context_length"], 8192, "{info}");
+    assert_eq!(info["embedding_length"], 576);
+    assert!(info["capabilities"].to_string().contains("completion"));
+    let info = s.ok("ai_model_info", json!({"model": "llama/chat"})).await;
+    assert_eq!(info["embedding_length"], 576, "{info}");
+
+    let health = s.ok("ai_health", json!({"refresh": true})).await;
+    let backends = health["backends"].as_array().unwrap();
+    assert_eq!(backends.len(), 3, "{health}");
+    assert!(backends.iter().all(|b| b["ok"] == true), "{health}");
+    assert_eq!(backends[0]["version"], "0.12.6");
+    // A second look within the TTL reuses the result: no latency, an age instead.
+    let again = s.ok("ai_health", json!({"backend": "ollama"})).await;
+    assert_eq!(again["backends"][0]["ok"], true, "{again}");
+    assert!(again["backends"][0].get("latency_ms").is_none(), "{again}");
+}
+
+#[tokio::test]
+async fn chat_and_generate_on_both_backend_types() {
+    let Some(e) = engine() else { return };
+    let _turn = TURN.lock().await;
+    let p = Project::new();
+    let s = session(settings(&p, e)).await;
+    for (model, backend) in [("smollm2:135m", "ollama"), ("llama/chat", "llama")] {
+        let out = s.ok("ai_chat", ask(model, json!({}))).await;
+        assert!(
+            out["content"].as_str().unwrap().contains("Paris"),
+            "{model}: {out}"
+        );
+        assert_eq!(out["backend"], backend);
+        assert_eq!(out["model"], model);
+        assert!(out["prompt_tokens"].as_u64().unwrap() > 5, "{out}");
+        assert!(out["completion_tokens"].as_u64().unwrap() > 0, "{out}");
+        assert!(out["tokens_per_second"].as_f64().unwrap() > 0.0, "{out}");
+        assert!(out["generation_ms"].as_u64().is_some(), "{out}");
+
+        let out = s
+            .ok(
+                "ai_generate",
+                json!({"model": model, "prompt": FRANCE, "temperature": 0, "seed": 42, "max_tokens": 40}),
+            )
+            .await;
+        assert!(
+            out["content"].as_str().unwrap().contains("Paris"),
+            "{model}: {out}"
+        );
+    }
+    // The default model of the default backend, and a raw completion without the template.
+    let out = s
+        .ok(
+            "ai_chat",
+            json!({"messages": [{"role": "user", "content": FRANCE}], "temperature": 0, "max_tokens": 40}),
+        )
+        .await;
+    assert_eq!(out["model"], "smollm2:135m", "{out}");
+    let out = s
+        .ok(
+            "ai_generate",
+            json!({"model": "llama/chat", "prompt": "1, 2, 3, 4, 5,", "raw": true, "temperature": 0, "max_tokens": 8}),
+        )
+        .await;
+    assert!(out["content"].as_str().unwrap().contains('6'), "{out}");
+    assert_eq!(out["done_reason"], "length", "{out}");
+}
+
+#[tokio::test]
+async fn structured_output_as_json_and_as_a_schema() {
+    let Some(e) = engine() else { return };
+    let _turn = TURN.lock().await;
+    let p = Project::new();
+    let s = session(settings(&p, e)).await;
+    let schema = json!({
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "country": {"type": "string"}},
+        "required": ["city", "country"],
+    });
+    for model in ["smollm2:135m", "llama/chat"] {
+        let out = s
+            .ok(
+                "ai_chat",
+                ask(model, json!({"format": "json", "max_tokens": 60})),
+            )
+            .await;
+        assert!(out["json"].is_object(), "{model}: {out}");
+        let out = s
+            .ok(
+                "ai_chat",
+                ask(model, json!({"format": schema, "max_tokens": 60})),
+            )
+            .await;
+        assert!(out["json"]["city"].is_string(), "{model}: {out}");
+        assert!(out["json"]["country"].is_string(), "{model}: {out}");
+    }
+    let err = s
+        .err("ai_chat", ask("llama/chat", json!({"format": "yaml"})))
+        .await;
+    assert!(err.contains("\"json\" or a JSON schema"), "{err}");
+}
+
+#[tokio::test]
+async fn streaming_sends_the_text_as_progress() {
+    let Some(e) = engine() else { return };
+    let _turn = TURN.lock().await;
+    let p = Project::new();
+    for model in ["smollm2:135m", "llama/chat"] {
+        let client = TestClient::default();
+        let progress = client.progress.clone();
+        let s = session_with(settings(&p, e), client).await;
+        let result = s
+            .call_with_progress("ai_chat", ask(model, json!({})), 11)
+            .await;
+        let content = result.structured_content.unwrap()["content"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let seen = progress.lock().unwrap().clone();
+        assert!(!seen.is_empty(), "{model}: no progress");
+        assert!(
+            seen.windows(2).all(|w| w[0].0 < w[1].0),
+            "progress increases: {seen:?}"
+        );
+        let streamed: String = seen.iter().filter_map(|(_, m)| m.clone()).collect();
+        assert_eq!(
+            streamed, content,
+            "{model}: the streamed pieces make up the answer"
+        );
+    }
+}
+
+/// Whether llama.cpp's chat server is generating anything now.
+async fn busy(e: &Engine) -> bool {
+    let base = e.openai.trim_end_matches("/v1");
+    let slots: Value = reqwest::get(format!("{base}/slots"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    slots
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["is_processing"] == true)
+}
+
+#[tokio::test]
+async fn cancelling_a_stream_stops_the_generation_upstream() {
+    let Some(e) = engine() else { return };
+    let _turn = TURN.lock().await;
+    let p = Project::new();
+    for model in ["smollm2:135m", "llama/chat"] {
+        let client = TestClient::default();
+        let progress = client.progress.clone();
+        let s = session_with(settings(&p, e), client).await;
+        // About 90 s of output if nothing stopped it.
+        let args = json!({
+            "model": model,
+            "messages": [{"role": "user", "content": "Continue this list forever: 1, 2, 3, 4, 5, 6, 7,"}],
+            "temperature": 0,
+            "max_tokens": 4000,
+        });
+        let handle = s.start_with_progress("ai_chat", args, 12).await;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while progress.lock().unwrap().len() < 3 {
+            assert!(Instant::now() < deadline, "{model}: no progress in 60 s");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(busy(e).await, "{model}: the engine should be generating");
+        handle.cancel(Some("test".into())).await.unwrap();
+        let stopped = Instant::now();
+        while busy(e).await {
+            assert!(
+                stopped.elapsed() < Duration::from_secs(10),
+                "{model}: still generating 10 s after cancellation"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        drop(s);
+    }
+}
+
+#[tokio::test]
+async fn embeddings_on_both_backend_types() {
+    let Some(e) = engine() else { return };
+    let _turn = TURN.lock().await;
+    let p = Project::new();
+    let s = session(settings(&p, e)).await;
+    for model in ["all-minilm:latest", "llama_embed/embed"] {
+        let out = s
+            .ok(
+                "ai_embed",
+                json!({"model": model, "texts": ["a cat", "a dog", "the bond market"]}),
+            )
+            .await;
+        assert_eq!(out["dimensions"], 576, "{model}");
+        let vectors = out["embeddings"].as_array().unwrap();
+        assert_eq!(vectors.len(), 3);
+        assert!(vectors.iter().all(|v| v.as_array().unwrap().len() == 576));
+        assert_ne!(
+            vectors[0], vectors[2],
+            "{model}: different texts, different vectors"
+        );
+    }
+    let err = s.err("ai_embed", json!({"texts": []})).await;
+    assert!(err.contains("at least one"), "{err}");
+}
+
+#[tokio::test]
+async fn errors_say_what_to_do() {
+    let Some(e) = engine() else { return };
+    let _turn = TURN.lock().await;
+    let p = Project::new();
+    let s = session(settings(&p, e)).await;
+    let err = s.err("ai_chat", ask("nope:1b", json!({}))).await;
+    assert!(
+        err.contains("model `nope:1b` not found on backend `ollama`")
+            && err.contains("ai_pull_model"),
+        "{err}"
+    );
+    let err = s.err("ai_chat", ask("llama/nope", json!({}))).await;
+    assert!(
+        err.contains("model `nope` not found on backend `llama`") && err.contains("serves: chat"),
+        "{err}"
+    );
+    let err = s
+        .err("ai_embed", json!({"model": "nope:1b", "texts": ["x"]}))
+        .await;
+    assert!(err.contains("not found"), "{err}");
+    let err = s.err("ai_model_info", json!({"model": "nope:1b"})).await;
+    assert!(err.contains("not found"), "{err}");
+
+    // Nothing listens on a port just freed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut dead = settings(&p, e);
+    dead.ai.backends = vec![
+        backend(
+            "ollama",
+            BackendKind::Ollama,
+            &format!("http://127.0.0.1:{port}"),
+            Some("m"),
+        ),
+        backend(
+            "lm",
+            BackendKind::OpenAi,
+            &format!("http://127.0.0.1:{port}/v1"),
+            Some("m"),
+        ),
+    ];
+    let s = session(dead).await;
+    let err = s.err("ai_chat", ask("m", json!({}))).await;
+    assert!(
+        err.contains(&format!(
+            "Ollama is not reachable at http://127.0.0.1:{port}"
+        )) && err.contains("ollama serve"),
+        "{err}"
+    );
+    let err = s.err("ai_chat", ask("lm/m", json!({}))).await;
+    assert!(
+        err.contains("backend `lm` (OpenAI-compatible) is not reachable"),
+        "{err}"
+    );
+    let err = s.err("ai_list_models", json!({})).await;
+    assert!(err.contains("not reachable"), "{err}");
+    let health = s.ok("ai_health", json!({})).await;
+    assert_eq!(health["backends"][0]["ok"], false, "{health}");
+    assert!(
+        health["backends"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("ollama serve")
+    );
+}
+
+#[tokio::test]
+async fn pulls_report_progress_and_unknown_models_fail() {
+    let Some(e) = engine() else { return };
+    let _turn = TURN.lock().await;
+    let p = Project::new();
+    let client = TestClient::default();
+    let progress = client.progress.clone();
+    let s = session_with(settings(&p, e), client).await;
+    let result = s
+        .call_with_progress("ai_pull_model", json!({"model": "smollm2:135m"}), 13)
+        .await;
+    let out = result.structured_content.unwrap();
+    assert_eq!(out["status"], "success", "{out}");
+    assert!(out["total_bytes"].as_u64().unwrap() > 50_000_000, "{out}");
+    let seen = progress.lock().unwrap().clone();
+    assert!(
+        seen.iter()
+            .any(|(_, m)| m.as_deref().is_some_and(|m| m.contains('%'))),
+        "{seen:?}"
+    );
+    let err = s.err("ai_pull_model", json!({"model": "nope:1b"})).await;
+    assert!(err.contains("not found"), "{err}");
+    let err = s.err("ai_pull_model", json!({"model": "llama/chat"})).await;
+    assert!(err.contains("cannot pull models"), "{err}");
+}
+
+#[tokio::test]
+async fn the_agent_completes_a_task_with_a_read_only_tool() {
+    let Some(e) = engine() else { return };
+    let _turn = TURN.lock().await;
+    let p = Project::new();
+    p.write("notes.txt", "The secret word is: pineapple\n");
+    let s = session(settings(&p, e)).await;
+    for model in ["smollm2:135m", "llama/chat"] {
+        let out = s
+            .ok(
+                "ai_agent",
+                json!({
+                    "task": "What is the secret word in the file notes.txt?",
+                    "tools": ["read_many"],
+                    "model": model,
+                    "seed": 42,
+                }),
+            )
+            .await;
+        let steps = out["steps"].as_array().unwrap();
+        assert!(!steps.is_empty(), "{model}: no tool call: {out}");
+        assert_eq!(steps[0]["tool"], "read_many", "{out}");
+        assert_eq!(steps[0]["ok"], true, "{out}");
+        assert!(
+            steps[0]["arguments"]["paths"]
+                .to_string()
+                .contains("notes.txt"),
+            "{out}"
+        );
+        assert!(
+            steps[0]["summary"].as_str().unwrap().contains("pineapple"),
+            "{out}"
+        );
+        assert_eq!(out["finished"], true, "{out}");
+        assert!(
+            out["answer"]
+                .as_str()
+                .unwrap()
+                .to_lowercase()
+                .contains("pineapple"),
+            "{model}: {out}"
+        );
+    }
+    // Tools that change things need ai.agent.allow; AI tools are never handed over.
+    let err = s
+        .err("ai_agent", json!({"task": "x", "tools": ["write_file"]}))
+        .await;
+    assert!(err.contains("ai.agent.allow"), "{err}");
+    let err = s
+        .err("ai_agent", json!({"task": "x", "tools": ["ai_chat"]}))
+        .await;
+    assert!(err.contains("never offered"), "{err}");
+}
+
+/// The agent's calls go through the same policy: a path outside the roots is refused, and the
+/// trace shows the refusal.
+#[tokio::test]
+async fn the_agents_calls_meet_the_same_policy() {
+    let Some(e) = engine() else { return };
+    let _turn = TURN.lock().await;
+    let p = Project::new();
+    let secret = p.outside.join("secret.txt");
+    let s = session(settings(&p, e)).await;
+    let out = s
+        .ok(
+            "ai_agent",
+            json!({
+                "task": format!("Read the file {} and tell me what it says.", secret.display()),
+                "tools": ["read_file"],
+                "max_steps": 3,
+            }),
+        )
+        .await;
+    let steps = out["steps"].as_array().unwrap();
+    assert!(!steps.is_empty(), "{out}");
+    assert!(steps.iter().all(|s| s["ok"] == false), "{out}");
+    assert!(!out.to_string().contains("TOP-SECRET"), "{out}");
+}
+
+#[tokio::test]
+async fn read_only_mode_keeps_the_agent_and_drops_the_pull() {
+    let p = Project::new();
+    let mut settings = p.settings();
+    settings.read_only = true;
+    let s: Session = session(settings).await;
+    let tools = s.client.peer().list_all_tools().await.unwrap();
+    let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    assert!(names.contains(&"ai_agent"), "{names:?}");
+    assert!(names.contains(&"ai_chat"), "{names:?}");
+    assert!(!names.contains(&"ai_pull_model"), "{names:?}");
+}
+
+fn prompt_text(got: &rmcp::model::GetPromptResult, i: usize) -> String {
+    match &got.messages[i].content {
+        rmcp::model::ContentBlock::Text(t) => t.text.clone(),
+        other => panic!("text message expected: {other:?}"),
+    }
+}
+
+/// The prompt that shows the feature off: the file goes to the local model, only its summary
+/// comes back.
+#[tokio::test]
+async fn a_local_model_summarizes_a_file_for_the_prompt() {
+    let Some(e) = engine() else { return };
+    let _turn = TURN.lock().await;
+    let p = Project::new();
+    p.write(
+        "meeting.txt",
+        "Minutes of the garden club, 3 May.\nThe club agreed to plant tulips in the park in October.\nMaria will buy 200 bulbs before 1 October.\n",
+    );
+    let s = session(settings(&p, e)).await;
+    let args = |path: &str| {
+        json!({"path": path, "model": "llama/chat"})
+            .as_object()
+            .unwrap()
+            .clone()
+    };
+    let got = s
+        .client
+        .peer()
+        .get_prompt(
+            rmcp::model::GetPromptRequestParams::new("summarize_with_local_model")
+                .with_arguments(args("meeting.txt")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(got.messages.len(), 2);
+    assert!(prompt_text(&got, 0).contains("`meeting.txt`"));
+    let summary = prompt_text(&got, 1);
+    assert!(summary.contains("— llama/chat (llama)"), "{summary}");
+    assert!(!summary.contains("could not"), "{summary}");
+    assert!(summary.len() > 60, "{summary}");
+
+    // Outside the roots: the policy refuses, and the message says so.
+    let outside = p.outside.join("secret.txt");
+    let got = s
+        .client
+        .peer()
+        .get_prompt(
+            rmcp::model::GetPromptRequestParams::new("summarize_with_local_model")
+                .with_arguments(args(&outside.display().to_string())),
+        )
+        .await
+        .unwrap();
+    let msg = prompt_text(&got, 1);
+    assert!(msg.contains("could not summarize"), "{msg}");
+    assert!(!msg.contains("TOP-SECRET"), "{msg}");
+}
