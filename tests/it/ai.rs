@@ -587,3 +587,40 @@ async fn a_local_model_summarizes_a_file_for_the_prompt() {
     assert!(msg.contains("could not summarize"), "{msg}");
     assert!(!msg.contains("TOP-SECRET"), "{msg}");
 }
+
+/// Images for a vision model are read through the file policy, checked to be images, and only
+/// then sent (here to a backend that is down, which the answer says).
+#[tokio::test]
+async fn chat_images_come_from_inside_the_roots() {
+    let p = Project::new();
+    p.write("notes.txt", "not an image\n");
+    p.write("pic.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut settings = p.settings();
+    settings.ai.backends = vec![backend(
+        "ollama",
+        BackendKind::Ollama,
+        &format!("http://127.0.0.1:{port}"),
+        Some("llava"),
+    )];
+    let s = session(settings).await;
+    let with_image = |path: &str| json!({"messages": [{"role": "user", "content": "What is in it?", "images": [path]}]});
+    let outside = p.outside.join("secret.txt").display().to_string();
+    let err = s.err("ai_chat", with_image(&outside)).await;
+    assert!(err.contains("outside"), "{err}");
+    let err = s.err("ai_chat", with_image("notes.txt")).await;
+    assert!(err.contains("not an image"), "{err}");
+    let err = s.err("ai_chat", with_image("pic.png")).await;
+    assert!(err.contains("Ollama is not reachable"), "{err}");
+    let err = s
+        .err(
+            "ai_generate",
+            json!({"prompt": "x", "images": ["missing.png"]}),
+        )
+        .await;
+    assert!(err.contains("missing.png"), "{err}");
+}
