@@ -314,8 +314,18 @@ impl Endpoint {
         if whole {
             rb = rb.timeout(self.timeout);
         }
+        // A kept-alive connection the server closed while idle fails before any answer; the
+        // request never reached the server, so it is sent once more on a new connection.
+        let again = rb.try_clone();
         let resp = match rb.send().await {
             Ok(r) => r,
+            Err(e) if !e.is_connect() && !e.is_timeout() && e.is_request() && again.is_some() => {
+                tracing::debug!(backend = %self.name, error = %e, "retrying on a new connection");
+                match again.map(|rb| rb.send()) {
+                    Some(fut) => fut.await.map_err(|e| self.transport_error(e))?,
+                    None => return Err(self.transport_error(e)),
+                }
+            }
             Err(e) => return Err(self.transport_error(e)),
         };
         self.note(Seen::Up(Instant::now()));
@@ -467,6 +477,49 @@ mod tests {
         );
         assert_eq!(error_message("Bad Gateway"), "Bad Gateway");
         assert_eq!(error_message(""), "(no message)");
+    }
+
+    /// A server that drops a kept-alive connection instead of answering its next request (what
+    /// an idle-timeout close racing a new request looks like): the request is sent again on a
+    /// new connection, once.
+    #[tokio::test]
+    async fn a_dropped_kept_alive_connection_is_retried_once() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let ok =
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}";
+            // First connection: answer one request, then close on the second.
+            let (mut c, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = c.read(&mut buf).await;
+            c.write_all(ok).await.unwrap();
+            let _ = c.read(&mut buf).await;
+            drop(c);
+            // Later connections answer.
+            loop {
+                let (mut c, _) = listener.accept().await.unwrap();
+                let _ = c.read(&mut buf).await;
+                let _ = c.write_all(ok).await;
+            }
+        });
+        let settings = BackendSettings {
+            name: "t".into(),
+            kind: BackendKind::OpenAi,
+            base_url: format!("http://127.0.0.1:{port}"),
+            default_model: None,
+            timeout: Duration::from_secs(5),
+            headers: Vec::new(),
+        };
+        let ep = Endpoint::new(&settings, reqwest::Client::new(), 1024);
+        let body = serde_json::json!({"x": 1});
+        ep.json(reqwest::Method::POST, "/a", Some(&body))
+            .await
+            .unwrap();
+        ep.json(reqwest::Method::POST, "/b", Some(&body))
+            .await
+            .unwrap();
     }
 
     #[test]

@@ -171,6 +171,9 @@ impl Ai {
             // and environment proxies are not used (a local server must be reached directly).
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
+            // Below the 5 s keep-alive of llama.cpp's and uvicorn's servers, so a pooled
+            // connection is rarely one the server is closing (`send` retries when it is).
+            .pool_idle_timeout(std::time::Duration::from_secs(3))
             .connect_timeout(settings.connect_timeout)
             .read_timeout(
                 settings
