@@ -617,6 +617,14 @@ fn build(
             .collect(),
     );
     effective["logging"]["level"] = Value::String(level.clone());
+    // The backend used when none is configured, and where bare model names go.
+    if raw.ai.backends.is_empty()
+        && let Some(b) = ai.backends.first()
+    {
+        effective["ai"]["backends"] =
+            serde_json::json!({ b.name.clone(): {"type": "ollama", "base_url": b.base_url} });
+    }
+    effective["ai"]["default_backend"] = Value::String(ai.default_backend.clone());
 
     Ok(Settings {
         config_file,
