@@ -16,6 +16,7 @@
 pub mod ai;
 pub mod cli;
 pub mod config;
+pub mod db;
 pub mod logging;
 pub mod policy;
 pub mod prompts;

@@ -1,0 +1,461 @@
+//! SQLite behind a guard. A read-only connection is opened read-only *and* given an authorizer
+//! that refuses every write, ATTACH/DETACH (which also stops `VACUUM INTO`), PRAGMAs outside a
+//! small list of schema readers, transactions, and dangerous functions (`load_extension`,
+//! `fts3_tokenizer`); a writable one still refuses ATTACH, extensions and unlisted PRAGMAs. On
+//! top: defensive mode, untrusted schemas, no attached databases at all, exactly one statement
+//! per call, and a deadline enforced by SQLite's progress handler.
+
+use std::path::Path;
+use std::time::Instant;
+
+use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags};
+use serde_json::Value;
+
+use super::{Column, DbError, Limits, Rows};
+
+/// PRAGMAs that only describe the schema; they may name a table or index.
+const SCHEMA_PRAGMAS: &[&str] = &[
+    "table_info",
+    "table_xinfo",
+    "table_list",
+    "index_list",
+    "index_info",
+    "index_xinfo",
+    "foreign_key_list",
+];
+
+/// PRAGMAs that read a setting; allowed only without a value (with one, they would write).
+const READ_PRAGMAS: &[&str] = &[
+    "user_version",
+    "schema_version",
+    "application_id",
+    "page_count",
+    "page_size",
+    "freelist_count",
+    "encoding",
+    "data_version",
+    "compile_options",
+    "database_list",
+    "collation_list",
+    "function_list",
+    "module_list",
+    "pragma_list",
+    "integrity_check",
+    "quick_check",
+    "foreign_key_check",
+    "journal_mode",
+];
+
+/// Functions no query may call: loading native code, or registering a tokenizer by pointer.
+const DENIED_FUNCTIONS: &[&str] = &["load_extension", "fts3_tokenizer"];
+
+/// What a connection may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    ReadOnly,
+    Writable,
+}
+
+/// The authorizer's decision for one action.
+pub fn authorize(access: Access, ctx: &AuthContext<'_>) -> Authorization {
+    use AuthAction as A;
+    let allowed = match ctx.action {
+        A::Select | A::Read { .. } | A::Recursive => true,
+        A::Function { function_name } => !DENIED_FUNCTIONS
+            .iter()
+            .any(|f| f.eq_ignore_ascii_case(function_name)),
+        A::Pragma {
+            pragma_name,
+            pragma_value,
+        } => {
+            let name = pragma_name.to_ascii_lowercase();
+            SCHEMA_PRAGMAS.contains(&name.as_str())
+                || (READ_PRAGMAS.contains(&name.as_str()) && pragma_value.is_none())
+        }
+        // Another database file: refused everywhere (it can create files anywhere, and
+        // `VACUUM INTO` goes through it).
+        A::Attach { .. } | A::Detach { .. } => false,
+        A::Insert { .. }
+        | A::Update { .. }
+        | A::Delete { .. }
+        | A::CreateIndex { .. }
+        | A::CreateTable { .. }
+        | A::CreateTempIndex { .. }
+        | A::CreateTempTable { .. }
+        | A::CreateTempTrigger { .. }
+        | A::CreateTempView { .. }
+        | A::CreateTrigger { .. }
+        | A::CreateView { .. }
+        | A::DropIndex { .. }
+        | A::DropTable { .. }
+        | A::DropTempIndex { .. }
+        | A::DropTempTable { .. }
+        | A::DropTempTrigger { .. }
+        | A::DropTempView { .. }
+        | A::DropTrigger { .. }
+        | A::DropView { .. }
+        | A::AlterTable { .. }
+        | A::Reindex { .. }
+        | A::Analyze { .. }
+        | A::CreateVtable { .. }
+        | A::DropVtable { .. }
+        | A::Transaction { .. }
+        | A::Savepoint { .. } => access == Access::Writable,
+        _ => false,
+    };
+    if allowed {
+        Authorization::Allow
+    } else {
+        Authorization::Deny
+    }
+}
+
+/// Opens `path` with the guard for `access`. A read-only connection never creates the file.
+pub fn open(path: &Path, access: Access) -> Result<Connection, DbError> {
+    let flags = match access {
+        Access::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
+        Access::Writable => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+    } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| DbError::Open {
+        path: path.display().to_string(),
+        why: e.to_string(),
+    })?;
+    guard(&conn, access).map_err(|e| DbError::Open {
+        path: path.display().to_string(),
+        why: e.to_string(),
+    })?;
+    Ok(conn)
+}
+
+fn guard(conn: &Connection, access: Access) -> rusqlite::Result<()> {
+    use rusqlite::config::DbConfig;
+    use rusqlite::limits::Limit;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false)?;
+    conn.set_db_config(
+        DbConfig::SQLITE_DBCONFIG_ENABLE_TRIGGER,
+        access == Access::Writable,
+    )?;
+    conn.set_limit(Limit::SQLITE_LIMIT_ATTACHED, 0)?;
+    conn.authorizer(Some(move |ctx: AuthContext<'_>| authorize(access, &ctx)))?;
+    Ok(())
+}
+
+/// Runs exactly one statement and returns up to `limits.max_rows` rows from `offset`, within
+/// `limits.max_bytes` of JSON and `limits.timeout`.
+pub fn query(conn: &Connection, sql: &str, offset: usize, limits: Limits) -> Result<Rows, DbError> {
+    let started = Instant::now();
+    match super::split::statements(sql) {
+        0 => return Err(DbError::Refused("the SQL is empty".into())),
+        1 => {}
+        n => {
+            return Err(DbError::Refused(format!(
+                "the SQL holds {n} statements; send exactly one per call"
+            )));
+        }
+    }
+    let deadline = started + limits.timeout;
+    conn.progress_handler(1000, Some(move || Instant::now() > deadline))
+        .map_err(sql_error)?;
+    let result = run(conn, sql, offset, limits, started);
+    let _ = conn.progress_handler(0, None::<fn() -> bool>);
+    result.map_err(|e| match e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::OperationInterrupted =>
+        {
+            DbError::Timeout {
+                ms: limits.timeout.as_millis() as u64,
+                key: "statement_timeout_ms",
+            }
+        }
+        other => sql_error(other),
+    })
+}
+
+fn run(
+    conn: &Connection,
+    sql: &str,
+    offset: usize,
+    limits: Limits,
+    started: Instant,
+) -> rusqlite::Result<Rows> {
+    let mut stmt = conn.prepare(sql)?;
+    let columns: Vec<Column> = stmt
+        .columns()
+        .iter()
+        .map(|c| Column {
+            name: c.name().to_owned(),
+            decl_type: c.decl_type().map(str::to_owned),
+        })
+        .collect();
+    let width = columns.len();
+    let mut rows = Vec::new();
+    let mut bytes = 0usize;
+    let mut cut = None;
+    let mut next_offset = None;
+    let mut result = stmt.query([])?;
+    let mut index = 0usize;
+    while let Some(row) = result.next()? {
+        if index < offset {
+            index += 1;
+            continue;
+        }
+        if rows.len() == limits.max_rows {
+            next_offset = Some(index);
+            cut = Some(format!(
+                "{} rows (max_rows); pass offset {index} for the next page",
+                limits.max_rows
+            ));
+            break;
+        }
+        let mut values = Vec::with_capacity(width);
+        for i in 0..width {
+            values.push(json_value(row.get_ref(i)?));
+        }
+        let size: usize = values.iter().map(|v| v.to_string().len() + 1).sum();
+        if bytes + size > limits.max_bytes && !rows.is_empty() {
+            next_offset = Some(index);
+            cut = Some(format!(
+                "{} bytes of rows (max_bytes); pass offset {index} for the next page",
+                limits.max_bytes
+            ));
+            break;
+        }
+        bytes += size;
+        rows.push(values);
+        index += 1;
+    }
+    Ok(Rows {
+        columns,
+        rows,
+        next_offset,
+        cut,
+        duration_ms: started.elapsed().as_millis() as u64,
+    })
+}
+
+/// A value as JSON: integers and reals as numbers, text as text, blobs summarised.
+fn json_value(v: ValueRef<'_>) -> Value {
+    match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::from(i),
+        ValueRef::Real(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
+        ValueRef::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Value::String(format!("<blob: {} bytes>", b.len())),
+    }
+}
+
+fn sql_error(e: rusqlite::Error) -> DbError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, msg)
+            if f.code == rusqlite::ErrorCode::AuthorizationForStatementDenied
+                // A denied function comes back as a plain error saying so.
+                || msg.as_deref().is_some_and(|m| m.starts_with("not authorized")) =>
+        {
+            DbError::Refused(format!(
+                "not allowed on this connection: {} (read-only connections run one SELECT; ATTACH, extensions and setting PRAGMAs are refused everywhere)",
+                msg.as_deref().unwrap_or("not authorized")
+            ))
+        }
+        rusqlite::Error::SqlInputError { msg, .. } if msg.starts_with("not authorized") => {
+            DbError::Refused(format!(
+                "not allowed on this connection: {msg} (loading extensions is refused everywhere)"
+            ))
+        }
+        rusqlite::Error::SqliteFailure(f, msg) if f.code == rusqlite::ErrorCode::ReadOnly => {
+            DbError::Refused(format!(
+                "this connection is read-only: {}",
+                msg.as_deref().unwrap_or("attempt to write")
+            ))
+        }
+        _ => DbError::Sql(e.to_string()),
+    }
+}
+
+/// The slowest a query may be in the tests below.
+#[cfg(test)]
+const TEST_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
+
+#[cfg(test)]
+mod tests {
+    //! The hostile-SQL battery against real SQLite: each attempt is refused, and neither the
+    //! data nor the file system changes.
+    use super::*;
+
+    fn limits() -> Limits {
+        Limits {
+            max_rows: 200,
+            max_bytes: 1 << 20,
+            timeout: TEST_TIMEOUT,
+        }
+    }
+
+    /// A database with one table `t(a, b)` of three rows, and a folder outside it.
+    fn fixture() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("data.db");
+        let outside = dir.path().join("outside");
+        std::fs::create_dir(&outside).unwrap();
+        let c = Connection::open(&db).unwrap();
+        c.execute_batch(
+            "CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT, c BLOB);
+             INSERT INTO t(b, c) VALUES ('one', x'0102'), ('two', NULL), ('three', NULL);",
+        )
+        .unwrap();
+        drop(c);
+        (dir, db, outside)
+    }
+
+    fn rows_of(db: &Path) -> i64 {
+        let c = Connection::open(db).unwrap();
+        c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_select_returns_columns_rows_and_summarised_blobs() {
+        let (_d, db, _o) = fixture();
+        let c = open(&db, Access::ReadOnly).unwrap();
+        let r = query(&c, "SELECT a, b, c FROM t ORDER BY a", 0, limits()).unwrap();
+        assert_eq!(r.columns[1].name, "b");
+        assert_eq!(r.columns[0].decl_type.as_deref(), Some("INTEGER"));
+        assert_eq!(
+            r.rows[0],
+            vec![
+                Value::from(1),
+                Value::from("one"),
+                Value::from("<blob: 2 bytes>")
+            ]
+        );
+        assert_eq!(r.rows.len(), 3);
+        assert!(r.next_offset.is_none());
+        let schema = query(&c, "PRAGMA table_info(t)", 0, limits()).unwrap();
+        assert_eq!(schema.rows.len(), 3);
+        let also = query(&c, "SELECT name FROM pragma_table_info('t')", 0, limits()).unwrap();
+        assert_eq!(also.rows.len(), 3);
+    }
+
+    #[test]
+    fn hostile_sql_is_refused_and_changes_nothing() {
+        let (_d, db, outside) = fixture();
+        let before = std::fs::read(&db).unwrap();
+        let c = open(&db, Access::ReadOnly).unwrap();
+        let copy = outside.join("copy.db");
+        let attached = outside.join("x.db");
+        for sql in [
+            "SELECT 1; COMMIT; DROP TABLE t;".to_owned(),
+            "DROP TABLE t".to_owned(),
+            "DELETE FROM t".to_owned(),
+            "INSERT INTO t(b) VALUES ('x')".to_owned(),
+            "UPDATE t SET b = 'x'".to_owned(),
+            format!("VACUUM INTO '{}'", copy.display()),
+            format!("ATTACH '{}' AS x", attached.display()),
+            "PRAGMA query_only=0".to_owned(),
+            "PRAGMA writable_schema=1".to_owned(),
+            "PRAGMA user_version=7".to_owned(),
+            "PRAGMA journal_mode=DELETE".to_owned(),
+            "SELECT load_extension('x')".to_owned(),
+            "SELECT fts3_tokenizer('simple')".to_owned(),
+            "CREATE TEMP TABLE z(a)".to_owned(),
+            "BEGIN".to_owned(),
+            "WITH d AS (SELECT 1) DELETE FROM t".to_owned(),
+        ] {
+            let err = query(&c, &sql, 0, limits()).unwrap_err();
+            assert!(
+                matches!(err, DbError::Refused(_)),
+                "{sql}: refused, not {err:?}"
+            );
+        }
+        assert!(
+            !copy.exists() && !attached.exists(),
+            "no file was written outside"
+        );
+        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+        assert_eq!(
+            std::fs::read(&db).unwrap(),
+            before,
+            "the database is unchanged"
+        );
+        assert_eq!(rows_of(&db), 3);
+    }
+
+    #[test]
+    fn a_writable_connection_writes_but_still_cannot_escape() {
+        let (_d, db, outside) = fixture();
+        let c = open(&db, Access::Writable).unwrap();
+        query(&c, "INSERT INTO t(b) VALUES ('four')", 0, limits()).unwrap();
+        query(&c, "CREATE TABLE u(x)", 0, limits()).unwrap();
+        assert_eq!(rows_of(&db), 4);
+        let copy = outside.join("copy.db");
+        for sql in [
+            format!("VACUUM INTO '{}'", copy.display()),
+            format!("ATTACH '{}' AS x", outside.join("x.db").display()),
+            "SELECT load_extension('x')".to_owned(),
+            "PRAGMA writable_schema=1".to_owned(),
+            "INSERT INTO t(b) VALUES ('a'); INSERT INTO t(b) VALUES ('b')".to_owned(),
+        ] {
+            let err = query(&c, &sql, 0, limits()).unwrap_err();
+            assert!(matches!(err, DbError::Refused(_)), "{sql}: {err:?}");
+        }
+        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+        assert_eq!(rows_of(&db), 4);
+    }
+
+    #[test]
+    fn a_huge_cross_join_stops_at_the_row_cap_or_the_deadline() {
+        let (_d, db, _o) = fixture();
+        let c = open(&db, Access::ReadOnly).unwrap();
+        let big = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n LIMIT 10000) \
+                   SELECT a.i, b.i FROM n a, n b";
+        // Rows stream, so the cap ends it at once, with the offset of the next page.
+        let r = query(&c, big, 0, limits()).unwrap();
+        assert_eq!(r.rows.len(), 200);
+        assert_eq!(r.next_offset, Some(200));
+        // An aggregate must see every row first: the deadline stops it.
+        let agg = format!("SELECT count(*) FROM ({big})");
+        let started = Instant::now();
+        let err = query(&c, &agg, 0, limits()).unwrap_err();
+        assert!(matches!(err, DbError::Timeout { .. }), "{err:?}");
+        assert!(started.elapsed() < TEST_TIMEOUT * 4);
+        // The connection still works afterwards.
+        assert_eq!(query(&c, "SELECT 1", 0, limits()).unwrap().rows.len(), 1);
+    }
+
+    #[test]
+    fn pages_follow_the_offset_and_the_byte_cap() {
+        let (_d, db, _o) = fixture();
+        let c = open(&db, Access::ReadOnly).unwrap();
+        let small = Limits {
+            max_rows: 2,
+            ..limits()
+        };
+        let p1 = query(&c, "SELECT b FROM t ORDER BY a", 0, small).unwrap();
+        assert_eq!(p1.rows.len(), 2);
+        let p2 = query(
+            &c,
+            "SELECT b FROM t ORDER BY a",
+            p1.next_offset.unwrap(),
+            small,
+        )
+        .unwrap();
+        assert_eq!(p2.rows, vec![vec![Value::from("three")]]);
+        assert!(p2.next_offset.is_none());
+        let tiny = Limits {
+            max_bytes: 8,
+            ..limits()
+        };
+        let r = query(&c, "SELECT b FROM t ORDER BY a", 0, tiny).unwrap();
+        assert_eq!(r.rows.len(), 1);
+        assert!(r.cut.unwrap().contains("max_bytes"));
+    }
+
+    #[test]
+    fn a_read_only_open_never_creates_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.db");
+        assert!(open(&missing, Access::ReadOnly).is_err());
+        assert!(!missing.exists());
+    }
+}
