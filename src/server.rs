@@ -671,24 +671,17 @@ impl ServerHandler for Switchboard {
             })
             .collect();
         match self.prompts().render(&request.name, &args) {
-            Ok((def, text)) if def.source == "built-in:fetch.md" => {
-                let mut result = GetPromptResult::new(self.fetch_prompt(text, &args).await);
-                if let Some(d) = &def.description {
-                    result = result.with_description(d);
-                }
-                Ok(result.into())
-            }
-            Ok((def, text)) if def.source == "built-in:summarize_with_local_model.md" => {
-                let messages = self.summarize_prompt(text, &args, &ctx).await;
-                let mut result = GetPromptResult::new(messages);
-                if let Some(d) = &def.description {
-                    result = result.with_description(d);
-                }
-                Ok(result.into())
-            }
             Ok((def, text)) => {
-                let mut result =
-                    GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)]);
+                // Two built-in prompts do work before answering; a user's file of the same
+                // name replaces them (its source is its path) and is plain text like any other.
+                let messages = match def.source.as_str() {
+                    "built-in:fetch.md" => self.fetch_prompt(text, &args).await,
+                    "built-in:summarize_with_local_model.md" => {
+                        self.summarize_prompt(text, &args, &ctx).await
+                    }
+                    _ => vec![PromptMessage::new_text(Role::User, text)],
+                };
+                let mut result = GetPromptResult::new(messages);
                 if let Some(d) = &def.description {
                     result = result.with_description(d);
                 }
