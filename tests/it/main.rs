@@ -4,6 +4,7 @@
 mod ai;
 mod cli;
 mod clients;
+mod db;
 mod e2e;
 mod exec;
 mod files;

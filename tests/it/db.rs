@@ -1,0 +1,236 @@
+//! The database layers (`switchboard::db`) against real engines: SQLite in the unit tests, and
+//! here a throw-away PostgreSQL cluster (`tests/db/postgres.py`, Debian's `postgresql` package,
+//! installed by `scripts/test.sh`). The cluster starts once per test run on a free loopback
+//! port and is stopped and deleted when the run ends.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use switchboard::db::postgres::{connect, query};
+use switchboard::db::sqlite::Access;
+use switchboard::db::{DbError, Limits};
+
+struct Pg {
+    admin: String,
+    reader: String,
+    /// Kept so the cluster's stdin stays open until this process ends.
+    _child: Child,
+}
+
+static PG: OnceLock<Option<Pg>> = OnceLock::new();
+/// The tests below share one table; they take turns.
+static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn pg() -> Option<&'static Pg> {
+    PG.get_or_init(|| {
+        crate::clients::installed("SWITCHBOARD_TEST_POSTGRES", "PostgreSQL")?;
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/db/postgres.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the PostgreSQL helper starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let v: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("PostgreSQL did not start ({e}): {line:?}"));
+        Some(Pg {
+            admin: v["admin"].as_str().unwrap().to_owned(),
+            reader: v["reader"].as_str().unwrap().to_owned(),
+            _child: child,
+        })
+    })
+    .as_ref()
+}
+
+fn limits() -> Limits {
+    Limits {
+        max_rows: 200,
+        max_bytes: 1 << 20,
+        timeout: Duration::from_millis(800),
+    }
+}
+
+/// A fresh table `t` with three rows of assorted types, readable by `reader`.
+async fn fixture(pg: &Pg) -> tokio_postgres::Client {
+    let admin = connect(&pg.admin, Duration::from_secs(5)).await.unwrap();
+    admin
+        .batch_execute(
+            "DROP TABLE IF EXISTS t;
+             CREATE TABLE t(a int PRIMARY KEY, b text, n numeric(10,3), j jsonb,
+                            ts timestamptz, u uuid, bin bytea, ok boolean, f float8);
+             INSERT INTO t VALUES
+               (1, 'one', 12345.678, '{\"k\": [1, 2]}', '2026-01-02 03:04:05+00',
+                'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '\\x0102', true, 0.5),
+               (2, 'two', -0.05, NULL, NULL, NULL, NULL, false, NULL),
+               (3, 'three', 0, 'null', NULL, NULL, NULL, NULL, NULL);
+             GRANT SELECT ON t TO reader;",
+        )
+        .await
+        .unwrap();
+    admin
+}
+
+async fn count(admin: &tokio_postgres::Client) -> i64 {
+    admin
+        .query_one("SELECT count(*) FROM t", &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn postgres_rows_come_back_typed_and_paged() {
+    let Some(pg) = pg() else { return };
+    let _turn = TURN.lock().await;
+    let _admin = fixture(pg).await;
+    let mut c = connect(&pg.reader, Duration::from_secs(5)).await.unwrap();
+    let r = query(
+        &mut c,
+        "SELECT * FROM t ORDER BY a",
+        0,
+        limits(),
+        Access::ReadOnly,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.columns[2].decl_type.as_deref(), Some("numeric"));
+    assert_eq!(
+        Value::Array(r.rows[0].clone()),
+        json!([1, "one", "12345.678", {"k": [1, 2]}, "2026-01-02T03:04:05Z",
+               "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "<bytea: 2 bytes>", true, 0.5])
+    );
+    assert_eq!(r.rows[1][2], json!("-0.050"));
+    assert_eq!(r.rows[1][3], Value::Null);
+    let small = Limits {
+        max_rows: 2,
+        ..limits()
+    };
+    let p1 = query(
+        &mut c,
+        "SELECT b FROM t ORDER BY a",
+        0,
+        small,
+        Access::ReadOnly,
+    )
+    .await
+    .unwrap();
+    assert_eq!(p1.next_offset, Some(2));
+    let p2 = query(
+        &mut c,
+        "SELECT b FROM t ORDER BY a",
+        2,
+        small,
+        Access::ReadOnly,
+    )
+    .await
+    .unwrap();
+    assert_eq!(p2.rows, vec![vec![json!("three")]]);
+    assert!(p2.next_offset.is_none());
+}
+
+#[tokio::test]
+async fn postgres_read_only_holds_against_hostile_sql() {
+    let Some(pg) = pg() else { return };
+    let _turn = TURN.lock().await;
+    let admin = fixture(pg).await;
+    let file = std::env::temp_dir().join(format!("switchboard-copy-{}", std::process::id()));
+    let copy = format!("COPY t TO '{}'", file.display());
+    for url in [&pg.reader, &pg.admin] {
+        let mut c = connect(url, Duration::from_secs(5)).await.unwrap();
+        for sql in [
+            "SELECT 1; COMMIT; DROP TABLE t;",
+            "WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d",
+            "DROP TABLE t",
+            "INSERT INTO t(a, b) VALUES (9, 'x')",
+            "UPDATE t SET b = 'x'",
+            "CREATE TABLE z(a int)",
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE false",
+        ] {
+            let r = query(&mut c, sql, 0, limits(), Access::ReadOnly).await;
+            // pg_terminate_backend on no rows changes nothing; every other one is refused.
+            if sql.starts_with("SELECT pg_terminate") {
+                continue;
+            }
+            assert!(
+                matches!(r, Err(DbError::Refused(_))),
+                "{url} {sql}: refused, not {r:?}"
+            );
+        }
+        if url == &pg.reader {
+            let r = query(&mut c, &copy, 0, limits(), Access::ReadOnly).await;
+            assert!(matches!(r, Err(DbError::Refused(_))), "{copy}: {r:?}");
+        }
+        // The connection is still usable after each refusal.
+        let ok = query(
+            &mut c,
+            "SELECT count(*) FROM t",
+            0,
+            limits(),
+            Access::ReadOnly,
+        )
+        .await
+        .unwrap();
+        assert_eq!(ok.rows[0][0], json!(3));
+    }
+    assert!(!file.exists(), "no server file was written");
+    assert_eq!(count(&admin).await, 3);
+}
+
+#[tokio::test]
+async fn postgres_huge_results_stop_at_the_cap_or_the_timeout() {
+    let Some(pg) = pg() else { return };
+    let _turn = TURN.lock().await;
+    let mut c = connect(&pg.reader, Duration::from_secs(5)).await.unwrap();
+    // 10 million rows (3200 x 3200): the portal hands over one page and the rest stays put.
+    let cross = "SELECT a, b FROM generate_series(1, 3200) a CROSS JOIN generate_series(1, 3200) b";
+    let started = Instant::now();
+    let r = query(&mut c, cross, 0, limits(), Access::ReadOnly)
+        .await
+        .unwrap();
+    assert_eq!(r.rows.len(), 200);
+    assert_eq!(r.next_offset, Some(200));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the portal streams"
+    );
+    // An aggregate over a far bigger join must see every row: the statement timeout ends it.
+    let agg = "SELECT count(*) FROM generate_series(1, 10000000) a \
+               CROSS JOIN generate_series(1, 10000000) b";
+    let r = query(&mut c, agg, 0, limits(), Access::ReadOnly).await;
+    assert!(matches!(r, Err(DbError::Timeout { .. })), "{r:?}");
+    let ok = query(&mut c, "SELECT 1", 0, limits(), Access::ReadOnly)
+        .await
+        .unwrap();
+    assert_eq!(ok.rows[0][0], json!(1));
+}
+
+#[tokio::test]
+async fn postgres_writable_connections_write() {
+    let Some(pg) = pg() else { return };
+    let _turn = TURN.lock().await;
+    let admin = fixture(pg).await;
+    let mut c = connect(&pg.admin, Duration::from_secs(5)).await.unwrap();
+    let r = query(
+        &mut c,
+        "INSERT INTO t(a, b) VALUES (4, 'four') RETURNING a",
+        0,
+        limits(),
+        Access::Writable,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.rows[0][0], json!(4));
+    assert_eq!(count(&admin).await, 4);
+    let err = connect("postgres://nobody@127.0.0.1:1/x", Duration::from_secs(2))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("cannot be opened"), "{err}");
+}
