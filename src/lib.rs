@@ -18,6 +18,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod logging;
+pub mod memory;
 pub mod policy;
 pub mod prompts;
 pub mod proxy;
