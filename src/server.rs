@@ -65,6 +65,8 @@ pub struct Inner {
     /// The guarded HTTP client of the web tools, built on first use (TLS set-up stays off the
     /// start-up path) and shared by every call after.
     net: OnceLock<Result<Arc<crate::policy::net::NetGuard>, String>>,
+    /// The profile's notes store, opened on first use.
+    notes: OnceLock<Result<Arc<Mutex<crate::memory::notes::Notes>>, String>>,
     /// The inference backends (`ai`), built on first use like the web client.
     ai: OnceLock<Result<Arc<crate::ai::Ai>, String>>,
     /// Pages `fetch_url` converted, kept briefly so paging does not fetch again.
@@ -166,6 +168,7 @@ impl Switchboard {
             proxy: OnceLock::new(),
             net: OnceLock::new(),
             ai: OnceLock::new(),
+            notes: OnceLock::new(),
             pages,
             client_log_level: Mutex::new(LoggingLevel::Warning),
         }))
@@ -204,6 +207,32 @@ impl Switchboard {
             })
             .clone()
             .map_err(crate::tools::ToolError::Invalid)
+    }
+
+    /// Runs `f` on the profile's notes store, on the blocking pool (SQLite work never holds up
+    /// the protocol), opening the store on first use.
+    pub async fn with_notes<T, F>(&self, f: F) -> Result<T, crate::tools::ToolError>
+    where
+        F: FnOnce(&mut crate::memory::notes::Notes) -> Result<T, crate::tools::ToolError>
+            + Send
+            + 'static,
+        T: Send + 'static,
+    {
+        let me = self.clone();
+        crate::tools::blocking(move || {
+            let store = me
+                .notes
+                .get_or_init(|| {
+                    crate::memory::notes::Notes::open(&me.settings.memory.db)
+                        .map(|n| Arc::new(Mutex::new(n)))
+                        .map_err(|e| e.to_string())
+                })
+                .clone()
+                .map_err(crate::tools::ToolError::Invalid)?;
+            let mut notes = store.lock().unwrap_or_else(|e| e.into_inner());
+            f(&mut notes)
+        })
+        .await
     }
 
     /// The inference backends (built once per session, on first use).

@@ -192,6 +192,15 @@ pub struct WebSettings {
     pub fetch_max_image_bytes: u64,
 }
 
+/// The notes store of the profile and its limits.
+#[derive(Debug, Clone)]
+pub struct MemorySettings {
+    /// `memory.db` in the profile's data dir.
+    pub db: PathBuf,
+    pub max_note_chars: usize,
+    pub max_results: usize,
+}
+
 /// Whether child tools are pinned to the definition first seen (`proxy.pinning`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pinning {
@@ -234,6 +243,7 @@ pub struct Settings {
     pub exec: ExecSettings,
     pub web: WebSettings,
     pub ai: AiSettings,
+    pub memory: MemorySettings,
     pub proxy: ProxySettings,
     pub prompt_dirs: Vec<PathBuf>,
     pub resource_dirs: Vec<PathBuf>,
@@ -528,6 +538,8 @@ fn build(
         ("files.max_walk_entries", f.max_walk_entries as u64),
         ("files.max_line_chars", f.max_line_chars as u64),
         ("limits.max_frame_bytes", raw.limits.max_frame_bytes as u64),
+        ("memory.max_note_chars", raw.memory.max_note_chars as u64),
+        ("memory.max_results", raw.memory.max_results as u64),
         ("limits.max_in_flight", raw.limits.max_in_flight as u64),
         (
             "limits.blocking_threads",
@@ -603,6 +615,7 @@ fn build(
     }
 
     let exec = exec_settings(&raw.exec, file, env)?;
+    let memory_db = profile.data_dir.join("memory.db");
     let web = web_settings(&raw.web, &redacted, file)?;
     let ai = ai::ai_settings(&raw.ai, &redacted, file, env)?;
 
@@ -647,6 +660,11 @@ fn build(
         exec,
         web,
         ai,
+        memory: MemorySettings {
+            db: memory_db,
+            max_note_chars: raw.memory.max_note_chars,
+            max_results: raw.memory.max_results,
+        },
         proxy,
         prompt_dirs,
         resource_dirs,
@@ -1071,7 +1089,9 @@ mod tests {
 
     #[test]
     fn reserved_sections_accept_only_empty_maps() {
-        assert!(parse("memory: {}\nproxy: {}\n", None, &no_env).is_ok());
+        assert!(parse("comms: {}\nproxy: {}\n", None, &no_env).is_ok());
+        let err = parse("comms:\n  model: x\n", None, &no_env).unwrap_err();
+        assert_eq!(err.key, "comms.model");
         let err = parse("memory:\n  model: x\n", None, &no_env).unwrap_err();
         assert_eq!(err.key, "memory.model");
         let err = parse("ai:\n  model: x\n", None, &no_env).unwrap_err();

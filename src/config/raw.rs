@@ -19,7 +19,7 @@ pub struct RawConfig {
     pub web: RawWeb,
     pub system: Reserved,
     pub database: Reserved,
-    pub memory: Reserved,
+    pub memory: RawMemory,
     pub ai: RawAi,
     pub comms: Reserved,
     pub prompts: RawFolders,
@@ -285,6 +285,25 @@ pub struct RawCredential {
     pub value: String,
     /// The only hosts it is ever sent to.
     pub hosts: Vec<String>,
+}
+
+/// The agent's durable memory (notes now; the knowledge graph comes with the rest of issue 7).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawMemory {
+    /// Longest note, in characters.
+    pub max_note_chars: usize,
+    /// Most notes one search or list call returns.
+    pub max_results: usize,
+}
+
+impl Default for RawMemory {
+    fn default() -> Self {
+        Self {
+            max_note_chars: 20_000,
+            max_results: 100,
+        }
+    }
 }
 
 /// Inference backends (`ai.backends`) and the AI tools' limits.

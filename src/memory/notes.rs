@@ -90,6 +90,11 @@ fn tags_field(tags: &[String]) -> String {
     t.join(" ")
 }
 
+/// Scopes as the JSON array the queries read with `json_each`.
+fn scopes_json(scopes: Option<&[String]>) -> Option<String> {
+    scopes.map(|s| serde_json::to_string(s).unwrap_or_else(|_| "[]".into()))
+}
+
 fn note_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<Note> {
     let tags: String = row.get(2)?;
     Ok(Note {
@@ -206,7 +211,7 @@ impl Notes {
     /// and the offset of the next page when there is one.
     pub fn list(
         &self,
-        scope: Option<&str>,
+        scopes: Option<&[String]>,
         tag: Option<&str>,
         offset: usize,
         limit: usize,
@@ -214,12 +219,14 @@ impl Notes {
         let tag = tag.map(|t| format!("% {} %", t.trim().to_lowercase()));
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, text, tags, scope, created_at, updated_at FROM notes
-             WHERE (?1 IS NULL OR scope = ?1) AND (?2 IS NULL OR ' ' || tags || ' ' LIKE ?2)
+             WHERE (?1 IS NULL OR scope IN (SELECT value FROM json_each(?1)))
+               AND (?2 IS NULL OR ' ' || tags || ' ' LIKE ?2)
              ORDER BY id DESC LIMIT ?3 OFFSET ?4",
         )?;
+        let scopes = scopes_json(scopes);
         let mut notes: Vec<Note> = stmt
             .query_map(
-                params![scope, tag, limit as i64 + 1, offset as i64],
+                params![scopes, tag, limit as i64 + 1, offset as i64],
                 note_of,
             )?
             .collect::<Result<_, _>>()?;
@@ -232,7 +239,7 @@ impl Notes {
     pub fn search(
         &self,
         text: &str,
-        scope: Option<&str>,
+        scopes: Option<&[String]>,
         limit: usize,
     ) -> Result<Vec<Hit>, NotesError> {
         let Some(q) = fts_query(text) else {
@@ -243,11 +250,12 @@ impl Notes {
                     bm25(notes_fts) AS rank,
                     snippet(notes_fts, 0, '[', ']', '…', 16)
              FROM notes_fts JOIN notes n ON n.id = notes_fts.rowid
-             WHERE notes_fts MATCH ?1 AND (?2 IS NULL OR n.scope = ?2)
+             WHERE notes_fts MATCH ?1
+               AND (?2 IS NULL OR n.scope IN (SELECT value FROM json_each(?2)))
              ORDER BY rank LIMIT ?3",
         )?;
         let hits = stmt
-            .query_map(params![q, scope, limit as i64], |row| {
+            .query_map(params![q, scopes_json(scopes), limit as i64], |row| {
                 Ok(Hit {
                     note: note_of(row)?,
                     // SQLite's bm25() is lower-is-better; report higher-is-better.
@@ -300,7 +308,9 @@ mod tests {
         assert_eq!(hits[0].note.id, a.id, "{hits:?}");
         assert!(hits[0].snippet.contains("[staging]"), "{}", hits[0].snippet);
         assert!(hits.iter().all(|h| !h.note.text.contains("Lunch")));
-        let scoped = n.search("deploy", Some("project:/src/app"), 10).unwrap();
+        let scoped = n
+            .search("deploy", Some(&["project:/src/app".to_owned()]), 10)
+            .unwrap();
         assert_eq!(scoped.len(), 1);
         // FTS syntax in the text is not obeyed.
         assert!(n.search("NEAR( \"x", None, 10).unwrap().is_empty());

@@ -8,6 +8,7 @@
 pub mod ai;
 pub mod exec;
 pub mod files;
+pub mod memory;
 pub mod proxy;
 pub mod system;
 pub mod web;
@@ -110,6 +111,7 @@ pub fn router(shape: Shape) -> ToolRouter<Switchboard> {
     // can change things elsewhere) and download_file.
     router += web::router();
     router += ai::router();
+    router += memory::router();
     if !shape.shell {
         router.remove_route("run_shell");
     }

@@ -64,6 +64,12 @@ def calls(root: str, victim_pid: int) -> dict:
         "fetch_url": {"url": "http://127.0.0.1:9/"},
         "download_file": {"url": "http://127.0.0.1:9/", "path": "py/d.bin"},
         "web_search": {"query": "rust"},
+        "memory_save": {"text": "The build server is called hopper.", "tags": ["infra"]},
+        "memory_search": {"query": "build server"},
+        "memory_get": {"id": 1},
+        "memory_update": {"id": 1, "tags": ["infra", "ci"]},
+        "memory_list": {"tag": "ci"},
+        "memory_delete": {"id": 1},
         "ai_health": {"refresh": True},
         "ai_list_models": {},
         "ai_model_info": {"model": SMOL},
@@ -94,6 +100,10 @@ def check(name: str, data: dict) -> None:
     if name in expected:
         key, value = expected[name]
         assert data.get(key) == value, f"{name}: {key} is {data.get(key)!r}, not {value!r}"
+    if name == "memory_search":
+        assert data["hits"][0]["note"]["id"] == 1, data
+    if name == "memory_list":
+        assert [n["id"] for n in data["notes"]] == [1], data
     if name == "ai_health":
         assert data["backends"][0]["ok"] == AI_LIVE, data
     if AI_LIVE and name == "ai_list_models":

@@ -50,7 +50,7 @@ fn python_sdk_lists_and_calls_every_tool() {
     }
     for mode in ["default", "legacy"] {
         let stdout = run_python(&py, script, p.root.to_str().unwrap(), mode, &p.base, &env);
-        assert!(stdout.contains("called 44 tools"), "{stdout}");
+        assert!(stdout.contains("called 50 tools"), "{stdout}");
     }
 }
 
@@ -250,6 +250,19 @@ fn inspector_cli_lists_strictly_and_calls_every_tool() {
         ),
         // No search provider is configured here: the answer says how to add one.
         ("web_search", &["query=rust"]),
+        // Each call is a new process; the notes persist in the profile under HOME.
+        (
+            "memory_save",
+            &[
+                "text=The build server is called hopper.",
+                r#"tags=["infra"]"#,
+            ],
+        ),
+        ("memory_search", &["query=build server"]),
+        ("memory_get", &["id=1"]),
+        ("memory_update", &["id=1", r#"tags=["infra","ci"]"#]),
+        ("memory_list", &["tag=ci"]),
+        ("memory_delete", &["id=1"]),
         // Nothing listens at OLLAMA_HOST here (the AI tests use the real engine): each answer
         // says so, and ai_health reports it as data.
         ("ai_health", &[]),

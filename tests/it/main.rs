@@ -10,6 +10,7 @@ mod exec;
 mod files;
 mod golden;
 mod harness;
+mod memory;
 mod net;
 mod path_safety;
 mod prompts_resources;
