@@ -10,7 +10,6 @@ pub mod ollama;
 pub mod openai;
 pub mod summarize;
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -268,8 +267,7 @@ impl Ai {
             .backends()
             .filter(|(s, _)| only.is_none_or(|n| n == s.name))
             .collect();
-        let results =
-            futures_join_all(chosen.iter().map(|(_, b)| b.list()).collect::<Vec<_>>()).await;
+        let results = futures_util::future::join_all(chosen.iter().map(|(_, b)| b.list())).await;
         let mut models = Vec::new();
         let mut errors = Vec::new();
         for ((s, _), r) in chosen.iter().zip(results) {
@@ -361,30 +359,3 @@ pub fn sample<'a>(names: impl Iterator<Item = &'a str>) -> String {
     }
     s
 }
-
-/// Runs futures concurrently and returns their outputs in order.
-pub async fn futures_join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut pinned: Vec<_> = futures.into_iter().map(Box::pin).collect();
-    let mut out: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (i, f) in pinned.iter_mut().enumerate() {
-            if out[i].is_none() {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => out[i] = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    out.into_iter().flatten().collect()
-}
-
-/// Shared handle the server keeps.
-pub type Shared = Arc<Ai>;

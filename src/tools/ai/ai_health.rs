@@ -32,9 +32,9 @@ pub async fn ai_health(ai: &Ai, args: AiHealthArgs) -> Result<AiHealthOutput, To
         Some(b) => vec![ai.backend(b)?.0.name.clone()],
         None => ai.backends().map(|(s, _)| s.name.clone()).collect(),
     };
-    let checks = names.iter().map(|n| ai.health(n, args.refresh)).collect();
+    let checks = names.iter().map(|n| ai.health(n, args.refresh));
     let mut backends = Vec::new();
-    for r in crate::ai::futures_join_all(checks).await {
+    for r in futures_util::future::join_all(checks).await {
         backends.push(r?);
     }
     Ok(AiHealthOutput {
