@@ -67,6 +67,8 @@ pub struct Inner {
     net: OnceLock<Result<Arc<crate::policy::net::NetGuard>, String>>,
     /// The profile's notes store, opened on first use.
     notes: OnceLock<Result<Arc<Mutex<crate::memory::notes::Notes>>, String>>,
+    /// The database connections (`database`), set up on first use.
+    databases: OnceLock<Arc<crate::db::Databases>>,
     /// The inference backends (`ai`), built on first use like the web client.
     ai: OnceLock<Result<Arc<crate::ai::Ai>, String>>,
     /// Pages `fetch_url` converted, kept briefly so paging does not fetch again.
@@ -168,6 +170,7 @@ impl Switchboard {
             proxy: OnceLock::new(),
             net: OnceLock::new(),
             ai: OnceLock::new(),
+            databases: OnceLock::new(),
             notes: OnceLock::new(),
             pages,
             client_log_level: Mutex::new(LoggingLevel::Warning),
@@ -233,6 +236,23 @@ impl Switchboard {
             f(&mut notes)
         })
         .await
+    }
+
+    /// The database connections (set up once per session, on first use).
+    pub fn databases(&self) -> Arc<crate::db::Databases> {
+        self.databases
+            .get_or_init(|| {
+                let mut settings = self.settings.database.clone();
+                if self.settings.read_only {
+                    // Read-only mode holds even for connections the config made writable.
+                    settings
+                        .connections
+                        .iter_mut()
+                        .for_each(|c| c.writable = false);
+                }
+                Arc::new(crate::db::Databases::new(settings))
+            })
+            .clone()
     }
 
     /// The inference backends (built once per session, on first use).
@@ -515,14 +535,25 @@ pub(crate) fn rank(level: LoggingLevel) -> u8 {
     }
 }
 
-/// What a subscription watches: a file's size and modification time (or its absence).
-struct WatchTarget(PathBuf);
+/// What a subscription watches: files' sizes and modification times (or their absence).
+struct WatchTarget(Vec<PathBuf>);
 
 impl WatchTarget {
-    fn stamp(&self) -> Option<(u64, SystemTime)> {
-        crate::support::file_stamp(&self.0)
+    fn stamp(&self) -> Vec<Option<(u64, SystemTime)>> {
+        self.0
+            .iter()
+            .map(|p| crate::support::file_stamp(p))
+            .collect()
     }
 }
+
+/// The connection a `db://NAME/schema` URI names.
+fn schema_connection(uri: &str) -> Option<&str> {
+    uri.strip_prefix(DB_SCHEMA_PREFIX)?.strip_suffix("/schema")
+}
+
+/// Where a database schema resource lives.
+const DB_SCHEMA_PREFIX: &str = "db://";
 
 fn no_cursor(request: &Option<PaginatedRequestParams>) -> Result<(), McpError> {
     match request.as_ref().and_then(|r| r.cursor.as_ref()) {
@@ -748,6 +779,21 @@ impl ServerHandler for Switchboard {
             })
             .collect::<Vec<_>>();
         let mut list = list;
+        for c in &self.databases().settings.connections {
+            list.push(
+                Resource::new(
+                    format!("{DB_SCHEMA_PREFIX}{}/schema", c.name),
+                    format!("db-{}-schema", c.name),
+                )
+                .with_title(format!("Schema of the `{}` database", c.name))
+                .with_description(format!(
+                    "Tables, columns, keys and indexes of the {} connection `{}`, as JSON",
+                    c.engine(),
+                    c.name
+                ))
+                .with_mime_type("application/json"),
+            );
+        }
         if let Some(hub) = self.start_proxy() {
             hub.set_host(&ctx.peer);
             hub.wait_startup().await;
@@ -788,6 +834,24 @@ impl ServerHandler for Switchboard {
             };
         }
         let uri = request.uri;
+        if let Some(name) = schema_connection(&uri) {
+            let dbs = self.databases();
+            let Some(conn) = dbs.settings.get(name) else {
+                return Err(resource_error(ResourceError::NotFound(uri)));
+            };
+            let source = crate::db::Source::Connection(conn.clone());
+            let schema = dbs
+                .schema(&source)
+                .await
+                .map_err(|e| McpError::invalid_params(format!("`{uri}`: {e}"), None))?;
+            let text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+            return Ok(ReadResourceResult::new(vec![to_contents(
+                &uri,
+                "application/json".into(),
+                Body::Text(text),
+            )])
+            .into());
+        }
         let (mime, body) = if uri.starts_with(resources::STATIC_PREFIX) {
             self.resources().read(&uri).map_err(resource_error)?
         } else if uri.starts_with("file://") {
@@ -818,15 +882,34 @@ impl ServerHandler for Switchboard {
                 None => Err(resource_error(ResourceError::NotFound(uri))),
             };
         }
-        let path = if let Some(p) = crate::support::uri::file_uri_to_path(&uri) {
+        let paths = if let Some(p) = crate::support::uri::file_uri_to_path(&uri) {
             let scope = self.file_scope(&ctx).await;
-            scope
-                .existing(&p)
-                .map_err(|e| McpError::invalid_params(e.to_string(), None))?
-                .path
+            vec![
+                scope
+                    .existing(&p)
+                    .map_err(|e| McpError::invalid_params(e.to_string(), None))?
+                    .path,
+            ]
+        } else if let Some(name) = schema_connection(&uri) {
+            match self.databases().settings.get(name).map(|c| &c.target) {
+                // A WAL database changes its -wal file first.
+                Some(crate::config::Target::Sqlite(p)) => {
+                    let wal = PathBuf::from(format!("{}-wal", p.display()));
+                    vec![p.clone(), wal]
+                }
+                Some(crate::config::Target::Postgres(_)) => {
+                    return Err(McpError::invalid_params(
+                        format!(
+                            "`{uri}`: change notifications work for SQLite connections only; read the resource again to see a PostgreSQL schema's changes"
+                        ),
+                        None,
+                    ));
+                }
+                None => return Err(resource_error(ResourceError::NotFound(uri))),
+            }
         } else if let Some(source) = self.resources().source_file(&uri) {
             match source {
-                Some(p) => p,
+                Some(p) => vec![p],
                 // Built-in resources never change; the subscription is accepted and stays quiet.
                 None => return Ok(()),
             }
@@ -845,7 +928,7 @@ impl ServerHandler for Switchboard {
                 None,
             ));
         }
-        let token = self.watch(uri.clone(), WatchTarget(path), ctx.peer.clone());
+        let token = self.watch(uri.clone(), WatchTarget(paths), ctx.peer.clone());
         subs.insert(uri, token);
         Ok(())
     }

@@ -3,6 +3,7 @@
 //! environment variables or files for configuration; tools receive what they need from here.
 
 pub mod ai;
+pub mod database;
 pub mod raw;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -12,6 +13,7 @@ use serde_json::Value;
 
 use crate::policy::protected::ProtectedPaths;
 pub use ai::{AgentSettings, AiSettings, BackendKind, BackendSettings};
+pub use database::{ConnectionSettings, DatabaseSettings, Target};
 pub use raw::{RawConfig, SandboxMode};
 
 /// A start-up error in the configuration: which file, which key, and what was expected.
@@ -244,6 +246,7 @@ pub struct Settings {
     pub web: WebSettings,
     pub ai: AiSettings,
     pub memory: MemorySettings,
+    pub database: DatabaseSettings,
     pub proxy: ProxySettings,
     pub prompt_dirs: Vec<PathBuf>,
     pub resource_dirs: Vec<PathBuf>,
@@ -618,6 +621,14 @@ fn build(
     let memory_db = profile.data_dir.join("memory.db");
     let web = web_settings(&raw.web, &redacted, file)?;
     let ai = ai::ai_settings(&raw.ai, &redacted, file, env)?;
+    let database = database::database_settings(
+        &raw.database,
+        &redacted,
+        &profile.data_dir,
+        overrides.read_only,
+        file,
+        env,
+    )?;
 
     let mut effective = serde_json::to_value(&raw).unwrap_or(Value::Null);
     overlay_redactions(&redacted, &mut effective);
@@ -665,6 +676,7 @@ fn build(
             max_note_chars: raw.memory.max_note_chars,
             max_results: raw.memory.max_results,
         },
+        database,
         proxy,
         prompt_dirs,
         resource_dirs,

@@ -18,7 +18,7 @@ pub struct RawConfig {
     pub exec: RawExec,
     pub web: RawWeb,
     pub system: Reserved,
-    pub database: Reserved,
+    pub database: RawDatabase,
     pub memory: RawMemory,
     pub ai: RawAi,
     pub comms: Reserved,
@@ -285,6 +285,55 @@ pub struct RawCredential {
     pub value: String,
     /// The only hosts it is ever sent to.
     pub hosts: Vec<String>,
+}
+
+/// SQL connections (`database.connections`) and the database tools' limits.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawDatabase {
+    /// Connections by name. `local` (a writable SQLite file in the profile's data dir) is
+    /// built in; a connection named `local` here replaces it.
+    pub connections: BTreeMap<String, RawConnection>,
+    /// Rows one `db_query` page returns at most, unless a connection says otherwise.
+    pub max_rows: usize,
+    /// JSON bytes of rows one page returns at most.
+    pub max_result_bytes: usize,
+    /// How long one statement may run, unless a connection says otherwise.
+    pub statement_timeout_ms: u64,
+    pub connect_timeout_secs: u64,
+    /// Rows `db_export_csv` writes at most.
+    pub max_export_rows: u64,
+    /// Bytes of CSV `db_export_csv` writes at most.
+    pub max_export_bytes: u64,
+}
+
+impl Default for RawDatabase {
+    fn default() -> Self {
+        Self {
+            connections: BTreeMap::new(),
+            max_rows: 200,
+            max_result_bytes: 1024 * 1024,
+            statement_timeout_ms: 10_000,
+            connect_timeout_secs: 10,
+            max_export_rows: 1_000_000,
+            max_export_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConnection {
+    /// `sqlite://PATH` or `postgres://USER@HOST:PORT/DB` (a password only as `env:VAR` for the
+    /// whole URL).
+    pub url: String,
+    /// Whether `db_execute` may change it. Read-only unless set.
+    #[serde(default)]
+    pub writable: bool,
+    pub statement_timeout_ms: Option<u64>,
+    pub max_rows: Option<usize>,
+    /// What the connection holds, shown to the model by `db_connections`.
+    pub description: Option<String>,
 }
 
 /// The agent's durable memory (notes now; the knowledge graph comes with the rest of issue 7).

@@ -1,11 +1,15 @@
-//! SQL databases for the database tools (issue 7, in progress): the guarded SQLite layer first.
+//! SQL databases for the database tools: SQLite and PostgreSQL behind read-only guards.
 //! Nothing here knows MCP; the tools will be thin adapters over these functions. Read-only is
 //! enforced by the engine itself (an authorizer and a read-only handle), never by reading the
 //! SQL text, because the text can always hide a write (`SELECT 1; COMMIT; DROP TABLE t`).
 
+pub mod connections;
+pub mod csv;
 pub mod postgres;
 pub mod split;
 pub mod sqlite;
+
+pub use connections::{Databases, Source};
 
 use std::time::Duration;
 
@@ -44,11 +48,26 @@ pub struct Column {
     pub decl_type: Option<String>,
 }
 
+/// Rows of cells, each any JSON value a column can hold.
+fn rows_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "array",
+        "items": {
+            "type": "array",
+            "items": {"anyOf": [
+                {"type": "string"}, {"type": "number"}, {"type": "boolean"},
+                {"type": "object"}, {"type": "array"}, {"type": "null"}
+            ]}
+        }
+    })
+}
+
 /// One page of a query's rows.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Rows {
     pub columns: Vec<Column>,
     /// Each row as JSON values; blobs are summarised as `"<blob: N bytes>"`.
+    #[schemars(schema_with = "rows_schema")]
     pub rows: Vec<Vec<Value>>,
     /// Set when more rows follow: pass it as `offset` to read on.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -58,6 +77,64 @@ pub struct Rows {
     pub cut: Option<String>,
     pub duration_ms: u64,
 }
+
+/// A table or view, as `db_tables` lists it.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Table {
+    /// The PostgreSQL schema; absent for SQLite.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    pub name: String,
+    /// `table` or `view` (PostgreSQL may also say `foreign` or `local temporary`).
+    pub kind: String,
+}
+
+/// What `db_describe` tells about one table.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct TableDesc {
+    pub table: String,
+    pub columns: Vec<ColumnDesc>,
+    /// The primary key's columns, in key order; empty when there is none.
+    pub primary_key: Vec<String>,
+    pub foreign_keys: Vec<ForeignKey>,
+    pub indexes: Vec<Index>,
+}
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct ColumnDesc {
+    pub name: String,
+    /// The declared type (SQLite may leave it empty).
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub nullable: bool,
+    /// The default, as SQL text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct ForeignKey {
+    pub columns: Vec<String>,
+    pub references: String,
+    pub referenced_columns: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Index {
+    pub name: String,
+    pub columns: Vec<String>,
+    pub unique: bool,
+}
+
+/// What an export's producer sends its writer: the columns once, then each row.
+#[derive(Debug)]
+pub enum Item {
+    Columns(Vec<Column>),
+    Row(Vec<Value>),
+}
+
+/// Tables listed at most.
+pub const MAX_TABLES: usize = 1000;
 
 /// Gathers one page of a result under the row and byte caps, skipping `offset` rows first.
 pub(crate) struct Pager {

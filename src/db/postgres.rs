@@ -14,13 +14,25 @@ use tokio_postgres::types::{FromSql, Type};
 use tokio_postgres::{Client, NoTls};
 
 use super::sqlite::Access;
-use super::{Column, DbError, Limits, Pager, Rows};
+use super::{
+    Column, ColumnDesc, DbError, ForeignKey, Index, Item, Limits, Pager, Rows, Table, TableDesc,
+};
 
 /// Rows fetched from the portal per round trip.
 const PAGE: usize = 500;
 
-/// Connects (without TLS) and keeps the connection's task on the runtime.
-pub async fn connect(url: &str, timeout: Duration) -> Result<Client, DbError> {
+/// One PostgreSQL session, and what its role could do beyond SQL.
+#[derive(Debug)]
+pub struct Pg {
+    pub client: Client,
+    /// The role is a superuser or may write or run server files: even a READ ONLY transaction
+    /// can then write files (`COPY ... TO`, `lo_export`), so read-only use is refused.
+    pub file_writer: bool,
+}
+
+/// Connects (without TLS), keeps the connection's task on the runtime, and learns whether the
+/// role can write server files.
+pub async fn connect(url: &str, timeout: Duration) -> Result<Pg, DbError> {
     let mut config: tokio_postgres::Config = url.parse().map_err(|e| DbError::Open {
         path: redact(url),
         why: format!("not a PostgreSQL URL: {e}"),
@@ -36,39 +48,78 @@ pub async fn connect(url: &str, timeout: Duration) -> Result<Client, DbError> {
             tracing::debug!(error = %e, "PostgreSQL connection ended");
         }
     });
-    Ok(client)
+    let row = client
+        .query_one(
+            "SELECT r.rolsuper OR EXISTS (
+                 SELECT 1 FROM pg_roles p
+                 WHERE p.rolname IN ('pg_write_server_files', 'pg_execute_server_program')
+                   AND pg_has_role(r.oid, p.oid, 'USAGE'))
+             FROM pg_roles r WHERE r.rolname = current_user",
+            &[],
+        )
+        .await
+        .map_err(pg_error)?;
+    Ok(Pg {
+        client,
+        file_writer: row.get(0),
+    })
 }
 
 /// The URL without its password, for messages.
 fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => url.to_owned(),
-    }
+    crate::config::database::redact_url(url)
 }
 
-/// Runs one statement and returns up to `limits.max_rows` rows from `offset`.
-pub async fn query(
-    client: &mut Client,
-    sql: &str,
-    offset: usize,
-    limits: Limits,
+/// Starts the transaction one call runs in: READ ONLY unless writing, with the statement
+/// timeout for this transaction only. Read-only use by a role that can write server files is
+/// refused here, before any SQL of the caller's is seen.
+async fn begin<'a>(
+    pg: &'a mut Pg,
+    timeout: Duration,
     access: Access,
-) -> Result<Rows, DbError> {
-    let started = Instant::now();
+) -> Result<tokio_postgres::Transaction<'a>, DbError> {
+    if access == Access::ReadOnly && pg.file_writer {
+        return Err(file_writer_refusal());
+    }
+    start(&mut pg.client, timeout, access).await
+}
+
+fn file_writer_refusal() -> DbError {
+    DbError::Refused(
+        "this connection logs in as a superuser (or a role that may write server files), \
+         which can write files even inside a read-only transaction (COPY ... TO, lo_export); \
+         configure it with a role that may only SELECT (README: Databases)"
+            .into(),
+    )
+}
+
+async fn start(
+    client: &mut Client,
+    timeout: Duration,
+    access: Access,
+) -> Result<tokio_postgres::Transaction<'_>, DbError> {
     let tx = client
         .build_transaction()
         .read_only(access == Access::ReadOnly)
         .start()
         .await
         .map_err(pg_error)?;
-    let ms = limits.timeout.as_millis().max(1);
+    let ms = timeout.as_millis().max(1);
     tx.batch_execute(&format!("SET LOCAL statement_timeout = {ms}"))
         .await
         .map_err(pg_error)?;
+    Ok(tx)
+}
+
+/// Prepares the caller's one statement, refusing placeholders (there is nothing to bind).
+async fn prepare(
+    tx: &tokio_postgres::Transaction<'_>,
+    sql: &str,
+    ms: u128,
+) -> Result<(tokio_postgres::Statement, Vec<Column>), DbError> {
+    if super::split::statements(sql) == 0 {
+        return Err(DbError::Refused("the SQL is empty".into()));
+    }
     let stmt = tx.prepare(sql).await.map_err(|e| timeout_or(e, ms))?;
     if !stmt.params().is_empty() {
         return Err(DbError::Refused(format!(
@@ -76,7 +127,7 @@ pub async fn query(
             stmt.params().len()
         )));
     }
-    let columns: Vec<Column> = stmt
+    let columns = stmt
         .columns()
         .iter()
         .map(|c| Column {
@@ -84,6 +135,21 @@ pub async fn query(
             decl_type: Some(c.type_().name().to_owned()),
         })
         .collect();
+    Ok((stmt, columns))
+}
+
+/// Runs one statement and returns up to `limits.max_rows` rows from `offset`.
+pub async fn query(
+    pg: &mut Pg,
+    sql: &str,
+    offset: usize,
+    limits: Limits,
+    access: Access,
+) -> Result<Rows, DbError> {
+    let started = Instant::now();
+    let ms = limits.timeout.as_millis().max(1);
+    let tx = begin(pg, limits.timeout, access).await?;
+    let (stmt, columns) = prepare(&tx, sql, ms).await?;
     let portal = tx.bind(&stmt, &[]).await.map_err(|e| timeout_or(e, ms))?;
     let mut pager = Pager::new(offset, limits);
     'pages: loop {
@@ -94,9 +160,7 @@ pub async fn query(
             .map_err(|e| timeout_or(e, ms))?;
         let last = page.len() < want;
         for row in page {
-            let more = pager.offer(|| {
-                Ok::<_, DbError>((0..row.len()).map(|i| row.get::<_, Cell>(i).0).collect())
-            })?;
+            let more = pager.offer(|| Ok::<_, DbError>(values(&row)))?;
             if !more {
                 break 'pages;
             }
@@ -112,6 +176,198 @@ pub async fn query(
         Access::Writable => tx.commit().await.map_err(pg_error)?,
     }
     Ok(pager.finish(columns, started))
+}
+
+/// Runs one statement in a writable transaction and commits it: the rows it returns
+/// (`RETURNING`), capped like a query's, and how many rows it changed.
+pub async fn execute(pg: &mut Pg, sql: &str, limits: Limits) -> Result<(Rows, u64), DbError> {
+    use futures_util::StreamExt;
+    let started = Instant::now();
+    let ms = limits.timeout.as_millis().max(1);
+    let tx = begin(pg, limits.timeout, Access::Writable).await?;
+    let (stmt, columns) = prepare(&tx, sql, ms).await?;
+    let stream = tx
+        .query_raw(&stmt, std::iter::empty::<i32>())
+        .await
+        .map_err(|e| timeout_or(e, ms))?;
+    futures_util::pin_mut!(stream);
+    let mut pager = Pager::new(0, limits);
+    let mut keep = true;
+    while let Some(row) = stream.next().await {
+        let row = row.map_err(|e| timeout_or(e, ms))?;
+        if keep {
+            keep = pager.offer(|| Ok::<_, DbError>(values(&row)))?;
+        }
+    }
+    let affected = stream.rows_affected().unwrap_or(0);
+    tx.commit().await.map_err(pg_error)?;
+    Ok((pager.finish(columns, started), affected))
+}
+
+/// Runs one read statement and sends its columns, then every row, to an export's writer;
+/// stops when the writer hangs up (it reached a cap).
+pub async fn send_rows(
+    pg: &mut Pg,
+    sql: &str,
+    timeout: Duration,
+    out: tokio::sync::mpsc::Sender<Item>,
+) -> Result<(), DbError> {
+    use futures_util::StreamExt;
+    let ms = timeout.as_millis().max(1);
+    let tx = begin(pg, timeout, Access::ReadOnly).await?;
+    let (stmt, cols) = prepare(&tx, sql, ms).await?;
+    if out.send(Item::Columns(cols)).await.is_err() {
+        return Ok(());
+    }
+    let stream = tx
+        .query_raw(&stmt, std::iter::empty::<i32>())
+        .await
+        .map_err(|e| timeout_or(e, ms))?;
+    futures_util::pin_mut!(stream);
+    while let Some(row) = stream.next().await {
+        let row = row.map_err(|e| timeout_or(e, ms))?;
+        if out.send(Item::Row(values(&row))).await.is_err() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Tables and views outside the system schemas that the role can see, by schema and name
+/// (at most [`super::MAX_TABLES`]).
+pub async fn tables(pg: &mut Pg, timeout: Duration) -> Result<Vec<Table>, DbError> {
+    let rows = internal(
+        pg,
+        "SELECT table_schema::text, table_name::text,
+                CASE table_type WHEN 'BASE TABLE' THEN 'table' WHEN 'VIEW' THEN 'view'
+                     ELSE lower(table_type) END
+         FROM information_schema.tables
+         WHERE table_schema NOT IN ('pg_catalog', 'information_schema')
+         ORDER BY 1, 2 LIMIT $1",
+        &[&(super::MAX_TABLES as i64)],
+        timeout,
+    )
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Table {
+            schema: Some(r.get(0)),
+            name: r.get(1),
+            kind: r.get(2),
+        })
+        .collect())
+}
+
+/// Columns, primary key, foreign keys and indexes of `table` (`name` or `schema.name`, found
+/// on the search path like a query would).
+pub async fn describe(pg: &mut Pg, table: &str, timeout: Duration) -> Result<TableDesc, DbError> {
+    let missing = || {
+        DbError::Refused(format!(
+            "there is no table or view `{table}`; db_tables lists them (write schema.name outside the search path)"
+        ))
+    };
+    let found = internal(pg, "SELECT to_regclass($1)::oid", &[&table], timeout).await?;
+    let Some(oid) = found.first().and_then(|r| r.get::<_, Option<u32>>(0)) else {
+        return Err(missing());
+    };
+    let cols = internal(
+        pg,
+        "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull,
+                pg_get_expr(d.adbin, d.adrelid)
+         FROM pg_attribute a
+         LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+         WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
+         ORDER BY a.attnum",
+        &[&oid],
+        timeout,
+    )
+    .await?;
+    let columns = cols
+        .iter()
+        .map(|r| ColumnDesc {
+            name: r.get(0),
+            type_name: r.get(1),
+            nullable: r.get(2),
+            default: r.get(3),
+        })
+        .collect();
+    let pk = internal(
+        pg,
+        "SELECT a.attname::text
+         FROM pg_index i, unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, n)
+         JOIN pg_attribute a ON a.attnum = k.attnum
+         WHERE i.indrelid = $1 AND i.indisprimary AND a.attrelid = $1
+         ORDER BY k.n",
+        &[&oid],
+        timeout,
+    )
+    .await?;
+    let fks = internal(
+        pg,
+        "SELECT c.confrelid::regclass::text,
+                ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, o)
+                      JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n
+                      ORDER BY k.o),
+                ARRAY(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY k(n, o)
+                      JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n
+                      ORDER BY k.o)
+         FROM pg_constraint c WHERE c.conrelid = $1 AND c.contype = 'f' ORDER BY c.conname",
+        &[&oid],
+        timeout,
+    )
+    .await?;
+    let indexes = internal(
+        pg,
+        "SELECT ic.relname::text, i.indisunique,
+                ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, true)
+                      FROM generate_series(1, i.indnkeyatts::int) k ORDER BY k)
+         FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+         WHERE i.indrelid = $1 ORDER BY 1",
+        &[&oid],
+        timeout,
+    )
+    .await?;
+    Ok(TableDesc {
+        table: table.to_owned(),
+        columns,
+        primary_key: pk.iter().map(|r| r.get(0)).collect(),
+        foreign_keys: fks
+            .iter()
+            .map(|r| ForeignKey {
+                references: r.get(0),
+                columns: r.get(1),
+                referenced_columns: r.get(2),
+            })
+            .collect(),
+        indexes: indexes
+            .iter()
+            .map(|r| Index {
+                name: r.get(0),
+                unique: r.get(1),
+                columns: r.get(2),
+            })
+            .collect(),
+    })
+}
+
+/// Runs one statement of the caller's (schema queries, with bound parameters) read-only and
+/// returns every row.
+pub async fn internal(
+    pg: &mut Pg,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    timeout: Duration,
+) -> Result<Vec<tokio_postgres::Row>, DbError> {
+    let ms = timeout.as_millis().max(1);
+    // Schema queries are ours and read the catalogue only, so any role may run them.
+    let tx = start(&mut pg.client, timeout, Access::ReadOnly).await?;
+    let rows = tx.query(sql, params).await.map_err(|e| timeout_or(e, ms));
+    let _ = tx.rollback().await;
+    rows
+}
+
+fn values(row: &tokio_postgres::Row) -> Vec<Value> {
+    (0..row.len()).map(|i| row.get::<_, Cell>(i).0).collect()
 }
 
 fn timeout_or(e: tokio_postgres::Error, ms: u128) -> DbError {

@@ -13,7 +13,9 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 use serde_json::Value;
 
-use super::{Column, DbError, Limits, Pager, Rows};
+use super::{
+    Column, ColumnDesc, DbError, ForeignKey, Index, Limits, Pager, Rows, Table, TableDesc,
+};
 
 /// PRAGMAs that only describe the schema; they may name a table or index.
 const SCHEMA_PRAGMAS: &[&str] = &[
@@ -122,6 +124,9 @@ pub fn open(path: &Path, access: Access) -> Result<Connection, DbError> {
         path: path.display().to_string(),
         why: e.to_string(),
     })?;
+    // Another process writing (the local database is shared by every switchboard of the
+    // profile): wait for it rather than fail at once.
+    let _ = conn.busy_timeout(std::time::Duration::from_secs(5));
     guard(&conn, access).map_err(|e| DbError::Open {
         path: path.display().to_string(),
         why: e.to_string(),
@@ -147,6 +152,198 @@ fn guard(conn: &Connection, access: Access) -> rusqlite::Result<()> {
 /// `limits.max_bytes` of JSON and `limits.timeout`.
 pub fn query(conn: &Connection, sql: &str, offset: usize, limits: Limits) -> Result<Rows, DbError> {
     let started = Instant::now();
+    guarded(conn, sql, limits.timeout, |stmt| {
+        page(stmt, &[], offset, limits, started)
+    })
+}
+
+/// Runs one statement on a writable connection: the rows it returns (`RETURNING`), capped like
+/// a query's, and how many rows it inserted, changed or deleted.
+pub fn execute(conn: &Connection, sql: &str, limits: Limits) -> Result<(Rows, u64), DbError> {
+    let started = Instant::now();
+    let before = conn.total_changes();
+    let rows = guarded(conn, sql, limits.timeout, |stmt| {
+        page(stmt, &[], 0, limits, started)
+    })?;
+    Ok((rows, conn.total_changes().saturating_sub(before)))
+}
+
+/// Runs one read statement and hands every row to `each` (which returns `false` to stop),
+/// after the column names; for exports that stream a whole result.
+pub fn for_each_row(
+    conn: &Connection,
+    sql: &str,
+    timeout: std::time::Duration,
+    columns: impl FnOnce(&[Column]),
+    mut each: impl FnMut(Vec<Value>) -> bool,
+) -> Result<(), DbError> {
+    guarded(conn, sql, timeout, |stmt| {
+        columns(&columns_of(stmt));
+        let width = stmt.column_count();
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let values = (0..width)
+                .map(|i| row.get_ref(i).map(json_value))
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            if !each(values) {
+                break;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Runs one statement of the caller's (schema queries with bound parameters) and returns
+/// every row, within the deadline.
+pub fn internal(
+    conn: &Connection,
+    sql: &str,
+    params: &[&dyn rusqlite::ToSql],
+    timeout: std::time::Duration,
+) -> Result<Vec<Vec<Value>>, DbError> {
+    guarded(conn, sql, timeout, |stmt| {
+        let width = stmt.column_count();
+        let mut rows = stmt.query(params)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(
+                (0..width)
+                    .map(|i| row.get_ref(i).map(json_value))
+                    .collect::<rusqlite::Result<Vec<_>>>()?,
+            );
+        }
+        Ok(out)
+    })
+}
+
+/// The tables and views, by name (at most [`super::MAX_TABLES`]).
+pub fn tables(conn: &Connection, timeout: std::time::Duration) -> Result<Vec<Table>, DbError> {
+    let rows = internal(
+        conn,
+        "SELECT name, type FROM sqlite_schema
+         WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
+         ORDER BY name LIMIT ?1",
+        &[&(super::MAX_TABLES as i64)],
+        timeout,
+    )?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Table {
+            schema: None,
+            name: text(&r[0]),
+            kind: text(&r[1]),
+        })
+        .collect())
+}
+
+/// Columns, primary key, foreign keys and indexes of `table`.
+pub fn describe(
+    conn: &Connection,
+    table: &str,
+    timeout: std::time::Duration,
+) -> Result<TableDesc, DbError> {
+    let cols = internal(
+        conn,
+        "SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?1) ORDER BY cid",
+        &[&table],
+        timeout,
+    )?;
+    if cols.is_empty() {
+        return Err(DbError::Refused(format!(
+            "there is no table or view `{table}`; db_tables lists them"
+        )));
+    }
+    let mut pk: Vec<(i64, String)> = cols
+        .iter()
+        .filter(|r| r[4].as_i64().unwrap_or(0) > 0)
+        .map(|r| (r[4].as_i64().unwrap_or(0), text(&r[0])))
+        .collect();
+    pk.sort();
+    let columns = cols
+        .iter()
+        .map(|r| ColumnDesc {
+            name: text(&r[0]),
+            type_name: text(&r[1]),
+            nullable: r[2].as_i64() == Some(0) && r[4].as_i64() == Some(0),
+            default: r[3].as_str().map(str::to_owned),
+        })
+        .collect();
+    let fk_rows = internal(
+        conn,
+        "SELECT id, \"table\", \"from\", \"to\" FROM pragma_foreign_key_list(?1) ORDER BY id, seq",
+        &[&table],
+        timeout,
+    )?;
+    let mut foreign_keys: Vec<(i64, ForeignKey)> = Vec::new();
+    for r in fk_rows {
+        let id = r[0].as_i64().unwrap_or(0);
+        if foreign_keys.last().is_none_or(|(last, _)| *last != id) {
+            foreign_keys.push((
+                id,
+                ForeignKey {
+                    columns: Vec::new(),
+                    references: text(&r[1]),
+                    referenced_columns: Vec::new(),
+                },
+            ));
+        }
+        if let Some((_, fk)) = foreign_keys.last_mut() {
+            fk.columns.push(text(&r[2]));
+            // No target column means the referenced table's primary key.
+            if !r[3].is_null() {
+                fk.referenced_columns.push(text(&r[3]));
+            }
+        }
+    }
+    let index_rows = internal(
+        conn,
+        "SELECT il.name, il.\"unique\", ii.name
+         FROM pragma_index_list(?1) il, pragma_index_info(il.name) ii
+         ORDER BY il.name, ii.seqno",
+        &[&table],
+        timeout,
+    )?;
+    let mut indexes: Vec<Index> = Vec::new();
+    for r in index_rows {
+        let name = text(&r[0]);
+        if indexes.last().is_none_or(|i| i.name != name) {
+            indexes.push(Index {
+                name,
+                columns: Vec::new(),
+                unique: r[1].as_i64() == Some(1),
+            });
+        }
+        if let Some(i) = indexes.last_mut() {
+            // An expression's column has no name.
+            i.columns
+                .push(r[2].as_str().unwrap_or("<expression>").to_owned());
+        }
+    }
+    Ok(TableDesc {
+        table: table.to_owned(),
+        columns,
+        primary_key: pk.into_iter().map(|(_, n)| n).collect(),
+        foreign_keys: foreign_keys.into_iter().map(|(_, f)| f).collect(),
+        indexes,
+    })
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// Checks that `sql` is exactly one statement, then prepares and runs it through `f` with a
+/// deadline enforced by SQLite's progress handler; maps errors to refusals and timeouts.
+fn guarded<T>(
+    conn: &Connection,
+    sql: &str,
+    timeout: std::time::Duration,
+    f: impl FnOnce(&mut rusqlite::Statement<'_>) -> rusqlite::Result<T>,
+) -> Result<T, DbError> {
     match super::split::statements(sql) {
         0 => return Err(DbError::Refused("the SQL is empty".into())),
         1 => {}
@@ -156,17 +353,17 @@ pub fn query(conn: &Connection, sql: &str, offset: usize, limits: Limits) -> Res
             )));
         }
     }
-    let deadline = started + limits.timeout;
+    let deadline = Instant::now() + timeout;
     conn.progress_handler(1000, Some(move || Instant::now() > deadline))
         .map_err(sql_error)?;
-    let result = run(conn, sql, offset, limits, started);
+    let result = conn.prepare(sql).and_then(|mut stmt| f(&mut stmt));
     let _ = conn.progress_handler(0, None::<fn() -> bool>);
     result.map_err(|e| match e {
         rusqlite::Error::SqliteFailure(f, _)
             if f.code == rusqlite::ErrorCode::OperationInterrupted =>
         {
             DbError::Timeout {
-                ms: limits.timeout.as_millis() as u64,
+                ms: timeout.as_millis() as u64,
                 key: "statement_timeout_ms",
             }
         }
@@ -174,25 +371,27 @@ pub fn query(conn: &Connection, sql: &str, offset: usize, limits: Limits) -> Res
     })
 }
 
-fn run(
-    conn: &Connection,
-    sql: &str,
-    offset: usize,
-    limits: Limits,
-    started: Instant,
-) -> rusqlite::Result<Rows> {
-    let mut stmt = conn.prepare(sql)?;
-    let columns: Vec<Column> = stmt
-        .columns()
+fn columns_of(stmt: &rusqlite::Statement<'_>) -> Vec<Column> {
+    stmt.columns()
         .iter()
         .map(|c| Column {
             name: c.name().to_owned(),
             decl_type: c.decl_type().map(str::to_owned),
         })
-        .collect();
+        .collect()
+}
+
+fn page(
+    stmt: &mut rusqlite::Statement<'_>,
+    params: &[&dyn rusqlite::ToSql],
+    offset: usize,
+    limits: Limits,
+    started: Instant,
+) -> rusqlite::Result<Rows> {
+    let columns = columns_of(stmt);
     let width = columns.len();
     let mut page = Pager::new(offset, limits);
-    let mut result = stmt.query([])?;
+    let mut result = stmt.query(params)?;
     while let Some(row) = result.next()? {
         let more = page.offer(|| {
             (0..width)

@@ -6,6 +6,7 @@
 //! protocol errors are reserved for unknown tools and real bugs.
 
 pub mod ai;
+pub mod database;
 pub mod exec;
 pub mod files;
 pub mod memory;
@@ -112,6 +113,7 @@ pub fn router(shape: Shape) -> ToolRouter<Switchboard> {
     router += web::router();
     router += ai::router();
     router += memory::router();
+    router += database::router();
     if !shape.shell {
         router.remove_route("run_shell");
     }
@@ -166,7 +168,11 @@ fn portable(schema: JsonObject) -> JsonObject {
 fn strip_null(v: &mut Value) {
     match v {
         Value::Object(o) => {
-            if let Some(Value::Array(types)) = o.get("type") {
+            // `[T, "null"]` (or two `anyOf` branches) is how an `Option<T>` comes out; a
+            // longer list that includes null (a database cell) means it.
+            if let Some(Value::Array(types)) = o.get("type")
+                && types.len() == 2
+            {
                 let kept: Vec<Value> = types.iter().filter(|t| *t != "null").cloned().collect();
                 o.insert(
                     "type".into(),
@@ -180,7 +186,9 @@ fn strip_null(v: &mut Value) {
             if o.get("default") == Some(&Value::Null) {
                 o.remove("default");
             }
-            if let Some(Value::Array(any)) = o.get_mut("anyOf") {
+            if let Some(Value::Array(any)) = o.get_mut("anyOf")
+                && any.len() == 2
+            {
                 any.retain(|b| b.get("type") != Some(&Value::String("null".into())));
                 if any.len() == 1 {
                     let only = any.remove(0);

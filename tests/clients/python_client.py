@@ -70,6 +70,12 @@ def calls(root: str, victim_pid: int) -> dict:
         "memory_update": {"id": 1, "tags": ["infra", "ci"]},
         "memory_list": {"tag": "ci"},
         "memory_delete": {"id": 1},
+        "db_connections": {},
+        "db_execute": {"database": "local", "sql": "CREATE TABLE IF NOT EXISTS py(a INTEGER PRIMARY KEY, b TEXT)"},
+        "db_query": {"database": "local", "sql": "SELECT 1 AS one, NULL AS empty, 'x' AS t"},
+        "db_tables": {"database": "local"},
+        "db_describe": {"database": "local", "table": "py"},
+        "db_export_csv": {"database": "local", "sql": "SELECT 1 AS one", "path": "py/out.csv", "overwrite": True},
         "ai_health": {"refresh": True},
         "ai_list_models": {},
         "ai_model_info": {"model": SMOL},
@@ -104,6 +110,12 @@ def check(name: str, data: dict) -> None:
         assert data["hits"][0]["note"]["id"] == 1, data
     if name == "memory_list":
         assert [n["id"] for n in data["notes"]] == [1], data
+    if name == "db_query":
+        assert data["rows"] == [[1, None, "x"]], data
+    if name == "db_describe":
+        assert [c["name"] for c in data["columns"]] == ["a", "b"], data
+    if name == "db_export_csv":
+        assert data["rows"] == 1, data
     if name == "ai_health":
         assert data["backends"][0]["ok"] == AI_LIVE, data
     if AI_LIVE and name == "ai_list_models":

@@ -50,7 +50,7 @@ fn python_sdk_lists_and_calls_every_tool() {
     }
     for mode in ["default", "legacy"] {
         let stdout = run_python(&py, script, p.root.to_str().unwrap(), mode, &p.base, &env);
-        assert!(stdout.contains("called 50 tools"), "{stdout}");
+        assert!(stdout.contains("called 56 tools"), "{stdout}");
     }
 }
 
@@ -263,6 +263,29 @@ fn inspector_cli_lists_strictly_and_calls_every_tool() {
         ("memory_update", &["id=1", r#"tags=["infra","ci"]"#]),
         ("memory_list", &["tag=ci"]),
         ("memory_delete", &["id=1"]),
+        ("db_connections", &[]),
+        (
+            "db_execute",
+            &[
+                "database=local",
+                "sql=CREATE TABLE IF NOT EXISTS ins(a INTEGER PRIMARY KEY, b TEXT)",
+            ],
+        ),
+        (
+            "db_query",
+            &["database=local", "sql=SELECT 1 AS one, NULL AS none"],
+        ),
+        ("db_tables", &["database=local"]),
+        ("db_describe", &["database=local", "table=ins"]),
+        (
+            "db_export_csv",
+            &[
+                "database=local",
+                "sql=SELECT 1",
+                "path=ins/out.csv",
+                "create_parents=true",
+            ],
+        ),
         // Nothing listens at OLLAMA_HOST here (the AI tests use the real engine): each answer
         // says so, and ai_health reports it as data.
         ("ai_health", &[]),

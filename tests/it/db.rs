@@ -60,7 +60,10 @@ fn limits() -> Limits {
 
 /// A fresh table `t` with three rows of assorted types, readable by `reader`.
 async fn fixture(pg: &Pg) -> tokio_postgres::Client {
-    let admin = connect(&pg.admin, Duration::from_secs(5)).await.unwrap();
+    let admin = connect(&pg.admin, Duration::from_secs(5))
+        .await
+        .unwrap()
+        .client;
     admin
         .batch_execute(
             "DROP TABLE IF EXISTS t;
@@ -145,6 +148,19 @@ async fn postgres_read_only_holds_against_hostile_sql() {
     let copy = format!("COPY t TO '{}'", file.display());
     for url in [&pg.reader, &pg.admin] {
         let mut c = connect(url, Duration::from_secs(5)).await.unwrap();
+        if url == &pg.admin {
+            // A superuser can write server files even read-only: every read is refused.
+            assert!(c.file_writer);
+            let r = query(&mut c, "SELECT 1", 0, limits(), Access::ReadOnly).await;
+            assert!(
+                matches!(&r, Err(DbError::Refused(m)) if m.contains("superuser")),
+                "{r:?}"
+            );
+            let r = query(&mut c, &copy, 0, limits(), Access::ReadOnly).await;
+            assert!(matches!(r, Err(DbError::Refused(_))), "{r:?}");
+            continue;
+        }
+        assert!(!c.file_writer);
         for sql in [
             "SELECT 1; COMMIT; DROP TABLE t;",
             "WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d",
@@ -164,10 +180,8 @@ async fn postgres_read_only_holds_against_hostile_sql() {
                 "{url} {sql}: refused, not {r:?}"
             );
         }
-        if url == &pg.reader {
-            let r = query(&mut c, &copy, 0, limits(), Access::ReadOnly).await;
-            assert!(matches!(r, Err(DbError::Refused(_))), "{copy}: {r:?}");
-        }
+        let r = query(&mut c, &copy, 0, limits(), Access::ReadOnly).await;
+        assert!(matches!(r, Err(DbError::Refused(_))), "{copy}: {r:?}");
         // The connection is still usable after each refusal.
         let ok = query(
             &mut c,
@@ -233,4 +247,161 @@ async fn postgres_writable_connections_write() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("cannot be opened"), "{err}");
+}
+
+/// The database tools on PostgreSQL: `ro` logs in as the SELECT-only role, `su` as the
+/// superuser (read-only in config), `rw` as the superuser with `writable: true`.
+fn pg_settings(pg: &Pg, p: &crate::harness::Project) -> switchboard::config::Settings {
+    use switchboard::config::{ConnectionSettings, Target};
+    let mut s = p.settings();
+    for (name, url, writable) in [
+        ("ro", &pg.reader, false),
+        ("su", &pg.admin, false),
+        ("rw", &pg.admin, true),
+    ] {
+        s.database.connections.push(ConnectionSettings {
+            name: name.into(),
+            target: Target::Postgres(url.clone()),
+            writable,
+            statement_timeout: Duration::from_millis(800),
+            max_rows: 200,
+            description: None,
+            built_in: false,
+        });
+    }
+    s
+}
+
+#[tokio::test]
+async fn postgres_through_the_tools_reads_refuses_writes_and_exports() {
+    let Some(pg) = pg() else { return };
+    let _turn = TURN.lock().await;
+    let admin = fixture(pg).await;
+    admin
+        .batch_execute(
+            "DROP TABLE IF EXISTS line; DROP TABLE IF EXISTS head;
+             CREATE TABLE head(id int PRIMARY KEY, name text NOT NULL DEFAULT 'x');
+             CREATE TABLE line(id serial PRIMARY KEY, head int REFERENCES head(id), qty int);
+             CREATE UNIQUE INDEX line_head_qty ON line(head, qty);
+             GRANT SELECT ON head, line TO reader;",
+        )
+        .await
+        .unwrap();
+    let p = crate::harness::Project::new();
+    let s = crate::harness::session(pg_settings(pg, &p)).await;
+    let conns = s.ok("db_connections", json!({})).await;
+    let ro = conns["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "ro")
+        .unwrap()
+        .clone();
+    assert_eq!(ro["engine"], "postgres");
+    assert!(
+        ro["location"].as_str().unwrap().contains("reader:***@"),
+        "{ro}"
+    );
+
+    let r = s
+        .ok(
+            "db_query",
+            json!({"database": "ro", "sql": "SELECT a, b FROM t ORDER BY a"}),
+        )
+        .await;
+    assert_eq!(r["rows"][0], json!([1, "one"]));
+    let file = std::env::temp_dir().join(format!("switchboard-tool-copy-{}", std::process::id()));
+    for sql in [
+        "SELECT 1; COMMIT; DROP TABLE t;".to_owned(),
+        "WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d".to_owned(),
+        format!("COPY t TO '{}'", file.display()),
+        "DELETE FROM t".to_owned(),
+    ] {
+        for db in ["ro", "su", "rw"] {
+            let err = s.err("db_query", json!({"database": db, "sql": sql})).await;
+            assert!(!err.is_empty(), "{db} {sql}");
+        }
+    }
+    let err = s
+        .err("db_query", json!({"database": "su", "sql": "SELECT 1"}))
+        .await;
+    assert!(err.contains("superuser") && err.contains("SELECT"), "{err}");
+    let err = s
+        .err(
+            "db_execute",
+            json!({"database": "ro", "sql": "DELETE FROM t"}),
+        )
+        .await;
+    assert!(err.contains("read-only"), "{err}");
+    let err = s
+        .err(
+            "db_query",
+            json!({"database": "ro", "sql": "SELECT count(*) FROM generate_series(1, 10000000) a CROSS JOIN generate_series(1, 10000000) b"}),
+        )
+        .await;
+    assert!(err.contains("statement_timeout_ms"), "{err}");
+    assert!(!file.exists(), "no server file was written");
+    assert_eq!(count(&admin).await, 3, "nothing was deleted");
+
+    let done = s
+        .ok(
+            "db_execute",
+            json!({"database": "rw", "sql": "INSERT INTO head(id) VALUES (1), (2)"}),
+        )
+        .await;
+    assert_eq!(done["affected_rows"], 2);
+    let ret = s
+        .ok(
+            "db_execute",
+            json!({"database": "rw", "sql": "INSERT INTO line(head, qty) VALUES (1, 5) RETURNING id"}),
+        )
+        .await;
+    assert_eq!(ret["affected_rows"], 1);
+    assert_eq!(ret["result"]["rows"], json!([[1]]));
+
+    let tables = s.ok("db_tables", json!({"database": "ro"})).await;
+    assert!(
+        tables["tables"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"schema": "public", "name": "line", "kind": "table"})),
+        "{tables}"
+    );
+    let d = s
+        .ok(
+            "db_describe",
+            json!({"database": "ro", "table": "public.line"}),
+        )
+        .await;
+    assert_eq!(d["primary_key"], json!(["id"]));
+    assert_eq!(
+        d["columns"][2],
+        json!({"name": "qty", "type": "integer", "nullable": true})
+    );
+    assert_eq!(
+        d["foreign_keys"],
+        json!([{"columns": ["head"], "references": "head", "referenced_columns": ["id"]}])
+    );
+    assert!(
+        d["indexes"].as_array().unwrap().contains(
+            &json!({"name": "line_head_qty", "columns": ["head", "qty"], "unique": true})
+        ),
+        "{d}"
+    );
+    let h = s
+        .ok("db_describe", json!({"database": "ro", "table": "head"}))
+        .await;
+    assert_eq!(h["columns"][1]["default"], "'x'::text", "{h}");
+
+    let out = s
+        .ok(
+            "db_export_csv",
+            json!({"database": "ro", "sql": "SELECT a, b, n FROM t ORDER BY a", "path": "t.csv"}),
+        )
+        .await;
+    assert_eq!(out["rows"], 3);
+    assert_eq!(
+        p.read("t.csv"),
+        "a,b,n\r\n1,one,12345.678\r\n2,two,-0.050\r\n3,three,0.000\r\n"
+    );
 }

@@ -536,14 +536,7 @@ async fn config_switches_remove_the_shell_and_package_tools() {
     settings.exec.shell = None;
     settings.exec.packages_enabled = false;
     let s = session(settings).await;
-    let names: Vec<String> = s
-        .client
-        .list_all_tools()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|t| t.name.to_string())
-        .collect();
+    let names = s.tool_names().await;
     assert!(names.contains(&"run_command".to_owned()));
     assert!(!names.contains(&"run_shell".to_owned()), "{names:?}");
     assert!(!names.contains(&"install_package".to_owned()), "{names:?}");

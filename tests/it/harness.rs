@@ -242,6 +242,17 @@ pub async fn session_with(settings: Settings, client: TestClient) -> Session {
 }
 
 impl Session {
+    /// The names in `tools/list`.
+    pub async fn tool_names(&self) -> Vec<String> {
+        self.client
+            .list_all_tools()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.name.to_string())
+            .collect()
+    }
+
     pub async fn call(&self, tool: &str, args: Value) -> CallToolResult {
         let Value::Object(args) = args else {
             panic!("arguments must be an object")

@@ -4,6 +4,7 @@
 mod ai;
 mod cli;
 mod clients;
+mod database;
 mod db;
 mod e2e;
 mod exec;

@@ -124,6 +124,65 @@ pub fn write_atomic(
     replace_atomic(scope, target, input, |f| f.write_all(bytes))
 }
 
+/// Checks a destination for a file produced in pieces (a download, an export) and creates the
+/// temporary file beside it that the pieces go into: the destination must be a regular file
+/// or absent, replaced only with `overwrite`, its folder created only with `parents`.
+pub fn staged_file(
+    scope: &FileScope,
+    input: &str,
+    overwrite: bool,
+    parents: bool,
+    suffix: &str,
+) -> Result<(WriteTarget, tempfile::NamedTempFile), ToolError> {
+    let target = scope.for_write(input)?;
+    match target.existing {
+        Some(t) if !t.is_file() => {
+            return Err(ToolError::invalid(format!(
+                "`{input}` exists and is not a regular file; give a file path"
+            )));
+        }
+        Some(_) if !overwrite => {
+            return Err(ToolError::invalid(format!(
+                "`{input}` already exists; pass overwrite: true to replace it"
+            )));
+        }
+        _ => {}
+    }
+    if target.missing_parents && !parents {
+        return Err(ToolError::invalid(format!(
+            "the folder {} does not exist; pass create_parents: true",
+            display(&target.parent)
+        )));
+    }
+    create_parents(scope, &target, input)?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".switchboard-")
+        .suffix(suffix)
+        .tempfile_in(&target.parent)
+        .map_err(|e| ToolError::io(input, e))?;
+    scope.verify_fd(tmp.as_file(), input)?;
+    Ok((target, tmp))
+}
+
+/// Syncs a [`staged_file`] and renames it onto its destination (never over a file that
+/// appeared meanwhile, unless `overwrite`).
+pub fn put_in_place(
+    tmp: tempfile::NamedTempFile,
+    path: &Path,
+    overwrite: bool,
+    input: &str,
+) -> Result<(), ToolError> {
+    tmp.as_file()
+        .sync_data()
+        .map_err(|e| ToolError::io(input, e))?;
+    let saved = if overwrite {
+        tmp.persist(path).map(|_| ())
+    } else {
+        tmp.persist_noclobber(path).map(|_| ())
+    };
+    saved.map_err(|e| ToolError::io(input, e.error))
+}
+
 /// Creates a new file exclusively (fails if anything appeared there) and writes `bytes`.
 pub fn write_new(
     scope: &FileScope,

@@ -13,7 +13,7 @@ use tokio::io::AsyncWriteExt;
 use crate::policy::FileScope;
 use crate::policy::net::{NetError, NetGuard};
 use crate::server::Switchboard;
-use crate::tools::files::common::{create_parents, display};
+use crate::tools::files::common::{display, put_in_place, staged_file};
 use crate::tools::{ToolError, blocking};
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -63,37 +63,7 @@ pub async fn download_file(
             args.overwrite,
             args.create_parents,
         );
-        blocking(move || {
-            let target = scope.for_write(&input)?;
-            match target.existing {
-                Some(t) if !t.is_file() => {
-                    return Err(ToolError::invalid(format!(
-                        "`{input}` exists and is not a regular file; give a file path"
-                    )));
-                }
-                Some(_) if !overwrite => {
-                    return Err(ToolError::invalid(format!(
-                        "`{input}` already exists; pass overwrite: true to replace it"
-                    )));
-                }
-                _ => {}
-            }
-            if target.missing_parents && !parents {
-                return Err(ToolError::invalid(format!(
-                    "the folder {} does not exist; pass create_parents: true",
-                    display(&target.parent)
-                )));
-            }
-            create_parents(&scope, &target, &input)?;
-            let tmp = tempfile::Builder::new()
-                .prefix(".switchboard-")
-                .suffix(".download")
-                .tempfile_in(&target.parent)
-                .map_err(|e| ToolError::io(&input, e))?;
-            scope.verify_fd(tmp.as_file(), &input)?;
-            Ok((target, tmp))
-        })
-        .await?
+        blocking(move || staged_file(&scope, &input, overwrite, parents, ".download")).await?
     };
     let credential = super::credential(credentials, args.credential.as_deref())?;
     let net_err = |e: NetError| ToolError::invalid(e.to_string());
@@ -149,18 +119,7 @@ pub async fn download_file(
     drop(out);
     let created = target.existing.is_none();
     let (path, input, overwrite) = (target.path.clone(), args.path.clone(), args.overwrite);
-    blocking(move || {
-        tmp.as_file()
-            .sync_data()
-            .map_err(|e| ToolError::io(&input, e))?;
-        let saved = if overwrite {
-            tmp.persist(&path).map(|_| ())
-        } else {
-            tmp.persist_noclobber(&path).map(|_| ())
-        };
-        saved.map_err(|e| ToolError::io(&input, e.error))
-    })
-    .await?;
+    blocking(move || put_in_place(tmp, &path, overwrite, &input)).await?;
     let mime = opened
         .headers
         .get(reqwest::header::CONTENT_TYPE)

@@ -1,0 +1,50 @@
+//! `db_query`: one read-only SQL statement, a page of rows at a time.
+
+use rmcp::handler::server::wrapper::{Json, Parameters};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, tool, tool_router};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::resolve;
+use crate::db::Rows;
+use crate::server::Switchboard;
+use crate::tools::ToolError;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DbQueryArgs {
+    /// A connection name (db_connections), or a SQLite file path inside the roots.
+    pub database: String,
+    /// Exactly one read-only statement (SELECT, WITH, EXPLAIN, schema PRAGMAs). Values go in
+    /// the text; there are no placeholders.
+    pub sql: String,
+    /// Rows to skip: the `next_offset` of the previous page.
+    #[serde(default)]
+    pub offset: usize,
+}
+
+#[tool_router(router = db_query_router, vis = "pub(crate)")]
+impl Switchboard {
+    /// Run one read-only SQL statement and get column names and types and rows as JSON, a page at a time (next_offset continues). Writes are refused on every connection; use db_execute on a writable one.
+    #[tool(annotations(
+        title = "Query database",
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = false
+    ))]
+    pub async fn db_query(
+        &self,
+        Parameters(args): Parameters<DbQueryArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<Rows>, ToolError> {
+        let scope = self.file_scope(&ctx).await;
+        let source = resolve(self, &scope, &args.database)?;
+        Ok(Json(
+            self.databases()
+                .query(&source, &args.sql, args.offset)
+                .await?,
+        ))
+    }
+}
