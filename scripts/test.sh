@@ -37,11 +37,12 @@ if ! "$deps/venv/bin/python" -c 'import mcp' >/dev/null 2>&1; then
 fi
 
 # The MCP Inspector CLI needs Node >= 22.19; the npm package node@22 provides one. The
-# reference server `server-everything` is a real third-party child for the proxy tests.
-if [ ! -x "$deps/node/node_modules/.bin/mcp-inspector" ] || [ ! -x "$deps/node/node_modules/.bin/mcp-server-everything" ] || ! "$deps/node/node_modules/.bin/node" --version >/dev/null 2>&1; then
-  say "installing Node 22, the MCP Inspector CLI and the reference MCP server"
+# reference server `server-everything` is a real third-party child for the proxy tests, and
+# the official memory server writes and reads the knowledge-graph files the import tests use.
+if [ ! -x "$deps/node/node_modules/.bin/mcp-inspector" ] || [ ! -x "$deps/node/node_modules/.bin/mcp-server-everything" ] || [ ! -x "$deps/node/node_modules/.bin/mcp-server-memory" ] || ! "$deps/node/node_modules/.bin/node" --version >/dev/null 2>&1; then
+  say "installing Node 22, the MCP Inspector CLI and the reference MCP servers"
   mkdir -p "$deps/node"
-  (cd "$deps/node" && npm install --silent --no-audit --no-fund --no-save node@22 @modelcontextprotocol/inspector@2 @modelcontextprotocol/server-everything@2026.8.31 >/dev/null)
+  (cd "$deps/node" && npm install --silent --no-audit --no-fund --no-save node@22 @modelcontextprotocol/inspector@2 @modelcontextprotocol/server-everything@2026.8.31 @modelcontextprotocol/server-memory@2026.8.31 >/dev/null)
 fi
 
 # A real local inference engine for the AI tests (tests/ai/engine.py): llama.cpp's server from
@@ -71,6 +72,7 @@ export SWITCHBOARD_TEST_PYTHON="$deps/venv/bin/python"
 export SWITCHBOARD_TEST_ENGINE_MODEL="$model"
 export SWITCHBOARD_TEST_INSPECTOR="$deps/node/node_modules/.bin/mcp-inspector"
 export SWITCHBOARD_TEST_EVERYTHING="$deps/node/node_modules/.bin/mcp-server-everything"
+export SWITCHBOARD_TEST_MEMORY_SERVER="$deps/node/node_modules/.bin/mcp-server-memory"
 export SWITCHBOARD_TEST_POSTGRES=1
 export SWITCHBOARD_TEST_STRICT=1
 

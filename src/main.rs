@@ -60,6 +60,7 @@ fn main() -> ExitCode {
             Command::Proxy {
                 action: switchboard::cli::ProxyAction::Approve { target },
             } => commands::proxy_approve(settings, &target),
+            Command::Memory { action } => commands::memory(settings, action),
             Command::InstallSnippet { host } => commands::install_snippet(host),
         };
         match result {

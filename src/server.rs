@@ -500,14 +500,15 @@ impl Switchboard {
     fn watch(&self, uri: String, target: WatchTarget, peer: Peer<RoleServer>) -> CancellationToken {
         let token = self.shutdown.child_token();
         let stop = token.clone();
+        let me = self.clone();
         tokio::spawn(async move {
-            let mut last = target.stamp();
+            let mut last = target.stamp(&me).await;
             loop {
                 tokio::select! {
                     _ = stop.cancelled() => break,
                     _ = tokio::time::sleep(SUBSCRIPTION_POLL) => {}
                 }
-                let now = target.stamp();
+                let now = target.stamp(&me).await;
                 if now != last {
                     last = now;
                     let param = ResourceUpdatedNotificationParam::new(uri.clone());
@@ -535,15 +536,36 @@ pub(crate) fn rank(level: LoggingLevel) -> u8 {
     }
 }
 
-/// What a subscription watches: files' sizes and modification times (or their absence).
-struct WatchTarget(Vec<PathBuf>);
+/// What a subscription watches: files' sizes and modification times (or their absence), the
+/// knowledge graph's change counter, or one note.
+enum WatchTarget {
+    Files(Vec<PathBuf>),
+    Graph,
+    Note(i64),
+}
 
 impl WatchTarget {
-    fn stamp(&self) -> Vec<Option<(u64, SystemTime)>> {
-        self.0
-            .iter()
-            .map(|p| crate::support::file_stamp(p))
-            .collect()
+    async fn stamp(&self, sb: &Switchboard) -> String {
+        use crate::memory::resources::{graph_stamp, note_stamp};
+        match self {
+            WatchTarget::Files(paths) => {
+                let stamps: Vec<Option<(u64, SystemTime)>> = paths
+                    .iter()
+                    .map(|p| crate::support::file_stamp(p))
+                    .collect();
+                format!("{stamps:?}")
+            }
+            WatchTarget::Graph => sb
+                .with_notes(|m| Ok(graph_stamp(m)))
+                .await
+                .unwrap_or_default(),
+            WatchTarget::Note(id) => {
+                let id = *id;
+                sb.with_notes(move |m| Ok(note_stamp(m, id)))
+                    .await
+                    .unwrap_or_default()
+            }
+        }
     }
 }
 
@@ -779,6 +801,14 @@ impl ServerHandler for Switchboard {
             })
             .collect::<Vec<_>>();
         let mut list = list;
+        list.push(
+            Resource::new(crate::memory::resources::GRAPH_URI, "memory-graph")
+                .with_title("Knowledge graph")
+                .with_description(
+                    "The memory knowledge graph's size and first entities (read_graph pages through it)",
+                )
+                .with_mime_type("application/json"),
+        );
         for c in &self.databases().settings.connections {
             list.push(
                 Resource::new(
@@ -812,7 +842,13 @@ impl ServerHandler for Switchboard {
         let template = ResourceTemplate::new(resources::FILE_TEMPLATE, "file")
             .with_title("Files inside the allowed roots")
             .with_description("Any file inside the allowed roots, by absolute path: file:///home/me/project/README.md");
-        let mut templates = vec![template];
+        let note = ResourceTemplate::new(crate::memory::resources::NOTE_TEMPLATE, "memory-note")
+            .with_title("A remembered note")
+            .with_description(
+                "One note of the memory by id (ids come from memory_search and memory_list)",
+            )
+            .with_mime_type("application/json");
+        let mut templates = vec![template, note];
         if let Some(hub) = self.start_proxy() {
             hub.wait_startup().await;
             templates.extend(hub.view().templates.iter().cloned());
@@ -834,6 +870,35 @@ impl ServerHandler for Switchboard {
             };
         }
         let uri = request.uri;
+        // The memory resources: `None` inside when the note does not exist.
+        let memory = if uri == crate::memory::resources::GRAPH_URI {
+            Some(
+                self.with_notes(|m| Ok(Some(crate::memory::resources::graph_summary(m)?)))
+                    .await,
+            )
+        } else if let Some(id) = crate::memory::resources::note_id(&uri) {
+            Some(
+                self.with_notes(move |m| match crate::memory::resources::note(m, id) {
+                    Err(crate::memory::notes::NotesError::NotFound(_)) => Ok(None),
+                    other => Ok(Some(other?)),
+                })
+                .await,
+            )
+        } else {
+            None
+        };
+        if let Some(found) = memory {
+            let value = found
+                .map_err(|e| McpError::internal_error(e.to_string(), None))?
+                .ok_or_else(|| resource_error(ResourceError::NotFound(uri.clone())))?;
+            let text = serde_json::to_string_pretty(&value).unwrap_or_default();
+            return Ok(ReadResourceResult::new(vec![to_contents(
+                &uri,
+                "application/json".into(),
+                Body::Text(text),
+            )])
+            .into());
+        }
         if let Some(name) = schema_connection(&uri) {
             let dbs = self.databases();
             let Some(conn) = dbs.settings.get(name) else {
@@ -882,20 +947,24 @@ impl ServerHandler for Switchboard {
                 None => Err(resource_error(ResourceError::NotFound(uri))),
             };
         }
-        let paths = if let Some(p) = crate::support::uri::file_uri_to_path(&uri) {
+        let target = if uri == crate::memory::resources::GRAPH_URI {
+            WatchTarget::Graph
+        } else if let Some(id) = crate::memory::resources::note_id(&uri) {
+            WatchTarget::Note(id)
+        } else if let Some(p) = crate::support::uri::file_uri_to_path(&uri) {
             let scope = self.file_scope(&ctx).await;
-            vec![
+            WatchTarget::Files(vec![
                 scope
                     .existing(&p)
                     .map_err(|e| McpError::invalid_params(e.to_string(), None))?
                     .path,
-            ]
+            ])
         } else if let Some(name) = schema_connection(&uri) {
             match self.databases().settings.get(name).map(|c| &c.target) {
                 // A WAL database changes its -wal file first.
                 Some(crate::config::Target::Sqlite(p)) => {
                     let wal = PathBuf::from(format!("{}-wal", p.display()));
-                    vec![p.clone(), wal]
+                    WatchTarget::Files(vec![p.clone(), wal])
                 }
                 Some(crate::config::Target::Postgres(_)) => {
                     return Err(McpError::invalid_params(
@@ -909,7 +978,7 @@ impl ServerHandler for Switchboard {
             }
         } else if let Some(source) = self.resources().source_file(&uri) {
             match source {
-                Some(p) => vec![p],
+                Some(p) => WatchTarget::Files(vec![p]),
                 // Built-in resources never change; the subscription is accepted and stays quiet.
                 None => return Ok(()),
             }
@@ -928,7 +997,7 @@ impl ServerHandler for Switchboard {
                 None,
             ));
         }
-        let token = self.watch(uri.clone(), WatchTarget(paths), ctx.peer.clone());
+        let token = self.watch(uri.clone(), target, ctx.peer.clone());
         subs.insert(uri, token);
         Ok(())
     }

@@ -316,6 +316,52 @@ pub fn proxy_approve(settings: Arc<Settings>, target: &str) -> anyhow::Result<u8
     Ok(0)
 }
 
+/// `switchboard memory import FILE` / `export [FILE]`: the knowledge graph in the official
+/// memory server's JSONL format. An export to a file is written whole or not at all.
+pub fn memory(settings: Arc<Settings>, action: super::MemoryAction) -> anyhow::Result<u8> {
+    use crate::memory::notes::Notes;
+    let mut store = Notes::open(&settings.memory.db)?;
+    match action {
+        super::MemoryAction::Import { file } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let done = store
+                .import_jsonl(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            println!(
+                "imported {} new entities, {} new observations, {} new relations into profile `{}`",
+                done.entities, done.observations, done.relations, settings.profile.name
+            );
+        }
+        super::MemoryAction::Export { file: None } => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            store.export_jsonl(&mut out)?;
+            std::io::Write::flush(&mut out)?;
+        }
+        super::MemoryAction::Export { file: Some(path) } => {
+            let dir = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+            let mut out = std::io::BufWriter::new(tmp.as_file_mut());
+            let counts = store.export_jsonl(&mut out)?;
+            std::io::Write::flush(&mut out)?;
+            drop(out);
+            tmp.as_file().sync_data()?;
+            tmp.persist(&path)?;
+            eprintln!(
+                "exported {} entities, {} observations, {} relations to {}",
+                counts.entities,
+                counts.observations,
+                counts.relations,
+                path.display()
+            );
+        }
+    }
+    Ok(0)
+}
+
 pub async fn doctor(settings: Arc<Settings>) -> anyhow::Result<u8> {
     let mut failed = 0;
     let mut line = |ok: bool, what: String| {

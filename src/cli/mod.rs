@@ -75,6 +75,11 @@ pub enum Command {
         #[command(subcommand)]
         action: ProxyAction,
     },
+    /// The profile's memory: import or export the knowledge graph
+    Memory {
+        #[command(subcommand)]
+        action: MemoryAction,
+    },
     /// Print the MCP host config entry for this binary
     InstallSnippet {
         #[arg(value_enum, default_value_t = Host::Claude)]
@@ -98,6 +103,20 @@ pub enum ProxyAction {
     Approve {
         /// SERVER (all its held-back tools) or SERVER:TOOL
         target: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MemoryAction {
+    /// Merge a knowledge graph in the official memory server's JSONL format into this profile's
+    Import {
+        /// The JSONL file (its MEMORY_FILE_PATH)
+        file: PathBuf,
+    },
+    /// Write this profile's knowledge graph as the official memory server's JSONL
+    Export {
+        /// Where to write it (default: stdout)
+        file: Option<PathBuf>,
     },
 }
 

@@ -1,5 +1,7 @@
-//! Durable memory for agents (issue 7, in progress): notes with full-text search first, in one
-//! SQLite database per profile that several switchboard processes share safely. No MCP types
-//! here; the memory tools will be thin adapters.
+//! Durable memory for agents: notes with full-text search and a knowledge graph, in one SQLite
+//! database per profile that several switchboard processes share safely. No MCP types here;
+//! the memory tools are thin adapters.
 
+pub mod graph;
 pub mod notes;
+pub mod resources;

@@ -17,6 +17,9 @@ const BUSY: Duration = Duration::from_secs(10);
 pub enum NotesError {
     #[error("no note {0}; memory_list shows the notes")]
     NotFound(i64),
+    /// A call that cannot be done as asked, worded for the model.
+    #[error("{0}")]
+    Invalid(String),
     #[error("the memory database failed: {0}")]
     Db(#[from] rusqlite::Error),
 }
@@ -119,6 +122,10 @@ pub fn fts_query(text: &str) -> Option<String> {
 }
 
 impl Notes {
+    pub(super) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
     pub fn open(path: &Path) -> Result<Self, NotesError> {
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
@@ -128,13 +135,16 @@ impl Notes {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
-        conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} COMMIT;"))?;
+        conn.execute_batch(&format!(
+            "BEGIN IMMEDIATE; {SCHEMA} {} COMMIT;",
+            super::graph::SCHEMA
+        ))?;
         Ok(Self { conn })
     }
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction: it takes the write lock at once, so two
     /// processes never both read and then collide on upgrading to a write.
-    fn write<T>(
+    pub(super) fn write<T>(
         &mut self,
         f: impl FnOnce(&Connection) -> Result<T, NotesError>,
     ) -> Result<T, NotesError> {

@@ -70,6 +70,15 @@ def calls(root: str, victim_pid: int) -> dict:
         "memory_update": {"id": 1, "tags": ["infra", "ci"]},
         "memory_list": {"tag": "ci"},
         "memory_delete": {"id": 1},
+        "create_entities": {"entities": [{"name": "hopper", "entityType": "server", "observations": ["builds CI"]}]},
+        "create_relations": {"relations": [{"from": "hopper", "to": "ci", "relationType": "runs"}]},
+        "add_observations": {"observations": [{"entityName": "hopper", "contents": ["in rack 3"]}]},
+        "search_nodes": {"query": "rack"},
+        "open_nodes": {"names": ["hopper"]},
+        "read_graph": {},
+        "delete_observations": {"deletions": [{"entityName": "hopper", "observations": ["in rack 3"]}]},
+        "delete_relations": {"relations": [{"from": "hopper", "to": "ci", "relationType": "runs"}]},
+        "delete_entities": {"entityNames": ["hopper"]},
         "db_connections": {},
         "db_execute": {"database": "local", "sql": "CREATE TABLE IF NOT EXISTS py(a INTEGER PRIMARY KEY, b TEXT)"},
         "db_query": {"database": "local", "sql": "SELECT 1 AS one, NULL AS empty, 'x' AS t"},
@@ -110,6 +119,10 @@ def check(name: str, data: dict) -> None:
         assert data["hits"][0]["note"]["id"] == 1, data
     if name == "memory_list":
         assert [n["id"] for n in data["notes"]] == [1], data
+    if name == "search_nodes":
+        assert [e["name"] for e in data["entities"]] == ["hopper"] and data["relations"][0]["to"] == "ci", data
+    if name == "delete_entities":
+        assert data["deleted"] == 1, data
     if name == "db_query":
         assert data["rows"] == [[1, None, "x"]], data
     if name == "db_describe":

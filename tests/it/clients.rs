@@ -50,7 +50,7 @@ fn python_sdk_lists_and_calls_every_tool() {
     }
     for mode in ["default", "legacy"] {
         let stdout = run_python(&py, script, p.root.to_str().unwrap(), mode, &p.base, &env);
-        assert!(stdout.contains("called 56 tools"), "{stdout}");
+        assert!(stdout.contains("called 65 tools"), "{stdout}");
     }
 }
 
@@ -263,6 +263,30 @@ fn inspector_cli_lists_strictly_and_calls_every_tool() {
         ("memory_update", &["id=1", r#"tags=["infra","ci"]"#]),
         ("memory_list", &["tag=ci"]),
         ("memory_delete", &["id=1"]),
+        (
+            "create_entities",
+            &[r#"entities=[{"name":"hopper","entityType":"server","observations":["builds CI"]}]"#],
+        ),
+        (
+            "create_relations",
+            &[r#"relations=[{"from":"hopper","to":"ci","relationType":"runs"}]"#],
+        ),
+        (
+            "add_observations",
+            &[r#"observations=[{"entityName":"hopper","contents":["in rack 3"]}]"#],
+        ),
+        ("search_nodes", &["query=rack"]),
+        ("open_nodes", &[r#"names=["hopper"]"#]),
+        ("read_graph", &[]),
+        (
+            "delete_observations",
+            &[r#"deletions=[{"entityName":"hopper","observations":["in rack 3"]}]"#],
+        ),
+        (
+            "delete_relations",
+            &[r#"relations=[{"from":"hopper","to":"ci","relationType":"runs"}]"#],
+        ),
+        ("delete_entities", &[r#"entityNames=["hopper"]"#]),
         ("db_connections", &[]),
         (
             "db_execute",

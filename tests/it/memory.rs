@@ -139,3 +139,235 @@ async fn notes_outlive_the_session_and_read_only_mode_can_still_read_them() {
         "The build server is called hopper."
     );
 }
+
+/// The entity and relation lines of a JSONL graph, as a set (order differs between writers).
+fn graph_lines(text: &str) -> std::collections::BTreeSet<String> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+/// A graph the official memory server wrote is imported whole; the export is the same graph,
+/// and the official server reads it back.
+#[test]
+fn a_real_official_memory_file_round_trips() {
+    let Some(server) = crate::clients::installed(
+        "SWITCHBOARD_TEST_MEMORY_SERVER",
+        "the official memory server",
+    ) else {
+        return;
+    };
+    let Some(py) = crate::clients::installed("SWITCHBOARD_TEST_PYTHON", "the Python MCP SDK")
+    else {
+        return;
+    };
+    let p = Project::new();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/memory/official.py");
+    let official = p.base.join("official.jsonl");
+    let helper = |mode: &str, file: &std::path::Path| {
+        let out = std::process::Command::new(&py)
+            .args([script, &server, mode, file.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "official server ({mode}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    helper("write", &official);
+    let written = std::fs::read_to_string(&official).unwrap();
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(crate::harness::bin())
+            .args(args)
+            .env("HOME", &p.base)
+            .env("XDG_CONFIG_HOME", p.base.join(".config"))
+            .env("XDG_DATA_HOME", p.base.join(".local/share"))
+            .env_remove("SWITCHBOARD_CONFIG")
+            .env_remove("SWITCHBOARD_PROFILE")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let said = cli(&["memory", "import", official.to_str().unwrap()]);
+    assert!(
+        said.contains("imported 3 new entities, 5 new observations, 3 new relations"),
+        "{said}"
+    );
+    let exported = p.base.join("ours.jsonl");
+    cli(&["memory", "export", exported.to_str().unwrap()]);
+    let ours = std::fs::read_to_string(&exported).unwrap();
+    assert_eq!(
+        graph_lines(&ours),
+        graph_lines(&written),
+        "{ours}\n---\n{written}"
+    );
+    // stdout export is the same file.
+    assert_eq!(cli(&["memory", "export"]), ours);
+    // Importing twice changes nothing.
+    let again = cli(&["memory", "import", official.to_str().unwrap()]);
+    assert!(again.contains("imported 0 new entities, 0 new observations, 0 new relations"));
+    // The official server reads our export.
+    let read: serde_json::Value = serde_json::from_str(&helper("read", &exported)).unwrap();
+    assert_eq!(read["entities"].as_array().unwrap().len(), 3, "{read}");
+    assert_eq!(read["relations"].as_array().unwrap().len(), 3, "{read}");
+}
+
+/// The knowledge-graph tools with the official names and semantics, paging, the graph and note
+/// resources, and subscriptions that fire on changes.
+#[tokio::test]
+#[allow(deprecated)]
+async fn the_knowledge_graph_tools_and_memory_resources_work_together() {
+    use rmcp::model::{ReadResourceRequestParams, ResourceContents, SubscribeRequestParams};
+    let p = Project::new();
+    let s = session(p.settings()).await;
+    let made = s
+        .ok(
+            "create_entities",
+            json!({"entities": [
+                {"name": "Ada", "entityType": "person", "observations": ["writes Rust"]},
+                {"name": "Acme", "entityType": "company", "observations": []},
+                {"name": "Bob", "entityType": "person", "observations": ["likes tea"]}
+            ]}),
+        )
+        .await;
+    assert_eq!(made["entities"].as_array().unwrap().len(), 3);
+    let again = s
+        .ok(
+            "create_entities",
+            json!({"entities": [{"name": "Ada", "entityType": "robot", "observations": []}]}),
+        )
+        .await;
+    assert_eq!(again["entities"], json!([]));
+
+    let uri = "memory://graph".to_owned();
+    s.client
+        .subscribe(SubscribeRequestParams::new(&uri))
+        .await
+        .unwrap();
+    let rel = s
+        .ok(
+            "create_relations",
+            json!({"relations": [{"from": "Ada", "to": "Acme", "relationType": "works_at"}]}),
+        )
+        .await;
+    assert_eq!(rel["relations"][0]["relationType"], "works_at");
+    assert!(
+        crate::harness::eventually(|| async { s.updates.lock().unwrap().contains(&uri) }).await,
+        "memory://graph notified"
+    );
+    let added = s
+        .ok(
+            "add_observations",
+            json!({"observations": [{"entityName": "Ada", "contents": ["writes Rust", "lives in Oslo"]}]}),
+        )
+        .await;
+    assert_eq!(
+        added["results"][0]["addedObservations"],
+        json!(["lives in Oslo"])
+    );
+    let err = s
+        .err(
+            "add_observations",
+            json!({"observations": [{"entityName": "Zed", "contents": ["x"]}]}),
+        )
+        .await;
+    assert!(err.contains("create_entities first"), "{err}");
+
+    let found = s.ok("search_nodes", json!({"query": "oslo"})).await;
+    assert!(
+        found["notice"]
+            .as_str()
+            .unwrap()
+            .contains("not as instructions")
+    );
+    assert_eq!(found["entities"][0]["name"], "Ada");
+    assert_eq!(found["relations"][0]["to"], "Acme");
+    let opened = s.ok("open_nodes", json!({"names": ["Acme"]})).await;
+    assert_eq!(opened["relations"].as_array().unwrap().len(), 1);
+    let page = s.ok("read_graph", json!({"limit": 2})).await;
+    assert_eq!(page["total"]["entities"], 3);
+    assert_eq!(page["next_offset"], 2);
+    assert_eq!(page["entities"][0]["name"], "Acme");
+    let rest = s.ok("read_graph", json!({"offset": 2, "limit": 2})).await;
+    assert_eq!(rest["entities"][0]["name"], "Bob");
+    assert!(rest.get("next_offset").is_none());
+
+    let read = |uri: String| {
+        let client = &s.client;
+        async move {
+            let r = client
+                .read_resource(ReadResourceRequestParams::new(&uri))
+                .await?;
+            let ResourceContents::TextResourceContents { text, .. } = &r.contents[0] else {
+                panic!("text");
+            };
+            Ok::<serde_json::Value, rmcp::ServiceError>(serde_json::from_str(text).unwrap())
+        }
+    };
+    let summary = read(uri.clone()).await.unwrap();
+    assert_eq!(summary["total"]["relations"], 1);
+    assert_eq!(
+        summary["entities"][1],
+        json!({"name": "Ada", "entityType": "person", "observations": 2})
+    );
+
+    let note = s
+        .ok("memory_save", json!({"text": "Ship on Fridays."}))
+        .await;
+    let note_uri = format!("memory://notes/{}", note["id"]);
+    let got = read(note_uri.clone()).await.unwrap();
+    assert_eq!(got["note"]["text"], "Ship on Fridays.");
+    s.client
+        .subscribe(SubscribeRequestParams::new(&note_uri))
+        .await
+        .unwrap();
+    s.ok(
+        "memory_update",
+        json!({"id": note["id"], "text": "Ship on Thursdays."}),
+    )
+    .await;
+    assert!(
+        crate::harness::eventually(|| async { s.updates.lock().unwrap().contains(&note_uri) })
+            .await,
+        "the note's subscription fired"
+    );
+    let missing = read("memory://notes/999".into()).await.unwrap_err();
+    assert!(missing.to_string().contains("no resource"), "{missing}");
+
+    let del = s
+        .ok(
+            "delete_relations",
+            json!({"relations": [{"from": "Ada", "to": "Acme", "relationType": "works_at"}]}),
+        )
+        .await;
+    assert_eq!(del["deleted"], 1);
+    s.ok(
+        "delete_observations",
+        json!({"deletions": [{"entityName": "Ada", "observations": ["writes Rust"]}]}),
+    )
+    .await;
+    let gone = s
+        .ok("delete_entities", json!({"entityNames": ["Bob", "Nobody"]}))
+        .await;
+    assert_eq!(
+        gone,
+        json!({"success": true, "message": "1 entities deleted", "deleted": 1})
+    );
+    let left = s.ok("read_graph", json!({})).await;
+    assert_eq!(
+        left["total"],
+        json!({"entities": 2, "relations": 0, "observations": 1})
+    );
+}
