@@ -201,6 +201,8 @@ pub struct MemorySettings {
     pub db: PathBuf,
     pub max_note_chars: usize,
     pub max_results: usize,
+    pub embed_model: Option<String>,
+    pub embed_per_search: usize,
 }
 
 /// Whether child tools are pinned to the definition first seen (`proxy.pinning`).
@@ -543,6 +545,10 @@ fn build(
         ("limits.max_frame_bytes", raw.limits.max_frame_bytes as u64),
         ("memory.max_note_chars", raw.memory.max_note_chars as u64),
         ("memory.max_results", raw.memory.max_results as u64),
+        (
+            "memory.embed_per_search",
+            raw.memory.embed_per_search as u64,
+        ),
         ("limits.max_in_flight", raw.limits.max_in_flight as u64),
         (
             "limits.blocking_threads",
@@ -675,6 +681,12 @@ fn build(
             db: memory_db,
             max_note_chars: raw.memory.max_note_chars,
             max_results: raw.memory.max_results,
+            embed_model: raw
+                .memory
+                .embed_model
+                .clone()
+                .filter(|m| !m.trim().is_empty()),
+            embed_per_search: raw.memory.embed_per_search,
         },
         database,
         proxy,

@@ -336,7 +336,7 @@ pub struct RawConnection {
     pub description: Option<String>,
 }
 
-/// The agent's durable memory (notes now; the knowledge graph comes with the rest of issue 7).
+/// The agent's durable memory: notes and the knowledge graph.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawMemory {
@@ -344,6 +344,11 @@ pub struct RawMemory {
     pub max_note_chars: usize,
     /// Most notes one search or list call returns.
     pub max_results: usize,
+    /// An embedding model (`model` or `backend/model` of `ai.backends`): when set,
+    /// `memory_search` ranks by meaning as well as by words. Unset: words only.
+    pub embed_model: Option<String>,
+    /// Notes one search embeds at most (the rest on later searches).
+    pub embed_per_search: usize,
 }
 
 impl Default for RawMemory {
@@ -351,6 +356,8 @@ impl Default for RawMemory {
         Self {
             max_note_chars: 20_000,
             max_results: 100,
+            embed_model: None,
+            embed_per_search: 256,
         }
     }
 }

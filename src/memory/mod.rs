@@ -5,3 +5,4 @@
 pub mod graph;
 pub mod notes;
 pub mod resources;
+pub mod vectors;

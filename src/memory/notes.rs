@@ -39,7 +39,7 @@ pub struct Note {
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Hit {
     pub note: Note,
-    /// BM25 relevance: higher is better.
+    /// Relevance, higher is better: BM25 for a word search, the fused rank score for a hybrid one.
     pub score: f64,
     /// The matching passage, matches in [brackets].
     pub snippet: String,
@@ -136,8 +136,9 @@ impl Notes {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
         conn.execute_batch(&format!(
-            "BEGIN IMMEDIATE; {SCHEMA} {} COMMIT;",
-            super::graph::SCHEMA
+            "BEGIN IMMEDIATE; {SCHEMA} {} {} COMMIT;",
+            super::graph::SCHEMA,
+            super::vectors::SCHEMA
         ))?;
         Ok(Self { conn })
     }

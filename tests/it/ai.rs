@@ -624,3 +624,94 @@ async fn chat_images_come_from_inside_the_roots() {
         .await;
     assert!(err.contains("missing.png"), "{err}");
 }
+
+/// Notes searched by meaning with a real embedding model: vectors are made lazily on search,
+/// stored in the memory database, dropped when a note changes and made again; a note with no
+/// word in common with the query is still found; an unreachable model leaves word search.
+#[tokio::test]
+async fn memory_search_ranks_by_meaning_with_an_embedding_model() {
+    let Some(e) = engine() else { return };
+    let _turn = TURN.lock().await;
+    let p = Project::new();
+    let mut settings = settings(&p, e);
+    settings.memory.embed_model = Some("llama_embed/embed".into());
+    settings.memory.embed_per_search = 2;
+    let db = settings.memory.db.clone();
+    let s = session(settings).await;
+    for text in [
+        "The staging database password rotates every Monday.",
+        "Our cat Miso eats tuna at noon.",
+        "Deploys go out through the release pipeline.",
+    ] {
+        s.ok("memory_save", json!({"text": text})).await;
+    }
+    let vectors = || {
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .query_row("SELECT count(*) FROM note_vectors", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .unwrap()
+    };
+    assert_eq!(vectors(), 0, "nothing is embedded before a search");
+    let first = s
+        .ok(
+            "memory_search",
+            json!({"query": "feline lunch", "limit": 3}),
+        )
+        .await;
+    assert_eq!(first["mode"], "hybrid", "{first}");
+    assert!(
+        first["semantic"]
+            .as_str()
+            .unwrap()
+            .contains("embed_per_search"),
+        "two of three were embedded: {first}"
+    );
+    assert_eq!(vectors(), 2);
+    let second = s
+        .ok(
+            "memory_search",
+            json!({"query": "feline lunch", "limit": 3}),
+        )
+        .await;
+    assert!(second.get("semantic").is_none(), "{second}");
+    assert_eq!(vectors(), 3);
+    // No word of the query is in any note, yet the meaning side finds notes.
+    assert_eq!(second["hits"].as_array().unwrap().len(), 3, "{second}");
+    assert!(second["hits"][0]["snippet"].as_str().unwrap().len() > 10);
+    // A changed note loses its vector and gets a new one on the next search.
+    let id = second["hits"][0]["note"]["id"].clone();
+    s.ok(
+        "memory_update",
+        json!({"id": id, "text": "Miso now prefers salmon."}),
+    )
+    .await;
+    assert_eq!(vectors(), 2);
+    s.ok("memory_search", json!({"query": "salmon"})).await;
+    assert_eq!(vectors(), 3);
+
+    // The model unreachable: word search, and why.
+    let p2 = Project::new();
+    let mut off = p2.settings();
+    off.ai.backends = vec![backend(
+        "ollama",
+        BackendKind::Ollama,
+        "http://127.0.0.1:9",
+        None,
+    )];
+    off.memory.embed_model = Some("all-minilm".into());
+    let s2 = session(off).await;
+    s2.ok("memory_save", json!({"text": "Miso the cat likes tuna."}))
+        .await;
+    let r = s2.ok("memory_search", json!({"query": "tuna"})).await;
+    assert_eq!(r["mode"], "words");
+    assert_eq!(r["hits"].as_array().unwrap().len(), 1);
+    assert!(
+        r["semantic"]
+            .as_str()
+            .unwrap()
+            .contains("meaning search skipped"),
+        "{r}"
+    );
+}

@@ -1,0 +1,245 @@
+//! Embedding vectors for the notes, stored beside them in the memory database, so searches can
+//! rank by meaning as well as by words. Vectors are computed lazily: a search first embeds the
+//! notes that have none for the configured model (or whose text changed since), a bounded
+//! number per call, then compares the query's vector with every stored one of the scope.
+//! Nothing here talks to a model; the caller hands vectors in. Without a model configured, none
+//! of this runs and search is full-text only.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::notes::{Notes, NotesError};
+
+pub(super) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS note_vectors(
+    note INTEGER PRIMARY KEY REFERENCES notes(id) ON DELETE CASCADE,
+    model TEXT NOT NULL,
+    vec BLOB NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS notes_vec_au AFTER UPDATE OF text, tags ON notes BEGIN
+    DELETE FROM note_vectors WHERE note = old.id;
+END;
+";
+
+/// FNV-1a over the text and tags a vector is made from, so a vector computed from text that
+/// changed while the model worked is not stored.
+pub fn content_hash(text: &str, tags: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes().chain([0]).chain(tags.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h as i64
+}
+
+/// What an embedding model is given for a note: its text and its tags.
+pub fn embedding_text(text: &str, tags: &str) -> String {
+    if tags.is_empty() {
+        text.to_owned()
+    } else {
+        format!("{text}\n\ntags: {tags}")
+    }
+}
+
+/// A note that needs a (new) vector.
+#[derive(Debug, Clone)]
+pub struct Stale {
+    pub id: i64,
+    pub hash: i64,
+    pub input: String,
+}
+
+fn to_blob(v: &[f32]) -> Vec<u8> {
+    let norm = v
+        .iter()
+        .map(|x| x * x)
+        .sum::<f32>()
+        .sqrt()
+        .max(f32::EPSILON);
+    v.iter().flat_map(|x| (x / norm).to_le_bytes()).collect()
+}
+
+fn dot(blob: &[u8], q: &[f32]) -> f32 {
+    blob.chunks_exact(4)
+        .zip(q)
+        .map(|(b, y)| f32::from_le_bytes([b[0], b[1], b[2], b[3]]) * y)
+        .sum()
+}
+
+impl Notes {
+    /// Up to `limit` notes of the scopes with no vector for `model`, or one made from other text.
+    pub fn stale_vectors(
+        &self,
+        model: &str,
+        scopes: Option<&[String]>,
+        limit: usize,
+    ) -> Result<Vec<Stale>, NotesError> {
+        let scopes = scopes.map(|s| serde_json::to_string(s).unwrap_or_else(|_| "[]".into()));
+        // A changed note lost its vector (trigger), so missing or another model's is stale.
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT n.id, n.text, n.tags FROM notes n
+             LEFT JOIN note_vectors v ON v.note = n.id
+             WHERE (v.note IS NULL OR v.model <> ?2)
+               AND (?1 IS NULL OR n.scope IN (SELECT value FROM json_each(?1)))
+             ORDER BY n.id DESC LIMIT ?3",
+        )?;
+        let out = stmt
+            .query_map(params![scopes, model, limit as i64], |r| {
+                let (text, tags): (String, String) = (r.get(1)?, r.get(2)?);
+                Ok(Stale {
+                    id: r.get(0)?,
+                    hash: content_hash(&text, &tags),
+                    input: embedding_text(&text, &tags),
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(out)
+    }
+
+    /// Stores vectors (normalised) for notes; a note deleted or changed meanwhile is skipped.
+    pub fn store_vectors(
+        &mut self,
+        model: &str,
+        vectors: &[(Stale, Vec<f32>)],
+    ) -> Result<(), NotesError> {
+        self.write(|c| {
+            let mut now = c.prepare_cached("SELECT text, tags FROM notes WHERE id = ?1")?;
+            let mut put = c.prepare_cached(
+                "INSERT INTO note_vectors(note, model, vec) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(note) DO UPDATE SET model = excluded.model, vec = excluded.vec",
+            )?;
+            for (s, v) in vectors {
+                let current: Option<(String, String)> = now
+                    .query_row([s.id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?;
+                if current.is_some_and(|(t, g)| content_hash(&t, &g) == s.hash) {
+                    put.execute(params![s.id, model, to_blob(v)])?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// The `limit` notes of the scopes whose vectors for `model` are closest to `query`
+    /// (cosine similarity, best first).
+    pub fn nearest(
+        &self,
+        model: &str,
+        query: &[f32],
+        scopes: Option<&[String]>,
+        limit: usize,
+    ) -> Result<Vec<(i64, f32)>, NotesError> {
+        let norm = query
+            .iter()
+            .map(|x| x * x)
+            .sum::<f32>()
+            .sqrt()
+            .max(f32::EPSILON);
+        let q: Vec<f32> = query.iter().map(|x| x / norm).collect();
+        let scopes = scopes.map(|s| serde_json::to_string(s).unwrap_or_else(|_| "[]".into()));
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT v.note, v.vec FROM note_vectors v JOIN notes n ON n.id = v.note
+             WHERE v.model = ?1 AND (?2 IS NULL OR n.scope IN (SELECT value FROM json_each(?2)))",
+        )?;
+        let mut best: Vec<(i64, f32)> = Vec::with_capacity(limit + 1);
+        let mut rows = stmt.query(params![model, scopes])?;
+        while let Some(r) = rows.next()? {
+            let blob = r.get_ref(1)?.as_blob().unwrap_or_default();
+            if blob.len() != q.len() * 4 {
+                // Another dimension: made by a model of the same name that changed; it will be
+                // recomputed when its note is next seen stale.
+                continue;
+            }
+            let score = dot(blob, &q);
+            if best.len() < limit || best.last().is_some_and(|(_, s)| score > *s) {
+                let at = best.partition_point(|(_, s)| *s >= score);
+                best.insert(at, (r.get(0)?, score));
+                best.truncate(limit);
+            }
+        }
+        Ok(best)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vectors_are_kept_fresh_and_ranked_by_cosine() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = Notes::open(&dir.path().join("memory.db")).unwrap();
+        let a = m.save("cats purr", &[], "global").unwrap();
+        let b = m.save("dogs bark", &["pets".into()], "global").unwrap();
+        m.save("elsewhere", &[], "project:/x").unwrap();
+        let stale = m.stale_vectors("e", Some(&["global".into()]), 10).unwrap();
+        assert_eq!(stale.len(), 2);
+        assert_eq!(stale[0].input, "dogs bark\n\ntags: pets");
+        let with: Vec<(Stale, Vec<f32>)> = stale
+            .into_iter()
+            .map(|s| {
+                let v = if s.id == a.id {
+                    vec![1.0, 0.0]
+                } else {
+                    vec![0.0, 2.0]
+                };
+                (s, v)
+            })
+            .collect();
+        m.store_vectors("e", &with).unwrap();
+        assert!(
+            m.stale_vectors("e", Some(&["global".into()]), 10)
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            m.stale_vectors("other", None, 10).unwrap().len(),
+            3,
+            "per model"
+        );
+        let near = m.nearest("e", &[0.1, 0.9], None, 5).unwrap();
+        assert_eq!(near[0].0, b.id);
+        assert!((near[0].1 - 0.9939).abs() < 1e-3, "{near:?}");
+        assert_eq!(near.len(), 2);
+        // A changed note needs a new vector; a deleted one loses its vector.
+        let old = m.stale_vectors("other", None, 10).unwrap();
+        m.update(a.id, Some("cats sleep"), None).unwrap();
+        let stale = m.stale_vectors("e", None, 10).unwrap();
+        assert!(stale.iter().any(|s| s.id == a.id));
+        assert_eq!(m.nearest("e", &[1.0, 0.0], None, 5).unwrap().len(), 1);
+        // A vector made from the text before the change is not stored.
+        let before = old.into_iter().find(|s| s.id == a.id).unwrap();
+        m.store_vectors("e", &[(before, vec![1.0, 0.0])]).unwrap();
+        assert_eq!(m.nearest("e", &[1.0, 0.0], None, 5).unwrap().len(), 1);
+        m.delete(b.id).unwrap();
+        assert!(m.nearest("e", &[0.0, 1.0], None, 5).unwrap().is_empty());
+    }
+}
+
+/// Reciprocal-rank fusion of two rankings (best first): each id scores `1 / (K + rank)` in
+/// each list it appears in, so a note found both by words and by meaning rises to the top,
+/// and neither list's raw scores need to be comparable.
+pub fn fuse(words: &[i64], meaning: &[i64], limit: usize) -> Vec<(i64, f64)> {
+    const K: f64 = 60.0;
+    let mut scores: Vec<(i64, f64)> = Vec::new();
+    for list in [words, meaning] {
+        for (rank, id) in list.iter().enumerate() {
+            let s = 1.0 / (K + rank as f64 + 1.0);
+            match scores.iter_mut().find(|(i, _)| i == id) {
+                Some((_, total)) => *total += s,
+                None => scores.push((*id, s)),
+            }
+        }
+    }
+    scores.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    scores.truncate(limit);
+    scores
+}
+
+#[cfg(test)]
+mod fuse_tests {
+    #[test]
+    fn notes_found_both_ways_rank_first() {
+        let f = super::fuse(&[1, 2, 3], &[3, 4], 3);
+        assert_eq!(f.iter().map(|x| x.0).collect::<Vec<_>>(), [3, 1, 4]);
+    }
+}
