@@ -200,6 +200,24 @@ fn main() {
             "rg not installed: no ratio",
         )),
     }
+    // Two words per query, each in about 1% of the notes.
+    let queries: Vec<String> = (0..50)
+        .map(|i| format!("{} {}", word(i * 37), word(i * 91 + 5)))
+        .collect();
+    s.tool("memory_search", json!({"query": queries[0]}));
+    let memory_ms = median(
+        &queries
+            .iter()
+            .map(|q| timed(|| s.tool("memory_search", json!({"query": q, "limit": 10}))))
+            .collect::<Vec<_>>(),
+    );
+    rows.push(Row::abs(
+        &format!("memory_search over {} notes (p50)", fixtures.notes),
+        memory_ms,
+        10.0,
+        "ms",
+        "≤ 10 ms",
+    ));
     // Child servers: the floor server as a child of switchboard.
     let proxied = Target::switchboard_with_child(&fixtures, &base);
     let init_children = median(
@@ -416,6 +434,7 @@ struct Fixtures {
     root: PathBuf,
     config: PathBuf,
     tree_files: usize,
+    notes: u64,
 }
 
 impl Fixtures {
@@ -452,6 +471,8 @@ impl Fixtures {
                 .unwrap();
             }
         }
+        let notes = if quick { 10_000 } else { 100_000 };
+        fill_notes(&base.join("data/profiles/default/memory.db"), notes);
         let config = base.join("bench-config.yaml");
         std::fs::write(
             &config,
@@ -466,8 +487,50 @@ impl Fixtures {
             root,
             config,
             tree_files: dirs * per,
+            notes,
         }
     }
+}
+
+/// A vocabulary for the notes: 2000 made-up words, so each word is in about 1% of notes.
+fn word(i: u64) -> String {
+    const SYL: [&str; 20] = [
+        "ka", "lo", "mi", "ne", "su", "ta", "ri", "po", "ve", "da", "zu", "fe", "go", "hi", "ja",
+        "ku", "ma", "no", "pe", "qu",
+    ];
+    let i = i % 2000;
+    format!(
+        "{}{}{}",
+        SYL[(i % 20) as usize],
+        SYL[((i / 20) % 20) as usize],
+        SYL[((i / 400) % 20) as usize]
+    )
+}
+
+/// `n` notes of 20 words each in the profile's memory database, written in one transaction
+/// through the same schema (and FTS triggers) switchboard uses.
+fn fill_notes(db: &Path, n: u64) {
+    drop(switchboard::memory::notes::Notes::open(db).unwrap());
+    let mut c = rusqlite::Connection::open(db).unwrap();
+    let tx = c.transaction().unwrap();
+    {
+        let mut stmt = tx
+            .prepare("INSERT INTO notes(text, tags, scope, created_at, updated_at) VALUES (?1, '', 'global', 0, 0)")
+            .unwrap();
+        let mut x: u64 = 42;
+        for _ in 0..n {
+            let text: Vec<String> = (0..20)
+                .map(|_| {
+                    x = x
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    word(x >> 33)
+                })
+                .collect();
+            stmt.execute([text.join(" ")]).unwrap();
+        }
+    }
+    tx.commit().unwrap();
 }
 
 struct Target {

@@ -501,6 +501,28 @@ pub async fn doctor(settings: Arc<Settings>) -> anyhow::Result<u8> {
         }
         Err(e) => line(false, format!("ai: {e}")),
     }
+    // Database connections: each must open and list its tables.
+    let dbs = server.databases();
+    for c in &dbs.settings.connections {
+        let access = if c.writable { "writable" } else { "read-only" };
+        let source = crate::db::Source::Connection(c.clone());
+        match dbs.tables(&source).await {
+            Ok(t) => line(
+                true,
+                format!(
+                    "database {} ({}, {access}) at {}: {} table(s)",
+                    c.name,
+                    c.engine(),
+                    c.location(),
+                    t.len()
+                ),
+            ),
+            Err(e) => line(
+                false,
+                format!("database {} ({}, {access}): {e}", c.name, c.engine()),
+            ),
+        }
+    }
     for p in servers_file_problems(&settings) {
         line(false, format!("servers file: {p}"));
     }

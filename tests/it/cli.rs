@@ -169,12 +169,23 @@ fn doctor_and_install_snippet() {
         out.contains("ok   MCP self-test") && out.contains("is writable"),
         "{out}"
     );
+    assert!(
+        out.contains("ok   database local (sqlite, writable)"),
+        "{out}"
+    );
     let bad = p.write("prompts/broken.md", "---\nnot: [valid\n---\n");
-    let cfg = p.write("config.yaml", "");
+    let cfg = p.write(
+        "config.yaml",
+        "database:\n  connections:\n    gone: {url: \"sqlite:///nonexistent/x.db\"}\n",
+    );
     let (code, out, _) = run(&["--config", cfg.to_str().unwrap(), "doctor"], &p.base);
     assert_eq!(code, 1, "{out}");
     assert!(
         out.contains("FAIL prompt file") && out.contains(bad.to_str().unwrap()),
+        "{out}"
+    );
+    assert!(
+        out.contains("FAIL database gone (sqlite, read-only)") && out.contains("cannot be opened"),
         "{out}"
     );
     for host in ["claude", "vscode", "cursor"] {

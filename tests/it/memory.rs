@@ -371,3 +371,66 @@ async fn the_knowledge_graph_tools_and_memory_resources_work_together() {
         json!({"entities": 2, "relations": 0, "observations": 1})
     );
 }
+
+/// Four switchboard processes on one profile, each saving 500 notes as fast as its host sends
+/// them: every one of the 2000 notes is there afterwards.
+#[test]
+fn four_switchboard_processes_saving_at_once_lose_no_note() {
+    use crate::harness::Proc;
+    let shared = tempfile::tempdir().unwrap();
+    let data = shared.path().join("data");
+    let data = data.to_str().unwrap();
+    let mut procs: Vec<Proc> = (0..4)
+        .map(|_| Proc::spawn_env(&[], &[("XDG_DATA_HOME", data)]))
+        .collect();
+    for p in &mut procs {
+        p.initialize();
+    }
+    let workers: Vec<_> = procs
+        .into_iter()
+        .enumerate()
+        .map(|(w, mut p)| {
+            std::thread::spawn(move || {
+                for i in 0..500 {
+                    let call = json!({"jsonrpc": "2.0", "id": 10 + i, "method": "tools/call",
+                        "params": {"name": "memory_save", "arguments": {"text": format!("process {w} note {i}")}}});
+                    p.send(&call.to_string());
+                }
+                let mut failed = Vec::new();
+                let mut got = 0;
+                while got < 500 {
+                    let v = p.recv();
+                    if v.get("id").is_none() {
+                        continue;
+                    }
+                    got += 1;
+                    if v["result"]["isError"] == true || v.get("error").is_some() {
+                        failed.push(v);
+                    }
+                }
+                assert!(failed.is_empty(), "process {w}: {failed:?}");
+                p
+            })
+        })
+        .collect();
+    let procs: Vec<Proc> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+    drop(procs);
+    let db = shared
+        .path()
+        .join("data/switchboard/profiles/default/memory.db");
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let count: i64 = c
+        .query_row("SELECT count(*) FROM notes", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(count, 2000);
+    for w in 0..4 {
+        let mine: i64 = c
+            .query_row(
+                "SELECT count(DISTINCT text) FROM notes WHERE text LIKE ?1",
+                [format!("process {w} note %")],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(mine, 500, "process {w}");
+    }
+}
