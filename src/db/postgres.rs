@@ -25,8 +25,9 @@ const PAGE: usize = 500;
 #[derive(Debug)]
 pub struct Pg {
     pub client: Client,
-    /// The role is a superuser or may write or run server files: even a READ ONLY transaction
-    /// can then write files (`COPY ... TO`, `lo_export`), so read-only use is refused.
+    /// The role is (or may become, by `SET ROLE`) a superuser or a role that writes or runs
+    /// server files: even a READ ONLY transaction can then write files (`COPY ... TO`,
+    /// `lo_export`), so read-only use is refused.
     pub file_writer: bool,
 }
 
@@ -50,11 +51,13 @@ pub async fn connect(url: &str, timeout: Duration) -> Result<Pg, DbError> {
     });
     let row = client
         .query_one(
-            "SELECT r.rolsuper OR EXISTS (
+            // Membership, not just inherited privileges: a member can `SET ROLE` into the
+            // powerful role inside the one statement it runs (in a function, say).
+            "SELECT EXISTS (
                  SELECT 1 FROM pg_roles p
-                 WHERE p.rolname IN ('pg_write_server_files', 'pg_execute_server_program')
-                   AND pg_has_role(r.oid, p.oid, 'USAGE'))
-             FROM pg_roles r WHERE r.rolname = current_user",
+                 WHERE (p.rolsuper
+                        OR p.rolname IN ('pg_write_server_files', 'pg_execute_server_program'))
+                   AND pg_has_role(current_user, p.oid, 'MEMBER'))",
             &[],
         )
         .await

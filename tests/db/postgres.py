@@ -7,8 +7,9 @@ cluster, so nothing is left running or on disk.
 
     python postgres.py
 
-Roles: `admin` (superuser, owns database `test`) and `reader` (may only log in and read what
-it is granted). Debian's `postgresql` package provides the binaries; as root, the server runs
+Roles: `admin` (superuser, owns database `test`), `reader` (may only log in and read what
+it is granted) and `climber` (a NOINHERIT member of pg_write_server_files: it may SET ROLE
+into writing server files). Debian's `postgresql` package provides the binaries; as root, the server runs
 as the `postgres` user, since PostgreSQL refuses to run as root.
 """
 
@@ -82,11 +83,13 @@ def main() -> None:
         subprocess.run([os.path.join(bin_, "psql"), "-q", "-h", "127.0.0.1", "-p", str(port),
                         "-U", "admin", "-d", "postgres", "-v", "ON_ERROR_STOP=1",
                         "-c", "CREATE DATABASE test OWNER admin",
-                        "-c", "CREATE ROLE reader LOGIN PASSWORD 'reader'"],
+                        "-c", "CREATE ROLE reader LOGIN PASSWORD 'reader'",
+                        "-c", "CREATE ROLE climber LOGIN PASSWORD 'climber' NOINHERIT IN ROLE pg_write_server_files"],
                        check=True, stdout=subprocess.DEVNULL, stderr=log)
         print(json.dumps({
             "admin": f"postgres://admin@127.0.0.1:{port}/test",
             "reader": f"postgres://reader:reader@127.0.0.1:{port}/test",
+            "climber": f"postgres://climber:climber@127.0.0.1:{port}/test",
             "port": port,
         }), flush=True)
         sys.stdin.read()  # until the test process closes our stdin

@@ -16,6 +16,7 @@ use switchboard::db::{DbError, Limits};
 struct Pg {
     admin: String,
     reader: String,
+    climber: String,
     /// Kept so the cluster's stdin stays open until this process ends.
     _child: Child,
 }
@@ -44,6 +45,7 @@ fn pg() -> Option<&'static Pg> {
         Some(Pg {
             admin: v["admin"].as_str().unwrap().to_owned(),
             reader: v["reader"].as_str().unwrap().to_owned(),
+            climber: v["climber"].as_str().unwrap().to_owned(),
             _child: child,
         })
     })
@@ -161,6 +163,11 @@ async fn postgres_read_only_holds_against_hostile_sql() {
             continue;
         }
         assert!(!c.file_writer);
+        // A role that could SET ROLE into writing server files counts as one.
+        let mut climber = connect(&pg.climber, Duration::from_secs(5)).await.unwrap();
+        assert!(climber.file_writer);
+        let r = query(&mut climber, "SELECT 1", 0, limits(), Access::ReadOnly).await;
+        assert!(matches!(r, Err(DbError::Refused(_))), "{r:?}");
         for sql in [
             "SELECT 1; COMMIT; DROP TABLE t;",
             "WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d",
