@@ -240,6 +240,7 @@ mod fuse_tests {
     #[test]
     fn notes_found_both_ways_rank_first() {
         let f = super::fuse(&[1, 2, 3], &[3, 4], 3);
-        assert_eq!(f.iter().map(|x| x.0).collect::<Vec<_>>(), [3, 1, 4]);
+        // 3 is in both lists; 2 and 4 tie (second in one list each) and the lower id wins.
+        assert_eq!(f.iter().map(|x| x.0).collect::<Vec<_>>(), [3, 1, 2]);
     }
 }
