@@ -63,13 +63,7 @@ fn py(mode: &str, state: &Path, extra: Value) -> Value {
 }
 
 async fn tool_names(s: &Session) -> Vec<String> {
-    s.client
-        .list_all_tools()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|t| t.name.to_string())
-        .collect()
+    s.tool_names().await
 }
 
 async fn status(s: &Session, server: &str) -> Value {
