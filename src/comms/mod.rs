@@ -1,0 +1,5 @@
+//! Outgoing communication (issue 8, in progress): email first. Nothing here knows MCP; the
+//! tools will be thin adapters, and every send will go through the recipient allowlists and
+//! confirmation the config sets.
+
+pub mod email;
