@@ -1,6 +1,8 @@
-//! The email layer (`switchboard::comms::email`) against a real SMTP server on loopback
-//! (`tests/comms/smtp.py`, aiosmtpd), whose own parser reads what arrived: encodings,
-//! attachments, threading, Bcc, and the injection cases failing safe.
+//! The communication layers against real servers on loopback: email (`comms::email`) through
+//! an aiosmtpd SMTP server whose own parser reads what arrived (encodings, attachments,
+//! threading, Bcc, the injection cases failing safe), and webhooks (`comms::webhook`) through
+//! the guarded client to a receiver that checks signatures itself (each service's payload,
+//! retries on 503, `Retry-After` on 429, no retry on 404).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -12,6 +14,34 @@ use serde_json::Value;
 use switchboard::comms::email::{
     Account, Allow, EmailError, FileAttachment, Outgoing, Security, build, send,
 };
+use switchboard::comms::webhook::{Hook, Kind, Retry, deliver, payload};
+use switchboard::policy::net::{AllowEntry, NetGuard, NetRules, NetSettings};
+
+/// Starts a Python helper of `tests/comms/`: its first JSON line gives its port, each later
+/// line is a message or request it received. It stops when its stdin closes (with the child).
+fn helper(script: &str, args: &[&str]) -> Option<(u16, Receiver<Value>, Child)> {
+    let py = crate::clients::installed("SWITCHBOARD_TEST_PYTHON", "the Python test helpers")?;
+    let path = format!("{}/tests/comms/{script}", env!("CARGO_MANIFEST_DIR"));
+    let mut child = Command::new(py)
+        .arg(path)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if tx.send(serde_json::from_str(&line).unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    Some((first["port"].as_u64().unwrap() as u16, rx, child))
+}
 
 struct Smtp {
     port: u16,
@@ -21,28 +51,10 @@ struct Smtp {
 
 impl Smtp {
     fn start() -> Option<Self> {
-        let py = crate::clients::installed("SWITCHBOARD_TEST_PYTHON", "aiosmtpd")?;
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/comms/smtp.py");
-        let mut child = Command::new(py)
-            .arg(script)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let first: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
-            for line in lines.map_while(Result::ok) {
-                if tx.send(serde_json::from_str(&line).unwrap()).is_err() {
-                    break;
-                }
-            }
-        });
+        let (port, messages, child) = helper("smtp.py", &[])?;
         Some(Self {
-            port: first["port"].as_u64().unwrap() as u16,
-            messages: rx,
+            port,
+            messages,
             _child: child,
         })
     }
@@ -196,4 +208,159 @@ async fn injection_attempts_fail_safe() {
         );
     }
     smtp.nothing_more();
+}
+
+/// The webhook receiver (`tests/comms/webhooks.py`), which verifies signatures itself.
+struct Hooks {
+    port: u16,
+    requests: Receiver<Value>,
+    _child: Child,
+}
+
+const SECRET: &str = "s3cret-for-tests";
+
+impl Hooks {
+    fn start() -> Option<Self> {
+        let (port, requests, child) = helper("webhooks.py", &[SECRET])?;
+        Some(Self {
+            port,
+            requests,
+            _child: child,
+        })
+    }
+
+    fn next(&self) -> Value {
+        self.requests
+            .recv_timeout(Duration::from_secs(10))
+            .expect("a request reached the receiver")
+    }
+
+    fn hook(&self, path: &str, kind: Kind, secret: bool) -> Hook {
+        Hook {
+            name: path.trim_start_matches('/').into(),
+            kind,
+            url: format!("http://127.0.0.1:{}{path}", self.port),
+            secret: secret.then(|| SECRET.to_owned()),
+        }
+    }
+
+    /// The guarded client, allowed to reach this receiver only.
+    fn net(&self) -> NetGuard {
+        NetGuard::new(NetSettings {
+            rules: NetRules {
+                allow: vec![AllowEntry::parse(&format!("127.0.0.1:{}", self.port)).unwrap()],
+                deny: vec![],
+            },
+            timeout: Duration::from_secs(5),
+            ..NetSettings::default()
+        })
+        .unwrap()
+    }
+}
+
+fn retry() -> Retry {
+    Retry {
+        attempts: 3,
+        base: Duration::from_millis(200),
+        max_wait: Duration::from_secs(5),
+    }
+}
+
+#[tokio::test]
+async fn webhooks_post_each_shape_signed_and_retried() {
+    let Some(r) = Hooks::start() else { return };
+    let net = r.net();
+    for (path, kind, key) in [
+        ("/slack", Kind::Slack, "text"),
+        ("/discord", Kind::Discord, "content"),
+        ("/teams", Kind::Teams, "attachments"),
+    ] {
+        let body = payload(kind, Some("Build"), "passed", None).unwrap();
+        let done = deliver(&net, &r.hook(path, kind, false), &body, retry())
+            .await
+            .unwrap();
+        assert_eq!((done.status, done.attempts), (200, 1));
+        let got = r.next();
+        assert_eq!(got["path"], path);
+        assert_eq!(got["content_type"], "application/json");
+        assert!(got["body"].get(key).is_some(), "{got}");
+        assert_eq!(got["verified"], Value::Null, "unsigned");
+    }
+    // Generic and signed: the receiver verifies the signature over timestamp and body.
+    let body = payload(
+        Kind::Generic,
+        Some("Deploy"),
+        "v1.2 is live",
+        Some(&serde_json::json!({"version": "1.2"})),
+    )
+    .unwrap();
+    deliver(
+        &net,
+        &r.hook("/generic", Kind::Generic, true),
+        &body,
+        retry(),
+    )
+    .await
+    .unwrap();
+    let got = r.next();
+    assert_eq!(got["verified"], true, "{got}");
+    assert_eq!(got["body"]["data"]["version"], "1.2");
+    // A wrong secret does not verify.
+    let mut wrong = r.hook("/generic", Kind::Generic, true);
+    wrong.secret = Some("not-it".into());
+    deliver(&net, &wrong, &body, retry()).await.unwrap();
+    assert_eq!(r.next()["verified"], false);
+
+    // 503 then 200: retried once, and signed afresh.
+    let done = deliver(&net, &r.hook("/flaky", Kind::Generic, true), &body, retry())
+        .await
+        .unwrap();
+    assert_eq!((done.status, done.attempts), (200, 2));
+    let (a, b) = (r.next(), r.next());
+    assert_eq!((a["n"].as_u64(), b["n"].as_u64()), (Some(1), Some(2)));
+    assert_eq!(b["verified"], true);
+    // 429 with Retry-After: 2 — the second attempt waits for it, not the 200 ms base.
+    // A plain Slack post to a hook whose URL is `url`.
+    let post = |url: String| {
+        let net = &net;
+        async move {
+            let hook = Hook {
+                name: "slack".into(),
+                kind: Kind::Slack,
+                url,
+                secret: None,
+            };
+            deliver(
+                net,
+                &hook,
+                &payload(Kind::Slack, None, "x", None).unwrap(),
+                retry(),
+            )
+            .await
+        }
+    };
+    let at = |path: &str| format!("http://127.0.0.1:{}{path}", r.port);
+    let done = post(at("/limited")).await.unwrap();
+    assert_eq!(done.attempts, 2);
+    let (a, b) = (r.next(), r.next());
+    let gap = b["t"].as_f64().unwrap() - a["t"].as_f64().unwrap();
+    assert!((1.9..4.0).contains(&gap), "waited {gap} s");
+    // Always 500: gives up after the attempts; 404: no retry.
+    let err = post(at("/down")).await.unwrap_err();
+    assert!(
+        err.to_string().contains("after 3 attempt(s): HTTP 500"),
+        "{err}"
+    );
+    for _ in 0..3 {
+        r.next();
+    }
+    let err = post(at("/gone")).await.unwrap_err();
+    assert!(
+        err.to_string().contains("after 1 attempt(s): HTTP 404"),
+        "{err}"
+    );
+    r.next();
+    // The guard still applies: another port on loopback is refused before anything is sent.
+    let err = post("http://127.0.0.1:9/x".into()).await.unwrap_err();
+    assert!(err.to_string().contains("after 1 attempt(s)"), "{err}");
 }
