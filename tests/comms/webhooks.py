@@ -6,8 +6,8 @@ Prints one JSON line with its port, then one per request: path, headers, the JSO
 time it arrived, and for signed requests whether the signature (HMAC-SHA256 of
 "TIMESTAMP.BODY" with SECRET, in x-switchboard-signature) verifies and the timestamp is within
 five minutes. Paths: any path answers 200, except /flaky (503 on the first request, then 200),
-/limited (429 with Retry-After: 2 on the first request, then 200), /down (always 500) and
-/gone (404). Runs until its stdin closes.
+/limited (429 with Retry-After: 2 on the first request, then 200), /down (always 500),
+/gone (404) and /ntfy (ntfy's publish answer, or 401 without the token `tk_test`). Runs until its stdin closes.
 """
 
 import hashlib
@@ -47,12 +47,19 @@ class Handler(BaseHTTPRequestHandler):
             status = 500
         elif self.path == "/gone":
             status = 404
+        reply = b"ok"
+        if self.path == "/ntfy":
+            # ntfy answers a publish with the message it stored.
+            if self.headers.get("authorization") != "Bearer tk_test":
+                status, reply = 401, b'{"error":"unauthorized"}'
+            else:
+                reply = json.dumps({"id": f"msg{n}", "topic": json.loads(body)["topic"]}).encode()
         self.send_response(status)
         for k, v in extra.items():
             self.send_header(k, v)
-        self.send_header("content-length", "2")
+        self.send_header("content-length", str(len(reply)))
         self.end_headers()
-        self.wfile.write(b"ok")
+        self.wfile.write(reply)
 
     def log_message(self, *args):
         pass

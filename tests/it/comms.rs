@@ -364,3 +364,40 @@ async fn webhooks_post_each_shape_signed_and_retried() {
     let err = post("http://127.0.0.1:9/x".into()).await.unwrap_err();
     assert!(err.to_string().contains("after 1 attempt(s)"), "{err}");
 }
+
+#[tokio::test]
+async fn ntfy_pushes_are_published_as_json_with_the_token() {
+    use switchboard::comms::push::{Ntfy, Push, ViewAction, publish};
+    let Some(r) = Hooks::start() else { return };
+    let net = r.net();
+    let mut ntfy = Ntfy {
+        server: format!("http://127.0.0.1:{}/ntfy", r.port),
+        topic: "builds".into(),
+        token: Some("tk_test".into()),
+    };
+    let p = Push {
+        message: "Build 42 failed\nsee the log".into(),
+        title: Some("CI ✗".into()),
+        priority: Some(5),
+        tags: vec!["warning".into()],
+        click: Some("https://ci.example/42".into()),
+        actions: vec![ViewAction {
+            label: "Log".into(),
+            url: "https://ci.example/42/log".into(),
+        }],
+    };
+    let id = publish(&net, &ntfy, &p).await.unwrap();
+    assert_eq!(id, "msg1");
+    let got = r.next();
+    assert_eq!(got["body"]["topic"], "builds");
+    assert_eq!(got["body"]["title"], "CI ✗");
+    assert_eq!(got["body"]["message"], "Build 42 failed\nsee the log");
+    assert_eq!(
+        got["body"]["actions"][0]["url"],
+        "https://ci.example/42/log"
+    );
+    ntfy.token = Some("wrong".into());
+    let err = publish(&net, &ntfy, &p).await.unwrap_err();
+    assert!(err.to_string().contains("HTTP 401"), "{err}");
+    r.next();
+}
