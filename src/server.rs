@@ -497,6 +497,41 @@ impl Switchboard {
         )
     }
 
+    /// The resources that are data of switchboard's own, as JSON: the memory graph, a note,
+    /// a database's schema. `None` when `uri` is none of them.
+    async fn data_resource(&self, uri: &str) -> Option<Result<serde_json::Value, McpError>> {
+        use crate::memory::resources as mem;
+        let not_found = || resource_error(ResourceError::NotFound(uri.to_owned()));
+        let failed = |e: crate::tools::ToolError| McpError::internal_error(e.to_string(), None);
+        if uri == mem::GRAPH_URI {
+            return Some(
+                self.with_notes(|m| Ok(mem::graph_summary(m)?))
+                    .await
+                    .map_err(failed),
+            );
+        }
+        if let Some(id) = mem::note_id(uri) {
+            let found = self
+                .with_notes(move |m| match mem::note(m, id) {
+                    Err(crate::memory::notes::NotesError::NotFound(_)) => Ok(None),
+                    other => Ok(Some(other?)),
+                })
+                .await;
+            return Some(found.map_err(failed).and_then(|v| v.ok_or_else(not_found)));
+        }
+        let name = schema_connection(uri)?;
+        let dbs = self.databases();
+        let Some(conn) = dbs.settings.get(name) else {
+            return Some(Err(not_found()));
+        };
+        let source = crate::db::Source::Connection(conn.clone());
+        Some(
+            dbs.schema(&source)
+                .await
+                .map_err(|e| McpError::invalid_params(format!("`{uri}`: {e}"), None)),
+        )
+    }
+
     fn watch(&self, uri: String, target: WatchTarget, peer: Peer<RoleServer>) -> CancellationToken {
         let token = self.shutdown.child_token();
         let stop = token.clone();
@@ -870,54 +905,10 @@ impl ServerHandler for Switchboard {
             };
         }
         let uri = request.uri;
-        // The memory resources: `None` inside when the note does not exist.
-        let memory = if uri == crate::memory::resources::GRAPH_URI {
-            Some(
-                self.with_notes(|m| Ok(Some(crate::memory::resources::graph_summary(m)?)))
-                    .await,
-            )
-        } else if let Some(id) = crate::memory::resources::note_id(&uri) {
-            Some(
-                self.with_notes(move |m| match crate::memory::resources::note(m, id) {
-                    Err(crate::memory::notes::NotesError::NotFound(_)) => Ok(None),
-                    other => Ok(Some(other?)),
-                })
-                .await,
-            )
-        } else {
-            None
-        };
-        if let Some(found) = memory {
-            let value = found
-                .map_err(|e| McpError::internal_error(e.to_string(), None))?
-                .ok_or_else(|| resource_error(ResourceError::NotFound(uri.clone())))?;
-            let text = serde_json::to_string_pretty(&value).unwrap_or_default();
-            return Ok(ReadResourceResult::new(vec![to_contents(
-                &uri,
-                "application/json".into(),
-                Body::Text(text),
-            )])
-            .into());
-        }
-        if let Some(name) = schema_connection(&uri) {
-            let dbs = self.databases();
-            let Some(conn) = dbs.settings.get(name) else {
-                return Err(resource_error(ResourceError::NotFound(uri)));
-            };
-            let source = crate::db::Source::Connection(conn.clone());
-            let schema = dbs
-                .schema(&source)
-                .await
-                .map_err(|e| McpError::invalid_params(format!("`{uri}`: {e}"), None))?;
-            let text = serde_json::to_string_pretty(&schema).unwrap_or_default();
-            return Ok(ReadResourceResult::new(vec![to_contents(
-                &uri,
-                "application/json".into(),
-                Body::Text(text),
-            )])
-            .into());
-        }
-        let (mime, body) = if uri.starts_with(resources::STATIC_PREFIX) {
+        let (mime, body) = if let Some(data) = self.data_resource(&uri).await {
+            let text = serde_json::to_string_pretty(&data?).unwrap_or_default();
+            ("application/json".to_owned(), Body::Text(text))
+        } else if uri.starts_with(resources::STATIC_PREFIX) {
             self.resources().read(&uri).map_err(resource_error)?
         } else if uri.starts_with("file://") {
             let scope = self.file_scope(&ctx).await;

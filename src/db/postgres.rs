@@ -17,6 +17,7 @@ use super::sqlite::Access;
 use super::{
     Column, ColumnDesc, DbError, ForeignKey, Index, Item, Limits, Pager, Rows, Table, TableDesc,
 };
+use crate::config::database::redact_url;
 
 /// Rows fetched from the portal per round trip.
 const PAGE: usize = 500;
@@ -35,13 +36,13 @@ pub struct Pg {
 /// role can write server files.
 pub async fn connect(url: &str, timeout: Duration) -> Result<Pg, DbError> {
     let mut config: tokio_postgres::Config = url.parse().map_err(|e| DbError::Open {
-        path: redact(url),
+        path: redact_url(url),
         why: format!("not a PostgreSQL URL: {e}"),
     })?;
     config.connect_timeout(timeout);
     config.application_name("switchboard");
     let (client, connection) = config.connect(NoTls).await.map_err(|e| DbError::Open {
-        path: redact(url),
+        path: redact_url(url),
         why: e.to_string(),
     })?;
     tokio::spawn(async move {
@@ -66,11 +67,6 @@ pub async fn connect(url: &str, timeout: Duration) -> Result<Pg, DbError> {
         client,
         file_writer: row.get(0),
     })
-}
-
-/// The URL without its password, for messages.
-fn redact(url: &str) -> String {
-    crate::config::database::redact_url(url)
 }
 
 /// Starts the transaction one call runs in: READ ONLY unless writing, with the statement
@@ -237,7 +233,7 @@ pub async fn send_rows(
 }
 
 /// Tables and views outside the system schemas that the role can see, by schema and name
-/// (at most [`super::MAX_TABLES`]).
+/// (one more than [`super::MAX_TABLES`] at most, so a caller can tell the list was cut).
 pub async fn tables(pg: &mut Pg, timeout: Duration) -> Result<Vec<Table>, DbError> {
     let rows = internal(
         pg,
@@ -247,7 +243,7 @@ pub async fn tables(pg: &mut Pg, timeout: Duration) -> Result<Vec<Table>, DbErro
          FROM information_schema.tables
          WHERE table_schema NOT IN ('pg_catalog', 'information_schema')
          ORDER BY 1, 2 LIMIT $1",
-        &[&(super::MAX_TABLES as i64)],
+        &[&(super::MAX_TABLES as i64 + 1)],
         timeout,
     )
     .await?;

@@ -182,10 +182,7 @@ pub fn for_each_row(
         let width = stmt.column_count();
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
-            let values = (0..width)
-                .map(|i| row.get_ref(i).map(json_value))
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            if !each(values) {
+            if !each(values(row, width)?) {
                 break;
             }
         }
@@ -206,24 +203,21 @@ pub fn internal(
         let mut rows = stmt.query(params)?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
-            out.push(
-                (0..width)
-                    .map(|i| row.get_ref(i).map(json_value))
-                    .collect::<rusqlite::Result<Vec<_>>>()?,
-            );
+            out.push(values(row, width)?);
         }
         Ok(out)
     })
 }
 
-/// The tables and views, by name (at most [`super::MAX_TABLES`]).
+/// The tables and views, by name (one more than [`super::MAX_TABLES`] at most, so a caller
+/// can tell the list was cut).
 pub fn tables(conn: &Connection, timeout: std::time::Duration) -> Result<Vec<Table>, DbError> {
     let rows = internal(
         conn,
         "SELECT name, type FROM sqlite_schema
          WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
          ORDER BY name LIMIT ?1",
-        &[&(super::MAX_TABLES as i64)],
+        &[&(super::MAX_TABLES as i64 + 1)],
         timeout,
     )?;
     Ok(rows
@@ -393,16 +387,17 @@ fn page(
     let mut page = Pager::new(offset, limits);
     let mut result = stmt.query(params)?;
     while let Some(row) = result.next()? {
-        let more = page.offer(|| {
-            (0..width)
-                .map(|i| row.get_ref(i).map(json_value))
-                .collect::<rusqlite::Result<Vec<_>>>()
-        })?;
+        let more = page.offer(|| values(row, width))?;
         if !more {
             break;
         }
     }
     Ok(page.finish(columns, started))
+}
+
+/// A row's first `width` columns as JSON values.
+fn values(row: &rusqlite::Row<'_>, width: usize) -> rusqlite::Result<Vec<Value>> {
+    (0..width).map(|i| row.get_ref(i).map(json_value)).collect()
 }
 
 /// A value as JSON: integers and reals as numbers, text as text, blobs summarised.

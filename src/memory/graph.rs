@@ -6,8 +6,6 @@
 //! Every write bumps a version counter, which is how subscriptions to `memory://graph` learn
 //! of changes made by any process.
 
-use std::collections::BTreeSet;
-
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
@@ -463,15 +461,6 @@ impl Notes {
             writeln!(out, "{line}").map_err(io)?;
         }
         Ok(counts)
-    }
-
-    /// Every entity name, for checks.
-    pub fn entity_names(&self) -> Result<BTreeSet<String>, NotesError> {
-        Ok(self
-            .conn()
-            .prepare("SELECT name FROM entities")?
-            .query_map([], |r| r.get(0))?
-            .collect::<Result<_, _>>()?)
     }
 }
 

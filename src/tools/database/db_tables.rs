@@ -43,8 +43,9 @@ impl Switchboard {
     ) -> Result<Json<DbTablesOutput>, ToolError> {
         let scope = self.file_scope(&ctx).await;
         let source = resolve(self, &scope, &args.database)?;
-        let tables = self.databases().tables(&source).await?;
-        let cut = (tables.len() >= MAX_TABLES).then(|| {
+        let mut tables = self.databases().tables(&source).await?;
+        let cut = (tables.len() > MAX_TABLES).then(|| {
+            tables.truncate(MAX_TABLES);
             format!("the list stops at {MAX_TABLES} tables; query the catalogue with db_query to see the rest")
         });
         Ok(Json(DbTablesOutput { tables, cut }))
