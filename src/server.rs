@@ -69,6 +69,8 @@ pub struct Inner {
     notes: OnceLock<Result<Arc<Mutex<crate::memory::notes::Notes>>, String>>,
     /// The database connections (`database`), set up on first use.
     databases: OnceLock<Arc<crate::db::Databases>>,
+    /// The outbox and the confirmations awaiting the user's answer.
+    pub(crate) comms: crate::tools::comms::CommsState,
     /// The inference backends (`ai`), built on first use like the web client.
     ai: OnceLock<Result<Arc<crate::ai::Ai>, String>>,
     /// Pages `fetch_url` converted, kept briefly so paging does not fetch again.
@@ -101,7 +103,7 @@ impl Catalog {
 /// One catalogue per process and [`Shape`] (`--read-only` and the exec switches), so every
 /// session in the process shares it. Generating the schemas is most of the cost of a first
 /// `tools/list`.
-static CATALOGS: [OnceLock<Catalog>; 32] = [const { OnceLock::new() }; 32];
+static CATALOGS: [OnceLock<Catalog>; 256] = [const { OnceLock::new() }; 256];
 
 fn catalog_for(shape: Shape) -> &'static Catalog {
     CATALOGS[shape.index()].get_or_init(|| Catalog::build(shape))
@@ -172,6 +174,7 @@ impl Switchboard {
             ai: OnceLock::new(),
             databases: OnceLock::new(),
             notes: OnceLock::new(),
+            comms: Default::default(),
             pages,
             client_log_level: Mutex::new(LoggingLevel::Warning),
         }))

@@ -52,13 +52,18 @@ pub fn tools(settings: Arc<Settings>, json: bool, markdown: bool) -> anyhow::Res
         println!("{}", serde_json::to_string_pretty(tools)?);
     } else if markdown {
         // The README documents every tool, including those only some configurations register
-        // (the proxy tools need a servers file).
+        // (the proxy tools need a servers file, the sending tools something to send to).
         let all = crate::tools::Shape {
             read_only: false,
             shell: true,
             packages: true,
             proxy: true,
             agent_writes: true,
+            comms: crate::tools::comms::Configured {
+                email: true,
+                webhooks: true,
+                ntfy: true,
+            },
         };
         let mut every = crate::tools::router(all).list_all();
         every.sort_by(|a, b| a.name.cmp(&b.name));

@@ -1,4 +1,4 @@
-//! Email for the communication tools (issue 8, groundwork: no tool uses it yet): building a
+//! Email for `send_email`: building a
 //! correct MIME message (RFC 2047 for non-ASCII subjects and names, text and/or HTML,
 //! attachments, reply threading) with `lettre`, refusing what could smuggle a header or a
 //! recipient, checking recipients against an allowlist, rendering the exact bytes for a dry
@@ -9,6 +9,7 @@ use std::time::Duration;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, Mailboxes, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 /// A refusal or failure, worded for the model.
@@ -45,6 +46,8 @@ pub struct Account {
     pub login: Option<(String, String)>,
     pub from: Mailbox,
     pub timeout: Duration,
+    /// A PEM certificate trusted for this server besides the system's roots (a private CA).
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 /// A file to attach, already read through the path policy.
@@ -128,19 +131,7 @@ fn message_id(id: &str, what: &str) -> Result<String, EmailError> {
 /// A new Message-ID on the sender's domain.
 fn new_message_id(from: &Mailbox) -> String {
     let domain = from.email.domain();
-    let n: u128 = (u128::from(fastrand_u64()) << 64) | u128::from(fastrand_u64());
-    format!("<{n:032x}.switchboard@{domain}>")
-}
-
-fn fastrand_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    h.finish()
+    format!("<{}.switchboard@{domain}>", crate::support::unique_hex())
 }
 
 /// Builds the message after every check: headers free of line breaks, addresses valid and
@@ -200,27 +191,34 @@ pub fn build(
             .collect::<Result<Vec<_>, _>>()?;
         b = b.references(refs.join(" "));
     }
-    let body = match (&out.text, &out.html) {
-        (Some(t), Some(h)) => MultiPart::alternative_plain_html(t.clone(), h.clone()),
-        (Some(t), None) => MultiPart::mixed().singlepart(SinglePart::plain(t.clone())),
-        (None, Some(h)) => MultiPart::mixed().singlepart(SinglePart::html(h.clone())),
+    // One part when there is one body, an alternative when there are two; attachments wrap
+    // either in one mixed part (never a mixed part inside another).
+    let alternative = match (&out.text, &out.html) {
+        (Some(t), Some(h)) => Ok(MultiPart::alternative_plain_html(t.clone(), h.clone())),
+        (Some(t), None) => Err(SinglePart::plain(t.clone())),
+        (None, Some(h)) => Err(SinglePart::html(h.clone())),
         (None, None) => unreachable!("checked above"),
     };
-    let body = if out.attachments.is_empty() {
-        body
+    let built = if out.attachments.is_empty() {
+        match alternative {
+            Ok(m) => b.multipart(m),
+            Err(s) => b.singlepart(s),
+        }
     } else {
-        let mut mixed = MultiPart::mixed().multipart(body);
+        let mut mixed = match alternative {
+            Ok(m) => MultiPart::mixed().multipart(m),
+            Err(s) => MultiPart::mixed().singlepart(s),
+        };
         for a in &out.attachments {
             check_header("an attachment's name", &a.name)?;
             let ct = ContentType::parse(&a.mime)
                 .unwrap_or_else(|_| ContentType::parse("application/octet-stream").unwrap());
             mixed = mixed.singlepart(Attachment::new(a.name.clone()).body(a.bytes.clone(), ct));
         }
-        mixed
+        b.multipart(mixed)
     };
-    let msg = b
-        .multipart(body)
-        .map_err(|e| EmailError::Invalid(format!("the message cannot be built: {e}")))?;
+    let msg =
+        built.map_err(|e| EmailError::Invalid(format!("the message cannot be built: {e}")))?;
     Ok((msg, id))
 }
 
@@ -231,14 +229,22 @@ pub fn render(msg: &Message) -> String {
 
 /// Sends over SMTP as the account; one connection, one transaction.
 pub async fn send(account: &Account, msg: Message) -> Result<(), EmailError> {
-    let builder = match account.security {
-        Security::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&account.host)
-            .map_err(|e| EmailError::Send(e.to_string()))?,
-        Security::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&account.host)
-            .map_err(|e| EmailError::Send(e.to_string()))?,
-        Security::Plain => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&account.host),
-    };
-    let mut builder = builder.port(account.port).timeout(Some(account.timeout));
+    let send_err = |e: lettre::transport::smtp::Error| EmailError::Send(e.to_string());
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&account.host)
+        .port(account.port)
+        .timeout(Some(account.timeout));
+    if account.security != Security::Plain {
+        let mut tls = TlsParameters::builder(account.host.clone());
+        if let Some(pem) = &account.ca_pem {
+            tls = tls.add_root_certificate(Certificate::from_pem(pem).map_err(send_err)?);
+        }
+        let tls = tls.build_rustls().map_err(send_err)?;
+        // STARTTLS must succeed before anything else is said: no downgrade to plain text.
+        builder = builder.tls(match account.security {
+            Security::StartTls => Tls::Required(tls),
+            _ => Tls::Wrapper(tls),
+        });
+    }
     if let Some((user, pass)) = &account.login {
         builder = builder.credentials(Credentials::new(user.clone(), pass.clone()));
     }
@@ -262,6 +268,7 @@ mod tests {
             login: None,
             from: "Reports Bot <bot@example.com>".parse().unwrap(),
             timeout: Duration::from_secs(5),
+            ca_pem: None,
         }
     }
 

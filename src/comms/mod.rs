@@ -1,7 +1,9 @@
-//! Outgoing communication (issue 8, in progress): email, webhooks and ntfy pushes first. Nothing here knows MCP; the
-//! tools will be thin adapters, and every send will go through the recipient allowlists and
-//! confirmation the config sets.
+//! Outgoing communication: email, webhooks, ntfy pushes and desktop notifications, plus the
+//! outbox that records every attempt and enforces the rate limits. Nothing here knows MCP; the
+//! tools in `tools/comms/` are thin adapters that add the user's confirmation.
 
+pub mod desktop;
 pub mod email;
+pub mod outbox;
 pub mod push;
 pub mod webhook;

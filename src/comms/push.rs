@@ -1,4 +1,4 @@
-//! Push notifications through ntfy (issue 8, groundwork: no tool uses it yet): a message with
+//! Push notifications through ntfy for `send_push`: a message with
 //! a title, priority, tags, a click URL and view actions, published as JSON to the configured
 //! server and topic through the guarded network client. ntfy's JSON publishing keeps every
 //! field in the body, so nothing the model writes ends up in a header.

@@ -1,4 +1,4 @@
-//! Webhooks for the communication tools (issue 8, groundwork: no tool uses it yet): the payload
+//! Webhooks for `send_webhook`: the payload
 //! each service expects (Slack, Discord, Teams, or a generic JSON body), a signature for
 //! generic ones (HMAC-SHA256 over the timestamp and the body, so a receiver can check both
 //! origin and freshness), and delivery through the guarded network client with retries on 429

@@ -3,6 +3,7 @@
 //! environment variables or files for configuration; tools receive what they need from here.
 
 pub mod ai;
+pub mod comms;
 pub mod database;
 pub mod raw;
 
@@ -13,6 +14,7 @@ use serde_json::Value;
 
 use crate::policy::protected::ProtectedPaths;
 pub use ai::{AgentSettings, AiSettings, BackendKind, BackendSettings};
+pub use comms::CommsSettings;
 pub use database::{ConnectionSettings, DatabaseSettings, Target};
 pub use raw::{RawConfig, SandboxMode};
 
@@ -249,6 +251,7 @@ pub struct Settings {
     pub ai: AiSettings,
     pub memory: MemorySettings,
     pub database: DatabaseSettings,
+    pub comms: CommsSettings,
     pub proxy: ProxySettings,
     pub prompt_dirs: Vec<PathBuf>,
     pub resource_dirs: Vec<PathBuf>,
@@ -635,6 +638,7 @@ fn build(
         file,
         env,
     )?;
+    let comms = comms::comms_settings(&raw.comms, &redacted, &profile.data_dir, file, env)?;
 
     let mut effective = serde_json::to_value(&raw).unwrap_or(Value::Null);
     overlay_redactions(&redacted, &mut effective);
@@ -689,6 +693,7 @@ fn build(
             embed_per_search: raw.memory.embed_per_search,
         },
         database,
+        comms,
         proxy,
         prompt_dirs,
         resource_dirs,
@@ -1116,6 +1121,8 @@ mod tests {
         assert!(parse("comms: {}\nproxy: {}\n", None, &no_env).is_ok());
         let err = parse("comms:\n  model: x\n", None, &no_env).unwrap_err();
         assert_eq!(err.key, "comms.model");
+        let err = parse("comms:\n  email:\n    acounts: {}\n", None, &no_env).unwrap_err();
+        assert_eq!(err.key, "comms.email.acounts");
         let err = parse("memory:\n  model: x\n", None, &no_env).unwrap_err();
         assert_eq!(err.key, "memory.model");
         let err = parse("ai:\n  model: x\n", None, &no_env).unwrap_err();

@@ -21,7 +21,7 @@ pub struct RawConfig {
     pub database: RawDatabase,
     pub memory: RawMemory,
     pub ai: RawAi,
-    pub comms: Reserved,
+    pub comms: RawComms,
     pub prompts: RawFolders,
     pub resources: RawFolders,
     pub proxy: RawProxy,
@@ -334,6 +334,129 @@ pub struct RawConnection {
     pub max_rows: Option<usize>,
     /// What the connection holds, shown to the model by `db_connections`.
     pub description: Option<String>,
+}
+
+/// Outgoing messages: email accounts, webhooks, ntfy, desktop notifications, and what guards
+/// every send (confirmation, allowlist, rate limits).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawComms {
+    /// `elicit`: ask the user to confirm each send (when the host cannot ask, nothing is
+    /// sent); `never`: send without asking.
+    pub confirm: String,
+    /// How long a confirmation question waits for the user.
+    pub confirm_timeout_secs: u64,
+    /// Whether `comms_outbox` keeps message bodies, not only who, what and when.
+    pub keep_bodies: bool,
+    /// Sends the outbox remembers (older ones are dropped).
+    pub outbox_keep: u64,
+    /// Per tool (`send_email`, `send_webhook`, `send_push`, `notify_desktop`): at most `max`
+    /// sends in any `per_secs` seconds. A tool not listed keeps its default.
+    pub rate_limits: BTreeMap<String, RawRate>,
+    pub email: RawEmail,
+    /// Webhooks by name; the model names one, never a URL.
+    pub webhooks: BTreeMap<String, RawWebhook>,
+    /// Attempts per webhook post (the first included) on 429, 5xx or a failed connection.
+    pub webhook_attempts: u32,
+    /// The longest wait between attempts, also for a `Retry-After` the receiver asks for.
+    pub webhook_max_wait_secs: u64,
+    /// Where `send_push` publishes; no ntfy section, no `send_push`.
+    pub ntfy: Option<RawNtfy>,
+}
+
+impl Default for RawComms {
+    fn default() -> Self {
+        Self {
+            confirm: "elicit".into(),
+            confirm_timeout_secs: 300,
+            keep_bodies: false,
+            outbox_keep: 1000,
+            rate_limits: BTreeMap::new(),
+            email: RawEmail::default(),
+            webhooks: BTreeMap::new(),
+            webhook_attempts: 4,
+            webhook_max_wait_secs: 30,
+            ntfy: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRate {
+    pub max: u32,
+    pub per_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawEmail {
+    /// Who may receive mail: `*@example.com` or exact addresses. Empty: only each account's own
+    /// address.
+    pub allow: Vec<String>,
+    /// Accounts by name; the first in name order is the default.
+    pub accounts: BTreeMap<String, RawEmailAccount>,
+    /// Bytes of attachments one message carries at most, all together.
+    pub max_attachment_bytes: u64,
+    /// How long talking to the mail server may take.
+    pub timeout_secs: u64,
+}
+
+impl Default for RawEmail {
+    fn default() -> Self {
+        Self {
+            allow: Vec::new(),
+            accounts: BTreeMap::new(),
+            max_attachment_bytes: 10 * 1024 * 1024,
+            timeout_secs: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEmailAccount {
+    pub host: String,
+    /// 587 for starttls, 465 for tls, 25 for plain unless set.
+    pub port: Option<u16>,
+    /// `starttls`, `tls` or `plain` (plain only for a relay on this machine or a trusted LAN).
+    #[serde(default = "starttls")]
+    pub security: String,
+    pub username: Option<String>,
+    /// Must be written as `env:VAR`.
+    pub password: Option<String>,
+    /// `Name <address>` or a bare address.
+    pub from: String,
+    /// A PEM certificate to trust for this server besides the system's (a private CA).
+    pub ca_file: Option<PathBuf>,
+}
+
+fn starttls() -> String {
+    "starttls".into()
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWebhook {
+    /// `slack`, `discord`, `teams` or `generic`.
+    pub kind: String,
+    /// Must be written as `env:VAR`: a webhook URL is a secret.
+    pub url: String,
+    /// Signs generic webhooks; must be written as `env:VAR`.
+    pub secret: Option<String>,
+    /// What posting here does, shown to the model.
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNtfy {
+    /// The ntfy server's base URL, e.g. your own `https://ntfy.example.org`.
+    pub server: String,
+    /// The topic; on a public server its name is the only thing keeping it private.
+    pub topic: String,
+    /// An access token for a protected topic; must be written as `env:VAR`.
+    pub token: Option<String>,
 }
 
 /// The agent's durable memory: notes and the knowledge graph.

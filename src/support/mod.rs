@@ -27,3 +27,19 @@ pub fn file_stamp(p: &Path) -> Option<(u64, SystemTime)> {
 pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+/// 128 bits as 32 hex digits, different on every call: for Message-IDs and one-time handles.
+/// Not for keys: it comes from the standard library's per-process hash seeds and the clock.
+pub fn unique_hex() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let part = || {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        h.finish()
+    };
+    format!("{:016x}{:016x}", part(), part())
+}

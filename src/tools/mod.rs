@@ -6,6 +6,7 @@
 //! protocol errors are reserved for unknown tools and real bugs.
 
 pub mod ai;
+pub mod comms;
 pub mod database;
 pub mod exec;
 pub mod files;
@@ -78,6 +79,8 @@ pub struct Shape {
     pub proxy: bool,
     /// `ai.agent.allow` names tools (and not read-only mode): `ai_agent` may change things.
     pub agent_writes: bool,
+    /// Which sending tools have something configured to send to.
+    pub comms: comms::Configured,
 }
 
 impl Shape {
@@ -88,6 +91,11 @@ impl Shape {
             packages: settings.exec.packages_enabled,
             proxy: settings.proxy.servers_config.is_some(),
             agent_writes: !settings.read_only && !settings.ai.agent.allow.is_empty(),
+            comms: comms::Configured {
+                email: !settings.comms.accounts.is_empty(),
+                webhooks: !settings.comms.webhooks.is_empty(),
+                ntfy: settings.comms.ntfy.is_some(),
+            },
         }
     }
 
@@ -98,6 +106,9 @@ impl Shape {
             | usize::from(self.packages) << 2
             | usize::from(self.proxy) << 3
             | usize::from(self.agent_writes) << 4
+            | usize::from(self.comms.email) << 5
+            | usize::from(self.comms.webhooks) << 6
+            | usize::from(self.comms.ntfy) << 7
     }
 }
 
@@ -114,6 +125,7 @@ pub fn router(shape: Shape) -> ToolRouter<Switchboard> {
     router += ai::router();
     router += memory::router();
     router += database::router();
+    router += comms::router(shape.comms);
     if !shape.shell {
         router.remove_route("run_shell");
     }

@@ -93,10 +93,14 @@ def calls(root: str, victim_pid: int) -> dict:
         "ai_embed": {"model": "all-minilm:latest", "texts": ["hello", "world"]},
         "ai_pull_model": {"model": SMOL},
         "ai_agent": {"model": SMOL, "task": "Which folders may you use?", "tools": ["list_roots"], "max_steps": 2},
+        "notify_desktop": {"title": "Build done", "body": "42 passed"},
+        "comms_outbox": {"limit": 5},
     }
 
 # Calls that must come back as tool errors, with a word their message must contain.
-REFUSED = {"http_request": "web.allow", "fetch_url": "web.allow", "download_file": "web.allow", "web_search": "web.search.providers"}
+REFUSED = {"http_request": "web.allow", "fetch_url": "web.allow", "download_file": "web.allow", "web_search": "web.search.providers",
+           # No desktop session here: the answer says so.
+           "notify_desktop": "no desktop notification service answered"}
 if not AI_LIVE:
     for _tool in ("ai_list_models", "ai_model_info", "ai_chat", "ai_generate", "ai_embed", "ai_pull_model", "ai_agent"):
         REFUSED[_tool] = "ollama serve"
@@ -129,6 +133,9 @@ def check(name: str, data: dict) -> None:
         assert [c["name"] for c in data["columns"]] == ["a", "b"], data
     if name == "db_export_csv":
         assert data["rows"] == 1, data
+    if name == "comms_outbox":
+        # The refused desktop notification is recorded as failed.
+        assert data["entries"][0]["tool"] == "notify_desktop" and data["entries"][0]["status"] == "failed", data
     if name == "ai_health":
         assert data["backends"][0]["ok"] == AI_LIVE, data
     if AI_LIVE and name == "ai_list_models":

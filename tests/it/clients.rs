@@ -50,7 +50,7 @@ fn python_sdk_lists_and_calls_every_tool() {
     }
     for mode in ["default", "legacy"] {
         let stdout = run_python(&py, script, p.root.to_str().unwrap(), mode, &p.base, &env);
-        assert!(stdout.contains("called 65 tools"), "{stdout}");
+        assert!(stdout.contains("called 67 tools"), "{stdout}");
     }
 }
 
@@ -329,8 +329,11 @@ fn inspector_cli_lists_strictly_and_calls_every_tool() {
             "ai_agent",
             &["task=list the roots", r#"tools=["list_roots"]"#],
         ),
+        ("notify_desktop", &["title=Build done"]),
+        ("comms_outbox", &["limit=5"]),
     ];
     let expected_errors = [
+        "notify_desktop",
         "http_request",
         "fetch_url",
         "download_file",
@@ -431,4 +434,67 @@ fn inspector_sees_and_calls_child_tools() {
     );
     assert!(ok, "{err}");
     assert!(out.contains("echo: hi"), "{out}");
+}
+
+/// The sending tools are listed only when the config gives them somewhere to send; with one
+/// of each configured they pass the Inspector's strict checks, and each dry run answers with
+/// structured data.
+#[test]
+fn inspector_lists_the_configured_sending_tools_strictly() {
+    let Some(cmd) = inspector() else { return };
+    let p = Project::new();
+    let config = p.base.join("comms.yaml");
+    std::fs::write(
+        &config,
+        "comms:\n  email:\n    allow: ['*@example.com']\n    accounts:\n      relay: {host: 127.0.0.1, port: 9, security: plain, from: 'Bot <bot@example.com>'}\n  webhooks:\n    team: {kind: slack, url: env:SB_TEST_HOOK}\n  ntfy: {server: 'http://127.0.0.1:9', topic: phone}\n",
+    )
+    .unwrap();
+    let server_args = ["--config", config.to_str().unwrap()];
+    let env = ["-e", "SB_TEST_HOOK=https://hooks.example.com/T1/x"];
+    let mut args = env.to_vec();
+    args.extend(["--strict", "--method", "tools/list"]);
+    let (ok, out, err) = inspect_with(&cmd, &p.root, &p.base, &args, &server_args);
+    assert!(ok, "{err}");
+    assert!(!err.contains("Warning"), "--strict found problems:\n{err}");
+    for tool in [
+        "send_email",
+        "send_webhook",
+        "send_push",
+        "notify_desktop",
+        "comms_outbox",
+    ] {
+        assert!(
+            out.contains(&format!("\"name\": \"{tool}\"")),
+            "{tool} listed: {out}"
+        );
+    }
+    for (tool, targs) in [
+        (
+            "send_email",
+            vec![
+                r#"to=["ann@example.com"]"#,
+                "subject=Hi",
+                "text=Hello",
+                "dry_run=true",
+            ],
+        ),
+        (
+            "send_webhook",
+            vec!["webhook=team", "text=Deployed", "dry_run=true"],
+        ),
+        (
+            "send_push",
+            vec!["message=Done", "priority=4", "dry_run=true"],
+        ),
+    ] {
+        let mut args = env.to_vec();
+        args.extend(["--method", "tools/call", "--tool-name", tool]);
+        for a in &targs {
+            args.extend(["--tool-arg", a]);
+        }
+        let (ok, out, err) = inspect_with(&cmd, &p.root, &p.base, &args, &server_args);
+        assert!(ok, "{tool}: {err}");
+        assert!(!out.contains("\"isError\": true"), "{tool}: {out}");
+        assert!(out.contains("\"sent\": false"), "{tool}: {out}");
+    }
 }

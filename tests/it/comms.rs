@@ -43,14 +43,14 @@ fn helper(script: &str, args: &[&str]) -> Option<(u16, Receiver<Value>, Child)> 
     Some((first["port"].as_u64().unwrap() as u16, rx, child))
 }
 
-struct Smtp {
-    port: u16,
+pub(crate) struct Smtp {
+    pub(crate) port: u16,
     messages: Receiver<Value>,
     _child: Child,
 }
 
 impl Smtp {
-    fn start() -> Option<Self> {
+    pub(crate) fn start() -> Option<Self> {
         let (port, messages, child) = helper("smtp.py", &[])?;
         Some(Self {
             port,
@@ -59,13 +59,13 @@ impl Smtp {
         })
     }
 
-    fn next(&self) -> Value {
+    pub(crate) fn next(&self) -> Value {
         self.messages
             .recv_timeout(Duration::from_secs(10))
             .expect("a message reached the server")
     }
 
-    fn nothing_more(&self) {
+    pub(crate) fn nothing_more(&self) {
         assert!(
             self.messages
                 .recv_timeout(Duration::from_millis(300))
@@ -74,7 +74,7 @@ impl Smtp {
         );
     }
 
-    fn account(&self) -> Account {
+    pub(crate) fn account(&self) -> Account {
         Account {
             host: "127.0.0.1".into(),
             port: self.port,
@@ -82,6 +82,7 @@ impl Smtp {
             login: None,
             from: "Reports Bot <bot@example.com>".parse().unwrap(),
             timeout: Duration::from_secs(10),
+            ca_pem: None,
         }
     }
 }
@@ -211,16 +212,16 @@ async fn injection_attempts_fail_safe() {
 }
 
 /// The webhook receiver (`tests/comms/webhooks.py`), which verifies signatures itself.
-struct Hooks {
-    port: u16,
+pub(crate) struct Hooks {
+    pub(crate) port: u16,
     requests: Receiver<Value>,
     _child: Child,
 }
 
-const SECRET: &str = "s3cret-for-tests";
+pub(crate) const SECRET: &str = "s3cret-for-tests";
 
 impl Hooks {
-    fn start() -> Option<Self> {
+    pub(crate) fn start() -> Option<Self> {
         let (port, requests, child) = helper("webhooks.py", &[SECRET])?;
         Some(Self {
             port,
@@ -229,13 +230,13 @@ impl Hooks {
         })
     }
 
-    fn next(&self) -> Value {
+    pub(crate) fn next(&self) -> Value {
         self.requests
             .recv_timeout(Duration::from_secs(10))
             .expect("a request reached the receiver")
     }
 
-    fn hook(&self, path: &str, kind: Kind, secret: bool) -> Hook {
+    pub(crate) fn hook(&self, path: &str, kind: Kind, secret: bool) -> Hook {
         Hook {
             name: path.trim_start_matches('/').into(),
             kind,

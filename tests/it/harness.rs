@@ -110,6 +110,8 @@ pub struct TestClient {
     pub tools_changed: Arc<std::sync::atomic::AtomicUsize>,
     /// Log messages as `logger: data`.
     pub loggers: Arc<Mutex<Vec<String>>>,
+    /// The messages of the elicitation questions asked.
+    pub asked: Arc<Mutex<Vec<String>>>,
 }
 
 #[allow(deprecated)]
@@ -181,9 +183,12 @@ impl ClientHandler for TestClient {
 
     async fn create_elicitation(
         &self,
-        _params: rmcp::model::ElicitRequestParams,
+        params: rmcp::model::ElicitRequestParams,
         _ctx: RequestContext<RoleClient>,
     ) -> Result<rmcp::model::ElicitResult, ErrorData> {
+        if let rmcp::model::ElicitRequestParams::FormElicitationParams { message, .. } = &params {
+            self.asked.lock().unwrap().push(message.clone());
+        }
         let answer = if self.elicit == Some(true) {
             serde_json::json!({"action": "accept", "content": {"approve": true}})
         } else {
@@ -223,6 +228,26 @@ pub async fn session(settings: Settings) -> Session {
 }
 
 pub async fn session_with(settings: Settings, client: TestClient) -> Session {
+    session_on(settings, client, None).await
+}
+
+/// A session on protocol 2026-07-28 (`server/discover`, no `initialize`), where the server
+/// may not send requests and asks through `input_required` results instead.
+pub async fn session_modern(settings: Settings, client: TestClient) -> Session {
+    let lifecycle = rmcp::service::ClientLifecycleMode::Discover {
+        preferred_versions: vec![rmcp::model::ProtocolVersion::V_2026_07_28],
+    };
+    session_on(settings, client, Some(lifecycle)).await
+}
+
+/// The server on one end of an in-memory pipe and the client on the other, opening with
+/// `initialize` or, given a lifecycle, with it.
+async fn session_on(
+    settings: Settings,
+    client: TestClient,
+    lifecycle: Option<rmcp::service::ClientLifecycleMode>,
+) -> Session {
+    use rmcp::service::ClientServiceExt;
     let server = Switchboard::new(Arc::new(settings));
     let (client_io, server_io) = tokio::io::duplex(4 << 20);
     let (r, w) = tokio::io::split(server_io);
@@ -233,7 +258,11 @@ pub async fn session_with(settings: Settings, client: TestClient) -> Session {
         std::future::pending(),
     ));
     let updates = client.updates.clone();
-    let client = client.serve(client_io).await.expect("client initializes");
+    let client = match lifecycle {
+        None => client.serve(client_io).await,
+        Some(l) => client.serve_with_lifecycle(client_io, l).await,
+    }
+    .expect("client opens the session");
     Session {
         client,
         updates,

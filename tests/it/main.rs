@@ -5,6 +5,7 @@ mod ai;
 mod cli;
 mod clients;
 mod comms;
+mod comms_tools;
 mod database;
 mod db;
 mod e2e;

@@ -1,0 +1,366 @@
+//! Communication tools: email, webhooks, ntfy pushes, desktop notifications and the outbox
+//! (`crate::comms` holds the logic). This file is the registry, plus the one path every send
+//! takes: rate limit, the user's confirmation, a slot in the outbox, the send, its outcome.
+//!
+//! Confirmation asks the user through the host. On protocol 2026-07-28 and later a server may
+//! not send requests of its own, so the tool answers `input_required` with the question and a
+//! one-time handle bound to a digest of the exact arguments; the host asks the user and calls
+//! again with the answer. Older sessions are asked with a plain `elicitation/create` request.
+
+pub mod comms_outbox;
+pub mod notify_desktop;
+pub mod send_email;
+pub mod send_push;
+pub mod send_webhook;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Instant, SystemTime};
+
+use rmcp::RoleServer;
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::{InputResponses, RequestState};
+use rmcp::model::{
+    CallToolResponse, CallToolResult, ElicitRequest, ElicitRequestParams, ElicitResult,
+    ElicitationAction, ElicitationSchema, InputRequest, InputRequiredResult, ProtocolVersion,
+};
+use rmcp::service::RequestContext;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::comms::outbox::{Attempt, Outbox, OutboxError};
+use crate::config::comms::Confirm;
+use crate::server::Switchboard;
+use crate::support::lock;
+use crate::tools::ToolError;
+
+/// The key of the one question a send asks.
+const QUESTION_KEY: &str = "confirm";
+/// Unanswered questions kept at once; the oldest is forgotten first.
+const MAX_PENDING: usize = 64;
+
+/// Which comms tools the config makes usable: a tool with nothing configured is not listed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Configured {
+    pub email: bool,
+    pub webhooks: bool,
+    pub ntfy: bool,
+}
+
+pub fn router(c: Configured) -> ToolRouter<Switchboard> {
+    let mut r = Switchboard::notify_desktop_router() + Switchboard::comms_outbox_router();
+    if c.email {
+        r += Switchboard::send_email_router();
+    }
+    if c.webhooks {
+        r += Switchboard::send_webhook_router();
+    }
+    if c.ntfy {
+        r += Switchboard::send_push_router();
+    }
+    r
+}
+
+/// The session's comms state: the outbox (opened on first use) and the questions put to the
+/// user that await an answer.
+#[derive(Default)]
+pub struct CommsState {
+    outbox: OnceLock<Result<Arc<Mutex<Outbox>>, String>>,
+    /// handle → (digest of the arguments asked about, when asked).
+    pending: Mutex<HashMap<String, (String, Instant)>>,
+}
+
+impl From<OutboxError> for ToolError {
+    fn from(e: OutboxError) -> Self {
+        ToolError::Invalid(e.to_string())
+    }
+}
+
+/// One send, described for the outbox and for the user.
+pub(crate) struct SendPlan {
+    pub attempt: Attempt,
+    /// What the user is asked to approve: who gets what.
+    pub question: String,
+    /// The body, kept in the outbox only with `comms.keep_bodies`.
+    pub body: Option<String>,
+    /// Whether the user is asked first (all but desktop notifications, which reach only the
+    /// person at this machine).
+    pub ask: bool,
+}
+
+/// The digest a confirmation is bound to: the tool, its exact arguments, and any content it
+/// read for them (attachments), so an answer approves exactly what is sent.
+pub(crate) fn digest(tool: &str, args: &impl Serialize, content: &[&[u8]]) -> String {
+    let mut h = Sha256::new();
+    h.update(tool.as_bytes());
+    h.update([0]);
+    h.update(serde_json::to_vec(args).unwrap_or_default());
+    for c in content {
+        h.update((c.len() as u64).to_le_bytes());
+        h.update(c);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The answer of one MRTR round: the handle the host echoes back, and the user's answers.
+pub(crate) struct Round {
+    pub state: Option<String>,
+    pub responses: Option<rmcp::model::InputResponses>,
+}
+
+impl Round {
+    pub fn new(
+        RequestState(state): RequestState,
+        InputResponses(responses): InputResponses,
+    ) -> Self {
+        Self { state, responses }
+    }
+}
+
+enum Gate {
+    Go,
+    Ask(InputRequiredResult),
+    Declined(&'static str),
+}
+
+fn question_params(question: &str) -> ElicitRequestParams {
+    let schema = ElicitationSchema::builder()
+        .optional_bool_with("send", |b| {
+            b.with_default(true)
+                .title("Send it")
+                .description("Untick, or decline, to send nothing")
+        })
+        .build_unchecked();
+    ElicitRequestParams::FormElicitationParams {
+        meta: None,
+        message: format!("{question}\n\nSend it?"),
+        requested_schema: schema,
+    }
+}
+
+fn judge(r: &ElicitResult) -> Gate {
+    match r.action {
+        ElicitationAction::Accept
+            if r.content.as_ref().and_then(|c| c.get("send")) == Some(&false.into()) =>
+        {
+            Gate::Declined("the user unticked `Send it`")
+        }
+        ElicitationAction::Accept => Gate::Go,
+        ElicitationAction::Decline => Gate::Declined("the user declined"),
+        _ => Gate::Declined("the user dismissed the question"),
+    }
+}
+
+const CANNOT_ASK: &str = "nothing was sent: comms.confirm is `elicit`, which asks the user to \
+     confirm each send, and this host cannot ask (it does not support elicitation). Tell the \
+     user; they can allow sending without confirmation by setting `comms.confirm: never` in \
+     switchboard's config.yaml";
+
+impl Switchboard {
+    /// Runs `f` on the profile's outbox, on the blocking pool, opening it on first use.
+    async fn with_outbox<T, F>(&self, f: F) -> Result<T, ToolError>
+    where
+        F: FnOnce(&mut Outbox) -> Result<T, OutboxError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let me = self.clone();
+        crate::tools::blocking(move || {
+            let c = &me.settings.comms;
+            let outbox = me
+                .comms
+                .outbox
+                .get_or_init(|| {
+                    Outbox::open(&c.outbox, c.outbox_keep)
+                        .map(|o| Arc::new(Mutex::new(o)))
+                        .map_err(|e| e.to_string())
+                })
+                .clone()
+                .map_err(ToolError::Invalid)?;
+            let mut o = lock(&outbox);
+            Ok(f(&mut o)?)
+        })
+        .await
+    }
+
+    /// Asks the user, the way the config and the session allow.
+    async fn confirm(
+        &self,
+        ctx: &RequestContext<RoleServer>,
+        round: Round,
+        question: &str,
+        digest: &str,
+    ) -> Result<Gate, ToolError> {
+        let c = &self.settings.comms;
+        if c.confirm == Confirm::Never {
+            return Ok(Gate::Go);
+        }
+        let can_ask = ctx
+            .client_capabilities()
+            .and_then(|caps| caps.elicitation)
+            .is_some_and(|e| e.form.is_some() || e.url.is_none());
+        if !can_ask {
+            return Err(ToolError::invalid(CANNOT_ASK));
+        }
+        let stateless = ctx
+            .protocol_version()
+            .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
+        if !stateless {
+            let asked = tokio::time::timeout(
+                c.confirm_timeout,
+                ctx.peer.create_elicitation(question_params(question)),
+            )
+            .await;
+            return match asked {
+                Ok(Ok(r)) => Ok(judge(&r)),
+                Ok(Err(e)) => Err(ToolError::invalid(format!(
+                    "nothing was sent: the host could not ask the user to confirm ({e})"
+                ))),
+                Err(_) => Err(ToolError::invalid(format!(
+                    "nothing was sent: the user did not answer within {} s",
+                    c.confirm_timeout.as_secs()
+                ))),
+            };
+        }
+        let mut pending = lock(&self.comms.pending);
+        pending.retain(|_, (_, at)| at.elapsed() < c.confirm_timeout);
+        if let (Some(handle), Some(responses)) = (&round.state, &round.responses) {
+            // One answer per question, and only for the arguments it asked about; a handle
+            // that is unknown, used, expired or about other arguments asks afresh.
+            if let Some((bound, _)) = pending.remove(handle)
+                && bound == digest
+                && let Some(answer) = responses.get(QUESTION_KEY)
+            {
+                let r: ElicitResult = serde_json::from_value(answer.clone()).map_err(|e| {
+                    ToolError::invalid(format!(
+                        "nothing was sent: the host's answer is not an elicitation result ({e})"
+                    ))
+                })?;
+                return Ok(judge(&r));
+            }
+        }
+        if pending.len() >= MAX_PENDING
+            && let Some(oldest) = pending
+                .iter()
+                .min_by_key(|(_, (_, at))| *at)
+                .map(|(k, _)| k.clone())
+        {
+            pending.remove(&oldest);
+        }
+        let handle = crate::support::unique_hex();
+        pending.insert(handle.clone(), (digest.to_owned(), Instant::now()));
+        let request = InputRequest::Elicitation(ElicitRequest::new(question_params(question)));
+        Ok(Gate::Ask(InputRequiredResult::new(
+            Some([(QUESTION_KEY.to_owned(), request)].into()),
+            Some(handle),
+        )))
+    }
+
+    /// The one path of every send: the rate limit, the user's confirmation, a slot in the
+    /// outbox, the send itself (`go`, which returns the result and the outbox's detail), and
+    /// its outcome recorded.
+    pub(crate) async fn send_guarded<T, Fut>(
+        &self,
+        ctx: &RequestContext<RoleServer>,
+        round: Round,
+        digest: String,
+        mut send: SendPlan,
+        go: impl FnOnce() -> Fut,
+    ) -> Result<Result<T, InputRequiredResult>, ToolError>
+    where
+        Fut: Future<Output = Result<(T, String), ToolError>>,
+    {
+        let c = &self.settings.comms;
+        let rate = c.rate(&send.attempt.tool);
+        if c.keep_bodies {
+            send.attempt.body = send.body.take();
+        }
+        let tool = send.attempt.tool.clone();
+        self.with_outbox(move |o| o.check(&tool, rate.max, rate.per, SystemTime::now()))
+            .await?;
+        let gate = if send.ask {
+            self.confirm(ctx, round, &send.question, &digest).await?
+        } else {
+            Gate::Go
+        };
+        match gate {
+            Gate::Go => {}
+            Gate::Ask(r) => return Ok(Err(r)),
+            Gate::Declined(why) => {
+                let attempt = send.attempt;
+                self.with_outbox(move |o| o.record(&attempt, "declined", Some(why)))
+                    .await?;
+                return Err(ToolError::invalid(format!(
+                    "nothing was sent: {why}. Do not send it again unless the user asks"
+                )));
+            }
+        }
+        let attempt = send.attempt;
+        let id = self
+            .with_outbox(move |o| o.reserve(&attempt, rate.max, rate.per, SystemTime::now()))
+            .await?;
+        let outcome = go().await;
+        let (status, detail) = match &outcome {
+            Ok((_, detail)) => ("sent", detail.clone()),
+            Err(e) => ("failed", e.to_string()),
+        };
+        self.with_outbox(move |o| o.finish(id, status, &detail))
+            .await?;
+        outcome.map(|(t, _)| Ok(t))
+    }
+}
+
+/// A tool's answer: its data, or the question for the user.
+pub(crate) fn respond<T: Serialize>(
+    r: Result<Result<T, InputRequiredResult>, ToolError>,
+) -> Result<CallToolResponse, ToolError> {
+    match r? {
+        Ok(data) => {
+            let v = serde_json::to_value(data)
+                .map_err(|e| ToolError::Internal(format!("the result is not JSON: {e}")))?;
+            Ok(CallToolResponse::Complete(CallToolResult::structured(v)))
+        }
+        Err(ask) => Ok(CallToolResponse::InputRequired(ask)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn answers_are_judged_strictly() {
+        let r = |v: serde_json::Value| judge(&serde_json::from_value(v).unwrap());
+        assert!(matches!(
+            r(json!({"action": "accept", "content": {"send": true}})),
+            Gate::Go
+        ));
+        assert!(matches!(
+            r(json!({"action": "accept", "content": {}})),
+            Gate::Go
+        ));
+        assert!(matches!(
+            r(json!({"action": "accept", "content": {"send": false}})),
+            Gate::Declined(_)
+        ));
+        assert!(matches!(r(json!({"action": "decline"})), Gate::Declined(_)));
+        assert!(matches!(r(json!({"action": "cancel"})), Gate::Declined(_)));
+    }
+
+    #[test]
+    fn the_digest_covers_the_tool_and_every_argument() {
+        let args = json!({"to": ["a@x"], "subject": "s"});
+        let a = digest("send_email", &args, &[b"file"]);
+        assert_eq!(a, digest("send_email", &args, &[b"file"]));
+        assert_ne!(a, digest("send_email", &args, &[b"filE"]));
+        assert_ne!(
+            a,
+            digest(
+                "send_email",
+                &json!({"to": ["b@x"], "subject": "s"}),
+                &[b"file"]
+            )
+        );
+        assert_ne!(a, digest("send_push", &args, &[b"file"]));
+    }
+}

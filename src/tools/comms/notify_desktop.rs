@@ -1,0 +1,111 @@
+//! `notify_desktop`: a native notification on this machine's desktop.
+
+use rmcp::handler::server::tool::{InputResponses, RequestState};
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::CallToolResponse;
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{Round, SendPlan, digest, respond};
+use crate::comms::desktop::{self, Desktop, DesktopError, Urgency};
+use crate::comms::outbox::Attempt;
+use crate::server::Switchboard;
+use crate::tools::ToolError;
+
+/// How long the notification service may take to answer.
+const SERVICE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum UrgencyArg {
+    Low,
+    Normal,
+    Critical,
+}
+
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyDesktopArgs {
+    /// A short headline.
+    pub title: String,
+    /// The text under it, shown as written (no markup).
+    #[serde(default)]
+    pub body: String,
+    /// `normal` when omitted; `critical` stays until dismissed on most desktops.
+    pub urgency: Option<UrgencyArg>,
+    /// How long it stays up, in seconds; the desktop decides when omitted.
+    pub timeout_secs: Option<u32>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct NotifyDesktopOutput {
+    pub shown: bool,
+    /// The notification service's id for it, where it gives one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<u32>,
+}
+
+impl From<DesktopError> for ToolError {
+    fn from(e: DesktopError) -> Self {
+        ToolError::Invalid(e.to_string())
+    }
+}
+
+#[tool_router(router = notify_desktop_router, vis = "pub(crate)")]
+impl Switchboard {
+    /// Pop up a native notification on this computer's desktop (title, body, urgency), e.g. when a long task finishes. Works only inside a desktop session; fails with a clear message otherwise.
+    #[tool(
+        annotations(
+            title = "Desktop notification",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        ),
+        output_schema = rmcp::handler::server::tool::schema_for_output::<NotifyDesktopOutput>()
+    )]
+    pub async fn notify_desktop(
+        &self,
+        Parameters(args): Parameters<NotifyDesktopArgs>,
+        state: RequestState,
+        responses: InputResponses,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ToolError> {
+        let n = Desktop {
+            title: args.title.clone(),
+            body: args.body.clone(),
+            urgency: match args.urgency {
+                Some(UrgencyArg::Low) => Urgency::Low,
+                Some(UrgencyArg::Critical) => Urgency::Critical,
+                _ => Urgency::Normal,
+            },
+            timeout: args
+                .timeout_secs
+                .map(|s| std::time::Duration::from_secs(u64::from(s))),
+        };
+        desktop::check(&n)?;
+        let send = SendPlan {
+            attempt: Attempt {
+                tool: "notify_desktop".into(),
+                target: "desktop".into(),
+                recipients: Vec::new(),
+                subject: Some(args.title.clone()),
+                body: None,
+            },
+            question: String::new(),
+            body: Some(args.body.clone()),
+            ask: false,
+        };
+        let digest = digest("notify_desktop", &args, &[]);
+        let shown = self
+            .send_guarded(&ctx, Round::new(state, responses), digest, send, || async {
+                let id = desktop::show(&n, SERVICE_WAIT).await?;
+                let detail = id.map_or_else(|| "shown".to_owned(), |i| format!("id {i}"));
+                Ok((NotifyDesktopOutput { shown: true, id }, detail))
+            })
+            .await;
+        respond(shown)
+    }
+}
