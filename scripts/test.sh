@@ -31,6 +31,14 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     || { $sudo apt-get update -qq >/dev/null && $sudo apt-get install -y -qq postgresql >/dev/null; }
 fi
 
+# openssl makes the private CA the SMTP TLS tests trust.
+if ! command -v openssl >/dev/null 2>&1; then
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  $sudo apt-get install -y -qq openssl >/dev/null 2>&1 \
+    || { $sudo apt-get update -qq >/dev/null && $sudo apt-get install -y -qq openssl >/dev/null; }
+fi
+
 # A desktop session for notify_desktop: a session D-Bus, a virtual X display and the dunst
 # notification daemon. Without them the test checks the clear error instead.
 if ! command -v dunst >/dev/null 2>&1 || ! command -v Xvfb >/dev/null 2>&1 \

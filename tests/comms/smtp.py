@@ -4,7 +4,9 @@ Prints one JSON line with its port, then one JSON line per message received: the
 (MAIL FROM, RCPT TO), the raw bytes (base64), and the message as Python's own email parser
 reads it (decoded headers, text and HTML bodies, attachments). Runs until its stdin closes.
 
-    python smtp.py
+    python smtp.py                      plain SMTP
+    python smtp.py starttls CERT KEY    STARTTLS offered and required before MAIL
+    python smtp.py tls CERT KEY         TLS from the first byte
 """
 
 import base64
@@ -12,6 +14,7 @@ import email
 import email.policy
 import json
 import socket
+import ssl
 import sys
 
 from aiosmtpd.controller import Controller
@@ -51,7 +54,15 @@ class Recorder:
 
 def main() -> None:
     port = free_port()
-    controller = Controller(Recorder(), hostname="127.0.0.1", port=port)
+    options = {}
+    if len(sys.argv) == 4:
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+        if sys.argv[1] == "starttls":
+            options = {"tls_context": ctx, "require_starttls": True}
+        else:
+            options = {"ssl_context": ctx}
+    controller = Controller(Recorder(), hostname="127.0.0.1", port=port, **options)
     controller.start()
     print(json.dumps({"port": port}), flush=True)
     try:

@@ -2,7 +2,9 @@
 //! an aiosmtpd SMTP server whose own parser reads what arrived (encodings, attachments,
 //! threading, Bcc, the injection cases failing safe), and webhooks (`comms::webhook`) through
 //! the guarded client to a receiver that checks signatures itself (each service's payload,
-//! retries on 503, `Retry-After` on 429, no retry on 404).
+//! retries on 503, `Retry-After` on 429, no retry on 404). STARTTLS and implicit TLS are
+//! checked against a private CA made with the openssl CLI: refused without it, sent with it,
+//! and never downgraded to plain text.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -51,7 +53,11 @@ pub(crate) struct Smtp {
 
 impl Smtp {
     pub(crate) fn start() -> Option<Self> {
-        let (port, messages, child) = helper("smtp.py", &[])?;
+        Self::start_with(&[])
+    }
+
+    fn start_with(args: &[&str]) -> Option<Self> {
+        let (port, messages, child) = helper("smtp.py", args)?;
         Some(Self {
             port,
             messages,
@@ -401,4 +407,132 @@ async fn ntfy_pushes_are_published_as_json_with_the_token() {
     let err = publish(&net, &ntfy, &p).await.unwrap_err();
     assert!(err.to_string().contains("HTTP 401"), "{err}");
     r.next();
+}
+
+/// A private CA and a certificate for 127.0.0.1 signed by it, made with the openssl CLI.
+struct Pki {
+    dir: tempfile::TempDir,
+}
+
+impl Pki {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(
+            d.join("ext.cnf"),
+            "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+        )
+        .unwrap();
+        let steps: [&[&str]; 3] = [
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=switchboard test CA",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+            ],
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "leaf.key",
+                "-out",
+                "leaf.csr",
+                "-subj",
+                "/CN=127.0.0.1",
+            ],
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "leaf.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "leaf.pem",
+                "-days",
+                "2",
+                "-extfile",
+                "ext.cnf",
+            ],
+        ];
+        for args in steps {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(d)
+                .output()
+                .expect("openssl is installed");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Self { dir }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+}
+
+#[tokio::test]
+async fn starttls_and_tls_verify_the_server_against_the_configured_ca() {
+    let pki = Pki::new();
+    let (cert, key) = (pki.path("leaf.pem"), pki.path("leaf.key"));
+    let ca = std::fs::read(pki.path("ca.pem")).unwrap();
+    for (mode, security) in [("starttls", Security::StartTls), ("tls", Security::Tls)] {
+        let Some(smtp) = Smtp::start_with(&[mode, &cert, &key]) else {
+            return;
+        };
+        let mut account = smtp.account();
+        account.security = security;
+        let out = Outgoing {
+            to: vec!["ann@example.com".into()],
+            subject: format!("over {mode}"),
+            text: Some("encrypted".into()),
+            ..Outgoing::default()
+        };
+        // Without the private CA the server's certificate is not trusted: nothing is sent.
+        let (msg, _) = build(&account, &allow(), &out).unwrap();
+        let err = send(&account, msg).await.unwrap_err();
+        assert!(matches!(err, EmailError::Send(_)), "{mode}: {err}");
+        smtp.nothing_more();
+        account.ca_pem = Some(ca.clone());
+        let (msg, id) = build(&account, &allow(), &out).unwrap();
+        send(&account, msg).await.unwrap();
+        let got = smtp.next();
+        assert_eq!(got["headers"]["Message-ID"], id.as_str(), "{mode}");
+    }
+    // STARTTLS is required, never skipped: a server that does not offer it gets nothing.
+    let Some(plain) = Smtp::start() else { return };
+    let mut account = plain.account();
+    account.security = Security::StartTls;
+    account.ca_pem = Some(ca);
+    let out = Outgoing {
+        to: vec!["ann@example.com".into()],
+        subject: "downgrade".into(),
+        text: Some("secret".into()),
+        ..Outgoing::default()
+    };
+    let (msg, _) = build(&account, &allow(), &out).unwrap();
+    assert!(send(&account, msg).await.is_err());
+    plain.nothing_more();
 }
