@@ -410,6 +410,15 @@ fn desktop_notifications_reach_a_real_daemon_or_fail_clearly() {
             json!({"name": "notify_desktop", "arguments": {"title": "Build done", "body": "<b>42</b> passed & <a href='x'>ok</a>"}}),
         )
     };
+    let dry = proc.request(
+        1_000,
+        "tools/call",
+        json!({"name": "notify_desktop", "arguments": {"title": "T", "body": "<b>x</b>", "dry_run": true}}),
+    );
+    assert_eq!(
+        dry["result"]["structuredContent"]["notification"]["body"], "&lt;b&gt;x&lt;/b&gt;",
+        "{dry}"
+    );
     let Some(d) = d else {
         let r = call(&mut proc, 2);
         assert_eq!(r["result"]["isError"], true, "{r}");

@@ -37,6 +37,9 @@ pub struct NotifyDesktopArgs {
     pub urgency: Option<UrgencyArg>,
     /// How long it stays up, in seconds; the desktop decides when omitted.
     pub timeout_secs: Option<u32>,
+    /// Return exactly what would be shown, without showing it.
+    #[serde(default)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -45,6 +48,9 @@ pub struct NotifyDesktopOutput {
     /// The notification service's id for it, where it gives one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<u32>,
+    /// What the notification service is sent (dry run only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notification: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl From<DesktopError> for ToolError {
@@ -55,7 +61,7 @@ impl From<DesktopError> for ToolError {
 
 #[tool_router(router = notify_desktop_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Pop up a native notification on this computer's desktop (title, body, urgency), e.g. when a long task finishes. Works only inside a desktop session; fails with a clear message otherwise.
+    /// Pop up a native notification on this computer's desktop (title, body, urgency), e.g. when a long task finishes. Works only inside a desktop session (clear error otherwise); dry_run shows what would be sent.
     #[tool(
         annotations(
             title = "Desktop notification",
@@ -86,6 +92,20 @@ impl Switchboard {
                 .map(|s| std::time::Duration::from_secs(u64::from(s))),
         };
         desktop::check(&n)?;
+        if args.dry_run {
+            let preview = serde_json::json!({
+                "app_name": "switchboard",
+                "summary": n.title,
+                "body": desktop::escape_markup(&n.body),
+                "urgency": format!("{:?}", n.urgency).to_lowercase(),
+                "timeout_ms": n.timeout.map(|t| t.as_millis() as u64),
+            });
+            return respond(Ok(Ok(NotifyDesktopOutput {
+                shown: false,
+                id: None,
+                notification: preview.as_object().cloned(),
+            })));
+        }
         let send = SendPlan {
             attempt: Attempt {
                 tool: "notify_desktop".into(),
@@ -103,7 +123,14 @@ impl Switchboard {
             .send_guarded(&ctx, Round::new(state, responses), digest, send, || async {
                 let id = desktop::show(&n, SERVICE_WAIT).await?;
                 let detail = id.map_or_else(|| "shown".to_owned(), |i| format!("id {i}"));
-                Ok((NotifyDesktopOutput { shown: true, id }, detail))
+                Ok((
+                    NotifyDesktopOutput {
+                        shown: true,
+                        id,
+                        notification: None,
+                    },
+                    detail,
+                ))
             })
             .await;
         respond(shown)
