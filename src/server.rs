@@ -66,7 +66,7 @@ pub struct Inner {
     /// start-up path) and shared by every call after.
     net: OnceLock<Result<Arc<crate::policy::net::NetGuard>, String>>,
     /// The profile's notes store, opened on first use.
-    notes: OnceLock<Result<Arc<Mutex<crate::memory::notes::Notes>>, String>>,
+    notes: LazyStore<crate::memory::notes::Notes>,
     /// The database connections (`database`), set up on first use.
     databases: OnceLock<Arc<crate::db::Databases>>,
     /// The outbox and the confirmations awaiting the user's answer.
@@ -85,6 +85,9 @@ impl Deref for Switchboard {
         &self.0
     }
 }
+
+/// A store opened on first use and shared after, or why it could not be opened.
+pub(crate) type LazyStore<S> = OnceLock<Result<Arc<Mutex<S>>, String>>;
 
 /// The tool router and the `tools/list` answer (sorted by name).
 struct Catalog {
@@ -215,8 +218,33 @@ impl Switchboard {
             .map_err(crate::tools::ToolError::Invalid)
     }
 
-    /// Runs `f` on the profile's notes store, on the blocking pool (SQLite work never holds up
-    /// the protocol), opening the store on first use.
+    /// Runs `f` on a store of the profile's (a SQLite file: the notes, the outbox) on the
+    /// blocking pool, so its work never holds up the protocol. The store is opened on first use
+    /// and shared after; a failed open is kept, so every call reports the same reason.
+    pub(crate) async fn with_store<S, T, F>(
+        &self,
+        cell: fn(&Inner) -> &LazyStore<S>,
+        open: fn(&Settings) -> Result<S, String>,
+        f: F,
+    ) -> Result<T, crate::tools::ToolError>
+    where
+        S: Send + 'static,
+        F: FnOnce(&mut S) -> Result<T, crate::tools::ToolError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let me = self.clone();
+        crate::tools::blocking(move || {
+            let store = cell(&me)
+                .get_or_init(|| open(&me.settings).map(|s| Arc::new(Mutex::new(s))))
+                .clone()
+                .map_err(crate::tools::ToolError::Invalid)?;
+            let mut s = crate::support::lock(&store);
+            f(&mut s)
+        })
+        .await
+    }
+
+    /// Runs `f` on the profile's notes store (see [`Self::with_store`]).
     pub async fn with_notes<T, F>(&self, f: F) -> Result<T, crate::tools::ToolError>
     where
         F: FnOnce(&mut crate::memory::notes::Notes) -> Result<T, crate::tools::ToolError>
@@ -224,20 +252,11 @@ impl Switchboard {
             + 'static,
         T: Send + 'static,
     {
-        let me = self.clone();
-        crate::tools::blocking(move || {
-            let store = me
-                .notes
-                .get_or_init(|| {
-                    crate::memory::notes::Notes::open(&me.settings.memory.db)
-                        .map(|n| Arc::new(Mutex::new(n)))
-                        .map_err(|e| e.to_string())
-                })
-                .clone()
-                .map_err(crate::tools::ToolError::Invalid)?;
-            let mut notes = store.lock().unwrap_or_else(|e| e.into_inner());
-            f(&mut notes)
-        })
+        self.with_store(
+            |inner| &inner.notes,
+            |s| crate::memory::notes::Notes::open(&s.memory.db).map_err(|e| e.to_string()),
+            f,
+        )
         .await
     }
 

@@ -50,7 +50,7 @@ pub struct Attempt {
     pub target: String,
     pub recipients: Vec<String>,
     pub subject: Option<String>,
-    /// Kept only when the config says so; the caller decides.
+    /// The message text; the send path drops it unless `comms.keep_bodies` is set.
     pub body: Option<String>,
 }
 

@@ -156,9 +156,10 @@ pub fn sign(secret: &str, timestamp: u64, body: &[u8]) -> String {
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
-    let tag = mac.finalize().into_bytes();
-    let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256={hex}")
+    format!(
+        "sha256={}",
+        crate::support::text::hex(&mac.finalize().into_bytes())
+    )
 }
 
 /// The wait a 429 or 503 asks for: `Retry-After` as seconds or as an HTTP date.
@@ -299,12 +300,7 @@ mod tests {
         assert!(sig.starts_with("sha256=") && sig.len() == 7 + 64);
         let mut mac = Hmac::<Sha256>::new_from_slice(b"key").unwrap();
         mac.update(b"The quick brown fox jumps over the lazy dog");
-        let hex: String = mac
-            .finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let hex = crate::support::text::hex(&mac.finalize().into_bytes());
         assert_eq!(
             hex,
             "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8"

@@ -224,10 +224,7 @@ pub(super) fn ai_settings(
         };
         let mut headers = Vec::new();
         if let Some(secret) = &b.api_key {
-            let written = redacted["ai"]["backends"][name.as_str()]["api_key"]
-                .as_str()
-                .unwrap_or("");
-            if !written.starts_with("env:") {
+            if !super::written_as_env(redacted, &["ai", "backends", name, "api_key"]) {
                 return Err(err(
                     key("api_key"),
                     "write the key as env:VAR (the variable holding it), never literally".into(),
@@ -253,10 +250,10 @@ pub(super) fn ai_settings(
                     "the value has characters a header cannot carry".into(),
                 )
             })?;
-            let from_env = redacted["ai"]["backends"][name.as_str()]["headers"][h.as_str()]
-                .as_str()
-                .is_some_and(|w| w.starts_with("env:"));
-            v.set_sensitive(from_env);
+            v.set_sensitive(super::written_as_env(
+                redacted,
+                &["ai", "backends", name, "headers", h],
+            ));
             headers.push((n, v));
         }
         backends.push(BackendSettings {

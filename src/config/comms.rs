@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::ConfigError;
 use super::raw::RawComms;
+use super::{ConfigError, written_as_env};
 use crate::comms::email::{Account, Allow, Security};
 use crate::comms::push::Ntfy;
 use crate::comms::webhook::{Hook, Kind, Retry};
@@ -84,21 +84,6 @@ fn default_rate(tool: &str) -> Rate {
         max,
         per: Duration::from_secs(secs),
     }
-}
-
-/// Whether a secret was written as `env:VAR` (the raw value is already resolved).
-fn from_env(redacted: &Value, pointer: &str) -> bool {
-    redacted
-        .pointer(pointer)
-        .and_then(Value::as_str)
-        .is_some_and(|w| w.starts_with("env:"))
-}
-
-fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
 }
 
 pub(super) fn comms_settings(
@@ -179,7 +164,7 @@ pub(super) fn comms_settings(
     let mut accounts = Vec::new();
     for (name, a) in &c.email.accounts {
         let key = |k: &str| format!("comms.email.accounts.{name}.{k}");
-        if !valid_name(name) {
+        if !super::is_plain_name(name) {
             return Err(err(
                 format!("comms.email.accounts.{name}"),
                 "an account name is letters, digits, `_` and `-` only".into(),
@@ -201,7 +186,7 @@ pub(super) fn comms_settings(
         }
         let login = match (&a.username, &a.password) {
             (Some(u), Some(p)) => {
-                if !from_env(redacted, &format!("/comms/email/accounts/{name}/password")) {
+                if !written_as_env(redacted, &["comms", "email", "accounts", name, "password"]) {
                     return Err(err(
                         key("password"),
                         "write the password as env:VAR (the variable holding it), never \
@@ -266,7 +251,7 @@ pub(super) fn comms_settings(
     let mut webhooks = Vec::new();
     for (name, w) in &c.webhooks {
         let key = |k: &str| format!("comms.webhooks.{name}.{k}");
-        if !valid_name(name) {
+        if !super::is_plain_name(name) {
             return Err(err(
                 format!("comms.webhooks.{name}"),
                 "a webhook name is letters, digits, `_` and `-` only".into(),
@@ -284,7 +269,7 @@ pub(super) fn comms_settings(
                 ));
             }
         };
-        if !from_env(redacted, &format!("/comms/webhooks/{name}/url")) {
+        if !written_as_env(redacted, &["comms", "webhooks", name, "url"]) {
             return Err(err(
                 key("url"),
                 "a webhook URL is a secret: write it as env:VAR (the variable holding it)".into(),
@@ -308,7 +293,7 @@ pub(super) fn comms_settings(
                         .into(),
                 ));
             }
-            if !from_env(redacted, &format!("/comms/webhooks/{name}/secret")) {
+            if !written_as_env(redacted, &["comms", "webhooks", name, "secret"]) {
                 return Err(err(
                     key("secret"),
                     "write the secret as env:VAR (the variable holding it), never literally".into(),
@@ -336,18 +321,13 @@ pub(super) fn comms_settings(
                     ));
                 }
             }
-            if n.topic.trim().is_empty()
-                || !n
-                    .topic
-                    .chars()
-                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
-            {
+            if !super::is_plain_name(&n.topic) {
                 return Err(err(
                     "comms.ntfy.topic".into(),
                     "a topic is letters, digits, `_` and `-` only".into(),
                 ));
             }
-            if n.token.is_some() && !from_env(redacted, "/comms/ntfy/token") {
+            if n.token.is_some() && !written_as_env(redacted, &["comms", "ntfy", "token"]) {
                 return Err(err(
                     "comms.ntfy.token".into(),
                     "write the token as env:VAR (the variable holding it), never literally".into(),

@@ -121,20 +121,12 @@ pub(super) fn database_settings(
     }
     for (name, c) in &d.connections {
         let key = format!("database.connections.{name}");
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
-        {
+        if !super::is_plain_name(name) {
             return Err(err(
                 key,
                 "a connection name is letters, digits, `_` and `-` only".into(),
             ));
         }
-        let url_written = redacted
-            .pointer(&format!("/database/connections/{name}/url"))
-            .and_then(Value::as_str)
-            .unwrap_or_default();
         let target = if let Some(rest) = c.url.strip_prefix("sqlite://") {
             if rest.is_empty() {
                 return Err(err(
@@ -149,7 +141,9 @@ pub(super) fn database_settings(
                 .url
                 .parse()
                 .map_err(|e| err(format!("{key}.url"), format!("not a PostgreSQL URL: {e}")))?;
-            if parsed.get_password().is_some() && !url_written.starts_with("env:") {
+            if parsed.get_password().is_some()
+                && !super::written_as_env(redacted, &["database", "connections", name, "url"])
+            {
                 return Err(err(
                     format!("{key}.url"),
                     "the URL holds a password: write the whole URL as env:VAR (the variable \

@@ -738,10 +738,7 @@ fn web_settings(
     let mut credentials = BTreeMap::new();
     for (name, c) in &w.credentials {
         let key = |k: &str| format!("web.credentials.{name}.{k}");
-        let written = redacted["web"]["credentials"][name.as_str()]["value"]
-            .as_str()
-            .unwrap_or("");
-        if !written.starts_with("env:") {
+        if !written_as_env(redacted, &["web", "credentials", name, "value"]) {
             return Err(err(
                 key("value"),
                 "write the secret as env:VAR (the variable holding it), never literally".into(),
@@ -805,10 +802,12 @@ fn web_settings(
                         .as_deref()
                         .unwrap_or("https://api.search.brave.com/res/v1/web/search"),
                 )?;
-                let written = redacted["web"]["search"]["providers"][i]["api_key"]
-                    .as_str()
-                    .unwrap_or("");
-                let secret = p.api_key.as_deref().filter(|_| written.starts_with("env:"));
+                let index = i.to_string();
+                let written = ["web", "search", "providers", index.as_str(), "api_key"];
+                let secret = p
+                    .api_key
+                    .as_deref()
+                    .filter(|_| written_as_env(redacted, &written));
                 let Some(secret) = secret else {
                     return Err(err(
                         key("api_key"),
@@ -1029,6 +1028,28 @@ fn exec_settings(
         packages_deny: e.packages.deny.clone(),
         packages_timeout: Duration::from_secs(e.packages.timeout_secs),
     })
+}
+
+/// Whether the value at `path` (keys, or array indices as digits) was written as `env:VAR` in
+/// the config file. Secrets must be, so none sits in the file; `redacted` is the config as
+/// written, with each `env:` value still showing its variable.
+pub(crate) fn written_as_env(redacted: &Value, path: &[&str]) -> bool {
+    let pointer: String = path
+        .iter()
+        .map(|k| format!("/{}", k.replace('~', "~0").replace('/', "~1")))
+        .collect();
+    redacted
+        .pointer(&pointer)
+        .and_then(Value::as_str)
+        .is_some_and(|w| w.starts_with("env:"))
+}
+
+/// A name the config gives a connection, account or webhook: letters, digits, `_` and `-`.
+pub(crate) fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
 }
 
 /// A portable environment variable name.

@@ -443,7 +443,7 @@ fn float(f: f64) -> Value {
 }
 
 fn uuid(b: &[u8]) -> String {
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    let hex = crate::support::text::hex(b);
     format!(
         "{}-{}-{}-{}-{}",
         &hex[0..8],

@@ -37,7 +37,7 @@ fn allowed(c: char) -> bool {
 /// Eight hex digits of SHA-256.
 pub fn short_hash(s: &str) -> String {
     let digest = Sha256::digest(s.as_bytes());
-    digest[..4].iter().map(|b| format!("{b:02x}")).collect()
+    crate::support::text::hex(&digest[..4])
 }
 
 /// `proxy://{alias}/{uri}`.

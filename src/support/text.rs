@@ -42,6 +42,17 @@ pub fn truncate_chars(s: &str, max: usize) -> String {
 }
 
 /// Human-readable byte count (`1.5 MiB`), for messages written to the model.
+/// Bytes as lowercase hex, two digits each (digests, signatures, ids).
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
 pub fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut value = n as f64;

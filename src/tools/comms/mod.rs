@@ -14,7 +14,7 @@ pub mod send_push;
 pub mod send_webhook;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Mutex;
 use std::time::{Instant, SystemTime};
 
 use rmcp::RoleServer;
@@ -65,7 +65,7 @@ pub fn router(c: Configured) -> ToolRouter<Switchboard> {
 /// user that await an answer.
 #[derive(Default)]
 pub struct CommsState {
-    outbox: OnceLock<Result<Arc<Mutex<Outbox>>, String>>,
+    outbox: crate::server::LazyStore<Outbox>,
     /// handle → (digest of the arguments asked about, when asked).
     pending: Mutex<HashMap<String, (String, Instant)>>,
 }
@@ -79,13 +79,19 @@ impl From<OutboxError> for ToolError {
 /// One send, described for the outbox and for the user.
 pub(crate) struct SendPlan {
     pub attempt: Attempt,
-    /// What the user is asked to approve: who gets what.
+    /// What the user is asked first; `None` for desktop notifications, which reach only the
+    /// person at this machine.
+    pub ask: Option<Ask>,
+}
+
+/// A question for the user about one send.
+pub(crate) struct Ask {
+    /// Who gets what, as the user sees it.
     pub question: String,
-    /// The body, kept in the outbox only with `comms.keep_bodies`.
-    pub body: Option<String>,
-    /// Whether the user is asked first (all but desktop notifications, which reach only the
-    /// person at this machine).
-    pub ask: bool,
+    /// What the answer approves: see [`digest`].
+    pub digest: String,
+    /// The host's answer, when this call is the second round of the question.
+    pub round: Round,
 }
 
 /// The digest a confirmation is bound to: the tool, its exact arguments, and any content it
@@ -99,7 +105,7 @@ pub(crate) fn digest(tool: &str, args: &impl Serialize, content: &[&[u8]]) -> St
         h.update((c.len() as u64).to_le_bytes());
         h.update(c);
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    crate::support::text::hex(&h.finalize())
 }
 
 /// The answer of one MRTR round: the handle the host echoes back, and the user's answers.
@@ -157,28 +163,17 @@ const CANNOT_ASK: &str = "nothing was sent: comms.confirm is `elicit`, which ask
      switchboard's config.yaml";
 
 impl Switchboard {
-    /// Runs `f` on the profile's outbox, on the blocking pool, opening it on first use.
+    /// Runs `f` on the profile's outbox (see [`Switchboard::with_store`]).
     async fn with_outbox<T, F>(&self, f: F) -> Result<T, ToolError>
     where
         F: FnOnce(&mut Outbox) -> Result<T, OutboxError> + Send + 'static,
         T: Send + 'static,
     {
-        let me = self.clone();
-        crate::tools::blocking(move || {
-            let c = &me.settings.comms;
-            let outbox = me
-                .comms
-                .outbox
-                .get_or_init(|| {
-                    Outbox::open(&c.outbox, c.outbox_keep)
-                        .map(|o| Arc::new(Mutex::new(o)))
-                        .map_err(|e| e.to_string())
-                })
-                .clone()
-                .map_err(ToolError::Invalid)?;
-            let mut o = lock(&outbox);
-            Ok(f(&mut o)?)
-        })
+        self.with_store(
+            |inner| &inner.comms.outbox,
+            |s| Outbox::open(&s.comms.outbox, s.comms.outbox_keep).map_err(|e| e.to_string()),
+            move |o| Ok(f(o)?),
+        )
         .await
     }
 
@@ -186,9 +181,11 @@ impl Switchboard {
     async fn confirm(
         &self,
         ctx: &RequestContext<RoleServer>,
-        round: Round,
-        question: &str,
-        digest: &str,
+        Ask {
+            question,
+            digest,
+            round,
+        }: Ask,
     ) -> Result<Gate, ToolError> {
         let c = &self.settings.comms;
         if c.confirm == Confirm::Never {
@@ -207,7 +204,7 @@ impl Switchboard {
         if !stateless {
             let asked = tokio::time::timeout(
                 c.confirm_timeout,
-                ctx.peer.create_elicitation(question_params(question)),
+                ctx.peer.create_elicitation(question_params(&question)),
             )
             .await;
             return match asked {
@@ -247,8 +244,8 @@ impl Switchboard {
             pending.remove(&oldest);
         }
         let handle = crate::support::unique_hex();
-        pending.insert(handle.clone(), (digest.to_owned(), Instant::now()));
-        let request = InputRequest::Elicitation(ElicitRequest::new(question_params(question)));
+        pending.insert(handle.clone(), (digest, Instant::now()));
+        let request = InputRequest::Elicitation(ElicitRequest::new(question_params(&question)));
         Ok(Gate::Ask(InputRequiredResult::new(
             Some([(QUESTION_KEY.to_owned(), request)].into()),
             Some(handle),
@@ -261,8 +258,6 @@ impl Switchboard {
     pub(crate) async fn send_guarded<T, Fut>(
         &self,
         ctx: &RequestContext<RoleServer>,
-        round: Round,
-        digest: String,
         mut send: SendPlan,
         go: impl FnOnce() -> Fut,
     ) -> Result<Result<T, InputRequiredResult>, ToolError>
@@ -271,16 +266,15 @@ impl Switchboard {
     {
         let c = &self.settings.comms;
         let rate = c.rate(&send.attempt.tool);
-        if c.keep_bodies {
-            send.attempt.body = send.body.take();
+        if !c.keep_bodies {
+            send.attempt.body = None;
         }
         let tool = send.attempt.tool.clone();
         self.with_outbox(move |o| o.check(&tool, rate.max, rate.per, SystemTime::now()))
             .await?;
-        let gate = if send.ask {
-            self.confirm(ctx, round, &send.question, &digest).await?
-        } else {
-            Gate::Go
+        let gate = match send.ask {
+            Some(ask) => self.confirm(ctx, ask).await?,
+            None => Gate::Go,
         };
         match gate {
             Gate::Go => {}

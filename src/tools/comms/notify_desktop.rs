@@ -1,6 +1,5 @@
 //! `notify_desktop`: a native notification on this machine's desktop.
 
-use rmcp::handler::server::tool::{InputResponses, RequestState};
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::CallToolResponse;
 use rmcp::service::RequestContext;
@@ -8,7 +7,7 @@ use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Round, SendPlan, digest, respond};
+use super::{SendPlan, respond};
 use crate::comms::desktop::{self, Desktop, DesktopError, Urgency};
 use crate::comms::outbox::Attempt;
 use crate::server::Switchboard;
@@ -17,7 +16,7 @@ use crate::tools::ToolError;
 /// How long the notification service may take to answer.
 const SERVICE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum UrgencyArg {
     Low,
@@ -25,7 +24,7 @@ pub enum UrgencyArg {
     Critical,
 }
 
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NotifyDesktopArgs {
     /// A short headline.
@@ -75,8 +74,6 @@ impl Switchboard {
     pub async fn notify_desktop(
         &self,
         Parameters(args): Parameters<NotifyDesktopArgs>,
-        state: RequestState,
-        responses: InputResponses,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ToolError> {
         let n = Desktop {
@@ -112,15 +109,12 @@ impl Switchboard {
                 target: "desktop".into(),
                 recipients: Vec::new(),
                 subject: Some(args.title.clone()),
-                body: None,
+                body: Some(args.body.clone()),
             },
-            question: String::new(),
-            body: Some(args.body.clone()),
-            ask: false,
+            ask: None,
         };
-        let digest = digest("notify_desktop", &args, &[]);
         let shown = self
-            .send_guarded(&ctx, Round::new(state, responses), digest, send, || async {
+            .send_guarded(&ctx, send, || async {
                 let id = desktop::show(&n, SERVICE_WAIT).await?;
                 let detail = id.map_or_else(|| "shown".to_owned(), |i| format!("id {i}"));
                 Ok((

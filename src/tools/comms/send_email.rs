@@ -11,7 +11,7 @@ use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Round, SendPlan, digest, respond};
+use super::{Ask, Round, SendPlan, digest, respond};
 use crate::comms::email::{self, EmailError, FileAttachment, Outgoing};
 use crate::comms::outbox::Attempt;
 use crate::config::comms::{CommsSettings, EmailAccount};
@@ -220,23 +220,23 @@ impl Switchboard {
         if args.dry_run {
             return respond(Ok(Ok(output(false, Some(email::render(&msg))))));
         }
+        let content: Vec<&[u8]> = out.attachments.iter().map(|f| f.bytes.as_slice()).collect();
         let send = SendPlan {
             attempt: Attempt {
                 tool: "send_email".into(),
                 target: acc.name.clone(),
                 recipients: recipients.clone(),
                 subject: Some(args.subject.clone()),
-                body: None,
+                body: args.text.clone().or_else(|| args.html.clone()),
             },
-            question: question(&acc, &args, &out.attachments),
-            body: args.text.clone().or_else(|| args.html.clone()),
-            ask: true,
+            ask: Some(Ask {
+                question: question(&acc, &args, &out.attachments),
+                digest: digest("send_email", &args, &content),
+                round: Round::new(state, responses),
+            }),
         };
-        let round = Round::new(state, responses);
-        let content: Vec<&[u8]> = out.attachments.iter().map(|f| f.bytes.as_slice()).collect();
-        let digest = digest("send_email", &args, &content);
         let sent = self
-            .send_guarded(&ctx, round, digest, send, || async {
+            .send_guarded(&ctx, send, || async {
                 email::send(&acc.account, msg).await?;
                 Ok((output(true, None), message_id.clone()))
             })

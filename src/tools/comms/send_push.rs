@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Round, SendPlan, digest, respond};
+use super::{Ask, Round, SendPlan, digest, respond};
 use crate::comms::outbox::Attempt;
 use crate::comms::push::{self, Push, PushError, ViewAction};
 use crate::server::Switchboard;
@@ -122,16 +122,17 @@ impl Switchboard {
                 target: ntfy.topic.clone(),
                 recipients: Vec::new(),
                 subject: args.title.clone(),
-                body: None,
+                body: Some(args.message.clone()),
             },
-            question,
-            body: Some(args.message.clone()),
-            ask: true,
+            ask: Some(Ask {
+                question,
+                digest: digest("send_push", &args, &[]),
+                round: Round::new(state, responses),
+            }),
         };
         let net = self.net()?;
-        let digest = digest("send_push", &args, &[]);
         let sent = self
-            .send_guarded(&ctx, Round::new(state, responses), digest, send, || async {
+            .send_guarded(&ctx, send, || async {
                 let id = push::publish(&net, &ntfy, &p).await?;
                 let out = SendPushOutput {
                     sent: true,

@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Round, SendPlan, digest, respond};
+use super::{Ask, Round, SendPlan, digest, respond};
 use crate::comms::outbox::Attempt;
 use crate::comms::webhook::{self, Kind, WebhookError};
 use crate::server::Switchboard;
@@ -132,17 +132,18 @@ impl Switchboard {
                 target: hook.name.clone(),
                 recipients: Vec::new(),
                 subject: args.title.clone(),
-                body: None,
+                body: Some(args.text.clone()),
             },
-            question,
-            body: Some(args.text.clone()),
-            ask: true,
+            ask: Some(Ask {
+                question,
+                digest: digest("send_webhook", &args, &[]),
+                round: Round::new(state, responses),
+            }),
         };
         let net = self.net()?;
         let retry = c.retry;
-        let digest = digest("send_webhook", &args, &[]);
         let sent = self
-            .send_guarded(&ctx, Round::new(state, responses), digest, send, || async {
+            .send_guarded(&ctx, send, || async {
                 let d = webhook::deliver(&net, &hook, &body, retry).await?;
                 let detail = format!("HTTP {} after {} attempt(s)", d.status, d.attempts);
                 Ok((output(true, Some(d.status), Some(d.attempts), None), detail))

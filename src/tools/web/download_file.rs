@@ -133,11 +133,7 @@ pub async fn download_file(
     Ok(Downloaded {
         path: display(&target.path),
         bytes,
-        sha256: hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
+        sha256: crate::support::text::hex(&hasher.finalize()),
         mime,
         url: opened.final_url.to_string(),
         created,
