@@ -39,6 +39,14 @@ if ! command -v openssl >/dev/null 2>&1; then
     || { $sudo apt-get update -qq >/dev/null && $sudo apt-get install -y -qq openssl >/dev/null; }
 fi
 
+# git, for the shipped declarative git tools (git_status, git_log, git_diff).
+if ! command -v git >/dev/null 2>&1; then
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  $sudo apt-get install -y -qq git >/dev/null 2>&1 \
+    || { $sudo apt-get update -qq >/dev/null && $sudo apt-get install -y -qq git >/dev/null; }
+fi
+
 # A desktop session for notify_desktop: a session D-Bus, a virtual X display and the dunst
 # notification daemon. Without them the test checks the clear error instead.
 if ! command -v dunst >/dev/null 2>&1 || ! command -v Xvfb >/dev/null 2>&1 \

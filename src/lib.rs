@@ -6,7 +6,8 @@
 //! - [`policy`]: roots, path resolution, protected paths: every file operation asks it.
 //! - [`server`]: the one MCP `ServerHandler`, holding the tool router built once.
 //! - [`tools`]: one folder per category, one file per tool; logic in plain functions.
-//! - [`prompts`], [`resources`]: the `prompts/` and `resources/` folders.
+//! - [`folders`]: the `tools/`, `prompts/` and `resources/` folders, reloaded while running;
+//!   [`declared`] (tools from YAML), [`prompts`] and [`resources`] define what is in them.
 //! - [`proxy`]: child MCP servers from `servers_config.json`, multiplexed and forwarded.
 //! - [`transport`]: line-delimited JSON-RPC with bounded frames and answers for bad input.
 //! - [`logging`]: tracing to stderr and a daily log file; never to stdout.
@@ -18,6 +19,8 @@ pub mod cli;
 pub mod comms;
 pub mod config;
 pub mod db;
+pub mod declared;
+pub mod folders;
 pub mod logging;
 pub mod memory;
 pub mod policy;

@@ -2,18 +2,55 @@
 //! Markdown front matter gives name, title and description) under `switchboard://resources/…`,
 //! and any file inside the roots through the `file:///{path}` template, read through the policy.
 
-use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use crate::folders::{Input, Named};
 use crate::policy::{FileScope, PolicyError};
 use crate::support::uri::file_uri_to_path;
 use crate::support::{frontmatter, mime, text};
 
 pub const STATIC_PREFIX: &str = "switchboard://resources/";
 pub const FILE_TEMPLATE: &str = "file:///{path}";
+
+/// A resource switchboard computes when it is read.
+pub struct Dynamic {
+    pub uri: &'static str,
+    pub name: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+    pub mime: &'static str,
+}
+
+pub const SYSTEM_URI: &str = "switchboard://system";
+pub const CONFIG_URI: &str = "switchboard://config";
+pub const STATS_URI: &str = "switchboard://stats";
+
+pub const DYNAMIC: &[Dynamic] = &[
+    Dynamic {
+        uri: SYSTEM_URI,
+        name: "system",
+        title: "This machine",
+        description: "OS, CPU, memory, disks and load of the machine switchboard runs on, as JSON",
+        mime: "application/json",
+    },
+    Dynamic {
+        uri: CONFIG_URI,
+        name: "config",
+        title: "Effective configuration",
+        description: "switchboard's configuration as it applies now (defaults filled in, secrets shown as env:VAR), as YAML",
+        mime: "application/yaml",
+    },
+    Dynamic {
+        uri: STATS_URI,
+        name: "stats",
+        title: "Server statistics",
+        description: "Uptime, and per tool: calls, errors and latency percentiles (p50, p90, p99), as JSON",
+        mime: "application/json",
+    },
+];
 
 const BUILT_IN: &[(&str, &str)] = &[(
     "switchboard-guide.md",
@@ -32,6 +69,7 @@ pub struct StaticResource {
     pub mime: String,
     pub size: Option<u64>,
     origin: Origin,
+    pub(crate) source: String,
 }
 
 #[derive(Debug, Clone)]
@@ -73,97 +111,38 @@ struct RawFront {
 
 #[derive(Debug, Default)]
 pub struct Resources {
-    by_uri: BTreeMap<String, StaticResource>,
-    pub problems: Vec<String>,
+    pub defs: Named<StaticResource>,
 }
 
 impl Resources {
-    pub fn load(dirs: &[PathBuf]) -> Self {
-        let mut me = Self::default();
-        for (file, content) in BUILT_IN {
-            let (front, _) = frontmatter::split(content);
-            let front: RawFront = front
-                .and_then(|f| serde_norway::from_str(f).ok())
-                .unwrap_or_default();
-            let r = me.make(file, front, None, Origin::BuiltIn(content));
-            me.by_uri.insert(r.uri.clone(), r);
-        }
+    /// Built-ins, then every file below `dirs` (see [`Named::load`] for `previous`).
+    pub fn load(dirs: &[PathBuf], previous: Option<&Resources>) -> Self {
+        let mut files = Vec::new();
         for dir in dirs {
-            if !dir.is_dir() {
-                continue;
-            }
-            let mut files = Vec::new();
-            collect(dir, dir, 0, &mut files);
-            files.sort();
-            for (rel, path) in files {
-                let mut front = RawFront::default();
-                if path.extension().is_some_and(|e| e == "md")
-                    && let Ok(text) = std::fs::read_to_string(&path)
-                    && let (Some(f), _) = frontmatter::split(&text)
-                {
-                    match serde_norway::from_str(f) {
-                        Ok(f) => front = f,
-                        Err(e) => {
-                            me.problems
-                                .push(format!("{}: front matter: {e}", path.display()));
-                            continue;
-                        }
-                    }
-                }
-                let size = std::fs::metadata(&path).ok().map(|m| m.len());
-                let r = me.make(&rel, front, size, Origin::File(path.clone()));
-                if let Some(old) = me.by_uri.get(&r.uri)
-                    && let Origin::File(p) = &old.origin
-                {
-                    me.problems.push(format!(
-                        "{}: `{}` is already served from {}",
-                        path.display(),
-                        r.uri,
-                        p.display()
-                    ));
-                    continue;
-                }
-                me.by_uri.insert(r.uri.clone(), r);
-            }
+            let mut found = Vec::new();
+            collect(dir, dir, 0, &mut found);
+            found.sort();
+            files.extend(found.into_iter().map(|(rel, path)| (path, rel)));
         }
-        for p in &me.problems {
-            tracing::warn!(problem = %p, "resource skipped");
-        }
-        me
-    }
-
-    fn make(
-        &self,
-        rel: &str,
-        front: RawFront,
-        size: Option<u64>,
-        origin: Origin,
-    ) -> StaticResource {
-        let path = std::path::Path::new(rel);
-        StaticResource {
-            uri: format!("{STATIC_PREFIX}{rel}"),
-            name: front.name.unwrap_or_else(|| rel.to_owned()),
-            title: front.title,
-            description: front.description,
-            mime: front
-                .mime_type
-                .unwrap_or_else(|| mime::detect(path, b"", true)),
-            size: size.or(match &origin {
-                Origin::BuiltIn(s) => Some(s.len() as u64),
-                Origin::File(_) => None,
-            }),
-            origin,
+        Self {
+            defs: Named::load(
+                BUILT_IN,
+                &files,
+                describe,
+                "resource",
+                previous.map(|p| &p.defs),
+            ),
         }
     }
 
     pub fn list(&self) -> impl Iterator<Item = &StaticResource> {
-        self.by_uri.values()
+        self.defs.list()
     }
 
     /// Where a static resource lives: `None` for an unknown URI, `Some(None)` for a built-in
     /// one (it never changes), `Some(Some(path))` for a file in a resource folder.
     pub fn source_file(&self, uri: &str) -> Option<Option<PathBuf>> {
-        self.by_uri.get(uri).map(|r| match &r.origin {
+        self.defs.get(uri).map(|r| match &r.origin {
             Origin::BuiltIn(_) => None,
             Origin::File(p) => Some(p.clone()),
         })
@@ -172,7 +151,7 @@ impl Resources {
     /// Reads a static resource. Markdown is served without its front matter.
     pub fn read(&self, uri: &str) -> Result<(String, Body), ResourceError> {
         let r = self
-            .by_uri
+            .defs
             .get(uri)
             .ok_or_else(|| ResourceError::NotFound(uri.to_owned()))?;
         let bytes = match &r.origin {
@@ -184,6 +163,38 @@ impl Resources {
         };
         Ok((r.mime.clone(), to_body(bytes, r.mime.ends_with("markdown"))))
     }
+}
+
+/// A resource's listing from its file (or built-in text): Markdown front matter gives its
+/// name, title, description and MIME type.
+fn describe(input: Input<'_>, rel: &str) -> Result<StaticResource, String> {
+    let path = std::path::Path::new(rel);
+    let mut front = RawFront::default();
+    if path.extension().is_some_and(|e| e == "md") {
+        let text = input.text()?;
+        if let (Some(f), _) = frontmatter::split(&text) {
+            front = serde_norway::from_str(f).map_err(|e| format!("front matter: {e}"))?;
+        }
+    }
+    let (origin, size) = match input {
+        Input::BuiltIn(t) => (Origin::BuiltIn(t), Some(t.len() as u64)),
+        Input::File(p) => (
+            Origin::File(p.to_path_buf()),
+            std::fs::metadata(p).ok().map(|m| m.len()),
+        ),
+    };
+    Ok(StaticResource {
+        uri: format!("{STATIC_PREFIX}{rel}"),
+        name: front.name.unwrap_or_else(|| rel.to_owned()),
+        title: front.title,
+        description: front.description,
+        mime: front
+            .mime_type
+            .unwrap_or_else(|| mime::detect(path, b"", true)),
+        size,
+        origin,
+        source: String::new(),
+    })
 }
 
 fn to_body(bytes: Vec<u8>, strip_front: bool) -> Body {
@@ -261,7 +272,7 @@ mod tests {
         std::fs::create_dir(dir.path().join("docs")).unwrap();
         std::fs::write(dir.path().join("docs/a.md"), "---\ntitle: A\n---\n# A\n").unwrap();
         std::fs::write(dir.path().join("data.json"), "{}").unwrap();
-        let r = Resources::load(&[dir.path().to_path_buf()]);
+        let r = Resources::load(&[dir.path().to_path_buf()], None);
         let uris: Vec<_> = r.list().map(|r| r.uri.as_str()).collect();
         assert!(uris.contains(&"switchboard://resources/docs/a.md"));
         assert!(uris.contains(&"switchboard://resources/data.json"));

@@ -28,15 +28,16 @@ use rmcp::{ErrorData as McpError, Peer, RoleServer, ServerHandler};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
+use crate::folders::Folders;
 use crate::policy::{FileScope, Policy};
-use crate::prompts::{PromptError, Prompts};
-use crate::resources::{self, Body, ResourceError, Resources};
+use crate::prompts::{Piece, PromptError, Speaker};
+use crate::resources::{self, Body, ResourceError};
 use crate::tools::Shape;
 
-/// How often a subscribed resource is checked for changes.
+/// How often a subscribed resource that is not a file (the memory, a note) is checked.
 const SUBSCRIPTION_POLL: Duration = Duration::from_millis(500);
-/// Subscriptions one session may hold at once.
-const MAX_SUBSCRIPTIONS: usize = 64;
+/// A burst of folder changes ends after this long without another.
+const RELOAD_QUIET: Duration = Duration::from_millis(150);
 /// How long a tool call waits for the client's `roots/list` answer before going on without it.
 const ROOTS_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -50,9 +51,14 @@ pub struct Inner {
     /// How commands run (`policy::exec`), and the background processes started so far.
     pub exec: crate::policy::exec::ExecPolicy,
     pub processes: crate::tools::exec::Processes,
-    /// The prompt and resource folders, read on a helper thread started with the server so
-    /// that reading them never delays `initialize`; anything that needs them first waits.
-    folders: Arc<OnceLock<Folders>>,
+    /// The tool, prompt and resource folders: read on a helper thread started with the server
+    /// (or before it, by `serve`) so reading them never delays `initialize`; anything that
+    /// needs them first waits. A reload swaps in a new snapshot.
+    folders: Arc<Mutex<Option<Arc<Folders>>>>,
+    /// Calls, errors and latencies per tool, for the `switchboard://stats` resource.
+    pub stats: crate::support::stats::Stats,
+    /// The file watcher behind subscriptions to files and folders, made on first use.
+    file_watch: Mutex<Option<crate::support::watch::PathWatch>>,
     /// Set when the client's roots must be (re)fetched before the next file operation.
     roots_stale: AtomicBool,
     roots_fetch: tokio::sync::Mutex<()>,
@@ -112,23 +118,16 @@ fn catalog_for(shape: Shape) -> &'static Catalog {
     CATALOGS[shape.index()].get_or_init(|| Catalog::build(shape))
 }
 
-struct Folders {
-    prompts: Prompts,
-    resources: Resources,
-}
-
-impl Folders {
-    fn load(settings: &Settings) -> Self {
-        Self {
-            prompts: Prompts::load(&settings.prompt_dirs),
-            resources: Resources::load(&settings.resource_dirs),
-        }
-    }
-}
-
 impl Switchboard {
     pub fn new(settings: Arc<Settings>) -> Self {
-        let folders: Arc<OnceLock<Folders>> = Arc::default();
+        Self::with_folders(settings, None)
+    }
+
+    /// A server whose folders were already loaded (`serve` loads them first, so a name
+    /// defined twice stops start-up).
+    pub fn with_folders(settings: Arc<Settings>, loaded: Option<Folders>) -> Self {
+        let preloaded = loaded.is_some();
+        let folders = Arc::new(Mutex::new(loaded.map(Arc::new)));
         {
             // One helper thread, so start-up has one more thread faulting in pages, not two
             // (measured: a second helper slowed `initialize` by about 1 ms on two cores).
@@ -140,7 +139,12 @@ impl Switchboard {
                     // Serialise the list once here, so the first `tools/list` does not pay for
                     // faulting in that code on the protocol thread.
                     let _ = serde_json::to_writer(std::io::sink(), &built.tools);
-                    folders.get_or_init(|| Folders::load(&settings));
+                    if !preloaded {
+                        let mut cell = crate::support::lock(&folders);
+                        if cell.is_none() {
+                            *cell = Some(Arc::new(Folders::load(&settings, None)));
+                        }
+                    }
                 });
             if let Err(e) = spawned {
                 tracing::debug!(error = %e, "no helper thread; the catalogue and folders are built on first use");
@@ -171,6 +175,8 @@ impl Switchboard {
             roots_stale: AtomicBool::new(true),
             roots_fetch: tokio::sync::Mutex::new(()),
             subscriptions: Mutex::new(HashMap::new()),
+            stats: Default::default(),
+            file_watch: Mutex::new(None),
             shutdown: CancellationToken::new(),
             proxy: OnceLock::new(),
             net: OnceLock::new(),
@@ -409,21 +415,92 @@ impl Switchboard {
         catalog_for(Shape::of(&self.settings))
     }
 
-    fn folders(&self) -> &Folders {
-        self.folders.get_or_init(|| Folders::load(&self.settings))
+    /// The folders' current snapshot (loaded now if the helper thread has not yet).
+    pub fn folders(&self) -> Arc<Folders> {
+        let mut cell = crate::support::lock(&self.folders);
+        cell.get_or_insert_with(|| Arc::new(Folders::load(&self.settings, None)))
+            .clone()
     }
 
-    /// The tool definitions, as `tools/list` returns them.
+    /// The built-in tools' definitions (the declarative ones come from [`Self::folders`]).
     pub fn tools(&self) -> &[Tool] {
         &self.catalog().tools
     }
 
-    pub fn prompts(&self) -> &Prompts {
-        &self.folders().prompts
+    /// Every tool of switchboard's own the host sees: built-in, then declarative.
+    pub fn all_tools(&self) -> Vec<Tool> {
+        let folders = self.folders();
+        let mut tools = self.tools().to_vec();
+        tools.extend(
+            folders
+                .visible_tools(self.settings.read_only)
+                .map(|t| t.tool.clone()),
+        );
+        tools.sort_by(|a, b| a.name.cmp(&b.name));
+        tools
     }
 
-    pub fn resources(&self) -> &Resources {
-        &self.folders().resources
+    /// The prompts as `prompts/list` shows them (without the child servers').
+    fn prompt_list(folders: &Folders) -> Vec<Prompt> {
+        folders
+            .prompts
+            .list()
+            .map(|p| {
+                let args = p
+                    .arguments
+                    .iter()
+                    .map(|a| {
+                        let mut arg = PromptArgument::new(&a.name).with_required(a.required);
+                        let mut d = a.description.clone().unwrap_or_default();
+                        if !a.choices.is_empty() {
+                            if !d.is_empty() {
+                                d.push(' ');
+                            }
+                            d.push_str(&format!("(one of: {})", a.choices.join(", ")));
+                        }
+                        if !d.is_empty() {
+                            arg = arg.with_description(d);
+                        }
+                        arg
+                    })
+                    .collect::<Vec<_>>();
+                let mut prompt = Prompt::new(&p.name, p.description.clone(), Some(args));
+                if let Some(t) = &p.title {
+                    prompt = prompt.with_title(t);
+                }
+                prompt
+            })
+            .collect()
+    }
+
+    /// The resources as `resources/list` shows them (without the child servers').
+    fn resource_list(&self, folders: &Folders) -> Vec<Resource> {
+        let mut list: Vec<Resource> = folders
+            .resources
+            .list()
+            .map(|r| {
+                let mut res = Resource::new(&r.uri, &r.name).with_mime_type(&r.mime);
+                if let Some(t) = &r.title {
+                    res = res.with_title(t);
+                }
+                if let Some(d) = &r.description {
+                    res = res.with_description(d);
+                }
+                if let Some(s) = r.size {
+                    res = res.with_size(s);
+                }
+                res
+            })
+            .collect();
+        for d in crate::resources::DYNAMIC {
+            list.push(
+                Resource::new(d.uri, d.name)
+                    .with_title(d.title)
+                    .with_description(d.description)
+                    .with_mime_type(d.mime),
+            );
+        }
+        list
     }
 
     /// The policy snapshot for one file operation, after refreshing the client's roots when the
@@ -554,6 +631,242 @@ impl Switchboard {
         )
     }
 
+    /// Reads one of switchboard's own resources (not a child server's).
+    async fn read_own(
+        &self,
+        uri: &str,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Result<(String, Body), McpError> {
+        if let Some(d) = resources::DYNAMIC.iter().find(|d| d.uri == uri) {
+            return self.dynamic_resource(d).await;
+        }
+        if let Some(data) = self.data_resource(uri).await {
+            let text = serde_json::to_string_pretty(&data?).unwrap_or_default();
+            return Ok(("application/json".to_owned(), Body::Text(text)));
+        }
+        if uri.starts_with(resources::STATIC_PREFIX) {
+            return self.folders().resources.read(uri).map_err(resource_error);
+        }
+        if uri.starts_with("file://") {
+            let scope = self.file_scope(ctx).await;
+            let u = uri.to_owned();
+            return tokio::task::spawn_blocking(move || resources::read_file_uri(&scope, &u))
+                .await
+                .map_err(|e| McpError::internal_error(e.to_string(), None))?
+                .map_err(resource_error);
+        }
+        Err(resource_error(ResourceError::NotFound(uri.to_owned())))
+    }
+
+    async fn dynamic_resource(&self, d: &resources::Dynamic) -> Result<(String, Body), McpError> {
+        let failed = |e: String| McpError::internal_error(e, None);
+        let text = match d.uri {
+            resources::SYSTEM_URI => {
+                let profile = self.settings.profile.clone();
+                let info = crate::tools::blocking(move || {
+                    crate::tools::system::system_info::system_info(&profile.name, &profile.data_dir)
+                })
+                .await
+                .map_err(|e| failed(e.to_string()))?;
+                serde_json::to_string_pretty(&info).map_err(|e| failed(e.to_string()))?
+            }
+            resources::CONFIG_URI => serde_norway::to_string(&self.settings.effective)
+                .map_err(|e| failed(e.to_string()))?,
+            _ => serde_json::to_string_pretty(&self.stats.snapshot())
+                .map_err(|e| failed(e.to_string()))?,
+        };
+        Ok((d.mime.to_owned(), Body::Text(text)))
+    }
+
+    /// A rendered prompt as messages: each piece of text one message, each
+    /// `{{resource:URI}}` one embedded resource (a URI without a scheme is a path in the roots).
+    async fn prompt_messages(
+        &self,
+        rendered: Vec<crate::prompts::Message>,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Result<Vec<PromptMessage>, McpError> {
+        let mut out = Vec::new();
+        for (who, pieces) in rendered {
+            let role = match who {
+                Speaker::User => Role::User,
+                Speaker::Assistant => Role::Assistant,
+            };
+            for piece in pieces {
+                match piece {
+                    Piece::Text(t) => out.push(PromptMessage::new_text(role.clone(), t)),
+                    Piece::Resource(uri) => {
+                        let uri = if uri.contains("://") {
+                            uri
+                        } else {
+                            let scope = self.file_scope(ctx).await;
+                            let path = uri.clone();
+                            let resolved =
+                                tokio::task::spawn_blocking(move || scope.existing(&path))
+                                    .await
+                                    .map_err(|e| McpError::internal_error(e.to_string(), None))?
+                                    .map_err(|e| McpError::invalid_params(e.to_string(), None))?;
+                            crate::support::uri::path_to_file_uri(&resolved.path)
+                        };
+                        let (mime, body) = self.read_own(&uri, ctx).await.map_err(|e| {
+                            McpError::invalid_params(
+                                format!(
+                                    "the prompt embeds `{uri}`, which cannot be read: {}",
+                                    e.message
+                                ),
+                                None,
+                            )
+                        })?;
+                        out.push(PromptMessage::new(
+                            role.clone(),
+                            rmcp::model::ContentBlock::resource(to_contents(&uri, mime, body)),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Reloads the folders whenever they change and tells the host which lists changed, until
+    /// the session ends. A file that breaks keeps its previous version (see `folders`).
+    async fn watch_folders(self, peer: Peer<RoleServer>) {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let s = &self.settings;
+        let dirs: Vec<(PathBuf, bool)> = s
+            .tool_dirs
+            .iter()
+            .chain(s.prompt_dirs.iter())
+            .map(|d| (d.clone(), false))
+            .chain(s.resource_dirs.iter().map(|d| (d.clone(), true)))
+            .collect();
+        // A few inotify calls: quick enough for the protocol thread.
+        let watch = match crate::folders::FolderWatch::new(dirs, tx) {
+            Ok(w) => Arc::new(Mutex::new(w)),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot watch the tool, prompt and resource folders; changes apply at the next start");
+                return;
+            }
+        };
+        loop {
+            tokio::select! {
+                _ = self.shutdown.cancelled() => return,
+                got = rx.recv() => if got.is_none() { return },
+            }
+            // One reload per burst of changes.
+            loop {
+                match tokio::time::timeout(RELOAD_QUIET, rx.recv()).await {
+                    Ok(Some(())) => continue,
+                    Ok(None) => return,
+                    Err(_) => break,
+                }
+            }
+            let me = self.clone();
+            let w = watch.clone();
+            let swapped = tokio::task::spawn_blocking(move || {
+                let before = me.folders();
+                let after = Arc::new(Folders::load(&me.settings, Some(&before)));
+                *crate::support::lock(&me.folders) = Some(after.clone());
+                crate::support::lock(&w).sync();
+                (before, after)
+            })
+            .await;
+            let Ok((before, after)) = swapped else {
+                continue;
+            };
+            let ro = self.settings.read_only;
+            let tools = |f: &Folders| {
+                serde_json::to_string(&f.visible_tools(ro).map(|t| &t.tool).collect::<Vec<_>>())
+                    .unwrap_or_default()
+            };
+            if tools(&before) != tools(&after) {
+                tracing::info!("declarative tools changed; telling the host");
+                let _ = peer.notify_tool_list_changed().await;
+            }
+            let prompts =
+                |f: &Folders| serde_json::to_string(&Self::prompt_list(f)).unwrap_or_default();
+            if prompts(&before) != prompts(&after) {
+                tracing::info!("prompts changed; telling the host");
+                let _ = peer.notify_prompt_list_changed().await;
+            }
+            let res =
+                |f: &Folders| serde_json::to_string(&self.resource_list(f)).unwrap_or_default();
+            if res(&before) != res(&after) {
+                tracing::info!("resources changed; telling the host");
+                let _ = peer.notify_resource_list_changed().await;
+            }
+            let old: std::collections::HashSet<String> = before.problems().into_iter().collect();
+            for p in after.problems().into_iter().filter(|p| !old.contains(p)) {
+                self.tell_client(&peer, LoggingLevel::Error, format!("skipped: {p}"))
+                    .await;
+            }
+        }
+    }
+
+    fn room_for_one_more(&self, held: usize) -> Result<(), McpError> {
+        let max = self.settings.max_subscriptions;
+        if held >= max {
+            return Err(McpError::invalid_params(
+                format!(
+                    "too many subscriptions (at most {max}, resources.max_subscriptions); unsubscribe from some first"
+                ),
+                None,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Subscribes to a file or folder: the shared watcher reports its changes.
+    fn subscribe_path(
+        &self,
+        uri: String,
+        path: PathBuf,
+        peer: &Peer<RoleServer>,
+    ) -> Result<(), McpError> {
+        let mut subs = crate::support::lock(&self.subscriptions);
+        if subs.contains_key(&uri) {
+            return Ok(());
+        }
+        self.room_for_one_more(subs.len())?;
+        self.watch_path(&uri, path, peer)?;
+        subs.insert(uri, CancellationToken::new());
+        Ok(())
+    }
+
+    /// Starts watching a file or folder for a subscription (one watcher per session).
+    fn watch_path(
+        &self,
+        uri: &str,
+        path: PathBuf,
+        peer: &Peer<RoleServer>,
+    ) -> Result<(), McpError> {
+        let is_dir = path.is_dir();
+        if is_dir {
+            let limit = self.settings.max_watched_folders;
+            let count = walkdir_count(&path, limit + 1);
+            if count > limit {
+                return Err(McpError::invalid_params(
+                    format!(
+                        "`{uri}` has more than {limit} folders below it (resources.max_watched_folders); subscribe to a smaller folder or to single files"
+                    ),
+                    None,
+                ));
+            }
+        }
+        let mut slot = crate::support::lock(&self.file_watch);
+        if slot.is_none() {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            let w = crate::support::watch::PathWatch::new(tx)
+                .map_err(|e| McpError::internal_error(format!("cannot watch files: {e}"), None))?;
+            tokio::spawn(forward_updates(rx, peer.clone(), self.shutdown.clone()));
+            *slot = Some(w);
+        }
+        let Some(w) = slot.as_mut() else {
+            return Err(McpError::internal_error("no file watcher", None));
+        };
+        w.add(uri, path, is_dir)
+            .map_err(|e| McpError::invalid_params(format!("`{uri}` cannot be watched: {e}"), None))
+    }
+
     fn watch(&self, uri: String, target: WatchTarget, peer: Peer<RoleServer>) -> CancellationToken {
         let token = self.shutdown.child_token();
         let stop = token.clone();
@@ -576,6 +889,53 @@ impl Switchboard {
             }
         });
         token
+    }
+}
+
+/// Counts the folders at and below `dir`, stopping at `stop`.
+fn walkdir_count(dir: &std::path::Path, stop: usize) -> usize {
+    let mut count = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        count += 1;
+        if count >= stop {
+            break;
+        }
+        if let Ok(entries) = std::fs::read_dir(&d) {
+            for e in entries.filter_map(Result::ok) {
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    stack.push(e.path());
+                }
+            }
+        }
+    }
+    count
+}
+
+/// Sends `notifications/resources/updated` for the URIs the file watcher reports, once per
+/// URI per short burst.
+async fn forward_updates(
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<String>,
+    peer: Peer<RoleServer>,
+    stop: CancellationToken,
+) {
+    loop {
+        let first = tokio::select! {
+            _ = stop.cancelled() => return,
+            got = rx.recv() => match got { Some(u) => u, None => return },
+        };
+        let mut uris = vec![first];
+        while let Ok(Some(u)) = tokio::time::timeout(Duration::from_millis(50), rx.recv()).await {
+            if !uris.contains(&u) {
+                uris.push(u);
+            }
+        }
+        for uri in uris {
+            let param = ResourceUpdatedNotificationParam::new(uri);
+            if peer.notify_resource_updated(param).await.is_err() {
+                return;
+            }
+        }
     }
 }
 
@@ -691,16 +1051,14 @@ impl ServerHandler for Switchboard {
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         no_cursor(&request)?;
-        let own = &self.catalog().tools;
+        let mut tools = self.all_tools();
         let Some(hub) = self.start_proxy() else {
-            return Ok(ListToolsResult::with_all_items(own.clone()));
+            return Ok(ListToolsResult::with_all_items(tools));
         };
         hub.set_host(&ctx.peer);
         hub.wait_startup().await;
         let view = hub.view();
         hub.served(0);
-        let mut tools = Vec::with_capacity(own.len() + view.tools.len());
-        tools.extend(own.iter().cloned());
         tools.extend(view.tools.iter().cloned());
         Ok(ListToolsResult::with_all_items(tools))
     }
@@ -710,6 +1068,12 @@ impl ServerHandler for Switchboard {
             .router
             .get(name)
             .cloned()
+            .or_else(|| {
+                self.folders()
+                    .visible_tools(self.settings.read_only)
+                    .find(|t| t.name == name)
+                    .map(|t| t.tool.clone())
+            })
             .or_else(|| self.hub()?.tool(name))
     }
 
@@ -720,6 +1084,18 @@ impl ServerHandler for Switchboard {
     ) -> Result<CallToolResponse, McpError> {
         let router = &self.catalog().router;
         if !router.has_route(&request.name) {
+            let declared = self
+                .folders()
+                .visible_tools(self.settings.read_only)
+                .find(|t| t.name == request.name)
+                .cloned();
+            if let Some(tool) = declared {
+                let started = Instant::now();
+                let result = crate::declared::run::call(self, &tool, request.arguments, &ctx).await;
+                self.stats
+                    .record(&tool.name, started.elapsed(), result.is_error == Some(true));
+                return Ok(result.into());
+            }
             if let Some(hub) = self.start_proxy() {
                 hub.set_host(&ctx.peer);
                 // A call that arrives before the first list may name a child still starting.
@@ -736,15 +1112,24 @@ impl ServerHandler for Switchboard {
                 None,
             ));
         }
-        if !self.settings.logging.requests {
-            return router.call(ToolCallContext::new(self, request, ctx)).await;
+        let name = request.name.clone();
+        let log = self.settings.logging.requests;
+        if log {
+            tracing::info!(tool = %name, arguments = ?request.arguments, "tool call");
         }
-        let name = request.name.to_string();
-        tracing::info!(tool = %name, arguments = ?request.arguments, "tool call");
         let started = Instant::now();
         let result = router.call(ToolCallContext::new(self, request, ctx)).await;
-        let elapsed_us = started.elapsed().as_micros() as u64;
-        tracing::info!(tool = %name, elapsed_us, result = ?result, "tool result");
+        let elapsed = started.elapsed();
+        let failed = match &result {
+            Ok(CallToolResponse::Complete(r)) => r.is_error == Some(true),
+            Ok(_) => false,
+            Err(_) => true,
+        };
+        self.stats.record(&name, elapsed, failed);
+        if log {
+            let elapsed_us = elapsed.as_micros() as u64;
+            tracing::info!(tool = %name, elapsed_us, result = ?result, "tool result");
+        }
         result
     }
 
@@ -754,29 +1139,7 @@ impl ServerHandler for Switchboard {
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
         no_cursor(&request)?;
-        let prompts = self
-            .prompts()
-            .list()
-            .map(|p| {
-                let args = p
-                    .arguments
-                    .iter()
-                    .map(|a| {
-                        let mut arg = PromptArgument::new(&a.name).with_required(a.required);
-                        if let Some(d) = &a.description {
-                            arg = arg.with_description(d);
-                        }
-                        arg
-                    })
-                    .collect::<Vec<_>>();
-                let mut prompt = Prompt::new(&p.name, p.description.clone(), Some(args));
-                if let Some(t) = &p.title {
-                    prompt = prompt.with_title(t);
-                }
-                prompt
-            })
-            .collect::<Vec<_>>();
-        let mut prompts = prompts;
+        let mut prompts = Self::prompt_list(&self.folders());
         if let Some(hub) = self.start_proxy() {
             hub.set_host(&ctx.peer);
             hub.wait_startup().await;
@@ -809,16 +1172,21 @@ impl ServerHandler for Switchboard {
                 )
             })
             .collect();
-        match self.prompts().render(&request.name, &args) {
-            Ok((def, text)) => {
+        let folders = self.folders();
+        match folders.prompts.render(&request.name, &args) {
+            Ok((def, rendered)) => {
                 // Two built-in prompts do work before answering; a user's file of the same
                 // name replaces them (its source is its path) and is plain text like any other.
+                let first_text = || match rendered.first().map(|(_, p)| p.as_slice()) {
+                    Some([Piece::Text(t), ..]) => t.clone(),
+                    _ => String::new(),
+                };
                 let messages = match def.source.as_str() {
-                    "built-in:fetch.md" => self.fetch_prompt(text, &args).await,
+                    "built-in:fetch.md" => self.fetch_prompt(first_text(), &args).await,
                     "built-in:summarize_with_local_model.md" => {
-                        self.summarize_prompt(text, &args, &ctx).await
+                        self.summarize_prompt(first_text(), &args, &ctx).await
                     }
-                    _ => vec![PromptMessage::new_text(Role::User, text)],
+                    _ => self.prompt_messages(rendered, &ctx).await?,
                 };
                 let mut result = GetPromptResult::new(messages);
                 if let Some(d) = &def.description {
@@ -840,24 +1208,7 @@ impl ServerHandler for Switchboard {
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
         no_cursor(&request)?;
-        let list = self
-            .resources()
-            .list()
-            .map(|r| {
-                let mut res = Resource::new(&r.uri, &r.name).with_mime_type(&r.mime);
-                if let Some(t) = &r.title {
-                    res = res.with_title(t);
-                }
-                if let Some(d) = &r.description {
-                    res = res.with_description(d);
-                }
-                if let Some(s) = r.size {
-                    res = res.with_size(s);
-                }
-                res
-            })
-            .collect::<Vec<_>>();
-        let mut list = list;
+        let mut list = self.resource_list(&self.folders());
         list.push(
             Resource::new(crate::memory::resources::GRAPH_URI, "memory-graph")
                 .with_title("Knowledge graph")
@@ -927,21 +1278,7 @@ impl ServerHandler for Switchboard {
             };
         }
         let uri = request.uri;
-        let (mime, body) = if let Some(data) = self.data_resource(&uri).await {
-            let text = serde_json::to_string_pretty(&data?).unwrap_or_default();
-            ("application/json".to_owned(), Body::Text(text))
-        } else if uri.starts_with(resources::STATIC_PREFIX) {
-            self.resources().read(&uri).map_err(resource_error)?
-        } else if uri.starts_with("file://") {
-            let scope = self.file_scope(&ctx).await;
-            let u = uri.clone();
-            tokio::task::spawn_blocking(move || resources::read_file_uri(&scope, &u))
-                .await
-                .map_err(|e| McpError::internal_error(e.to_string(), None))?
-                .map_err(resource_error)?
-        } else {
-            return Err(resource_error(ResourceError::NotFound(uri)));
-        };
+        let (mime, body) = self.read_own(&uri, &ctx).await?;
         Ok(ReadResourceResult::new(vec![to_contents(&uri, mime, body)]).into())
     }
 
@@ -966,12 +1303,18 @@ impl ServerHandler for Switchboard {
             WatchTarget::Note(id)
         } else if let Some(p) = crate::support::uri::file_uri_to_path(&uri) {
             let scope = self.file_scope(&ctx).await;
-            WatchTarget::Files(vec![
-                scope
-                    .existing(&p)
-                    .map_err(|e| McpError::invalid_params(e.to_string(), None))?
-                    .path,
-            ])
+            let path = scope
+                .existing(&p)
+                .map_err(|e| McpError::invalid_params(e.to_string(), None))?
+                .path;
+            return self.subscribe_path(uri, path, &ctx.peer);
+        } else if resources::DYNAMIC.iter().any(|d| d.uri == uri) {
+            return Err(McpError::invalid_params(
+                format!(
+                    "`{uri}` is computed when read and sends no updates; read it again when you need it"
+                ),
+                None,
+            ));
         } else if let Some(name) = schema_connection(&uri) {
             match self.databases().settings.get(name).map(|c| &c.target) {
                 // A WAL database changes its -wal file first.
@@ -989,27 +1332,20 @@ impl ServerHandler for Switchboard {
                 }
                 None => return Err(resource_error(ResourceError::NotFound(uri))),
             }
-        } else if let Some(source) = self.resources().source_file(&uri) {
+        } else if let Some(source) = self.folders().resources.source_file(&uri) {
             match source {
-                Some(p) => WatchTarget::Files(vec![p]),
+                Some(p) => return self.subscribe_path(uri, p, &ctx.peer),
                 // Built-in resources never change; the subscription is accepted and stays quiet.
                 None => return Ok(()),
             }
         } else {
             return Err(resource_error(ResourceError::NotFound(uri)));
         };
-        let mut subs = self.subscriptions.lock().unwrap_or_else(|e| e.into_inner());
+        let mut subs = crate::support::lock(&self.subscriptions);
         if subs.contains_key(&uri) {
             return Ok(());
         }
-        if subs.len() >= MAX_SUBSCRIPTIONS {
-            return Err(McpError::invalid_params(
-                format!(
-                    "too many subscriptions (at most {MAX_SUBSCRIPTIONS}); unsubscribe from some first"
-                ),
-                None,
-            ));
-        }
+        self.room_for_one_more(subs.len())?;
         let token = self.watch(uri.clone(), target, ctx.peer.clone());
         subs.insert(uri, token);
         Ok(())
@@ -1025,13 +1361,11 @@ impl ServerHandler for Switchboard {
         {
             return hub.subscribe(&request.uri, false).await.unwrap_or(Ok(()));
         }
-        if let Some(token) = self
-            .subscriptions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&request.uri)
-        {
+        if let Some(token) = crate::support::lock(&self.subscriptions).remove(&request.uri) {
             token.cancel();
+        }
+        if let Some(w) = crate::support::lock(&self.file_watch).as_mut() {
+            w.remove(&request.uri);
         }
         Ok(())
     }
@@ -1061,35 +1395,65 @@ impl ServerHandler for Switchboard {
         {
             return result;
         }
-        let values = match &request.r#ref {
-            Reference::Resource(r)
-                if r.uri == resources::FILE_TEMPLATE && request.argument.name == "path" =>
-            {
-                let scope = self.file_scope(&ctx).await;
-                let prefix = request.argument.value.clone();
-                tokio::task::spawn_blocking(move || {
-                    crate::tools::files::complete_path(&scope, &prefix)
-                })
+        let prefix = request.argument.value.clone();
+        let wants_path = match &request.r#ref {
+            Reference::Resource(r) => {
+                r.uri == resources::FILE_TEMPLATE && request.argument.name == "path"
+            }
+            Reference::Prompt(p) => {
+                match self
+                    .folders()
+                    .prompts
+                    .complete(&p.name, &request.argument.name, &prefix)
+                {
+                    Some(values) => return completion(values),
+                    None => self.folders().prompts.get(&p.name).is_some_and(|d| {
+                        d.arguments.iter().any(|a| a.name == request.argument.name)
+                    }),
+                }
+            }
+            _ => false,
+        };
+        let values = if wants_path {
+            let scope = self.file_scope(&ctx).await;
+            tokio::task::spawn_blocking(move || crate::tools::files::complete_path(&scope, &prefix))
                 .await
                 .unwrap_or_default()
-            }
-            _ => Vec::new(),
+        } else {
+            Vec::new()
         };
-        let total = values.len();
-        let mut values = values;
-        values.truncate(CompletionInfo::MAX_VALUES);
-        let info = CompletionInfo::with_pagination(
-            values,
-            Some(total as u32),
-            total > CompletionInfo::MAX_VALUES,
-        )
-        .map_err(|e| McpError::internal_error(e, None))?;
-        Ok(CompleteResult::new(info))
+        completion(values)
     }
 
     async fn on_initialized(&self, ctx: NotificationContext<RoleServer>) {
-        // In the background: fetch the client's roots, so the first file call rarely waits, and
-        // report prompt or resource files that could not be loaded.
+        self.initialized(ctx).await
+    }
+
+    async fn on_roots_list_changed(&self, ctx: NotificationContext<RoleServer>) {
+        self.roots_stale.store(true, Ordering::Release);
+        let me = self.clone();
+        tokio::spawn(async move { me.refresh_client_roots(&ctx.peer).await });
+    }
+}
+
+/// A completion answer: at most the protocol's 100 values, saying how many there were.
+fn completion(values: Vec<String>) -> Result<CompleteResult, McpError> {
+    let total = values.len();
+    let mut values = values;
+    values.truncate(CompletionInfo::MAX_VALUES);
+    let info = CompletionInfo::with_pagination(
+        values,
+        Some(total as u32),
+        total > CompletionInfo::MAX_VALUES,
+    )
+    .map_err(|e| McpError::internal_error(e, None))?;
+    Ok(CompleteResult::new(info))
+}
+
+impl Switchboard {
+    async fn initialized(&self, ctx: NotificationContext<RoleServer>) {
+        // In the background: fetch the client's roots, so the first file call rarely waits;
+        // report folder files that could not be loaded; then watch the folders.
         // `initialize` is answered: now the child servers may start.
         if let Some(hub) = self.start_proxy() {
             hub.set_host(&ctx.peer);
@@ -1097,26 +1461,11 @@ impl ServerHandler for Switchboard {
         let me = self.clone();
         tokio::spawn(async move {
             me.refresh_client_roots(&ctx.peer).await;
-            let problems: Vec<String> = {
-                let folders = me.folders();
-                folders
-                    .prompts
-                    .problems
-                    .iter()
-                    .chain(folders.resources.problems.iter())
-                    .cloned()
-                    .collect()
-            };
-            for p in problems {
+            for p in me.folders().problems() {
                 me.tell_client(&ctx.peer, LoggingLevel::Warning, format!("skipped: {p}"))
                     .await;
             }
+            me.watch_folders(ctx.peer).await;
         });
-    }
-
-    async fn on_roots_list_changed(&self, ctx: NotificationContext<RoleServer>) {
-        self.roots_stale.store(true, Ordering::Release);
-        let me = self.clone();
-        tokio::spawn(async move { me.refresh_client_roots(&ctx.peer).await });
     }
 }

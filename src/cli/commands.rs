@@ -15,7 +15,20 @@ use crate::tools::is_read_only;
 
 /// Serves MCP over this process's stdin and stdout until end of input, SIGINT or SIGTERM.
 pub async fn serve(settings: Arc<Settings>) -> anyhow::Result<u8> {
-    let server = Switchboard::new(settings);
+    // The folders are read before serving: a name defined in two files stops start-up here,
+    // naming both (`switchboard config check` lists every problem at once).
+    let folders = crate::folders::Folders::load(&settings, None);
+    let conflicts = folders.conflicts();
+    if !conflicts.is_empty() {
+        for c in &conflicts {
+            eprintln!("switchboard: {c}");
+        }
+        eprintln!(
+            "switchboard: not started; fix the files above (`switchboard config check` lists every problem)"
+        );
+        return Ok(2);
+    }
+    let server = Switchboard::with_folders(settings, Some(folders));
     let (reader, writer) = rmcp::transport::io::stdio_pipes();
     crate::run(server, reader, writer, shutdown_signal()).await?;
     Ok(0)
@@ -53,19 +66,15 @@ pub fn tools(settings: Arc<Settings>, json: bool, markdown: bool) -> anyhow::Res
     } else if markdown {
         // The README documents every tool, including those only some configurations register
         // (the proxy tools need a servers file, the sending tools something to send to).
-        let all = crate::tools::Shape {
-            read_only: false,
-            shell: true,
-            packages: true,
-            proxy: true,
-            agent_writes: true,
-            comms: crate::tools::comms::Configured {
-                email: true,
-                webhooks: true,
-                ntfy: true,
-            },
-        };
-        let mut every = crate::tools::router(all).list_all();
+        // The declarative tools shipped enabled are listed too.
+        let mut every = crate::tools::router(crate::tools::Shape::everything()).list_all();
+        every.extend(
+            crate::declared::BUILT_IN
+                .iter()
+                .filter_map(|(file, text)| crate::declared::parse(text, file).ok())
+                .filter(|t| t.enabled)
+                .map(|t| t.tool),
+        );
         every.sort_by(|a, b| a.name.cmp(&b.name));
         print!("{}", markdown_table(&every));
     } else {
@@ -174,12 +183,11 @@ pub fn config(settings: Arc<Settings>, action: ConfigAction) -> anyhow::Result<u
         ConfigAction::Check => {
             let server = Switchboard::new(settings.clone());
             let servers = servers_file_problems(&settings);
-            let problems: Vec<&String> = server
-                .prompts()
-                .problems
-                .iter()
-                .chain(server.resources().problems.iter())
-                .chain(servers.iter())
+            let folders = server.folders();
+            let problems: Vec<String> = folders
+                .problems()
+                .into_iter()
+                .chain(servers.iter().cloned())
                 .collect();
             for p in &problems {
                 println!("problem: {p}");
@@ -194,9 +202,9 @@ pub fn config(settings: Arc<Settings>, action: ConfigAction) -> anyhow::Result<u
                     "ok: {file}; profile `{}`; {} root(s); {} prompt(s); {} resource(s); {} tool(s)",
                     settings.profile.name,
                     settings.files.roots.len(),
-                    server.prompts().list().count(),
-                    server.resources().list().count(),
-                    server.tools().len()
+                    folders.prompts.list().count(),
+                    folders.resources.list().count(),
+                    server.all_tools().len()
                 );
                 Ok(0)
             } else {
@@ -420,19 +428,33 @@ pub async fn doctor(settings: Arc<Settings>) -> anyhow::Result<u8> {
         }
     }
     let server = Switchboard::new(settings.clone());
-    line(
-        server.prompts().problems.is_empty(),
-        format!("{} prompt(s) loaded", server.prompts().list().count()),
-    );
-    for p in &server.prompts().problems {
-        line(false, format!("prompt file: {p}"));
-    }
-    line(
-        server.resources().problems.is_empty(),
-        format!("{} resource(s) loaded", server.resources().list().count()),
-    );
-    for p in &server.resources().problems {
-        line(false, format!("resource file: {p}"));
+    let folders = server.folders();
+    let declared = folders.visible_tools(settings.read_only).count();
+    for (ok, what, kind, problems) in [
+        (
+            folders.tools.problems.is_empty() && folders.tools.conflicts.is_empty(),
+            format!("{declared} declarative tool(s) loaded"),
+            "tool",
+            folders.tools.all_problems().collect::<Vec<_>>(),
+        ),
+        (
+            folders.prompts.defs.problems.is_empty() && folders.prompts.defs.conflicts.is_empty(),
+            format!("{} prompt(s) loaded", folders.prompts.list().count()),
+            "prompt",
+            folders.prompts.defs.all_problems().collect(),
+        ),
+        (
+            folders.resources.defs.problems.is_empty()
+                && folders.resources.defs.conflicts.is_empty(),
+            format!("{} resource(s) loaded", folders.resources.list().count()),
+            "resource",
+            folders.resources.defs.all_problems().collect(),
+        ),
+    ] {
+        line(ok, what);
+        for p in problems {
+            line(false, format!("{kind} file: {p}"));
+        }
     }
     let mode = settings.exec.sandbox;
     match (mode, server.exec.sandbox_availability().await) {

@@ -253,6 +253,14 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub comms: CommsSettings,
     pub proxy: ProxySettings,
+    /// Folders of declarative tools (`*.yaml`), in search order.
+    pub tool_dirs: Vec<PathBuf>,
+    /// Most bytes of output a declarative tool returns (`tools.max_output_bytes`).
+    pub tool_output_bytes: usize,
+    /// Resource subscriptions one session may hold (`resources.max_subscriptions`).
+    pub max_subscriptions: usize,
+    /// Folders below a subscribed folder, at most (`resources.max_watched_folders`).
+    pub max_watched_folders: usize,
     pub prompt_dirs: Vec<PathBuf>,
     pub resource_dirs: Vec<PathBuf>,
     pub limits: Limits,
@@ -546,6 +554,15 @@ fn build(
         ("files.max_walk_entries", f.max_walk_entries as u64),
         ("files.max_line_chars", f.max_line_chars as u64),
         ("limits.max_frame_bytes", raw.limits.max_frame_bytes as u64),
+        ("tools.max_output_bytes", raw.tools.max_output_bytes as u64),
+        (
+            "resources.max_subscriptions",
+            raw.resources.max_subscriptions as u64,
+        ),
+        (
+            "resources.max_watched_folders",
+            raw.resources.max_watched_folders as u64,
+        ),
         ("memory.max_note_chars", raw.memory.max_note_chars as u64),
         ("memory.max_results", raw.memory.max_results as u64),
         (
@@ -589,7 +606,7 @@ fn build(
     };
     let prompt_dirs = folder_list("prompts", &raw.prompts.dirs);
     let resource_dirs = folder_list("resources", &raw.resources.dirs);
-    let tool_dirs = folder_list("tools", &[]);
+    let tool_dirs = folder_list("tools", &raw.tools.dirs);
 
     let proxy = proxy_settings(&raw.proxy, file, overrides, user_config_dir.as_deref(), env)?;
     let mut own_paths: Vec<PathBuf> = Vec::new();
@@ -696,6 +713,10 @@ fn build(
         comms,
         proxy,
         prompt_dirs,
+        tool_dirs,
+        tool_output_bytes: raw.tools.max_output_bytes,
+        max_subscriptions: raw.resources.max_subscriptions,
+        max_watched_folders: raw.resources.max_watched_folders,
         resource_dirs,
         limits: Limits {
             max_frame_bytes: raw.limits.max_frame_bytes,

@@ -22,8 +22,9 @@ pub struct RawConfig {
     pub memory: RawMemory,
     pub ai: RawAi,
     pub comms: RawComms,
+    pub tools: RawTools,
     pub prompts: RawFolders,
-    pub resources: RawFolders,
+    pub resources: RawResources,
     pub proxy: RawProxy,
     pub limits: RawLimits,
     pub logging: RawLogging,
@@ -616,6 +617,40 @@ impl Default for RawProxy {
 #[serde(deny_unknown_fields, default)]
 pub struct RawFolders {
     pub dirs: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawTools {
+    pub dirs: Vec<PathBuf>,
+    pub max_output_bytes: usize,
+}
+
+impl Default for RawTools {
+    fn default() -> Self {
+        Self {
+            dirs: Vec::new(),
+            max_output_bytes: 100_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawResources {
+    pub dirs: Vec<PathBuf>,
+    pub max_subscriptions: usize,
+    pub max_watched_folders: usize,
+}
+
+impl Default for RawResources {
+    fn default() -> Self {
+        Self {
+            dirs: Vec::new(),
+            max_subscriptions: 64,
+            max_watched_folders: 1000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

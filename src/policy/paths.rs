@@ -214,6 +214,12 @@ impl FileScope {
         Ok(Resolved { path, root })
     }
 
+    /// A path inside the roots that may not exist yet, symlinks resolved as far as it exists.
+    pub fn inside(&self, input: &str) -> Result<Resolved, PolicyError> {
+        let (path, _, root) = self.resolve(input)?;
+        Ok(Resolved { path, root })
+    }
+
     /// Where a write of `input` lands. The final component is looked at without following it:
     /// a symlink there is refused, so a write can never be redirected through one.
     pub fn for_write(&self, input: &str) -> Result<WriteTarget, PolicyError> {

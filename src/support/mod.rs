@@ -6,10 +6,12 @@ pub mod frontmatter;
 pub mod html;
 pub mod mime;
 pub mod process;
+pub mod stats;
 pub mod stream;
 pub mod text;
 pub mod time;
 pub mod uri;
+pub mod watch;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};

@@ -112,6 +112,102 @@ impl Shape {
     }
 }
 
+impl Shape {
+    /// Every tool registered: what the README documents.
+    pub fn everything() -> Self {
+        Self {
+            read_only: false,
+            shell: true,
+            packages: true,
+            proxy: true,
+            agent_writes: true,
+            comms: comms::Configured {
+                email: true,
+                webhooks: true,
+                ntfy: true,
+            },
+        }
+    }
+}
+
+/// The name of every built-in tool in any configuration, so a declarative tool can be refused
+/// one without building a router (the test below keeps the list true).
+pub const BUILT_IN_NAMES: &[&str] = &[
+    "add_observations",
+    "ai_agent",
+    "ai_chat",
+    "ai_embed",
+    "ai_generate",
+    "ai_health",
+    "ai_list_models",
+    "ai_model_info",
+    "ai_pull_model",
+    "comms_outbox",
+    "convert_time",
+    "copy_path",
+    "create_directory",
+    "create_entities",
+    "create_relations",
+    "current_time",
+    "db_connections",
+    "db_describe",
+    "db_execute",
+    "db_export_csv",
+    "db_query",
+    "db_tables",
+    "delete_entities",
+    "delete_observations",
+    "delete_path",
+    "delete_relations",
+    "directory_tree",
+    "download_file",
+    "edit_file",
+    "fetch_url",
+    "file_info",
+    "find_files",
+    "get_environment",
+    "http_request",
+    "install_package",
+    "kill_process",
+    "list_directory",
+    "list_processes",
+    "list_roots",
+    "memory_delete",
+    "memory_get",
+    "memory_list",
+    "memory_save",
+    "memory_search",
+    "memory_update",
+    "move_path",
+    "notify_desktop",
+    "open_nodes",
+    "process_kill",
+    "process_list",
+    "process_read",
+    "process_start",
+    "process_wait",
+    "process_write",
+    "proxy_approve",
+    "proxy_restart",
+    "proxy_status",
+    "read_file",
+    "read_graph",
+    "read_many",
+    "read_media",
+    "run_code",
+    "run_command",
+    "run_shell",
+    "search_content",
+    "search_nodes",
+    "send_email",
+    "send_push",
+    "send_webhook",
+    "system_info",
+    "web_search",
+    "which",
+    "write_file",
+];
+
 /// Every built-in tool, by category. With `read_only`, only tools whose `readOnlyHint` is true.
 pub fn router(shape: Shape) -> ToolRouter<Switchboard> {
     let mut router = files::router() + system::router();
@@ -232,6 +328,17 @@ mod tests {
     /// Output schemas say an optional field is absent, never null (see `portable`), so every
     /// `Option` in a result struct must be skipped when empty. Checked over the sources, so a
     /// new tool cannot forget it.
+    #[test]
+    fn built_in_names_are_every_registered_tool() {
+        let mut names: Vec<String> = super::router(super::Shape::everything())
+            .list_all()
+            .into_iter()
+            .map(|t| t.name.to_string())
+            .collect();
+        names.sort();
+        assert_eq!(names, super::BUILT_IN_NAMES);
+    }
+
     #[test]
     fn optional_result_fields_are_skipped_when_empty() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/tools");

@@ -32,6 +32,7 @@ fn python_sdk_lists_and_calls_every_tool() {
     let p = Project::new();
     p.write("README.md", "# demo\nhello\n");
     p.write("img.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR");
+    p.git_init();
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/clients/python_client.py"
@@ -50,7 +51,7 @@ fn python_sdk_lists_and_calls_every_tool() {
     }
     for mode in ["default", "legacy"] {
         let stdout = run_python(&py, script, p.root.to_str().unwrap(), mode, &p.base, &env);
-        assert!(stdout.contains("called 67 tools"), "{stdout}");
+        assert!(stdout.contains("called 70 tools"), "{stdout}");
     }
 }
 
@@ -166,6 +167,7 @@ fn inspector_cli_lists_strictly_and_calls_every_tool() {
     let p = Project::new();
     p.write("README.md", "# demo\nhello\n");
     p.write("img.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR");
+    p.git_init();
     let (ok, out, err) = inspect(
         &cmd,
         &p.root,
@@ -225,6 +227,9 @@ fn inspector_cli_lists_strictly_and_calls_every_tool() {
         ("kill_process", &[victim_arg.as_str()]),
         ("get_environment", &["filter=PATH"]),
         ("which", &[r#"names=["sh"]"#]),
+        ("git_status", &[]),
+        ("git_log", &["max_count=5"]),
+        ("git_diff", &["stat_only=true"]),
         ("run_command", &["program=echo", r#"args=["hi"]"#]),
         ("run_shell", &["command=echo hi | tr a-z A-Z"]),
         ("run_code", &["language=python", "code=print(6 * 7)"]),

@@ -56,6 +56,31 @@ impl Project {
         p
     }
 
+    /// Makes the root a git repository with one commit of everything in it (for the git
+    /// tools), with no user or system git config.
+    pub fn git_init(&self) {
+        let commit: &[&str] = &[
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=test@example.com",
+            "commit",
+            "-qm",
+            "first commit",
+        ];
+        for args in [&["init", "-q"][..], &["add", "-A"], commit] {
+            let ok = std::process::Command::new("git")
+                .args(args)
+                .current_dir(&self.root)
+                .env("HOME", &self.base)
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .status()
+                .expect("git is installed (scripts/test.sh installs it)")
+                .success();
+            assert!(ok, "git {args:?}");
+        }
+    }
+
     pub fn read(&self, rel: &str) -> String {
         std::fs::read_to_string(self.root.join(rel)).unwrap()
     }
@@ -108,6 +133,9 @@ pub struct TestClient {
     pub elicit: Option<bool>,
     /// `notifications/tools/list_changed` received.
     pub tools_changed: Arc<std::sync::atomic::AtomicUsize>,
+    /// `notifications/prompts/list_changed` and `resources/list_changed` received.
+    pub prompts_changed: Arc<std::sync::atomic::AtomicUsize>,
+    pub resources_changed: Arc<std::sync::atomic::AtomicUsize>,
     /// Log messages as `logger: data`.
     pub loggers: Arc<Mutex<Vec<String>>>,
     /// The messages of the elicitation questions asked.
@@ -164,6 +192,16 @@ impl ClientHandler for TestClient {
 
     async fn on_tool_list_changed(&self, _ctx: NotificationContext<RoleClient>) {
         self.tools_changed
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    async fn on_prompt_list_changed(&self, _ctx: NotificationContext<RoleClient>) {
+        self.prompts_changed
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    async fn on_resource_list_changed(&self, _ctx: NotificationContext<RoleClient>) {
+        self.resources_changed
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 

@@ -11,6 +11,7 @@ mod db;
 mod e2e;
 mod exec;
 mod files;
+mod folders;
 mod golden;
 mod harness;
 mod memory;

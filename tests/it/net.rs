@@ -16,8 +16,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 /// `/stream` (2 MiB without one), `/headers` (echoes the request head), `/echo` (head and body),
 /// `/json` (a JSON 404), `/bytes` (binary), `/bomb` (4 MiB gzipped to a few KiB), and the pages
 /// of the fetch_url tests (`/guide`, `/robots.txt`, `/private/…`, `/image.png`, …).
-struct Server {
-    port: u16,
+pub(crate) struct Server {
+    pub(crate) port: u16,
     hits: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -29,7 +29,7 @@ impl Drop for Server {
 }
 
 impl Server {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let hits = Arc::new(AtomicUsize::new(0));

@@ -1,0 +1,504 @@
+//! The tools/, prompts/ and resources/ folders through the real protocol: declarative command
+//! and HTTP tools under the same policies as the built-in ones, the shipped git tools, hot
+//! reload seen by a client as list_changed, conflicts at start-up, rich prompts with embedded
+//! resources and completion, the dynamic resources, and folder subscriptions.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use rmcp::model::{
+    ArgumentInfo, CompleteRequestParams, ContentBlock, GetPromptRequestParams, PromptReference,
+    ReadResourceRequestParams, Reference, ResourceContents, Role, SubscribeRequestParams,
+};
+use serde_json::json;
+
+use crate::harness::{Project, TestClient, eventually, session, session_with};
+
+const ECHO_ARGS: &str = r#"
+description: Print each argument in brackets, to show how values reach the program.
+kind: command
+annotations: {read_only: true}
+parameters:
+  text: {type: string, required: true, allow_leading_dash: true}
+  flag: {type: string, description: "An option-like value, which may not start with a dash."}
+  words: {type: array, items: {type: string}, default: []}
+program: printf
+args: ["[%s]", "{text}", {when: flag, args: ["{flag}"]}, "{words}"]
+"#;
+
+#[tokio::test]
+async fn a_declared_command_gets_each_value_as_one_literal_argument() {
+    let p = Project::new();
+    let dir = p.base.join("tools");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("echo_args.yaml"), ECHO_ARGS).unwrap();
+    let mut settings = p.settings();
+    settings.tool_dirs = vec![dir];
+    let s = session(settings).await;
+    let tools = s.client.list_all_tools().await.unwrap();
+    let tool = tools
+        .iter()
+        .find(|t| t.name == "echo_args")
+        .expect("listed");
+    assert_eq!(tool.input_schema["required"], json!(["text"]));
+    assert_eq!(
+        tool.annotations.as_ref().unwrap().read_only_hint,
+        Some(true)
+    );
+
+    let hostile = "-rf ; touch PWNED && $(touch PWNED2) `touch PWNED3` 'q\" * >out |x";
+    let out = s
+        .ok_text(
+            "echo_args",
+            json!({"text": hostile, "words": ["two words", "*", "$HOME"]}),
+        )
+        .await;
+    assert_eq!(out, format!("[{hostile}][two words][*][$HOME]"));
+    for f in ["PWNED", "PWNED2", "PWNED3", "out"] {
+        assert!(!p.root.join(f).exists(), "{f} was created: a shell ran");
+    }
+    // A value that could be read as an option is refused before anything runs.
+    let err = s
+        .err("echo_args", json!({"text": "x", "flag": "--output=/etc/x"}))
+        .await;
+    assert!(err.contains("may not start with `-`"), "{err}");
+    let err = s
+        .err("echo_args", json!({"text": "x", "words": ["ok", "-n"]}))
+        .await;
+    assert!(err.contains("item 1") && err.contains("`-`"), "{err}");
+    let err = s.err("echo_args", json!({"txt": "x"})).await;
+    assert!(err.contains("unknown argument `txt`"), "{err}");
+    let err = s.err("echo_args", json!({})).await;
+    assert!(err.contains("`text` is required"), "{err}");
+    assert_eq!(
+        s.ok_text("echo_args", json!({"text": "a", "flag": "b"}))
+            .await,
+        "[a][b]"
+    );
+}
+
+#[tokio::test]
+async fn the_shipped_git_tools_read_a_repository_and_refuse_options() {
+    let p = Project::new();
+    p.write("README.md", "# demo\n");
+    p.write("src/lib.rs", "fn main() {}\n");
+    p.git_init();
+    p.write("README.md", "# demo\nchanged\n");
+    let s = session(p.settings()).await;
+    let status = s.ok_text("git_status", json!({})).await;
+    assert!(status.contains(" M README.md"), "{status}");
+    let log = s.ok_text("git_log", json!({"paths": ["src"]})).await;
+    assert!(log.contains("Test: first commit"), "{log}");
+    let diff = s.ok_text("git_diff", json!({"paths": ["README.md"]})).await;
+    assert!(diff.contains("+changed"), "{diff}");
+    let err = s
+        .err("git_log", json!({"revision": "--output=/tmp/x"}))
+        .await;
+    assert!(err.contains("`-`"), "{err}");
+    let err = s
+        .err("git_diff", json!({"paths": [p.outside.join("secret.txt")]}))
+        .await;
+    assert!(err.contains("outside"), "{err}");
+    let err = s.err("git_status", json!({"repo": "/"})).await;
+    assert!(err.contains("outside"), "{err}");
+}
+
+#[tokio::test]
+async fn a_declared_http_tool_goes_through_the_network_policy() {
+    let server = crate::net::Server::start().await;
+    let p = Project::new();
+    let dir = p.base.join("tools");
+    std::fs::create_dir_all(&dir).unwrap();
+    let base = format!("http://127.0.0.1:{}", server.port);
+    std::fs::write(
+        dir.join("lookup.yaml"),
+        format!(
+            r#"
+description: Look an item up by id in the test service.
+kind: http
+annotations: {{read_only: true}}
+parameters:
+  id: {{type: string, required: true}}
+url: "{base}/echo/{{id}}"
+"#
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("search.yaml"),
+        format!(
+            r#"
+description: Search the test service (needs its key, from the config's credentials).
+kind: http
+annotations: {{read_only: true}}
+parameters:
+  q: {{type: string, required: true}}
+url: "{base}/res/v1/web/search"
+query: {{q: "{{q}}"}}
+credential: search
+output: {{format: json}}
+"#
+        ),
+    )
+    .unwrap();
+
+    // Loopback is a private address: refused until web.allow lists it.
+    let mut settings = p.settings();
+    settings.tool_dirs = vec![dir.clone()];
+    let s = session(settings.clone()).await;
+    let err = s.err("lookup", json!({"id": "1"})).await;
+    assert!(err.contains("web.allow"), "{err}");
+    drop(s);
+
+    settings.web.net.rules.allow = vec![
+        switchboard::policy::net::AllowEntry::parse(&format!("127.0.0.1:{}", server.port)).unwrap(),
+    ];
+    settings.web.credentials.insert(
+        "search".into(),
+        switchboard::config::Credential {
+            header: reqwest::header::HeaderName::from_static("x-subscription-token"),
+            value: reqwest::header::HeaderValue::from_static("brave-key"),
+            hosts: vec!["127.0.0.1".into()],
+        },
+    );
+    let s = session(settings).await;
+    let echoed = s.ok_text("lookup", json!({"id": "../admin?x=1#y z"})).await;
+    assert!(
+        echoed.starts_with("get /echo/..%2fadmin%3fx%3d1%23y%20z "),
+        "the value stays one path segment: {echoed}"
+    );
+    let found = s.ok("search", json!({"q": "rust"})).await;
+    assert_eq!(found["web"]["results"][0]["title"], "Brave hit");
+}
+
+fn counting_client() -> TestClient {
+    TestClient::default()
+}
+
+#[tokio::test]
+async fn files_dropped_into_the_folders_appear_without_a_restart() {
+    let p = Project::new();
+    let tools = p.base.join("conf/tools");
+    let prompts = p.base.join("conf/prompts");
+    let resources = p.base.join("conf/resources");
+    std::fs::create_dir_all(p.base.join("conf")).unwrap();
+    std::fs::create_dir_all(&prompts).unwrap();
+    let mut settings = p.settings();
+    // tools/ and resources/ do not exist yet: creating them is noticed too.
+    settings.tool_dirs = vec![tools.clone()];
+    settings.prompt_dirs = vec![prompts.clone()];
+    settings.resource_dirs = vec![resources.clone()];
+    let client = counting_client();
+    let (tc, pc, rc) = (
+        client.tools_changed.clone(),
+        client.prompts_changed.clone(),
+        client.resources_changed.clone(),
+    );
+    let log = client.log.clone();
+    let s = session_with(settings, client).await;
+    assert!(!s.tool_names().await.contains(&"hello".to_owned()));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    std::fs::create_dir_all(&tools).unwrap();
+    let hello = "description: Say hello.\nkind: command\nprogram: echo\nargs: [hello]\n";
+    std::fs::write(tools.join("hello.yaml"), hello).unwrap();
+    assert!(
+        eventually(|| async { tc.load(Ordering::SeqCst) >= 1 }).await,
+        "tools/list_changed"
+    );
+    assert!(s.tool_names().await.contains(&"hello".to_owned()));
+    assert_eq!(s.ok_text("hello", json!({})).await.trim(), "hello");
+
+    std::fs::write(
+        prompts.join("greet.md"),
+        "---\ndescription: Greet\n---\nSay hi.",
+    )
+    .unwrap();
+    assert!(
+        eventually(|| async { pc.load(Ordering::SeqCst) >= 1 }).await,
+        "prompts/list_changed"
+    );
+    let names: Vec<String> = s
+        .client
+        .list_all_prompts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert!(names.contains(&"greet".to_owned()), "{names:?}");
+
+    std::fs::create_dir_all(resources.join("docs")).unwrap();
+    std::fs::write(
+        resources.join("docs/notes.md"),
+        "---\ntitle: Notes\n---\n# Notes\n",
+    )
+    .unwrap();
+    assert!(
+        eventually(|| async { rc.load(Ordering::SeqCst) >= 1 }).await,
+        "resources/list_changed"
+    );
+    let uris: Vec<String> = s
+        .client
+        .list_all_resources()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.uri.clone())
+        .collect();
+    assert!(
+        uris.contains(&"switchboard://resources/docs/notes.md".to_owned()),
+        "{uris:?}"
+    );
+
+    // A broken edit keeps the previous version; a second file taking the name changes nothing.
+    std::fs::write(tools.join("hello.yaml"), "description: [unclosed\n").unwrap();
+    std::fs::write(tools.join("again.yaml"), format!("name: hello\n{hello}")).unwrap();
+    assert!(
+        eventually(|| async {
+            let l = log.lock().unwrap();
+            l.iter().any(|m| m.contains("previous version"))
+                && l.iter().any(|m| m.contains("defined in both"))
+        })
+        .await,
+        "the client is told: {:?}",
+        log.lock().unwrap()
+    );
+    assert_eq!(s.ok_text("hello", json!({})).await.trim(), "hello");
+
+    // Removing the files removes the tool.
+    let before = tc.load(Ordering::SeqCst);
+    std::fs::remove_file(tools.join("hello.yaml")).unwrap();
+    std::fs::remove_file(tools.join("again.yaml")).unwrap();
+    assert!(
+        eventually(|| async { tc.load(Ordering::SeqCst) > before }).await,
+        "list_changed on removal"
+    );
+    assert!(!s.tool_names().await.contains(&"hello".to_owned()));
+    let err = s
+        .client
+        .call_tool(rmcp::model::CallToolRequestParams::new("hello"))
+        .await;
+    assert!(err.is_err(), "an unknown tool is a protocol error");
+}
+
+#[test]
+fn a_name_defined_twice_stops_start_up_and_config_check_lists_every_problem() {
+    let p = Project::new();
+    let conf = p.base.join("conf");
+    std::fs::create_dir_all(conf.join("tools")).unwrap();
+    std::fs::create_dir_all(conf.join("prompts")).unwrap();
+    let cfg = conf.join("config.yaml");
+    std::fs::write(&cfg, "{}\n").unwrap();
+    let tool = "name: same\ndescription: x\nkind: command\nprogram: echo\n";
+    std::fs::write(conf.join("tools/a.yaml"), tool).unwrap();
+    std::fs::write(conf.join("tools/b.yaml"), tool).unwrap();
+    std::fs::write(
+        conf.join("tools/read_file.yaml"),
+        "description: x\nkind: command\nprogram: cat\n",
+    )
+    .unwrap();
+    std::fs::write(conf.join("prompts/broken.md"), "---\nname: [x\n---\n").unwrap();
+    let out = std::process::Command::new(crate::harness::bin())
+        .args(["--config", cfg.to_str().unwrap()])
+        .env("HOME", &p.base)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("tools/a.yaml") && err.contains("tools/b.yaml") && err.contains("`same`"),
+        "{err}"
+    );
+    assert!(err.contains("built-in tool"), "{err}");
+    assert!(out.stdout.is_empty(), "nothing on stdout");
+    let out = std::process::Command::new(crate::harness::bin())
+        .args(["--config", cfg.to_str().unwrap(), "config", "check"])
+        .env("HOME", &p.base)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("3 problem(s)"), "{text}");
+    assert!(
+        text.contains("broken.md") && text.contains("`same`"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn prompts_have_sections_choices_completion_and_embedded_files() {
+    let p = Project::new();
+    p.write("src/lib.rs", "pub fn answer() -> u32 { 42 }\n");
+    p.write("src/main.rs", "");
+    let dir = p.base.join("prompts");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("review_file.md"),
+        "---\ndescription: Review one file\narguments:\n  - name: path\n    required: true\n    complete: path\n  - name: depth\n    enum: [quick, thorough]\n---\n## user\nReview {{path}} ({{depth}}):\n{{resource:{path}}}\n## assistant\nI read it.\n## user\nNow list the problems.\n",
+    )
+    .unwrap();
+    let mut settings = p.settings();
+    settings.prompt_dirs = vec![dir];
+    let s = session(settings).await;
+    let mut args = serde_json::Map::new();
+    args.insert("path".into(), json!("src/lib.rs"));
+    args.insert("depth".into(), json!("quick"));
+    let got = s
+        .client
+        .get_prompt(GetPromptRequestParams::new("review_file").with_arguments(args.clone()))
+        .await
+        .unwrap();
+    let roles: Vec<Role> = got.messages.iter().map(|m| m.role.clone()).collect();
+    assert_eq!(roles, [Role::User, Role::User, Role::Assistant, Role::User]);
+    let ContentBlock::Text(t) = &got.messages[0].content else {
+        panic!("{:?}", got.messages[0])
+    };
+    assert_eq!(t.text, "Review src/lib.rs (quick):");
+    let ContentBlock::Resource(r) = &got.messages[1].content else {
+        panic!("{:?}", got.messages[1])
+    };
+    let ResourceContents::TextResourceContents { uri, text, .. } = &r.resource else {
+        panic!()
+    };
+    assert_eq!(
+        uri,
+        &format!("file://{}", p.root.join("src/lib.rs").display())
+    );
+    assert!(text.contains("42"));
+
+    args.insert("depth".into(), json!("sloppy"));
+    let err = s
+        .client
+        .get_prompt(GetPromptRequestParams::new("review_file").with_arguments(args.clone()))
+        .await
+        .unwrap_err();
+    assert!(format!("{err:?}").contains("quick, thorough"), "{err:?}");
+    args.insert("depth".into(), json!("quick"));
+    args.insert("path".into(), json!(p.outside.join("secret.txt")));
+    let err = s
+        .client
+        .get_prompt(GetPromptRequestParams::new("review_file").with_arguments(args))
+        .await
+        .unwrap_err();
+    assert!(format!("{err:?}").contains("outside"), "{err:?}");
+
+    let complete = |arg: &str, value: &str| {
+        CompleteRequestParams::new(
+            Reference::Prompt(PromptReference::new("review_file")),
+            ArgumentInfo::new(arg, value),
+        )
+    };
+    let got = s.client.complete(complete("depth", "th")).await.unwrap();
+    assert_eq!(got.completion.values, ["thorough"]);
+    let prefix = format!("{}/src/m", p.root.display());
+    let got = s.client.complete(complete("path", &prefix)).await.unwrap();
+    assert_eq!(got.completion.values, [format!("{prefix}ain.rs")]);
+}
+
+#[tokio::test]
+async fn dynamic_resources_describe_the_machine_the_config_and_the_calls() {
+    let p = Project::new();
+    let s = session(p.settings()).await;
+    s.ok("current_time", json!({"timezone": "UTC"})).await;
+    s.err("read_file", json!({"path": "/etc/passwd"})).await;
+    let read = |uri: &str| {
+        let uri = uri.to_owned();
+        let client = &s.client;
+        async move {
+            let got = client
+                .read_resource(ReadResourceRequestParams::new(&uri))
+                .await
+                .unwrap();
+            match &got.contents[0] {
+                ResourceContents::TextResourceContents { text, .. } => text.clone(),
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    let stats: serde_json::Value =
+        serde_json::from_str(&read("switchboard://stats").await).unwrap();
+    assert_eq!(stats["tools"]["current_time"]["calls"], 1);
+    assert_eq!(stats["tools"]["read_file"]["errors"], 1);
+    assert!(stats["tools"]["current_time"]["p50_ms"].as_f64().is_some());
+    let system: serde_json::Value =
+        serde_json::from_str(&read("switchboard://system").await).unwrap();
+    assert!(
+        system["os"].is_string() || system["os_name"].is_string(),
+        "{system}"
+    );
+    let config = read("switchboard://config").await;
+    assert!(config.contains("max_read_bytes"), "{config}");
+    let listed: Vec<String> = s
+        .client
+        .list_all_resources()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.uri.clone())
+        .collect();
+    for uri in [
+        "switchboard://stats",
+        "switchboard://system",
+        "switchboard://config",
+    ] {
+        assert!(listed.contains(&uri.to_owned()), "{listed:?}");
+    }
+}
+
+#[tokio::test]
+#[allow(deprecated)]
+async fn folder_subscriptions_report_changes_below_and_stop_when_unsubscribed() {
+    let p = Project::new();
+    p.write("watched/deep/a.txt", "1");
+    let mut settings = p.settings();
+    settings.max_subscriptions = 1;
+    let s = session(settings).await;
+    let uri = format!("file://{}", p.root.join("watched").display());
+    s.client
+        .subscribe(SubscribeRequestParams::new(&uri))
+        .await
+        .unwrap();
+    let second = s
+        .client
+        .subscribe(SubscribeRequestParams::new(format!(
+            "file://{}",
+            p.root.join("watched/deep/a.txt").display()
+        )))
+        .await;
+    assert!(
+        format!("{second:?}").contains("resources.max_subscriptions"),
+        "{second:?}"
+    );
+    s.ok(
+        "write_file",
+        json!({"path": "watched/deep/b.txt", "content": "new"}),
+    )
+    .await;
+    assert!(
+        eventually(|| async { s.updates.lock().unwrap().contains(&uri) }).await,
+        "a change below the folder is reported"
+    );
+    s.client
+        .unsubscribe(rmcp::model::UnsubscribeRequestParams::new(&uri))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    s.updates.lock().unwrap().clear();
+    s.ok(
+        "write_file",
+        json!({"path": "watched/deep/c.txt", "content": "more"}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        s.updates.lock().unwrap().is_empty(),
+        "no updates after unsubscribing"
+    );
+    let err = s
+        .client
+        .subscribe(SubscribeRequestParams::new("switchboard://stats"))
+        .await;
+    assert!(format!("{err:?}").contains("read it again"), "{err:?}");
+}
