@@ -22,6 +22,8 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../prompts/commit_message.md"),
     ),
     ("fetch.md", include_str!("../prompts/fetch.md")),
+    ("recall.md", include_str!("../prompts/recall.md")),
+    ("research.md", include_str!("../prompts/research.md")),
     (
         "explain_error.md",
         include_str!("../prompts/explain_error.md"),

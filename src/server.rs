@@ -705,6 +705,19 @@ impl Switchboard {
                                     .await
                                     .map_err(|e| McpError::internal_error(e.to_string(), None))?
                                     .map_err(|e| McpError::invalid_params(e.to_string(), None))?;
+                            let size = std::fs::metadata(&resolved.path)
+                                .map(|m| m.len())
+                                .unwrap_or(0);
+                            let limit = self.settings.files.max_media_bytes;
+                            if size > limit {
+                                out.push(PromptMessage::new_text(
+                                    role.clone(),
+                                    format!(
+                                        "(`{uri}` is {size} bytes, too large to attach (files.max_media_bytes is {limit}); read it in parts with read_file)"
+                                    ),
+                                ));
+                                continue;
+                            }
                             crate::support::uri::path_to_file_uri(&resolved.path)
                         };
                         let (mime, body) = self.read_own(&uri, ctx).await.map_err(|e| {
