@@ -60,9 +60,9 @@ async fn shutdown_signal() {
 /// The catalogue: one line per tool, a Markdown table, or full JSON definitions.
 pub fn tools(settings: Arc<Settings>, json: bool, markdown: bool) -> anyhow::Result<u8> {
     let server = Switchboard::new(settings);
-    let tools = server.tools();
+    let tools = server.all_tools();
     if json {
-        println!("{}", serde_json::to_string_pretty(tools)?);
+        println!("{}", serde_json::to_string_pretty(&tools)?);
     } else if markdown {
         // The README documents every tool, including those only some configurations register
         // (the proxy tools need a servers file, the sending tools something to send to).
@@ -78,7 +78,7 @@ pub fn tools(settings: Arc<Settings>, json: bool, markdown: bool) -> anyhow::Res
         every.sort_by(|a, b| a.name.cmp(&b.name));
         print!("{}", markdown_table(&every));
     } else {
-        for t in tools {
+        for t in &tools {
             println!(
                 "{:<18} {}",
                 t.name,

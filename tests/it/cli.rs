@@ -27,6 +27,10 @@ fn tools_lists_the_catalogue() {
     let (code, out, _) = run(&["tools"], &p.base);
     assert_eq!(code, 0);
     assert!(out.lines().any(|l| l.starts_with("read_file ")), "{out}");
+    assert!(
+        out.lines().any(|l| l.starts_with("git_log ")),
+        "declarative tools are listed: {out}"
+    );
     let (_, json, _) = run(&["tools", "--json"], &p.base);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert!(v.as_array().unwrap().len() >= 15);
