@@ -700,14 +700,14 @@ impl Switchboard {
                         } else {
                             let scope = self.file_scope(ctx).await;
                             let path = uri.clone();
-                            let resolved =
-                                tokio::task::spawn_blocking(move || scope.existing(&path))
-                                    .await
-                                    .map_err(|e| McpError::internal_error(e.to_string(), None))?
-                                    .map_err(|e| McpError::invalid_params(e.to_string(), None))?;
-                            let size = std::fs::metadata(&resolved.path)
-                                .map(|m| m.len())
-                                .unwrap_or(0);
+                            let (resolved, size) = tokio::task::spawn_blocking(move || {
+                                let r = scope.existing(&path)?;
+                                let size = std::fs::metadata(&r.path).map(|m| m.len()).unwrap_or(0);
+                                Ok::<_, crate::policy::PolicyError>((r, size))
+                            })
+                            .await
+                            .map_err(|e| McpError::internal_error(e.to_string(), None))?
+                            .map_err(|e| McpError::invalid_params(e.to_string(), None))?;
                             let limit = self.settings.files.max_media_bytes;
                             if size > limit {
                                 out.push(PromptMessage::new_text(

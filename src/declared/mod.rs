@@ -286,6 +286,16 @@ impl Names {
         }
     }
 
+    /// Refuses array parameters in a URL, query or header template (they have no one text).
+    fn no_arrays(&self, t: &Template, at: &str) -> Result<(), String> {
+        match t.vars().find(|v| self.all.get(*v) == Some(&true)) {
+            Some(v) => Err(format!(
+                "{at} uses the array `{v}`; arrays can only fill a `json` body member"
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// Checks a template's placeholders; `optional_ok` names the one optional parameter it may
     /// use besides the always-present ones.
     fn check(&self, t: &Template, at: &str, optional_ok: Option<&str>) -> Result<(), String> {
@@ -387,6 +397,7 @@ fn http_spec(raw: &RawSpec, names: &Names) -> Result<HttpSpec, String> {
     }
     let url_text = raw.url.clone().ok_or("`kind: http` needs `url`")?;
     let url = Template::parse(&url_text)?;
+    names.no_arrays(&url, "url")?;
     names.check(&url, "url", None)?;
     // The scheme and host are fixed: placeholders may only follow the host.
     let prefix = url.fixed_prefix();
@@ -412,6 +423,7 @@ fn http_spec(raw: &RawSpec, names: &Names) -> Result<HttpSpec, String> {
                 let at = format!("{what}.{k}");
                 // A query entry may use one optional parameter alone: it is left out without it.
                 let own = if optional { t.only_var() } else { None };
+                names.no_arrays(&t, &at)?;
                 names.check(&t, &at, own)?;
                 Ok((k, t))
             })
@@ -676,6 +688,10 @@ args:
             "host are fixed",
         );
         bad("kind: http\nurl: ftp://a/x", "http or https");
+        bad(
+            "kind: http\nurl: 'https://a/x/{ids}'\nparameters: {ids: {type: array, items: {type: string}, default: []}}",
+            "arrays can only",
+        );
         bad("kind: http\nmethod: TRACE\nurl: https://a/", "TRACE");
         bad("kind: sql\nprogram: x", "kind");
         bad("description: y\nkind: command\nprogram: x", "duplicate");

@@ -130,7 +130,7 @@ async fn command(
         }
         return Ok(CallToolResult::error(vec![ContentBlock::text(msg)]));
     }
-    let mut cut_note = (outcome.stdout.dropped_bytes > 0).then(|| {
+    let cut_note = (outcome.stdout.dropped_bytes > 0).then(|| {
         "the output was longer than exec.max_output_bytes; its first and last parts are shown"
             .to_owned()
     });
@@ -147,7 +147,7 @@ async fn command(
             cut(stdout.trim(), 500).0
         )));
     }
-    shape(tool, json, stdout, cap, cut_note.take())
+    shape(tool, json, stdout, cap, cut_note)
 }
 
 async fn http(
