@@ -239,6 +239,12 @@ fn collect(
 pub fn read_file_uri(scope: &FileScope, uri: &str) -> Result<(String, Body), ResourceError> {
     let path = file_uri_to_path(uri).ok_or_else(|| ResourceError::NotFound(uri.to_owned()))?;
     let resolved = scope.existing(&path)?;
+    if resolved.path.is_dir() {
+        return Ok((
+            "text/plain".to_owned(),
+            Body::Text(folder_listing(scope, &resolved.path, &path)?),
+        ));
+    }
     let mut file = scope.open_read(&resolved.path, &path)?;
     let limit = scope.files.max_media_bytes;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -260,6 +266,43 @@ pub fn read_file_uri(scope: &FileScope, uri: &str) -> Result<(String, Body), Res
     let is_text = !text::looks_binary(&bytes);
     let mime = mime::detect(&resolved.path, &bytes, is_text);
     Ok((mime, to_body(bytes, false)))
+}
+
+/// A folder resource: its entries, one per line (folders end in `/`), sorted, at most
+/// `files.max_entries`.
+fn folder_listing(
+    scope: &FileScope,
+    dir: &std::path::Path,
+    input: &str,
+) -> Result<String, ResourceError> {
+    // Listed through the checked descriptor, so a swapped path cannot redirect the listing.
+    let (_handle, by) = scope.open_dir(dir, input)?;
+    let entries = std::fs::read_dir(&by).map_err(|e| ResourceError::Io {
+        uri: input.to_owned(),
+        source: e,
+    })?;
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .map(|e| {
+            let mut n = e.file_name().to_string_lossy().into_owned();
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                n.push('/');
+            }
+            n
+        })
+        .collect();
+    names.sort();
+    let max = scope.files.max_entries;
+    let total = names.len();
+    names.truncate(max);
+    let mut out = names.join("\n");
+    if total > max {
+        out.push_str(&format!(
+            "\n({} more entries not shown (files.max_entries); use list_directory to page)",
+            total - max
+        ));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

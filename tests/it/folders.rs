@@ -456,6 +456,15 @@ async fn folder_subscriptions_report_changes_below_and_stop_when_unsubscribed() 
     settings.max_subscriptions = 1;
     let s = session(settings).await;
     let uri = format!("file://{}", p.root.join("watched").display());
+    let listing = s
+        .client
+        .read_resource(ReadResourceRequestParams::new(&uri))
+        .await
+        .unwrap();
+    let ResourceContents::TextResourceContents { text, .. } = &listing.contents[0] else {
+        panic!()
+    };
+    assert_eq!(text, "deep/", "a folder resource reads as its listing");
     s.client
         .subscribe(SubscribeRequestParams::new(&uri))
         .await
