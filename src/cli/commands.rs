@@ -240,6 +240,13 @@ pub fn config(settings: Arc<Settings>, action: ConfigAction) -> anyhow::Result<u
             println!("profile          {}", settings.profile.name);
             println!("data dir         {}", settings.profile.data_dir.display());
             println!("log dir          {}", settings.profile.log_dir.display());
+            for d in &settings.tool_dirs {
+                println!(
+                    "tools dir        {}{}",
+                    d.display(),
+                    if d.is_dir() { "" } else { " (absent)" }
+                );
+            }
             for d in &settings.prompt_dirs {
                 println!(
                     "prompts dir      {}{}",
