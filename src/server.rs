@@ -52,8 +52,8 @@ pub struct Inner {
     pub exec: crate::policy::exec::ExecPolicy,
     pub processes: crate::tools::exec::Processes,
     /// The tool, prompt and resource folders: read on a helper thread started with the server
-    /// (or before it, by `serve`) so reading them never delays `initialize`; anything that
-    /// needs them first waits. A reload swaps in a new snapshot.
+    /// so reading them never delays `initialize`; anything that needs them first waits. A
+    /// reload swaps in a new snapshot.
     folders: Arc<Mutex<Option<Arc<Folders>>>>,
     /// Calls, errors and latencies per tool, for the `switchboard://stats` resource.
     pub stats: crate::support::stats::Stats,
@@ -120,14 +120,7 @@ fn catalog_for(shape: Shape) -> &'static Catalog {
 
 impl Switchboard {
     pub fn new(settings: Arc<Settings>) -> Self {
-        Self::with_folders(settings, None)
-    }
-
-    /// A server whose folders were already loaded (`serve` loads them first, so a name
-    /// defined twice stops start-up).
-    pub fn with_folders(settings: Arc<Settings>, loaded: Option<Folders>) -> Self {
-        let preloaded = loaded.is_some();
-        let folders = Arc::new(Mutex::new(loaded.map(Arc::new)));
+        let folders: Arc<Mutex<Option<Arc<Folders>>>> = Arc::default();
         {
             // One helper thread, so start-up has one more thread faulting in pages, not two
             // (measured: a second helper slowed `initialize` by about 1 ms on two cores).
@@ -135,16 +128,18 @@ impl Switchboard {
             let spawned = std::thread::Builder::new()
                 .name("catalog".into())
                 .spawn(move || {
-                    let built = catalog_for(Shape::of(&settings));
-                    // Serialise the list once here, so the first `tools/list` does not pay for
-                    // faulting in that code on the protocol thread.
-                    let _ = serde_json::to_writer(std::io::sink(), &built.tools);
-                    if !preloaded {
+                    // The folders first: `serve` waits for them to check for names defined
+                    // twice.
+                    {
                         let mut cell = crate::support::lock(&folders);
                         if cell.is_none() {
                             *cell = Some(Arc::new(Folders::load(&settings, None)));
                         }
                     }
+                    let built = catalog_for(Shape::of(&settings));
+                    // Serialise the list once here, so the first `tools/list` does not pay for
+                    // faulting in that code on the protocol thread.
+                    let _ = serde_json::to_writer(std::io::sink(), &built.tools);
                 });
             if let Err(e) = spawned {
                 tracing::debug!(error = %e, "no helper thread; the catalogue and folders are built on first use");

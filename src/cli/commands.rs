@@ -15,23 +15,40 @@ use crate::tools::is_read_only;
 
 /// Serves MCP over this process's stdin and stdout until end of input, SIGINT or SIGTERM.
 pub async fn serve(settings: Arc<Settings>) -> anyhow::Result<u8> {
-    // The folders are read before serving: a name defined in two files stops start-up here,
-    // naming both (`switchboard config check` lists every problem at once).
-    let folders = crate::folders::Folders::load(&settings, None);
-    let conflicts = folders.conflicts();
-    if !conflicts.is_empty() {
-        for c in &conflicts {
-            eprintln!("switchboard: {c}");
-        }
-        eprintln!(
-            "switchboard: not started; fix the files above (`switchboard config check` lists every problem)"
-        );
-        return Ok(2);
-    }
-    let server = Switchboard::with_folders(settings, Some(folders));
+    let server = Switchboard::new(settings);
     let (reader, writer) = rmcp::transport::io::stdio_pipes();
-    crate::run(server, reader, writer, shutdown_signal()).await?;
-    Ok(0)
+    // The folders load on the server's helper thread while the session starts, so `initialize`
+    // never waits for them. A name defined in two files stops the server as soon as they are
+    // read, with both files named (`switchboard config check` lists every problem at once).
+    let conflicts = {
+        let server = server.clone();
+        async move {
+            let found = tokio::task::spawn_blocking(move || server.folders().conflicts())
+                .await
+                .unwrap_or_default();
+            if found.is_empty() {
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    let stop = async move {
+        tokio::select! {
+            _ = shutdown_signal() => {}
+            _ = conflicts => {}
+        }
+    };
+    crate::run(server.clone(), reader, writer, stop).await?;
+    let found = server.folders().conflicts();
+    if found.is_empty() {
+        return Ok(0);
+    }
+    for c in &found {
+        eprintln!("switchboard: {c}");
+    }
+    eprintln!(
+        "switchboard: stopped; fix the files above (`switchboard config check` lists every problem)"
+    );
+    Ok(2)
 }
 
 async fn shutdown_signal() {

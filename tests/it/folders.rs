@@ -313,6 +313,25 @@ fn a_name_defined_twice_stops_start_up_and_config_check_lists_every_problem() {
     );
     assert!(err.contains("built-in tool"), "{err}");
     assert!(out.stdout.is_empty(), "nothing on stdout");
+    // With the host's pipe still open, the server stops by itself as soon as it has read the
+    // folders.
+    let mut child = std::process::Command::new(crate::harness::bin())
+        .args(["--config", cfg.to_str().unwrap()])
+        .env("HOME", &p.base)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(std::time::Instant::now() < deadline, "still running");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(2));
     let out = std::process::Command::new(crate::harness::bin())
         .args(["--config", cfg.to_str().unwrap(), "config", "check"])
         .env("HOME", &p.base)
