@@ -55,6 +55,8 @@ pub struct Inner {
     /// so reading them never delays `initialize`; anything that needs them first waits. A
     /// reload swaps in a new snapshot.
     folders: Arc<Mutex<Option<Arc<Folders>>>>,
+    /// Told once the helper thread has read the folders.
+    folders_loaded: Arc<tokio::sync::Notify>,
     /// Calls, errors and latencies per tool, for the `switchboard://stats` resource.
     pub stats: crate::support::stats::Stats,
     /// The file watcher behind subscriptions to files and folders, made on first use.
@@ -121,25 +123,26 @@ fn catalog_for(shape: Shape) -> &'static Catalog {
 impl Switchboard {
     pub fn new(settings: Arc<Settings>) -> Self {
         let folders: Arc<Mutex<Option<Arc<Folders>>>> = Arc::default();
+        let folders_loaded = Arc::new(tokio::sync::Notify::new());
         {
             // One helper thread, so start-up has one more thread faulting in pages, not two
             // (measured: a second helper slowed `initialize` by about 1 ms on two cores).
             let (folders, settings) = (folders.clone(), settings.clone());
+            let loaded = folders_loaded.clone();
             let spawned = std::thread::Builder::new()
                 .name("catalog".into())
                 .spawn(move || {
-                    // The folders first: `serve` waits for them to check for names defined
-                    // twice.
+                    let built = catalog_for(Shape::of(&settings));
+                    // Serialise the list once here, so the first `tools/list` does not pay for
+                    // faulting in that code on the protocol thread.
+                    let _ = serde_json::to_writer(std::io::sink(), &built.tools);
                     {
                         let mut cell = crate::support::lock(&folders);
                         if cell.is_none() {
                             *cell = Some(Arc::new(Folders::load(&settings, None)));
                         }
                     }
-                    let built = catalog_for(Shape::of(&settings));
-                    // Serialise the list once here, so the first `tools/list` does not pay for
-                    // faulting in that code on the protocol thread.
-                    let _ = serde_json::to_writer(std::io::sink(), &built.tools);
+                    loaded.notify_one();
                 });
             if let Err(e) = spawned {
                 tracing::debug!(error = %e, "no helper thread; the catalogue and folders are built on first use");
@@ -167,6 +170,7 @@ impl Switchboard {
             processes: Default::default(),
             settings,
             folders,
+            folders_loaded,
             roots_stale: AtomicBool::new(true),
             roots_fetch: tokio::sync::Mutex::new(()),
             subscriptions: Mutex::new(HashMap::new()),
@@ -415,6 +419,12 @@ impl Switchboard {
         let mut cell = crate::support::lock(&self.folders);
         cell.get_or_insert_with(|| Arc::new(Folders::load(&self.settings, None)))
             .clone()
+    }
+
+    /// Resolves once the helper thread has read the folders (never, if it could not start:
+    /// they are then read on first use).
+    pub async fn folders_read(&self) {
+        self.folders_loaded.notified().await;
     }
 
     /// The built-in tools' definitions (the declarative ones come from [`Self::folders`]).

@@ -23,10 +23,8 @@ pub async fn serve(settings: Arc<Settings>) -> anyhow::Result<u8> {
     let conflicts = {
         let server = server.clone();
         async move {
-            let found = tokio::task::spawn_blocking(move || server.folders().conflicts())
-                .await
-                .unwrap_or_default();
-            if found.is_empty() {
+            server.folders_read().await;
+            if server.folders().conflicts().is_empty() {
                 std::future::pending::<()>().await;
             }
         }
