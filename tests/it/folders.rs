@@ -218,14 +218,7 @@ async fn files_dropped_into_the_folders_appear_without_a_restart() {
         eventually(|| async { pc.load(Ordering::SeqCst) >= 1 }).await,
         "prompts/list_changed"
     );
-    let names: Vec<String> = s
-        .client
-        .list_all_prompts()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|p| p.name)
-        .collect();
+    let names = s.prompt_names().await;
     assert!(names.contains(&"greet".to_owned()), "{names:?}");
 
     std::fs::create_dir_all(resources.join("docs")).unwrap();
@@ -238,14 +231,7 @@ async fn files_dropped_into_the_folders_appear_without_a_restart() {
         eventually(|| async { rc.load(Ordering::SeqCst) >= 1 }).await,
         "resources/list_changed"
     );
-    let uris: Vec<String> = s
-        .client
-        .list_all_resources()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| r.uri.clone())
-        .collect();
+    let uris = s.resource_uris().await;
     assert!(
         uris.contains(&"switchboard://resources/docs/notes.md".to_owned()),
         "{uris:?}"
@@ -449,14 +435,7 @@ async fn dynamic_resources_describe_the_machine_the_config_and_the_calls() {
     );
     let config = read("switchboard://config").await;
     assert!(config.contains("max_read_bytes"), "{config}");
-    let listed: Vec<String> = s
-        .client
-        .list_all_resources()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| r.uri.clone())
-        .collect();
+    let listed = s.resource_uris().await;
     for uri in [
         "switchboard://stats",
         "switchboard://system",

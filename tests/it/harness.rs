@@ -320,6 +320,16 @@ impl Session {
             .collect()
     }
 
+    pub async fn prompt_names(&self) -> Vec<String> {
+        let prompts = self.client.list_all_prompts().await.unwrap();
+        prompts.into_iter().map(|p| p.name).collect()
+    }
+
+    pub async fn resource_uris(&self) -> Vec<String> {
+        let resources = self.client.list_all_resources().await.unwrap();
+        resources.into_iter().map(|r| r.uri.clone()).collect()
+    }
+
     pub async fn call(&self, tool: &str, args: Value) -> CallToolResult {
         let Value::Object(args) = args else {
             panic!("arguments must be an object")
