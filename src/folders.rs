@@ -246,11 +246,8 @@ impl Folders {
                 previous.map(|p| &p.tools),
             ),
         };
-        let me = me.without_shadowing();
-        for p in me.problems() {
-            tracing::warn!(problem = %p, "folder file skipped");
-        }
-        me
+        // Problems are logged by the server as it tells the client, and printed by the CLI.
+        me.without_shadowing()
     }
 
     /// A declared tool may not take the name of a built-in tool: it is refused.

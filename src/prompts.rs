@@ -86,6 +86,14 @@ pub struct PromptArg {
     pub complete: Option<Complete>,
 }
 
+/// A completion answer for a prompt argument.
+#[derive(Debug, PartialEq)]
+pub enum Suggest {
+    Values(Vec<String>),
+    /// Files and folders inside the roots, completed by the server.
+    Paths,
+}
+
 /// Who speaks a message of a prompt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Speaker {
@@ -241,9 +249,10 @@ impl Prompts {
         Ok((def, messages))
     }
 
-    /// Values for `completion/complete` on a prompt's argument: its choices or listed
-    /// suggestions starting with `prefix`; `None` when the argument completes file paths.
-    pub fn complete(&self, prompt: &str, arg: &str, prefix: &str) -> Option<Vec<String>> {
+    /// What `completion/complete` offers for a prompt's argument: its choices or listed
+    /// suggestions starting with `prefix`, or file paths. `None` for an unknown prompt or
+    /// argument.
+    pub fn complete(&self, prompt: &str, arg: &str, prefix: &str) -> Option<Suggest> {
         let a = self
             .defs
             .get(prompt)?
@@ -251,17 +260,17 @@ impl Prompts {
             .iter()
             .find(|a| a.name == arg)?;
         let pool = match &a.complete {
-            Some(Complete::Path) => return None,
+            Some(Complete::Path) => return Some(Suggest::Paths),
             Some(Complete::List(l)) => l,
             None => &a.choices,
         };
         let lower = prefix.to_lowercase();
-        Some(
+        Some(Suggest::Values(
             pool.iter()
                 .filter(|v| v.to_lowercase().starts_with(&lower))
                 .cloned()
                 .collect(),
-        )
+        ))
     }
 }
 
@@ -560,9 +569,9 @@ mod tests {
         ));
         assert_eq!(
             p.complete("review", "tone", "S"),
-            Some(vec!["short".into()])
+            Some(Suggest::Values(vec!["short".into()]))
         );
-        assert_eq!(p.complete("review", "path", ""), None);
+        assert_eq!(p.complete("review", "path", ""), Some(Suggest::Paths));
         // A URI may only use required arguments; stray text before the first section fails.
         assert!(
             parse(

@@ -30,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Settings;
 use crate::folders::Folders;
 use crate::policy::{FileScope, Policy};
-use crate::prompts::{Piece, PromptError, Speaker};
+use crate::prompts::{Piece, PromptError, Speaker, Suggest};
 use crate::resources::{self, Body, ResourceError};
 use crate::tools::Shape;
 
@@ -1419,15 +1419,14 @@ impl ServerHandler for Switchboard {
                 r.uri == resources::FILE_TEMPLATE && request.argument.name == "path"
             }
             Reference::Prompt(p) => {
-                match self
-                    .folders()
+                let folders = self.folders();
+                match folders
                     .prompts
                     .complete(&p.name, &request.argument.name, &prefix)
                 {
-                    Some(values) => return completion(values),
-                    None => self.folders().prompts.get(&p.name).is_some_and(|d| {
-                        d.arguments.iter().any(|a| a.name == request.argument.name)
-                    }),
+                    Some(Suggest::Values(values)) => return completion(values),
+                    Some(Suggest::Paths) => true,
+                    None => false,
                 }
             }
             _ => false,

@@ -541,7 +541,7 @@ impl HttpSpec {
         let text = value_text(values);
         HttpCall {
             method: self.method.clone(),
-            url: self.url.render(&text, template::percent_encode),
+            url: self.url.render(&text, crate::support::uri::percent_encode),
             headers: self
                 .headers
                 .iter()

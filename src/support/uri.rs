@@ -26,6 +26,20 @@ pub fn file_uri_to_path(uri: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// Percent-encodes everything but the unreserved characters (RFC 3986), so a value stays one
+/// path segment or one query value whatever it contains.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// A path as a `file://` URI (spaces and `%` escaped).
 pub fn path_to_file_uri(path: &std::path::Path) -> String {
     let s = path.to_string_lossy();
@@ -45,6 +59,11 @@ pub fn path_to_file_uri(path: &std::path::Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn components_are_percent_encoded() {
+        assert_eq!(percent_encode("a b/?#&=é"), "a%20b%2F%3F%23%26%3D%C3%A9");
+    }
 
     #[test]
     fn file_uris_round_trip() {
