@@ -240,7 +240,7 @@ impl Folders {
             resources: Resources::load(&settings.resource_dirs, previous.map(|p| &p.resources)),
             tools: Named::load(
                 declared::BUILT_IN,
-                &files_in(&settings.tool_dirs, &["yaml", "yml"]),
+                &files_in(&settings.tools.dirs, &["yaml", "yml"]),
                 |input, file| declared::parse(&input.text()?, file),
                 "tool",
                 previous.map(|p| &p.tools),
@@ -255,7 +255,7 @@ impl Folders {
         let shadowing: Vec<String> = self
             .tools
             .list()
-            .filter(|t| crate::tools::BUILT_IN_NAMES.contains(&t.name.as_str()))
+            .filter(|t| crate::tools::is_built_in(&t.name))
             .map(|t| t.name.clone())
             .collect();
         for name in shadowing {
@@ -290,11 +290,21 @@ impl Folders {
             .collect()
     }
 
-    /// The enabled declared tools the host may see (`read_only`: only read-only ones).
-    pub fn visible_tools(&self, read_only: bool) -> impl Iterator<Item = &DeclaredTool> {
-        self.tools
-            .list()
-            .filter(move |t| t.enabled && (!read_only || crate::tools::is_read_only(&t.tool)))
+    /// The declared tools the host may see: enabled in their file, offered by the toolsets,
+    /// and read-only ones only in read-only mode.
+    pub fn visible_tools<'a>(
+        &'a self,
+        settings: &'a Settings,
+    ) -> impl Iterator<Item = &'a DeclaredTool> {
+        let read_only = settings.read_only;
+        self.tools.list().filter(move |t| {
+            t.enabled
+                && (!read_only || crate::tools::is_read_only(&t.tool))
+                && settings
+                    .tools
+                    .toolsets
+                    .admits(&t.name, crate::policy::tools::Category::Declarative)
+        })
     }
 }
 

@@ -49,7 +49,11 @@ fn main() -> ExitCode {
     let code = runtime.block_on(async move {
         let result = match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => commands::serve(settings).await,
-            Command::Tools { json, markdown } => commands::tools(settings, json, markdown),
+            Command::Tools {
+                json,
+                markdown,
+                tokens,
+            } => commands::tools(settings, json, markdown, tokens),
             Command::Call {
                 tool,
                 arguments,

@@ -29,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
 use crate::folders::Folders;
+use crate::policy::tools::{Category, DISCOVERY, Exposure, Toolsets};
 use crate::policy::{FileScope, Policy};
 use crate::prompts::{Piece, PromptError, Speaker, Suggest};
 use crate::resources::{self, Body, ResourceError};
@@ -57,6 +58,8 @@ pub struct Inner {
     folders: Arc<Mutex<Option<Arc<Folders>>>>,
     /// Told once the helper thread has read the folders.
     folders_loaded: Arc<tokio::sync::Notify>,
+    /// This configuration's catalogue, once looked up.
+    catalog: OnceLock<&'static Catalog>,
     /// Calls, errors and latencies per tool, for the `switchboard://stats` resource.
     pub stats: crate::support::stats::Stats,
     /// The file watcher behind subscriptions to files and folders, made on first use.
@@ -97,27 +100,41 @@ impl Deref for Switchboard {
 /// A store opened on first use and shared after, or why it could not be opened.
 pub(crate) type LazyStore<S> = OnceLock<Result<Arc<Mutex<S>>, String>>;
 
-/// The tool router and the `tools/list` answer (sorted by name).
+/// The tool router and the built-in tools a full `tools/list` shows (sorted by name; the
+/// discovery tools are left out).
 struct Catalog {
     router: ToolRouter<Switchboard>,
     tools: Vec<Tool>,
 }
 
 impl Catalog {
-    fn build(shape: Shape) -> Self {
-        let router = crate::tools::router(shape);
-        let tools = router.list_all();
+    fn build(shape: Shape, toolsets: &Toolsets) -> Self {
+        let router = crate::tools::router(shape, toolsets);
+        let mut tools = router.list_all();
+        tools.retain(|t| !DISCOVERY.contains(&t.name.as_ref()));
         Self { router, tools }
     }
 }
 
-/// One catalogue per process and [`Shape`] (`--read-only` and the exec switches), so every
-/// session in the process shares it. Generating the schemas is most of the cost of a first
-/// `tools/list`.
-static CATALOGS: [OnceLock<Catalog>; 256] = [const { OnceLock::new() }; 256];
+/// One catalogue per process and configuration ([`Shape`] and toolsets), so every session in
+/// the process shares it. Generating the schemas is most of the cost of a first `tools/list`.
+static CATALOGS: Mutex<Vec<(usize, Toolsets, &'static Catalog)>> = Mutex::new(Vec::new());
 
-fn catalog_for(shape: Shape) -> &'static Catalog {
-    CATALOGS[shape.index()].get_or_init(|| Catalog::build(shape))
+fn catalog_for(settings: &Settings) -> &'static Catalog {
+    let shape = Shape::of(settings);
+    let toolsets = &settings.tools.toolsets;
+    let mut all = crate::support::lock(&CATALOGS);
+    if let Some((_, _, c)) = all
+        .iter()
+        .find(|(i, t, _)| *i == shape.index() && t == toolsets)
+    {
+        return c;
+    }
+    // Leaked on purpose: a process has one configuration (a test process a few), and every
+    // session of it keeps using the catalogue until exit.
+    let built: &'static Catalog = Box::leak(Box::new(Catalog::build(shape, toolsets)));
+    all.push((shape.index(), toolsets.clone(), built));
+    built
 }
 
 impl Switchboard {
@@ -132,7 +149,7 @@ impl Switchboard {
             let spawned = std::thread::Builder::new()
                 .name("catalog".into())
                 .spawn(move || {
-                    let built = catalog_for(Shape::of(&settings));
+                    let built = catalog_for(&settings);
                     // Serialise the list once here, so the first `tools/list` does not pay for
                     // faulting in that code on the protocol thread.
                     let _ = serde_json::to_writer(std::io::sink(), &built.tools);
@@ -171,6 +188,7 @@ impl Switchboard {
             settings,
             folders,
             folders_loaded,
+            catalog: OnceLock::new(),
             roots_stale: AtomicBool::new(true),
             roots_fetch: tokio::sync::Mutex::new(()),
             subscriptions: Mutex::new(HashMap::new()),
@@ -411,7 +429,7 @@ impl Switchboard {
     }
 
     fn catalog(&self) -> &'static Catalog {
-        catalog_for(Shape::of(&self.settings))
+        self.catalog.get_or_init(|| catalog_for(&self.settings))
     }
 
     /// The folders' current snapshot (loaded now if the helper thread has not yet).
@@ -427,22 +445,124 @@ impl Switchboard {
         self.folders_loaded.notified().await;
     }
 
-    /// The built-in tools' definitions (the declarative ones come from [`Self::folders`]).
+    /// The built-in tools' definitions, without the discovery tools (the declarative ones come
+    /// from [`Self::folders`]).
     pub fn tools(&self) -> &[Tool] {
         &self.catalog().tools
     }
 
-    /// Every tool of switchboard's own the host sees: built-in, then declarative.
+    /// `search_tools` and `call_tool`, as compact mode lists them.
+    pub fn discovery_tools(&self) -> Vec<Tool> {
+        DISCOVERY
+            .iter()
+            .filter_map(|n| self.catalog().router.get(n).cloned())
+            .collect()
+    }
+
+    /// Every tool of switchboard's own this configuration offers: built-in and declarative,
+    /// sorted by name (the discovery tools are not among them).
     pub fn all_tools(&self) -> Vec<Tool> {
         let folders = self.folders();
         let mut tools = self.tools().to_vec();
         tools.extend(
             folders
-                .visible_tools(self.settings.read_only)
+                .visible_tools(&self.settings)
                 .map(|t| t.tool.clone()),
         );
         tools.sort_by(|a, b| a.name.cmp(&b.name));
         tools
+    }
+
+    /// Every tool this configuration offers, the child servers' included (waiting, on first
+    /// use, for the children's start-up like `tools/list`): what a full list shows and what the
+    /// discovery tools search and call.
+    pub async fn offered_tools(&self, ctx: &RequestContext<RoleServer>) -> Vec<Tool> {
+        let mut tools = self.all_tools();
+        if let Some(hub) = self.start_proxy() {
+            hub.set_host(&ctx.peer);
+            hub.wait_startup().await;
+            let toolsets = &self.settings.tools.toolsets;
+            tools.extend(
+                hub.view()
+                    .tools
+                    .iter()
+                    .filter(|t| toolsets.admits(&t.name, Category::Proxy))
+                    .cloned(),
+            );
+        }
+        tools
+    }
+
+    /// What `tools/list` shows: every offered tool, or the compact core.
+    fn shown_tools(&self, offered: Vec<Tool>) -> Vec<Tool> {
+        if !self.is_compact(&offered) {
+            return offered;
+        }
+        let mut core = self.discovery_tools();
+        for name in &self.settings.tools.always {
+            if let Some(t) = offered.iter().find(|t| t.name == name.as_str()) {
+                core.push(t.clone());
+            }
+        }
+        core
+    }
+
+    /// Whether `tools/list` shows the compact core instead of `offered`.
+    pub fn is_compact(&self, offered: &[Tool]) -> bool {
+        let t = &self.settings.tools;
+        match t.exposure {
+            Exposure::Full => false,
+            Exposure::Compact => true,
+            Exposure::Auto if offered.len() > t.auto_max_tools => true,
+            Exposure::Auto => {
+                let tokens = crate::tools::discovery::list_tokens_estimate(offered);
+                tokens > t.auto_budget_tokens
+            }
+        }
+    }
+
+    /// Why `name` cannot be called, worded for the model: turned off by the configuration, or
+    /// no such tool (with the closest offered names).
+    pub fn not_offered(&self, name: &str, offered: &[Tool]) -> String {
+        let toolsets = &self.settings.tools.toolsets;
+        let category = crate::tools::category_of(name)
+            .or_else(|| {
+                self.folders()
+                    .tools
+                    .get(name)
+                    .map(|_| Category::Declarative)
+            })
+            .or_else(|| {
+                self.hub()
+                    .filter(|h| h.has_tool(name))
+                    .map(|_| Category::Proxy)
+            });
+        match category {
+            Some(c) if !toolsets.admits(name, c) => toolsets.why_not(name, c),
+            Some(_) => format!(
+                "the tool `{name}` is not available in this configuration (read-only mode, or what it needs is not configured)"
+            ),
+            None => {
+                let close = crate::tools::discovery::search_tools::search(offered, name, 3)
+                    .map(|o| {
+                        o.tools
+                            .into_iter()
+                            .map(|t| format!("`{}`", t.name))
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default();
+                if close.is_empty() {
+                    format!(
+                        "there is no tool named `{name}`; search_tools finds tools by what they do"
+                    )
+                } else {
+                    format!(
+                        "there is no tool named `{name}`; similar: {}. search_tools finds tools by what they do",
+                        close.join(", ")
+                    )
+                }
+            }
+        }
     }
 
     /// The prompts as `prompts/list` shows them (without the child servers').
@@ -590,6 +710,12 @@ impl Switchboard {
                     .join(", ")
             )
         };
+        let discovery = if self.settings.tools.exposure == Exposure::Full {
+            ""
+        } else {
+            " When tools/list shows search_tools and call_tool, more tools exist: find them with \
+             search_tools (describe the task) and run them with call_tool."
+        };
         format!(
             "switchboard: file tools confined to allowed roots (call list_roots first; relative paths start at the first root). \
              {roots_line} Client roots only narrow the configured ones. Reads page with offset/limit and say how to continue; \
@@ -597,7 +723,7 @@ impl Switchboard {
              in a cwd inside the roots with a cleared environment, a timeout and output caps, sandboxed when bubblewrap works; \
              use process_start for servers and REPLs. http_request reaches public URLs (private and local addresses are \
              refused unless the config allows them). Prompts and resources: see prompts/list and \
-             resources/list; any file in the roots is a resource at file:///{{path}}."
+             resources/list; any file in the roots is a resource at file:///{{path}}.{discovery}"
         )
     }
 
@@ -751,7 +877,8 @@ impl Switchboard {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let s = &self.settings;
         let dirs: Vec<(PathBuf, bool)> = s
-            .tool_dirs
+            .tools
+            .dirs
             .iter()
             .chain(s.prompt_dirs.iter())
             .map(|d| (d.clone(), false))
@@ -791,10 +918,13 @@ impl Switchboard {
             let Ok((before, after)) = swapped else {
                 continue;
             };
-            let ro = self.settings.read_only;
             let tools = |f: &Folders| {
-                serde_json::to_string(&f.visible_tools(ro).map(|t| &t.tool).collect::<Vec<_>>())
-                    .unwrap_or_default()
+                serde_json::to_string(
+                    &f.visible_tools(&self.settings)
+                        .map(|t| &t.tool)
+                        .collect::<Vec<_>>(),
+                )
+                .unwrap_or_default()
             };
             if tools(&before) != tools(&after) {
                 tracing::info!("declarative tools changed; telling the host");
@@ -1069,16 +1199,11 @@ impl ServerHandler for Switchboard {
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         no_cursor(&request)?;
-        let mut tools = self.all_tools();
-        let Some(hub) = self.start_proxy() else {
-            return Ok(ListToolsResult::with_all_items(tools));
-        };
-        hub.set_host(&ctx.peer);
-        hub.wait_startup().await;
-        let view = hub.view();
-        hub.served(0);
-        tools.extend(view.tools.iter().cloned());
-        Ok(ListToolsResult::with_all_items(tools))
+        let offered = self.offered_tools(&ctx).await;
+        if let Some(hub) = self.hub() {
+            hub.served(0);
+        }
+        Ok(ListToolsResult::with_all_items(self.shown_tools(offered)))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
@@ -1088,11 +1213,15 @@ impl ServerHandler for Switchboard {
             .cloned()
             .or_else(|| {
                 self.folders()
-                    .visible_tools(self.settings.read_only)
+                    .visible_tools(&self.settings)
                     .find(|t| t.name == name)
                     .map(|t| t.tool.clone())
             })
-            .or_else(|| self.hub()?.tool(name))
+            .or_else(|| {
+                self.hub()?
+                    .tool(name)
+                    .filter(|_| self.settings.tools.toolsets.admits(name, Category::Proxy))
+            })
     }
 
     async fn call_tool(
@@ -1104,7 +1233,7 @@ impl ServerHandler for Switchboard {
         if !router.has_route(&request.name) {
             let declared = self
                 .folders()
-                .visible_tools(self.settings.read_only)
+                .visible_tools(&self.settings)
                 .find(|t| t.name == request.name)
                 .cloned();
             if let Some(tool) = declared {
@@ -1114,19 +1243,25 @@ impl ServerHandler for Switchboard {
                     .record(&tool.name, started.elapsed(), result.is_error == Some(true));
                 return Ok(result.into());
             }
+            let name = &request.name;
             if let Some(hub) = self.start_proxy() {
                 hub.set_host(&ctx.peer);
                 // A call that arrives before the first list may name a child still starting.
-                if !hub.has_tool(&request.name) {
+                if !hub.has_tool(name) {
                     hub.wait_startup().await;
                 }
-                if let Some(result) = hub.call_tool(request.clone(), &ctx).await {
+                let toolsets = &self.settings.tools.toolsets;
+                if toolsets.admits(name, Category::Proxy)
+                    && let Some(result) = hub.call_tool(request.clone(), &ctx).await
+                {
                     return result;
                 }
             }
-            let name = &request.name;
             return Err(McpError::invalid_params(
-                format!("unknown tool `{name}`; call tools/list to see the tools"),
+                format!(
+                    "unknown tool: {}; call tools/list to see the tools",
+                    self.not_offered(name, &[])
+                ),
                 None,
             ));
         }

@@ -72,17 +72,29 @@ async fn shutdown_signal() {
     }
 }
 
-/// The catalogue: one line per tool, a Markdown table, or full JSON definitions.
-pub fn tools(settings: Arc<Settings>, json: bool, markdown: bool) -> anyhow::Result<u8> {
-    let server = Switchboard::new(settings);
+/// The catalogue: one line per tool, a Markdown table, full JSON definitions, or what each
+/// costs in tokens.
+pub fn tools(
+    settings: Arc<Settings>,
+    json: bool,
+    markdown: bool,
+    tokens: bool,
+) -> anyhow::Result<u8> {
+    let server = Switchboard::new(settings.clone());
     let tools = server.all_tools();
-    if json {
+    if tokens {
+        print!("{}", token_report(&server, &settings, &tools));
+    } else if json {
         println!("{}", serde_json::to_string_pretty(&tools)?);
     } else if markdown {
         // The README documents every tool, including those only some configurations register
         // (the proxy tools need a servers file, the sending tools something to send to).
         // The declarative tools shipped enabled are listed too.
-        let mut every = crate::tools::router(crate::tools::Shape::everything()).list_all();
+        let mut every = crate::tools::router(
+            crate::tools::Shape::everything(),
+            &crate::policy::tools::Toolsets::everything(),
+        )
+        .list_all();
         every.extend(
             crate::declared::BUILT_IN
                 .iter()
@@ -102,6 +114,56 @@ pub fn tools(settings: Arc<Settings>, json: bool, markdown: bool) -> anyhow::Res
         }
     }
     Ok(0)
+}
+
+/// `tools --tokens`: each offered tool's cost, then each mode's total.
+fn token_report(server: &Switchboard, settings: &Settings, tools: &[Tool]) -> String {
+    use crate::tools::discovery::list_tokens;
+    let mut per: Vec<(usize, &str)> = tools
+        .iter()
+        .map(|t| {
+            let text = serde_json::to_string(t).unwrap_or_default();
+            (crate::support::tokens::count(&text), t.name.as_ref())
+        })
+        .collect();
+    per.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+    let mut out = String::from("tokens (cl100k) of each offered tool in tools/list:\n");
+    for (n, name) in &per {
+        out.push_str(&format!("{n:>7}  {name}\n"));
+    }
+    let t = &settings.tools;
+    let full = list_tokens(tools);
+    let mut core = server.discovery_tools();
+    core.extend(
+        t.always
+            .iter()
+            .filter_map(|n| tools.iter().find(|t| t.name == n.as_str()).cloned()),
+    );
+    let names: Vec<&str> = core.iter().map(|t| t.name.as_ref()).collect();
+    out.push_str(&format!(
+        "\nfull     {full:>7} tokens  {:>4} tools\ncompact  {:>7} tokens  {:>4} tools ({})\n",
+        tools.len(),
+        list_tokens(&core),
+        core.len(),
+        names.join(", ")
+    ));
+    let shown = match t.exposure {
+        crate::policy::tools::Exposure::Auto => format!(
+            "auto: {} (compact above about {} tokens, estimated as a quarter of the bytes, or {} tools)",
+            if server.is_compact(tools) {
+                "compact"
+            } else {
+                "full"
+            },
+            t.auto_budget_tokens,
+            t.auto_max_tools
+        ),
+        e => e.name().to_owned(),
+    };
+    out.push_str(&format!(
+        "tools.exposure: {shown}\nChild servers' tools are not counted: switchboard learns them by running the children.\n"
+    ));
+    out
 }
 
 /// The README's tool table. A test keeps the README equal to this output.
@@ -255,7 +317,7 @@ pub fn config(settings: Arc<Settings>, action: ConfigAction) -> anyhow::Result<u
             println!("profile          {}", settings.profile.name);
             println!("data dir         {}", settings.profile.data_dir.display());
             println!("log dir          {}", settings.profile.log_dir.display());
-            for d in &settings.tool_dirs {
+            for d in &settings.tools.dirs {
                 println!(
                     "tools dir        {}{}",
                     d.display(),
@@ -451,7 +513,7 @@ pub async fn doctor(settings: Arc<Settings>) -> anyhow::Result<u8> {
     }
     let server = Switchboard::new(settings.clone());
     let folders = server.folders();
-    let declared = folders.visible_tools(settings.read_only).count();
+    let declared = folders.visible_tools(&settings).count();
     for (ok, what, kind, problems) in [
         (
             folders.tools.problems.is_empty() && folders.tools.conflicts.is_empty(),

@@ -36,6 +36,14 @@ pub struct Cli {
     /// servers_config.json in the user config dir)
     #[arg(long, global = true, value_name = "PATH")]
     pub servers: Option<PathBuf>,
+    /// Offer only these toolsets (comma-separated): files, exec, web, system, database, memory,
+    /// ai, comms, declarative, proxy. Replaces tools.enabled
+    #[arg(long, global = true, value_name = "LIST", value_delimiter = ',')]
+    pub toolsets: Option<Vec<String>>,
+    /// How tools/list shows the tools: full, compact (search_tools and call_tool) or auto.
+    /// Replaces tools.exposure
+    #[arg(long, global = true, value_name = "MODE")]
+    pub exposure: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -50,8 +58,11 @@ pub enum Command {
         #[arg(long, conflicts_with = "markdown")]
         json: bool,
         /// A Markdown table of every tool, whatever this configuration registers (the README's tool list)
-        #[arg(long)]
+        #[arg(long, conflicts_with = "tokens")]
         markdown: bool,
+        /// What each offered tool costs a model's context in tokens, and the total per exposure mode
+        #[arg(long, conflicts_with = "json")]
+        tokens: bool,
     },
     /// Run one tool in-process and print its result; exit code 1 when the tool reports an error
     Call {
@@ -136,6 +147,8 @@ impl Cli {
             log_level: self.log_level.clone(),
             read_only: self.read_only,
             servers: self.servers.clone(),
+            toolsets: self.toolsets.clone(),
+            exposure: self.exposure.clone(),
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod ai;
 pub mod comms;
 pub mod database;
 pub mod raw;
+pub mod tools;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ pub use ai::{AgentSettings, AiSettings, BackendKind, BackendSettings};
 pub use comms::CommsSettings;
 pub use database::{ConnectionSettings, DatabaseSettings, Target};
 pub use raw::{RawConfig, SandboxMode};
+pub use tools::ToolSettings;
 
 /// A start-up error in the configuration: which file, which key, and what was expected.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +49,10 @@ pub struct Overrides {
     pub read_only: bool,
     /// `--servers PATH`: the child servers file.
     pub servers: Option<PathBuf>,
+    /// `--toolsets files,web`: replaces `tools.enabled`.
+    pub toolsets: Option<Vec<String>>,
+    /// `--exposure MODE`: replaces `tools.exposure`.
+    pub exposure: Option<String>,
 }
 
 /// How the config file was found, for `switchboard config path` and `doctor`.
@@ -253,10 +259,8 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub comms: CommsSettings,
     pub proxy: ProxySettings,
-    /// Folders of declarative tools (`*.yaml`), in search order.
-    pub tool_dirs: Vec<PathBuf>,
-    /// Most bytes of output a declarative tool returns (`tools.max_output_bytes`).
-    pub tool_output_bytes: usize,
+    /// Declarative tool folders, toolsets and exposure (`tools`).
+    pub tools: ToolSettings,
     /// Resource subscriptions one session may hold (`resources.max_subscriptions`).
     pub max_subscriptions: usize,
     /// Folders below a subscribed folder, at most (`resources.max_watched_folders`).
@@ -655,6 +659,13 @@ fn build(
         file,
         env,
     )?;
+    let tools = tools::tool_settings(
+        &raw.tools,
+        tool_dirs,
+        overrides.toolsets.as_deref(),
+        overrides.exposure.as_deref(),
+        file,
+    )?;
     let comms = comms::comms_settings(&raw.comms, &redacted, &profile.data_dir, file, env)?;
 
     let mut effective = serde_json::to_value(&raw).unwrap_or(Value::Null);
@@ -668,6 +679,12 @@ fn build(
             .collect(),
     );
     effective["logging"]["level"] = Value::String(level.clone());
+    effective["tools"]["exposure"] = Value::String(tools.exposure.name().into());
+    effective["tools"]["enabled"] = tools
+        .toolsets
+        .enabled()
+        .map(|c| Value::String(c.name().into()))
+        .collect();
     // The backend used when none is configured, and where bare model names go.
     if raw.ai.backends.is_empty()
         && let Some(b) = ai.backends.first()
@@ -713,8 +730,7 @@ fn build(
         comms,
         proxy,
         prompt_dirs,
-        tool_dirs,
-        tool_output_bytes: raw.tools.max_output_bytes,
+        tools,
         max_subscriptions: raw.resources.max_subscriptions,
         max_watched_folders: raw.resources.max_watched_folders,
         resource_dirs,

@@ -619,11 +619,31 @@ pub struct RawFolders {
     pub dirs: Vec<PathBuf>,
 }
 
+/// Declarative tool folders, which tools are offered (toolsets, allow and deny globs) and how
+/// `tools/list` shows them (exposure).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawTools {
     pub dirs: Vec<PathBuf>,
     pub max_output_bytes: usize,
+    /// Categories offered; every one when unset.
+    pub enabled: Option<Vec<String>>,
+    /// Tool-name globs offered even when their category is not enabled.
+    pub allow: Vec<String>,
+    /// Tool-name globs never offered, by any route.
+    pub deny: Vec<String>,
+    /// `full`, `compact` or `auto`.
+    pub exposure: String,
+    /// Tools listed beside `search_tools` and `call_tool` in compact mode.
+    pub always: Vec<String>,
+    /// `auto` turns compact when the full list costs more tokens than this ...
+    pub auto_budget_tokens: usize,
+    /// ... or has more tools than this.
+    pub auto_max_tools: usize,
+    /// Tools `search_tools` returns when the call does not say.
+    pub search_results: usize,
+    /// Most tools one `search_tools` call returns.
+    pub max_search_results: usize,
 }
 
 impl Default for RawTools {
@@ -631,6 +651,15 @@ impl Default for RawTools {
         Self {
             dirs: Vec::new(),
             max_output_bytes: 100_000,
+            enabled: None,
+            allow: Vec::new(),
+            deny: Vec::new(),
+            exposure: "auto".into(),
+            always: vec!["list_roots".into()],
+            auto_budget_tokens: 8000,
+            auto_max_tools: 100,
+            search_results: 5,
+            max_search_results: 20,
         }
     }
 }

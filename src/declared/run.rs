@@ -50,7 +50,7 @@ async fn run(
         })
         .await?;
     }
-    let cap = sb.settings.tool_output_bytes;
+    let cap = sb.settings.tools.max_output_bytes;
     match &tool.action {
         Action::Command(c) => command(sb, ctx, tool, c, &values, cap).await,
         Action::Http(h) => http(sb, tool, h, &values, cap).await,

@@ -8,6 +8,7 @@ pub mod net;
 pub mod paths;
 pub mod protected;
 pub mod robots;
+pub mod tools;
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};

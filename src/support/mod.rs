@@ -6,10 +6,13 @@ pub mod frontmatter;
 pub mod html;
 pub mod mime;
 pub mod process;
+pub mod rank;
+pub mod schema;
 pub mod stats;
 pub mod stream;
 pub mod text;
 pub mod time;
+pub mod tokens;
 pub mod uri;
 pub mod watch;
 

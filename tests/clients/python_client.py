@@ -4,7 +4,7 @@ Usage: python_client.py SWITCHBOARD_BINARY ROOT MODE   (MODE: default | legacy)
 
 "default" is the SDK's own default (mode="auto": it opens with server/discover and uses the
 2026-07-28 protocol when the server offers it); "legacy" forces the initialize handshake.
-Lists every tool, calls each one with valid arguments, and checks each result. Exits non-zero
+With `--exposure full`, lists every tool, calls each one with valid arguments, and checks each result. Exits non-zero
 on the first failure, printing what went wrong.
 """
 
@@ -163,7 +163,7 @@ async def main() -> None:
 async def run(victim: subprocess.Popen) -> None:
     binary, root, mode = sys.argv[1], sys.argv[2], sys.argv[3]
     env = {"HOME": os.environ.get("HOME", "/tmp"), "OLLAMA_HOST": OLLAMA}
-    params = StdioServerParameters(command=binary, args=["--root", root], env=env)
+    params = StdioServerParameters(command=binary, args=["--root", root, "--exposure", "full"], env=env)
     client = Client(params) if mode == "default" else Client(params, mode="legacy")
     async with client:
         print(f"connected: protocol {client.protocol_version}, server {client.server_info}")

@@ -122,7 +122,7 @@ fn inspect(
     home: &std::path::Path,
     args: &[&str],
 ) -> (bool, String, String) {
-    inspect_with(cmd, root, home, args, &[])
+    inspect_with(cmd, root, home, args, &["--exposure", "full"])
 }
 
 /// Like [`inspect`], with more arguments for switchboard (e.g. `--servers FILE`).
@@ -179,6 +179,23 @@ fn inspector_cli_lists_strictly_and_calls_every_tool() {
         !err.contains("Warning"),
         "--strict found portability problems:\n{err}"
     );
+    // The compact core passes the same checks.
+    let (ok, compact, err) = inspect_with(
+        &cmd,
+        &p.root,
+        &p.base,
+        &["--strict", "--method", "tools/list"],
+        &["--exposure", "compact"],
+    );
+    assert!(ok && !err.contains("Warning"), "compact list: {err}");
+    let compact: serde_json::Value = serde_json::from_str(&compact).unwrap();
+    let core: Vec<&str> = compact["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(core, ["search_tools", "call_tool", "list_roots"]);
     let tools: serde_json::Value = serde_json::from_str(&out).unwrap();
     let names: Vec<String> = tools["tools"]
         .as_array()
@@ -396,7 +413,7 @@ fn inspector_sees_and_calls_child_tools() {
     let Some(cmd) = inspector() else { return };
     let p = Project::new();
     let servers = good_child_servers(&p, "my tools");
-    let extra = ["--servers", servers.to_str().unwrap()];
+    let extra = ["--servers", servers.to_str().unwrap(), "--exposure", "full"];
     let (ok, out, err) = inspect_with(
         &cmd,
         &p.root,
@@ -454,7 +471,7 @@ fn inspector_lists_the_configured_sending_tools_strictly() {
         "comms:\n  email:\n    allow: ['*@example.com']\n    accounts:\n      relay: {host: 127.0.0.1, port: 9, security: plain, from: 'Bot <bot@example.com>'}\n  webhooks:\n    team: {kind: slack, url: env:SB_TEST_HOOK}\n  ntfy: {server: 'http://127.0.0.1:9', topic: phone}\n",
     )
     .unwrap();
-    let server_args = ["--config", config.to_str().unwrap()];
+    let server_args = ["--config", config.to_str().unwrap(), "--exposure", "full"];
     let env = ["-e", "SB_TEST_HOOK=https://hooks.example.com/T1/x"];
     let mut args = env.to_vec();
     args.extend(["--strict", "--method", "tools/list"]);

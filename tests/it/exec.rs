@@ -101,7 +101,7 @@ async fn timeout_kills_detached_grandchildren() {
     }
 }
 
-fn rand_digits() -> String {
+pub(crate) fn rand_digits() -> String {
     let n = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -327,12 +327,22 @@ async fn cancellation_kills_the_tree_within_a_second() {
         eventually(|| async { procs_matching(&format!("sleep {tag}")).len() == 2 }).await,
         "the command started"
     );
+    cancel_and_see_gone(handle, &format!("sleep {tag}"), Duration::from_secs(1)).await;
+}
+
+/// Cancels a call and waits for every process whose command line starts with `needle` to be
+/// gone, failing after `within`.
+pub(crate) async fn cancel_and_see_gone(
+    handle: rmcp::service::RequestHandle<rmcp::RoleClient>,
+    needle: &str,
+    within: Duration,
+) {
     handle.cancel(Some("test".into())).await.unwrap();
     let cancelled = Instant::now();
-    while !procs_matching(&format!("sleep {tag}")).is_empty() {
+    while !procs_matching(needle).is_empty() {
         assert!(
-            cancelled.elapsed() < Duration::from_secs(1),
-            "still running 1 s after cancellation"
+            cancelled.elapsed() < within,
+            "still running {within:?} after cancellation"
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }

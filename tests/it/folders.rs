@@ -33,7 +33,7 @@ async fn a_declared_command_gets_each_value_as_one_literal_argument() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("echo_args.yaml"), ECHO_ARGS).unwrap();
     let mut settings = p.settings();
-    settings.tool_dirs = vec![dir];
+    settings.tools.dirs = vec![dir];
     let s = session(settings).await;
     let tools = s.client.list_all_tools().await.unwrap();
     let tool = tools
@@ -144,7 +144,7 @@ output: {{format: json}}
 
     // Loopback is a private address: refused until web.allow lists it.
     let mut settings = p.settings();
-    settings.tool_dirs = vec![dir.clone()];
+    settings.tools.dirs = vec![dir.clone()];
     let s = session(settings.clone()).await;
     let err = s.err("lookup", json!({"id": "1"})).await;
     assert!(err.contains("web.allow"), "{err}");
@@ -185,7 +185,7 @@ async fn files_dropped_into_the_folders_appear_without_a_restart() {
     std::fs::create_dir_all(&prompts).unwrap();
     let mut settings = p.settings();
     // tools/ and resources/ do not exist yet: creating them is noticed too.
-    settings.tool_dirs = vec![tools.clone()];
+    settings.tools.dirs = vec![tools.clone()];
     settings.prompt_dirs = vec![prompts.clone()];
     settings.resource_dirs = vec![resources.clone()];
     let client = counting_client();

@@ -90,6 +90,8 @@ impl Project {
             Settings::defaults_for_tests(&self.data, std::slice::from_ref(&self.root)).unwrap();
         // Commands run under a supervisor, which is the switchboard binary re-executed.
         s.supervisor_exe = PathBuf::from(bin());
+        // Most tests look at the tools themselves; the exposure tests choose their mode.
+        s.tools.exposure = switchboard::policy::tools::Exposure::Full;
         s
     }
 

@@ -10,6 +10,7 @@ mod database;
 mod db;
 mod e2e;
 mod exec;
+mod exposure;
 mod files;
 mod folders;
 mod golden;

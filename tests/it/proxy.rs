@@ -131,7 +131,7 @@ async fn switchboard_as_a_child_through_the_whole_chain() {
     let config = child_dir.join("config.yaml").display().to_string();
     let settings = with_servers(
         &p,
-        json!({"mcpServers": {"inner": {"command": bin(), "args": ["--profile", "child", "--config", config, "--root", root]}}}),
+        json!({"mcpServers": {"inner": {"command": bin(), "args": ["--profile", "child", "--config", config, "--root", root, "--exposure", "full"]}}}),
     );
     let client = TestClient::default();
     let progress = client.progress.clone();
@@ -807,7 +807,7 @@ fn closing_stdin_takes_every_child_tree_down() {
         &p,
         json!({"mcpServers": {"g": py("grandchild", &state, json!({}))}}),
     );
-    let mut proc = Proc::spawn(&["--servers", servers.to_str().unwrap()]);
+    let mut proc = Proc::spawn(&["--servers", servers.to_str().unwrap(), "--exposure", "full"]);
     proc.initialize();
     let r = proc.request(2, "tools/list", json!({}));
     assert!(r.to_string().contains("g__echo"), "{r}");

@@ -153,7 +153,7 @@ impl ToolRunner for Runner {
 
 #[tool_router(router = ai_agent_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Delegate a task to a local model that calls switchboard's tools itself (read-only ones by default) until it can answer. Returns the answer and a compact trace of the tool calls. Good for private, bulk or simple work: "find the TODOs in src and summarise them".
+    /// Delegate a task to a local model that calls switchboard's tools itself (read-only ones by default) until it can answer, e.g. "find the TODOs in src and summarise them". Returns the answer and a trace of its tool calls.
     #[tool(annotations(
         title = "Local agent",
         read_only_hint = false,

@@ -107,7 +107,7 @@ pub async fn ai_chat(
 
 #[tool_router(router = ai_chat_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Chat with a local model (Ollama or an OpenAI-compatible server): private, free, offline. Options: system, temperature, top_p, seed, max_tokens, stop, format ("json" or a JSON schema), images (files in the roots). Streams partial text as progress when the client asks for progress. Reports tokens, timings and tokens/s.
+    /// Chat with a local model (Ollama or OpenAI-compatible): private and offline. Supports JSON output, images from the roots and streamed progress. Returns the reply, token counts and timings.
     #[tool(annotations(
         title = "Chat with a local model",
         read_only_hint = true,

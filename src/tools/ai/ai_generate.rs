@@ -89,7 +89,7 @@ pub async fn ai_generate(
 
 #[tool_router(router = ai_generate_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Complete one prompt with a local model. Same options as ai_chat (system, temperature, top_p, seed, max_tokens, stop, format, images); raw skips the chat template. Streams partial text as progress when asked; reports tokens, timings and tokens/s.
+    /// Complete one prompt with a local model; like ai_chat, and raw skips the chat template. Returns the text, token counts and timings.
     #[tool(annotations(
         title = "Generate with a local model",
         read_only_hint = true,

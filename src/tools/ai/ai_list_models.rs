@@ -47,7 +47,7 @@ pub async fn ai_list_models(
 
 #[tool_router(router = ai_list_models_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// List the local models of every configured AI backend (Ollama, OpenAI-compatible servers): name (pass it as `model`), size, family, parameters, quantisation, loaded or not.
+    /// List the local AI models of every backend: the name to pass as `model`, size, family and whether it is loaded.
     #[tool(annotations(
         title = "List AI models",
         read_only_hint = true,

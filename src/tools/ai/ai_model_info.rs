@@ -27,7 +27,7 @@ pub async fn ai_model_info(ai: &Ai, args: AiModelInfoArgs) -> Result<ModelDetail
 
 #[tool_router(router = ai_model_info_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Details of one AI model: family, parameters, quantisation, context length, embedding length, capabilities (tools, vision, embedding) and its prompt template.
+    /// Details of one AI model: family, size, context length, capabilities (tools, vision, embedding) and prompt template.
     #[tool(annotations(
         title = "AI model info",
         read_only_hint = true,

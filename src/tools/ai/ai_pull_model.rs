@@ -76,7 +76,7 @@ impl PullProgress {
 
 #[tool_router(router = ai_pull_model_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Download a model into Ollama (e.g. "llama3.2:3b"). Sends progress (bytes, percent, status) while it runs; cancel the call to stop the download. Needed before a model that ai_list_models does not show can be used.
+    /// Download a model into Ollama (e.g. "llama3.2:3b") so it can be used. Sends progress while it runs; cancel the call to stop.
     #[tool(annotations(
         title = "Pull AI model",
         read_only_hint = false,

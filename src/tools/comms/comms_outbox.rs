@@ -38,7 +38,7 @@ pub struct CommsOutboxOutput {
 
 #[tool_router(router = comms_outbox_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// List recent sends, newest first: emails, webhook posts, pushes and desktop notifications, with recipients, subject, status (sent, failed, declined) and Message-ID or error. Bodies only when the config keeps them.
+    /// List recent sends (emails, webhooks, pushes, desktop notifications), newest first, with recipients, subject, status and Message-ID or error.
     #[tool(annotations(
         title = "Outbox",
         read_only_hint = true,

@@ -60,7 +60,7 @@ impl From<DesktopError> for ToolError {
 
 #[tool_router(router = notify_desktop_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Pop up a native notification on this computer's desktop (title, body, urgency), e.g. when a long task finishes. Works only inside a desktop session (clear error otherwise); dry_run shows what would be sent.
+    /// Pop up a notification on this computer's desktop, e.g. when a long task finishes (needs a desktop session). dry_run shows what would be sent.
     #[tool(
         annotations(
             title = "Desktop notification",

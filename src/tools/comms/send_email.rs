@@ -173,7 +173,7 @@ fn question(account: &EmailAccount, a: &SendEmailArgs, files: &[FileAttachment])
 
 #[tool_router(router = send_email_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Send an email from a configured account to allowed recipients: text and/or HTML, files from the roots as attachments, reply threading. The user confirms each send. Returns the Message-ID; dry_run returns the exact message instead.
+    /// Send an email from a configured account to allowed recipients (text or HTML, attachments from the roots, replies). The user confirms each send. Returns the Message-ID; dry_run returns the message instead.
     #[tool(
         annotations(
             title = "Send email",

@@ -66,7 +66,7 @@ impl From<PushError> for ToolError {
 
 #[tool_router(router = send_push_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Push a notification to the user's phone or browser through the configured ntfy topic: message, title, priority 1-5, tags, click URL, up to 3 link buttons. The user confirms each push; dry_run returns the exact payload.
+    /// Push a notification to the user's phone or browser through the configured ntfy topic. The user confirms each push; dry_run returns the payload.
     #[tool(
         annotations(
             title = "Send a push notification",

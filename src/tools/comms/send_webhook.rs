@@ -67,7 +67,7 @@ fn kind_name(k: Kind) -> &'static str {
 
 #[tool_router(router = send_webhook_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Post a message to a webhook named in the config (Slack, Discord, Teams, or generic JSON, signed and retried). You name the webhook; URLs are never accepted. The user confirms each post; dry_run returns the exact payload.
+    /// Post a message to a webhook named in the config (Slack, Discord, Teams or JSON); URLs are never accepted. The user confirms each post; dry_run returns the payload.
     #[tool(
         annotations(
             title = "Post to a webhook",

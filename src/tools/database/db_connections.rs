@@ -52,7 +52,7 @@ pub fn db_connections(settings: &DatabaseSettings) -> DbConnectionsOutput {
 
 #[tool_router(router = db_connections_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// List the database connections (name, engine, where, writable or not). Call it first: the other db_* tools take one of these names, or a SQLite file path inside the roots.
+    /// List the database connections (name, engine, writable). Call it first: the db_* tools take one of these names or a SQLite file path.
     #[tool(annotations(
         title = "Database connections",
         read_only_hint = true,

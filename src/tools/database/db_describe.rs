@@ -22,7 +22,7 @@ pub struct DbDescribeArgs {
 
 #[tool_router(router = db_describe_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Describe a table: columns with types, nullability and defaults, primary key, foreign keys and indexes. Use it before writing a query against an unfamiliar table.
+    /// Describe a table's columns, keys and indexes; use it before querying an unfamiliar table.
     #[tool(annotations(
         title = "Describe table",
         read_only_hint = true,

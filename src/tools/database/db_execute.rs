@@ -31,7 +31,7 @@ pub struct DbExecuteOutput {
 
 #[tool_router(router = db_execute_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Run one writing SQL statement (INSERT, UPDATE, DELETE, CREATE ...) on a writable connection and commit it; returns the affected row count. Read-only connections refuse it.
+    /// Run one writing SQL statement (INSERT, UPDATE, DELETE, CREATE...) on a writable connection and commit it. Returns the affected row count.
     #[tool(annotations(
         title = "Execute SQL",
         read_only_hint = false,

@@ -49,7 +49,7 @@ pub struct DbExportCsvOutput {
 
 #[tool_router(router = db_export_csv_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Export the full result of one read-only SQL query to a CSV file inside the roots (header row, RFC 4180 quoting), without passing the rows through the conversation. Returns the row count.
+    /// Export the full result of one read-only SQL query to a CSV file inside the roots, without passing the rows through the conversation. Returns the row count.
     #[tool(annotations(
         title = "Export query to CSV",
         read_only_hint = false,

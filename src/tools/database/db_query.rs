@@ -26,7 +26,7 @@ pub struct DbQueryArgs {
 
 #[tool_router(router = db_query_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Run one read-only SQL statement and get column names and types and rows as JSON, a page at a time (next_offset continues). Writes are refused on every connection; use db_execute on a writable one.
+    /// Run one read-only SQL query (SELECT) on SQLite or PostgreSQL; returns columns and rows as JSON, paged. Use db_execute to write.
     #[tool(annotations(
         title = "Query database",
         read_only_hint = true,

@@ -541,7 +541,7 @@ fn failure(what: &str, o: &crate::support::process::RunOutcome) -> ToolError {
 
 #[tool_router(router = install_package_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Install Python (pip) packages into switchboard's own venv, used by run_code python, or npm packages into its own prefix, used by run_code node. Names are checked against a blocklist and look-alikes of popular packages first. Returns what was installed.
+    /// Install pip packages into the venv run_code python uses, or npm packages for run_code node. Names are checked against a blocklist and look-alikes first. Returns what was installed.
     #[tool(annotations(
         title = "Install package",
         read_only_hint = false,

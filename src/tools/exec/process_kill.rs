@@ -32,7 +32,7 @@ pub struct ProcessKillArgs {
 
 #[tool_router(router = process_kill_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Stop a background process: send a signal (TERM by default) to it, and kill its whole process tree if it has not exited after grace_ms. Returns its final state.
+    /// Stop a background process (TERM, then its whole tree after grace_ms). Returns its final state.
     #[tool(annotations(
         title = "Stop background process",
         read_only_hint = false,

@@ -134,7 +134,7 @@ pub(crate) async fn read_page(
 
 #[tool_router(router = process_read_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Read a background process's output (stdout and stderr together): new output since the last read by default, or from an offset (negative = tail). Can wait for output and filter lines by regex.
+    /// Read a background process's output: new output since the last read, or from an offset (negative: the tail). Can wait for output and filter lines by regex.
     #[tool(annotations(
         title = "Read process output",
         read_only_hint = true,

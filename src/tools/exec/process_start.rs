@@ -42,7 +42,7 @@ pub struct ProcessStartOutput {
 
 #[tool_router(router = process_start_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Start a long-running program in the background (server, watcher, REPL) and return its id at once. Read its output with process_read, send input with process_write, stop it with process_kill. It stops when switchboard exits.
+    /// Start a long-running program (server, watcher, REPL) in the background and return its id at once. Then use process_read, process_write and process_kill. It stops when switchboard exits.
     #[tool(annotations(
         title = "Start background process",
         read_only_hint = false,

@@ -119,7 +119,7 @@ pub fn npm_dir(data_dir: &Path) -> PathBuf {
 
 #[tool_router(router = run_code_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Run source code in an installed interpreter (the language list shows which) and wait for it. Python sees packages added with install_package. Same limits and result as run_command.
+    /// Run source code (Python, Node, ...) and wait for it; Python sees packages added with install_package. Same limits and result as run_command.
     #[tool(
         annotations(
             title = "Run code",

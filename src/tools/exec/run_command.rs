@@ -35,7 +35,7 @@ pub struct RunCommandArgs {
 
 #[tool_router(router = run_command_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Run a program with an argument list (no shell) and wait for it. Returns exit code or signal, stdout, stderr (head and tail kept when long), duration, and whether it ran sandboxed. Use process_start for servers and other long-running programs.
+    /// Run a program with an argument list (no shell) and wait for it. Returns exit code, stdout and stderr (head and tail when long) and duration. Use process_start for servers and other long-running programs.
     #[tool(
         annotations(
             title = "Run command",

@@ -172,7 +172,7 @@ fn copy_file(scope: &FileScope, from: &mut File, to: &Path, input: &str) -> Resu
 
 #[tool_router(router = copy_path_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Copy a file or a whole folder inside the roots. `destination` is the full path of the copy. Never replaces anything unless overwrite is true (files only; folders are never merged).
+    /// Copy a file or folder inside the roots to the full path `destination`. Replaces a file only with overwrite; folders are never merged.
     #[tool(annotations(
         title = "Copy",
         read_only_hint = false,

@@ -89,7 +89,7 @@ pub fn delete_path(
 
 #[tool_router(router = delete_path_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Delete a file or folder: moved to the trash unless permanent is true. A folder that is not empty needs recursive: true. Roots and protected paths are never deleted.
+    /// Delete a file or folder (to the trash unless permanent). A non-empty folder needs recursive: true.
     #[tool(annotations(
         title = "Delete",
         read_only_hint = false,

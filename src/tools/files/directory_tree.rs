@@ -89,7 +89,7 @@ pub fn directory_tree(scope: &FileScope, args: &DirectoryTreeArgs) -> Result<Str
 
 #[tool_router(router = directory_tree_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Show a folder as an indented tree (folders end in /), depth-limited, skipping .gitignored and hidden entries by default. Good for getting the layout of a project.
+    /// Show a folder as an indented tree, depth-limited, skipping .gitignored and hidden entries by default: a project's layout at a glance.
     #[tool(annotations(
         title = "Folder tree",
         read_only_hint = true,

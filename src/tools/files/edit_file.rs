@@ -216,7 +216,7 @@ pub fn edit_file(scope: &FileScope, args: &EditFileArgs) -> Result<String, ToolE
 
 #[tool_router(router = edit_file_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Change part of a text file: each edit replaces exact `old` text with `new` (falling back to a match that ignores indentation). All edits apply or none. Returns the unified diff; dry_run shows it without writing.
+    /// Change part of a text file: each edit replaces exact `old` text with `new` (indentation may differ). All edits apply or none. Returns the unified diff; dry_run only shows it.
     #[tool(annotations(
         title = "Edit file",
         read_only_hint = false,

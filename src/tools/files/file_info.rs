@@ -141,7 +141,7 @@ fn count_lines(mut reader: impl Read) -> std::io::Result<u64> {
 
 #[tool_router(router = file_info_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Details of a file or folder: type, size, times, permissions, MIME type, whether it is text and its line count; for a folder, the number of files and total size.
+    /// Details of a file or folder: type, size, times, permissions, MIME type and line count; a folder's file count and total size.
     #[tool(annotations(
         title = "File details",
         read_only_hint = true,

@@ -184,7 +184,7 @@ pub fn find_files(scope: &FileScope, args: &FindFilesArgs) -> Result<FindFilesOu
 
 #[tool_router(router = find_files_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Find files and folders by name glob (e.g. "*.rs", "src/**/*.py"), type, size and modification time. Skips .gitignored and hidden entries by default. Results sorted by path and paged.
+    /// Find files and folders by name glob (e.g. "*.rs"), type, size and modification time. Skips .gitignored and hidden entries by default. Returns paths, paged.
     #[tool(annotations(
         title = "Find files",
         read_only_hint = true,

@@ -206,7 +206,7 @@ fn stat_at(dirfd: std::os::fd::RawFd, name: &std::ffi::OsStr) -> Option<Entry> {
 
 #[tool_router(router = list_directory_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// List one folder: each entry's name, type, size and modification time. Sort by name, size or modified; page with offset/limit (next_offset says where to continue).
+    /// List one folder's entries with type, size and modification time, sorted and paged.
     #[tool(annotations(
         title = "List folder",
         read_only_hint = true,

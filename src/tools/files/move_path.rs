@@ -122,7 +122,7 @@ pub fn move_path(scope: &FileScope, args: &MovePathArgs) -> Result<MovePathOutpu
 
 #[tool_router(router = move_path_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Move or rename a file or folder inside the roots. `destination` is the new full path. Never replaces an existing file unless overwrite is true; never replaces a folder.
+    /// Move or rename a file or folder inside the roots to the full path `destination`. Replaces a file only with overwrite, never a folder.
     #[tool(annotations(
         title = "Move or rename",
         read_only_hint = false,

@@ -286,7 +286,7 @@ fn read_tail(
 
 #[tool_router(router = read_file_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Read a text file. Returns its lines, paged: use offset/limit (1-based lines) or head/tail; when more follows, the result ends with the offset to continue from. Binary files are refused (use read_media).
+    /// Read a text file. Returns its lines, paged with offset/limit (1-based) or head/tail; the result says where to continue. Use read_media for binary files.
     #[tool(annotations(
         title = "Read file",
         read_only_hint = true,

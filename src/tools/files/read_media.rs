@@ -63,7 +63,7 @@ pub fn read_media(scope: &FileScope, args: &ReadMediaArgs) -> Result<CallToolRes
 
 #[tool_router(router = read_media_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Read an image or audio file so you can see or hear it (PNG, JPEG, GIF, WebP, WAV, MP3, OGG, FLAC...). Other binary files come back as a base64 resource. Size-capped.
+    /// Read an image or audio file so you can see or hear it; other binary files come back as base64. Size-capped.
     #[tool(annotations(
         title = "Read image or audio",
         read_only_hint = true,

@@ -292,7 +292,7 @@ pub fn search_content(
 
 #[tool_router(router = search_content_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Search inside files for a regex or literal text (like ripgrep). Skips binary, hidden and .gitignored files by default; filter with include/exclude globs; optional context lines. Results sorted by path and line, paged.
+    /// Search inside files for a regex or literal text, like ripgrep (grep). Skips binary, hidden and .gitignored files by default. Returns matching lines by path and line, paged.
     #[tool(annotations(
         title = "Search in files",
         read_only_hint = true,

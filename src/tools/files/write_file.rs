@@ -109,7 +109,7 @@ pub fn write_file(scope: &FileScope, args: &WriteFileArgs) -> Result<WriteFileOu
 
 #[tool_router(router = write_file_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Write a text file: create it, replace it atomically (mode=write, the default), create only if new (mode=create) or append (mode=append). Prefer edit_file for changing part of a file.
+    /// Write a text file: create or replace it atomically, create only if new, or append. Prefer edit_file to change part of a file.
     #[tool(annotations(
         title = "Write file",
         read_only_hint = false,

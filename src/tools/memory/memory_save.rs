@@ -25,7 +25,7 @@ pub struct MemorySaveArgs {
 
 #[tool_router(router = memory_save_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Remember a note across sessions (facts, decisions, preferences, how-tos). Returns its id. Notes are shared by every agent using this profile.
+    /// Remember a note across sessions (facts, decisions, preferences). Returns its id.
     #[tool(annotations(
         title = "Save a note",
         read_only_hint = false,

@@ -105,7 +105,7 @@ fn opening(text: &str) -> String {
 
 #[tool_router(router = memory_search_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Search remembered notes (ranked, with the matching passage; by meaning too when memory.embed_model is set). Search before asking the user something they may have told you before.
+    /// Search remembered notes, best first with the matching passage. Search before asking the user something they may have told you before.
     #[tool(annotations(
         title = "Search notes",
         read_only_hint = true,

@@ -39,7 +39,7 @@ pub struct ReadGraphOutput {
 
 #[tool_router(router = read_graph_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Read the knowledge graph a page of entities at a time (by name, with their relations and the graph's total size). Prefer search_nodes or open_nodes to find something.
+    /// Read the whole knowledge graph, a page of entities at a time. Prefer search_nodes or open_nodes to find something.
     #[tool(annotations(
         title = "Read graph",
         read_only_hint = true,

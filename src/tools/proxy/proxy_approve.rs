@@ -33,7 +33,7 @@ pub struct Approved {
 
 #[tool_router(router = proxy_approve_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Approve child tools that were held back because their definition changed (see held_tools in proxy_status). The user is asked to confirm in the host; nothing is approved without that.
+    /// Approve child tools held back because their definition changed (held_tools in proxy_status). The user confirms in the host.
     #[tool(annotations(
         title = "Approve changed child tools",
         read_only_hint = false,

@@ -22,7 +22,7 @@ pub struct ProxyRestartArgs {
 
 #[tool_router(router = proxy_restart_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Restart one child MCP server (its whole process tree) and wait up to its timeout for it to be ready. Use after fixing its cause of failure, or when it misbehaves. Returns its new state.
+    /// Restart one child MCP server and wait for it to be ready, e.g. after fixing why it failed. Returns its new state.
     #[tool(annotations(
         title = "Restart child server",
         read_only_hint = false,

@@ -28,7 +28,7 @@ pub struct ProxyStatus {
 
 #[tool_router(router = proxy_status_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// State of the child MCP servers whose tools appear here as `{alias}__{tool}`: state (ready, starting, restarting, failed, disabled), pid, uptime, restarts, tool counts, held-back tools, last error and stderr tail. Use it when a child's tool fails.
+    /// State of the child MCP servers (tools named `{alias}__{tool}`): ready, starting or failed, pid, restarts, tools, held-back tools, last error and stderr tail. Use it when a child's tool fails.
     #[tool(annotations(
         title = "Child server status",
         read_only_hint = true,

@@ -70,7 +70,7 @@ pub fn convert_time(
 
 #[tool_router(router = convert_time_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Convert a time between time zones (IANA names). Give "HH:MM" for today, a date and time, or an RFC 3339 timestamp; returns both sides and the offset difference.
+    /// Convert a time between time zones (IANA names); returns both sides and the offset difference.
     #[tool(annotations(
         title = "Convert time between zones",
         read_only_hint = true,

@@ -60,7 +60,7 @@ pub fn current_time(
 
 #[tool_router(router = current_time_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// The current date and time in a time zone (IANA name such as Europe/Paris; default the machine's zone), with offset, weekday and DST.
+    /// The current date and time in a time zone (default the machine's), with offset and weekday.
     #[tool(annotations(
         title = "Current time",
         read_only_hint = true,

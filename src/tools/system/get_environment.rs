@@ -107,7 +107,7 @@ pub fn get_environment(
 
 #[tool_router(router = get_environment_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// List switchboard's environment variables (all, by name, or filtered). Values that look secret (KEY, TOKEN, PASSWORD… in the name, or a URL with a password) are redacted.
+    /// List switchboard's environment variables (all, by name, or filtered); values that look secret are redacted.
     #[tool(annotations(
         title = "Environment variables",
         read_only_hint = true,

@@ -116,7 +116,7 @@ pub fn kill_process(args: &KillProcessArgs, me: u32) -> Result<KillProcessOutput
 
 #[tool_router(router = kill_process_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Send a signal (TERM by default, or KILL, INT, HUP, QUIT, USR1, USR2) to one of your own processes by pid. Never init, switchboard itself or the host running it.
+    /// Send a signal (TERM by default) to one of your own processes by pid; never switchboard or its host.
     #[tool(annotations(
         title = "Kill process",
         read_only_hint = false,

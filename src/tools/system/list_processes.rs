@@ -129,7 +129,7 @@ pub fn list_processes(args: &ListProcessesArgs) -> Result<ListProcessesOutput, T
 
 #[tool_router(router = list_processes_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// List running processes with PID, parent, user, CPU %, memory and command line. Filter by name or user; sort by cpu (default), memory, pid or name.
+    /// List running processes with pid, user, CPU, memory and command line; filter and sort them.
     #[tool(annotations(
         title = "List processes",
         read_only_hint = true,

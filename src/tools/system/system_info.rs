@@ -100,7 +100,7 @@ pub fn system_info(
 
 #[tool_router(router = system_info_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Describe this machine: OS and kernel, hostname, CPU model and cores, load, memory and swap, disks with free space, uptime, and switchboard's version and profile.
+    /// Describe this machine: OS, CPU, load, memory, disks and uptime, and switchboard's version.
     #[tool(annotations(
         title = "System information",
         read_only_hint = true,

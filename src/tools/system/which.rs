@@ -69,7 +69,7 @@ pub fn which(args: &WhichArgs, path_var: &OsStr) -> Result<WhichOutput, ToolErro
 
 #[tool_router(router = which_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Find where commands are on PATH (like `which -a`): the executable that runs for each name, and any shadowed ones. Missing commands have no path.
+    /// Find where commands are on PATH (like `which -a`).
     #[tool(annotations(
         title = "Locate commands",
         read_only_hint = true,

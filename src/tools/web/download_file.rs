@@ -142,7 +142,7 @@ pub async fn download_file(
 
 #[tool_router(router = download_file_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Download a URL into a file inside the roots (whole or not at all), and get its size, SHA-256 and MIME type. Refuses to replace an existing file unless overwrite is true; private and local addresses are refused unless allowed in config.
+    /// Download a URL into a file inside the roots (whole or not at all); returns its size, SHA-256 and MIME type. Replaces a file only with overwrite; private addresses need config.
     #[tool(annotations(
         title = "Download file",
         read_only_hint = false,

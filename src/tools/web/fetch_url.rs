@@ -351,7 +351,7 @@ pub async fn fetch_url(
 
 #[tool_router(router = fetch_url_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Fetch a web page and read it: HTML comes back as Markdown of the main content (JSON pretty-printed, text as is, images as images). Long pages are cut; the result says the start_index to continue with. Private and local addresses are refused unless allowed in config; robots.txt is obeyed.
+    /// Fetch a web page and read it: HTML as Markdown of the main content, JSON and text as is, images as images. Long pages are cut with the start_index to read on. Obeys robots.txt; private addresses need config.
     #[tool(annotations(
         title = "Fetch URL",
         read_only_hint = true,

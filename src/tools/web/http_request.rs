@@ -243,7 +243,7 @@ fn describe(f: Fetched, start: usize, max: usize) -> HttpResponse {
 
 #[tool_router(router = http_request_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Send an HTTP request (any method) and get status, key headers and the body (text, parsed JSON, or base64). Private and local addresses are refused unless allowed in config; use `credential` for configured API keys. A non-2xx status is a normal result.
+    /// Send an HTTP request (any method); returns status, key headers and the body (text, JSON or base64). A non-2xx status is a normal result. Use `credential` for configured API keys; private addresses need config.
     #[tool(annotations(
         title = "HTTP request",
         read_only_hint = false,

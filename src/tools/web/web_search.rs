@@ -204,7 +204,7 @@ fn duckduckgo_hits(page: &str, base: &url::Url) -> Result<Vec<Hit>, String> {
 
 #[tool_router(router = web_search_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Search the web with the configured providers (SearXNG, Brave, DuckDuckGo) and get title, URL and snippet per hit. Read a hit with fetch_url.
+    /// Search the web; returns title, URL and snippet per hit. Read a hit with fetch_url.
     #[tool(annotations(
         title = "Web search",
         read_only_hint = true,

@@ -1,0 +1,389 @@
+//! Checks a JSON value against a JSON Schema, for `call_tool`: the arguments a model sends
+//! through it are checked against the target tool's `inputSchema` before anything runs, with
+//! every problem named by its place in the arguments. It covers the keywords tool schemas use
+//! (types, `properties`, `required`, `additionalProperties`, `items`, `enum`, `const`, bounds,
+//! `pattern`, local `$ref`, `anyOf`/`oneOf`/`allOf`); keywords it does not know pass, so a
+//! child's exotic schema is left for the child to enforce.
+
+use serde_json::{Map, Value};
+
+/// At most this many problems are reported: enough to fix a call, short enough to read.
+const MAX_PROBLEMS: usize = 8;
+/// `$ref`s followed in a row at most (a schema that refers to itself stops here).
+const MAX_DEPTH: usize = 32;
+
+/// The problems of `value` against `schema`, each as "`where`: what is wrong"; empty when it
+/// conforms. `root` names the value in the messages (e.g. "arguments").
+pub fn check(schema: &Value, value: &Value, root: &str) -> Vec<String> {
+    let mut c = Checker {
+        root: schema,
+        problems: Vec::new(),
+    };
+    c.check(schema, value, root, 0);
+    c.problems.truncate(MAX_PROBLEMS);
+    c.problems
+}
+
+struct Checker<'a> {
+    root: &'a Value,
+    problems: Vec<String>,
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn is_type(v: &Value, t: &str) -> bool {
+    match (t, v) {
+        ("integer", Value::Number(n)) => n.as_f64().is_some_and(|f| f.fract() == 0.0),
+        ("number", Value::Number(_)) => true,
+        _ => kind(v) == t,
+    }
+}
+
+/// A short rendering of a value for a message.
+fn show(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 40 {
+        format!("{}…", s.chars().take(40).collect::<String>())
+    } else {
+        s
+    }
+}
+
+impl<'a> Checker<'a> {
+    fn resolve(&self, reference: &str) -> Option<&'a Value> {
+        let pointer = reference.strip_prefix('#')?;
+        self.root.pointer(pointer)
+    }
+
+    fn problem(&mut self, at: &str, msg: String) {
+        self.problems.push(format!("`{at}`: {msg}"));
+    }
+
+    fn check(&mut self, schema: &'a Value, v: &Value, at: &str, depth: usize) {
+        if self.problems.len() >= MAX_PROBLEMS || depth > MAX_DEPTH {
+            return;
+        }
+        let s = match schema {
+            Value::Bool(false) => return self.problem(at, "no value is allowed here".into()),
+            Value::Object(s) => s,
+            _ => return,
+        };
+        if let Some(Value::String(r)) = s.get("$ref")
+            && let Some(target) = self.resolve(r)
+        {
+            self.check(target, v, at, depth + 1);
+        }
+        if let Some(t) = s.get("type") {
+            let types: Vec<&str> = match t {
+                Value::String(t) => vec![t.as_str()],
+                Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+                _ => vec![],
+            };
+            if !types.is_empty() && !types.iter().any(|t| is_type(v, t)) {
+                return self.problem(
+                    at,
+                    format!(
+                        "expected {}, got {} {}",
+                        types.join(" or "),
+                        kind(v),
+                        show(v)
+                    ),
+                );
+            }
+        }
+        if let Some(Value::Array(choices)) = s.get("enum")
+            && !choices.contains(v)
+        {
+            let list: Vec<String> = choices.iter().map(show).collect();
+            return self.problem(at, format!("{} is not one of {}", show(v), list.join(", ")));
+        }
+        if let Some(c) = s.get("const")
+            && c != v
+        {
+            return self.problem(at, format!("must be {}", show(c)));
+        }
+        self.alternatives(s, v, at, depth);
+        match v {
+            Value::Object(o) => self.object(s, o, at, depth),
+            Value::Array(items) => self.array(s, items, at, depth),
+            Value::String(text) => self.string(s, text, at),
+            Value::Number(n) => {
+                if let Some(f) = n.as_f64() {
+                    self.number(s, f, at)
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn alternatives(&mut self, s: &'a Map<String, Value>, v: &Value, at: &str, depth: usize) {
+        if let Some(Value::Array(all)) = s.get("allOf") {
+            for branch in all {
+                self.check(branch, v, at, depth + 1);
+            }
+        }
+        for key in ["anyOf", "oneOf"] {
+            let Some(Value::Array(branches)) = s.get(key) else {
+                continue;
+            };
+            let fits: Vec<Vec<String>> = branches
+                .iter()
+                .map(|b| {
+                    let mut c = Checker {
+                        root: self.root,
+                        problems: Vec::new(),
+                    };
+                    c.check(b, v, at, depth + 1);
+                    c.problems
+                })
+                .collect();
+            let passing = fits.iter().filter(|p| p.is_empty()).count();
+            if passing == 0 {
+                // Branches that are only constants (how an enum with documented values comes
+                // out) read best as one list.
+                let consts: Vec<String> = branches
+                    .iter()
+                    .flat_map(|b| {
+                        let b = b
+                            .get("$ref")
+                            .and_then(Value::as_str)
+                            .and_then(|r| self.resolve(r))
+                            .unwrap_or(b);
+                        b.get("const")
+                            .into_iter()
+                            .chain(
+                                b.get("enum")
+                                    .and_then(Value::as_array)
+                                    .into_iter()
+                                    .flatten(),
+                            )
+                            .map(show)
+                            .collect::<Vec<_>>()
+                    })
+                    .collect();
+                if !consts.is_empty() && consts.len() >= branches.len() {
+                    self.problem(
+                        at,
+                        format!("{} is not one of {}", show(v), consts.join(", ")),
+                    );
+                } else {
+                    let first = fits.into_iter().flatten().next().unwrap_or_default();
+                    self.problem(
+                        at,
+                        format!(
+                            "matches none of the {} allowed forms (the first says: {first})",
+                            branches.len()
+                        ),
+                    );
+                }
+            } else if key == "oneOf" && passing > 1 {
+                self.problem(
+                    at,
+                    format!("matches {passing} of the allowed forms; it must match exactly one"),
+                );
+            }
+        }
+    }
+
+    fn object(&mut self, s: &'a Map<String, Value>, o: &Map<String, Value>, at: &str, d: usize) {
+        let props = s.get("properties").and_then(Value::as_object);
+        if let Some(Value::Array(required)) = s.get("required") {
+            for r in required.iter().filter_map(Value::as_str) {
+                if !o.contains_key(r) {
+                    self.problem(at, format!("missing required property `{r}`"));
+                }
+            }
+        }
+        for (k, val) in o {
+            let here = format!("{at}.{k}");
+            if let Some(p) = props.and_then(|p| p.get(k)) {
+                self.check(p, val, &here, d + 1);
+                continue;
+            }
+            match s.get("additionalProperties") {
+                Some(Value::Bool(false)) => {
+                    let known: Vec<&str> = props
+                        .map(|p| p.keys().map(String::as_str).collect())
+                        .unwrap_or_default();
+                    let msg = if known.is_empty() {
+                        "no properties are allowed here".to_owned()
+                    } else {
+                        format!("unknown property; the known ones are {}", known.join(", "))
+                    };
+                    self.problem(&here, msg);
+                }
+                Some(extra @ Value::Object(_)) => self.check(extra, val, &here, d + 1),
+                _ => {}
+            }
+        }
+    }
+
+    fn array(&mut self, s: &'a Map<String, Value>, items: &[Value], at: &str, d: usize) {
+        let n = items.len() as u64;
+        if let Some(min) = s.get("minItems").and_then(Value::as_u64)
+            && n < min
+        {
+            self.problem(at, format!("has {n} item(s); at least {min} are needed"));
+        }
+        if let Some(max) = s.get("maxItems").and_then(Value::as_u64)
+            && n > max
+        {
+            self.problem(at, format!("has {n} items; at most {max} are allowed"));
+        }
+        if let Some(item) = s.get("items").filter(|i| i.is_object() || i.is_boolean()) {
+            for (i, v) in items.iter().enumerate() {
+                self.check(item, v, &format!("{at}[{i}]"), d + 1);
+            }
+        }
+    }
+
+    fn string(&mut self, s: &Map<String, Value>, text: &str, at: &str) {
+        let n = text.chars().count() as u64;
+        if let Some(min) = s.get("minLength").and_then(Value::as_u64)
+            && n < min
+        {
+            self.problem(
+                at,
+                format!("is {n} character(s) long; at least {min} are needed"),
+            );
+        }
+        if let Some(max) = s.get("maxLength").and_then(Value::as_u64)
+            && n > max
+        {
+            self.problem(
+                at,
+                format!("is {n} characters long; at most {max} are allowed"),
+            );
+        }
+        // A pattern this engine cannot compile (look-arounds) is left to the tool itself.
+        if let Some(Value::String(p)) = s.get("pattern")
+            && let Ok(re) = regex::Regex::new(p)
+            && !re.is_match(text)
+        {
+            self.problem(
+                at,
+                format!(
+                    "{} does not match the pattern {p}",
+                    show(&Value::String(text.into()))
+                ),
+            );
+        }
+    }
+
+    fn number(&mut self, s: &Map<String, Value>, f: f64, at: &str) {
+        let bound = |k: &str| s.get(k).and_then(Value::as_f64);
+        if let Some(min) = bound("minimum")
+            && f < min
+        {
+            self.problem(at, format!("{f} is less than the minimum {min}"));
+        }
+        if let Some(max) = bound("maximum")
+            && f > max
+        {
+            self.problem(at, format!("{f} is more than the maximum {max}"));
+        }
+        if let Some(min) = bound("exclusiveMinimum")
+            && f <= min
+        {
+            self.problem(at, format!("{f} must be more than {min}"));
+        }
+        if let Some(max) = bound("exclusiveMaximum")
+            && f >= max
+        {
+            self.problem(at, format!("{f} must be less than {max}"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::check;
+
+    fn schema() -> serde_json::Value {
+        json!({
+            "type": "object",
+            "$defs": {"Case": {"oneOf": [
+                {"type": "string", "enum": ["sensitive", "insensitive"]},
+                {"type": "string", "const": "smart", "description": "d"}
+            ]}},
+            "properties": {
+                "path": {"type": "string", "minLength": 1},
+                "limit": {"type": "integer", "minimum": 1, "maximum": 100},
+                "case": {"$ref": "#/$defs/Case"},
+                "tags": {"type": "array", "items": {"type": "string", "pattern": "^[a-z]+$"}, "maxItems": 2},
+                "mode": {"enum": ["a", "b"]},
+                "any": {}
+            },
+            "required": ["path"],
+            "additionalProperties": false
+        })
+    }
+
+    #[test]
+    fn a_conforming_value_has_no_problems() {
+        let v = json!({"path": "a", "limit": 5, "case": "smart", "tags": ["x"], "mode": "b", "any": [1]});
+        assert!(check(&schema(), &v, "arguments").is_empty());
+        assert!(check(&schema(), &json!({"path": "a", "limit": 5.0}), "arguments").is_empty());
+    }
+
+    #[test]
+    fn every_problem_is_named_by_its_place() {
+        let v = json!({"limit": "5", "case": "loud", "tags": ["ok", "B", "c"], "mode": "z", "extra": 1});
+        let p = check(&schema(), &v, "arguments");
+        let text = p.join("\n");
+        assert!(
+            text.contains("`arguments`: missing required property `path`"),
+            "{text}"
+        );
+        assert!(
+            text.contains("`arguments.limit`: expected integer, got string \"5\""),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "`arguments.case`: \"loud\" is not one of \"sensitive\", \"insensitive\", \"smart\""
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("`arguments.tags`: has 3 items; at most 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("`arguments.tags[1]`: \"B\" does not match the pattern ^[a-z]+$"),
+            "{text}"
+        );
+        assert!(
+            text.contains("`arguments.mode`: \"z\" is not one of \"a\", \"b\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("`arguments.extra`: unknown property; the known ones are"),
+            "{text}"
+        );
+        let p = check(&schema(), &json!({"path": "", "limit": 0}), "arguments");
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(check(&schema(), &json!([]), "arguments")[0].contains("expected object"));
+    }
+
+    #[test]
+    fn a_schema_that_refers_to_itself_ends() {
+        let s = json!({"$ref": "#"});
+        assert!(check(&s, &json!(1), "v").is_empty());
+        let unknown =
+            json!({"type": "string", "format": "email", "x-custom": true, "pattern": "(?=a)"});
+        assert!(check(&unknown, &json!("b"), "v").is_empty());
+    }
+}
