@@ -540,6 +540,26 @@ pub async fn doctor(settings: Arc<Settings>) -> anyhow::Result<u8> {
             line(false, format!("{kind} file: {p}"));
         }
     }
+    let offered = server.all_tools();
+    let t = &settings.tools;
+    let toolsets: Vec<&str> = t.toolsets.enabled().map(|c| c.name()).collect();
+    let shown = match t.exposure {
+        crate::policy::tools::Exposure::Auto if server.is_compact(&offered) => {
+            "auto: compact (over its budget; child tools not counted)"
+        }
+        crate::policy::tools::Exposure::Auto => {
+            "auto: full (within its budget; child tools not counted)"
+        }
+        e => e.name(),
+    };
+    line(
+        true,
+        format!(
+            "tools: {} of switchboard's own offered (toolsets: {}); exposure {shown}",
+            offered.len(),
+            toolsets.join(", ")
+        ),
+    );
     let mode = settings.exec.sandbox;
     match (mode, server.exec.sandbox_availability().await) {
         (crate::config::SandboxMode::Off, _) => println!(

@@ -38,6 +38,37 @@ fn tools_lists_the_catalogue() {
     assert!(!ro.contains("write_file") && ro.contains("read_file"));
 }
 
+/// `tools --tokens`: a line per offered tool and each mode's total; toolsets shrink the full
+/// list but not the compact one, and a bad toolset name is a configuration error.
+#[test]
+fn tools_tokens_prints_each_tool_and_each_modes_total() {
+    let p = Project::new();
+    let total = |out: &str, mode: &str| -> usize {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(mode))
+            .unwrap_or_else(|| panic!("no {mode} line in {out}"));
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    };
+    let (code, all, _) = run(&["tools", "--tokens"], &p.base);
+    assert_eq!(code, 0);
+    assert!(
+        all.lines().any(|l| l.trim_end().ends_with(" read_file")),
+        "{all}"
+    );
+    assert!(all.contains("tools.exposure: auto: compact"), "{all}");
+    let (code, files, _) = run(&["--toolsets", "files", "tools", "--tokens"], &p.base);
+    assert_eq!(code, 0);
+    assert!(!files.contains(" web_search"), "{files}");
+    assert!(files.contains("tools.exposure: auto: full"), "{files}");
+    assert!(total(&files, "full") < total(&all, "full") / 2);
+    assert_eq!(total(&files, "compact"), total(&all, "compact"));
+    assert!(total(&all, "compact") < 1000);
+    let (code, _, err) = run(&["--toolsets", "files,shell", "tools"], &p.base);
+    assert_eq!(code, 2);
+    assert!(err.contains("`shell` is not a toolset"), "{err}");
+}
+
 #[test]
 fn readme_tool_table_is_current() {
     let p = Project::new();
