@@ -76,11 +76,16 @@ fn stem(w: &str) -> String {
     s
 }
 
-/// "runn" → "run", "stopp" → "stop" (but "install" stays).
+/// "runn" → "run", "stopp" → "stop" (but "install" stays). Compares characters, never bytes,
+/// so a word in any script is cut only at a character boundary.
 fn undouble(x: &str) -> String {
-    let b = x.as_bytes();
-    match b {
-        [.., p, q] if p == q && !matches!(q, b'l' | b's' | b'z') => x[..x.len() - 1].to_owned(),
+    let mut chars = x.chars().rev();
+    match (chars.next(), chars.next()) {
+        (Some(q), Some(p))
+            if p == q && q.is_ascii_alphabetic() && !matches!(q, 'l' | 's' | 'z') =>
+        {
+            x[..x.len() - 1].to_owned()
+        }
         _ => x.to_owned(),
     }
 }
@@ -155,6 +160,10 @@ mod tests {
         assert_eq!(terms("processes"), terms("process"));
         assert_eq!(terms("boxes"), ["box"]);
         assert_eq!(terms("HTTP2 request"), ["http2", "request"]);
+        // Any script, any ending: never cut inside a character.
+        for w in ["ꪪꪪing", "ꪪꪪed", "ééés", "日本語ies", "ßßing", "ǅǅ"] {
+            assert!(!terms(w).is_empty(), "{w}");
+        }
     }
 
     #[test]

@@ -11,13 +11,18 @@ use serde_json::{Map, Value};
 const MAX_PROBLEMS: usize = 8;
 /// `$ref`s followed in a row at most (a schema that refers to itself stops here).
 const MAX_DEPTH: usize = 32;
+/// Schema nodes visited per check at most: a child's schema of nested alternatives could
+/// otherwise take exponential time. Past it, what is left unchecked is the tool's to check.
+const MAX_STEPS: usize = 100_000;
 
 /// The problems of `value` against `schema`, each as "`where`: what is wrong"; empty when it
 /// conforms. `root` names the value in the messages (e.g. "arguments").
 pub fn check(schema: &Value, value: &Value, root: &str) -> Vec<String> {
+    let steps = std::cell::Cell::new(MAX_STEPS);
     let mut c = Checker {
         root: schema,
         problems: Vec::new(),
+        steps: &steps,
     };
     c.check(schema, value, root, 0);
     c.problems.truncate(MAX_PROBLEMS);
@@ -27,6 +32,8 @@ pub fn check(schema: &Value, value: &Value, root: &str) -> Vec<String> {
 struct Checker<'a> {
     root: &'a Value,
     problems: Vec<String>,
+    /// Visits left, shared with the checkers of alternatives.
+    steps: &'a std::cell::Cell<usize>,
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -70,9 +77,10 @@ impl<'a> Checker<'a> {
     }
 
     fn check(&mut self, schema: &'a Value, v: &Value, at: &str, depth: usize) {
-        if self.problems.len() >= MAX_PROBLEMS || depth > MAX_DEPTH {
+        if self.problems.len() >= MAX_PROBLEMS || depth > MAX_DEPTH || self.steps.get() == 0 {
             return;
         }
+        self.steps.set(self.steps.get() - 1);
         let s = match schema {
             Value::Bool(false) => return self.problem(at, "no value is allowed here".into()),
             Value::Object(s) => s,
@@ -142,6 +150,7 @@ impl<'a> Checker<'a> {
                     let mut c = Checker {
                         root: self.root,
                         problems: Vec::new(),
+                        steps: self.steps,
                     };
                     c.check(b, v, at, depth + 1);
                     c.problems
@@ -376,6 +385,24 @@ mod tests {
         let p = check(&schema(), &json!({"path": "", "limit": 0}), "arguments");
         assert_eq!(p.len(), 2, "{p:?}");
         assert!(check(&schema(), &json!([]), "arguments")[0].contains("expected object"));
+    }
+
+    #[test]
+    fn nested_alternatives_cannot_take_exponential_time() {
+        // Each level offers six ways to the level below: 6^15 paths within the depth limit.
+        let mut defs = serde_json::Map::new();
+        defs.insert("d0".into(), json!({"type": "string"}));
+        for i in 1..=30 {
+            let below = format!("#/$defs/d{}", i - 1);
+            defs.insert(
+                format!("d{i}"),
+                json!({"anyOf": vec![json!({"$ref": below}); 6]}),
+            );
+        }
+        let s = json!({"$defs": defs, "$ref": "#/$defs/d30"});
+        let started = std::time::Instant::now();
+        let _ = check(&s, &json!(1), "v");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
     }
 
     #[test]
