@@ -94,10 +94,6 @@ impl NameGlobs {
     pub fn matches(&self, name: &str) -> bool {
         !self.patterns.is_empty() && self.set.is_match(name)
     }
-
-    pub fn patterns(&self) -> &[String] {
-        &self.patterns
-    }
 }
 
 /// The tools this configuration offers: a tool is offered when no `deny` glob matches it and
