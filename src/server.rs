@@ -525,13 +525,10 @@ impl Switchboard {
     /// no such tool (with the closest offered names).
     pub fn not_offered(&self, name: &str, offered: &[Tool]) -> String {
         let toolsets = &self.settings.tools.toolsets;
+        let folders = self.folders();
+        let declared = folders.tools.get(name);
         let category = crate::tools::category_of(name)
-            .or_else(|| {
-                self.folders()
-                    .tools
-                    .get(name)
-                    .map(|_| Category::Declarative)
-            })
+            .or_else(|| declared.map(|_| Category::Declarative))
             .or_else(|| {
                 self.hub()
                     .filter(|h| h.has_tool(name))
@@ -539,8 +536,15 @@ impl Switchboard {
             });
         match category {
             Some(c) if !toolsets.admits(name, c) => toolsets.why_not(name, c),
+            Some(_) if declared.is_some_and(|d| !d.enabled) => format!(
+                "the tool `{name}` is turned off in its file ({}: enabled: false)",
+                declared.map_or("", |d| d.source.as_str())
+            ),
+            Some(_) if self.settings.read_only => format!(
+                "the tool `{name}` is not available: switchboard runs in read-only mode, which offers only tools that never change anything"
+            ),
             Some(_) => format!(
-                "the tool `{name}` is not available in this configuration (read-only mode, or what it needs is not configured)"
+                "the tool `{name}` is not available until it is configured (exec.shell for run_shell, exec.packages for install_package, comms for the sending tools, a servers file for proxy_*)"
             ),
             None => {
                 let close = crate::tools::discovery::search_tools::search(offered, name, 3)

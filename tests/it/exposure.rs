@@ -299,8 +299,19 @@ async fn read_only_mode_composes_with_compact_exposure() {
             json!({"name": "write_file", "arguments": {"path": "x.txt", "content": "x"}}),
         )
         .await;
-    assert!(e.contains("not available"), "{e}");
+    assert!(
+        e.contains("not available") && e.contains("read-only mode"),
+        "{e}"
+    );
     assert!(!p.root.join("x.txt").exists());
+    // A shipped declarative tool that is off in its file says so.
+    let e = s
+        .err("call_tool", json!({"name": "weather", "arguments": {}}))
+        .await;
+    assert!(
+        e.contains("turned off in its file") && e.contains("weather.yaml"),
+        "{e}"
+    );
 }
 
 /// A child server's tools through the discovery tools: found, called (progress included), and
