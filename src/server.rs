@@ -352,8 +352,10 @@ impl Switchboard {
         messages
     }
 
-    /// Calls one of switchboard's own tools the way `tools/call` does (same router, same
-    /// policy, same request log): how `ai_agent` runs the calls its model asks for.
+    /// Calls one of switchboard's own tools, built-in or declarative, the way `tools/call` does
+    /// (same router, same policy, same request log): how `ai_agent` runs the calls its model
+    /// asks for. Child servers' tools are left out: their annotations are the child's word, and
+    /// the agent's read-only default rests on them.
     pub async fn call_own_tool(
         &self,
         name: &str,
@@ -362,10 +364,13 @@ impl Switchboard {
     ) -> Result<rmcp::model::CallToolResult, McpError> {
         let router = &self.catalog().router;
         if !router.has_route(name) {
-            return Err(McpError::invalid_params(
-                format!("unknown tool `{name}`"),
-                None,
-            ));
+            if self.settings.logging.requests {
+                tracing::info!(tool = %name, arguments = ?arguments, "tool call (by ai_agent)");
+            }
+            return self
+                .call_declared(name, Some(arguments), &ctx)
+                .await
+                .ok_or_else(|| McpError::invalid_params(format!("unknown tool `{name}`"), None));
         }
         let request = CallToolRequestParams::new(name.to_owned()).with_arguments(arguments);
         if self.settings.logging.requests {
@@ -381,6 +386,26 @@ impl Switchboard {
                 None,
             )),
         }
+    }
+
+    /// Runs the declarative tool `name` when this configuration offers it, recording its
+    /// statistics; `None` when it offers no such tool.
+    async fn call_declared(
+        &self,
+        name: &str,
+        arguments: Option<rmcp::model::JsonObject>,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Option<rmcp::model::CallToolResult> {
+        let tool = self
+            .folders()
+            .visible_tools(&self.settings)
+            .find(|t| t.name == name)
+            .cloned()?;
+        let started = Instant::now();
+        let result = crate::declared::run::call(self, &tool, arguments, ctx).await;
+        self.stats
+            .record(&tool.name, started.elapsed(), result.is_error == Some(true));
+        Some(result)
     }
 
     /// The built-in `summarize_with_local_model` prompt's messages: the prompt's text, then the
@@ -1235,16 +1260,10 @@ impl ServerHandler for Switchboard {
     ) -> Result<CallToolResponse, McpError> {
         let router = &self.catalog().router;
         if !router.has_route(&request.name) {
-            let declared = self
-                .folders()
-                .visible_tools(&self.settings)
-                .find(|t| t.name == request.name)
-                .cloned();
-            if let Some(tool) = declared {
-                let started = Instant::now();
-                let result = crate::declared::run::call(self, &tool, request.arguments, &ctx).await;
-                self.stats
-                    .record(&tool.name, started.elapsed(), result.is_error == Some(true));
+            if let Some(result) = self
+                .call_declared(&request.name, request.arguments.clone(), &ctx)
+                .await
+            {
                 return Ok(result.into());
             }
             let name = &request.name;

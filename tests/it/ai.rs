@@ -493,6 +493,53 @@ async fn the_agent_completes_a_task_with_a_read_only_tool() {
     assert!(err.contains("never offered"), "{err}");
 }
 
+/// A declarative tool is the agent's to use like a built-in one, under the same rules: a
+/// read-only one may be handed over, one that changes things needs ai.agent.allow.
+#[tokio::test]
+async fn the_agent_uses_a_declarative_tool() {
+    let Some(e) = engine() else { return };
+    let _turn = TURN.lock().await;
+    let p = Project::new();
+    p.write("notes.txt", "The secret word is: pineapple\n");
+    let dir = p.base.join("tools");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("show_file.yaml"),
+        "description: Show the text of a file.\nkind: command\nannotations: {read_only: true}\nparameters:\n  path: {type: string, format: path, required: true, description: The file to show.}\nprogram: cat\nargs: [\"{path}\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("touch_file.yaml"),
+        "description: Create an empty file.\nkind: command\nparameters:\n  path: {type: string, required: true}\nprogram: touch\nargs: [\"{path}\"]\n",
+    )
+    .unwrap();
+    let mut settings = settings(&p, e);
+    settings.tools.dirs = vec![dir];
+    let s = session(settings).await;
+    let out = s
+        .ok(
+            "ai_agent",
+            json!({
+                "task": "What is the secret word in the file notes.txt?",
+                "tools": ["show_file"],
+                "seed": 42,
+            }),
+        )
+        .await;
+    let steps = out["steps"].as_array().unwrap();
+    assert!(!steps.is_empty(), "no tool call: {out}");
+    assert_eq!(steps[0]["tool"], "show_file", "{out}");
+    assert_eq!(steps[0]["ok"], true, "{out}");
+    assert!(
+        steps[0]["summary"].as_str().unwrap().contains("pineapple"),
+        "{out}"
+    );
+    let err = s
+        .err("ai_agent", json!({"task": "x", "tools": ["touch_file"]}))
+        .await;
+    assert!(err.contains("ai.agent.allow"), "{err}");
+}
+
 /// The agent's calls go through the same policy: a path outside the roots is refused, and the
 /// trace shows the refusal.
 #[tokio::test]

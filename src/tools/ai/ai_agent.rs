@@ -182,7 +182,7 @@ impl Switchboard {
             )));
         }
         let tools = choose_tools(
-            self.tools(),
+            &self.all_tools(),
             args.tools.as_deref(),
             agent,
             self.settings.read_only,
