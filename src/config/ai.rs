@@ -7,8 +7,8 @@ use std::time::Duration;
 use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::Value;
 
-use super::ConfigError;
 use super::raw::RawAi;
+use super::{ConfigError, nonzero};
 
 /// Where Ollama listens when neither the config nor `OLLAMA_HOST` says.
 pub const OLLAMA_DEFAULT: &str = "http://127.0.0.1:11434";
@@ -111,31 +111,30 @@ pub(super) fn ai_settings(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<AiSettings, ConfigError> {
     let err = |key: String, msg: String| ConfigError::new(file, key, msg);
-    for (key, v) in [
-        ("ai.connect_timeout_secs", a.connect_timeout_secs),
-        ("ai.max_response_bytes", a.max_response_bytes),
-        ("ai.health_ttl_secs", a.health_ttl_secs),
-        ("ai.max_embed_inputs", a.max_embed_inputs as u64),
-        (
-            "ai.summary_max_input_chars",
-            a.summary_max_input_chars as u64,
-        ),
-        ("ai.summary_max_tokens", u64::from(a.summary_max_tokens)),
-        ("ai.agent.max_steps", a.agent.max_steps as u64),
-        ("ai.agent.max_steps_limit", a.agent.max_steps_limit as u64),
-        (
-            "ai.agent.max_tool_result_chars",
-            a.agent.max_tool_result_chars as u64,
-        ),
-        (
-            "ai.agent.max_tokens_per_step",
-            u64::from(a.agent.max_tokens_per_step),
-        ),
-    ] {
-        if v == 0 {
-            return Err(err(key.into(), "must be greater than 0".into()));
-        }
-    }
+    nonzero(
+        file,
+        &[
+            ("ai.connect_timeout_secs", a.connect_timeout_secs),
+            ("ai.max_response_bytes", a.max_response_bytes),
+            ("ai.health_ttl_secs", a.health_ttl_secs),
+            ("ai.max_embed_inputs", a.max_embed_inputs as u64),
+            (
+                "ai.summary_max_input_chars",
+                a.summary_max_input_chars as u64,
+            ),
+            ("ai.summary_max_tokens", u64::from(a.summary_max_tokens)),
+            ("ai.agent.max_steps", a.agent.max_steps as u64),
+            ("ai.agent.max_steps_limit", a.agent.max_steps_limit as u64),
+            (
+                "ai.agent.max_tool_result_chars",
+                a.agent.max_tool_result_chars as u64,
+            ),
+            (
+                "ai.agent.max_tokens_per_step",
+                u64::from(a.agent.max_tokens_per_step),
+            ),
+        ],
+    )?;
     if a.agent.max_steps > a.agent.max_steps_limit {
         return Err(err(
             "ai.agent.max_steps".into(),

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::raw::RawComms;
-use super::{ConfigError, written_as_env};
+use super::{ConfigError, nonzero, written_as_env};
 use crate::comms::email::{Account, Allow, Security};
 use crate::comms::push::Ntfy;
 use crate::comms::webhook::{Hook, Kind, Retry};
@@ -104,21 +104,20 @@ pub(super) fn comms_settings(
             ));
         }
     };
-    for (key, v) in [
-        ("comms.confirm_timeout_secs", c.confirm_timeout_secs),
-        ("comms.outbox_keep", c.outbox_keep),
-        ("comms.webhook_attempts", u64::from(c.webhook_attempts)),
-        ("comms.webhook_max_wait_secs", c.webhook_max_wait_secs),
-        (
-            "comms.email.max_attachment_bytes",
-            c.email.max_attachment_bytes,
-        ),
-        ("comms.email.timeout_secs", c.email.timeout_secs),
-    ] {
-        if v == 0 {
-            return Err(err(key.into(), "must be greater than 0".into()));
-        }
-    }
+    nonzero(
+        file,
+        &[
+            ("comms.confirm_timeout_secs", c.confirm_timeout_secs),
+            ("comms.outbox_keep", c.outbox_keep),
+            ("comms.webhook_attempts", u64::from(c.webhook_attempts)),
+            ("comms.webhook_max_wait_secs", c.webhook_max_wait_secs),
+            (
+                "comms.email.max_attachment_bytes",
+                c.email.max_attachment_bytes,
+            ),
+            ("comms.email.timeout_secs", c.email.timeout_secs),
+        ],
+    )?;
     let mut rates: BTreeMap<&'static str, Rate> = SENDING_TOOLS
         .iter()
         .map(|t| (*t, default_rate(t)))

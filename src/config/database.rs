@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::ConfigError;
 use super::raw::RawDatabase;
+use super::{ConfigError, nonzero};
 
 /// What a connection points at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,18 +91,17 @@ pub(super) fn database_settings(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<DatabaseSettings, ConfigError> {
     let err = |key: String, msg: String| ConfigError::new(file, key, msg);
-    for (key, v) in [
-        ("database.max_rows", d.max_rows as u64),
-        ("database.max_result_bytes", d.max_result_bytes as u64),
-        ("database.statement_timeout_ms", d.statement_timeout_ms),
-        ("database.connect_timeout_secs", d.connect_timeout_secs),
-        ("database.max_export_rows", d.max_export_rows),
-        ("database.max_export_bytes", d.max_export_bytes),
-    ] {
-        if v == 0 {
-            return Err(err(key.into(), "must be greater than 0".into()));
-        }
-    }
+    nonzero(
+        file,
+        &[
+            ("database.max_rows", d.max_rows as u64),
+            ("database.max_result_bytes", d.max_result_bytes as u64),
+            ("database.statement_timeout_ms", d.statement_timeout_ms),
+            ("database.connect_timeout_secs", d.connect_timeout_secs),
+            ("database.max_export_rows", d.max_export_rows),
+            ("database.max_export_bytes", d.max_export_bytes),
+        ],
+    )?;
     let mut connections = Vec::new();
     if !d.connections.contains_key("local") {
         connections.push(ConnectionSettings {

@@ -39,6 +39,15 @@ impl ConfigError {
     }
 }
 
+/// Refuses a size, count or timeout of 0 (which would turn its feature off without a word):
+/// the first such key is the error.
+pub(crate) fn nonzero(file: Option<&Path>, limits: &[(&str, u64)]) -> Result<(), ConfigError> {
+    match limits.iter().find(|(_, v)| *v == 0) {
+        Some((key, _)) => Err(ConfigError::new(file, *key, "must be greater than 0")),
+        None => Ok(()),
+    }
+}
+
 /// What the command line contributes. Command-line values win over the file.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
@@ -548,41 +557,40 @@ fn build(
     }
 
     let f = &raw.files;
-    for (key, v) in [
-        ("files.max_read_bytes", f.max_read_bytes),
-        ("files.max_media_bytes", f.max_media_bytes),
-        ("files.max_write_bytes", f.max_write_bytes),
-        ("files.max_entries", f.max_entries as u64),
-        ("files.max_search_results", f.max_search_results as u64),
-        ("files.max_search_matches", f.max_search_matches as u64),
-        ("files.max_walk_entries", f.max_walk_entries as u64),
-        ("files.max_line_chars", f.max_line_chars as u64),
-        ("limits.max_frame_bytes", raw.limits.max_frame_bytes as u64),
-        ("tools.max_output_bytes", raw.tools.max_output_bytes as u64),
-        (
-            "resources.max_subscriptions",
-            raw.resources.max_subscriptions as u64,
-        ),
-        (
-            "resources.max_watched_folders",
-            raw.resources.max_watched_folders as u64,
-        ),
-        ("memory.max_note_chars", raw.memory.max_note_chars as u64),
-        ("memory.max_results", raw.memory.max_results as u64),
-        (
-            "memory.embed_per_search",
-            raw.memory.embed_per_search as u64,
-        ),
-        ("limits.max_in_flight", raw.limits.max_in_flight as u64),
-        (
-            "limits.blocking_threads",
-            raw.limits.blocking_threads as u64,
-        ),
-    ] {
-        if v == 0 {
-            return Err(ConfigError::new(file, key, "must be greater than 0"));
-        }
-    }
+    nonzero(
+        file,
+        &[
+            ("files.max_read_bytes", f.max_read_bytes),
+            ("files.max_media_bytes", f.max_media_bytes),
+            ("files.max_write_bytes", f.max_write_bytes),
+            ("files.max_entries", f.max_entries as u64),
+            ("files.max_search_results", f.max_search_results as u64),
+            ("files.max_search_matches", f.max_search_matches as u64),
+            ("files.max_walk_entries", f.max_walk_entries as u64),
+            ("files.max_line_chars", f.max_line_chars as u64),
+            ("limits.max_frame_bytes", raw.limits.max_frame_bytes as u64),
+            ("tools.max_output_bytes", raw.tools.max_output_bytes as u64),
+            (
+                "resources.max_subscriptions",
+                raw.resources.max_subscriptions as u64,
+            ),
+            (
+                "resources.max_watched_folders",
+                raw.resources.max_watched_folders as u64,
+            ),
+            ("memory.max_note_chars", raw.memory.max_note_chars as u64),
+            ("memory.max_results", raw.memory.max_results as u64),
+            (
+                "memory.embed_per_search",
+                raw.memory.embed_per_search as u64,
+            ),
+            ("limits.max_in_flight", raw.limits.max_in_flight as u64),
+            (
+                "limits.blocking_threads",
+                raw.limits.blocking_threads as u64,
+            ),
+        ],
+    )?;
     if raw.limits.max_frame_bytes < 4096 {
         return Err(ConfigError::new(
             file,
@@ -758,16 +766,15 @@ fn web_settings(
     use crate::policy::net::{AllowEntry, NetRules, NetSettings};
     use std::time::Duration;
     let err = |key: String, msg: String| ConfigError::new(file, key, msg);
-    for (key, v) in [
-        ("web.max_body_bytes", w.max_body_bytes),
-        ("web.max_download_bytes", w.max_download_bytes),
-        ("web.connect_timeout_secs", w.connect_timeout_secs),
-        ("web.timeout_secs", w.timeout_secs),
-    ] {
-        if v == 0 {
-            return Err(err(key.into(), "must be greater than 0".into()));
-        }
-    }
+    nonzero(
+        file,
+        &[
+            ("web.max_body_bytes", w.max_body_bytes),
+            ("web.max_download_bytes", w.max_download_bytes),
+            ("web.connect_timeout_secs", w.connect_timeout_secs),
+            ("web.timeout_secs", w.timeout_secs),
+        ],
+    )?;
     let mut allow = Vec::new();
     for (i, a) in w.allow.iter().enumerate() {
         allow.push(AllowEntry::parse(a).map_err(|m| err(format!("web.allow[{i}]"), m))?);
@@ -988,19 +995,18 @@ fn exec_settings(
 ) -> Result<ExecSettings, ConfigError> {
     use std::time::Duration;
     let err = |key: &str, msg: String| ConfigError::new(file, key, msg);
-    for (key, v) in [
-        ("exec.timeout_secs", e.timeout_secs),
-        ("exec.max_timeout_secs", e.max_timeout_secs),
-        (
-            "exec.background.max_processes",
-            e.background.max_processes as u64,
-        ),
-        ("exec.packages.timeout_secs", e.packages.timeout_secs),
-    ] {
-        if v == 0 {
-            return Err(err(key, "must be greater than 0".into()));
-        }
-    }
+    nonzero(
+        file,
+        &[
+            ("exec.timeout_secs", e.timeout_secs),
+            ("exec.max_timeout_secs", e.max_timeout_secs),
+            (
+                "exec.background.max_processes",
+                e.background.max_processes as u64,
+            ),
+            ("exec.packages.timeout_secs", e.packages.timeout_secs),
+        ],
+    )?;
     if e.timeout_secs > e.max_timeout_secs {
         return Err(err(
             "exec.timeout_secs",

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::ConfigError;
 use super::raw::RawTools;
+use super::{ConfigError, nonzero};
 use crate::policy::tools::{Category, Exposure, NameGlobs, Toolsets};
 
 #[derive(Debug, Clone)]
@@ -65,17 +65,16 @@ pub(super) fn tool_settings(
             format!("`{mode}` is not an exposure: use full, compact or auto"),
         )
     })?;
-    for (key, v) in [
-        ("tools.max_output_bytes", raw.max_output_bytes),
-        ("tools.auto_budget_tokens", raw.auto_budget_tokens),
-        ("tools.auto_max_tools", raw.auto_max_tools),
-        ("tools.search_results", raw.search_results),
-        ("tools.max_search_results", raw.max_search_results),
-    ] {
-        if v == 0 {
-            return Err(err(key, "must be greater than 0".into()));
-        }
-    }
+    nonzero(
+        file,
+        &[
+            ("tools.max_output_bytes", raw.max_output_bytes as u64),
+            ("tools.auto_budget_tokens", raw.auto_budget_tokens as u64),
+            ("tools.auto_max_tools", raw.auto_max_tools as u64),
+            ("tools.search_results", raw.search_results as u64),
+            ("tools.max_search_results", raw.max_search_results as u64),
+        ],
+    )?;
     if raw.search_results > raw.max_search_results {
         return Err(err(
             "tools.search_results",
