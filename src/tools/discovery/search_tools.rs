@@ -46,15 +46,18 @@ pub struct SearchToolsOutput {
     pub note: Option<String>,
 }
 
+/// A tool's title: its own, else its annotations'.
+fn title(t: &Tool) -> Option<&str> {
+    t.title
+        .as_deref()
+        .or_else(|| t.annotations.as_ref()?.title.as_deref())
+}
+
 /// A word in the name counts three times a word of the description; titles and parameter
 /// names fall between.
 fn doc(t: &Tool) -> Doc<'_> {
     let mut fields = vec![(3.0, t.name.as_ref())];
-    if let Some(title) = t
-        .title
-        .as_deref()
-        .or_else(|| t.annotations.as_ref()?.title.as_deref())
-    {
+    if let Some(title) = title(t) {
         fields.push((2.0, title));
     }
     if let Some(d) = t.description.as_deref() {
@@ -93,10 +96,7 @@ pub fn search(offered: &[Tool], query: &str, limit: usize) -> Result<SearchTools
             let t = &offered[i];
             FoundTool {
                 name: t.name.to_string(),
-                title: t
-                    .title
-                    .clone()
-                    .or_else(|| t.annotations.as_ref()?.title.clone()),
+                title: title(t).map(str::to_owned),
                 description: t.description.as_deref().unwrap_or_default().to_owned(),
                 input_schema: t.input_schema.as_ref().clone(),
                 read_only: crate::tools::is_read_only(t),
