@@ -6,6 +6,7 @@ pub mod frontmatter;
 pub mod html;
 pub mod mime;
 pub mod process;
+pub mod queryset;
 pub mod rank;
 pub mod schema;
 pub mod stats;

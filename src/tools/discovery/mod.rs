@@ -6,6 +6,9 @@
 pub mod call_tool;
 pub mod search_tools;
 
+#[cfg(test)]
+mod quality;
+
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::Tool;
 

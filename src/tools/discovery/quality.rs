@@ -1,0 +1,141 @@
+//! How well `search_tools` finds the right tool, on the query sets of `tests/discovery/`:
+//! every built-in and shipped declarative tool, alone and beside the official filesystem, git,
+//! memory and time servers' tools (their real definitions, captured in
+//! `children_tools.json`; `tests/it/discovery.rs` runs the same sets against the live servers).
+//! Fails when a set's top-3 (or top-1) falls below its recorded floor.
+
+use rmcp::model::Tool;
+
+use super::search_tools::search;
+use crate::policy::tools::Toolsets;
+use crate::support::queryset::{QuerySet, Scores, parse, score};
+use crate::tools::{Shape, router};
+
+const DEV: &str = include_str!("../../../tests/discovery/dev.txt");
+const HELD_OUT: &str = include_str!("../../../tests/discovery/held_out.txt");
+const CHILDREN: &str = include_str!("../../../tests/discovery/children.txt");
+const CHILDREN_TOOLS: &str = include_str!("../../../tests/discovery/children_tools.json");
+
+/// The floors, in queries right (top-1, top-3), recorded from the last ranking change: a
+/// change that loses any of them fails. Raise them when the ranking improves.
+const FLOORS: &[(&str, usize, usize)] = &[
+    ("dev", 103, 136),
+    ("held_out", 68, 101),
+    ("dev+children", 103, 135),
+    ("held_out+children", 68, 99),
+    ("children", 26, 31),
+];
+
+/// Every built-in tool and the enabled shipped declarative tools, as a fresh install offers
+/// them (with every optional tool configured).
+pub fn own_tools() -> Vec<Tool> {
+    let mut tools = router(Shape::everything(), &Toolsets::everything()).list_all();
+    tools.retain(|t| !crate::policy::tools::DISCOVERY.contains(&t.name.as_ref()));
+    for (file, text) in crate::declared::BUILT_IN {
+        let d = crate::declared::parse(text, file).expect("shipped tools parse");
+        if d.enabled {
+            tools.push(d.tool);
+        }
+    }
+    tools.sort_by(|a, b| a.name.cmp(&b.name));
+    tools
+}
+
+/// The official servers' tools as the proxy shows them (`{alias}__{name}`).
+pub fn children_tools() -> Vec<Tool> {
+    let by_alias: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(CHILDREN_TOOLS).expect("children_tools.json");
+    let mut out = Vec::new();
+    for (alias, tools) in by_alias {
+        for t in tools.as_array().expect("a list of tools") {
+            let mut tool: Tool = serde_json::from_value(t.clone()).expect("a tool");
+            tool.name = crate::proxy::names::exposed(&alias, &tool.name).into();
+            out.push(tool);
+        }
+    }
+    out
+}
+
+fn set(text: &str) -> QuerySet {
+    parse(text).expect("query set")
+}
+
+fn run(tools: &[Tool], queries: &QuerySet, same: &[Vec<String>]) -> Scores {
+    score(queries, same, |q| {
+        search(tools, q, 10)
+            .map(|o| o.tools.into_iter().map(|t| t.name).collect())
+            .unwrap_or_default()
+    })
+}
+
+/// Every set's scores, named as in [`FLOORS`].
+pub fn all_scores() -> Vec<(&'static str, Scores)> {
+    let own = own_tools();
+    let mut with_children = own.clone();
+    with_children.extend(children_tools());
+    let (dev, held_out, children) = (set(DEV), set(HELD_OUT), set(CHILDREN));
+    let same = &children.same;
+    vec![
+        ("dev", run(&own, &dev, &[])),
+        ("held_out", run(&own, &held_out, &[])),
+        ("dev+children", run(&with_children, &dev, same)),
+        ("held_out+children", run(&with_children, &held_out, same)),
+        ("children", run(&with_children, &children, same)),
+    ]
+}
+
+#[test]
+fn the_sets_cover_every_tool_twice_and_name_only_real_tools() {
+    let own = own_tools();
+    let mut with_children = own.clone();
+    with_children.extend(children_tools());
+    let dev = set(DEV);
+    let mut all = dev.clone();
+    all.queries.extend(set(HELD_OUT).queries);
+    let children = set(CHILDREN);
+    assert!(all.queries.len() >= 200, "{}", all.queries.len());
+    for t in &own {
+        let n = dev
+            .queries
+            .iter()
+            .filter(|q| q.expected.iter().any(|e| *e == t.name))
+            .count();
+        assert!(n >= 2, "dev.txt asks for `{}` {n} times", t.name);
+    }
+    let known = |n: &String| with_children.iter().any(|t| t.name == n.as_str());
+    for q in all.queries.iter().chain(&children.queries) {
+        for e in &q.expected {
+            assert!(known(e), "{:?} expects `{e}`, which is no tool", q.text);
+        }
+    }
+    for g in &children.same {
+        assert!(g.iter().all(known), "same: {g:?}");
+    }
+}
+
+#[test]
+fn search_quality_holds_its_floors() {
+    let mut failed = Vec::new();
+    for (name, s) in all_scores() {
+        eprintln!("{}", s.summary(name));
+        let (_, top1, top3) = FLOORS.iter().find(|f| f.0 == name).expect("a floor");
+        if s.top1 < *top1 || s.top3 < *top3 {
+            failed.push(format!(
+                "{name}: top-1 {} (floor {top1}), top-3 {} (floor {top3}); misses:\n{}",
+                s.top1,
+                s.top3,
+                s.report()
+            ));
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n\n"));
+}
+
+/// Prints every miss: `cargo test --lib search_quality_report -- --ignored --nocapture`.
+#[test]
+#[ignore = "a report for tuning, not a check"]
+fn search_quality_report() {
+    for (name, s) in all_scores() {
+        println!("== {}\n{}\n", s.summary(name), s.report());
+    }
+}
