@@ -8,6 +8,8 @@
 //! - [`tools`]: one folder per category, one file per tool; logic in plain functions.
 //! - [`folders`]: the `tools/`, `prompts/` and `resources/` folders, reloaded while running;
 //!   [`declared`] (tools from YAML), [`prompts`] and [`resources`] define what is in them.
+//! - [`discovery`]: tool search (the index `search_tools` ranks with: keywords, synonyms,
+//!   child servers by name, typos in tool names).
 //! - [`proxy`]: child MCP servers from `servers_config.json`, multiplexed and forwarded.
 //! - [`transport`]: line-delimited JSON-RPC with bounded frames and answers for bad input.
 //! - [`logging`]: tracing to stderr and a daily log file; never to stdout.
@@ -20,6 +22,7 @@ pub mod comms;
 pub mod config;
 pub mod db;
 pub mod declared;
+pub mod discovery;
 pub mod folders;
 pub mod logging;
 pub mod memory;

@@ -88,6 +88,16 @@ pub struct Inner {
     pub pages: crate::tools::web::fetch_url::PageCache,
     /// The lowest level sent as `notifications/message` (`logging/setLevel`); warning until set.
     client_log_level: Mutex<LoggingLevel>,
+    /// `search_tools`' index, with the folders' snapshot and the children's view it was built
+    /// from: rebuilt only when either is replaced.
+    search_index: Mutex<Option<SearchIndex>>,
+}
+
+/// An index of the offered tools and what it was built from.
+struct SearchIndex {
+    folders: Arc<Folders>,
+    view: Option<Arc<crate::proxy::View>>,
+    searchable: Arc<crate::tools::discovery::search_tools::Searchable>,
 }
 
 impl Deref for Switchboard {
@@ -203,6 +213,7 @@ impl Switchboard {
             comms: Default::default(),
             pages,
             client_log_level: Mutex::new(LoggingLevel::Warning),
+            search_index: Mutex::new(None),
         }))
     }
 
@@ -487,7 +498,30 @@ impl Switchboard {
     /// Every tool of switchboard's own this configuration offers: built-in and declarative,
     /// sorted by name (the discovery tools are not among them).
     pub fn all_tools(&self) -> Vec<Tool> {
-        let folders = self.folders();
+        self.offered(&self.folders(), None)
+    }
+
+    /// Every tool this configuration offers, the child servers' included (waiting, on first
+    /// use, for the children's start-up like `tools/list`): what a full list shows and what the
+    /// discovery tools search and call.
+    pub async fn offered_tools(&self, ctx: &RequestContext<RoleServer>) -> Vec<Tool> {
+        let view = self.children_view(ctx).await;
+        self.offered(&self.folders(), view.as_deref())
+    }
+
+    /// The children's current view, once their start-up is over (`None`: no servers file).
+    async fn children_view(
+        &self,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Option<Arc<crate::proxy::View>> {
+        let hub = self.start_proxy()?;
+        hub.set_host(&ctx.peer);
+        hub.wait_startup().await;
+        Some(hub.view())
+    }
+
+    /// The offered tools of a folders' snapshot and a children's view.
+    fn offered(&self, folders: &Folders, view: Option<&crate::proxy::View>) -> Vec<Tool> {
         let mut tools = self.tools().to_vec();
         tools.extend(
             folders
@@ -495,27 +529,49 @@ impl Switchboard {
                 .map(|t| t.tool.clone()),
         );
         tools.sort_by(|a, b| a.name.cmp(&b.name));
-        tools
-    }
-
-    /// Every tool this configuration offers, the child servers' included (waiting, on first
-    /// use, for the children's start-up like `tools/list`): what a full list shows and what the
-    /// discovery tools search and call.
-    pub async fn offered_tools(&self, ctx: &RequestContext<RoleServer>) -> Vec<Tool> {
-        let mut tools = self.all_tools();
-        if let Some(hub) = self.start_proxy() {
-            hub.set_host(&ctx.peer);
-            hub.wait_startup().await;
+        if let Some(view) = view {
             let toolsets = &self.settings.tools.toolsets;
             tools.extend(
-                hub.view()
-                    .tools
+                view.tools
                     .iter()
                     .filter(|t| toolsets.admits(&t.name, Category::Proxy))
                     .cloned(),
             );
         }
         tools
+    }
+
+    /// The offered tools with their search index, built once per folders' snapshot and
+    /// children's view.
+    pub async fn searchable_tools(
+        &self,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Arc<crate::tools::discovery::search_tools::Searchable> {
+        let view = self.children_view(ctx).await;
+        let folders = self.folders();
+        let same_view = |cached: &Option<Arc<crate::proxy::View>>| match (cached, &view) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        if let Some(c) = crate::support::lock(&self.search_index).as_ref()
+            && Arc::ptr_eq(&c.folders, &folders)
+            && same_view(&c.view)
+        {
+            return c.searchable.clone();
+        }
+        let tools = self.offered(&folders, view.as_deref());
+        let searchable = Arc::new(crate::tools::discovery::search_tools::Searchable::new(
+            tools,
+            Some(&folders),
+            view.as_deref(),
+        ));
+        *crate::support::lock(&self.search_index) = Some(SearchIndex {
+            folders,
+            view,
+            searchable: searchable.clone(),
+        });
+        searchable
     }
 
     /// What `tools/list` shows: every offered tool, or the compact core.
@@ -572,14 +628,30 @@ impl Switchboard {
                 "the tool `{name}` is not available until it is configured (exec.shell for run_shell, exec.packages for install_package, comms for the sending tools, a servers file for proxy_*)"
             ),
             None => {
-                let close = crate::tools::discovery::search_tools::search(offered, name, 3)
-                    .map(|o| {
-                        o.tools
-                            .into_iter()
-                            .map(|t| format!("`{}`", t.name))
-                            .collect::<Vec<_>>()
-                    })
-                    .unwrap_or_default();
+                // Names a letter or two away first (a typo), then tools that do what the
+                // name says.
+                let names: Vec<&str> = offered.iter().map(|t| t.name.as_ref()).collect();
+                let mut close: Vec<String> = crate::discovery::spelling::close_names(&names, name)
+                    .into_iter()
+                    .map(|i| names[i].to_owned())
+                    .collect();
+                let searchable = crate::tools::discovery::search_tools::Searchable::new(
+                    offered.to_vec(),
+                    Some(&folders),
+                    self.hub().map(|h| h.view()).as_deref(),
+                );
+                if let Ok(found) =
+                    crate::tools::discovery::search_tools::search(&searchable, name, 3)
+                {
+                    close.extend(found.tools.into_iter().map(|t| t.name));
+                }
+                let mut seen = std::collections::HashSet::new();
+                close.retain(|n| seen.insert(n.clone()));
+                let close: Vec<String> = close
+                    .into_iter()
+                    .take(3)
+                    .map(|n| format!("`{n}`"))
+                    .collect();
                 if close.is_empty() {
                     format!(
                         "there is no tool named `{name}`; search_tools finds tools by what they do"

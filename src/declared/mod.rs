@@ -42,6 +42,10 @@ struct RawSpec {
     name: Option<String>,
     title: Option<String>,
     description: String,
+    /// Words a model may use for the tool's job that the description does not hold; only
+    /// `search_tools` reads them.
+    #[serde(default)]
+    keywords: String,
     kind: RawKind,
     #[serde(default = "yes")]
     enabled: bool,
@@ -133,6 +137,8 @@ pub struct DeclaredTool {
     pub output_schema: Option<Map<String, Value>>,
     /// The definition the host sees.
     pub tool: Tool,
+    /// Search keywords (`keywords:`), never sent to the host.
+    pub keywords: String,
     /// The file it came from, or `built-in:FILE`.
     pub source: String,
 }
@@ -259,6 +265,7 @@ pub fn parse(text: &str, file: &str) -> Result<DeclaredTool, String> {
         output: raw.output.format,
         output_schema: raw.output.schema,
         tool,
+        keywords: raw.keywords.trim().to_owned(),
         source: String::new(),
     })
 }

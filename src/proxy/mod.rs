@@ -75,6 +75,13 @@ pub struct View {
     hashes: [u64; 3],
 }
 
+impl View {
+    /// The alias of the child server behind the exposed tool `name`.
+    pub fn server_of(&self, name: &str) -> Option<&str> {
+        self.tool_routes.get(name).map(|r| r.child.alias.as_str())
+    }
+}
+
 fn hash_of<T: serde::Serialize>(items: &[T]) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     serde_json::to_string(items)

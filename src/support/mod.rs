@@ -7,7 +7,6 @@ pub mod html;
 pub mod mime;
 pub mod process;
 pub mod queryset;
-pub mod rank;
 pub mod schema;
 pub mod stats;
 pub mod stream;

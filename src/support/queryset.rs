@@ -70,7 +70,7 @@ impl Query {
     /// one).
     pub fn answers(&self, same: &[Vec<String>]) -> Vec<String> {
         let mut out = self.expected.clone();
-        if self.expected.iter().any(|e| *e == self.text) {
+        if self.expected.contains(&self.text) {
             return out;
         }
         for group in same {
@@ -118,13 +118,15 @@ impl Scores {
         self.reciprocal / self.queries.max(1) as f64
     }
 
-    /// One line: `name: N queries, top-1 …%, top-3 …%, MRR …`.
+    /// One line: `name: N queries, top-1 …% (n), top-3 …% (n), MRR …`.
     pub fn summary(&self, name: &str) -> String {
         format!(
-            "{name}: {} queries, top-1 {:.1}%, top-3 {:.1}%, MRR {:.3}",
+            "{name}: {} queries, top-1 {:.1}% ({}), top-3 {:.1}% ({}), MRR {:.3}",
             self.queries,
             100.0 * self.top1_rate(),
+            self.top1,
             100.0 * self.top3_rate(),
+            self.top3,
             self.mrr()
         )
     }
@@ -209,7 +211,7 @@ mod tests {
             "ls" => vec!["find_files".into(), "x".into(), "directory_tree".into()],
             _ => vec!["fs__read".into(), "read_file".into()],
         });
-        assert_eq!((s.queries, s.top1, s.top3), (3, 1, 2));
+        assert_eq!((s.queries, s.top1, s.top3), (3, 1, 3));
         assert!((s.mrr() - (1.0 + 1.0 / 3.0 + 0.5) / 3.0).abs() < 1e-9);
         assert_eq!(s.misses.len(), 2);
         assert!(

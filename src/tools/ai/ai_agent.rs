@@ -20,6 +20,10 @@ use crate::config::AgentSettings;
 use crate::server::Switchboard;
 use crate::tools::{ToolError, is_read_only};
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str =
+    "delegate agent autonomous local model multi-step task tools on its own research";
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AiAgentArgs {

@@ -16,6 +16,10 @@ use crate::ai::backend::{ChatRequest, Message, Role};
 use crate::server::Switchboard;
 use crate::tools::{ToolError, blocking};
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str =
+    "ask chat local llm model ollama question talk conversation second opinion explain";
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChatMessage {

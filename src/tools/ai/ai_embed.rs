@@ -13,6 +13,9 @@ use super::cancellable;
 use crate::server::Switchboard;
 use crate::tools::ToolError;
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str = "embedding embeddings vector vectorize semantic similarity embed";
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AiEmbedArgs {

@@ -16,6 +16,9 @@ use crate::ai::backend::{GenerateRequest, Image};
 use crate::server::Switchboard;
 use crate::tools::{ToolError, blocking};
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str = "generate complete completion raw prompt continue text local model";
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AiGenerateArgs {

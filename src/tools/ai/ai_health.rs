@@ -10,6 +10,9 @@ use crate::ai::{Ai, HealthReport};
 use crate::server::Switchboard;
 use crate::tools::ToolError;
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str = "ollama running reachable up backend health check connection status";
+
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AiHealthArgs {

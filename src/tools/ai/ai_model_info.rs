@@ -11,6 +11,9 @@ use crate::ai::backend::ModelDetails;
 use crate::server::Switchboard;
 use crate::tools::ToolError;
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str = "model details context length window capabilities tool calling vision template parameters show family size";
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AiModelInfoArgs {

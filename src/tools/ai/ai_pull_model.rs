@@ -17,6 +17,9 @@ use crate::server::Switchboard;
 use crate::support::text;
 use crate::tools::ToolError;
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str = "pull download install a new model fetch model";
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AiPullModelArgs {

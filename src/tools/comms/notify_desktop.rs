@@ -13,6 +13,9 @@ use crate::comms::outbox::Attempt;
 use crate::server::Switchboard;
 use crate::tools::ToolError;
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str = "desktop notification popup pop up alert toast screen local computer";
+
 /// How long the notification service may take to answer.
 const SERVICE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 

@@ -16,6 +16,9 @@ use crate::comms::push::{self, Push, PushError, ViewAction};
 use crate::server::Switchboard;
 use crate::tools::ToolError;
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str = "push notification phone mobile ntfy ping me alert";
+
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PushAction {

@@ -16,6 +16,9 @@ use crate::comms::webhook::{self, Kind, WebhookError};
 use crate::server::Switchboard;
 use crate::tools::ToolError;
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str = "webhook slack discord teams channel post message chat";
+
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendWebhookArgs {

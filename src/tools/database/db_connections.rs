@@ -9,6 +9,9 @@ use crate::config::DatabaseSettings;
 use crate::server::Switchboard;
 use crate::tools::ToolError;
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str = "databases configured connections available which database connect";
+
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ConnectionInfo {
     pub name: String,

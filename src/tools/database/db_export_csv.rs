@@ -16,6 +16,9 @@ use crate::server::Switchboard;
 use crate::tools::files::common::{display, put_in_place, staged_file};
 use crate::tools::{ToolError, blocking};
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str = "export csv spreadsheet dump save results file";
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DbExportCsvArgs {

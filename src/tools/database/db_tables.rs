@@ -11,6 +11,10 @@ use crate::db::{MAX_TABLES, Table};
 use crate::server::Switchboard;
 use crate::tools::ToolError;
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str =
+    "tables views list show tables dt what is in database sqlite file schema overview";
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DbTablesArgs {

@@ -1,6 +1,9 @@
 //! `search_tools`: ranks every offered tool (built-in, declarative and the child servers')
-//! against a description of the task, BM25 over names, titles, descriptions and parameter
-//! names, and returns the best with their input schemas, ready for `call_tool`.
+//! against the task as the model describes it, through the index of [`crate::discovery`],
+//! and returns the best with what the next call needs: the input schema, an example call,
+//! the server each comes from, and for a near tie which other tool to use instead when.
+
+use std::sync::Arc;
 
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::model::Tool;
@@ -10,14 +13,16 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::discovery::{Entry, Index};
+use crate::folders::Folders;
+use crate::proxy::View;
 use crate::server::Switchboard;
-use crate::support::rank::{Doc, rank};
 use crate::tools::ToolError;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SearchToolsArgs {
-    /// What you want to do, in a few words (e.g. "read a file", "query postgres"), or a tool's name.
+    /// What you want to do, in your own words (e.g. "read a file", "grep for TODO", "what is using port 3000"), or a tool's name.
     pub query: String,
     /// How many tools to return (default tools.search_results).
     pub limit: Option<usize>,
@@ -29,10 +34,17 @@ pub struct FoundTool {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     pub description: String,
+    /// Where the tool comes from: "switchboard", or the child server's name.
+    pub server: String,
     /// JSON Schema of the `arguments` to pass to call_tool.
     pub input_schema: serde_json::Map<String, Value>,
+    /// One call's arguments: the required ones, with placeholders in <>.
+    pub example: serde_json::Map<String, Value>,
     /// Whether it only reads (false: it may change or delete things).
     pub read_only: bool,
+    /// On the best match when another ranks close behind: which to use instead, when.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instead: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -46,6 +58,67 @@ pub struct SearchToolsOutput {
     pub note: Option<String>,
 }
 
+/// A runner-up within this fraction of the best score is a near tie, worth a word.
+const NEAR_TIE: f64 = 0.8;
+
+/// The offered tools and their index: built once per catalogue (the folders' snapshot and
+/// the children's view) and shared by every search until either changes.
+pub struct Searchable {
+    tools: Vec<Tool>,
+    index: Index,
+}
+
+impl Searchable {
+    /// Indexes `tools`: the built-in tools' keywords come from their files, the declarative
+    /// tools' from `folders`, a child tool's server from `view`.
+    pub fn new(tools: Vec<Tool>, folders: Option<&Folders>, view: Option<&View>) -> Self {
+        Self::with(tools, |t| {
+            let name = t.name.as_ref();
+            let server = view.and_then(|v| v.server_of(name)).map(str::to_owned);
+            let keywords = match (&server, folders.and_then(|f| f.tools.get(name))) {
+                (Some(_), _) => String::new(),
+                (None, Some(declared)) => declared.keywords.clone(),
+                (None, None) => crate::tools::keywords_of(name).to_owned(),
+            };
+            (keywords, server)
+        })
+    }
+
+    /// Indexes `tools`, `about` telling each one's keywords and child server.
+    pub fn with(tools: Vec<Tool>, about: impl Fn(&Tool) -> (String, Option<String>)) -> Self {
+        let entries = tools
+            .iter()
+            .map(|t| {
+                let (keywords, server) = about(t);
+                entry(t, keywords, server)
+            })
+            .collect();
+        Self {
+            index: Index::new(entries),
+            tools,
+        }
+    }
+
+    pub fn tools(&self) -> &[Tool] {
+        &self.tools
+    }
+}
+
+/// What the index reads of a tool.
+pub fn entry(t: &Tool, keywords: String, server: Option<String>) -> Entry {
+    Entry {
+        name: t.name.to_string(),
+        title: title(t).map(str::to_owned),
+        description: t.description.as_deref().unwrap_or_default().to_owned(),
+        params: match t.input_schema.get("properties") {
+            Some(Value::Object(props)) => props.keys().cloned().collect(),
+            _ => Vec::new(),
+        },
+        keywords,
+        server,
+    }
+}
+
 /// A tool's title: its own, else its annotations'.
 fn title(t: &Tool) -> Option<&str> {
     t.title
@@ -53,59 +126,72 @@ fn title(t: &Tool) -> Option<&str> {
         .or_else(|| t.annotations.as_ref()?.title.as_deref())
 }
 
-/// A word in the name counts three times a word of the description; titles and parameter
-/// names fall between.
-fn doc(t: &Tool) -> Doc<'_> {
-    let mut fields = vec![(3.0, t.name.as_ref())];
-    if let Some(title) = title(t) {
-        fields.push((2.0, title));
-    }
-    if let Some(d) = t.description.as_deref() {
-        fields.push((1.0, d));
-    }
-    if let Some(Value::Object(props)) = t.input_schema.get("properties") {
-        fields.extend(props.keys().map(|k| (1.5, k.as_str())));
-    }
-    Doc { fields }
+/// The first sentence of a description, for a one-line mention.
+fn first_sentence(text: &str) -> &str {
+    let text = text.trim();
+    let end = text
+        .char_indices()
+        .find(|&(i, c)| {
+            matches!(c, '.' | '\n') && text[i + 1..].chars().next().is_none_or(char::is_whitespace)
+        })
+        .map_or(text.len(), |(i, _)| i);
+    &text[..end]
 }
 
-/// The tools of `offered` that best match `query`, at most `limit`, a tool named exactly by
+/// The tools of `searchable` that best match `query`, at most `limit`, a tool named exactly by
 /// the query first.
-pub fn search(offered: &[Tool], query: &str, limit: usize) -> Result<SearchToolsOutput, ToolError> {
+pub fn search(
+    searchable: &Searchable,
+    query: &str,
+    limit: usize,
+) -> Result<SearchToolsOutput, ToolError> {
     let query = query.trim();
     if query.is_empty() {
         return Err(ToolError::invalid(
             "`query` is empty: describe the task in a few words, e.g. \"list a directory\"",
         ));
     }
-    let docs: Vec<Doc<'_>> = offered.iter().map(doc).collect();
-    let mut order: Vec<usize> = rank(&docs, query).into_iter().map(|(i, _)| i).collect();
-    if let Some(exact) = offered.iter().position(|t| t.name == query) {
-        order.retain(|i| *i != exact);
-        order.insert(0, exact);
-    }
-    let note = order.is_empty().then(|| {
+    let hits = searchable.index.search(query);
+    let note = hits.is_empty().then(|| {
         format!(
             "no tool matched `{query}`; try other words for the task (e.g. \"read\", \"search\", \"http\", \"sql\") or fewer of them"
         )
     });
-    let tools = order
-        .into_iter()
+    let entries = searchable.index.entries();
+    let mut tools: Vec<FoundTool> = hits
+        .iter()
         .take(limit)
-        .map(|i| {
-            let t = &offered[i];
+        .map(|h| {
+            let t = &searchable.tools[h.entry];
             FoundTool {
                 name: t.name.to_string(),
                 title: title(t).map(str::to_owned),
                 description: t.description.as_deref().unwrap_or_default().to_owned(),
+                server: entries[h.entry]
+                    .server
+                    .clone()
+                    .unwrap_or_else(|| "switchboard".to_owned()),
                 input_schema: t.input_schema.as_ref().clone(),
+                example: crate::discovery::example::arguments(&t.input_schema),
                 read_only: crate::tools::is_read_only(t),
+                instead: None,
             }
         })
         .collect();
+    if let ([best, second, ..], [first, ..]) = (&hits[..], tools.as_mut_slice())
+        && best.score < f64::MAX
+        && second.score >= NEAR_TIE * best.score
+    {
+        let other = &entries[second.entry];
+        first.instead = Some(format!(
+            "use `{}` instead for: {}",
+            other.name,
+            first_sentence(&other.description)
+        ));
+    }
     Ok(SearchToolsOutput {
         tools,
-        searched: offered.len(),
+        searched: searchable.tools.len(),
         note,
     })
 }
@@ -128,8 +214,8 @@ impl Switchboard {
         let t = &self.settings.tools;
         let wanted = args.limit.unwrap_or(t.search_results).max(1);
         let limit = wanted.min(t.max_search_results);
-        let offered = self.offered_tools(&ctx).await;
-        let mut out = search(&offered, &args.query, limit)?;
+        let searchable: Arc<Searchable> = self.searchable_tools(&ctx).await;
+        let mut out = search(&searchable, &args.query, limit)?;
         if wanted > limit && out.note.is_none() {
             out.note = Some(format!(
                 "at most {limit} tools per search (tools.max_search_results); make the query more specific"
@@ -145,50 +231,59 @@ mod tests {
     use crate::policy::tools::Toolsets;
     use crate::tools::{Shape, router};
 
-    fn catalogue() -> Vec<Tool> {
-        router(Shape::everything(), &Toolsets::everything()).list_all()
+    fn catalogue() -> Searchable {
+        let mut tools = router(Shape::everything(), &Toolsets::everything()).list_all();
+        tools.retain(|t| !crate::policy::tools::DISCOVERY.contains(&t.name.as_ref()));
+        Searchable::new(tools, None, None)
     }
 
     #[test]
-    fn common_tasks_find_their_tool_in_the_first_three() {
-        let tools = catalogue();
-        let mut missed = Vec::new();
-        for (query, want) in [
-            ("read a file", "read_file"),
-            ("edit lines in a file", "edit_file"),
-            ("list directory contents", "list_directory"),
-            ("grep for text inside files", "search_content"),
-            ("run a shell command", "run_command"),
-            ("search the web", "web_search"),
-            ("fetch a web page as markdown", "fetch_url"),
-            ("sql query", "db_query"),
-            ("remember a note", "memory_save"),
-            ("what time is it in Tokyo", "current_time"),
-            ("send an email", "send_email"),
-            ("chat with a local model", "ai_chat"),
-            ("kill a process", "kill_process"),
-            ("delete_path", "delete_path"),
-        ] {
-            let out = search(&tools, query, 3).unwrap();
-            let names: Vec<String> = out.tools.into_iter().map(|t| t.name).collect();
-            if !names.iter().any(|n| n == want) {
-                missed.push(format!("{query:?} gave {names:?}"));
-            }
-        }
-        assert!(missed.is_empty(), "{missed:#?}");
-    }
-
-    #[test]
-    fn results_carry_schemas_and_no_match_says_what_to_do() {
+    fn results_carry_schemas_examples_and_no_match_says_what_to_do() {
         let tools = catalogue();
         let out = search(&tools, "write_file", 2).unwrap();
         assert_eq!(out.tools[0].name, "write_file");
+        assert_eq!(out.tools[0].server, "switchboard");
         assert!(!out.tools[0].read_only);
         assert!(out.tools[0].input_schema["properties"]["path"].is_object());
-        assert_eq!(out.searched, tools.len());
+        assert_eq!(out.tools[0].example["path"], "<path>");
+        assert_eq!(out.searched, tools.tools().len());
         let none = search(&tools, "zzyzx qwv", 5).unwrap();
         assert!(none.tools.is_empty());
         assert!(none.note.unwrap().contains("other words"));
         assert!(search(&tools, "  ", 5).is_err());
+    }
+
+    #[test]
+    fn a_near_tie_names_the_other_tool() {
+        let tools = catalogue();
+        let mut ties = 0;
+        for query in [
+            "what time is it",
+            "list processes",
+            "delete it",
+            "run a command",
+            "show the notes",
+        ] {
+            let out = search(&tools, query, 3).unwrap();
+            if let Some(instead) = &out.tools[0].instead {
+                ties += 1;
+                let other = &out.tools[1];
+                assert!(
+                    instead.starts_with(&format!("use `{}` instead for: ", other.name)),
+                    "{query}: {instead}"
+                );
+            }
+        }
+        assert!(ties > 0, "no near tie among the queries");
+        // A tool named exactly gets no such line.
+        let out = search(&tools, "read_file", 3).unwrap();
+        assert!(out.tools[0].instead.is_none());
+    }
+
+    #[test]
+    fn first_sentences_end_at_a_full_stop_not_inside_a_name() {
+        assert_eq!(first_sentence("Read a file. Then more."), "Read a file");
+        assert_eq!(first_sentence("Use v1.2 here. x"), "Use v1.2 here");
+        assert_eq!(first_sentence("No stop"), "No stop");
     }
 }

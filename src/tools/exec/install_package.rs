@@ -21,6 +21,9 @@ use crate::server::Switchboard;
 use crate::support::process::Exit;
 use crate::tools::ToolError;
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str = "install pip npm package library dependency module add requirement venv";
+
 const MAX_PACKAGES: usize = 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

@@ -13,6 +13,9 @@ use crate::server::Switchboard;
 use crate::tools::ToolError;
 use crate::tools::system::kill_process::Signal;
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str = "stop kill terminate shut down background job server started earlier";
+
 fn default_grace() -> u64 {
     3000
 }

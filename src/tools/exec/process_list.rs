@@ -9,6 +9,9 @@ use super::ProcessInfo;
 use crate::server::Switchboard;
 use crate::tools::ToolError;
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str = "background jobs processes started launched list running jobs";
+
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ProcessListOutput {
     pub processes: Vec<ProcessInfo>,

@@ -14,6 +14,9 @@ use super::exit_parts;
 use crate::server::Switchboard;
 use crate::tools::ToolError;
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str = "output logs printed stdout stderr background process job watcher server tail follow read new output so far";
+
 /// Longest wait one call may ask for.
 pub const MAX_WAIT_MS: u64 = 60_000;
 /// Default and largest page of output.

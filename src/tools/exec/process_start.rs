@@ -15,6 +15,9 @@ use crate::server::Switchboard;
 use crate::support::process::{self, Background, Input};
 use crate::tools::ToolError;
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str = "background start launch spawn long-running server daemon watcher dev server keep running detach nohup without waiting job";
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProcessStartArgs {

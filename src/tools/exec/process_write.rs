@@ -10,6 +10,10 @@ use super::process_read::{ProcessReadOutput, read_page};
 use crate::server::Switchboard;
 use crate::tools::ToolError;
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str =
+    "stdin input type send write answer prompt interactive repl keystrokes feed";
+
 fn yes() -> bool {
     true
 }

@@ -22,6 +22,9 @@ use crate::server::Switchboard;
 use crate::support::process::find_on_path;
 use crate::tools::ToolError;
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str = "code snippet script python node javascript js typescript ruby inline evaluate expression compute calculate interpreter";
+
 /// Languages switchboard knows: name, programs to look for (first found wins), arguments
 /// before the file, file extension.
 const KNOWN: &[(&str, &[&str], &[&str], &str)] = &[

@@ -14,6 +14,9 @@ use crate::policy::exec::ExecRequest;
 use crate::server::Switchboard;
 use crate::tools::ToolError;
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str = "run execute command program binary cli build compile test tests make cargo npm yarn go pytest lint linter format docker version check exit code stdout stderr fails failing error errors git push pull clone commit";
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunCommandArgs {

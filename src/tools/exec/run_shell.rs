@@ -13,6 +13,9 @@ use crate::policy::exec::ExecRequest;
 use crate::server::Switchboard;
 use crate::tools::ToolError;
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str = "shell bash sh zsh pipe pipeline redirect glob wildcard && || one-liner command line subshell xargs sort uniq wc awk";
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunShellArgs {

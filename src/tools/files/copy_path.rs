@@ -17,6 +17,9 @@ use crate::policy::paths::{OpenMode, open_nofollow};
 use crate::server::Switchboard;
 use crate::tools::{ToolError, blocking};
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str = "copy cp duplicate backup clone file folder directory";
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CopyPathArgs {

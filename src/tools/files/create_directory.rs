@@ -11,6 +11,9 @@ use crate::policy::FileScope;
 use crate::server::Switchboard;
 use crate::tools::{ToolError, blocking};
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str = "mkdir make folder new directory create folder nested path";
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateDirectoryArgs {

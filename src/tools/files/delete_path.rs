@@ -13,6 +13,10 @@ use crate::policy::{FileScope, PolicyError};
 use crate::server::Switchboard;
 use crate::tools::{ToolError, blocking};
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str =
+    "delete remove rm rmdir trash erase get rid of clean up file folder directory";
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeletePathArgs {

@@ -12,6 +12,9 @@ use crate::policy::FileScope;
 use crate::server::Switchboard;
 use crate::tools::{ToolError, blocking};
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str = "tree structure layout hierarchy overview project structure recursive ls -R map outline nested folders";
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DirectoryTreeArgs {

@@ -16,6 +16,9 @@ use crate::server::Switchboard;
 use crate::support::text::{decode_lossy, human_bytes, looks_binary};
 use crate::tools::{ToolError, blocking};
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str = "change modify edit replace rename variable fix typo patch update line insert remove text in a file refactor substitute sed find and replace";
+
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Edit {

@@ -16,6 +16,9 @@ use crate::server::Switchboard;
 use crate::support::{mime, text, time::rfc3339};
 use crate::tools::{ToolError, blocking};
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str = "stat size how big modified time last changed created permissions mode owner mime type line count exists is it a directory metadata";
+
 /// Text files larger than this get no line count (it would mean reading them whole).
 const LINE_COUNT_MAX_BYTES: u64 = 64 * 1024 * 1024;
 

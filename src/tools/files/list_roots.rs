@@ -11,6 +11,10 @@ use crate::policy::FileScope;
 use crate::server::Switchboard;
 use crate::tools::ToolError;
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str =
+    "allowed roots folders access workspace permitted directories can see which paths";
+
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct RootInfo {
     /// Absolute path of the root, symlinks resolved.

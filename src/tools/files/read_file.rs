@@ -15,6 +15,10 @@ use crate::server::Switchboard;
 use crate::support::{mime, text};
 use crate::tools::{ToolError, blocking};
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str =
+    "cat print show display contents look at text source code lines head tail excerpt what is in";
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReadFileArgs {

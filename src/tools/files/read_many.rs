@@ -13,6 +13,10 @@ use crate::policy::FileScope;
 use crate::server::Switchboard;
 use crate::tools::{ToolError, blocking};
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str =
+    "several multiple many files at once batch together bulk all files of a folder review compare";
+
 /// Files one call may name.
 pub const MAX_FILES: usize = 50;
 

@@ -22,6 +22,9 @@ use crate::server::Switchboard;
 use crate::support::text::{decode_lossy, truncate_chars};
 use crate::tools::{ToolError, blocking};
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str = "grep rg ripgrep ack search text inside files code codebase find string pattern regex where defined definition used usage references occurrences callers mentions todo";
+
 /// Most context lines a call may ask for on each side.
 const MAX_CONTEXT: usize = 10;
 

@@ -15,6 +15,9 @@ use crate::server::Switchboard;
 use crate::support::text::human_bytes;
 use crate::tools::{ToolError, blocking};
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str = "create new file save write put store output overwrite whole file append touch dump text into a file generate";
+
 #[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum WriteMode {

@@ -10,6 +10,10 @@ use crate::memory::graph::{ObservationAdd, ObservationsAdded};
 use crate::server::Switchboard;
 use crate::tools::ToolError;
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str =
+    "add attach fact observation detail note to entity existing node knowledge graph append";
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddObservationsArgs {

@@ -11,6 +11,9 @@ use crate::memory::graph::Relation;
 use crate::server::Switchboard;
 use crate::tools::ToolError;
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str = "relation relationship link connect edge between works at depends on manages build knowledge graph";
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRelationsArgs {

@@ -10,6 +10,9 @@ use crate::memory::graph::ObservationDelete;
 use crate::server::Switchboard;
 use crate::tools::ToolError;
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str = "delete remove observation fact outdated entity knowledge graph";
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteObservationsArgs {

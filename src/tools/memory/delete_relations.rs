@@ -10,6 +10,10 @@ use crate::memory::graph::Relation;
 use crate::server::Switchboard;
 use crate::tools::ToolError;
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str =
+    "delete remove relation relationship link edge unlink disconnect knowledge graph";
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteRelationsArgs {

@@ -10,6 +10,9 @@ use crate::memory::notes::Note;
 use crate::server::Switchboard;
 use crate::tools::ToolError;
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str = "remember note down keep in mind memorize save store fact prefer preference decision later next session";
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemorySaveArgs {

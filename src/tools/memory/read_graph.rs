@@ -11,6 +11,10 @@ use crate::memory::graph::{Entity, GraphCounts, Relation};
 use crate::server::Switchboard;
 use crate::tools::ToolError;
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str =
+    "whole entire graph all entities relations dump everything knowledge graph";
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReadGraphArgs {

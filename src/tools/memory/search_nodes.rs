@@ -11,6 +11,9 @@ use crate::memory::graph::{Entity, Relation};
 use crate::server::Switchboard;
 use crate::tools::ToolError;
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str = "search find query knowledge graph nodes entities mentioning about";
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SearchNodesArgs {

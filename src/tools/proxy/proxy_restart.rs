@@ -13,6 +13,9 @@ use crate::proxy::child::Phase;
 use crate::server::Switchboard;
 use crate::tools::ToolError;
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str = "restart reboot child mcp server crashed stuck reload";
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProxyRestartArgs {

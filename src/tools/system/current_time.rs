@@ -9,6 +9,10 @@ use super::{zone, zone_name};
 use crate::server::Switchboard;
 use crate::tools::ToolError;
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str =
+    "now date today clock day of week weekday timestamp current local utc time in a city";
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CurrentTimeArgs {

@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 use crate::server::Switchboard;
 use crate::tools::ToolError;
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str =
+    "environment variables env vars printenv echo $ path home variable set value";
+
 /// Name fragments that mark a variable as secret (matched on the upper-cased name).
 const SECRET_WORDS: &[&str] = &[
     "KEY",

@@ -9,6 +9,10 @@ use crate::server::Switchboard;
 use crate::support::text::truncate_chars;
 use crate::tools::{ToolError, blocking};
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str =
+    "ps top htop running processes cpu memory usage pid what is running port hog program";
+
 /// The most processes one call returns.
 const MAX_LIMIT: usize = 500;
 

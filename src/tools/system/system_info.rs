@@ -9,6 +9,9 @@ use serde::Serialize;
 use crate::server::Switchboard;
 use crate::tools::{ToolError, blocking};
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str = "machine computer system os operating version kernel cpu cores ram memory disk space free uptime load hardware specs";
+
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Disk {
     pub mount_point: String,

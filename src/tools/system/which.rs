@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 use crate::server::Switchboard;
 use crate::tools::ToolError;
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str = "which where installed command available path binary executable is installed command -v whereis";
+
 /// Names one call may look up.
 const MAX_NAMES: usize = 50;
 

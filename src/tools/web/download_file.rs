@@ -16,6 +16,9 @@ use crate::server::Switchboard;
 use crate::tools::files::common::{display, put_in_place, staged_file};
 use crate::tools::{ToolError, blocking};
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str = "download wget save url to disk fetch file tarball zip archive pdf image dataset binary into folder";
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DownloadFileArgs {

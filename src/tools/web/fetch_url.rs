@@ -20,6 +20,9 @@ use crate::support::cache::TtlCache;
 use crate::support::{html, text};
 use crate::tools::{ToolError, blocking};
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str = "url link web page website article blog docs documentation read scrape browse open markdown html summarise content http https";
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FetchUrlArgs {

@@ -15,6 +15,9 @@ use crate::policy::net::{Fetched, NetGuard};
 use crate::server::Switchboard;
 use crate::tools::ToolError;
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str = "http api rest endpoint request curl get post put patch delete method headers json body status code graphql call bearer token";
+
 /// Response headers worth showing; the rest are noise for a model.
 const SHOWN_HEADERS: &[&str] = &[
     "content-type",

@@ -14,6 +14,10 @@ use crate::server::Switchboard;
 use crate::support::html;
 use crate::tools::ToolError;
 
+/// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
+pub const KEYWORDS: &str =
+    "search web internet online google bing look up find websites results news latest";
+
 /// Most hits one call returns.
 const MAX_RESULTS: usize = 50;
 
