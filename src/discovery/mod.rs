@@ -167,7 +167,23 @@ impl Index {
     /// named exactly by the query comes first.
     pub fn search(&self, query: &str) -> Vec<Hit> {
         let query = query.trim();
-        let weighted = synonyms::expand(&query_words(query));
+        let mut words = query_words(query);
+        // An identifier that is a tool's name is the model naming the tool: its words count.
+        for id in std::mem::take(&mut words.identifiers) {
+            if self
+                .entries
+                .iter()
+                .any(|e| e.name.eq_ignore_ascii_case(&id))
+            {
+                let named = terms(&id);
+                for (w, inside) in &mut words.words {
+                    if named.contains(w) {
+                        *inside = false;
+                    }
+                }
+            }
+        }
+        let weighted = synonyms::expand(&words);
         if weighted.is_empty() || self.entries.is_empty() {
             return self.exact(query).into_iter().collect();
         }

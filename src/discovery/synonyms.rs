@@ -43,6 +43,17 @@ const SAME: &[(&str, &str)] = &[
     ("sql", "database query"),
     ("timezone", "time zone"),
     ("tz", "time zone"),
+    ("utc", "time zone"),
+    ("gmt", "time zone"),
+    ("pst", "time zone"),
+    ("pdt", "time zone"),
+    ("est", "time zone"),
+    ("edt", "time zone"),
+    ("cst", "time zone"),
+    ("cet", "time zone"),
+    ("cest", "time zone"),
+    ("ist", "time zone"),
+    ("jst", "time zone"),
     ("conversion", "convert"),
     ("memorize", "memory save"),
     ("recall", "memory search"),
@@ -53,6 +64,8 @@ const SAME: &[(&str, &str)] = &[
 /// Word → words associated with it: they count [`super::EXPANDED`].
 const RELATED: &[(&str, &str)] = &[
     ("readme", "file"),
+    ("markdown", "file"),
+    ("people", "person entity"),
     ("makefile", "file"),
     ("dockerfile", "file"),
     // Files and folders.
@@ -190,6 +203,12 @@ pub fn expand(query: &QueryWords) -> Vec<(String, f64)> {
         put("url", 1.0);
         put("web", super::EXPANDED);
         put("page", super::EXPANDED);
+    }
+    if query.shell {
+        put("shell", 1.0);
+    }
+    if query.clock {
+        put("time", 1.0);
     }
     out
 }

@@ -29,18 +29,32 @@ pub struct QueryWords {
     pub file: bool,
     /// It names a URL (`https://…`, `docs.rs/serde`): the task is about a web page.
     pub url: bool,
+    /// It holds a shell operator (`|`, `&&`, `>`, `$(`): the task is a shell command line.
+    pub shell: bool,
+    /// It holds a clock time (`10:00`, `3pm`): the task is about time.
+    pub clock: bool,
+    /// Identifiers it names (`DATABASE_URL`, `handleLogin`, `read_file`), lower-cased: names
+    /// of things, whose words stand inside a name unless the identifier is a tool's name.
+    pub identifiers: Vec<String>,
 }
 
 /// Reads a query: its words, and whether it names a file or a URL.
 pub fn query_words(text: &str) -> QueryWords {
     let mut q = QueryWords::default();
-    for token in text.split_whitespace() {
-        let token = token.trim_matches(|c: char| "\"'`,;:()[]{}<>!?".contains(c));
+    for raw in text.split_whitespace() {
+        q.shell |= matches!(raw, "|" | "||" | "&&" | ">" | ">>" | "2>&1" | "<")
+            || raw.contains("$(")
+            || (raw.len() > 1 && raw.contains('|'));
+        let token = raw.trim_matches(|c: char| "\"'`,;:()[]{}<>!?".contains(c));
         let token = token.trim_end_matches('.');
+        q.clock |= is_clock(token);
         let kind = name_kind(token);
         q.file |= kind == Some(Name::File) || kind == Some(Name::Path);
         q.url |= kind == Some(Name::Url);
-        let inside = kind.is_some();
+        if kind.is_none() && is_identifier(token) {
+            q.identifiers.push(token.to_lowercase());
+        }
+        let inside = kind.is_some() || is_identifier(token);
         q.words
             .extend(words(token).into_iter().map(|(w, _)| (w, inside)));
     }
@@ -75,6 +89,32 @@ fn name_kind(token: &str) -> Option<Name> {
         return Some(Name::File);
     }
     (token.len() > 1 && token.contains('/')).then_some(Name::Path)
+}
+
+/// `DATABASE_URL`, `deprecated_api`, `handleLogin`: a name written the way code writes one
+/// (words joined by `_`, or a capital inside a lower-case word).
+fn is_identifier(token: &str) -> bool {
+    let chars: Vec<char> = token.chars().collect();
+    chars.len() > 2
+        && chars.iter().all(|c| c.is_alphanumeric() || *c == '_')
+        && (chars[1..chars.len() - 1].contains(&'_')
+            || chars
+                .windows(2)
+                .any(|w| w[0].is_lowercase() && w[1].is_uppercase()))
+}
+
+/// `10:00`, `9am`, `3pm`, `14:30`: a time of day.
+fn is_clock(token: &str) -> bool {
+    let t = token.to_ascii_lowercase();
+    let t = t
+        .strip_suffix("am")
+        .or_else(|| t.strip_suffix("pm"))
+        .map_or((t.as_str(), false), |rest| (rest, true));
+    let (digits, meridiem) = t;
+    let (h, m) = digits.split_once(':').unwrap_or((digits, ""));
+    let hour = !h.is_empty() && h.len() <= 2 && h.chars().all(|c| c.is_ascii_digit());
+    let minutes = m.len() == 2 && m.chars().all(|c| c.is_ascii_digit());
+    hour && (meridiem || minutes)
 }
 
 /// `main.rs`, `notes.md`: a name, a dot and a short extension with a letter in it (not
@@ -216,6 +256,16 @@ mod tests {
             let q = query_words(plain);
             assert!(!q.file && !q.url, "{plain}");
         }
+        // Identifiers are names; operators mean a shell; clock times mean time.
+        let q = query_words("where is DATABASE_URL read by handleLogin or x_y");
+        assert_eq!(q.identifiers, ["database_url", "handlelogin", "x_y"]);
+        assert!(q.words.contains(&w("databas", true)) && q.words.contains(&w("read", false)));
+        assert!(query_words("find . | xargs rm").shell && query_words("a && b").shell);
+        assert!(query_words("echo $(date)").shell && !query_words("a or b").shell);
+        for t in ["10:00", "9am", "3PM", "14:30"] {
+            assert!(query_words(&format!("at {t} in Paris")).clock, "{t}");
+        }
+        assert!(!query_words("port 3000 and v2").clock);
         // Any script, any ending: never cut inside a character.
         for w in ["ꪪꪪing", "ꪪꪪed", "ééés", "日本語ies", "ßßing", "ǅǅ"] {
             assert!(!terms(w).is_empty(), "{w}");

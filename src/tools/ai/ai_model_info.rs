@@ -12,7 +12,7 @@ use crate::server::Switchboard;
 use crate::tools::ToolError;
 
 /// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
-pub const KEYWORDS: &str = "model details context length window capabilities tool calling vision template parameters show family size";
+pub const KEYWORDS: &str = "model details context length window capabilities supports tool calling vision template parameters show family size";
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

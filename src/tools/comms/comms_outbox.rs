@@ -11,7 +11,7 @@ use crate::tools::ToolError;
 
 /// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
 pub const KEYWORDS: &str =
-    "sent history delivered did it go went outbox status recently sent emails messages webhooks";
+    "sent history delivered was it sent outbox status recently sent emails messages webhooks";
 
 /// Entries one call returns at most.
 const MAX_LIMIT: usize = 100;

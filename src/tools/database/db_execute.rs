@@ -12,7 +12,7 @@ use crate::server::Switchboard;
 use crate::tools::ToolError;
 
 /// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
-pub const KEYWORDS: &str = "insert update delete alter drop create table write modify rows column set values record ddl dml sql statement";
+pub const KEYWORDS: &str = "insert update delete alter drop create table write modify change records column set values ddl dml sql statement";
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

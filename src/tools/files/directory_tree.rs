@@ -13,7 +13,7 @@ use crate::server::Switchboard;
 use crate::tools::{ToolError, blocking};
 
 /// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
-pub const KEYWORDS: &str = "tree structure layout hierarchy overview project structure recursive ls -R map outline nested folders";
+pub const KEYWORDS: &str = "tree structure layout hierarchy overview project repository structure recursive ls -R map outline nested folders";
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

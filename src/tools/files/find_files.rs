@@ -17,7 +17,7 @@ use crate::support::time::parse_point;
 use crate::tools::{ToolError, blocking};
 
 /// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
-pub const KEYWORDS: &str = "find locate search files by name glob pattern extension where is the file named which files modified recently larger bigger size newer older";
+pub const KEYWORDS: &str = "find locate search files by name called named glob pattern extension where is the file which files modified recently larger bigger size newer older every all";
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]

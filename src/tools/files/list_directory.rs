@@ -17,7 +17,7 @@ use crate::tools::{ToolError, blocking};
 
 /// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
 pub const KEYWORDS: &str =
-    "ls ll dir list folder contents entries what files are in a directory sizes sorted";
+    "ls list folder contents entries what files are in a directory inside sizes sorted";
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]

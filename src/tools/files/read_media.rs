@@ -18,7 +18,7 @@ use crate::support::{mime, text};
 use crate::tools::{ToolError, blocking};
 
 /// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
-pub const KEYWORDS: &str = "image picture photo screenshot png jpg jpeg gif webp diagram audio sound recording mp3 wav listen view see look binary base64";
+pub const KEYWORDS: &str = "image picture photo screenshot png jpg jpeg gif webp diagram audio sound recording mp3 wav listen view look binary base64";
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

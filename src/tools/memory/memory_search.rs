@@ -15,8 +15,7 @@ use crate::server::Switchboard;
 use crate::tools::ToolError;
 
 /// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
-pub const KEYWORDS: &str =
-    "recall remember what did I tell you know about find search notes memories previously";
+pub const KEYWORDS: &str = "recall remember what did I tell you know about find search look through notes memories previously";
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

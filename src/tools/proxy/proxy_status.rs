@@ -12,7 +12,7 @@ use crate::tools::ToolError;
 
 /// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
 pub const KEYWORDS: &str =
-    "status child mcp servers running failed to start startup error other servers";
+    "status list child mcp servers running failed to start startup error other servers";
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -11,7 +11,7 @@ use crate::tools::{ToolError, blocking};
 
 /// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
 pub const KEYWORDS: &str =
-    "kill pid signal sigterm sigkill kill -9 force terminate process hung stuck";
+    "kill pid process id signal sigterm sigkill kill -9 force terminate process hung stuck";
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "UPPERCASE")]
