@@ -4,6 +4,7 @@
 //! for content search (with `--smart-case`, the same semantics as search_content's default). Prints a table and writes JSON to `target/bench/results.json`.
 //!
 //! Run with `scripts/bench.sh` (or `cargo bench --bench switchboard`). Figures are medians.
+//! `BENCH_QUICK=1` for a fast smoke run; `BENCH_ONLY=discovery` for the tool-search rows alone.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -11,6 +12,9 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+
+#[path = "switchboard/discovery.rs"]
+mod discovery;
 
 fn main() {
     if std::env::args().any(|a| a == "--floor-server") {
@@ -23,6 +27,13 @@ fn main() {
     let quick = std::env::var_os("BENCH_QUICK").is_some();
     let work = tempfile::tempdir().unwrap();
     let base = std::fs::canonicalize(work.path()).unwrap();
+    // BENCH_ONLY=discovery: the tool-search rows alone (a minute instead of the whole run).
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("discovery") {
+        let mut rows = Vec::new();
+        discovery::rows(&mut rows, &base, quick);
+        print_table(&rows);
+        return;
+    }
     let fixtures = Fixtures::create(&base, quick);
     let sb = Target::switchboard(&fixtures);
     let fl = Target::floor();
@@ -307,6 +318,7 @@ fn main() {
     drop(f);
 
     web_rows(&mut rows, &fixtures, &base, n);
+    discovery::rows(&mut rows, &base, quick);
 
     print_table(&rows);
     let json = json!({
@@ -338,6 +350,7 @@ fn web_rows(rows: &mut Vec<Row>, fx: &Fixtures, base: &Path, n: usize) {
     let target = Target {
         program: PathBuf::from(env!("CARGO_BIN_EXE_switchboard")),
         args: vec!["--config".into(), config.display().to_string()],
+        env: Vec::new(),
     };
     let url = |i: usize| format!("http://127.0.0.1:{}/article?i={i}", server.port);
     let firsts: Vec<f64> = (0..5)
@@ -568,6 +581,8 @@ fn fill_notes(db: &Path, n: u64) {
 struct Target {
     program: PathBuf,
     args: Vec<String>,
+    /// Variables set for the server (the config's `env:` secrets).
+    env: Vec<(String, String)>,
 }
 
 impl Target {
@@ -582,6 +597,7 @@ impl Target {
                 "--exposure".into(),
                 "full".into(),
             ],
+            env: Vec::new(),
         }
     }
 
@@ -590,6 +606,7 @@ impl Target {
         Self {
             program: PathBuf::from(env!("CARGO_BIN_EXE_switchboard")),
             args: vec!["--config".into(), fx.config.display().to_string()],
+            env: Vec::new(),
         }
     }
 
@@ -613,6 +630,7 @@ impl Target {
         Self {
             program: std::env::current_exe().unwrap(),
             args: vec!["--floor-server".into()],
+            env: Vec::new(),
         }
     }
 
@@ -620,6 +638,7 @@ impl Target {
         use std::os::unix::process::CommandExt;
         let mut cmd = Command::new(&self.program);
         cmd.args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
@@ -856,6 +875,16 @@ impl Row {
             reference: Some(floor),
             target: target.into(),
             met: Some(value / floor >= min_ratio),
+        }
+    }
+    fn at_least(name: &str, value: f64, min: f64, unit: &str, target: &str) -> Self {
+        Self {
+            name: name.into(),
+            value,
+            unit: unit.into(),
+            reference: None,
+            target: target.into(),
+            met: Some(value >= min),
         }
     }
     fn abs(name: &str, value: f64, max: f64, unit: &str, target: &str) -> Self {
