@@ -641,7 +641,7 @@ impl Switchboard {
                     self.hub().map(|h| h.view()).as_deref(),
                 );
                 if let Ok(found) =
-                    crate::tools::discovery::search_tools::search(&searchable, name, 3)
+                    crate::tools::discovery::search_tools::search(&searchable, name, 3, 0)
                 {
                     close.extend(found.tools.into_iter().map(|t| t.name));
                 }

@@ -644,6 +644,9 @@ pub struct RawTools {
     pub search_results: usize,
     /// Most tools one `search_tools` call returns.
     pub max_search_results: usize,
+    /// How many of a search's results carry their input schema and an example call; the
+    /// rest come back brief.
+    pub search_detailed: usize,
 }
 
 impl Default for RawTools {
@@ -655,11 +658,12 @@ impl Default for RawTools {
             allow: Vec::new(),
             deny: Vec::new(),
             exposure: "auto".into(),
-            always: vec!["list_roots".into()],
+            always: vec!["list_roots".into(), "read_file".into(), "edit_file".into()],
             auto_budget_tokens: 8000,
             auto_max_tools: 100,
             search_results: 5,
             max_search_results: 20,
+            search_detailed: 3,
         }
     }
 }

@@ -21,6 +21,8 @@ pub struct ToolSettings {
     pub auto_max_tools: usize,
     pub search_results: usize,
     pub max_search_results: usize,
+    /// Results of a search that carry schema and example (`tools.search_detailed`).
+    pub search_detailed: usize,
 }
 
 /// `toolsets` and `exposure` come from the command line and replace `tools.enabled` and
@@ -73,6 +75,7 @@ pub(super) fn tool_settings(
             ("tools.auto_max_tools", raw.auto_max_tools as u64),
             ("tools.search_results", raw.search_results as u64),
             ("tools.max_search_results", raw.max_search_results as u64),
+            ("tools.search_detailed", raw.search_detailed as u64),
         ],
     )?;
     if raw.search_results > raw.max_search_results {
@@ -100,6 +103,7 @@ pub(super) fn tool_settings(
         auto_max_tools: raw.auto_max_tools,
         search_results: raw.search_results,
         max_search_results: raw.max_search_results,
+        search_detailed: raw.search_detailed,
     })
 }
 
@@ -156,7 +160,10 @@ mod tests {
         let t = tool_settings(&RawTools::default(), vec![], None, None, None).unwrap();
         assert_eq!(t.exposure, Exposure::Auto);
         assert_eq!(t.toolsets, Toolsets::everything());
-        assert_eq!(t.always, ["list_roots"]);
+        assert_eq!(t.always, ["list_roots", "read_file", "edit_file"]);
+        assert_eq!(t.search_detailed, 3);
+        let e = tool_settings(&raw("search_detailed: 0"), vec![], None, None, None).unwrap_err();
+        assert_eq!(e.key, "tools.search_detailed");
         assert_eq!((t.auto_budget_tokens, t.auto_max_tools), (8000, 100));
     }
 }

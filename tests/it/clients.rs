@@ -195,7 +195,16 @@ fn inspector_cli_lists_strictly_and_calls_every_tool() {
         .iter()
         .map(|t| t["name"].as_str().unwrap())
         .collect();
-    assert_eq!(core, ["search_tools", "call_tool", "list_roots"]);
+    assert_eq!(
+        core,
+        [
+            "search_tools",
+            "call_tool",
+            "list_roots",
+            "read_file",
+            "edit_file"
+        ]
+    );
     let tools: serde_json::Value = serde_json::from_str(&out).unwrap();
     let names: Vec<String> = tools["tools"]
         .as_array()

@@ -79,7 +79,7 @@ fn searchable(tools: &[Tool]) -> Searchable {
 fn run(tools: &[Tool], queries: &QuerySet, same: &[Vec<String>]) -> Scores {
     let tools = searchable(tools);
     score(queries, same, |q| {
-        search(&tools, q, 10)
+        search(&tools, q, 10, 3)
             .map(|o| o.tools.into_iter().map(|t| t.name).collect())
             .unwrap_or_default()
     })
@@ -162,5 +162,55 @@ fn search_quality_holds_its_floors() {
 fn search_quality_report() {
     for (name, s) in all_scores() {
         println!("== {}\n{}\n", s.summary(name), s.report());
+    }
+}
+
+/// What the compact core costs with more tools listed beside the discovery tools, and what a
+/// `search_tools` answer costs (the price of not listing a tool): `cargo test --lib
+/// compact_core_report -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement for the README, not a check"]
+fn compact_core_report() {
+    use crate::support::tokens::count;
+    let all = router(Shape::everything(), &Toolsets::everything()).list_all();
+    let pick = |names: &[&str]| -> Vec<Tool> {
+        names
+            .iter()
+            .filter_map(|n| all.iter().find(|t| t.name == *n).cloned())
+            .collect()
+    };
+    let core = ["search_tools", "call_tool", "list_roots"];
+    println!(
+        "compact core {core:?}: {} tokens",
+        super::list_tokens(&pick(&core))
+    );
+    for extra in [
+        "read_file",
+        "search_content",
+        "edit_file",
+        "write_file",
+        "list_directory",
+        "run_command",
+        "find_files",
+    ] {
+        println!(
+            "  + {extra}: {} tokens",
+            super::list_tokens(&pick(&[extra])) - 12
+        );
+    }
+    let tools = searchable(&own_tools());
+    for (query, limit) in [
+        ("read a file", 5),
+        ("read a file", 3),
+        ("grep for TODO", 5),
+        ("edit lines in a file", 5),
+        ("run the tests", 5),
+    ] {
+        let out = search(&tools, query, limit, 3).unwrap();
+        let text = serde_json::to_string(&out).unwrap();
+        println!(
+            "search_tools {query:?} limit {limit}: {} tokens",
+            count(&text)
+        );
     }
 }

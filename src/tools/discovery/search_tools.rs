@@ -36,10 +36,13 @@ pub struct FoundTool {
     pub description: String,
     /// Where the tool comes from: "switchboard", or the child server's name.
     pub server: String,
-    /// JSON Schema of the `arguments` to pass to call_tool.
-    pub input_schema: serde_json::Map<String, Value>,
+    /// JSON Schema of the `arguments` to pass to call_tool (on the first results; search a
+    /// tool's exact name for the schema of a brief one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_schema: Option<serde_json::Map<String, Value>>,
     /// One call's arguments: the required ones, with placeholders in <>.
-    pub example: serde_json::Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub example: Option<serde_json::Map<String, Value>>,
     /// Whether it only reads (false: it may change or delete things).
     pub read_only: bool,
     /// On the best match when another ranks close behind: which to use instead, when.
@@ -139,11 +142,12 @@ fn first_sentence(text: &str) -> &str {
 }
 
 /// The tools of `searchable` that best match `query`, at most `limit`, a tool named exactly by
-/// the query first.
+/// the query first; the first `detailed` with their input schema and an example call.
 pub fn search(
     searchable: &Searchable,
     query: &str,
     limit: usize,
+    detailed: usize,
 ) -> Result<SearchToolsOutput, ToolError> {
     let query = query.trim();
     if query.is_empty() {
@@ -161,8 +165,10 @@ pub fn search(
     let mut tools: Vec<FoundTool> = hits
         .iter()
         .take(limit)
-        .map(|h| {
+        .enumerate()
+        .map(|(rank, h)| {
             let t = &searchable.tools[h.entry];
+            let detail = rank < detailed;
             FoundTool {
                 name: t.name.to_string(),
                 title: title(t).map(str::to_owned),
@@ -171,8 +177,8 @@ pub fn search(
                     .server
                     .clone()
                     .unwrap_or_else(|| "switchboard".to_owned()),
-                input_schema: t.input_schema.as_ref().clone(),
-                example: crate::discovery::example::arguments(&t.input_schema),
+                input_schema: detail.then(|| t.input_schema.as_ref().clone()),
+                example: detail.then(|| crate::discovery::example::arguments(&t.input_schema)),
                 read_only: crate::tools::is_read_only(t),
                 instead: None,
             }
@@ -215,7 +221,7 @@ impl Switchboard {
         let wanted = args.limit.unwrap_or(t.search_results).max(1);
         let limit = wanted.min(t.max_search_results);
         let searchable: Arc<Searchable> = self.searchable_tools(&ctx).await;
-        let mut out = search(&searchable, &args.query, limit)?;
+        let mut out = search(&searchable, &args.query, limit, t.search_detailed)?;
         if wanted > limit && out.note.is_none() {
             out.note = Some(format!(
                 "at most {limit} tools per search (tools.max_search_results); make the query more specific"
@@ -240,17 +246,21 @@ mod tests {
     #[test]
     fn results_carry_schemas_examples_and_no_match_says_what_to_do() {
         let tools = catalogue();
-        let out = search(&tools, "write_file", 2).unwrap();
+        let out = search(&tools, "write_file", 3, 2).unwrap();
         assert_eq!(out.tools[0].name, "write_file");
         assert_eq!(out.tools[0].server, "switchboard");
         assert!(!out.tools[0].read_only);
-        assert!(out.tools[0].input_schema["properties"]["path"].is_object());
-        assert_eq!(out.tools[0].example["path"], "<path>");
+        let schema = out.tools[0].input_schema.as_ref().unwrap();
+        assert!(schema["properties"]["path"].is_object());
+        assert_eq!(out.tools[0].example.as_ref().unwrap()["path"], "<path>");
+        // Past the detailed ones, a result is brief.
+        assert!(out.tools[1].input_schema.is_some());
+        assert!(out.tools[2].input_schema.is_none() && out.tools[2].example.is_none());
         assert_eq!(out.searched, tools.tools().len());
-        let none = search(&tools, "zzyzx qwv", 5).unwrap();
+        let none = search(&tools, "zzyzx qwv", 5, 3).unwrap();
         assert!(none.tools.is_empty());
         assert!(none.note.unwrap().contains("other words"));
-        assert!(search(&tools, "  ", 5).is_err());
+        assert!(search(&tools, "  ", 5, 3).is_err());
     }
 
     #[test]
@@ -264,7 +274,7 @@ mod tests {
             "run a command",
             "show the notes",
         ] {
-            let out = search(&tools, query, 3).unwrap();
+            let out = search(&tools, query, 3, 3).unwrap();
             if let Some(instead) = &out.tools[0].instead {
                 ties += 1;
                 let other = &out.tools[1];
@@ -276,7 +286,7 @@ mod tests {
         }
         assert!(ties > 0, "no near tie among the queries");
         // A tool named exactly gets no such line.
-        let out = search(&tools, "read_file", 3).unwrap();
+        let out = search(&tools, "read_file", 3, 3).unwrap();
         assert!(out.tools[0].instead.is_none());
     }
 
