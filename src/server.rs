@@ -627,6 +627,12 @@ impl Switchboard {
             Some(_) => format!(
                 "the tool `{name}` is not available until it is configured (exec.shell for run_shell, exec.packages for install_package, comms for the sending tools, a servers file for proxy_*)"
             ),
+            // No tool name is longer (SEP-986): nothing is close, and a huge name is not worth
+            // comparing.
+            None if name.len() > 128 => format!(
+                "there is no tool named `{}…` (tool names have at most 128 characters); search_tools finds tools by what they do",
+                name.chars().take(60).collect::<String>()
+            ),
             None => {
                 // Names a letter or two away first (a typo), then tools that do what the
                 // name says.

@@ -647,6 +647,8 @@ pub struct RawTools {
     /// How many of a search's results carry their input schema and an example call; the
     /// rest come back brief.
     pub search_detailed: usize,
+    /// Longest `search_tools` query, in characters.
+    pub max_search_query_chars: usize,
 }
 
 impl Default for RawTools {
@@ -664,6 +666,7 @@ impl Default for RawTools {
             search_results: 5,
             max_search_results: 20,
             search_detailed: 3,
+            max_search_query_chars: 1000,
         }
     }
 }

@@ -23,6 +23,8 @@ pub struct ToolSettings {
     pub max_search_results: usize,
     /// Results of a search that carry schema and example (`tools.search_detailed`).
     pub search_detailed: usize,
+    /// Longest `search_tools` query (`tools.max_search_query_chars`).
+    pub max_search_query_chars: usize,
 }
 
 /// `toolsets` and `exposure` come from the command line and replace `tools.enabled` and
@@ -76,6 +78,10 @@ pub(super) fn tool_settings(
             ("tools.search_results", raw.search_results as u64),
             ("tools.max_search_results", raw.max_search_results as u64),
             ("tools.search_detailed", raw.search_detailed as u64),
+            (
+                "tools.max_search_query_chars",
+                raw.max_search_query_chars as u64,
+            ),
         ],
     )?;
     if raw.search_results > raw.max_search_results {
@@ -104,6 +110,7 @@ pub(super) fn tool_settings(
         search_results: raw.search_results,
         max_search_results: raw.max_search_results,
         search_detailed: raw.search_detailed,
+        max_search_query_chars: raw.max_search_query_chars,
     })
 }
 

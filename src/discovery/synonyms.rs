@@ -181,9 +181,14 @@ const INSIDE_NAME: f64 = 0.5;
 /// added keeps the larger weight).
 pub fn expand(query: &QueryWords) -> Vec<(String, f64)> {
     let mut out: Vec<(String, f64)> = Vec::with_capacity(query.words.len() * 2 + 3);
-    let mut put = |t: &str, w: f64| match out.iter_mut().find(|(x, _)| x == t) {
-        Some((_, old)) => *old = old.max(w),
-        None => out.push((t.to_owned(), w)),
+    // Word → its place in `out`: linear in the query's length, however long it is.
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut put = |t: &str, w: f64| match seen.get(t) {
+        Some(&i) => out[i].1 = out[i].1.max(w),
+        None => {
+            seen.insert(t.to_owned(), out.len());
+            out.push((t.to_owned(), w));
+        }
     };
     for (t, inside_name) in &query.words {
         put(t, if *inside_name { INSIDE_NAME } else { 1.0 });

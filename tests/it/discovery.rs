@@ -176,3 +176,34 @@ async fn search_tools_ranks_the_official_servers_tools_beside_its_own() {
         assert!(servers.contains(&"filesystem"), "{found}");
     }
 }
+
+/// A query or tool name the size of a whole frame gets a short answer that says what to do,
+/// without echoing it back.
+#[tokio::test]
+async fn huge_queries_and_names_get_a_short_clear_answer() {
+    let p = Project::new();
+    let mut settings = p.settings();
+    settings.tools.exposure = Exposure::Compact;
+    let s = session(settings).await;
+    let huge: String = (0..300_000).map(|i| format!("w{i} ")).collect();
+    let e = s.err("search_tools", json!({"query": huge})).await;
+    assert!(
+        e.contains("tools.max_search_query_chars"),
+        "{}",
+        &e[..e.len().min(300)]
+    );
+    assert!(e.len() < 400, "{} characters", e.len());
+    let e = s
+        .err("call_tool", json!({"name": huge, "arguments": {}}))
+        .await;
+    assert!(
+        e.contains("at most 128 characters"),
+        "{}",
+        &e[..e.len().min(300)]
+    );
+    assert!(e.len() < 400, "{} characters", e.len());
+    // A long but allowed query still searches.
+    let long = "find where the configuration file is read ".repeat(20);
+    let found = s.ok("search_tools", json!({"query": long})).await;
+    assert!(!found["tools"].as_array().unwrap().is_empty(), "{found}");
+}

@@ -221,6 +221,13 @@ impl Switchboard {
         let wanted = args.limit.unwrap_or(t.search_results).max(1);
         let limit = wanted.min(t.max_search_results);
         let searchable: Arc<Searchable> = self.searchable_tools(&ctx).await;
+        let chars = args.query.chars().count();
+        if chars > t.max_search_query_chars {
+            return Err(ToolError::invalid(format!(
+                "`query` is {chars} characters, more than {} (tools.max_search_query_chars): describe the task in a sentence, e.g. \"find where a function is defined\"",
+                t.max_search_query_chars
+            )));
+        }
         let mut out = search(&searchable, &args.query, limit, t.search_detailed)?;
         if wanted > limit && out.note.is_none() {
             out.note = Some(format!(
