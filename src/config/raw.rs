@@ -649,6 +649,13 @@ pub struct RawTools {
     pub search_detailed: usize,
     /// Longest `search_tools` query, in characters.
     pub max_search_query_chars: usize,
+    /// An embedding model (`backend/model` or a model of the default backend): `search_tools`
+    /// then ranks by meaning as well as by words. None: words only.
+    pub search_embed_model: Option<String>,
+    /// How much the meaning ranking counts beside the word ranking (0 to 1).
+    pub search_embed_weight: f64,
+    /// Longest wait for a query's embedding before a search goes on with words only.
+    pub search_embed_timeout_ms: u64,
 }
 
 impl Default for RawTools {
@@ -667,6 +674,9 @@ impl Default for RawTools {
             max_search_results: 20,
             search_detailed: 3,
             max_search_query_chars: 1000,
+            search_embed_model: None,
+            search_embed_weight: 0.3,
+            search_embed_timeout_ms: 1500,
         }
     }
 }

@@ -25,6 +25,16 @@ pub struct ToolSettings {
     pub search_detailed: usize,
     /// Longest `search_tools` query (`tools.max_search_query_chars`).
     pub max_search_query_chars: usize,
+    /// Ranking tools by meaning too (`tools.search_embed_model`); `None`: words only.
+    pub search_embed: Option<SearchEmbed>,
+}
+
+/// Tool search by meaning: the embedding model, its weight and how long a query may wait.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchEmbed {
+    pub model: String,
+    pub weight: f64,
+    pub timeout: std::time::Duration,
 }
 
 /// `toolsets` and `exposure` come from the command line and replace `tools.enabled` and
@@ -82,6 +92,7 @@ pub(super) fn tool_settings(
                 "tools.max_search_query_chars",
                 raw.max_search_query_chars as u64,
             ),
+            ("tools.search_embed_timeout_ms", raw.search_embed_timeout_ms),
         ],
     )?;
     if raw.search_results > raw.max_search_results {
@@ -93,6 +104,25 @@ pub(super) fn tool_settings(
             ),
         ));
     }
+    if !(raw.search_embed_weight > 0.0 && raw.search_embed_weight <= 1.0) {
+        return Err(err(
+            "tools.search_embed_weight",
+            format!(
+                "{} is not a weight: use a number above 0 and at most 1 (0.3 measured best)",
+                raw.search_embed_weight
+            ),
+        ));
+    }
+    let search_embed = raw
+        .search_embed_model
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .map(|model| SearchEmbed {
+            model: model.to_owned(),
+            weight: raw.search_embed_weight,
+            timeout: std::time::Duration::from_millis(raw.search_embed_timeout_ms),
+        });
     if let Some(bad) = raw.always.iter().find(|n| !is_tool_name(n)) {
         return Err(err(
             "tools.always",
@@ -111,6 +141,7 @@ pub(super) fn tool_settings(
         max_search_results: raw.max_search_results,
         search_detailed: raw.search_detailed,
         max_search_query_chars: raw.max_search_query_chars,
+        search_embed,
     })
 }
 
@@ -171,6 +202,17 @@ mod tests {
         assert_eq!(t.search_detailed, 3);
         let e = tool_settings(&raw("search_detailed: 0"), vec![], None, None, None).unwrap_err();
         assert_eq!(e.key, "tools.search_detailed");
+        assert!(t.search_embed.is_none());
+        let on = raw("search_embed_model: all-minilm\nsearch_embed_weight: 0.5");
+        let e = tool_settings(&on, vec![], None, None, None)
+            .unwrap()
+            .search_embed;
+        assert_eq!(e.unwrap().weight, 0.5);
+        for bad in ["0", "1.5", "-1", ".nan"] {
+            let r = raw(&format!("search_embed_weight: {bad}"));
+            let e = tool_settings(&r, vec![], None, None, None).unwrap_err();
+            assert_eq!(e.key, "tools.search_embed_weight", "{bad}");
+        }
         assert_eq!((t.auto_budget_tokens, t.auto_max_tools), (8000, 100));
     }
 }

@@ -9,6 +9,7 @@
 //! Measured on the query sets of `tests/discovery/` (see `tools::discovery::quality`).
 
 pub mod example;
+pub mod meaning;
 pub mod spelling;
 pub mod synonyms;
 pub mod words;
@@ -58,7 +59,7 @@ pub struct Entry {
 impl Entry {
     /// The name without a child's alias prefix (`git__git_log` → `git_log`): the alias says
     /// which server, not what the tool does.
-    fn own_name(&self) -> &str {
+    pub fn own_name(&self) -> &str {
         match &self.server {
             Some(alias) => self
                 .name

@@ -215,24 +215,13 @@ mod tests {
     }
 }
 
-/// Reciprocal-rank fusion of two rankings (best first): each id scores `1 / (K + rank)` in
-/// each list it appears in, so a note found both by words and by meaning rises to the top,
-/// and neither list's raw scores need to be comparable.
+/// Reciprocal-rank fusion of two rankings (best first), words and meaning counting alike:
+/// a note found both ways rises to the top, and neither list's raw scores need to be
+/// comparable.
 pub fn fuse(words: &[i64], meaning: &[i64], limit: usize) -> Vec<(i64, f64)> {
-    const K: f64 = 60.0;
-    let mut scores: Vec<(i64, f64)> = Vec::new();
-    for list in [words, meaning] {
-        for (rank, id) in list.iter().enumerate() {
-            let s = 1.0 / (K + rank as f64 + 1.0);
-            match scores.iter_mut().find(|(i, _)| i == id) {
-                Some((_, total)) => *total += s,
-                None => scores.push((*id, s)),
-            }
-        }
-    }
-    scores.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    scores.truncate(limit);
-    scores
+    let mut fused = crate::support::fusion::reciprocal_rank(&[(words, 1.0), (meaning, 1.0)], 60.0);
+    fused.truncate(limit);
+    fused
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod frontmatter;
+pub mod fusion;
 pub mod html;
 pub mod mime;
 pub mod process;

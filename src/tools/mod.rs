@@ -700,7 +700,7 @@ mod tests {
     const FULL_BUDGET: usize = 24_000;
     /// Compact mode's list with the default `tools.always` (list_roots, read_file, edit_file),
     /// whatever the catalogue's size: 717 tokens with list_roots alone before tool search
-    /// gained server, example and near-tie fields; 1,317 now.
+    /// gained server, example, near-tie and meaning fields; 1,366 now.
     const COMPACT_BUDGET: usize = 1_500;
 
     #[test]

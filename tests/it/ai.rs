@@ -762,3 +762,116 @@ async fn memory_search_ranks_by_meaning_with_an_embedding_model() {
         "{r}"
     );
 }
+
+/// `search_tools` until its answer says `mode: hybrid` or `semantic` contains `until`, within
+/// two minutes (the engine embeds every tool on one thread): the readiness signal is the
+/// answer itself.
+async fn search_until(s: &Session, query: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let found = s.ok("search_tools", json!({"query": query})).await;
+        if done(&found) {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "still not done: {found}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// With an embedding model, `search_tools` ranks by meaning too: the tools' vectors are made in
+/// the background (words only until then, and the answer says so), then searches are hybrid,
+/// and a query no word of any tool matches still finds tools. A query whose embedding is slower
+/// than the timeout, or a model that cannot be reached, leaves words only, and says why.
+#[tokio::test]
+async fn search_tools_ranks_by_meaning_with_an_embedding_model() {
+    use switchboard::config::tools::SearchEmbed;
+    let Some(e) = engine() else { return };
+    let _turn = TURN.lock().await;
+    let p = Project::new();
+    let mut settings = settings(&p, e);
+    settings.tools.exposure = switchboard::policy::tools::Exposure::Compact;
+    let embed = SearchEmbed {
+        model: "llama_embed/embed".into(),
+        weight: 0.3,
+        timeout: Duration::from_secs(30),
+    };
+    settings.tools.search_embed = Some(embed.clone());
+    let s = session(settings.clone()).await;
+    let first = s.ok("search_tools", json!({"query": "read_file"})).await;
+    assert_eq!(first["mode"], "words", "{first}");
+    assert!(
+        first["semantic"].as_str().unwrap().contains("being made"),
+        "{first}"
+    );
+    assert_eq!(first["tools"][0]["name"], "read_file");
+    let hybrid = search_until(&s, "read_file", |f| f["mode"] == "hybrid").await;
+    assert!(hybrid.get("semantic").is_none(), "{hybrid}");
+    // A tool named exactly stays first; words still carry an ordinary query.
+    assert_eq!(hybrid["tools"][0]["name"], "read_file", "{hybrid}");
+    let found = s
+        .ok("search_tools", json!({"query": "read a text file"}))
+        .await;
+    let names: Vec<&str> = found["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(names[..3].contains(&"read_file"), "{found}");
+    // No word of this query is in any tool: only meaning finds something.
+    let meaning_only = s.ok("search_tools", json!({"query": "qwzx vbnm"})).await;
+    assert_eq!(meaning_only["mode"], "hybrid");
+    assert!(
+        !meaning_only["tools"].as_array().unwrap().is_empty(),
+        "{meaning_only}"
+    );
+    drop(s);
+
+    // The query's embedding slower than the timeout: words, and why.
+    let mut slow = settings.clone();
+    slow.tools.search_embed = Some(SearchEmbed {
+        timeout: Duration::from_millis(1),
+        ..embed
+    });
+    let s = session(slow).await;
+    let timed_out = search_until(&s, "read a file", |f| {
+        f["semantic"]
+            .as_str()
+            .is_some_and(|m| !m.contains("being made"))
+    })
+    .await;
+    assert_eq!(timed_out["mode"], "words");
+    assert!(
+        timed_out["semantic"]
+            .as_str()
+            .unwrap()
+            .contains("tools.search_embed_timeout_ms"),
+        "{timed_out}"
+    );
+    assert_eq!(timed_out["tools"][0]["name"], "read_file");
+    drop(s);
+
+    // The model unreachable: words, and why.
+    let p2 = Project::new();
+    let mut off = p2.settings();
+    off.ai.backends = vec![backend(
+        "ollama",
+        BackendKind::Ollama,
+        "http://127.0.0.1:9",
+        None,
+    )];
+    off.tools.search_embed = Some(SearchEmbed {
+        model: "all-minilm".into(),
+        weight: 0.3,
+        timeout: Duration::from_secs(2),
+    });
+    let s = session(off).await;
+    let down = search_until(&s, "read a file", |f| {
+        f["semantic"]
+            .as_str()
+            .is_some_and(|m| m.contains("meaning search skipped"))
+    })
+    .await;
+    assert_eq!(down["mode"], "words");
+    assert_eq!(down["tools"][0]["name"], "read_file", "{down}");
+}

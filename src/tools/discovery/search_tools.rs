@@ -3,7 +3,8 @@
 //! and returns the best with what the next call needs: the input schema, an example call,
 //! the server each comes from, and for a near tie which other tool to use instead when.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::model::Tool;
@@ -13,7 +14,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::discovery::{Entry, Index};
+use crate::config::tools::SearchEmbed;
+use crate::discovery::{Entry, Hit, Index, meaning};
 use crate::folders::Folders;
 use crate::proxy::View;
 use crate::server::Switchboard;
@@ -59,6 +61,12 @@ pub struct SearchToolsOutput {
     /// Present when nothing matched or the limit was lowered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// With an embedding model configured: "hybrid" (words and meaning) or "words".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<&'static str>,
+    /// Why this search ranked by words only, when meaning was configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub semantic: Option<String>,
 }
 
 /// A runner-up within this fraction of the best score is a near tie, worth a word.
@@ -69,7 +77,20 @@ const NEAR_TIE: f64 = 0.8;
 pub struct Searchable {
     tools: Vec<Tool>,
     index: Index,
+    /// The tools' embeddings for search by meaning, made once, in the background.
+    vectors: Mutex<Vectors>,
 }
+
+/// Where the tools' embeddings stand. A std mutex: held only to read or swap the state.
+enum Vectors {
+    Idle,
+    Making,
+    Ready(Arc<Vec<Vec<f32>>>),
+    Failed { error: String, at: Instant },
+}
+
+/// A failed attempt to embed the tools is tried again after this long.
+const RETRY: Duration = Duration::from_secs(60);
 
 impl Searchable {
     /// Indexes `tools`: the built-in tools' keywords come from their files, the declarative
@@ -99,6 +120,7 @@ impl Searchable {
         Self {
             index: Index::new(entries),
             tools,
+            vectors: Mutex::new(Vectors::Idle),
         }
     }
 
@@ -149,13 +171,30 @@ pub fn search(
     limit: usize,
     detailed: usize,
 ) -> Result<SearchToolsOutput, ToolError> {
+    let hits = rank(searchable, query)?;
+    Ok(answer(searchable, query, &hits, limit, detailed))
+}
+
+/// The word ranking of `query`.
+fn rank(searchable: &Searchable, query: &str) -> Result<Vec<Hit>, ToolError> {
     let query = query.trim();
     if query.is_empty() {
         return Err(ToolError::invalid(
             "`query` is empty: describe the task in a few words, e.g. \"list a directory\"",
         ));
     }
-    let hits = searchable.index.search(query);
+    Ok(searchable.index.search(query))
+}
+
+/// The answer for a ranking: the first `limit` tools, the first `detailed` in full.
+fn answer(
+    searchable: &Searchable,
+    query: &str,
+    hits: &[Hit],
+    limit: usize,
+    detailed: usize,
+) -> SearchToolsOutput {
+    let query = query.trim();
     let note = hits.is_empty().then(|| {
         format!(
             "no tool matched `{query}`; try other words for the task (e.g. \"read\", \"search\", \"http\", \"sql\") or fewer of them"
@@ -184,7 +223,7 @@ pub fn search(
             }
         })
         .collect();
-    if let ([best, second, ..], [first, ..]) = (&hits[..], tools.as_mut_slice())
+    if let ([best, second, ..], [first, ..]) = (hits, tools.as_mut_slice())
         && best.score < f64::MAX
         && second.score >= NEAR_TIE * best.score
     {
@@ -195,11 +234,127 @@ pub fn search(
             first_sentence(&other.description)
         ));
     }
-    Ok(SearchToolsOutput {
+    SearchToolsOutput {
         tools,
         searched: searchable.tools.len(),
         note,
-    })
+        mode: None,
+        semantic: None,
+    }
+}
+
+impl Switchboard {
+    /// The tools nearest `query` by meaning, or why there are none this time (the tools'
+    /// vectors not made yet, the model unreachable or slow): the search then goes on with
+    /// words only.
+    async fn by_meaning(
+        &self,
+        searchable: &Arc<Searchable>,
+        embed: &SearchEmbed,
+        query: &str,
+    ) -> Result<Vec<usize>, String> {
+        let making = || {
+            format!(
+                "the {} tools' vectors are being made with {} in the background; words only until then",
+                searchable.tools.len(),
+                embed.model
+            )
+        };
+        let vectors = {
+            let mut state = crate::support::lock(&searchable.vectors);
+            match &*state {
+                Vectors::Ready(v) => v.clone(),
+                Vectors::Making => return Err(making()),
+                Vectors::Failed { error, at } if at.elapsed() < RETRY => {
+                    return Err(format!(
+                        "meaning search skipped ({error}); words only, tried again within a minute"
+                    ));
+                }
+                Vectors::Idle | Vectors::Failed { .. } => {
+                    *state = Vectors::Making;
+                    drop(state);
+                    self.make_vectors(searchable.clone(), embed.model.clone());
+                    return Err(making());
+                }
+            }
+        };
+        let ai = self.ai().map_err(|e| e.to_string())?;
+        let embedded = tokio::time::timeout(embed.timeout, async {
+            let target = ai.resolve(Some(&embed.model)).await?;
+            target
+                .backend
+                .embed(&target.model, &[query.to_owned()])
+                .await
+        })
+        .await;
+        let q = match embedded {
+            Err(_) => {
+                return Err(format!(
+                    "the query's embedding took longer than {} ms (tools.search_embed_timeout_ms); words only",
+                    embed.timeout.as_millis()
+                ));
+            }
+            Ok(Err(e)) => return Err(format!("meaning search skipped ({e}); words only")),
+            Ok(Ok(e)) => e.vectors.into_iter().next().unwrap_or_default(),
+        };
+        Ok(meaning::nearest(&vectors, &q, searchable.tools.len()))
+    }
+
+    /// Embeds every tool's text on a task of its own (stopped with the session), then stores
+    /// the vectors, or why they could not be made, in `searchable`.
+    fn make_vectors(&self, searchable: Arc<Searchable>, model: String) {
+        let sb = self.clone();
+        tokio::spawn(async move {
+            let texts: Vec<String> = searchable
+                .index
+                .entries()
+                .iter()
+                .map(meaning::tool_text)
+                .collect();
+            let made = tokio::select! {
+                _ = sb.shutdown.cancelled() => return,
+                made = embed_all(&sb, &model, &texts) => made,
+            };
+            let mut state = crate::support::lock(&searchable.vectors);
+            *state = match made {
+                Ok(v) => Vectors::Ready(Arc::new(v)),
+                Err(error) => {
+                    tracing::warn!(model, error, "tool search: could not embed the tools");
+                    Vectors::Failed {
+                        error,
+                        at: Instant::now(),
+                    }
+                }
+            };
+        });
+    }
+}
+
+/// One vector per text, in batches of `ai.max_embed_inputs`.
+async fn embed_all(
+    sb: &Switchboard,
+    model: &str,
+    texts: &[String],
+) -> Result<Vec<Vec<f32>>, String> {
+    let ai = sb.ai().map_err(|e| e.to_string())?;
+    let target = ai.resolve(Some(model)).await.map_err(|e| e.to_string())?;
+    let mut out = Vec::with_capacity(texts.len());
+    for chunk in texts.chunks(ai.settings.max_embed_inputs.max(1)) {
+        let e = target
+            .backend
+            .embed(&target.model, chunk)
+            .await
+            .map_err(|e| e.to_string())?;
+        if e.vectors.len() != chunk.len() {
+            return Err(format!(
+                "the embedding model returned {} vectors for {} tools",
+                e.vectors.len(),
+                chunk.len()
+            ));
+        }
+        out.extend(e.vectors);
+    }
+    Ok(out)
 }
 
 #[tool_router(router = search_tools_router, vis = "pub(crate)")]
@@ -220,7 +375,6 @@ impl Switchboard {
         let t = &self.settings.tools;
         let wanted = args.limit.unwrap_or(t.search_results).max(1);
         let limit = wanted.min(t.max_search_results);
-        let searchable: Arc<Searchable> = self.searchable_tools(&ctx).await;
         let chars = args.query.chars().count();
         if chars > t.max_search_query_chars {
             return Err(ToolError::invalid(format!(
@@ -228,7 +382,21 @@ impl Switchboard {
                 t.max_search_query_chars
             )));
         }
-        let mut out = search(&searchable, &args.query, limit, t.search_detailed)?;
+        let searchable: Arc<Searchable> = self.searchable_tools(&ctx).await;
+        let mut hits = rank(&searchable, &args.query)?;
+        let (mode, semantic) = match &t.search_embed {
+            None => (None, None),
+            Some(embed) => match self.by_meaning(&searchable, embed, args.query.trim()).await {
+                Ok(nearest) => {
+                    hits = meaning::fuse(&hits, &nearest, embed.weight);
+                    (Some("hybrid"), None)
+                }
+                Err(why) => (Some("words"), Some(why)),
+            },
+        };
+        let mut out = answer(&searchable, &args.query, &hits, limit, t.search_detailed);
+        out.mode = mode;
+        out.semantic = semantic;
         if wanted > limit && out.note.is_none() {
             out.note = Some(format!(
                 "at most {limit} tools per search (tools.max_search_results); make the query more specific"
