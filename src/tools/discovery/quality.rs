@@ -161,7 +161,7 @@ fn search_quality_holds_its_floors() {
 #[ignore = "a report for tuning, not a check"]
 fn search_quality_report() {
     for (name, s) in all_scores() {
-        println!("== {}\n{}\n", s.summary(name), s.report());
+        eprintln!("== {}\n{}\n", s.summary(name), s.report());
     }
 }
 
@@ -180,7 +180,7 @@ fn compact_core_report() {
             .collect()
     };
     let core = ["search_tools", "call_tool", "list_roots"];
-    println!(
+    eprintln!(
         "compact core {core:?}: {} tokens",
         super::list_tokens(&pick(&core))
     );
@@ -193,7 +193,7 @@ fn compact_core_report() {
         "run_command",
         "find_files",
     ] {
-        println!(
+        eprintln!(
             "  + {extra}: {} tokens",
             super::list_tokens(&pick(&[extra])) - 12
         );
@@ -208,7 +208,7 @@ fn compact_core_report() {
     ] {
         let out = search(&tools, query, limit, 3).unwrap();
         let text = serde_json::to_string(&out).unwrap();
-        println!(
+        eprintln!(
             "search_tools {query:?} limit {limit}: {} tokens",
             count(&text)
         );
