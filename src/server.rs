@@ -91,6 +91,8 @@ pub struct Inner {
     /// `search_tools`' index, with the folders' snapshot and the children's view it was built
     /// from: rebuilt only when either is replaced.
     search_index: Mutex<Option<SearchIndex>>,
+    /// Tool vectors for search by meaning, by text, kept across catalogues.
+    pub(crate) search_vectors: crate::discovery::meaning::VectorCache,
 }
 
 /// An index of the offered tools and what it was built from.
@@ -214,6 +216,7 @@ impl Switchboard {
             pages,
             client_log_level: Mutex::new(LoggingLevel::Warning),
             search_index: Mutex::new(None),
+            search_vectors: Default::default(),
         }))
     }
 

@@ -5,6 +5,9 @@
 //! all-MiniLM-L6-v2 at weight 0.3: top-1 57.5% → 64.6%, top-3 80.3% → 85.8%, the tuned sets
 //! within a point. Plain vectors in, rankings out: the embedding calls live in the adapter.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use super::{Entry, Hit};
 
 /// How many of each ranking the fusion reads.
@@ -31,8 +34,52 @@ pub fn tool_text(e: &Entry) -> String {
     text
 }
 
+/// One embedding, shared between the cache and the catalogues that use it.
+pub type Vector = Arc<[f32]>;
+
+/// Vectors already made, by text: a new catalogue (a child started, a folder changed) embeds
+/// only the tools whose text is new. Holds at most `4 ×` the texts last asked for, so tools
+/// that come and go cannot grow it without bound.
+#[derive(Default)]
+pub struct VectorCache {
+    /// A std mutex: held only to look up or insert, never across an embedding call.
+    by_text: Mutex<HashMap<String, Vector>>,
+}
+
+impl VectorCache {
+    /// The vectors known for `texts` (in order), and the positions of those still to make.
+    pub fn lookup(&self, texts: &[String]) -> (Vec<Option<Vector>>, Vec<usize>) {
+        let cache = crate::support::lock(&self.by_text);
+        let found: Vec<Option<Vector>> = texts.iter().map(|t| cache.get(t).cloned()).collect();
+        let missing = found
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.is_none())
+            .map(|(i, _)| i)
+            .collect();
+        (found, missing)
+    }
+
+    /// Keeps `made` for later catalogues of about `wanted` tools.
+    pub fn store(&self, made: impl IntoIterator<Item = (String, Vector)>, wanted: usize) {
+        let mut cache = crate::support::lock(&self.by_text);
+        if cache.len() > 4 * wanted.max(64) {
+            cache.clear();
+        }
+        cache.extend(made);
+    }
+
+    pub fn len(&self) -> usize {
+        crate::support::lock(&self.by_text).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// The indexes of `vectors` nearest `query` by cosine similarity, nearest first, at most `n`.
-pub fn nearest(vectors: &[Vec<f32>], query: &[f32], n: usize) -> Vec<usize> {
+pub fn nearest(vectors: &[Vector], query: &[f32], n: usize) -> Vec<usize> {
     let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
     let q = norm(query);
     let mut sims: Vec<(usize, f32)> = vectors
@@ -97,7 +144,8 @@ mod tests {
         };
         assert_eq!(tool_text(&e), "git log: Log Shows the commit logs");
 
-        let vectors = vec![vec![1.0, 0.0], vec![0.0, 1.0], vec![0.7, 0.7], vec![1.0]];
+        let v = |x: &[f32]| -> Arc<[f32]> { Arc::from(x) };
+        let vectors = vec![v(&[1.0, 0.0]), v(&[0.0, 1.0]), v(&[0.7, 0.7]), v(&[1.0])];
         assert_eq!(nearest(&vectors, &[0.0, 2.0], 2), [1, 2]);
         // A vector of another length (another model) is never near.
         assert_eq!(nearest(&vectors, &[1.0, 0.0], 10).len(), 3);
@@ -117,5 +165,23 @@ mod tests {
         // A tool named exactly stays first.
         let named = [hit(5, f64::MAX), hit(1, 8.0)];
         assert_eq!(fuse(&named, &[1, 0], 1.0)[0].entry, 5);
+    }
+
+    #[test]
+    fn the_cache_embeds_only_new_texts_and_stays_bounded() {
+        let cache = VectorCache::default();
+        let texts: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        let (found, missing) = cache.lookup(&texts);
+        assert!(found.iter().all(Option::is_none) && missing == [0, 1, 2]);
+        cache.store([("a".to_owned(), Arc::from(&[1.0f32][..]))], 3);
+        let (found, missing) = cache.lookup(&texts);
+        assert_eq!(found[0].as_deref(), Some(&[1.0f32][..]));
+        assert_eq!(missing, [1, 2]);
+        // Past four times what is asked for (at least 64 tools' worth), it starts over.
+        let many = (0..300).map(|i| (i.to_string(), Arc::from(&[0.0f32][..])));
+        cache.store(many, 3);
+        assert_eq!(cache.len(), 301);
+        cache.store([("z".to_owned(), Arc::from(&[0.0f32][..]))], 3);
+        assert_eq!(cache.len(), 1);
     }
 }

@@ -85,7 +85,7 @@ pub struct Searchable {
 enum Vectors {
     Idle,
     Making,
-    Ready(Arc<Vec<Vec<f32>>>),
+    Ready(Arc<Vec<meaning::Vector>>),
     Failed { error: String, at: Instant },
 }
 
@@ -330,31 +330,41 @@ impl Switchboard {
     }
 }
 
-/// One vector per text, in batches of `ai.max_embed_inputs`.
+/// One vector per text: those the server made before from the same text, the rest made now
+/// in batches of `ai.max_embed_inputs` (and kept for the next catalogue).
 async fn embed_all(
     sb: &Switchboard,
     model: &str,
     texts: &[String],
-) -> Result<Vec<Vec<f32>>, String> {
-    let ai = sb.ai().map_err(|e| e.to_string())?;
-    let target = ai.resolve(Some(model)).await.map_err(|e| e.to_string())?;
-    let mut out = Vec::with_capacity(texts.len());
-    for chunk in texts.chunks(ai.settings.max_embed_inputs.max(1)) {
-        let e = target
-            .backend
-            .embed(&target.model, chunk)
-            .await
-            .map_err(|e| e.to_string())?;
-        if e.vectors.len() != chunk.len() {
-            return Err(format!(
-                "the embedding model returned {} vectors for {} tools",
-                e.vectors.len(),
-                chunk.len()
-            ));
+) -> Result<Vec<meaning::Vector>, String> {
+    let (mut found, missing) = sb.search_vectors.lookup(texts);
+    if !missing.is_empty() {
+        let ai = sb.ai().map_err(|e| e.to_string())?;
+        let target = ai.resolve(Some(model)).await.map_err(|e| e.to_string())?;
+        let mut made = Vec::with_capacity(missing.len());
+        for chunk in missing.chunks(ai.settings.max_embed_inputs.max(1)) {
+            let inputs: Vec<String> = chunk.iter().map(|&i| texts[i].clone()).collect();
+            let e = target
+                .backend
+                .embed(&target.model, &inputs)
+                .await
+                .map_err(|e| e.to_string())?;
+            if e.vectors.len() != chunk.len() {
+                return Err(format!(
+                    "the embedding model returned {} vectors for {} tools",
+                    e.vectors.len(),
+                    chunk.len()
+                ));
+            }
+            for (&i, v) in chunk.iter().zip(e.vectors) {
+                let v: meaning::Vector = Arc::from(v);
+                found[i] = Some(v.clone());
+                made.push((texts[i].clone(), v));
+            }
         }
-        out.extend(e.vectors);
+        sb.search_vectors.store(made, texts.len());
     }
-    Ok(out)
+    Ok(found.into_iter().map(Option::unwrap_or_default).collect())
 }
 
 #[tool_router(router = search_tools_router, vis = "pub(crate)")]
