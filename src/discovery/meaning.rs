@@ -69,12 +69,9 @@ impl VectorCache {
         cache.extend(made);
     }
 
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         crate::support::lock(&self.by_text).len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

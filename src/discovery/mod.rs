@@ -156,14 +156,6 @@ impl Index {
         &self.entries
     }
 
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
     /// Every entry holding a word of `query`, best first (ties in entry order). An entry
     /// named exactly by the query comes first.
     pub fn search(&self, query: &str) -> Vec<Hit> {

@@ -808,16 +808,11 @@ async fn search_tools_ranks_by_meaning_with_an_embedding_model() {
     assert!(hybrid.get("semantic").is_none(), "{hybrid}");
     // A tool named exactly stays first; words still carry an ordinary query.
     assert_eq!(hybrid["tools"][0]["name"], "read_file", "{hybrid}");
-    let found = s
+    let answer = s
         .ok("search_tools", json!({"query": "read a text file"}))
         .await;
-    let names: Vec<&str> = found["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap())
-        .collect();
-    assert!(names[..3].contains(&"read_file"), "{found}");
+    let names = crate::harness::found(&answer, "name");
+    assert!(names[..3].contains(&"read_file".to_owned()), "{answer}");
     // No word of this query is in any tool: only meaning finds something.
     let meaning_only = s.ok("search_tools", json!({"query": "qwzx vbnm"})).await;
     assert_eq!(meaning_only["mode"], "hybrid");

@@ -15,7 +15,7 @@ use switchboard::policy::tools::Exposure;
 use switchboard::support::queryset::{parse, parse_floors, score};
 
 use crate::clients::installed;
-use crate::harness::{Project, Session, TestClient, eventually, session, session_modern};
+use crate::harness::{Project, Session, TestClient, eventually, found, session, session_modern};
 
 const SETS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/discovery");
 
@@ -73,8 +73,8 @@ async fn live_names(
     for (alias, names) in fixture {
         for name in names {
             let exposed = format!("{alias}__{name}");
-            let found = search(s, &exposed).await;
-            let first = &found["tools"][0];
+            let answer = search(s, &exposed).await;
+            let first = &answer["tools"][0];
             if first["name"] == exposed.as_str() {
                 assert_eq!(first["server"], alias.as_str(), "{first}");
                 live.entry(alias.clone()).or_default().push(name.clone());
@@ -136,13 +136,8 @@ async fn search_tools_ranks_the_official_servers_tools_beside_its_own() {
             answers.push((q.text.clone(), search(&s, &q.text).await));
         }
         let scores = score(&set, &set.same, |text| {
-            let (_, found) = answers.iter().find(|(q, _)| q == text).unwrap();
-            found["tools"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|t| t["name"].as_str().unwrap().to_owned())
-                .collect()
+            let (_, answer) = answers.iter().find(|(q, _)| q == text).unwrap();
+            found(answer, "name")
         });
         eprintln!(
             "{}",
@@ -160,20 +155,15 @@ async fn search_tools_ranks_the_official_servers_tools_beside_its_own() {
         );
 
         // Naming the server brings its tool first, and the result says where it comes from.
-        let found = search(&s, "use the git server to show the status").await;
-        assert_eq!(found["tools"][0]["name"], "git__git_status", "{found}");
-        assert_eq!(found["tools"][0]["server"], "git");
+        let answer = search(&s, "use the git server to show the status").await;
+        assert_eq!(answer["tools"][0]["name"], "git__git_status", "{answer}");
+        assert_eq!(answer["tools"][0]["server"], "git");
         // Without a server named, switchboard's own tool comes first and the child's follows.
-        let found = search(&s, "read_file").await;
-        assert_eq!(found["tools"][0]["server"], "switchboard", "{found}");
-        let found = search(&s, "list the files in a folder").await;
-        let servers: Vec<&str> = found["tools"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| t["server"].as_str().unwrap())
-            .collect();
-        assert!(servers.contains(&"filesystem"), "{found}");
+        let answer = search(&s, "read_file").await;
+        assert_eq!(answer["tools"][0]["server"], "switchboard", "{answer}");
+        let answer = search(&s, "list the files in a folder").await;
+        let servers = found(&answer, "server");
+        assert!(servers.contains(&"filesystem".to_owned()), "{answer}");
     }
 }
 

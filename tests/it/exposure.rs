@@ -47,15 +47,10 @@ fn many_tools(p: &Project) -> PathBuf {
 
 /// `search_tools`' names for `query`, best first.
 async fn search(s: &Session, query: &str) -> Vec<String> {
-    let found = s
+    let answer = s
         .ok("search_tools", json!({"query": query, "limit": 5}))
         .await;
-    found["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap().to_owned())
-        .collect()
+    crate::harness::found(&answer, "name")
 }
 
 #[tokio::test]

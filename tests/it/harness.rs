@@ -424,6 +424,17 @@ impl Session {
     }
 }
 
+/// The values of `field` (`name`, `server`) of the tools in a `search_tools` answer, best
+/// first.
+pub fn found(answer: &Value, field: &str) -> Vec<String> {
+    answer["tools"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a search_tools answer: {answer}"))
+        .iter()
+        .map(|t| t[field].as_str().unwrap().to_owned())
+        .collect()
+}
+
 pub fn text(r: &CallToolResult) -> String {
     r.content
         .iter()
