@@ -11,6 +11,7 @@
 //! - [`discovery`]: tool search (the index `search_tools` ranks with: keywords, synonyms,
 //!   child servers by name, typos in tool names).
 //! - [`proxy`]: child MCP servers from `servers_config.json`, multiplexed and forwarded.
+//! - [`mcp`]: progress for one call, the change bus, log level order (shared by server and proxy).
 //! - [`transport`]: line-delimited JSON-RPC with bounded frames and answers for bad input.
 //! - [`logging`]: tracing to stderr and a daily log file; never to stdout.
 //! - [`cli`]: the subcommands besides `serve`.
@@ -25,6 +26,7 @@ pub mod declared;
 pub mod discovery;
 pub mod folders;
 pub mod logging;
+pub mod mcp;
 pub mod memory;
 pub mod policy;
 pub mod prompts;

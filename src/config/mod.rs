@@ -127,6 +127,8 @@ pub struct Limits {
     pub max_frame_bytes: usize,
     pub max_in_flight: usize,
     pub blocking_threads: usize,
+    /// How often a long call with a progress token reports that it is still running.
+    pub progress_interval: std::time::Duration,
 }
 
 /// Resource limits for children; `None` leaves the inherited limit.
@@ -586,6 +588,10 @@ fn build(
             ),
             ("limits.max_in_flight", raw.limits.max_in_flight as u64),
             (
+                "limits.progress_interval_ms",
+                raw.limits.progress_interval_ms,
+            ),
+            (
                 "limits.blocking_threads",
                 raw.limits.blocking_threads as u64,
             ),
@@ -746,6 +752,7 @@ fn build(
             max_frame_bytes: raw.limits.max_frame_bytes,
             max_in_flight: raw.limits.max_in_flight,
             blocking_threads: raw.limits.blocking_threads,
+            progress_interval: std::time::Duration::from_millis(raw.limits.progress_interval_ms),
         },
         logging: LoggingSettings {
             level,

@@ -705,6 +705,7 @@ pub struct RawLimits {
     pub max_frame_bytes: usize,
     pub max_in_flight: usize,
     pub blocking_threads: usize,
+    pub progress_interval_ms: u64,
 }
 
 impl Default for RawLimits {
@@ -713,6 +714,7 @@ impl Default for RawLimits {
             max_frame_bytes: 16 * 1024 * 1024,
             max_in_flight: 512,
             blocking_threads: 8,
+            progress_interval_ms: 1000,
         }
     }
 }

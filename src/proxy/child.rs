@@ -105,8 +105,8 @@ pub struct Child {
     /// Pin verdicts of the listed tools, by tool name (only `Changed` ones are stored).
     held: Mutex<HashMap<String, String>>,
     stderr: Mutex<Ring>,
-    /// Child progress token → the host's token and the host.
-    progress: Mutex<HashMap<ProgressToken, (ProgressToken, Peer<RoleServer>)>>,
+    /// Child progress token → the host call's progress.
+    progress: Mutex<HashMap<ProgressToken, Arc<crate::mcp::progress::CallProgress>>>,
     restart_now: Notify,
     wake: Notify,
     /// One re-listing at a time, so the last one to finish is the newest.
@@ -279,8 +279,12 @@ impl Child {
     }
 
     /// Registers a forwarded request's progress token (child side) with the host's.
-    pub fn map_progress(&self, child: ProgressToken, host: ProgressToken, peer: Peer<RoleServer>) {
-        lock(&self.progress).insert(child, (host, peer));
+    pub fn map_progress(
+        &self,
+        child: ProgressToken,
+        host: Arc<crate::mcp::progress::CallProgress>,
+    ) {
+        lock(&self.progress).insert(child, host);
     }
 
     pub fn unmap_progress(&self, child: &ProgressToken) {
@@ -930,10 +934,9 @@ impl ClientHandler for Relay {
             return;
         };
         let target = lock(&child.progress).get(&params.progress_token).cloned();
-        if let Some((token, host)) = target {
-            let mut p = params;
-            p.progress_token = token;
-            let _ = host.notify_progress(p).await;
+        if let Some(host) = target {
+            host.report(params.progress, params.total, params.message)
+                .await;
         }
     }
 

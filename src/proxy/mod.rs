@@ -339,7 +339,7 @@ impl Hub {
 
     async fn log_to_host(&self, param: LoggingMessageNotificationParam) {
         let wanted = *lock(&self.host_level);
-        if crate::server::rank(param.level) < crate::server::rank(wanted) {
+        if crate::mcp::rank(param.level) < crate::mcp::rank(wanted) {
             return;
         }
         if let Some(host) = self.host() {
@@ -576,6 +576,31 @@ impl Hub {
         v.tool_routes.contains_key(name) || v.held.contains_key(name)
     }
 
+    /// When `name` would be a tool of a child that is starting (or waiting to restart): the
+    /// child's name and how long to wait before trying again.
+    pub fn starting(&self, name: &str) -> Option<(String, Duration)> {
+        let child = self.children().into_iter().find(|c| {
+            name.strip_prefix(c.alias.as_str())
+                .is_some_and(|rest| rest.starts_with("__"))
+        })?;
+        let status = child.status();
+        let typical = status.start_ms.map(Duration::from_millis);
+        match status.phase {
+            Phase::Starting | Phase::Idle => {
+                Some((child.name.clone(), retry_after(status.since, typical)))
+            }
+            Phase::Restarting => Some((
+                child.name.clone(),
+                status
+                    .retry_at
+                    .map(|at| at.saturating_duration_since(Instant::now()))
+                    .unwrap_or_default()
+                    + typical.unwrap_or(Duration::from_secs(2)),
+            )),
+            _ => None,
+        }
+    }
+
     pub fn tool(&self, name: &str) -> Option<Tool> {
         self.view().tools.iter().find(|t| t.name == name).cloned()
     }
@@ -735,16 +760,18 @@ impl Hub {
             .await
             .map_err(|_| Failure::Closed)?;
         let token = handle.progress_token.clone();
-        let host_token = ctx.meta.get_progress_token();
-        if let Some(host_token) = host_token.clone() {
-            child.map_progress(token.clone(), host_token, ctx.peer.clone());
+        // A tool call's progress comes from the dispatcher; other requests get their own.
+        let host_progress = crate::mcp::progress::CallProgress::of(ctx)
+            .or_else(|| crate::mcp::progress::CallProgress::for_request(ctx));
+        if let Some(p) = host_progress.clone() {
+            child.map_progress(token.clone(), p);
         }
         let id = handle.id.clone();
         let outcome = tokio::select! {
             r = handle.await_response() => Some(r),
             _ = ctx.ct.cancelled() => None,
         };
-        if host_token.is_some() {
+        if host_progress.is_some() {
             child.unmap_progress(&token);
         }
         match outcome {
@@ -822,4 +849,16 @@ fn same_entry(child: &Child, entry: &servers::ServerEntry) -> bool {
             (Err(a), Err(b)) => a == b,
             _ => false,
         }
+}
+
+/// How long to suggest waiting for a child that started `started` ago and usually takes
+/// `typical` to be ready.
+fn retry_after(started: Option<Instant>, typical: Option<Duration>) -> Duration {
+    let typical = typical.unwrap_or(Duration::from_secs(2));
+    match started {
+        Some(s) => typical
+            .saturating_sub(s.elapsed())
+            .max(Duration::from_secs(1)),
+        None => typical,
+    }
 }

@@ -41,6 +41,19 @@ pub fn truncate_chars(s: &str, max: usize) -> String {
     format!("{}…", &s[..cut])
 }
 
+/// At most `max` characters of `s`, for quoting input back in a message: a longer text is cut
+/// and says how much was left out (an error never echoes a huge name or method in full).
+pub fn quote(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        None => s.to_owned(),
+        Some((cut, _)) => format!(
+            "{}…({} more characters)",
+            &s[..cut],
+            s[cut..].chars().count()
+        ),
+    }
+}
+
 /// Human-readable byte count (`1.5 MiB`), for messages written to the model.
 /// Bytes as lowercase hex, two digits each (digests, signatures, ids).
 pub fn hex(bytes: &[u8]) -> String {
@@ -70,6 +83,12 @@ pub fn human_bytes(n: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn quotes_are_cut_with_a_count() {
+        assert_eq!(super::quote("short", 10), "short");
+        assert_eq!(super::quote("ééééé", 2), "éé…(3 more characters)");
+    }
+
     use super::*;
 
     #[test]

@@ -469,7 +469,7 @@ async fn run_code_in_found_interpreters() {
     let err = s
         .err("run_code", json!({"language": "cobol", "code": "x"}))
         .await;
-    assert!(err.contains("available: "), "{err}");
+    assert!(err.contains("\"cobol\" is not one of \"python\""), "{err}");
     // The schema lists exactly the interpreters found.
     let tools = s.client.list_all_tools().await.unwrap();
     let run_code = tools.iter().find(|t| t.name == "run_code").unwrap();

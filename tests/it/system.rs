@@ -104,7 +104,7 @@ async fn list_and_kill_a_real_process() {
     assert!(
         s.err("kill_process", json!({"pid": 12, "signal": "BOOM"}))
             .await
-            .contains("unknown variant")
+            .contains("`arguments.signal`: \"BOOM\" is not one of")
     );
 }
 

@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use rmcp::handler::server::wrapper::{Json, Parameters};
-use rmcp::model::{ContentBlock, Tool};
+use rmcp::model::{CallToolRequestParams, CallToolResponse, ContentBlock, Tool};
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
@@ -126,8 +126,13 @@ impl ToolRunner for Runner {
             let mut ctx = self.ctx.clone();
             // Inner calls report no progress of their own under the agent's token.
             ctx.meta = Default::default();
-            match self.server.call_own_tool(name, args, ctx).await {
-                Ok(r) => {
+            let request = CallToolRequestParams::new(name.to_owned()).with_arguments(args);
+            match self
+                .server
+                .dispatch(request, ctx, crate::server::Caller::Agent)
+                .await
+            {
+                Ok(CallToolResponse::Complete(r)) => {
                     let mut text: Vec<String> = r
                         .content
                         .iter()
@@ -149,6 +154,12 @@ impl ToolRunner for Runner {
                         Ok(text)
                     }
                 }
+                Ok(CallToolResponse::InputRequired(_)) => Err(format!(
+                    "`{name}` needs the user's answer, which the agent cannot ask for; do it without `{name}`"
+                )),
+                Ok(_) => Err(format!(
+                    "`{name}` answered with a task, which the agent cannot wait for"
+                )),
                 Err(e) => Err(e.message.to_string()),
             }
         })

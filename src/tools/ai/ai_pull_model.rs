@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use rmcp::handler::server::wrapper::{Json, Parameters};
-use rmcp::model::ProgressNotificationParam;
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
@@ -96,8 +95,7 @@ impl Switchboard {
         let started = Instant::now();
         let target = ai.resolve(Some(&args.model)).await?;
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-        let reporter = ctx.meta.get_progress_token().map(|token| {
-            let peer = ctx.peer.clone();
+        let reporter = crate::mcp::progress::CallProgress::of(&ctx).map(|progress| {
             tokio::spawn(async move {
                 let mut step = 0u64;
                 let mut last = Instant::now() - Duration::from_secs(1);
@@ -112,10 +110,8 @@ impl Switchboard {
                         pending.take_if(|_| closed || last.elapsed() >= Duration::from_millis(250))
                     {
                         step += 1;
-                        let mut p = ProgressNotificationParam::new(token.clone(), step as f64);
-                        p.message = Some(m);
                         last = Instant::now();
-                        if peer.notify_progress(p).await.is_err() {
+                        if !progress.report(step as f64, None, Some(m)).await {
                             break;
                         }
                     }

@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 
 use rmcp::RoleServer;
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::model::ProgressNotificationParam;
 use rmcp::service::RequestContext;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -145,7 +144,7 @@ pub(crate) struct Streamer {
 impl Streamer {
     pub fn new(ctx: &RequestContext<RoleServer>, total: Option<f64>) -> Self {
         let done = tokio_util::sync::CancellationToken::new();
-        let Some(token) = ctx.meta.get_progress_token() else {
+        let Some(reporter) = crate::mcp::progress::CallProgress::of(ctx) else {
             return Self {
                 tx: None,
                 done,
@@ -153,7 +152,6 @@ impl Streamer {
             };
         };
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-        let peer = ctx.peer.clone();
         let finished = done.clone();
         let task = tokio::spawn(async move {
             let mut pieces = 0u64;
@@ -184,10 +182,7 @@ impl Streamer {
                 if text.is_empty() {
                     continue;
                 }
-                let mut p = ProgressNotificationParam::new(token.clone(), pieces as f64);
-                p.total = total;
-                p.message = Some(text);
-                if peer.notify_progress(p).await.is_err() {
+                if !reporter.report(pieces as f64, total, Some(text)).await {
                     break;
                 }
             }

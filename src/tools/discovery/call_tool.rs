@@ -3,19 +3,15 @@
 //! through the same path as a direct `tools/call`: the same policy, toolsets, progress
 //! notifications, cancellation, statistics and request log.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolRequestParams, CallToolResponse, CallToolResult, JsonObject, Tool};
 use rmcp::service::RequestContext;
-use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, tool, tool_router};
+use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::policy::tools::DISCOVERY;
-use crate::server::Switchboard;
+use crate::server::{Caller, Switchboard};
 use crate::tools::ToolError;
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -62,8 +58,6 @@ pub fn arguments(tool: &Tool, given: Option<Value>) -> Result<JsonObject, ToolEr
     )))
 }
 
-type Answer<'a> = Pin<Box<dyn Future<Output = Result<CallToolResponse, McpError>> + Send + 'a>>;
-
 #[tool_router(router = call_tool_router, vis = "pub(crate)")]
 impl Switchboard {
     /// Run any tool this server offers by name, with arguments matching its input schema (find tools and schemas with search_tools). The result is that tool's own result.
@@ -79,25 +73,19 @@ impl Switchboard {
         Parameters(args): Parameters<CallToolArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ToolError> {
+        // The dispatcher runs call_tool itself (so a question for the user passes through);
+        // this body serves callers that reach the router directly.
         let name = args.name.trim().to_owned();
-        if DISCOVERY.contains(&name.as_str()) {
-            return Err(ToolError::invalid(format!(
-                "call `{name}` directly, not through call_tool"
-            )));
+        let mut arguments = JsonObject::new();
+        arguments.insert("name".into(), Value::String(name.clone()));
+        if let Some(a) = args.arguments {
+            arguments.insert("arguments".into(), a);
         }
-        let offered = self.offered_tools(&ctx).await;
-        let Some(tool) = offered.iter().find(|t| t.name == name) else {
-            return Err(ToolError::invalid(self.not_offered(&name, &offered)));
-        };
-        let arguments = arguments(tool, args.arguments)?;
-        let request = CallToolRequestParams::new(name.clone()).with_arguments(arguments);
-        // Boxed: the call may come back here (the router holds this tool), which an unboxed
-        // future could not describe.
-        let answer: Answer<'_> = Box::pin(ServerHandler::call_tool(self, request, ctx));
-        match answer.await {
+        let request = CallToolRequestParams::new("call_tool").with_arguments(arguments);
+        match self.dispatch(request, ctx, Caller::Host).await {
             Ok(CallToolResponse::Complete(result)) => Ok(result),
             Ok(_) => Err(ToolError::invalid(format!(
-                "`{name}` answered with a task or a request for input, which call_tool cannot pass on; call `{name}` directly"
+                "`{name}` answered with a task or a question for the user; call it through tools/call"
             ))),
             Err(e) => Err(ToolError::invalid(format!(
                 "`{name}` failed: {}",

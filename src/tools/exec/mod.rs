@@ -22,7 +22,9 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::model::{CallToolResult, ProgressNotificationParam};
+use rmcp::model::CallToolResult;
+
+use crate::mcp::progress::CallProgress;
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, handler::server::common::schema_for_output};
 use schemars::JsonSchema;
@@ -118,17 +120,15 @@ pub(crate) async fn run_plan(
     let started = process::start(spec, &sb.exec.supervisor)
         .await
         .map_err(spawn_error)?;
-    let progress = ctx.meta.get_progress_token().map(|token| {
+    let progress = CallProgress::of(ctx).map(|reporter| {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<process::Progress>(4);
-        let peer = ctx.peer.clone();
         tokio::spawn(async move {
             while let Some(p) = rx.recv().await {
-                let mut param = ProgressNotificationParam::new(token.clone(), p.bytes as f64);
-                param.message = Some(match p.last_line {
+                let message = match p.last_line {
                     Some(l) => format!("{} lines, {} bytes; last: {l}", p.lines, p.bytes),
                     None => format!("{} lines, {} bytes", p.lines, p.bytes),
-                });
-                if peer.notify_progress(param).await.is_err() {
+                };
+                if !reporter.report(p.bytes as f64, None, Some(message)).await {
                     break;
                 }
             }

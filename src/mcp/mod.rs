@@ -1,0 +1,24 @@
+//! MCP-level pieces the server and the proxy share, holding no state of either: progress for
+//! one call (with its heartbeat), the change bus that carries list and resource changes to
+//! sessions of both protocol generations, and the order of log levels.
+// Logging is deprecated by the 2026-07-28 revision; initialize-era clients still use it.
+#![allow(deprecated)]
+
+pub mod changes;
+pub mod progress;
+
+use rmcp::model::LoggingLevel;
+
+/// Severity order of the MCP log levels (RFC 5424), lowest first.
+pub fn rank(level: LoggingLevel) -> u8 {
+    match level {
+        LoggingLevel::Debug => 0,
+        LoggingLevel::Info => 1,
+        LoggingLevel::Notice => 2,
+        LoggingLevel::Warning => 3,
+        LoggingLevel::Error => 4,
+        LoggingLevel::Critical => 5,
+        LoggingLevel::Alert => 6,
+        LoggingLevel::Emergency => 7,
+    }
+}

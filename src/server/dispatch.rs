@@ -1,0 +1,319 @@
+//! The one call path. Every tool call — from the host (`tools/call`, which is also how the CLI's
+//! `call` arrives), from `call_tool`, from `ai_agent` — is resolved to a route here and run by
+//! [`Switchboard::dispatch`]: the offered check (toolsets, read-only mode, the configuration),
+//! the argument check against the tool's input schema, progress with a heartbeat, cancellation,
+//! statistics and the request log, and the answer passed on as the tool gave it (a result, a
+//! question for the user, a task). Path and network policy are applied by the services the
+//! tools use; no route skips any of this.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use rmcp::handler::server::tool::ToolCallContext;
+use rmcp::model::{CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Tool};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData as McpError, RoleServer};
+use serde_json::Value;
+
+use super::Switchboard;
+use crate::mcp::progress::CallProgress;
+use crate::policy::tools::{Category, DISCOVERY};
+
+/// Who asked for a call. The path is the same for all; only the log line and two rules differ:
+/// `ai_agent` never reaches child servers (their annotations are the child's word, and the
+/// agent's read-only default rests on them), and an unknown name is a JSON-RPC error only for
+/// the host (for the others it is a tool failure the model reads).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Caller {
+    Host,
+    CallTool,
+    Agent,
+}
+
+impl Caller {
+    fn label(self) -> &'static str {
+        match self {
+            Caller::Host => "host",
+            Caller::CallTool => "call_tool",
+            Caller::Agent => "ai_agent",
+        }
+    }
+}
+
+/// Where a name leads.
+enum Route {
+    BuiltIn(Tool),
+    Declared(Arc<crate::declared::DeclaredTool>),
+    Child(Tool, Arc<crate::proxy::Hub>),
+}
+
+impl Route {
+    fn tool(&self) -> &Tool {
+        match self {
+            Route::BuiltIn(t) | Route::Child(t, _) => t,
+            Route::Declared(d) => &d.tool,
+        }
+    }
+}
+
+/// Why a name has no route.
+enum NoRoute {
+    /// No such tool here (or not offered): the text says why and what is close.
+    Unknown(String),
+    /// A child server that has the tool is still starting.
+    Starting(String),
+}
+
+pub type Answer<'a> = Pin<Box<dyn Future<Output = Result<CallToolResponse, McpError>> + Send + 'a>>;
+
+/// A tool failure the model reads.
+pub(crate) fn failure(text: impl Into<String>) -> CallToolResponse {
+    CallToolResponse::Complete(CallToolResult::error(vec![ContentBlock::text(text.into())]))
+}
+
+impl Switchboard {
+    /// Runs one tool call on the one path (see the module docs).
+    /// Boxed with an explicit `Send`: the path is re-entered (`call_tool`, `ai_agent`), which an
+    /// inferred future type could not describe.
+    pub fn dispatch(
+        &self,
+        request: CallToolRequestParams,
+        ctx: RequestContext<RoleServer>,
+        caller: Caller,
+    ) -> Answer<'_> {
+        Box::pin(self.dispatch_now(request, ctx, caller))
+    }
+
+    async fn dispatch_now(
+        &self,
+        request: CallToolRequestParams,
+        ctx: RequestContext<RoleServer>,
+        caller: Caller,
+    ) -> Result<CallToolResponse, McpError> {
+        let name = request.name.trim().to_owned();
+        if name == "call_tool" && caller != Caller::Agent {
+            return self.unwrap_call_tool(request, ctx, caller).await;
+        }
+        let route = match self.route(&name, &ctx, caller).await {
+            Ok(r) => r,
+            Err(NoRoute::Unknown(why)) if caller == Caller::Host => {
+                return Err(McpError::invalid_params(
+                    format!("unknown tool: {why}; call tools/list to see the tools"),
+                    None,
+                ));
+            }
+            Err(NoRoute::Unknown(why) | NoRoute::Starting(why)) => {
+                self.log_refused(&name, caller, &why);
+                return Ok(failure(why));
+            }
+        };
+        let log = self.settings.logging.requests;
+        if log {
+            tracing::info!(tool = %name, via = caller.label(), arguments = ?request.arguments, "tool call");
+        }
+        let started = Instant::now();
+        let result = match crate::tools::discovery::call_tool::arguments(
+            route.tool(),
+            request.arguments.clone().map(Value::Object),
+        ) {
+            Err(e) => Ok(failure(e.to_string())),
+            Ok(arguments) => {
+                let mut request = request;
+                request.name = name.clone().into();
+                request.arguments = Some(arguments);
+                self.run_route(route, request, ctx).await
+            }
+        };
+        let elapsed = started.elapsed();
+        let failed = match &result {
+            Ok(CallToolResponse::Complete(r)) => r.is_error == Some(true),
+            Ok(_) => false,
+            Err(_) => true,
+        };
+        self.stats.record(&name, elapsed, failed);
+        if log {
+            let elapsed_us = elapsed.as_micros() as u64;
+            tracing::info!(tool = %name, via = caller.label(), elapsed_us, result = ?result, "tool result");
+        }
+        result
+    }
+
+    /// Runs a resolved call, with progress and its heartbeat when the client asked for progress.
+    async fn run_route(
+        &self,
+        route: Route,
+        request: CallToolRequestParams,
+        mut ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let progress = CallProgress::for_request(&ctx);
+        let beat = progress.as_ref().map(|p| {
+            let stop = ctx.ct.child_token();
+            p.heartbeat(self.settings.limits.progress_interval, stop.clone());
+            ctx.extensions.insert(p.clone());
+            stop.drop_guard()
+        });
+        let result = match route {
+            Route::BuiltIn(_) => {
+                // Boxed: a built-in tool (call_tool's own body, ai_agent) may come back here.
+                let answer: Answer<'_> = Box::pin(
+                    self.catalog()
+                        .router
+                        .call(ToolCallContext::new(self, request, ctx)),
+                );
+                answer.await
+            }
+            Route::Declared(tool) => Ok(CallToolResponse::Complete(
+                crate::declared::run::call(self, &tool, request.arguments, &ctx).await,
+            )),
+            Route::Child(_, hub) => {
+                let name = request.name.to_string();
+                match hub.call_tool(request, &ctx).await {
+                    Some(r) => r,
+                    None => Ok(failure(format!(
+                        "the child server behind `{name}` no longer offers it; search_tools shows what is offered now"
+                    ))),
+                }
+            }
+        };
+        drop(beat);
+        result
+    }
+
+    /// `call_tool`: the named tool runs on this same path, and its answer (a question for the
+    /// user included) is passed on unchanged.
+    async fn unwrap_call_tool(
+        &self,
+        request: CallToolRequestParams,
+        ctx: RequestContext<RoleServer>,
+        caller: Caller,
+    ) -> Result<CallToolResponse, McpError> {
+        let args = request.arguments.clone().unwrap_or_default();
+        let inner = match args.get("name") {
+            Some(Value::String(n)) => n.trim().to_owned(),
+            _ => {
+                let schema = self
+                    .catalog()
+                    .router
+                    .get("call_tool")
+                    .map(|t| Value::Object(t.input_schema.as_ref().clone()))
+                    .unwrap_or_default();
+                let problems = crate::support::schema::check(
+                    &schema,
+                    &Value::Object(args.clone()),
+                    "arguments",
+                );
+                return Ok(failure(format!(
+                    "the arguments do not fit `call_tool`:\n- {}\nIts input schema: {schema}",
+                    problems.join("\n- ")
+                )));
+            }
+        };
+        if let Some(extra) = args.keys().find(|k| *k != "name" && *k != "arguments") {
+            return Ok(failure(format!(
+                "the arguments do not fit `call_tool`: `arguments.{}` is not a parameter of call_tool (it takes `name` and `arguments`)",
+                crate::support::text::quote(extra, 60)
+            )));
+        }
+        if DISCOVERY.contains(&inner.as_str()) {
+            return Ok(failure(format!(
+                "call `{inner}` directly, not through call_tool"
+            )));
+        }
+        let given = match args.get("arguments") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(o)) => Some(o.clone()),
+            Some(Value::String(s)) => match serde_json::from_str(s) {
+                Ok(Value::Object(o)) => Some(o),
+                _ => {
+                    return Ok(failure(format!(
+                        "`arguments` must be a JSON object of `{inner}`'s parameters, not a string"
+                    )));
+                }
+            },
+            Some(other) => {
+                return Ok(failure(format!(
+                    "`arguments` must be a JSON object of `{inner}`'s parameters, not {}",
+                    crate::support::text::quote(&other.to_string(), 60)
+                )));
+            }
+        };
+        let mut inner_request = request;
+        inner_request.name = inner.into();
+        inner_request.arguments = Some(given.unwrap_or_default());
+        let _ = caller;
+        self.dispatch(inner_request, ctx, Caller::CallTool).await
+    }
+
+    /// Resolves `name` to a route: a built-in tool, a declarative one, or a child's (waiting,
+    /// on a first call, for the children's start-up like the first `tools/list` does).
+    async fn route(
+        &self,
+        name: &str,
+        ctx: &RequestContext<RoleServer>,
+        caller: Caller,
+    ) -> Result<Route, NoRoute> {
+        if let Some(t) = self.catalog().router.get(name) {
+            return Ok(Route::BuiltIn(t.clone()));
+        }
+        if let Some(d) = self
+            .folders()
+            .visible_tools(&self.settings)
+            .find(|t| t.name == name)
+        {
+            return Ok(Route::Declared(Arc::new(d.clone())));
+        }
+        let hub = self.start_proxy();
+        if caller != Caller::Agent
+            && let Some(hub) = &hub
+            && self.settings.tools.toolsets.admits(name, Category::Proxy)
+        {
+            hub.set_host(&ctx.peer);
+            if !hub.has_tool(name) {
+                hub.wait_startup().await;
+            }
+            if hub.has_tool(name) {
+                let tool = hub.tool(name).unwrap_or_else(|| held_tool(name));
+                return Ok(Route::Child(tool, hub.clone()));
+            }
+            if let Some((server, wait)) = hub.starting(name) {
+                let secs = wait.as_secs().max(1);
+                return Err(NoRoute::Starting(format!(
+                    "`{server}` is starting; retry in {secs} s (its tools appear in tools/list and search_tools once it is ready)"
+                )));
+            }
+        }
+        if caller == Caller::Agent && hub.as_ref().is_some_and(|h| h.has_tool(name)) {
+            return Err(NoRoute::Unknown(format!(
+                "`{name}` belongs to a child server, and ai_agent only uses switchboard's own tools"
+            )));
+        }
+        let offered = self.offered(&self.folders(), hub.as_ref().map(|h| h.view()).as_deref());
+        Err(NoRoute::Unknown(self.not_offered(name, &offered)))
+    }
+
+    fn log_refused(&self, name: &str, caller: Caller, why: &str) {
+        if self.settings.logging.requests {
+            tracing::info!(
+                tool = %crate::support::text::quote(name, 200),
+                via = caller.label(),
+                why,
+                "tool call refused"
+            );
+        }
+    }
+}
+
+/// A child tool held back (pinning) has no definition to show; the hub answers its calls with
+/// the reason, so any arguments pass.
+fn held_tool(name: &str) -> Tool {
+    Tool::new(
+        name.to_owned(),
+        String::new(),
+        Arc::new(serde_json::Map::from_iter([(
+            "type".to_owned(),
+            Value::String("object".into()),
+        )])),
+    )
+}

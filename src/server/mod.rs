@@ -1,0 +1,740 @@
+//! The one MCP `ServerHandler` and the session's state. Each responsibility has a module:
+//! - [`catalog`]: the tools a session offers and what `tools/list` shows;
+//! - [`dispatch`]: the one call path every tool call takes;
+//! - [`prompts`], [`resource_reads`]: what the folders and switchboard itself serve;
+//! - [`subscriptions`]: resource updates; [`reload`]: the folders watched while running;
+//! - [`roots`]: the client's roots; [`notify`]: messages to the client.
+//!
+//! Tool logic lives in `tools/`; this module only routes and keeps per-session state.
+// Roots, logging and resources/subscribe are deprecated by the 2026-07-28 revision, but every
+// initialize-era host (most of them today) uses them, so this module supports them on purpose.
+#![allow(deprecated)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Deref;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult, CompletionInfo,
+    GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, LoggingLevel,
+    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
+    Reference, Resource, ResourceTemplate, ServerCapabilities, ServerConfig, SetLevelRequestParams,
+    SubscribeRequestParams, Tool, UnsubscribeRequestParams,
+};
+use rmcp::service::{NotificationContext, RequestContext};
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Settings;
+use crate::folders::Folders;
+use crate::policy::Policy;
+use crate::policy::tools::{Category, Exposure};
+use crate::prompts::{Piece, PromptError, Suggest};
+use crate::resources::{self, ResourceError};
+
+mod catalog;
+mod dispatch;
+mod notify;
+mod prompts;
+mod reload;
+mod resource_reads;
+mod roots;
+mod subscriptions;
+
+use catalog::{Catalog, SearchIndex, catalog_for};
+pub use dispatch::Caller;
+use resource_reads::{DB_SCHEMA_PREFIX, no_cursor, resource_error, schema_connection, to_contents};
+use subscriptions::WatchTarget;
+
+/// Cheap to clone: every clone shares one [`Inner`].
+#[derive(Clone)]
+pub struct Switchboard(Arc<Inner>);
+
+pub struct Inner {
+    pub settings: Arc<Settings>,
+    pub policy: Policy,
+    /// How commands run (`policy::exec`), and the background processes started so far.
+    pub exec: crate::policy::exec::ExecPolicy,
+    pub processes: crate::tools::exec::Processes,
+    /// The tool, prompt and resource folders: read on a helper thread started with the server
+    /// so reading them never delays `initialize`; anything that needs them first waits. A
+    /// reload swaps in a new snapshot.
+    folders: Arc<Mutex<Option<Arc<Folders>>>>,
+    /// Told once the helper thread has read the folders.
+    folders_loaded: Arc<tokio::sync::Notify>,
+    /// This configuration's catalogue, once looked up.
+    catalog: OnceLock<&'static Catalog>,
+    /// Calls, errors and latencies per tool, for the `switchboard://stats` resource.
+    pub stats: crate::support::stats::Stats,
+    /// The file watcher behind subscriptions to files and folders, made on first use.
+    file_watch: Mutex<Option<crate::support::watch::PathWatch>>,
+    /// Set when the client's roots must be (re)fetched before the next file operation.
+    roots_stale: AtomicBool,
+    roots_fetch: tokio::sync::Mutex<()>,
+    /// URI → the token that stops its watcher. A std mutex: held only to insert or remove.
+    subscriptions: Mutex<HashMap<String, CancellationToken>>,
+    /// Cancelled when the session ends, which stops every background task of this server.
+    pub shutdown: CancellationToken,
+    /// The child servers, once [`Switchboard::start_proxy`] ran (`None` inside: no servers file).
+    proxy: OnceLock<Option<Arc<crate::proxy::Hub>>>,
+    /// The guarded HTTP client of the web tools, built on first use (TLS set-up stays off the
+    /// start-up path) and shared by every call after.
+    net: OnceLock<Result<Arc<crate::policy::net::NetGuard>, String>>,
+    /// The profile's notes store, opened on first use.
+    notes: LazyStore<crate::memory::notes::Notes>,
+    /// The database connections (`database`), set up on first use.
+    databases: OnceLock<Arc<crate::db::Databases>>,
+    /// The outbox and the confirmations awaiting the user's answer.
+    pub(crate) comms: crate::tools::comms::CommsState,
+    /// The inference backends (`ai`), built on first use like the web client.
+    ai: OnceLock<Result<Arc<crate::ai::Ai>, String>>,
+    /// Pages `fetch_url` converted, kept briefly so paging does not fetch again.
+    pub pages: crate::tools::web::fetch_url::PageCache,
+    /// The lowest level sent as `notifications/message` (`logging/setLevel`); warning until set.
+    client_log_level: Mutex<LoggingLevel>,
+    /// `search_tools`' index, with the folders' snapshot and the children's view it was built
+    /// from: rebuilt only when either is replaced.
+    search_index: Mutex<Option<SearchIndex>>,
+    /// Tool vectors for search by meaning, by text, kept across catalogues.
+    pub(crate) search_vectors: crate::discovery::meaning::VectorCache,
+}
+
+impl Deref for Switchboard {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// A store opened on first use and shared after, or why it could not be opened.
+pub(crate) type LazyStore<S> = OnceLock<Result<Arc<Mutex<S>>, String>>;
+
+impl Switchboard {
+    pub fn new(settings: Arc<Settings>) -> Self {
+        let folders: Arc<Mutex<Option<Arc<Folders>>>> = Arc::default();
+        let folders_loaded = Arc::new(tokio::sync::Notify::new());
+        {
+            // One helper thread, so start-up has one more thread faulting in pages, not two
+            // (measured: a second helper slowed `initialize` by about 1 ms on two cores).
+            let (folders, settings) = (folders.clone(), settings.clone());
+            let loaded = folders_loaded.clone();
+            let spawned = std::thread::Builder::new()
+                .name("catalog".into())
+                .spawn(move || {
+                    let built = catalog_for(&settings);
+                    // Serialise the list once here, so the first `tools/list` does not pay for
+                    // faulting in that code on the protocol thread.
+                    let _ = serde_json::to_writer(std::io::sink(), &built.tools);
+                    {
+                        let mut cell = crate::support::lock(&folders);
+                        if cell.is_none() {
+                            *cell = Some(Arc::new(Folders::load(&settings, None)));
+                        }
+                    }
+                    loaded.notify_one();
+                });
+            if let Err(e) = spawned {
+                tracing::debug!(error = %e, "no helper thread; the catalogue and folders are built on first use");
+            }
+        }
+        let files = Policy::new(settings.files.clone());
+        let exec = crate::policy::exec::ExecPolicy::new(
+            Arc::new(settings.exec.clone()),
+            files.files_shared(),
+            std::env::vars_os(),
+            settings.supervisor_exe.clone(),
+            vec![
+                crate::tools::exec::run_code::venv_dir(&settings.profile.data_dir),
+                crate::tools::exec::run_code::npm_dir(&settings.profile.data_dir),
+            ],
+        );
+        let pages = crate::support::cache::TtlCache::new(
+            settings.web.fetch_cache_entries,
+            settings.web.fetch_cache_bytes,
+            settings.web.fetch_cache_ttl,
+        );
+        Self(Arc::new(Inner {
+            policy: files,
+            exec,
+            processes: Default::default(),
+            settings,
+            folders,
+            folders_loaded,
+            catalog: OnceLock::new(),
+            roots_stale: AtomicBool::new(true),
+            roots_fetch: tokio::sync::Mutex::new(()),
+            subscriptions: Mutex::new(HashMap::new()),
+            stats: Default::default(),
+            file_watch: Mutex::new(None),
+            shutdown: CancellationToken::new(),
+            proxy: OnceLock::new(),
+            net: OnceLock::new(),
+            ai: OnceLock::new(),
+            databases: OnceLock::new(),
+            notes: OnceLock::new(),
+            comms: Default::default(),
+            pages,
+            client_log_level: Mutex::new(LoggingLevel::Warning),
+            search_index: Mutex::new(None),
+            search_vectors: Default::default(),
+        }))
+    }
+
+    /// Starts the child servers of `servers_config.json` in the background (once; needs the
+    /// runtime). `run` calls it, so serving never waits for a child.
+    pub fn start_proxy(&self) -> Option<Arc<crate::proxy::Hub>> {
+        self.proxy
+            .get_or_init(|| {
+                let weak = Arc::downgrade(&self.0);
+                let roots = Box::new(move || {
+                    weak.upgrade()
+                        .map(|inner| {
+                            inner
+                                .policy
+                                .effective_roots()
+                                .into_iter()
+                                .map(|r| r.path)
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                });
+                crate::proxy::Hub::start(self.settings.clone(), roots, self.shutdown.clone())
+            })
+            .clone()
+    }
+
+    /// The web tools' guarded client (built once per process, on first use).
+    pub fn net(&self) -> Result<Arc<crate::policy::net::NetGuard>, crate::tools::ToolError> {
+        self.net
+            .get_or_init(|| {
+                crate::policy::net::NetGuard::new(self.settings.web.net.clone())
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            })
+            .clone()
+            .map_err(crate::tools::ToolError::Invalid)
+    }
+
+    /// Runs `f` on a store of the profile's (a SQLite file: the notes, the outbox) on the
+    /// blocking pool, so its work never holds up the protocol. The store is opened on first use
+    /// and shared after; a failed open is kept, so every call reports the same reason.
+    pub(crate) async fn with_store<S, T, F>(
+        &self,
+        cell: fn(&Inner) -> &LazyStore<S>,
+        open: fn(&Settings) -> Result<S, String>,
+        f: F,
+    ) -> Result<T, crate::tools::ToolError>
+    where
+        S: Send + 'static,
+        F: FnOnce(&mut S) -> Result<T, crate::tools::ToolError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let me = self.clone();
+        crate::tools::blocking(move || {
+            let store = cell(&me)
+                .get_or_init(|| open(&me.settings).map(|s| Arc::new(Mutex::new(s))))
+                .clone()
+                .map_err(crate::tools::ToolError::Invalid)?;
+            let mut s = crate::support::lock(&store);
+            f(&mut s)
+        })
+        .await
+    }
+
+    /// Runs `f` on the profile's notes store (see [`Self::with_store`]).
+    pub async fn with_notes<T, F>(&self, f: F) -> Result<T, crate::tools::ToolError>
+    where
+        F: FnOnce(&mut crate::memory::notes::Notes) -> Result<T, crate::tools::ToolError>
+            + Send
+            + 'static,
+        T: Send + 'static,
+    {
+        self.with_store(
+            |inner| &inner.notes,
+            |s| crate::memory::notes::Notes::open(&s.memory.db).map_err(|e| e.to_string()),
+            f,
+        )
+        .await
+    }
+
+    /// The database connections (set up once per session, on first use).
+    pub fn databases(&self) -> Arc<crate::db::Databases> {
+        self.databases
+            .get_or_init(|| {
+                let mut settings = self.settings.database.clone();
+                if self.settings.read_only {
+                    // Read-only mode holds even for connections the config made writable.
+                    settings
+                        .connections
+                        .iter_mut()
+                        .for_each(|c| c.writable = false);
+                }
+                Arc::new(crate::db::Databases::new(settings))
+            })
+            .clone()
+    }
+
+    /// The inference backends (built once per session, on first use).
+    pub fn ai(&self) -> Result<Arc<crate::ai::Ai>, crate::tools::ToolError> {
+        self.ai
+            .get_or_init(|| {
+                crate::ai::Ai::new(&self.settings.ai)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            })
+            .clone()
+            .map_err(crate::tools::ToolError::Invalid)
+    }
+
+    /// The running proxy, if there is one.
+    pub fn hub(&self) -> Option<&Arc<crate::proxy::Hub>> {
+        self.proxy.get().and_then(Option::as_ref)
+    }
+
+    pub(crate) fn catalog(&self) -> &'static Catalog {
+        self.catalog.get_or_init(|| catalog_for(&self.settings))
+    }
+
+    /// The folders' current snapshot (loaded now if the helper thread has not yet).
+    pub fn folders(&self) -> Arc<Folders> {
+        let mut cell = crate::support::lock(&self.folders);
+        cell.get_or_insert_with(|| Arc::new(Folders::load(&self.settings, None)))
+            .clone()
+    }
+
+    /// Resolves once the helper thread has read the folders (never, if it could not start:
+    /// they are then read on first use).
+    pub async fn folders_read(&self) {
+        self.folders_loaded.notified().await;
+    }
+
+    fn instructions(&self) -> String {
+        let roots = self.policy.effective_roots();
+        let roots_line = if roots.is_empty() {
+            "No file roots are configured yet; if the client shares its roots they are used."
+                .to_owned()
+        } else {
+            format!(
+                "Allowed roots: {}.",
+                roots
+                    .iter()
+                    .map(|r| r.path.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        let discovery = if self.settings.tools.exposure == Exposure::Full {
+            ""
+        } else {
+            " When tools/list shows search_tools and call_tool, more tools exist: find them with \
+             search_tools (describe the task) and run them with call_tool."
+        };
+        format!(
+            "switchboard: file tools confined to allowed roots (call list_roots first; relative paths start at the first root). \
+             {roots_line} Client roots only narrow the configured ones. Reads page with offset/limit and say how to continue; \
+             writes are atomic; delete_path moves to the trash unless permanent. Commands (run_command, run_shell, run_code) run \
+             in a cwd inside the roots with a cleared environment, a timeout and output caps, sandboxed when bubblewrap works; \
+             use process_start for servers and REPLs. http_request reaches public URLs (private and local addresses are \
+             refused unless the config allows them). Prompts and resources: see prompts/list and \
+             resources/list; any file in the roots is a resource at file:///{{path}}.{discovery}"
+        )
+    }
+}
+
+impl ServerHandler for Switchboard {
+    fn get_info(&self) -> ServerConfig {
+        let capabilities = ServerCapabilities::builder()
+            .enable_logging()
+            .enable_completions()
+            .enable_prompts()
+            .enable_prompts_list_changed()
+            .enable_resources()
+            .enable_resources_subscribe()
+            .enable_resources_list_changed()
+            .enable_tools()
+            .enable_tool_list_changed()
+            .build();
+        let mut implementation = Implementation::new("switchboard", env!("CARGO_PKG_VERSION"));
+        implementation.title = Some("switchboard".into());
+        ServerConfig::new(capabilities)
+            .with_server_info(implementation)
+            .with_instructions(self.instructions())
+    }
+
+    async fn list_tools(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        no_cursor(&request)?;
+        let offered = self.offered_tools(&ctx).await;
+        if let Some(hub) = self.hub() {
+            hub.served(0);
+        }
+        Ok(ListToolsResult::with_all_items(self.shown_tools(offered)))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.catalog()
+            .router
+            .get(name)
+            .cloned()
+            .or_else(|| {
+                self.folders()
+                    .visible_tools(&self.settings)
+                    .find(|t| t.name == name)
+                    .map(|t| t.tool.clone())
+            })
+            .or_else(|| {
+                self.hub()?
+                    .tool(name)
+                    .filter(|_| self.settings.tools.toolsets.admits(name, Category::Proxy))
+            })
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        self.dispatch(request, ctx, dispatch::Caller::Host).await
+    }
+
+    async fn list_prompts(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        no_cursor(&request)?;
+        let mut prompts = Self::prompt_list(&self.folders());
+        if let Some(hub) = self.start_proxy() {
+            hub.set_host(&ctx.peer);
+            hub.wait_startup().await;
+            prompts.extend(hub.view().prompts.iter().cloned());
+            hub.served(1);
+        }
+        Ok(ListPromptsResult::with_all_items(prompts))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        if let Some(hub) = self.hub()
+            && let Some(result) = hub.get_prompt(request.clone(), &ctx).await
+        {
+            return result;
+        }
+        let args: BTreeMap<String, String> = request
+            .arguments
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| {
+                (
+                    k,
+                    v.as_str()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| v.to_string()),
+                )
+            })
+            .collect();
+        let folders = self.folders();
+        match folders.prompts.render(&request.name, &args) {
+            Ok((def, rendered)) => {
+                // Two built-in prompts do work before answering; a user's file of the same
+                // name replaces them (its source is its path) and is plain text like any other.
+                let first_text = || match rendered.first().map(|(_, p)| p.as_slice()) {
+                    Some([Piece::Text(t), ..]) => t.clone(),
+                    _ => String::new(),
+                };
+                let messages = match def.source.as_str() {
+                    "built-in:fetch.md" => self.fetch_prompt(first_text(), &args).await,
+                    "built-in:summarize_with_local_model.md" => {
+                        self.summarize_prompt(first_text(), &args, &ctx).await
+                    }
+                    _ => self.prompt_messages(rendered, &ctx).await?,
+                };
+                let mut result = GetPromptResult::new(messages);
+                if let Some(d) = &def.description {
+                    result = result.with_description(d);
+                }
+                Ok(result.into())
+            }
+            Err(PromptError::Unknown(name)) => Err(McpError::invalid_params(
+                format!("unknown prompt `{name}`; call prompts/list to see the prompts"),
+                None,
+            )),
+            Err(e) => Err(McpError::invalid_params(e.to_string(), None)),
+        }
+    }
+
+    async fn list_resources(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        no_cursor(&request)?;
+        let mut list = self.resource_list(&self.folders());
+        list.push(
+            Resource::new(crate::memory::resources::GRAPH_URI, "memory-graph")
+                .with_title("Knowledge graph")
+                .with_description(
+                    "The memory knowledge graph's size and first entities (read_graph pages through it)",
+                )
+                .with_mime_type("application/json"),
+        );
+        for c in &self.databases().settings.connections {
+            list.push(
+                Resource::new(
+                    format!("{DB_SCHEMA_PREFIX}{}/schema", c.name),
+                    format!("db-{}-schema", c.name),
+                )
+                .with_title(format!("Schema of the `{}` database", c.name))
+                .with_description(format!(
+                    "Tables, columns, keys and indexes of the {} connection `{}`, as JSON",
+                    c.engine(),
+                    c.name
+                ))
+                .with_mime_type("application/json"),
+            );
+        }
+        if let Some(hub) = self.start_proxy() {
+            hub.set_host(&ctx.peer);
+            hub.wait_startup().await;
+            list.extend(hub.view().resources.iter().cloned());
+            hub.served(2);
+        }
+        Ok(ListResourcesResult::with_all_items(list))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        no_cursor(&request)?;
+        let template = ResourceTemplate::new(resources::FILE_TEMPLATE, "file")
+            .with_title("Files inside the allowed roots")
+            .with_description("Any file inside the allowed roots, by absolute path: file:///home/me/project/README.md");
+        let note = ResourceTemplate::new(crate::memory::resources::NOTE_TEMPLATE, "memory-note")
+            .with_title("A remembered note")
+            .with_description(
+                "One note of the memory by id (ids come from memory_search and memory_list)",
+            )
+            .with_mime_type("application/json");
+        let mut templates = vec![template, note];
+        if let Some(hub) = self.start_proxy() {
+            hub.wait_startup().await;
+            templates.extend(hub.view().templates.iter().cloned());
+        }
+        Ok(ListResourceTemplatesResult::with_all_items(templates))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        if request.uri.starts_with(crate::proxy::names::URI_PREFIX)
+            && let Some(hub) = self.hub()
+        {
+            return match hub.read_resource(request.clone(), &ctx).await {
+                Some(result) => result,
+                None => Err(resource_error(ResourceError::NotFound(request.uri))),
+            };
+        }
+        let uri = request.uri;
+        let (mime, body) = self.read_own(&uri, &ctx).await?;
+        Ok(ReadResourceResult::new(vec![to_contents(&uri, mime, body)]).into())
+    }
+
+    async fn subscribe(
+        &self,
+        request: SubscribeRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        let uri = request.uri;
+        if uri.starts_with(crate::proxy::names::URI_PREFIX) {
+            return match self.hub() {
+                Some(hub) => hub
+                    .subscribe(&uri, true)
+                    .await
+                    .unwrap_or_else(|| Err(resource_error(ResourceError::NotFound(uri)))),
+                None => Err(resource_error(ResourceError::NotFound(uri))),
+            };
+        }
+        let target = if uri == crate::memory::resources::GRAPH_URI {
+            WatchTarget::Graph
+        } else if let Some(id) = crate::memory::resources::note_id(&uri) {
+            WatchTarget::Note(id)
+        } else if let Some(p) = crate::support::uri::file_uri_to_path(&uri) {
+            let scope = self.file_scope(&ctx).await;
+            let path = scope
+                .existing(&p)
+                .map_err(|e| McpError::invalid_params(e.to_string(), None))?
+                .path;
+            return self.subscribe_path(uri, path, &ctx.peer);
+        } else if resources::DYNAMIC.iter().any(|d| d.uri == uri) {
+            return Err(McpError::invalid_params(
+                format!(
+                    "`{uri}` is computed when read and sends no updates; read it again when you need it"
+                ),
+                None,
+            ));
+        } else if let Some(name) = schema_connection(&uri) {
+            match self.databases().settings.get(name).map(|c| &c.target) {
+                // A WAL database changes its -wal file first.
+                Some(crate::config::Target::Sqlite(p)) => {
+                    let wal = PathBuf::from(format!("{}-wal", p.display()));
+                    WatchTarget::Files(vec![p.clone(), wal])
+                }
+                Some(crate::config::Target::Postgres(_)) => {
+                    return Err(McpError::invalid_params(
+                        format!(
+                            "`{uri}`: change notifications work for SQLite connections only; read the resource again to see a PostgreSQL schema's changes"
+                        ),
+                        None,
+                    ));
+                }
+                None => return Err(resource_error(ResourceError::NotFound(uri))),
+            }
+        } else if let Some(source) = self.folders().resources.source_file(&uri) {
+            match source {
+                Some(p) => return self.subscribe_path(uri, p, &ctx.peer),
+                // Built-in resources never change; the subscription is accepted and stays quiet.
+                None => return Ok(()),
+            }
+        } else {
+            return Err(resource_error(ResourceError::NotFound(uri)));
+        };
+        let mut subs = crate::support::lock(&self.subscriptions);
+        if subs.contains_key(&uri) {
+            return Ok(());
+        }
+        self.room_for_one_more(subs.len())?;
+        let token = self.watch(uri.clone(), target, ctx.peer.clone());
+        subs.insert(uri, token);
+        Ok(())
+    }
+
+    async fn unsubscribe(
+        &self,
+        request: UnsubscribeRequestParams,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        if request.uri.starts_with(crate::proxy::names::URI_PREFIX)
+            && let Some(hub) = self.hub()
+        {
+            return hub.subscribe(&request.uri, false).await.unwrap_or(Ok(()));
+        }
+        if let Some(token) = crate::support::lock(&self.subscriptions).remove(&request.uri) {
+            token.cancel();
+        }
+        if let Some(w) = crate::support::lock(&self.file_watch).as_mut() {
+            w.remove(&request.uri);
+        }
+        Ok(())
+    }
+
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        *self
+            .client_log_level
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = request.level;
+        if let Some(hub) = self.hub() {
+            hub.set_level(request.level).await;
+        }
+        Ok(())
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        if let Some(hub) = self.hub()
+            && let Some(result) = hub.complete(request.clone(), &ctx).await
+        {
+            return result;
+        }
+        let prefix = request.argument.value.clone();
+        let wants_path = match &request.r#ref {
+            Reference::Resource(r) => {
+                r.uri == resources::FILE_TEMPLATE && request.argument.name == "path"
+            }
+            Reference::Prompt(p) => {
+                let folders = self.folders();
+                match folders
+                    .prompts
+                    .complete(&p.name, &request.argument.name, &prefix)
+                {
+                    Some(Suggest::Values(values)) => return completion(values),
+                    Some(Suggest::Paths) => true,
+                    None => false,
+                }
+            }
+            _ => false,
+        };
+        let values = if wants_path {
+            let scope = self.file_scope(&ctx).await;
+            tokio::task::spawn_blocking(move || crate::tools::files::complete_path(&scope, &prefix))
+                .await
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        completion(values)
+    }
+
+    async fn on_initialized(&self, ctx: NotificationContext<RoleServer>) {
+        self.initialized(ctx).await
+    }
+
+    async fn on_roots_list_changed(&self, ctx: NotificationContext<RoleServer>) {
+        self.roots_stale.store(true, Ordering::Release);
+        let me = self.clone();
+        tokio::spawn(async move { me.refresh_client_roots(&ctx.peer).await });
+    }
+}
+
+/// A completion answer: at most the protocol's 100 values, saying how many there were.
+fn completion(values: Vec<String>) -> Result<CompleteResult, McpError> {
+    let total = values.len();
+    let mut values = values;
+    values.truncate(CompletionInfo::MAX_VALUES);
+    let info = CompletionInfo::with_pagination(
+        values,
+        Some(total as u32),
+        total > CompletionInfo::MAX_VALUES,
+    )
+    .map_err(|e| McpError::internal_error(e, None))?;
+    Ok(CompleteResult::new(info))
+}
+
+impl Switchboard {
+    async fn initialized(&self, ctx: NotificationContext<RoleServer>) {
+        // In the background: fetch the client's roots, so the first file call rarely waits;
+        // report folder files that could not be loaded; then watch the folders.
+        // `initialize` is answered: now the child servers may start.
+        if let Some(hub) = self.start_proxy() {
+            hub.set_host(&ctx.peer);
+        }
+        let me = self.clone();
+        tokio::spawn(async move {
+            me.refresh_client_roots(&ctx.peer).await;
+            for p in me.folders().problems() {
+                me.tell_client(&ctx.peer, LoggingLevel::Warning, format!("skipped: {p}"))
+                    .await;
+            }
+            me.watch_folders(ctx.peer).await;
+        });
+    }
+}

@@ -1,0 +1,97 @@
+//! Hot reload: the tool, prompt and resource folders are watched, reloaded after a burst of
+//! changes, and the client is told which lists changed.
+#![allow(deprecated)]
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rmcp::model::*;
+use rmcp::{Peer, RoleServer};
+
+use super::Switchboard;
+use crate::folders::Folders;
+
+/// A burst of folder changes ends after this long without another.
+pub(crate) const RELOAD_QUIET: Duration = Duration::from_millis(150);
+
+impl Switchboard {
+    /// Reloads the folders whenever they change and tells the host which lists changed, until
+    /// the session ends. A file that breaks keeps its previous version (see `folders`).
+    pub(crate) async fn watch_folders(self, peer: Peer<RoleServer>) {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let s = &self.settings;
+        let dirs: Vec<(PathBuf, bool)> = s
+            .tools
+            .dirs
+            .iter()
+            .chain(s.prompt_dirs.iter())
+            .map(|d| (d.clone(), false))
+            .chain(s.resource_dirs.iter().map(|d| (d.clone(), true)))
+            .collect();
+        // A few inotify calls: quick enough for the protocol thread.
+        let watch = match crate::folders::FolderWatch::new(dirs, tx) {
+            Ok(w) => Arc::new(Mutex::new(w)),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot watch the tool, prompt and resource folders; changes apply at the next start");
+                return;
+            }
+        };
+        loop {
+            tokio::select! {
+                _ = self.shutdown.cancelled() => return,
+                got = rx.recv() => if got.is_none() { return },
+            }
+            // One reload per burst of changes.
+            loop {
+                match tokio::time::timeout(RELOAD_QUIET, rx.recv()).await {
+                    Ok(Some(())) => continue,
+                    Ok(None) => return,
+                    Err(_) => break,
+                }
+            }
+            let me = self.clone();
+            let w = watch.clone();
+            let swapped = tokio::task::spawn_blocking(move || {
+                let before = me.folders();
+                let after = Arc::new(Folders::load(&me.settings, Some(&before)));
+                *crate::support::lock(&me.folders) = Some(after.clone());
+                crate::support::lock(&w).sync();
+                (before, after)
+            })
+            .await;
+            let Ok((before, after)) = swapped else {
+                continue;
+            };
+            let tools = |f: &Folders| {
+                serde_json::to_string(
+                    &f.visible_tools(&self.settings)
+                        .map(|t| &t.tool)
+                        .collect::<Vec<_>>(),
+                )
+                .unwrap_or_default()
+            };
+            if tools(&before) != tools(&after) {
+                tracing::info!("declarative tools changed; telling the host");
+                let _ = peer.notify_tool_list_changed().await;
+            }
+            let prompts =
+                |f: &Folders| serde_json::to_string(&Self::prompt_list(f)).unwrap_or_default();
+            if prompts(&before) != prompts(&after) {
+                tracing::info!("prompts changed; telling the host");
+                let _ = peer.notify_prompt_list_changed().await;
+            }
+            let res =
+                |f: &Folders| serde_json::to_string(&self.resource_list(f)).unwrap_or_default();
+            if res(&before) != res(&after) {
+                tracing::info!("resources changed; telling the host");
+                let _ = peer.notify_resource_list_changed().await;
+            }
+            let old: std::collections::HashSet<String> = before.problems().into_iter().collect();
+            for p in after.problems().into_iter().filter(|p| !old.contains(p)) {
+                self.tell_client(&peer, LoggingLevel::Error, format!("skipped: {p}"))
+                    .await;
+            }
+        }
+    }
+}
