@@ -88,6 +88,7 @@ where
         });
     }
     let ct = CancellationToken::new();
+    let session = server.clone();
     let background = server.shutdown.clone();
     let _stop_background = background.clone().drop_guard();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -103,6 +104,9 @@ where
             return Ok(());
         }
     };
+    // Watchers, hot reload and change delivery start with the session, whichever protocol
+    // generation opened it (a 2026-07-28 client never sends `notifications/initialized`).
+    session.start_session(running.peer().clone());
     let mut waiting = std::pin::pin!(running.waiting());
     tokio::select! {
         _ = &mut waiting => {}

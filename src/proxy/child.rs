@@ -958,13 +958,12 @@ impl ClientHandler for Relay {
         params: ResourceUpdatedNotificationParam,
         _context: NotificationContext<RoleClient>,
     ) {
-        let (Some(child), Some(host)) = (self.child.upgrade(), self.host()) else {
+        let (Some(child), Some(hub)) = (self.child.upgrade(), self.hub.upgrade()) else {
             return;
         };
         let uri = super::names::wrap_uri(&child.alias, &params.uri);
-        let _ = host
-            .notify_resource_updated(ResourceUpdatedNotificationParam::new(uri))
-            .await;
+        hub.changes
+            .publish(crate::mcp::changes::Change::Updated(uri));
     }
 
     async fn on_tool_list_changed(&self, _context: NotificationContext<RoleClient>) {

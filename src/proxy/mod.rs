@@ -41,6 +41,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
+use crate::mcp::changes::Change;
 use child::{Child, Phase};
 use servers::ServersFile;
 
@@ -107,6 +108,8 @@ pub struct Hub {
     notify: Notify,
     served: Mutex<[Option<u64>; 3]>,
     started: Instant,
+    /// Where list changes and child resource updates go (the session delivers them).
+    pub changes: crate::mcp::changes::Changes,
     shutdown: CancellationToken,
 }
 
@@ -148,6 +151,7 @@ impl Hub {
     pub fn start(
         settings: Arc<Settings>,
         roots: Box<dyn Fn() -> Vec<PathBuf> + Send + Sync>,
+        changes: crate::mcp::changes::Changes,
         shutdown: CancellationToken,
     ) -> Option<Arc<Self>> {
         let (path, _) = settings.proxy.servers_config.clone()?;
@@ -174,6 +178,7 @@ impl Hub {
             notify: Notify::new(),
             served: Mutex::new([None; 3]),
             started: Instant::now(),
+            changes,
             shutdown,
         });
         hub.reload(&path);
@@ -264,7 +269,6 @@ impl Hub {
             }
             tokio::time::sleep(DEBOUNCE).await;
             let view = self.view();
-            let Some(host) = self.host() else { continue };
             let stale: Vec<usize> = {
                 let mut served = lock(&self.served);
                 (0..3)
@@ -280,11 +284,11 @@ impl Hub {
                     .collect()
             };
             for i in stale {
-                let _ = match i {
-                    0 => host.notify_tool_list_changed().await,
-                    1 => host.notify_prompt_list_changed().await,
-                    _ => host.notify_resource_list_changed().await,
-                };
+                self.changes.publish(match i {
+                    0 => Change::Tools,
+                    1 => Change::Prompts,
+                    _ => Change::Resources,
+                });
             }
         }
     }

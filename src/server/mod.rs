@@ -12,7 +12,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Deref;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -22,10 +21,10 @@ use rmcp::model::{
     ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, LoggingLevel,
     PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
     Reference, Resource, ResourceTemplate, ServerCapabilities, ServerConfig, SetLevelRequestParams,
-    SubscribeRequestParams, Tool, UnsubscribeRequestParams,
+    SubscribeRequestParams, SubscriptionFilter, Tool, UnsubscribeRequestParams,
 };
-use rmcp::service::{NotificationContext, RequestContext};
-use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
+use rmcp::{ErrorData as McpError, Peer, RoleServer, ServerHandler};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
@@ -46,8 +45,7 @@ mod subscriptions;
 
 use catalog::{Catalog, SearchIndex, catalog_for};
 pub use dispatch::Caller;
-use resource_reads::{DB_SCHEMA_PREFIX, no_cursor, resource_error, schema_connection, to_contents};
-use subscriptions::WatchTarget;
+use resource_reads::{DB_SCHEMA_PREFIX, no_cursor, resource_error, to_contents};
 
 /// Cheap to clone: every clone shares one [`Inner`].
 #[derive(Clone)]
@@ -74,8 +72,15 @@ pub struct Inner {
     /// Set when the client's roots must be (re)fetched before the next file operation.
     roots_stale: AtomicBool,
     roots_fetch: tokio::sync::Mutex<()>,
-    /// URI → the token that stops its watcher. A std mutex: held only to insert or remove.
-    subscriptions: Mutex<HashMap<String, CancellationToken>>,
+    /// URI → its watch, shared by every subscription to it (see `subscriptions`). A std
+    /// mutex: held only to look up, insert or remove.
+    watches: Mutex<HashMap<String, subscriptions::Watch>>,
+    /// The URIs an `initialize`-era client subscribed to with `resources/subscribe`.
+    legacy_subscribed: Mutex<std::collections::HashSet<String>>,
+    /// Whatever changed a list or a watched resource, for this session to deliver.
+    pub changes: crate::mcp::changes::Changes,
+    /// Set once [`Switchboard::start_session`] ran.
+    session_started: AtomicBool,
     /// Cancelled when the session ends, which stops every background task of this server.
     pub shutdown: CancellationToken,
     /// The child servers, once [`Switchboard::start_proxy`] ran (`None` inside: no servers file).
@@ -166,7 +171,10 @@ impl Switchboard {
             catalog: OnceLock::new(),
             roots_stale: AtomicBool::new(true),
             roots_fetch: tokio::sync::Mutex::new(()),
-            subscriptions: Mutex::new(HashMap::new()),
+            watches: Mutex::new(HashMap::new()),
+            legacy_subscribed: Mutex::default(),
+            changes: Default::default(),
+            session_started: AtomicBool::new(false),
             stats: Default::default(),
             file_watch: Mutex::new(None),
             shutdown: CancellationToken::new(),
@@ -201,7 +209,12 @@ impl Switchboard {
                         })
                         .unwrap_or_default()
                 });
-                crate::proxy::Hub::start(self.settings.clone(), roots, self.shutdown.clone())
+                crate::proxy::Hub::start(
+                    self.settings.clone(),
+                    roots,
+                    self.changes.clone(),
+                    self.shutdown.clone(),
+                )
             })
             .clone()
     }
@@ -557,68 +570,7 @@ impl ServerHandler for Switchboard {
         request: SubscribeRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        let uri = request.uri;
-        if uri.starts_with(crate::proxy::names::URI_PREFIX) {
-            return match self.hub() {
-                Some(hub) => hub
-                    .subscribe(&uri, true)
-                    .await
-                    .unwrap_or_else(|| Err(resource_error(ResourceError::NotFound(uri)))),
-                None => Err(resource_error(ResourceError::NotFound(uri))),
-            };
-        }
-        let target = if uri == crate::memory::resources::GRAPH_URI {
-            WatchTarget::Graph
-        } else if let Some(id) = crate::memory::resources::note_id(&uri) {
-            WatchTarget::Note(id)
-        } else if let Some(p) = crate::support::uri::file_uri_to_path(&uri) {
-            let scope = self.file_scope(&ctx).await;
-            let path = scope
-                .existing(&p)
-                .map_err(|e| McpError::invalid_params(e.to_string(), None))?
-                .path;
-            return self.subscribe_path(uri, path, &ctx.peer);
-        } else if resources::DYNAMIC.iter().any(|d| d.uri == uri) {
-            return Err(McpError::invalid_params(
-                format!(
-                    "`{uri}` is computed when read and sends no updates; read it again when you need it"
-                ),
-                None,
-            ));
-        } else if let Some(name) = schema_connection(&uri) {
-            match self.databases().settings.get(name).map(|c| &c.target) {
-                // A WAL database changes its -wal file first.
-                Some(crate::config::Target::Sqlite(p)) => {
-                    let wal = PathBuf::from(format!("{}-wal", p.display()));
-                    WatchTarget::Files(vec![p.clone(), wal])
-                }
-                Some(crate::config::Target::Postgres(_)) => {
-                    return Err(McpError::invalid_params(
-                        format!(
-                            "`{uri}`: change notifications work for SQLite connections only; read the resource again to see a PostgreSQL schema's changes"
-                        ),
-                        None,
-                    ));
-                }
-                None => return Err(resource_error(ResourceError::NotFound(uri))),
-            }
-        } else if let Some(source) = self.folders().resources.source_file(&uri) {
-            match source {
-                Some(p) => return self.subscribe_path(uri, p, &ctx.peer),
-                // Built-in resources never change; the subscription is accepted and stays quiet.
-                None => return Ok(()),
-            }
-        } else {
-            return Err(resource_error(ResourceError::NotFound(uri)));
-        };
-        let mut subs = crate::support::lock(&self.subscriptions);
-        if subs.contains_key(&uri) {
-            return Ok(());
-        }
-        self.room_for_one_more(subs.len())?;
-        let token = self.watch(uri.clone(), target, ctx.peer.clone());
-        subs.insert(uri, token);
-        Ok(())
+        self.subscribe_legacy(request.uri, &ctx).await
     }
 
     async fn unsubscribe(
@@ -626,18 +578,19 @@ impl ServerHandler for Switchboard {
         request: UnsubscribeRequestParams,
         _ctx: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        if request.uri.starts_with(crate::proxy::names::URI_PREFIX)
-            && let Some(hub) = self.hub()
-        {
-            return hub.subscribe(&request.uri, false).await.unwrap_or(Ok(()));
-        }
-        if let Some(token) = crate::support::lock(&self.subscriptions).remove(&request.uri) {
-            token.cancel();
-        }
-        if let Some(w) = crate::support::lock(&self.file_watch).as_mut() {
-            w.remove(&request.uri);
-        }
+        self.unsubscribe_legacy(&request.uri);
         Ok(())
+    }
+
+    fn accepted_subscription_filter(
+        &self,
+        requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        Some(self.grant(requested))
+    }
+
+    async fn listen(&self, subscription: SubscriptionContext) -> Result<(), McpError> {
+        self.serve_listen(subscription).await
     }
 
     async fn set_level(
@@ -695,7 +648,13 @@ impl ServerHandler for Switchboard {
     }
 
     async fn on_initialized(&self, ctx: NotificationContext<RoleServer>) {
-        self.initialized(ctx).await
+        // `initialize` is answered: now the child servers may start.
+        if let Some(hub) = self.start_proxy() {
+            hub.set_host(&ctx.peer);
+        }
+        // The roots can be asked for now that the client has initialized.
+        let me = self.clone();
+        tokio::spawn(async move { me.refresh_client_roots(&ctx.peer).await });
     }
 
     async fn on_roots_list_changed(&self, ctx: NotificationContext<RoleServer>) {
@@ -720,21 +679,22 @@ fn completion(values: Vec<String>) -> Result<CompleteResult, McpError> {
 }
 
 impl Switchboard {
-    async fn initialized(&self, ctx: NotificationContext<RoleServer>) {
-        // In the background: fetch the client's roots, so the first file call rarely waits;
-        // report folder files that could not be loaded; then watch the folders.
-        // `initialize` is answered: now the child servers may start.
-        if let Some(hub) = self.start_proxy() {
-            hub.set_host(&ctx.peer);
+    /// Starts what every session has from its first message on, whatever its protocol
+    /// generation: the folders watched and reloaded, the change bus delivered to an
+    /// `initialize`-era client, the client's roots fetched, and load problems reported.
+    pub fn start_session(&self, peer: Peer<RoleServer>) {
+        if self.session_started.swap(true, Ordering::AcqRel) {
+            return;
         }
+        tokio::spawn(self.clone().forward_changes(peer.clone()));
         let me = self.clone();
         tokio::spawn(async move {
-            me.refresh_client_roots(&ctx.peer).await;
+            me.refresh_client_roots(&peer).await;
             for p in me.folders().problems() {
-                me.tell_client(&ctx.peer, LoggingLevel::Warning, format!("skipped: {p}"))
+                me.tell_client(&peer, LoggingLevel::Warning, format!("skipped: {p}"))
                     .await;
             }
-            me.watch_folders(ctx.peer).await;
+            me.watch_folders(peer).await;
         });
     }
 }

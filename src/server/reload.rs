@@ -1,5 +1,6 @@
 //! Hot reload: the tool, prompt and resource folders are watched, reloaded after a burst of
-//! changes, and the client is told which lists changed.
+//! changes, and the lists that changed are published on the change bus (each session tells
+//! its client the way its protocol generation defines).
 #![allow(deprecated)]
 
 use std::path::PathBuf;
@@ -10,6 +11,7 @@ use rmcp::model::*;
 use rmcp::{Peer, RoleServer};
 
 use super::Switchboard;
+use crate::mcp::changes::Change;
 use crate::folders::Folders;
 
 /// A burst of folder changes ends after this long without another.
@@ -73,19 +75,19 @@ impl Switchboard {
             };
             if tools(&before) != tools(&after) {
                 tracing::info!("declarative tools changed; telling the host");
-                let _ = peer.notify_tool_list_changed().await;
+                self.changes.publish(Change::Tools);
             }
             let prompts =
                 |f: &Folders| serde_json::to_string(&Self::prompt_list(f)).unwrap_or_default();
             if prompts(&before) != prompts(&after) {
                 tracing::info!("prompts changed; telling the host");
-                let _ = peer.notify_prompt_list_changed().await;
+                self.changes.publish(Change::Prompts);
             }
             let res =
                 |f: &Folders| serde_json::to_string(&self.resource_list(f)).unwrap_or_default();
             if res(&before) != res(&after) {
                 tracing::info!("resources changed; telling the host");
-                let _ = peer.notify_resource_list_changed().await;
+                self.changes.publish(Change::Resources);
             }
             let old: std::collections::HashSet<String> = before.problems().into_iter().collect();
             for p in after.problems().into_iter().filter(|p| !old.contains(p)) {

@@ -1,57 +1,316 @@
-//! Resource subscriptions: what a URI watches (files, the memory graph, a note, a database
-//! file) and the updates sent while it changes.
+//! Resource subscriptions, for both protocol generations. What a URI watches (files and
+//! folders through one file watcher; the memory graph, a note or a database file by polling) is
+//! decided once in [`Switchboard::watch_target`]; a watch is shared and counted, so the
+//! `resources/subscribe` of an `initialize`-era client and the `subscriptions/listen` streams
+//! of a 2026-07-28 client start and stop the same watchers. Changes go on the change bus
+//! ([`crate::mcp::changes`]), and each session delivers them the way its revision defines.
 #![allow(deprecated)]
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use rmcp::model::*;
+use rmcp::model::SubscriptionFilter;
+use rmcp::service::{RequestContext, SubscriptionContext};
 use rmcp::{ErrorData as McpError, Peer, RoleServer};
 use tokio_util::sync::CancellationToken;
 
 use super::Switchboard;
+use super::resource_reads::{resource_error, schema_connection};
+use crate::mcp::changes::{self, Change};
+use crate::resources::{self, ResourceError};
 
 /// How often a subscribed resource that is not a file (the memory, a note) is checked.
-pub(crate) const SUBSCRIPTION_POLL: Duration = Duration::from_millis(500);
+const SUBSCRIPTION_POLL: Duration = Duration::from_millis(500);
+
+/// What a subscription watches.
+pub(crate) enum WatchTarget {
+    /// A file or folder, through the shared file watcher.
+    Path(PathBuf),
+    /// Files' sizes and modification times (a database and its WAL), polled.
+    Files(Vec<PathBuf>),
+    /// The knowledge graph's change counter.
+    Graph,
+    /// One note.
+    Note(i64),
+    /// Something that never changes (a built-in resource): accepted, and quiet.
+    Quiet,
+    /// A child server's resource: the child sends its updates.
+    Child,
+}
+
+/// One watch, shared by every subscription to its URI.
+pub(crate) struct Watch {
+    holders: usize,
+    stop: CancellationToken,
+}
 
 impl Switchboard {
-    pub(crate) fn room_for_one_more(&self, held: usize) -> Result<(), McpError> {
-        let max = self.settings.max_subscriptions;
-        if held >= max {
+    /// What subscribing to `uri` watches, or why it cannot be subscribed to.
+    pub(crate) fn watch_target(
+        &self,
+        uri: &str,
+        scope: &crate::policy::FileScope,
+    ) -> Result<WatchTarget, McpError> {
+        if uri.starts_with(crate::proxy::names::URI_PREFIX) {
+            return match self.hub() {
+                Some(_) => Ok(WatchTarget::Child),
+                None => Err(resource_error(ResourceError::NotFound(uri.to_owned()))),
+            };
+        }
+        if uri == crate::memory::resources::GRAPH_URI {
+            return Ok(WatchTarget::Graph);
+        }
+        if let Some(id) = crate::memory::resources::note_id(uri) {
+            return Ok(WatchTarget::Note(id));
+        }
+        if let Some(p) = crate::support::uri::file_uri_to_path(uri) {
+            let path = scope
+                .existing(&p)
+                .map_err(|e| McpError::invalid_params(e.to_string(), None))?
+                .path;
+            return Ok(WatchTarget::Path(path));
+        }
+        if resources::DYNAMIC.iter().any(|d| d.uri == uri) {
             return Err(McpError::invalid_params(
                 format!(
-                    "too many subscriptions (at most {max}, resources.max_subscriptions); unsubscribe from some first"
+                    "`{uri}` is computed when read and sends no updates; read it again when you need it"
                 ),
                 None,
             ));
         }
+        if let Some(name) = schema_connection(uri) {
+            return match self.databases().settings.get(name).map(|c| &c.target) {
+                // A WAL database changes its -wal file first.
+                Some(crate::config::Target::Sqlite(p)) => {
+                    let wal = PathBuf::from(format!("{}-wal", p.display()));
+                    Ok(WatchTarget::Files(vec![p.clone(), wal]))
+                }
+                Some(crate::config::Target::Postgres(_)) => Err(McpError::invalid_params(
+                    format!(
+                        "`{uri}`: change notifications work for SQLite connections only; read the resource again to see a PostgreSQL schema's changes"
+                    ),
+                    None,
+                )),
+                None => Err(resource_error(ResourceError::NotFound(uri.to_owned()))),
+            };
+        }
+        match self.folders().resources.source_file(uri) {
+            Some(Some(p)) => Ok(WatchTarget::Path(p)),
+            Some(None) => Ok(WatchTarget::Quiet),
+            None => Err(resource_error(ResourceError::NotFound(uri.to_owned()))),
+        }
+    }
+
+    /// Starts watching `uri` for one more holder (the watch starts with the first).
+    pub(crate) async fn hold_watch(&self, uri: &str, target: WatchTarget) -> Result<(), McpError> {
+        {
+            let mut watches = crate::support::lock(&self.watches);
+            if let Some(w) = watches.get_mut(uri) {
+                w.holders += 1;
+                return Ok(());
+            }
+            let max = self.settings.max_subscriptions;
+            if watches.len() >= max {
+                return Err(McpError::invalid_params(
+                    format!(
+                        "too many subscriptions (at most {max}, resources.max_subscriptions); unsubscribe from some first"
+                    ),
+                    None,
+                ));
+            }
+            let stop = self.shutdown.child_token();
+            match target {
+                WatchTarget::Path(path) => self.watch_path(uri, path)?,
+                WatchTarget::Quiet | WatchTarget::Child => {}
+                target => self.poll(uri.to_owned(), target, stop.clone()),
+            }
+            watches.insert(uri.to_owned(), Watch { holders: 1, stop });
+        }
+        // The first holder of a child's resource subscribes at the child.
+        if uri.starts_with(crate::proxy::names::URI_PREFIX)
+            && let Some(hub) = self.hub()
+        {
+            match hub.subscribe(uri, true).await {
+                Some(Ok(())) => {}
+                other => {
+                    self.release_watch(uri);
+                    return Err(match other {
+                        Some(Err(e)) => e,
+                        _ => resource_error(ResourceError::NotFound(uri.to_owned())),
+                    });
+                }
+            }
+        }
         Ok(())
     }
 
-    /// Subscribes to a file or folder: the shared watcher reports its changes.
-    pub(crate) fn subscribe_path(
+    /// One holder of `uri`'s watch is done; the last one stops it.
+    pub(crate) fn release_watch(&self, uri: &str) {
+        let last = {
+            let mut watches = crate::support::lock(&self.watches);
+            match watches.get_mut(uri) {
+                Some(w) if w.holders > 1 => {
+                    w.holders -= 1;
+                    false
+                }
+                Some(_) => {
+                    if let Some(w) = watches.remove(uri) {
+                        w.stop.cancel();
+                    }
+                    true
+                }
+                None => false,
+            }
+        };
+        if !last {
+            return;
+        }
+        if let Some(w) = crate::support::lock(&self.file_watch).as_mut() {
+            w.remove(uri);
+        }
+        if uri.starts_with(crate::proxy::names::URI_PREFIX)
+            && let Some(hub) = self.hub().cloned()
+        {
+            let uri = uri.to_owned();
+            tokio::spawn(async move {
+                let _ = hub.subscribe(&uri, false).await;
+            });
+        }
+    }
+
+    /// `resources/subscribe` (`initialize`-era sessions): one hold per URI, however often the
+    /// client subscribes.
+    pub(crate) async fn subscribe_legacy(
         &self,
         uri: String,
-        path: PathBuf,
-        peer: &Peer<RoleServer>,
+        ctx: &RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        let mut subs = crate::support::lock(&self.subscriptions);
-        if subs.contains_key(&uri) {
+        if crate::support::lock(&self.legacy_subscribed).contains(&uri) {
             return Ok(());
         }
-        self.room_for_one_more(subs.len())?;
-        self.watch_path(&uri, path, peer)?;
-        subs.insert(uri, CancellationToken::new());
+        let scope = self.file_scope(ctx).await;
+        let target = self.watch_target(&uri, &scope)?;
+        self.hold_watch(&uri, target).await?;
+        if !crate::support::lock(&self.legacy_subscribed).insert(uri.clone()) {
+            // Subscribed twice at once: keep one hold.
+            self.release_watch(&uri);
+        }
         Ok(())
     }
 
-    /// Starts watching a file or folder for a subscription (one watcher per session).
-    pub(crate) fn watch_path(
-        &self,
-        uri: &str,
-        path: PathBuf,
-        peer: &Peer<RoleServer>,
-    ) -> Result<(), McpError> {
+    /// `resources/unsubscribe`.
+    pub(crate) fn unsubscribe_legacy(&self, uri: &str) {
+        if crate::support::lock(&self.legacy_subscribed).remove(uri) {
+            self.release_watch(uri);
+        }
+    }
+
+    /// What a `subscriptions/listen` request is granted: the list changes it asked for, and
+    /// the resources it named that can be watched (the others are left out of the
+    /// acknowledgment, which is how the revision says no to one of them).
+    pub(crate) fn grant(&self, requested: &SubscriptionFilter) -> SubscriptionFilter {
+        let scope = self.policy.scope();
+        let mut granted = requested.clone();
+        granted.resource_subscriptions = requested.resource_subscriptions.as_ref().map(|uris| {
+            uris.iter()
+                .filter(|u| match self.watch_target(u, &scope) {
+                    Ok(_) => true,
+                    Err(e) => {
+                        tracing::info!(uri = %crate::support::text::quote(u, 200), why = %e.message, "not subscribed");
+                        false
+                    }
+                })
+                .take(self.settings.max_subscriptions)
+                .cloned()
+                .collect()
+        });
+        granted
+    }
+
+    /// Serves one `subscriptions/listen` stream until the client cancels it or the session
+    /// ends: list changes and updates of the granted resources, from the change bus.
+    pub(crate) async fn serve_listen(&self, sub: SubscriptionContext) -> Result<(), McpError> {
+        let mut bus = self.changes.listen();
+        let scope = self.file_scope(sub.request_context()).await;
+        let mut held = Vec::new();
+        for uri in sub.accepted().resource_subscriptions.iter().flatten() {
+            let target = self.watch_target(uri, &scope)?;
+            match self.hold_watch(uri, target).await {
+                Ok(()) => held.push(uri.clone()),
+                Err(e) => tracing::info!(uri, why = %e.message, "subscription not watched"),
+            }
+        }
+        let accepted = sub.accepted().clone();
+        let sink = sub.sink().clone();
+        let wants = |c: &Change| match c {
+            Change::Tools => accepted.tools_list_changed == Some(true),
+            Change::Prompts => accepted.prompts_list_changed == Some(true),
+            Change::Resources => accepted.resources_list_changed == Some(true),
+            Change::Updated(u) => held.contains(u),
+        };
+        loop {
+            let got = tokio::select! {
+                _ = sub.cancelled() => break,
+                _ = self.shutdown.cancelled() => break,
+                got = changes::next(&mut bus) => got,
+            };
+            let Some(list) = got else { break };
+            let mut gone = false;
+            for change in list.into_iter().filter(|c| wants(c)) {
+                let sent = match change {
+                    Change::Tools => sink.notify_tool_list_changed().await,
+                    Change::Prompts => sink.notify_prompt_list_changed().await,
+                    Change::Resources => sink.notify_resource_list_changed().await,
+                    Change::Updated(uri) => sink.notify_resource_updated(uri).await,
+                };
+                gone |= sent.is_err();
+            }
+            if gone {
+                break;
+            }
+        }
+        for uri in &held {
+            self.release_watch(uri);
+        }
+        Ok(())
+    }
+
+    /// Delivers the change bus to an `initialize`-era client as plain notifications: list
+    /// changes once it has initialized, and updates of the resources it subscribed to. A
+    /// 2026-07-28 session gets them through its listen streams instead.
+    pub(crate) async fn forward_changes(self, peer: Peer<RoleServer>) {
+        let mut bus = self.changes.listen();
+        loop {
+            let got = tokio::select! {
+                _ = self.shutdown.cancelled() => return,
+                got = changes::next(&mut bus) => got,
+            };
+            let Some(list) = got else { return };
+            if peer.peer_info().is_none() {
+                continue;
+            }
+            for change in list {
+                let sent = match change {
+                    Change::Tools => peer.notify_tool_list_changed().await,
+                    Change::Prompts => peer.notify_prompt_list_changed().await,
+                    Change::Resources => peer.notify_resource_list_changed().await,
+                    Change::Updated(uri) => {
+                        if !crate::support::lock(&self.legacy_subscribed).contains(&uri) {
+                            continue;
+                        }
+                        let param = rmcp::model::ResourceUpdatedNotificationParam::new(uri);
+                        peer.notify_resource_updated(param).await
+                    }
+                };
+                if sent.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Starts watching a file or folder (one file watcher per session).
+    fn watch_path(&self, uri: &str, path: PathBuf) -> Result<(), McpError> {
         let is_dir = path.is_dir();
         if is_dir {
             let limit = self.settings.max_watched_folders;
@@ -70,7 +329,11 @@ impl Switchboard {
             let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
             let w = crate::support::watch::PathWatch::new(tx)
                 .map_err(|e| McpError::internal_error(format!("cannot watch files: {e}"), None))?;
-            tokio::spawn(forward_updates(rx, peer.clone(), self.shutdown.clone()));
+            tokio::spawn(publish_updates(
+                rx,
+                self.changes.clone(),
+                self.shutdown.clone(),
+            ));
             *slot = Some(w);
         }
         let Some(w) = slot.as_mut() else {
@@ -80,14 +343,8 @@ impl Switchboard {
             .map_err(|e| McpError::invalid_params(format!("`{uri}` cannot be watched: {e}"), None))
     }
 
-    pub(crate) fn watch(
-        &self,
-        uri: String,
-        target: WatchTarget,
-        peer: Peer<RoleServer>,
-    ) -> CancellationToken {
-        let token = self.shutdown.child_token();
-        let stop = token.clone();
+    /// Polls a target that has no file watcher, publishing an update when its stamp changes.
+    fn poll(&self, uri: String, target: WatchTarget, stop: CancellationToken) {
         let me = self.clone();
         tokio::spawn(async move {
             let mut last = target.stamp(&me).await;
@@ -99,19 +356,15 @@ impl Switchboard {
                 let now = target.stamp(&me).await;
                 if now != last {
                     last = now;
-                    let param = ResourceUpdatedNotificationParam::new(uri.clone());
-                    if peer.notify_resource_updated(param).await.is_err() {
-                        break;
-                    }
+                    me.changes.publish(Change::Updated(uri.clone()));
                 }
             }
         });
-        token
     }
 }
 
 /// Counts the folders at and below `dir`, stopping at `stop`.
-pub(crate) fn walkdir_count(dir: &std::path::Path, stop: usize) -> usize {
+fn walkdir_count(dir: &std::path::Path, stop: usize) -> usize {
     let mut count = 0;
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -130,11 +383,10 @@ pub(crate) fn walkdir_count(dir: &std::path::Path, stop: usize) -> usize {
     count
 }
 
-/// Sends `notifications/resources/updated` for the URIs the file watcher reports, once per
-/// URI per short burst.
-pub(crate) async fn forward_updates(
+/// Publishes the URIs the file watcher reports, once per URI per short burst.
+async fn publish_updates(
     mut rx: tokio::sync::mpsc::UnboundedReceiver<String>,
-    peer: Peer<RoleServer>,
+    bus: crate::mcp::changes::Changes,
     stop: CancellationToken,
 ) {
     loop {
@@ -149,24 +401,13 @@ pub(crate) async fn forward_updates(
             }
         }
         for uri in uris {
-            let param = ResourceUpdatedNotificationParam::new(uri);
-            if peer.notify_resource_updated(param).await.is_err() {
-                return;
-            }
+            bus.publish(Change::Updated(uri));
         }
     }
 }
 
-/// What a subscription watches: files' sizes and modification times (or their absence), the
-/// knowledge graph's change counter, or one note.
-pub(crate) enum WatchTarget {
-    Files(Vec<PathBuf>),
-    Graph,
-    Note(i64),
-}
-
 impl WatchTarget {
-    pub(crate) async fn stamp(&self, sb: &Switchboard) -> String {
+    async fn stamp(&self, sb: &Switchboard) -> String {
         use crate::memory::resources::{graph_stamp, note_stamp};
         match self {
             WatchTarget::Files(paths) => {
@@ -186,6 +427,7 @@ impl WatchTarget {
                     .await
                     .unwrap_or_default()
             }
+            WatchTarget::Path(_) | WatchTarget::Quiet | WatchTarget::Child => String::new(),
         }
     }
 }
