@@ -2,20 +2,33 @@
 //!
 //! rmcp's own stdio transport silently drops lines that are not JSON and lets a notification sent
 //! before `initialize` end the session. People pipe JSON-RPC into switchboard by hand, so this
-//! transport answers every bad line instead: `-32700` for text that is not JSON, `-32600` for JSON
-//! that is not a JSON-RPC message or for a frame over `limits.max_frame_bytes` (discarded as it
-//! streams in, never buffered whole), `-32602` for a known method with malformed params, and a
-//! clear error for requests sent before `initialize` or beyond `limits.max_in_flight`. It also
-//! reports end of input through a token, so the server can exit promptly.
+//! transport answers every bad line as JSON-RPC 2.0 says: `-32700` for text that is not JSON,
+//! `-32600` for JSON that is not a JSON-RPC message (a request with an id is always answered,
+//! whatever else is wrong with it), for a frame over `limits.max_frame_bytes` (discarded as it
+//! streams in, never buffered whole), for an id still in use, for a second `initialize` and for
+//! requests sent before `initialize`; `-32602` for a known method with malformed params, and
+//! "busy" beyond `limits.max_in_flight`. It also:
+//! - answers `ping` itself, in any session and however busy (a host's liveness probe);
+//! - keeps request ids byte-exact: an id rmcp would change (an integer beyond 64 bits, a number
+//!   in float form, a string with escapes) travels inside as a private string and goes back
+//!   out exactly as it came;
+//! - accepts JSON-RPC batches in sessions whose revision has them (2025-03-26 and before) and
+//!   answers a batch with one array;
+//! - quotes at most a few hundred characters of the input back in any error message;
+//! - reports end of input through a token, so the server can exit promptly.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex as StdMutex};
 
 use rmcp::RoleServer;
 use rmcp::model::{
-    ClientJsonRpcMessage, ClientNotification, ClientRequest, JsonRpcMessage, RequestId,
+    ClientJsonRpcMessage, ClientNotification, ClientRequest, JsonRpcMessage, NumberOrString,
+    RequestId, ServerResult,
 };
 use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::Mutex;
@@ -37,11 +50,23 @@ const KNOWN_METHODS: &[&str] = &[
     "completion/complete",
     "logging/setLevel",
     "server/discover",
+    "subscriptions/listen",
 ];
 
 /// Methods that may arrive before `initialize` (the lifecycle allows ping; discovery is the
 /// stateless protocol's opener).
 const PRE_INIT_METHODS: &[&str] = &["initialize", "ping", "server/discover"];
+
+/// The newest revision that has JSON-RPC batches (2025-06-18 removed them).
+const LAST_BATCH_REVISION: &str = "2025-03-26";
+
+/// How much of the input an error message may quote back.
+const QUOTE: usize = 200;
+/// The longest error message sent; a longer one (which would quote input) is cut.
+const MAX_ERROR_MESSAGE: usize = 2000;
+
+/// Prefix of the private string ids that stand for ids rmcp cannot keep exactly.
+const PRIVATE_ID: &str = "\u{1}sb-id-";
 
 pub struct LineTransport<R, W> {
     reader: BufReader<R>,
@@ -52,17 +77,73 @@ pub struct LineTransport<R, W> {
     max_frame: usize,
     max_in_flight: usize,
     writer: Arc<Mutex<W>>,
-    /// Ids of client requests that have not been answered yet. A std mutex: it is held for a
-    /// set operation only, never across an await.
-    in_flight: Arc<StdMutex<HashSet<RequestId>>>,
+    /// What the reading and the writing side share. A std mutex: held for map operations only,
+    /// never across an await.
+    shared: Arc<StdMutex<Shared>>,
+    /// Messages read but not yet handed to the service (the elements of a batch).
+    pending: VecDeque<RxJsonRpcMessage<RoleServer>>,
     started: bool,
+    initialized: bool,
+    next_private: u64,
+    next_batch: u64,
     eof: CancellationToken,
+}
+
+#[derive(Default)]
+struct Shared {
+    /// Requests handed to the service and not answered yet.
+    in_flight: HashMap<RequestId, Origin>,
+    /// Batches whose array is not complete yet.
+    batches: HashMap<u64, Batch>,
+    /// The protocol revision `initialize` agreed on.
+    negotiated: Option<String>,
+}
+
+/// Where an answer goes back to.
+#[derive(Clone, Default)]
+struct Origin {
+    /// The id as the client wrote it, when the service saw a private stand-in.
+    raw: Option<Box<str>>,
+    /// The batch the request came in.
+    batch: Option<u64>,
+}
+
+#[derive(Default)]
+struct Batch {
+    /// Requests of the batch still running in the service.
+    waiting: usize,
+    /// Every element has been read.
+    closed: bool,
+    replies: Vec<Vec<u8>>,
 }
 
 enum Frame {
     Line,
     Oversized,
     Eof,
+}
+
+/// The members of a message that decide how it is handled, read without copying.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow, default)]
+    id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    method: Option<&'a RawValue>,
+    #[serde(default)]
+    result: Option<IgnoredAny>,
+    #[serde(default)]
+    error: Option<IgnoredAny>,
+    #[serde(default)]
+    jsonrpc: Option<IgnoredAny>,
+    #[serde(borrow, default)]
+    params: Option<&'a RawValue>,
+}
+
+/// What a transport-made reply carries.
+enum Body {
+    Error(i64, String),
+    Empty,
 }
 
 impl<R, W> LineTransport<R, W>
@@ -84,8 +165,12 @@ where
             max_frame,
             max_in_flight,
             writer: Arc::new(Mutex::new(writer)),
-            in_flight: Arc::default(),
+            shared: Arc::default(),
+            pending: VecDeque::new(),
             started: false,
+            initialized: false,
+            next_private: 0,
+            next_batch: 0,
             eof,
         }
     }
@@ -126,178 +211,292 @@ where
         }
     }
 
-    /// Writes one protocol error to the output from a task of its own, so `receive` never
-    /// awaits a write: it is polled inside a `select!` and must stay cancellation-safe.
-    fn reply_error(&self, id: Value, code: i64, message: String) {
-        let frame =
-            json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}});
-        let mut bytes = serde_json::to_vec(&frame).unwrap_or_default();
-        bytes.push(b'\n');
-        let writer = self.writer.clone();
-        tokio::spawn(async move {
-            let mut w = writer.lock().await;
-            if let Err(e) = async {
-                w.write_all(&bytes).await?;
-                w.flush().await
+    /// Answers a message here, without the service: an error, or the empty result of `ping`.
+    /// Written from a task of its own, so `receive` never awaits a write (it is polled inside
+    /// a `select!` and must stay cancellation-safe). In a batch, the answer joins its array.
+    fn reply(&self, id: &str, body: Body, batch: Option<u64>) {
+        let body = match body {
+            Body::Error(code, message) => {
+                json!({"error": {"code": code, "message": cap_message(message)}})
             }
-            .await
-            {
-                tracing::warn!(error = %e, "could not write an error reply");
+            Body::Empty => json!({"result": {}}),
+        };
+        let mut bytes = frame_with_id(id, body);
+        match batch {
+            Some(b) => {
+                let mut shared = lock(&self.shared);
+                if let Some(batch) = shared.batches.get_mut(&b) {
+                    batch.replies.push(bytes);
+                }
             }
-        });
+            None => {
+                bytes.push(b'\n');
+                write_soon(self.writer.clone(), bytes);
+            }
+        }
     }
 
-    /// Decides what to do with one complete line. `None` means it was answered or dropped here.
-    fn handle_line(&mut self, line: &[u8]) -> Option<RxJsonRpcMessage<RoleServer>> {
+    fn reply_error(&self, id: &str, code: i64, message: String, batch: Option<u64>) {
+        self.reply(id, Body::Error(code, message), batch);
+    }
+
+    /// Handles one complete line: a message, or a batch of them.
+    fn handle_line(&mut self, line: &[u8]) {
         let mut bytes: &[u8] = line;
         bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
         bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
         bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return None;
+        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+        match first {
+            None => {}
+            Some(b'[') => self.handle_batch(bytes),
+            Some(_) => self.handle_one(bytes, None),
         }
-        // Fast path: once the session has started, a well-formed message is parsed exactly
-        // once. Anything unusual falls through to the careful path below.
-        if self.started
-            && let Ok(message) = serde_json::from_slice::<ClientJsonRpcMessage>(bytes)
-        {
-            return self.admit(message, None);
-        }
-        let value: Value = match serde_json::from_slice(bytes) {
-            Ok(v) => v,
-            Err(e) => {
-                let msg = format!(
-                    "Parse error: the line is not valid JSON ({e}). Send one JSON-RPC message per line."
-                );
-                self.reply_error(Value::Null, -32700, msg);
-                return None;
-            }
-        };
-        let Value::Object(obj) = &value else {
-            let msg = if value.is_array() {
-                "Invalid Request: JSON-RPC batches are not supported (removed in MCP 2025-06-18); send one message per line."
-            } else {
-                "Invalid Request: a JSON-RPC message must be a JSON object."
-            };
-            self.reply_error(Value::Null, -32600, msg.to_owned());
-            return None;
-        };
-        let method = obj.get("method").and_then(Value::as_str).map(str::to_owned);
-        let id = obj
-            .get("id")
-            .filter(|v| v.is_string() || v.is_number())
-            .cloned();
-        let is_request = method.is_some() && obj.contains_key("id");
-
-        let mut starts = false;
-        if !self.started {
-            let stateless = obj
-                .get("params")
-                .and_then(|p| p.get("_meta"))
-                .and_then(|m| m.get("io.modelcontextprotocol/protocolVersion"))
-                .is_some();
-            match (&method, is_request) {
-                (Some(m), true) if PRE_INIT_METHODS.contains(&m.as_str()) || stateless => {
-                    starts = m == "initialize" || (stateless && m != "server/discover");
-                }
-                (Some(m), true) => {
-                    let msg = format!(
-                        "Server not initialized: send an `initialize` request before `{m}`."
-                    );
-                    self.reply_error(id.unwrap_or(Value::Null), -32600, msg);
-                    return None;
-                }
-                _ => {
-                    tracing::debug!(
-                        ?method,
-                        "dropping a notification or response sent before initialize"
-                    );
-                    return None;
-                }
-            }
-        }
-
-        let jsonrpc_2 = obj.get("jsonrpc") == Some(&json!("2.0"));
-        let message: ClientJsonRpcMessage = match serde_json::from_value(value) {
-            Ok(m) => m,
-            Err(e) => {
-                if is_request {
-                    let method = method.unwrap_or_default();
-                    let (code, msg) = if KNOWN_METHODS.contains(&method.as_str()) && jsonrpc_2 {
-                        (-32602, format!("Invalid params for `{method}`: {e}"))
-                    } else {
-                        (-32600, format!("Invalid Request: {e}"))
-                    };
-                    self.reply_error(id.unwrap_or(Value::Null), code, msg);
-                } else if method.is_some() {
-                    tracing::debug!(error = %e, "dropping a malformed notification");
-                } else {
-                    tracing::debug!(error = %e, "dropping a malformed response");
-                }
-                return None;
-            }
-        };
-        if starts {
-            self.started = true;
-        }
-        self.admit(message, id)
     }
 
-    /// Last checks on a parsed message: a known method whose params did not fit (rmcp reads it
-    /// as a custom request), the in-flight bound, and cancellations that end a request.
-    fn admit(
-        &mut self,
-        message: ClientJsonRpcMessage,
-        id: Option<Value>,
-    ) -> Option<RxJsonRpcMessage<RoleServer>> {
-        match &message {
-            JsonRpcMessage::Request(req) => {
-                let reply_id = || {
-                    id.clone()
-                        .unwrap_or_else(|| serde_json::to_value(&req.id).unwrap_or(Value::Null))
-                };
-                if let ClientRequest::CustomRequest(custom) = &req.request
-                    && KNOWN_METHODS.contains(&custom.method.as_str())
-                {
-                    let msg = format!(
-                        "Invalid params for `{}`: they do not match the method's schema",
-                        custom.method
-                    );
-                    self.reply_error(reply_id(), -32602, msg);
-                    return None;
-                }
-                let over = {
-                    let mut set = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
-                    if set.len() >= self.max_in_flight {
-                        true
-                    } else {
-                        set.insert(req.id.clone());
-                        false
-                    }
-                };
-                if over {
-                    let msg = format!(
-                        "switchboard is busy: {} requests are already running (limits.max_in_flight). Wait for some to finish, then retry.",
-                        self.max_in_flight
-                    );
-                    self.reply_error(reply_id(), -32000, msg);
-                    return None;
-                }
-            }
-            JsonRpcMessage::Notification(n) => {
-                // A cancelled request is never answered, so it stops counting now.
-                if let ClientNotification::CancelledNotification(c) = &n.notification
-                    && let Some(rid) = &c.params.request_id
-                {
-                    self.in_flight
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .remove(rid);
-                }
-            }
-            _ => {}
+    fn handle_batch(&mut self, bytes: &[u8]) {
+        let elements: Vec<&RawValue> = match serde_json::from_slice(bytes) {
+            Ok(e) => e,
+            Err(e) => return self.not_json(bytes, e),
+        };
+        let allowed = lock(&self.shared)
+            .negotiated
+            .as_deref()
+            .is_some_and(|v| v <= LAST_BATCH_REVISION);
+        if !allowed {
+            let msg = format!(
+                "Invalid Request: JSON-RPC batches are not part of this session's protocol revision (revisions after {LAST_BATCH_REVISION} removed them); send one message per line."
+            );
+            return self.reply_error("null", -32600, msg, None);
         }
-        Some(message)
+        if elements.is_empty() {
+            let msg = "Invalid Request: an empty batch".to_owned();
+            return self.reply_error("null", -32600, msg, None);
+        }
+        let id = self.next_batch;
+        self.next_batch += 1;
+        lock(&self.shared).batches.insert(id, Batch::default());
+        for e in elements {
+            self.handle_one(e.get().as_bytes(), Some(id));
+        }
+        let done = {
+            let mut shared = lock(&self.shared);
+            let b = shared.batches.get_mut(&id);
+            match b {
+                Some(b) => {
+                    b.closed = true;
+                    (b.waiting == 0)
+                        .then(|| shared.batches.remove(&id))
+                        .flatten()
+                }
+                None => None,
+            }
+        };
+        if let Some(b) = done {
+            write_soon(self.writer.clone(), batch_bytes(b.replies));
+        }
+    }
+
+    fn not_json(&self, bytes: &[u8], e: serde_json::Error) {
+        if serde_json::from_slice::<IgnoredAny>(bytes).is_ok() {
+            let msg = "Invalid Request: a JSON-RPC message must be a JSON object.".to_owned();
+            self.reply_error("null", -32600, msg, None);
+        } else {
+            let msg = format!(
+                "Parse error: the line is not valid JSON ({e}). Send one JSON-RPC message per line."
+            );
+            self.reply_error("null", -32700, msg, None);
+        }
+    }
+
+    /// Decides what to do with one message: answered here, dropped, or queued for the service.
+    fn handle_one(&mut self, bytes: &[u8], batch: Option<u64>) {
+        let env: Envelope = match serde_json::from_slice(bytes) {
+            Ok(e) => e,
+            Err(e) => {
+                // Not an object at all, or not JSON; inside a batch the element was JSON.
+                if batch.is_some() {
+                    let msg = "Invalid Request: a JSON-RPC message must be a JSON object.";
+                    return self.reply_error("null", -32600, msg.to_owned(), batch);
+                }
+                return self.not_json(bytes, e);
+            }
+        };
+        let is_response = env.method.is_none() && (env.result.is_some() || env.error.is_some());
+        if is_response {
+            // An answer to one of switchboard's requests (roots, elicitation).
+            match serde_json::from_slice::<ClientJsonRpcMessage>(bytes) {
+                Ok(m) => self.pending.push_back(m),
+                Err(e) => tracing::debug!(error = %e, "dropping a malformed response"),
+            }
+            return;
+        }
+        let id = env.id.map(RawValue::get);
+        let reply_id = id.filter(|i| valid_id(i)).unwrap_or("null");
+        let method: Option<String> = match env.method {
+            Some(m) => match serde_json::from_str::<String>(m.get()) {
+                Ok(s) => Some(s),
+                Err(_) => {
+                    let msg = "Invalid Request: `method` must be a string.".to_owned();
+                    return self.reply_error(reply_id, -32600, msg, batch);
+                }
+            },
+            None => None,
+        };
+        let Some(method) = method else {
+            // `{}`, or an object that is neither a request, a notification nor a response.
+            let msg = "Invalid Request: a request needs `jsonrpc`, `method` and `id`; a notification needs `jsonrpc` and `method`.".to_owned();
+            return self.reply_error(reply_id, -32600, msg, batch);
+        };
+        let Some(id) = id else {
+            return self.notification(bytes, &method);
+        };
+        if !valid_id(id) {
+            let msg = "Invalid Request: `id` must be a string or an integer.".to_owned();
+            return self.reply_error("null", -32600, msg, batch);
+        }
+        if env.jsonrpc.is_none() {
+            let msg = "Invalid Request: the message has no `\"jsonrpc\": \"2.0\"`.".to_owned();
+            return self.reply_error(id, -32600, msg, batch);
+        }
+        // Liveness first: never refused as busy or early, in either protocol generation.
+        if method == "ping" {
+            return self.reply(id, Body::Empty, batch);
+        }
+        let quoted = crate::support::text::quote(&method, QUOTE);
+        if !self.started {
+            let stateless = env
+                .params
+                .and_then(|p| serde_json::from_str::<Value>(p.get()).ok())
+                .and_then(|p| {
+                    p.get("_meta")?
+                        .get("io.modelcontextprotocol/protocolVersion")
+                        .cloned()
+                })
+                .is_some();
+            if !PRE_INIT_METHODS.contains(&method.as_str()) && !stateless {
+                let msg = format!(
+                    "Server not initialized: send an `initialize` request before `{quoted}`."
+                );
+                return self.reply_error(id, -32600, msg, batch);
+            }
+        }
+        if method == "initialize" && self.initialized {
+            let msg = "Invalid Request: the session is already initialized; its protocol version was agreed by the first `initialize`. Start a new session to negotiate again.".to_owned();
+            return self.reply_error(id, -32600, msg, batch);
+        }
+        let exact = exact_id(id);
+        {
+            let shared = lock(&self.shared);
+            let taken = match &exact {
+                Some(rid) => shared.in_flight.contains_key(rid),
+                None => shared
+                    .in_flight
+                    .values()
+                    .any(|o| o.raw.as_deref() == Some(id)),
+            };
+            if taken {
+                drop(shared);
+                let msg = format!(
+                    "Invalid Request: id {} is already used by a request that is still running; give every request its own id.",
+                    crate::support::text::quote(id, QUOTE)
+                );
+                return self.reply_error(id, -32600, msg, batch);
+            }
+            if shared.in_flight.len() >= self.max_in_flight {
+                drop(shared);
+                let msg = format!(
+                    "switchboard is busy: {} requests are already running (limits.max_in_flight). Wait for some to finish, then retry.",
+                    self.max_in_flight
+                );
+                return self.reply_error(id, -32000, msg, batch);
+            }
+        }
+        let parsed = match &exact {
+            Some(_) => serde_json::from_slice::<ClientJsonRpcMessage>(bytes),
+            None => {
+                // The service sees a private string id; the answer gets the client's back.
+                let private = format!("{PRIVATE_ID}{}", self.next_private);
+                self.next_private += 1;
+                serde_json::from_slice::<Value>(bytes).and_then(|mut v| {
+                    v["id"] = Value::String(private);
+                    serde_json::from_value(v)
+                })
+            }
+        };
+        let message = match parsed {
+            Ok(m) => m,
+            Err(e) => {
+                let (code, msg) = if KNOWN_METHODS.contains(&method.as_str()) {
+                    (-32602, format!("Invalid params for `{quoted}`: {e}"))
+                } else {
+                    (-32600, format!("Invalid Request: {e}"))
+                };
+                return self.reply_error(id, code, msg, batch);
+            }
+        };
+        let JsonRpcMessage::Request(req) = &message else {
+            let msg = "Invalid Request: not a request".to_owned();
+            return self.reply_error(id, -32600, msg, batch);
+        };
+        if let ClientRequest::CustomRequest(custom) = &req.request
+            && KNOWN_METHODS.contains(&custom.method.as_str())
+        {
+            let msg =
+                format!("Invalid params for `{quoted}`: they do not match the method's schema");
+            return self.reply_error(id, -32602, msg, batch);
+        }
+        {
+            let mut shared = lock(&self.shared);
+            let origin = Origin {
+                raw: exact.is_none().then(|| id.into()),
+                batch,
+            };
+            shared.in_flight.insert(req.id.clone(), origin);
+            if let Some(b) = batch.and_then(|b| shared.batches.get_mut(&b)) {
+                b.waiting += 1;
+            }
+        }
+        if method == "initialize" {
+            self.initialized = true;
+        }
+        self.started = true;
+        self.pending.push_back(message);
+    }
+
+    fn notification(&mut self, bytes: &[u8], method: &str) {
+        if !self.started {
+            tracing::debug!(method, "dropping a notification sent before initialize");
+            return;
+        }
+        let message = match serde_json::from_slice::<ClientJsonRpcMessage>(bytes) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::debug!(error = %e, "dropping a malformed notification");
+                return;
+            }
+        };
+        if let JsonRpcMessage::Notification(n) = &message
+            && let ClientNotification::CancelledNotification(c) = &n.notification
+            && let Some(rid) = &c.params.request_id
+        {
+            // A cancelled request is never answered, so it stops counting now.
+            let gone = lock(&self.shared).in_flight.remove(rid);
+            if let Some(batch) = gone.and_then(|o| o.batch) {
+                self.batch_member_done(batch);
+            }
+        }
+        self.pending.push_back(message);
+    }
+
+    fn batch_member_done(&self, batch: u64) {
+        let done = {
+            let mut shared = lock(&self.shared);
+            finish_member(&mut shared, batch, None)
+        };
+        if let Some(bytes) = done {
+            write_soon(self.writer.clone(), bytes);
+        }
     }
 }
 
@@ -313,21 +512,40 @@ where
         item: TxJsonRpcMessage<RoleServer>,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
         let writer = self.writer.clone();
-        let in_flight = self.in_flight.clone();
+        let shared = self.shared.clone();
         async move {
-            let answered = match &item {
-                JsonRpcMessage::Response(r) => Some(&r.id),
-                JsonRpcMessage::Error(e) => e.id.as_ref(),
+            let mut item = item;
+            let answered = match &mut item {
+                JsonRpcMessage::Response(r) => {
+                    if let ServerResult::InitializeResult(init) = &r.result {
+                        lock(&shared).negotiated = Some(init.protocol_version.to_string());
+                    }
+                    Some(r.id.clone())
+                }
+                JsonRpcMessage::Error(e) => {
+                    let message = std::mem::take(&mut e.error.message);
+                    e.error.message = cap_message(message.into_owned()).into();
+                    e.id.clone()
+                }
                 _ => None,
             };
-            if let Some(id) = answered {
-                in_flight
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(id);
-            }
+            let origin = answered
+                .and_then(|id| lock(&shared).in_flight.remove(&id))
+                .unwrap_or_default();
             let mut bytes = serde_json::to_vec(&item).map_err(std::io::Error::other)?;
-            bytes.push(b'\n');
+            if let Some(raw) = &origin.raw {
+                bytes = with_raw_id(bytes, raw)?;
+            }
+            let bytes = match origin.batch {
+                Some(b) => match finish_member(&mut lock(&shared), b, Some(bytes)) {
+                    Some(array) => array,
+                    None => return Ok(()),
+                },
+                None => {
+                    bytes.push(b'\n');
+                    bytes
+                }
+            };
             let mut w = writer.lock().await;
             w.write_all(&bytes).await?;
             w.flush().await
@@ -336,15 +554,15 @@ where
 
     async fn receive(&mut self) -> Option<RxJsonRpcMessage<RoleServer>> {
         loop {
+            if let Some(m) = self.pending.pop_front() {
+                return Some(m);
+            }
             match self.read_frame().await {
                 Ok(Frame::Line) => {
                     let line = std::mem::take(&mut self.line);
-                    let message = self.handle_line(&line);
+                    self.handle_line(&line);
                     self.line = line;
                     self.line.clear();
-                    if let Some(m) = message {
-                        return Some(m);
-                    }
                 }
                 Ok(Frame::Oversized) => {
                     tracing::warn!(limit = self.max_frame, "refused an oversized frame");
@@ -352,7 +570,7 @@ where
                         "Invalid Request: message larger than {} bytes refused (limits.max_frame_bytes). Send smaller arguments, e.g. write large files in parts with write_file mode=append.",
                         self.max_frame
                     );
-                    self.reply_error(Value::Null, -32600, msg);
+                    self.reply_error("null", -32600, msg, None);
                 }
                 Ok(Frame::Eof) => {
                     self.eof.cancel();
@@ -370,5 +588,158 @@ where
     async fn close(&mut self) -> Result<(), Self::Error> {
         let mut w = self.writer.lock().await;
         w.flush().await
+    }
+}
+
+fn lock(m: &StdMutex<Shared>) -> std::sync::MutexGuard<'_, Shared> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Records one answered member of a batch (`bytes`: its answer); when it was the last, the
+/// whole array to write.
+fn finish_member(shared: &mut Shared, batch: u64, bytes: Option<Vec<u8>>) -> Option<Vec<u8>> {
+    let b = shared.batches.get_mut(&batch)?;
+    b.waiting = b.waiting.saturating_sub(1);
+    if let Some(bytes) = bytes {
+        b.replies.push(bytes);
+    }
+    if b.waiting > 0 || !b.closed {
+        return None;
+    }
+    let b = shared.batches.remove(&batch)?;
+    Some(batch_bytes(b.replies))
+}
+
+/// The answer to a batch: an array of its answers (nothing when it held only notifications).
+fn batch_bytes(replies: Vec<Vec<u8>>) -> Vec<u8> {
+    if replies.is_empty() {
+        return Vec::new();
+    }
+    let mut out = vec![b'['];
+    for (i, r) in replies.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(r);
+    }
+    out.extend_from_slice(b"]\n");
+    out
+}
+
+fn write_soon<W: AsyncWrite + Send + Unpin + 'static>(writer: Arc<Mutex<W>>, bytes: Vec<u8>) {
+    if bytes.is_empty() {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut w = writer.lock().await;
+        if let Err(e) = async {
+            w.write_all(&bytes).await?;
+            w.flush().await
+        }
+        .await
+        {
+            tracing::warn!(error = %e, "could not write a reply");
+        }
+    });
+}
+
+/// Whether `id` (raw JSON) is an id JSON-RPC allows: a string or a number.
+fn valid_id(id: &str) -> bool {
+    matches!(id.as_bytes().first(), Some(b'"' | b'-' | b'0'..=b'9'))
+}
+
+/// The id rmcp will keep exactly, when it will: a string without escapes, or an integer that
+/// fits 64 bits written plainly. Anything else travels as a private id.
+fn exact_id(raw: &str) -> Option<RequestId> {
+    if let Some(inner) = raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+        return (!inner.contains('\\') && !inner.starts_with(PRIVATE_ID))
+            .then(|| NumberOrString::String(inner.into()));
+    }
+    if raw == "-0" {
+        return None;
+    }
+    let n: i64 = raw.parse().ok()?;
+    (n.to_string() == raw).then_some(NumberOrString::Number(n))
+}
+
+/// A transport-made frame: `{"jsonrpc":"2.0","id":ID,...body}` with the id as raw JSON.
+fn frame_with_id(id: &str, body: Value) -> Vec<u8> {
+    let rest = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
+    let mut out = Vec::with_capacity(rest.len() + id.len() + 24);
+    out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
+    out.extend_from_slice(id.as_bytes());
+    if rest.len() > 2 {
+        out.push(b',');
+        out.extend_from_slice(&rest[1..]);
+    } else {
+        out.push(b'}');
+    }
+    out
+}
+
+/// `bytes` (a serialised answer) with its id replaced by the client's raw id.
+fn with_raw_id(bytes: Vec<u8>, raw: &str) -> std::io::Result<Vec<u8>> {
+    let mut v: serde_json::Map<String, Value> =
+        serde_json::from_slice(&bytes).map_err(std::io::Error::other)?;
+    v.remove("id");
+    v.remove("jsonrpc");
+    Ok(frame_with_id(raw, Value::Object(v)))
+}
+
+/// An error message, cut to a length that cannot carry a huge piece of input back.
+fn cap_message(message: String) -> String {
+    if message.len() <= MAX_ERROR_MESSAGE {
+        return message;
+    }
+    crate::support::text::quote(&message, MAX_ERROR_MESSAGE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_rmcp_cannot_keep_travel_privately() {
+        assert!(exact_id("5").is_some());
+        assert!(exact_id("-7").is_some());
+        assert!(exact_id("\"abc\"").is_some());
+        assert!(exact_id("9223372036854775807").is_some());
+        for odd in [
+            "9223372036854775808",
+            "18446744073709551616",
+            "1.0",
+            "1e2",
+            "-0",
+            "\"a\\u0041\"",
+        ] {
+            assert!(exact_id(odd).is_none(), "{odd}");
+        }
+    }
+
+    #[test]
+    fn frames_carry_the_raw_id() {
+        let f = frame_with_id("18446744073709551616", json!({"result": {}}));
+        assert_eq!(
+            String::from_utf8(f).unwrap(),
+            r#"{"jsonrpc":"2.0","id":18446744073709551616,"result":{}}"#
+        );
+        let back = with_raw_id(
+            br#"{"jsonrpc":"2.0","id":"\u0001sb-id-0","result":{"x":1}}"#.to_vec(),
+            "1.0",
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(back).unwrap(),
+            r#"{"jsonrpc":"2.0","id":1.0,"result":{"x":1}}"#
+        );
+    }
+
+    #[test]
+    fn batches_answer_with_one_array() {
+        assert_eq!(batch_bytes(vec![]), b"");
+        assert_eq!(
+            batch_bytes(vec![b"{}".to_vec(), b"{}".to_vec()]),
+            b"[{},{}]\n"
+        );
     }
 }

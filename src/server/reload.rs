@@ -11,8 +11,8 @@ use rmcp::model::*;
 use rmcp::{Peer, RoleServer};
 
 use super::Switchboard;
-use crate::mcp::changes::Change;
 use crate::folders::Folders;
+use crate::mcp::changes::Change;
 
 /// A burst of folder changes ends after this long without another.
 pub(crate) const RELOAD_QUIET: Duration = Duration::from_millis(150);
