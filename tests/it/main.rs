@@ -14,6 +14,7 @@ mod exec;
 mod exposure;
 mod files;
 mod folders;
+mod generations;
 mod golden;
 mod harness;
 mod memory;
