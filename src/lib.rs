@@ -43,7 +43,7 @@ use rmcp::service::{ServerInitializeError, serve_server_with_ct};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::sync::CancellationToken;
 
-pub use server::Switchboard;
+pub use server::{Caller, Switchboard};
 
 /// When child servers start if no `notifications/initialized` came first.
 const PROXY_START_FALLBACK: Duration = Duration::from_millis(200);

@@ -103,6 +103,7 @@ fn ask(model: &str, extra: Value) -> Value {
     args
 }
 
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
 #[tokio::test]
 async fn models_health_and_details_from_both_backend_types() {
     let Some(e) = engine() else { return };
@@ -153,6 +154,7 @@ async fn models_health_and_details_from_both_backend_types() {
     assert!(again["backends"][0].get("latency_ms").is_none(), "{again}");
 }
 
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
 #[tokio::test]
 async fn chat_and_generate_on_both_backend_types() {
     let Some(e) = engine() else { return };
@@ -201,6 +203,7 @@ async fn chat_and_generate_on_both_backend_types() {
     assert_eq!(out["done_reason"], "length", "{out}");
 }
 
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
 #[tokio::test]
 async fn structured_output_as_json_and_as_a_schema() {
     let Some(e) = engine() else { return };
@@ -235,6 +238,7 @@ async fn structured_output_as_json_and_as_a_schema() {
     assert!(err.contains("\"json\" or a JSON schema"), "{err}");
 }
 
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
 #[tokio::test]
 async fn streaming_sends_the_text_as_progress() {
     let Some(e) = engine() else { return };
@@ -281,6 +285,7 @@ async fn busy(e: &Engine) -> bool {
         .any(|s| s["is_processing"] == true)
 }
 
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
 #[tokio::test]
 async fn cancelling_a_stream_stops_the_generation_upstream() {
     let Some(e) = engine() else { return };
@@ -317,6 +322,7 @@ async fn cancelling_a_stream_stops_the_generation_upstream() {
     }
 }
 
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
 #[tokio::test]
 async fn embeddings_on_both_backend_types() {
     let Some(e) = engine() else { return };
@@ -343,6 +349,7 @@ async fn embeddings_on_both_backend_types() {
     assert!(err.contains("at least one"), "{err}");
 }
 
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
 #[tokio::test]
 async fn errors_say_what_to_do() {
     let Some(e) = engine() else { return };
@@ -413,6 +420,7 @@ async fn errors_say_what_to_do() {
     );
 }
 
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
 #[tokio::test]
 async fn pulls_report_progress_and_unknown_models_fail() {
     let Some(e) = engine() else { return };
@@ -439,6 +447,7 @@ async fn pulls_report_progress_and_unknown_models_fail() {
     assert!(err.contains("cannot pull models"), "{err}");
 }
 
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
 #[tokio::test]
 async fn the_agent_completes_a_task_with_a_read_only_tool() {
     let Some(e) = engine() else { return };
@@ -495,6 +504,7 @@ async fn the_agent_completes_a_task_with_a_read_only_tool() {
 
 /// A declarative tool is the agent's to use like a built-in one, under the same rules: a
 /// read-only one may be handed over, one that changes things needs ai.agent.allow.
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
 #[tokio::test]
 async fn the_agent_uses_a_declarative_tool() {
     let Some(e) = engine() else { return };
@@ -542,6 +552,7 @@ async fn the_agent_uses_a_declarative_tool() {
 
 /// The agent's calls go through the same policy: a path outside the roots is refused, and the
 /// trace shows the refusal.
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
 #[tokio::test]
 async fn the_agents_calls_meet_the_same_policy() {
     let Some(e) = engine() else { return };
@@ -587,6 +598,7 @@ fn prompt_text(got: &rmcp::model::GetPromptResult, i: usize) -> String {
 
 /// The prompt that shows the feature off: the file goes to the local model, only its summary
 /// comes back.
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
 #[tokio::test]
 async fn a_local_model_summarizes_a_file_for_the_prompt() {
     let Some(e) = engine() else { return };
@@ -675,6 +687,7 @@ async fn chat_images_come_from_inside_the_roots() {
 /// Notes searched by meaning with a real embedding model: vectors are made lazily on search,
 /// stored in the memory database, dropped when a note changes and made again; a note with no
 /// word in common with the query is still found; an unreachable model leaves word search.
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
 #[tokio::test]
 async fn memory_search_ranks_by_meaning_with_an_embedding_model() {
     let Some(e) = engine() else { return };
@@ -782,6 +795,7 @@ async fn search_until(s: &Session, query: &str, done: impl Fn(&Value) -> bool) -
 /// the background (words only until then, and the answer says so), then searches are hybrid,
 /// and a query no word of any tool matches still finds tools. A query whose embedding is slower
 /// than the timeout, or a model that cannot be reached, leaves words only, and says why.
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
 #[tokio::test]
 async fn search_tools_ranks_by_meaning_with_an_embedding_model() {
     use switchboard::config::tools::SearchEmbed;

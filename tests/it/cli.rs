@@ -130,6 +130,44 @@ fn call_runs_one_tool() {
     assert!(err.contains("not valid JSON"));
 }
 
+/// `call` reaches a child server's tool: it starts the children and waits for them (within
+/// `proxy.startup_wait_ms`) like a host's first call does.
+#[test]
+fn call_reaches_a_child_servers_tool() {
+    let p = Project::new();
+    let child = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/children/child_server.py"
+    );
+    let servers = p.base.join("servers.json");
+    let entry = serde_json::json!({"command": "python3", "args": [child, "good"],
+        "env": {"STATE_DIR": p.base.display().to_string()}});
+    std::fs::write(
+        &servers,
+        serde_json::json!({"mcpServers": {"kid": entry}}).to_string(),
+    )
+    .unwrap();
+    let servers = servers.to_str().unwrap();
+    let (code, out, err) = run(
+        &[
+            "--servers",
+            servers,
+            "call",
+            "kid__echo",
+            r#"{"text":"from the cli"}"#,
+        ],
+        &p.base,
+    );
+    assert_eq!((code, out.trim_end()), (0, "echo: from the cli"), "{err}");
+    // A wrong argument is named, as on every route.
+    let (code, out, _) = run(
+        &["--servers", servers, "call", "kid__echo", r#"{"text": 5}"#],
+        &p.base,
+    );
+    assert_eq!(code, 1);
+    assert!(out.contains("`arguments.text`: expected string"), "{out}");
+}
+
 #[test]
 fn config_commands() {
     let p = Project::new();

@@ -97,6 +97,7 @@ fn allow() -> Allow {
     Allow::new(&["*@example.com".into()])
 }
 
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
 #[tokio::test]
 async fn mail_arrives_encoded_threaded_and_with_attachments() {
     let Some(smtp) = Smtp::start() else { return };
@@ -163,6 +164,7 @@ async fn mail_arrives_encoded_threaded_and_with_attachments() {
     smtp.nothing_more();
 }
 
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
 #[tokio::test]
 async fn injection_attempts_fail_safe() {
     let Some(smtp) = Smtp::start() else { return };
@@ -273,6 +275,7 @@ fn retry() -> Retry {
     }
 }
 
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
 #[tokio::test]
 async fn webhooks_post_each_shape_signed_and_retried() {
     let Some(r) = Hooks::start() else { return };
@@ -372,6 +375,7 @@ async fn webhooks_post_each_shape_signed_and_retried() {
     assert!(err.to_string().contains("after 1 attempt(s)"), "{err}");
 }
 
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
 #[tokio::test]
 async fn ntfy_pushes_are_published_as_json_with_the_token() {
     use switchboard::comms::push::{Ntfy, Push, ViewAction, publish};
@@ -493,6 +497,7 @@ impl Pki {
     }
 }
 
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
 #[tokio::test]
 async fn starttls_and_tls_verify_the_server_against_the_configured_ca() {
     let pki = Pki::new();

@@ -79,6 +79,7 @@ async fn outbox(s: &Session) -> Vec<Value> {
         .clone()
 }
 
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
 #[tokio::test]
 async fn an_accepted_email_arrives_with_its_attachment_and_is_in_the_outbox() {
     let Some(smtp) = Smtp::start() else { return };
@@ -117,6 +118,7 @@ async fn an_accepted_email_arrives_with_its_attachment_and_is_in_the_outbox() {
     smtp.nothing_more();
 }
 
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
 #[tokio::test]
 async fn declined_or_unaskable_sends_send_nothing() {
     let Some(smtp) = Smtp::start() else { return };
@@ -139,6 +141,7 @@ async fn declined_or_unaskable_sends_send_nothing() {
     smtp.next();
 }
 
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
 #[tokio::test]
 async fn the_2026_protocol_asks_through_input_required() {
     let Some(smtp) = Smtp::start() else { return };
@@ -157,6 +160,7 @@ async fn the_2026_protocol_asks_through_input_required() {
     smtp.nothing_more();
 }
 
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
 #[tokio::test]
 async fn an_answer_approves_only_the_arguments_it_was_asked_about() {
     use rmcp::model::{CallToolRequestParams, CallToolResponse};
@@ -208,6 +212,7 @@ async fn an_answer_approves_only_the_arguments_it_was_asked_about() {
     smtp.nothing_more();
 }
 
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
 #[tokio::test]
 async fn dry_runs_limits_and_the_policy_hold_for_email() {
     let Some(smtp) = Smtp::start() else { return };
@@ -262,6 +267,7 @@ async fn dry_runs_limits_and_the_policy_hold_for_email() {
     smtp.nothing_more();
 }
 
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
 #[tokio::test]
 async fn webhooks_and_pushes_go_only_to_configured_places() {
     let Some(smtp) = Smtp::start() else { return };
@@ -365,15 +371,27 @@ fn desktop() -> Option<Desktop> {
             .expect("SWITCHBOARD_TEST_DESKTOP is set, so the desktop programs are installed"),
     );
     let bus = format!("unix:path={}/bus", dir.path().display());
-    children.push(
-        Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--address", &bus])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("SWITCHBOARD_TEST_DESKTOP is set, so the desktop programs are installed"),
-    );
-    std::thread::sleep(Duration::from_millis(500));
+    // dbus-daemon prints its address once it accepts connections: that line is the signal.
+    let mut daemon = Command::new("dbus-daemon")
+        .args([
+            "--session",
+            "--nofork",
+            "--print-address",
+            "--address",
+            &bus,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("SWITCHBOARD_TEST_DESKTOP is set, so the desktop programs are installed");
+    let mut ready = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(daemon.stdout.take().unwrap()),
+        &mut ready,
+    )
+    .unwrap();
+    assert!(ready.starts_with("unix:"), "dbus-daemon: {ready}");
+    children.push(daemon);
     children.push(
         Command::new("dunst")
             .env("DISPLAY", &display)

@@ -91,6 +91,7 @@ async fn count(admin: &tokio_postgres::Client) -> i64 {
         .get(0)
 }
 
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
 #[tokio::test]
 async fn postgres_rows_come_back_typed_and_paged() {
     let Some(pg) = pg() else { return };
@@ -141,6 +142,7 @@ async fn postgres_rows_come_back_typed_and_paged() {
     assert!(p2.next_offset.is_none());
 }
 
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
 #[tokio::test]
 async fn postgres_read_only_holds_against_hostile_sql() {
     let Some(pg) = pg() else { return };
@@ -205,6 +207,7 @@ async fn postgres_read_only_holds_against_hostile_sql() {
     assert_eq!(count(&admin).await, 3);
 }
 
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
 #[tokio::test]
 async fn postgres_huge_results_stop_at_the_cap_or_the_timeout() {
     let Some(pg) = pg() else { return };
@@ -233,6 +236,7 @@ async fn postgres_huge_results_stop_at_the_cap_or_the_timeout() {
     assert_eq!(ok.rows[0][0], json!(1));
 }
 
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
 #[tokio::test]
 async fn postgres_writable_connections_write() {
     let Some(pg) = pg() else { return };
@@ -279,6 +283,7 @@ fn pg_settings(pg: &Pg, p: &crate::harness::Project) -> switchboard::config::Set
     s
 }
 
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
 #[tokio::test]
 async fn postgres_through_the_tools_reads_refuses_writes_and_exports() {
     let Some(pg) = pg() else { return };

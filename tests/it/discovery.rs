@@ -84,6 +84,7 @@ async fn live_names(
     live
 }
 
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
 #[tokio::test]
 async fn search_tools_ranks_the_official_servers_tools_beside_its_own() {
     let p = Project::new();

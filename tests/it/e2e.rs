@@ -205,7 +205,11 @@ fn exits_on_sigterm_and_sigint() {
         proc.initialize();
         // SAFETY: sending a signal to our own child process.
         unsafe { libc::kill(proc.child.id() as i32, signal) };
-        proc.wait_exit(Duration::from_secs(3));
+        let status = proc.wait_exit(Duration::from_secs(3));
+        assert!(
+            status.success(),
+            "a shutdown by signal {signal} is orderly and exits 0: {status:?}"
+        );
     }
 }
 
@@ -371,4 +375,167 @@ fn random_hostile_input_never_breaks_the_server() {
     let r = proc.request(999_999, "ping", json!({}));
     assert!(r.get("result").is_some(), "{r}");
     assert!(proc.child.try_wait().unwrap().is_none(), "still running");
+}
+
+/// JSON-RPC 2.0 at the edges: every request with an id is answered, ids come back exactly as
+/// sent, an id in use and a second `initialize` are refused, errors quote little of the input,
+/// and `ping` is answered however busy the server is.
+#[test]
+fn json_rpc_edges_are_answered_as_the_spec_says() {
+    let p = Project::new();
+    let cfg = p.write("edges.yaml", "limits:\n  max_in_flight: 2\n");
+    let mut proc = Proc::spawn(&[
+        "--root",
+        p.root.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+    ]);
+    proc.initialize();
+    // Not a request, not a notification: an Invalid Request error with a null id.
+    proc.send("{}");
+    let r = proc.recv();
+    assert_eq!(
+        (r["id"].clone(), r["error"]["code"].clone()),
+        (json!(null), json!(-32600)),
+        "{r}"
+    );
+    // An id and a method that is not a string: answered, with the id.
+    proc.send(r#"{"jsonrpc":"2.0","id":43,"method":5}"#);
+    let r = proc.recv();
+    assert_eq!(
+        (r["id"].clone(), r["error"]["code"].clone()),
+        (json!(43), json!(-32600)),
+        "{r}"
+    );
+    // Ids that rmcp could not keep travel back byte for byte.
+    for id in [
+        "18446744073709551616",
+        "9223372036854775808",
+        "1.0",
+        "-0",
+        r#""a\u0041""#,
+        "7",
+    ] {
+        proc.send(&format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/list"}}"#
+        ));
+        let raw = proc.recv_raw();
+        assert!(
+            raw.starts_with(&format!(r#"{{"jsonrpc":"2.0","id":{id},"result""#)),
+            "{id}: {raw}"
+        );
+    }
+    // An id reused while its request runs: the second is refused, the first still answered.
+    proc.send(r#"{"jsonrpc":"2.0","id":"dup","method":"tools/call","params":{"name":"run_shell","arguments":{"command":"sleep 1; echo first"}}}"#);
+    proc.send(r#"{"jsonrpc":"2.0","id":"dup","method":"tools/list"}"#);
+    let refused = proc.recv();
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already used"),
+        "{refused}"
+    );
+    // The in-flight cap is 2: with two calls running, ping is still answered, other work is busy.
+    proc.send(r#"{"jsonrpc":"2.0","id":"slow2","method":"tools/call","params":{"name":"run_shell","arguments":{"command":"sleep 1"}}}"#);
+    proc.send(r#"{"jsonrpc":"2.0","id":"busy","method":"tools/list"}"#);
+    proc.send(r#"{"jsonrpc":"2.0","id":"alive","method":"ping"}"#);
+    let mut seen = std::collections::HashMap::new();
+    while seen.len() < 4 {
+        let v = proc.recv();
+        if let Some(id) = v["id"].as_str() {
+            seen.insert(id.to_owned(), v);
+        }
+    }
+    assert_eq!(seen["busy"]["error"]["code"], -32000, "{:?}", seen["busy"]);
+    assert_eq!(seen["alive"]["result"], json!({}));
+    assert!(
+        seen["dup"]["result"]["structuredContent"]["stdout"] == "first\n",
+        "{:?}",
+        seen["dup"]
+    );
+    // A second initialize does not renegotiate.
+    let again = proc.request(
+        9,
+        "initialize",
+        json!({"protocolVersion": "2025-03-26", "capabilities": {}, "clientInfo": {"name": "x", "version": "1"}}),
+    );
+    assert_eq!(again["error"]["code"], -32600, "{again}");
+    // A huge method or tool name is not echoed back.
+    let huge = "m".repeat(3 << 20);
+    proc.send(&format!(r#"{{"jsonrpc":"2.0","id":10,"method":"{huge}"}}"#));
+    let r = proc.response(10);
+    assert!(
+        r["error"]["message"].as_str().unwrap().len() < 2100,
+        "{}",
+        r.to_string().len()
+    );
+    let r = proc.request(11, "tools/call", json!({"name": huge, "arguments": {}}));
+    assert!(
+        r["error"]["message"].as_str().unwrap().len() < 600,
+        "{}",
+        r.to_string().len()
+    );
+    // Batches are not part of 2025-06-18.
+    proc.send(r#"[{"jsonrpc":"2.0","id":12,"method":"ping"}]"#);
+    let r = proc.recv();
+    assert_eq!(r["error"]["code"], -32600, "{r}");
+}
+
+/// A 2025-03-26 session has JSON-RPC batches: one array of answers comes back.
+#[test]
+fn batches_work_in_a_2025_03_26_session() {
+    let mut proc = Proc::spawn(&[]);
+    let r = proc.request(
+        1,
+        "initialize",
+        json!({"protocolVersion": "2025-03-26", "capabilities": {}, "clientInfo": {"name": "old", "version": "1"}}),
+    );
+    assert_eq!(r["result"]["protocolVersion"], "2025-03-26", "{r}");
+    proc.send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+    proc.send(concat!(
+        r#"[{"jsonrpc":"2.0","id":2,"method":"ping"},"#,
+        r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"current_time","arguments":{"timezone":"UTC"}}},"#,
+        r#"{"jsonrpc":"2.0","method":"notifications/roots/list_changed"},"#,
+        r#"{"jsonrpc":"2.0","id":4,"method":"nope/nope"},"#,
+        r#"{}]"#
+    ));
+    let answer = proc.recv();
+    let items = answer
+        .as_array()
+        .unwrap_or_else(|| panic!("one array: {answer}"));
+    let mut ids: Vec<String> = items.iter().map(|i| i["id"].to_string()).collect();
+    ids.sort();
+    assert_eq!(ids, ["2", "3", "4", "null"], "{answer}");
+    let by_id = |id: i64| items.iter().find(|i| i["id"] == id).unwrap();
+    assert_eq!(by_id(2)["result"], json!({}));
+    assert!(
+        by_id(3)["result"]["structuredContent"]["timezone"] == "UTC",
+        "{answer}"
+    );
+    assert_eq!(by_id(4)["error"]["code"], -32601, "{answer}");
+    // A batch of notifications only gets no answer; the next request still does.
+    proc.send(r#"[{"jsonrpc":"2.0","method":"notifications/roots/list_changed"}]"#);
+    let r = proc.request(5, "ping", json!({}));
+    assert_eq!(r["result"], json!({}));
+}
+
+/// A 2026-07-28 session (no initialize) answers ping before and after other requests.
+#[test]
+fn ping_is_answered_in_a_stateless_session() {
+    let mut proc = Proc::spawn(&[]);
+    let meta = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "e2e", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": {}
+    });
+    assert_eq!(proc.request(1, "ping", json!({}))["result"], json!({}));
+    let r = proc.request(2, "server/discover", json!({"_meta": meta}));
+    assert!(r.get("result").is_some(), "{r}");
+    let r = proc.request(3, "tools/list", json!({"_meta": meta}));
+    assert!(r["result"]["tools"].is_array(), "{r}");
+    assert_eq!(
+        proc.request(4, "ping", json!({"_meta": meta}))["result"],
+        json!({})
+    );
 }

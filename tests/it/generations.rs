@@ -102,6 +102,7 @@ fn run(program: &str, script: &str, mode: &str, hook_port: u16, extra: &[(&str, 
     serde_json::from_str(last).unwrap_or_else(|e| panic!("{script} ({mode}): {e}: {stdout}"))
 }
 
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
 #[test]
 fn both_generations_behave_the_same_for_python_and_typescript_clients() {
     let Some(py) = installed("SWITCHBOARD_TEST_PYTHON", "the Python MCP SDK") else {

@@ -547,6 +547,13 @@ impl Proc {
             .unwrap_or_else(|e| panic!("stdout carried a non-JSON line ({e}): {line}"))
     }
 
+    /// The next line on stdout as written (for byte-exact checks).
+    pub fn recv_raw(&mut self) -> String {
+        self.lines
+            .recv_timeout(Duration::from_secs(20))
+            .expect("a reply within 20 s")
+    }
+
     /// Waits for the response with this id, skipping notifications.
     pub fn response(&mut self, id: i64) -> Value {
         loop {

@@ -22,4 +22,5 @@ mod net;
 mod path_safety;
 mod prompts_resources;
 mod proxy;
+mod routes;
 mod system;

@@ -154,6 +154,7 @@ fn graph_lines(text: &str) -> std::collections::BTreeSet<String> {
 
 /// A graph the official memory server wrote is imported whole; the export is the same graph,
 /// and the official server reads it back.
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
 #[test]
 fn a_real_official_memory_file_round_trips() {
     let Some(server) = crate::clients::installed(

@@ -1,8 +1,6 @@
 //! Prompts, resources, the file resource template, subscriptions and completion, through the
 //! real protocol.
 
-use std::time::Duration;
-
 use rmcp::model::{
     ArgumentInfo, CompleteRequestParams, ContentBlock, GetPromptRequestParams,
     ReadResourceRequestParams, Reference, ResourceContents, ResourceTemplateReference,
@@ -177,7 +175,7 @@ async fn subscriptions_deliver_updates() {
         .subscribe(SubscribeRequestParams::new(&uri))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The watch is in place when subscribe answers.
     s.ok(
         "write_file",
         json!({"path": "watched.txt", "content": "version two\n"}),

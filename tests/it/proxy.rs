@@ -247,6 +247,7 @@ fn everything_bin() -> Option<PathBuf> {
 /// The npm reference server. The test script installs it and sets SWITCHBOARD_TEST_EVERYTHING;
 /// without it (plain `cargo test`) the test is skipped with a note, except under
 /// SWITCHBOARD_TEST_STRICT=1 (the test script, CI), where it fails.
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
 #[tokio::test]
 async fn server_everything_over_stdio_and_http() {
     let Some(everything) = everything_bin() else {
