@@ -234,7 +234,13 @@ pub struct Folders {
 }
 
 impl Folders {
-    pub fn load(settings: &Settings, previous: Option<&Folders>) -> Self {
+    /// Reads the folders; `reserved` says which names belong to built-in tools (a declared
+    /// tool may not take one).
+    pub fn load(
+        settings: &Settings,
+        previous: Option<&Folders>,
+        reserved: &dyn Fn(&str) -> bool,
+    ) -> Self {
         let me = Self {
             prompts: Prompts::load(&settings.prompt_dirs, previous.map(|p| &p.prompts)),
             resources: Resources::load(&settings.resource_dirs, previous.map(|p| &p.resources)),
@@ -247,15 +253,15 @@ impl Folders {
             ),
         };
         // Problems are logged by the server as it tells the client, and printed by the CLI.
-        me.without_shadowing()
+        me.without_shadowing(reserved)
     }
 
     /// A declared tool may not take the name of a built-in tool: it is refused.
-    fn without_shadowing(mut self) -> Self {
+    fn without_shadowing(mut self, reserved: &dyn Fn(&str) -> bool) -> Self {
         let shadowing: Vec<String> = self
             .tools
             .list()
-            .filter(|t| crate::tools::is_built_in(&t.name))
+            .filter(|t| reserved(&t.name))
             .map(|t| t.name.clone())
             .collect();
         for name in shadowing {
@@ -299,7 +305,7 @@ impl Folders {
         let read_only = settings.read_only;
         self.tools.list().filter(move |t| {
             t.enabled
-                && (!read_only || crate::tools::is_read_only(&t.tool))
+                && (!read_only || crate::policy::tools::is_read_only(&t.tool))
                 && settings
                     .tools
                     .toolsets

@@ -24,6 +24,8 @@ pub mod config;
 pub mod db;
 pub mod declared;
 pub mod discovery;
+pub mod error;
+pub mod exec;
 pub mod folders;
 pub mod logging;
 pub mod mcp;
@@ -34,8 +36,10 @@ pub mod proxy;
 pub mod resources;
 pub mod server;
 pub mod support;
+pub mod system;
 pub mod tools;
 pub mod transport;
+pub mod web;
 
 use std::time::Duration;
 

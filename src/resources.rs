@@ -305,6 +305,47 @@ fn folder_listing(
     Ok(out)
 }
 
+/// Paths inside the roots that start with `prefix`, for `completion/complete` on the file
+/// resource template. At most a few hundred entries of one folder are read.
+pub fn complete_path(scope: &crate::policy::FileScope, prefix: &str) -> Vec<String> {
+    let decoded = crate::support::uri::file_uri_to_path(prefix);
+    let prefix = decoded.as_deref().unwrap_or(prefix);
+    if prefix.is_empty() || !prefix.contains('/') {
+        return scope
+            .roots()
+            .iter()
+            .map(|r| format!("{}/", r.path.display()))
+            .filter(|r| r.starts_with(prefix) || prefix.is_empty())
+            .collect();
+    }
+    let (dir, stem) = prefix.rsplit_once('/').unwrap_or(("", prefix));
+    let dir = if dir.is_empty() { "/" } else { dir };
+    let Ok(resolved) = scope.existing(dir) else {
+        return Vec::new();
+    };
+    let Ok(entries) = std::fs::read_dir(&resolved.path) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = entries
+        .filter_map(Result::ok)
+        .take(2000)
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !name.starts_with(stem) || (name.starts_with('.') && !stem.starts_with('.')) {
+                return None;
+            }
+            let slash = if e.file_type().ok()?.is_dir() {
+                "/"
+            } else {
+                ""
+            };
+            Some(format!("{}/{name}{slash}", dir.trim_end_matches('/')))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,9 +9,9 @@ use serde_json::{Value, json};
 
 use super::{ConfigAction, Host};
 use crate::config::Settings;
+use crate::policy::tools::is_read_only;
 use crate::server::Switchboard;
 use crate::support::text::human_bytes;
-use crate::tools::is_read_only;
 
 /// Serves MCP over this process's stdin and stdout until end of input, SIGINT or SIGTERM.
 pub async fn serve(settings: Arc<Settings>) -> anyhow::Result<u8> {
@@ -581,7 +581,7 @@ pub async fn doctor(settings: Arc<Settings>) -> anyhow::Result<u8> {
         ),
         (_, Err(why)) => println!("warn exec sandbox unavailable, commands run unsandboxed: {why}"),
     }
-    let found: Vec<&str> = crate::tools::exec::run_code::interpreters()
+    let found: Vec<&str> = crate::exec::interpreters::interpreters()
         .iter()
         .map(|i| i.language)
         .collect();

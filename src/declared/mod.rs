@@ -7,7 +7,6 @@
 //! builds what runs; `run` runs it.
 
 pub mod params;
-pub mod run;
 pub mod template;
 
 use std::collections::{BTreeMap, BTreeSet};

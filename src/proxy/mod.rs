@@ -400,7 +400,9 @@ impl Hub {
             let held = child.held();
             let mut tools: Vec<Tool> = Vec::new();
             for t in &listing.tools {
-                if !spec.tool_allowed(&t.name) || (read_only && !crate::tools::is_read_only(t)) {
+                if !spec.tool_allowed(&t.name)
+                    || (read_only && !crate::policy::tools::is_read_only(t))
+                {
                     continue;
                 }
                 let exposed = names::exposed(&child.alias, &t.name);

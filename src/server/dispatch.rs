@@ -12,7 +12,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use rmcp::handler::server::tool::ToolCallContext;
-use rmcp::model::{CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Tool};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, JsonObject, Tool,
+};
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer};
 use serde_json::Value;
@@ -114,10 +116,7 @@ impl Switchboard {
             tracing::info!(tool = %name, via = caller.label(), arguments = ?request.arguments, "tool call");
         }
         let started = Instant::now();
-        let result = match crate::tools::discovery::call_tool::arguments(
-            route.tool(),
-            request.arguments.clone().map(Value::Object),
-        ) {
+        let result = match arguments(route.tool(), request.arguments.clone().map(Value::Object)) {
             Err(e) => Ok(failure(e.to_string())),
             Ok(arguments) => {
                 let mut request = request;
@@ -165,7 +164,7 @@ impl Switchboard {
                 answer.await
             }
             Route::Declared(tool) => Ok(CallToolResponse::Complete(
-                crate::declared::run::call(self, &tool, request.arguments, &ctx).await,
+                crate::tools::declared::call(self, &tool, request.arguments, &ctx).await,
             )),
             Route::Child(_, hub) => {
                 let name = request.name.to_string();
@@ -289,8 +288,17 @@ impl Switchboard {
                 "`{name}` belongs to a child server, and ai_agent only uses switchboard's own tools"
             )));
         }
-        let offered = self.offered(&self.folders(), hub.as_ref().map(|h| h.view()).as_deref());
-        Err(NoRoute::Unknown(self.not_offered(name, &offered)))
+        // Suggestions rank every offered tool: off the protocol thread, so pings and other
+        // calls never wait behind a mistyped name.
+        let (me, name) = (self.clone(), name.to_owned());
+        let why = tokio::task::spawn_blocking(move || {
+            let view = me.hub().map(|h| h.view());
+            let offered = me.offered(&me.folders(), view.as_deref());
+            me.not_offered(&name, &offered)
+        })
+        .await
+        .unwrap_or_else(|e| format!("the tool name could not be checked: {e}"));
+        Err(NoRoute::Unknown(why))
     }
 
     fn log_refused(&self, name: &str, caller: Caller, why: &str) {
@@ -316,4 +324,71 @@ fn held_tool(name: &str) -> Tool {
             Value::String("object".into()),
         )])),
     )
+}
+
+/// The arguments for `tool`, checked against its input schema. A JSON object sent as a
+/// string (a common slip) is accepted.
+pub fn arguments(tool: &Tool, given: Option<Value>) -> Result<JsonObject, crate::error::ToolError> {
+    let name = &tool.name;
+    let args = match given {
+        None | Some(Value::Null) => JsonObject::new(),
+        Some(Value::Object(o)) => o,
+        Some(Value::String(s)) => match serde_json::from_str(&s) {
+            Ok(Value::Object(o)) => o,
+            _ => {
+                return Err(crate::error::ToolError::invalid(format!(
+                    "`arguments` must be a JSON object of `{name}`'s parameters, not a string"
+                )));
+            }
+        },
+        Some(other) => {
+            return Err(crate::error::ToolError::invalid(format!(
+                "`arguments` must be a JSON object of `{name}`'s parameters, not {other}"
+            )));
+        }
+    };
+    let schema = Value::Object(tool.input_schema.as_ref().clone());
+    let problems =
+        crate::support::schema::check(&schema, &Value::Object(args.clone()), "arguments");
+    if problems.is_empty() {
+        return Ok(args);
+    }
+    Err(crate::error::ToolError::invalid(format!(
+        "the arguments do not fit `{name}`:\n- {}\nIts input schema: {schema}",
+        problems.join("\n- ")
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::arguments;
+    use crate::policy::tools::Toolsets;
+    use crate::tools::{Shape, router};
+
+    #[test]
+    fn arguments_are_checked_against_the_target_schema() {
+        let r = router(Shape::everything(), &Toolsets::everything());
+        let read = r.get("read_file").unwrap();
+        let ok = arguments(read, Some(json!({"path": "a.txt"}))).unwrap();
+        assert_eq!(ok["path"], "a.txt");
+        let ok = arguments(read, Some(json!("{\"path\": \"b\"}"))).unwrap();
+        assert_eq!(ok["path"], "b");
+        let e = arguments(read, Some(json!({"path": 3, "paht": "x"})))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`arguments.path`: expected string, got integer 3"),
+            "{e}"
+        );
+        assert!(e.contains("`arguments.paht`: unknown property"), "{e}");
+        assert!(e.contains("Its input schema: {"), "{e}");
+        let e = arguments(read, None).unwrap_err().to_string();
+        assert!(e.contains("missing required property `path`"), "{e}");
+        let e = arguments(read, Some(json!([1]))).unwrap_err().to_string();
+        assert!(e.contains("must be a JSON object"), "{e}");
+        let time = r.get("current_time").unwrap();
+        assert!(arguments(time, None).unwrap().is_empty());
+    }
 }

@@ -56,7 +56,7 @@ pub struct Inner {
     pub policy: Policy,
     /// How commands run (`policy::exec`), and the background processes started so far.
     pub exec: crate::policy::exec::ExecPolicy,
-    pub processes: crate::tools::exec::Processes,
+    pub processes: crate::exec::Processes,
     /// The tool, prompt and resource folders: read on a helper thread started with the server
     /// so reading them never delays `initialize`; anything that needs them first waits. A
     /// reload swaps in a new snapshot.
@@ -93,11 +93,11 @@ pub struct Inner {
     /// The database connections (`database`), set up on first use.
     databases: OnceLock<Arc<crate::db::Databases>>,
     /// The outbox and the confirmations awaiting the user's answer.
-    pub(crate) comms: crate::tools::comms::CommsState,
+    pub(crate) comms: crate::comms::CommsState,
     /// The inference backends (`ai`), built on first use like the web client.
     ai: OnceLock<Result<Arc<crate::ai::Ai>, String>>,
     /// Pages `fetch_url` converted, kept briefly so paging does not fetch again.
-    pub pages: crate::tools::web::fetch_url::PageCache,
+    pub pages: crate::web::page::PageCache,
     /// The lowest level sent as `notifications/message` (`logging/setLevel`); warning until set.
     client_log_level: Mutex<LoggingLevel>,
     /// `search_tools`' index, with the folders' snapshot and the children's view it was built
@@ -114,8 +114,7 @@ impl Deref for Switchboard {
     }
 }
 
-/// A store opened on first use and shared after, or why it could not be opened.
-pub(crate) type LazyStore<S> = OnceLock<Result<Arc<Mutex<S>>, String>>;
+pub(crate) use crate::support::LazyStore;
 
 impl Switchboard {
     pub fn new(settings: Arc<Settings>) -> Self {
@@ -136,7 +135,11 @@ impl Switchboard {
                     {
                         let mut cell = crate::support::lock(&folders);
                         if cell.is_none() {
-                            *cell = Some(Arc::new(Folders::load(&settings, None)));
+                            *cell = Some(Arc::new(Folders::load(
+                                &settings,
+                                None,
+                                &crate::tools::is_built_in,
+                            )));
                         }
                     }
                     loaded.notify_one();
@@ -152,8 +155,8 @@ impl Switchboard {
             std::env::vars_os(),
             settings.supervisor_exe.clone(),
             vec![
-                crate::tools::exec::run_code::venv_dir(&settings.profile.data_dir),
-                crate::tools::exec::run_code::npm_dir(&settings.profile.data_dir),
+                crate::exec::interpreters::venv_dir(&settings.profile.data_dir),
+                crate::exec::interpreters::npm_dir(&settings.profile.data_dir),
             ],
         );
         let pages = crate::support::cache::TtlCache::new(
@@ -220,7 +223,7 @@ impl Switchboard {
     }
 
     /// The web tools' guarded client (built once per process, on first use).
-    pub fn net(&self) -> Result<Arc<crate::policy::net::NetGuard>, crate::tools::ToolError> {
+    pub fn net(&self) -> Result<Arc<crate::policy::net::NetGuard>, crate::error::ToolError> {
         self.net
             .get_or_init(|| {
                 crate::policy::net::NetGuard::new(self.settings.web.net.clone())
@@ -228,7 +231,7 @@ impl Switchboard {
                     .map_err(|e| e.to_string())
             })
             .clone()
-            .map_err(crate::tools::ToolError::Invalid)
+            .map_err(crate::error::ToolError::Invalid)
     }
 
     /// Runs `f` on a store of the profile's (a SQLite file: the notes, the outbox) on the
@@ -239,18 +242,18 @@ impl Switchboard {
         cell: fn(&Inner) -> &LazyStore<S>,
         open: fn(&Settings) -> Result<S, String>,
         f: F,
-    ) -> Result<T, crate::tools::ToolError>
+    ) -> Result<T, crate::error::ToolError>
     where
         S: Send + 'static,
-        F: FnOnce(&mut S) -> Result<T, crate::tools::ToolError> + Send + 'static,
+        F: FnOnce(&mut S) -> Result<T, crate::error::ToolError> + Send + 'static,
         T: Send + 'static,
     {
         let me = self.clone();
-        crate::tools::blocking(move || {
+        crate::error::blocking(move || {
             let store = cell(&me)
                 .get_or_init(|| open(&me.settings).map(|s| Arc::new(Mutex::new(s))))
                 .clone()
-                .map_err(crate::tools::ToolError::Invalid)?;
+                .map_err(crate::error::ToolError::Invalid)?;
             let mut s = crate::support::lock(&store);
             f(&mut s)
         })
@@ -258,9 +261,9 @@ impl Switchboard {
     }
 
     /// Runs `f` on the profile's notes store (see [`Self::with_store`]).
-    pub async fn with_notes<T, F>(&self, f: F) -> Result<T, crate::tools::ToolError>
+    pub async fn with_notes<T, F>(&self, f: F) -> Result<T, crate::error::ToolError>
     where
-        F: FnOnce(&mut crate::memory::notes::Notes) -> Result<T, crate::tools::ToolError>
+        F: FnOnce(&mut crate::memory::notes::Notes) -> Result<T, crate::error::ToolError>
             + Send
             + 'static,
         T: Send + 'static,
@@ -291,7 +294,7 @@ impl Switchboard {
     }
 
     /// The inference backends (built once per session, on first use).
-    pub fn ai(&self) -> Result<Arc<crate::ai::Ai>, crate::tools::ToolError> {
+    pub fn ai(&self) -> Result<Arc<crate::ai::Ai>, crate::error::ToolError> {
         self.ai
             .get_or_init(|| {
                 crate::ai::Ai::new(&self.settings.ai)
@@ -299,7 +302,7 @@ impl Switchboard {
                     .map_err(|e| e.to_string())
             })
             .clone()
-            .map_err(crate::tools::ToolError::Invalid)
+            .map_err(crate::error::ToolError::Invalid)
     }
 
     /// The running proxy, if there is one.
@@ -314,8 +317,14 @@ impl Switchboard {
     /// The folders' current snapshot (loaded now if the helper thread has not yet).
     pub fn folders(&self) -> Arc<Folders> {
         let mut cell = crate::support::lock(&self.folders);
-        cell.get_or_insert_with(|| Arc::new(Folders::load(&self.settings, None)))
-            .clone()
+        cell.get_or_insert_with(|| {
+            Arc::new(Folders::load(
+                &self.settings,
+                None,
+                &crate::tools::is_built_in,
+            ))
+        })
+        .clone()
     }
 
     /// Resolves once the helper thread has read the folders (never, if it could not start:
@@ -638,7 +647,7 @@ impl ServerHandler for Switchboard {
         };
         let values = if wants_path {
             let scope = self.file_scope(&ctx).await;
-            tokio::task::spawn_blocking(move || crate::tools::files::complete_path(&scope, &prefix))
+            tokio::task::spawn_blocking(move || crate::resources::complete_path(&scope, &prefix))
                 .await
                 .unwrap_or_default()
         } else {

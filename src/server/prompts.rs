@@ -22,7 +22,7 @@ impl Switchboard {
         intro: String,
         args: &BTreeMap<String, String>,
     ) -> Vec<PromptMessage> {
-        use crate::tools::web::fetch_url;
+        use crate::web::page::{self as fetch_url, Block};
         let url = args.get("url").map(|u| u.trim()).unwrap_or_default();
         let web = &self.settings.web;
         let max = args
@@ -42,11 +42,13 @@ impl Switchboard {
         .await;
         let mut messages = vec![PromptMessage::new_text(Role::User, intro)];
         match fetched {
-            Ok(blocks) => messages.extend(
-                blocks
-                    .into_iter()
-                    .map(|b| PromptMessage::new(Role::User, b)),
-            ),
+            Ok(blocks) => messages.extend(blocks.into_iter().map(|b| {
+                let content = match b {
+                    Block::Text(t) => ContentBlock::text(t),
+                    Block::Image { mime, base64 } => ContentBlock::image(base64, mime),
+                };
+                PromptMessage::new(Role::User, content)
+            })),
             Err(e) => messages.push(PromptMessage::new_text(
                 Role::User,
                 format!("Fetching {url} failed: {e}"),

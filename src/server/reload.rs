@@ -56,7 +56,11 @@ impl Switchboard {
             let w = watch.clone();
             let swapped = tokio::task::spawn_blocking(move || {
                 let before = me.folders();
-                let after = Arc::new(Folders::load(&me.settings, Some(&before)));
+                let after = Arc::new(Folders::load(
+                    &me.settings,
+                    Some(&before),
+                    &crate::tools::is_built_in,
+                ));
                 *crate::support::lock(&me.folders) = Some(after.clone());
                 crate::support::lock(&w).sync();
                 (before, after)

@@ -49,7 +49,7 @@ impl Switchboard {
     ) -> Option<Result<serde_json::Value, McpError>> {
         use crate::memory::resources as mem;
         let not_found = || resource_error(ResourceError::NotFound(uri.to_owned()));
-        let failed = |e: crate::tools::ToolError| McpError::internal_error(e.to_string(), None);
+        let failed = |e: crate::error::ToolError| McpError::internal_error(e.to_string(), None);
         if uri == mem::GRAPH_URI {
             return Some(
                 self.with_notes(|m| Ok(mem::graph_summary(m)?))
@@ -114,8 +114,8 @@ impl Switchboard {
         let text = match d.uri {
             resources::SYSTEM_URI => {
                 let profile = self.settings.profile.clone();
-                let info = crate::tools::blocking(move || {
-                    crate::tools::system::system_info::system_info(&profile.name, &profile.data_dir)
+                let info = crate::error::blocking(move || {
+                    crate::system::system_info(&profile.name, &profile.data_dir)
                 })
                 .await
                 .map_err(|e| failed(e.to_string()))?;

@@ -49,3 +49,6 @@ pub fn unique_hex() -> String {
     };
     format!("{:016x}{:016x}", part(), part())
 }
+
+/// A store opened on first use and shared after, or why it could not be opened.
+pub type LazyStore<S> = std::sync::OnceLock<Result<std::sync::Arc<std::sync::Mutex<S>>, String>>;

@@ -8,6 +8,7 @@
 pub mod ai;
 pub mod comms;
 pub mod database;
+pub mod declared;
 pub mod discovery;
 pub mod exec;
 pub mod files;
@@ -17,58 +18,18 @@ pub mod system;
 pub mod web;
 
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::model::{ContentBlock, IntoContents, JsonObject, Tool};
+use rmcp::model::{ContentBlock, IntoContents, JsonObject};
 use serde_json::Value;
 
-use crate::policy::PolicyError;
+pub use crate::error::{ToolError, blocking};
+pub use crate::policy::tools::is_read_only;
 use crate::policy::tools::{Category, Toolsets};
 use crate::server::Switchboard;
-
-/// A tool failure, worded for the model: what went wrong and how to change the call.
-#[derive(Debug, thiserror::Error)]
-pub enum ToolError {
-    #[error(transparent)]
-    Policy(#[from] PolicyError),
-    #[error("{0}")]
-    Invalid(String),
-    #[error("`{path}`: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("internal error: {0}")]
-    Internal(String),
-}
-
-impl ToolError {
-    pub fn invalid(msg: impl Into<String>) -> Self {
-        Self::Invalid(msg.into())
-    }
-
-    pub fn io(path: impl std::fmt::Display, source: std::io::Error) -> Self {
-        Self::Io {
-            path: path.to_string(),
-            source,
-        }
-    }
-}
 
 impl IntoContents for ToolError {
     fn into_contents(self) -> Vec<ContentBlock> {
         vec![ContentBlock::text(self.to_string())]
     }
-}
-
-/// Runs blocking work (file system, CPU) off the single-threaded runtime, so pings and
-/// cancellations keep flowing while it runs.
-pub async fn blocking<T, F>(f: F) -> Result<T, ToolError>
-where
-    F: FnOnce() -> Result<T, ToolError> + Send + 'static,
-    T: Send + 'static,
-{
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ToolError::Internal(format!("a worker task failed: {e}")))?
 }
 
 /// What decides which tools are registered: `--read-only` and the exec switches.
@@ -652,10 +613,6 @@ fn strip_null(v: &mut Value) {
         Value::Array(items) => items.iter_mut().for_each(strip_null),
         _ => {}
     }
-}
-
-pub fn is_read_only(tool: &Tool) -> bool {
-    tool.annotations.as_ref().and_then(|a| a.read_only_hint) == Some(true)
 }
 
 #[cfg(test)]

@@ -13,8 +13,6 @@ pub mod send_email;
 pub mod send_push;
 pub mod send_webhook;
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Instant, SystemTime};
 
 use rmcp::RoleServer;
@@ -47,6 +45,8 @@ pub struct Configured {
     pub ntfy: bool,
 }
 
+pub use crate::comms::CommsState;
+
 pub fn router(c: Configured) -> ToolRouter<Switchboard> {
     let mut r = Switchboard::notify_desktop_router() + Switchboard::comms_outbox_router();
     if c.email {
@@ -59,15 +59,6 @@ pub fn router(c: Configured) -> ToolRouter<Switchboard> {
         r += Switchboard::send_push_router();
     }
     r
-}
-
-/// The session's comms state: the outbox (opened on first use) and the questions put to the
-/// user that await an answer.
-#[derive(Default)]
-pub struct CommsState {
-    outbox: crate::server::LazyStore<Outbox>,
-    /// handle → (digest of the arguments asked about, when asked).
-    pending: Mutex<HashMap<String, (String, Instant)>>,
 }
 
 impl From<OutboxError> for ToolError {

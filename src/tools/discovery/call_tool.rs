@@ -4,7 +4,7 @@
 //! notifications, cancellation, statistics and request log.
 
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{CallToolRequestParams, CallToolResponse, CallToolResult, JsonObject, Tool};
+use rmcp::model::{CallToolRequestParams, CallToolResponse, CallToolResult, JsonObject};
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
@@ -23,39 +23,6 @@ pub struct CallToolArgs {
     // Declared an object; a JSON object sent as a string is still accepted.
     #[schemars(with = "Option<JsonObject>")]
     pub arguments: Option<Value>,
-}
-
-/// The arguments for `tool`, checked against its input schema. A JSON object sent as a
-/// string (a common slip) is accepted.
-pub fn arguments(tool: &Tool, given: Option<Value>) -> Result<JsonObject, ToolError> {
-    let name = &tool.name;
-    let args = match given {
-        None | Some(Value::Null) => JsonObject::new(),
-        Some(Value::Object(o)) => o,
-        Some(Value::String(s)) => match serde_json::from_str(&s) {
-            Ok(Value::Object(o)) => o,
-            _ => {
-                return Err(ToolError::invalid(format!(
-                    "`arguments` must be a JSON object of `{name}`'s parameters, not a string"
-                )));
-            }
-        },
-        Some(other) => {
-            return Err(ToolError::invalid(format!(
-                "`arguments` must be a JSON object of `{name}`'s parameters, not {other}"
-            )));
-        }
-    };
-    let schema = Value::Object(tool.input_schema.as_ref().clone());
-    let problems =
-        crate::support::schema::check(&schema, &Value::Object(args.clone()), "arguments");
-    if problems.is_empty() {
-        return Ok(args);
-    }
-    Err(ToolError::invalid(format!(
-        "the arguments do not fit `{name}`:\n- {}\nIts input schema: {schema}",
-        problems.join("\n- ")
-    )))
 }
 
 #[tool_router(router = call_tool_router, vis = "pub(crate)")]
@@ -92,39 +59,5 @@ impl Switchboard {
                 e.message
             ))),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::arguments;
-    use crate::policy::tools::Toolsets;
-    use crate::tools::{Shape, router};
-
-    #[test]
-    fn arguments_are_checked_against_the_target_schema() {
-        let r = router(Shape::everything(), &Toolsets::everything());
-        let read = r.get("read_file").unwrap();
-        let ok = arguments(read, Some(json!({"path": "a.txt"}))).unwrap();
-        assert_eq!(ok["path"], "a.txt");
-        let ok = arguments(read, Some(json!("{\"path\": \"b\"}"))).unwrap();
-        assert_eq!(ok["path"], "b");
-        let e = arguments(read, Some(json!({"path": 3, "paht": "x"})))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("`arguments.path`: expected string, got integer 3"),
-            "{e}"
-        );
-        assert!(e.contains("`arguments.paht`: unknown property"), "{e}");
-        assert!(e.contains("Its input schema: {"), "{e}");
-        let e = arguments(read, None).unwrap_err().to_string();
-        assert!(e.contains("missing required property `path`"), "{e}");
-        let e = arguments(read, Some(json!([1]))).unwrap_err().to_string();
-        assert!(e.contains("must be a JSON object"), "{e}");
-        let time = r.get("current_time").unwrap();
-        assert!(arguments(time, None).unwrap().is_empty());
     }
 }

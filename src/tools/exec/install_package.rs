@@ -14,8 +14,9 @@ use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::run_code::{interpreters, npm_dir, venv_dir};
-use super::{exit_parts, run_plan};
+use super::run_plan;
+use crate::exec::exit_parts;
+use crate::exec::interpreters::{interpreters, npm_dir, venv_dir};
 use crate::policy::exec::ExecRequest;
 use crate::server::Switchboard;
 use crate::support::process::Exit;

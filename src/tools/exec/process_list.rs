@@ -5,7 +5,7 @@ use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::ProcessInfo;
+use crate::exec::ProcessInfo;
 use crate::server::Switchboard;
 use crate::tools::ToolError;
 

@@ -10,7 +10,7 @@ use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::exit_parts;
+use crate::exec::exit_parts;
 use crate::server::Switchboard;
 use crate::tools::ToolError;
 
@@ -62,7 +62,7 @@ pub struct ProcessReadOutput {
 
 /// Reads a page from a process's ring; shared with `process_write`.
 pub(crate) async fn read_page(
-    entry: &super::Entry,
+    entry: &crate::exec::Entry,
     offset: Option<i64>,
     wait_ms: u64,
     grep: Option<&str>,

@@ -9,7 +9,7 @@ use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{EnvArgs, ProcessInfo, program_argv, shell_argv, spawn_error};
+use crate::exec::{EnvArgs, ProcessInfo, program_argv, shell_argv, spawn_error};
 use crate::policy::exec::ExecRequest;
 use crate::server::Switchboard;
 use crate::support::process::{self, Background, Input};

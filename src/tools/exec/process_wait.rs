@@ -8,7 +8,7 @@ use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::ProcessInfo;
+use crate::exec::ProcessInfo;
 use crate::server::Switchboard;
 use crate::tools::ToolError;
 

@@ -4,8 +4,6 @@
 //! `install_package` has created it, and Node finds the managed npm packages.
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
@@ -16,58 +14,15 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{EnvArgs, run_planned};
+use super::run_planned;
+use crate::exec::EnvArgs;
+use crate::exec::interpreters::{interpreters, npm_dir, venv_dir};
 use crate::policy::exec::ExecRequest;
 use crate::server::Switchboard;
-use crate::support::process::find_on_path;
 use crate::tools::ToolError;
 
 /// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
 pub const KEYWORDS: &str = "code snippet script python node javascript js typescript ruby inline evaluate expression compute calculate interpreter";
-
-/// Languages switchboard knows: name, programs to look for (first found wins), arguments
-/// before the file, file extension.
-const KNOWN: &[(&str, &[&str], &[&str], &str)] = &[
-    ("python", &["python3", "python"], &[], "py"),
-    ("node", &["node"], &[], "js"),
-    ("deno", &["deno"], &["run", "--quiet", "--allow-all"], "ts"),
-    ("bash", &["bash"], &[], "sh"),
-    ("sh", &["sh"], &[], "sh"),
-    ("ruby", &["ruby"], &[], "rb"),
-    ("perl", &["perl"], &[], "pl"),
-    ("php", &["php"], &[], "php"),
-    ("lua", &["lua", "lua5.4", "lua5.3"], &[], "lua"),
-    ("r", &["Rscript"], &[], "R"),
-];
-
-#[derive(Debug, Clone)]
-pub struct Interpreter {
-    pub language: &'static str,
-    pub program: PathBuf,
-    pub args: &'static [&'static str],
-    pub ext: &'static str,
-}
-
-/// The interpreters on switchboard's PATH, found once per process.
-pub fn interpreters() -> &'static [Interpreter] {
-    static FOUND: OnceLock<Vec<Interpreter>> = OnceLock::new();
-    FOUND.get_or_init(|| detect(&std::env::var_os("PATH").unwrap_or_default()))
-}
-
-pub fn detect(path_var: &std::ffi::OsStr) -> Vec<Interpreter> {
-    KNOWN
-        .iter()
-        .filter_map(|(language, programs, args, ext)| {
-            let program = programs.iter().find_map(|p| find_on_path(p, path_var))?;
-            Some(Interpreter {
-                language,
-                program,
-                args,
-                ext,
-            })
-        })
-        .collect()
-}
 
 /// Lists the found languages in the schema, or removes the tool when there are none.
 pub(crate) fn fit_schema(router: &mut ToolRouter<Switchboard>) {
@@ -109,15 +64,6 @@ pub struct RunCodeArgs {
     pub stdin: Option<String>,
     /// Seconds before the process tree is killed (default 30).
     pub timeout_secs: Option<u64>,
-}
-
-/// The managed Python venv and npm prefix of a profile (created by `install_package`).
-pub fn venv_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("venv")
-}
-
-pub fn npm_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("npm")
 }
 
 #[tool_router(router = run_code_router, vis = "pub(crate)")]
@@ -192,21 +138,5 @@ impl Switchboard {
             Ok(argv)
         })
         .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn detects_only_what_is_on_path() {
-        let dir = tempfile::tempdir().unwrap();
-        let fake = dir.path().join("ruby");
-        std::fs::write(&fake, "#!/bin/sh\n").unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let found = super::detect(dir.path().as_os_str());
-        assert_eq!(found.len(), 1);
-        assert_eq!(found[0].language, "ruby");
-        assert_eq!(found[0].program, fake);
     }
 }

@@ -9,7 +9,8 @@ use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::{EnvArgs, program_argv, run_planned};
+use super::run_planned;
+use crate::exec::{EnvArgs, program_argv};
 use crate::policy::exec::ExecRequest;
 use crate::server::Switchboard;
 use crate::tools::ToolError;

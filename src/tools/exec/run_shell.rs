@@ -8,7 +8,8 @@ use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::{EnvArgs, run_planned, shell_argv};
+use super::run_planned;
+use crate::exec::{EnvArgs, shell_argv};
 use crate::policy::exec::ExecRequest;
 use crate::server::Switchboard;
 use crate::tools::ToolError;

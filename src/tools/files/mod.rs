@@ -19,8 +19,6 @@ pub mod write_file;
 
 pub(crate) mod common;
 
-pub use common::complete_path;
-
 use rmcp::handler::server::router::tool::ToolRouter;
 
 use crate::server::Switchboard;

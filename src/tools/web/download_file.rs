@@ -68,7 +68,7 @@ pub async fn download_file(
         );
         blocking(move || staged_file(&scope, &input, overwrite, parents, ".download")).await?
     };
-    let credential = super::credential(credentials, args.credential.as_deref())?;
+    let credential = crate::web::credential(credentials, args.credential.as_deref())?;
     let net_err = |e: NetError| ToolError::invalid(e.to_string());
     let mut opened = net
         .open(

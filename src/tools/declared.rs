@@ -1,4 +1,4 @@
-//! Runs one call of a declarative tool: the input is checked against its parameters, each
+//! The adapter of declarative tools (defined in `declared`): runs one call: the input is checked against its parameters, each
 //! `format: path` value is resolved through the path policy, then the command runs under the
 //! execution policy (cwd in the roots, cleared environment, limits, sandbox, tree kill) or the
 //! request goes through the guarded HTTP client (network policy, named credentials). The
@@ -9,13 +9,14 @@ use rmcp::model::{CallToolResult, ContentBlock};
 use rmcp::service::RequestContext;
 use serde_json::{Map, Value};
 
-use super::params::{Format, Param};
-use super::{Action, CommandSpec, DeclaredTool, HttpSpec, OutputFormat, Values};
+use crate::declared::params::{Format, Param};
+use crate::declared::{Action, CommandSpec, DeclaredTool, HttpSpec, OutputFormat, Values};
+use crate::exec::{exit_parts, program_argv};
 use crate::policy::FileScope;
 use crate::policy::exec::ExecRequest;
 use crate::server::Switchboard;
 use crate::tools::ToolError;
-use crate::tools::exec::{exit_parts, program_argv, run_plan};
+use crate::tools::exec::run_plan;
 
 /// Runs `tool` with `args`; every failure is a tool error result written for the model.
 pub async fn call(
@@ -36,7 +37,7 @@ async fn run(
     args: Map<String, Value>,
     ctx: &RequestContext<RoleServer>,
 ) -> Result<CallToolResult, ToolError> {
-    let mut values = super::params::check_input(&tool.params, args).map_err(|e| {
+    let mut values = crate::declared::params::check_input(&tool.params, args).map_err(|e| {
         ToolError::invalid(format!(
             "{e}. Nothing was run; see the tool's input schema for its arguments."
         ))
