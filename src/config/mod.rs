@@ -165,24 +165,7 @@ pub struct ExecSettings {
     pub packages_timeout: std::time::Duration,
 }
 
-/// A named credential (`web.credentials.NAME`): a header sent only to its hosts.
-#[derive(Clone)]
-pub struct Credential {
-    pub header: reqwest::header::HeaderName,
-    pub value: reqwest::header::HeaderValue,
-    /// Lowercase host names.
-    pub hosts: Vec<String>,
-}
-
-impl std::fmt::Debug for Credential {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credential")
-            .field("header", &self.header)
-            .field("value", &"(redacted)")
-            .field("hosts", &self.hosts)
-            .finish()
-    }
-}
+pub use crate::policy::net::Credential;
 
 /// One `web_search` provider.
 #[derive(Debug, Clone)]

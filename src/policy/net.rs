@@ -500,7 +500,7 @@ impl NetGuard {
         url: &str,
         headers: reqwest::header::HeaderMap,
         body: Option<Vec<u8>>,
-        credential: Option<(&str, &crate::config::Credential)>,
+        credential: Option<(&str, &Credential)>,
     ) -> Result<Fetched, NetError> {
         let mut opened = self.open(method, url, headers, body, credential).await?;
         let cap = self.settings.max_body_bytes;
@@ -536,7 +536,7 @@ impl NetGuard {
         url: &str,
         headers: reqwest::header::HeaderMap,
         body: Option<Vec<u8>>,
-        credential: Option<(&str, &crate::config::Credential)>,
+        credential: Option<(&str, &Credential)>,
     ) -> Result<Opened, NetError> {
         let mut current = url::Url::parse(url).map_err(|e| NetRefusal::BadUrl {
             url: url.to_owned(),
@@ -635,6 +635,25 @@ impl NetGuard {
             url: url.to_string(),
             why: e.to_string(),
         }
+    }
+}
+
+/// A named credential (`web.credentials.NAME`): a header sent only to its hosts.
+#[derive(Clone)]
+pub struct Credential {
+    pub header: reqwest::header::HeaderName,
+    pub value: reqwest::header::HeaderValue,
+    /// Lowercase host names.
+    pub hosts: Vec<String>,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential")
+            .field("header", &self.header)
+            .field("value", &"(redacted)")
+            .field("hosts", &self.hosts)
+            .finish()
     }
 }
 

@@ -93,339 +93,50 @@ impl Shape {
     }
 }
 
-/// Every built-in tool in any configuration: its name, its toolset (`None`: the discovery
-/// tools, which toolsets do not filter) and its search keywords (a `KEYWORDS` const in its own
-/// file), so a declarative tool can be refused a built-in name and a name found its category
-/// and keywords without building a router (the tests below keep the table true).
-pub const BUILT_IN: &[(&str, Option<Category>, &str)] = &[
-    (
-        "add_observations",
-        Some(Category::Memory),
-        memory::add_observations::KEYWORDS,
-    ),
-    ("ai_agent", Some(Category::Ai), ai::ai_agent::KEYWORDS),
-    ("ai_chat", Some(Category::Ai), ai::ai_chat::KEYWORDS),
-    ("ai_embed", Some(Category::Ai), ai::ai_embed::KEYWORDS),
-    ("ai_generate", Some(Category::Ai), ai::ai_generate::KEYWORDS),
-    ("ai_health", Some(Category::Ai), ai::ai_health::KEYWORDS),
-    (
-        "ai_list_models",
-        Some(Category::Ai),
-        ai::ai_list_models::KEYWORDS,
-    ),
-    (
-        "ai_model_info",
-        Some(Category::Ai),
-        ai::ai_model_info::KEYWORDS,
-    ),
-    (
-        "ai_pull_model",
-        Some(Category::Ai),
-        ai::ai_pull_model::KEYWORDS,
-    ),
-    ("call_tool", None, ""),
-    (
-        "comms_outbox",
-        Some(Category::Comms),
-        comms::comms_outbox::KEYWORDS,
-    ),
-    (
-        "convert_time",
-        Some(Category::System),
-        system::convert_time::KEYWORDS,
-    ),
-    (
-        "copy_path",
-        Some(Category::Files),
-        files::copy_path::KEYWORDS,
-    ),
-    (
-        "create_directory",
-        Some(Category::Files),
-        files::create_directory::KEYWORDS,
-    ),
-    (
-        "create_entities",
-        Some(Category::Memory),
-        memory::create_entities::KEYWORDS,
-    ),
-    (
-        "create_relations",
-        Some(Category::Memory),
-        memory::create_relations::KEYWORDS,
-    ),
-    (
-        "current_time",
-        Some(Category::System),
-        system::current_time::KEYWORDS,
-    ),
-    (
-        "db_connections",
-        Some(Category::Database),
-        database::db_connections::KEYWORDS,
-    ),
-    (
-        "db_describe",
-        Some(Category::Database),
-        database::db_describe::KEYWORDS,
-    ),
-    (
-        "db_execute",
-        Some(Category::Database),
-        database::db_execute::KEYWORDS,
-    ),
-    (
-        "db_export_csv",
-        Some(Category::Database),
-        database::db_export_csv::KEYWORDS,
-    ),
-    (
-        "db_query",
-        Some(Category::Database),
-        database::db_query::KEYWORDS,
-    ),
-    (
-        "db_tables",
-        Some(Category::Database),
-        database::db_tables::KEYWORDS,
-    ),
-    (
-        "delete_entities",
-        Some(Category::Memory),
-        memory::delete_entities::KEYWORDS,
-    ),
-    (
-        "delete_observations",
-        Some(Category::Memory),
-        memory::delete_observations::KEYWORDS,
-    ),
-    (
-        "delete_path",
-        Some(Category::Files),
-        files::delete_path::KEYWORDS,
-    ),
-    (
-        "delete_relations",
-        Some(Category::Memory),
-        memory::delete_relations::KEYWORDS,
-    ),
-    (
-        "directory_tree",
-        Some(Category::Files),
-        files::directory_tree::KEYWORDS,
-    ),
-    (
-        "download_file",
-        Some(Category::Web),
-        web::download_file::KEYWORDS,
-    ),
-    (
-        "edit_file",
-        Some(Category::Files),
-        files::edit_file::KEYWORDS,
-    ),
-    ("fetch_url", Some(Category::Web), web::fetch_url::KEYWORDS),
-    (
-        "file_info",
-        Some(Category::Files),
-        files::file_info::KEYWORDS,
-    ),
-    (
-        "find_files",
-        Some(Category::Files),
-        files::find_files::KEYWORDS,
-    ),
-    (
-        "get_environment",
-        Some(Category::System),
-        system::get_environment::KEYWORDS,
-    ),
-    (
-        "http_request",
-        Some(Category::Web),
-        web::http_request::KEYWORDS,
-    ),
-    (
-        "install_package",
-        Some(Category::Exec),
-        exec::install_package::KEYWORDS,
-    ),
-    (
-        "kill_process",
-        Some(Category::System),
-        system::kill_process::KEYWORDS,
-    ),
-    (
-        "list_directory",
-        Some(Category::Files),
-        files::list_directory::KEYWORDS,
-    ),
-    (
-        "list_processes",
-        Some(Category::System),
-        system::list_processes::KEYWORDS,
-    ),
-    (
-        "list_roots",
-        Some(Category::Files),
-        files::list_roots::KEYWORDS,
-    ),
-    (
-        "memory_delete",
-        Some(Category::Memory),
-        memory::memory_delete::KEYWORDS,
-    ),
-    (
-        "memory_get",
-        Some(Category::Memory),
-        memory::memory_get::KEYWORDS,
-    ),
-    (
-        "memory_list",
-        Some(Category::Memory),
-        memory::memory_list::KEYWORDS,
-    ),
-    (
-        "memory_save",
-        Some(Category::Memory),
-        memory::memory_save::KEYWORDS,
-    ),
-    (
-        "memory_search",
-        Some(Category::Memory),
-        memory::memory_search::KEYWORDS,
-    ),
-    (
-        "memory_update",
-        Some(Category::Memory),
-        memory::memory_update::KEYWORDS,
-    ),
-    (
-        "move_path",
-        Some(Category::Files),
-        files::move_path::KEYWORDS,
-    ),
-    (
-        "notify_desktop",
-        Some(Category::Comms),
-        comms::notify_desktop::KEYWORDS,
-    ),
-    (
-        "open_nodes",
-        Some(Category::Memory),
-        memory::open_nodes::KEYWORDS,
-    ),
-    (
-        "process_kill",
-        Some(Category::Exec),
-        exec::process_kill::KEYWORDS,
-    ),
-    (
-        "process_list",
-        Some(Category::Exec),
-        exec::process_list::KEYWORDS,
-    ),
-    (
-        "process_read",
-        Some(Category::Exec),
-        exec::process_read::KEYWORDS,
-    ),
-    (
-        "process_start",
-        Some(Category::Exec),
-        exec::process_start::KEYWORDS,
-    ),
-    (
-        "process_wait",
-        Some(Category::Exec),
-        exec::process_wait::KEYWORDS,
-    ),
-    (
-        "process_write",
-        Some(Category::Exec),
-        exec::process_write::KEYWORDS,
-    ),
-    (
-        "proxy_approve",
-        Some(Category::Proxy),
-        proxy::proxy_approve::KEYWORDS,
-    ),
-    (
-        "proxy_restart",
-        Some(Category::Proxy),
-        proxy::proxy_restart::KEYWORDS,
-    ),
-    (
-        "proxy_status",
-        Some(Category::Proxy),
-        proxy::proxy_status::KEYWORDS,
-    ),
-    (
-        "read_file",
-        Some(Category::Files),
-        files::read_file::KEYWORDS,
-    ),
-    (
-        "read_graph",
-        Some(Category::Memory),
-        memory::read_graph::KEYWORDS,
-    ),
-    (
-        "read_many",
-        Some(Category::Files),
-        files::read_many::KEYWORDS,
-    ),
-    (
-        "read_media",
-        Some(Category::Files),
-        files::read_media::KEYWORDS,
-    ),
-    ("run_code", Some(Category::Exec), exec::run_code::KEYWORDS),
-    (
-        "run_command",
-        Some(Category::Exec),
-        exec::run_command::KEYWORDS,
-    ),
-    ("run_shell", Some(Category::Exec), exec::run_shell::KEYWORDS),
-    (
-        "search_content",
-        Some(Category::Files),
-        files::search_content::KEYWORDS,
-    ),
-    (
-        "search_nodes",
-        Some(Category::Memory),
-        memory::search_nodes::KEYWORDS,
-    ),
-    ("search_tools", None, ""),
-    (
-        "send_email",
-        Some(Category::Comms),
-        comms::send_email::KEYWORDS,
-    ),
-    (
-        "send_push",
-        Some(Category::Comms),
-        comms::send_push::KEYWORDS,
-    ),
-    (
-        "send_webhook",
-        Some(Category::Comms),
-        comms::send_webhook::KEYWORDS,
-    ),
-    (
-        "system_info",
-        Some(Category::System),
-        system::system_info::KEYWORDS,
-    ),
-    ("web_search", Some(Category::Web), web::web_search::KEYWORDS),
-    ("which", Some(Category::System), system::which::KEYWORDS),
-    (
-        "write_file",
-        Some(Category::Files),
-        files::write_file::KEYWORDS,
-    ),
-];
+/// A category's registry: one line per tool, `name => name_router`. It declares the tool's
+/// module (`name.rs`), adds it to the category's router and to the built-in table with its
+/// category and search keywords; nothing else is maintained by hand.
+macro_rules! registry {
+    ($category:expr; $($name:ident => $router:ident),* $(,)?) => {
+        $(pub mod $name;)*
+
+        /// This category's tools: name, category (for toolsets) and search keywords.
+        pub const TOOLS: &[(&str, Option<crate::policy::tools::Category>, &str)] = &[
+            $((stringify!($name), $category, $name::KEYWORDS)),*
+        ];
+
+        /// Every tool of this category.
+        fn registered() -> rmcp::handler::server::router::tool::ToolRouter<crate::server::Switchboard> {
+            rmcp::handler::server::router::tool::ToolRouter::new()
+                $(+ crate::server::Switchboard::$router())*
+        }
+    };
+}
+pub(crate) use registry;
+
+/// Every built-in tool (name, category, search keywords), sorted by name: derived once from the
+/// categories' registries.
+pub fn built_in_table() -> &'static [(&'static str, Option<Category>, &'static str)] {
+    static TABLE: std::sync::OnceLock<Vec<(&str, Option<Category>, &str)>> =
+        std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut all: Vec<_> = [
+            ai::TOOLS,
+            comms::TOOLS,
+            database::TOOLS,
+            discovery::TOOLS,
+            exec::TOOLS,
+            files::TOOLS,
+            memory::TOOLS,
+            proxy::TOOLS,
+            system::TOOLS,
+            web::TOOLS,
+        ]
+        .concat();
+        all.sort_by_key(|(n, _, _)| *n);
+        all
+    })
+}
 
 /// The toolset of the built-in tool `name`.
 pub fn category_of(name: &str) -> Option<Category> {
@@ -442,10 +153,11 @@ pub fn keywords_of(name: &str) -> &'static str {
 }
 
 fn built_in(name: &str) -> Option<&'static (&'static str, Option<Category>, &'static str)> {
-    BUILT_IN
+    let table = built_in_table();
+    table
         .binary_search_by(|(n, _, _)| (*n).cmp(name))
         .ok()
-        .map(|i| &BUILT_IN[i])
+        .map(|i| &table[i])
 }
 
 /// Every built-in tool `toolsets` offers. With `read_only`, only tools whose `readOnlyHint` is
@@ -619,7 +331,7 @@ fn strip_null(v: &mut Value) {
 mod tests {
     use serde_json::json;
 
-    use super::{BUILT_IN, Category, Shape, Toolsets, category_of, router};
+    use super::{Category, Shape, Toolsets, built_in_table, category_of, router};
 
     fn names(toolsets: &Toolsets) -> Vec<String> {
         let mut names: Vec<String> = router(Shape::everything(), toolsets)
@@ -633,15 +345,12 @@ mod tests {
 
     #[test]
     fn the_built_in_table_is_every_registered_tool_with_its_category() {
-        let table: Vec<&str> = BUILT_IN.iter().map(|(n, _, _)| *n).collect();
-        assert!(
-            table.is_sorted(),
-            "keep BUILT_IN sorted: it is searched by halves"
-        );
+        let table: Vec<&str> = built_in_table().iter().map(|(n, _, _)| *n).collect();
+        assert!(table.is_sorted(), "the table is searched by halves");
         assert_eq!(names(&Toolsets::everything()), table);
         // Each tool sits in the category whose folder holds its file.
         let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/tools");
-        for (name, category, _) in BUILT_IN {
+        for (name, category, _) in built_in_table() {
             let folder = category.map_or("discovery", Category::name);
             assert!(
                 src.join(folder).join(format!("{name}.rs")).is_file(),

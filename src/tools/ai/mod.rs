@@ -3,14 +3,17 @@
 //! file policy, streaming partial text as progress notifications, cancellation that stops the
 //! generation upstream, and the result every generation reports.
 
-pub mod ai_agent;
-pub mod ai_chat;
-pub mod ai_embed;
-pub mod ai_generate;
-pub mod ai_health;
-pub mod ai_list_models;
-pub mod ai_model_info;
-pub mod ai_pull_model;
+crate::tools::registry! {
+    Some(crate::policy::tools::Category::Ai);
+    ai_agent => ai_agent_router,
+    ai_chat => ai_chat_router,
+    ai_embed => ai_embed_router,
+    ai_generate => ai_generate_router,
+    ai_health => ai_health_router,
+    ai_list_models => ai_list_models_router,
+    ai_model_info => ai_model_info_router,
+    ai_pull_model => ai_pull_model_router,
+}
 
 use std::io::Read;
 use std::time::{Duration, Instant};
@@ -30,14 +33,7 @@ use crate::support::{mime, text};
 use crate::tools::ToolError;
 
 pub fn router() -> ToolRouter<Switchboard> {
-    Switchboard::ai_list_models_router()
-        + Switchboard::ai_model_info_router()
-        + Switchboard::ai_health_router()
-        + Switchboard::ai_pull_model_router()
-        + Switchboard::ai_chat_router()
-        + Switchboard::ai_generate_router()
-        + Switchboard::ai_embed_router()
-        + Switchboard::ai_agent_router()
+    registered()
 }
 
 impl From<AiError> for ToolError {

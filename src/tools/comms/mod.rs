@@ -7,11 +7,14 @@
 //! one-time handle bound to a digest of the exact arguments; the host asks the user and calls
 //! again with the answer. Older sessions are asked with a plain `elicitation/create` request.
 
-pub mod comms_outbox;
-pub mod notify_desktop;
-pub mod send_email;
-pub mod send_push;
-pub mod send_webhook;
+crate::tools::registry! {
+    Some(crate::policy::tools::Category::Comms);
+    comms_outbox => comms_outbox_router,
+    notify_desktop => notify_desktop_router,
+    send_email => send_email_router,
+    send_push => send_push_router,
+    send_webhook => send_webhook_router,
+}
 
 use std::time::{Instant, SystemTime};
 
@@ -48,15 +51,16 @@ pub struct Configured {
 pub use crate::comms::CommsState;
 
 pub fn router(c: Configured) -> ToolRouter<Switchboard> {
-    let mut r = Switchboard::notify_desktop_router() + Switchboard::comms_outbox_router();
-    if c.email {
-        r += Switchboard::send_email_router();
-    }
-    if c.webhooks {
-        r += Switchboard::send_webhook_router();
-    }
-    if c.ntfy {
-        r += Switchboard::send_push_router();
+    // A sending tool with nothing configured to send to is not offered.
+    let mut r = registered();
+    for (configured, name) in [
+        (c.email, "send_email"),
+        (c.webhooks, "send_webhook"),
+        (c.ntfy, "send_push"),
+    ] {
+        if !configured {
+            r.remove_route(name);
+        }
     }
     r
 }

@@ -2,12 +2,15 @@
 //! the roots. This file is the registry, plus what the tools share: turning the `database`
 //! argument into a connection or a policy-checked file.
 
-pub mod db_connections;
-pub mod db_describe;
-pub mod db_execute;
-pub mod db_export_csv;
-pub mod db_query;
-pub mod db_tables;
+crate::tools::registry! {
+    Some(crate::policy::tools::Category::Database);
+    db_connections => db_connections_router,
+    db_describe => db_describe_router,
+    db_execute => db_execute_router,
+    db_export_csv => db_export_csv_router,
+    db_query => db_query_router,
+    db_tables => db_tables_router,
+}
 
 use rmcp::handler::server::router::tool::ToolRouter;
 
@@ -17,12 +20,7 @@ use crate::server::Switchboard;
 use crate::tools::ToolError;
 
 pub fn router() -> ToolRouter<Switchboard> {
-    Switchboard::db_connections_router()
-        + Switchboard::db_query_router()
-        + Switchboard::db_execute_router()
-        + Switchboard::db_tables_router()
-        + Switchboard::db_describe_router()
-        + Switchboard::db_export_csv_router()
+    registered()
 }
 
 impl From<DbError> for ToolError {

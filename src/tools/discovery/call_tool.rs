@@ -3,6 +3,9 @@
 //! through the same path as a direct `tools/call`: the same policy, toolsets, progress
 //! notifications, cancellation, statistics and request log.
 
+/// None: the discovery tools are not in the index they search.
+pub const KEYWORDS: &str = "";
+
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolRequestParams, CallToolResponse, CallToolResult, JsonObject};
 use rmcp::service::RequestContext;

@@ -3,8 +3,11 @@
 //! tools by what they do; `call_tool` runs one by name exactly as a direct call would. Both see
 //! only the tools this configuration offers. This file is the registry.
 
-pub mod call_tool;
-pub mod search_tools;
+crate::tools::registry! {
+    None;
+    call_tool => call_tool_router,
+    search_tools => search_tools_router,
+}
 
 #[cfg(test)]
 mod quality;
@@ -15,7 +18,7 @@ use rmcp::model::Tool;
 use crate::server::Switchboard;
 
 pub fn router() -> ToolRouter<Switchboard> {
-    Switchboard::search_tools_router() + Switchboard::call_tool_router()
+    registered()
 }
 
 /// What a `tools/list` answer holding `tools` costs a model's context, in cl100k tokens.

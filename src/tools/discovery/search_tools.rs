@@ -3,6 +3,9 @@
 //! and returns the best with what the next call needs: the input schema, an example call,
 //! the server each comes from, and for a near tie which other tool to use instead when.
 
+/// None: the discovery tools are not in the index they search.
+pub const KEYWORDS: &str = "";
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 

@@ -5,16 +5,19 @@
 //! them. This file is the registry plus what the tools share: the run result and the table of
 //! background processes.
 
-pub mod install_package;
-pub mod process_kill;
-pub mod process_list;
-pub mod process_read;
-pub mod process_start;
-pub mod process_wait;
-pub mod process_write;
-pub mod run_code;
-pub mod run_command;
-pub mod run_shell;
+crate::tools::registry! {
+    Some(crate::policy::tools::Category::Exec);
+    install_package => install_package_router,
+    process_kill => process_kill_router,
+    process_list => process_list_router,
+    process_read => process_read_router,
+    process_start => process_start_router,
+    process_wait => process_wait_router,
+    process_write => process_write_router,
+    run_code => run_code_router,
+    run_command => run_command_router,
+    run_shell => run_shell_router,
+}
 
 use std::ffi::OsString;
 use std::sync::Arc;
@@ -33,16 +36,7 @@ use crate::support::process::{self, Input, RunOptions, RunOutcome};
 use crate::tools::ToolError;
 
 pub fn router() -> ToolRouter<Switchboard> {
-    let mut router = Switchboard::run_command_router()
-        + Switchboard::run_shell_router()
-        + Switchboard::run_code_router()
-        + Switchboard::install_package_router()
-        + Switchboard::process_start_router()
-        + Switchboard::process_read_router()
-        + Switchboard::process_write_router()
-        + Switchboard::process_wait_router()
-        + Switchboard::process_kill_router()
-        + Switchboard::process_list_router();
+    let mut router = registered();
     run_code::fit_schema(&mut router);
     router
 }

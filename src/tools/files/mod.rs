@@ -1,21 +1,24 @@
 //! File tools: everything an agent needs to read, write and search a project, confined to the
 //! roots by the policy. This file is the registry: one line per tool.
 
-pub mod copy_path;
-pub mod create_directory;
-pub mod delete_path;
-pub mod directory_tree;
-pub mod edit_file;
-pub mod file_info;
-pub mod find_files;
-pub mod list_directory;
-pub mod list_roots;
-pub mod move_path;
-pub mod read_file;
-pub mod read_many;
-pub mod read_media;
-pub mod search_content;
-pub mod write_file;
+crate::tools::registry! {
+    Some(crate::policy::tools::Category::Files);
+    copy_path => copy_path_router,
+    create_directory => create_directory_router,
+    delete_path => delete_path_router,
+    directory_tree => directory_tree_router,
+    edit_file => edit_file_router,
+    file_info => file_info_router,
+    find_files => find_files_router,
+    list_directory => list_directory_router,
+    list_roots => list_roots_router,
+    move_path => move_path_router,
+    read_file => read_file_router,
+    read_many => read_many_router,
+    read_media => read_media_router,
+    search_content => search_content_router,
+    write_file => write_file_router,
+}
 
 pub(crate) mod common;
 
@@ -24,19 +27,5 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use crate::server::Switchboard;
 
 pub fn router() -> ToolRouter<Switchboard> {
-    Switchboard::list_roots_router()
-        + Switchboard::read_file_router()
-        + Switchboard::read_media_router()
-        + Switchboard::read_many_router()
-        + Switchboard::write_file_router()
-        + Switchboard::edit_file_router()
-        + Switchboard::create_directory_router()
-        + Switchboard::move_path_router()
-        + Switchboard::copy_path_router()
-        + Switchboard::delete_path_router()
-        + Switchboard::list_directory_router()
-        + Switchboard::directory_tree_router()
-        + Switchboard::find_files_router()
-        + Switchboard::search_content_router()
-        + Switchboard::file_info_router()
+    registered()
 }

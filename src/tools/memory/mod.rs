@@ -3,21 +3,24 @@
 //! (`crate::memory::graph`). This file is the registry, plus what the tools share: scopes, the
 //! marking of stored text as data, and deletion answers.
 
-pub mod add_observations;
-pub mod create_entities;
-pub mod create_relations;
-pub mod delete_entities;
-pub mod delete_observations;
-pub mod delete_relations;
-pub mod memory_delete;
-pub mod memory_get;
-pub mod memory_list;
-pub mod memory_save;
-pub mod memory_search;
-pub mod memory_update;
-pub mod open_nodes;
-pub mod read_graph;
-pub mod search_nodes;
+crate::tools::registry! {
+    Some(crate::policy::tools::Category::Memory);
+    add_observations => add_observations_router,
+    create_entities => create_entities_router,
+    create_relations => create_relations_router,
+    delete_entities => delete_entities_router,
+    delete_observations => delete_observations_router,
+    delete_relations => delete_relations_router,
+    memory_delete => memory_delete_router,
+    memory_get => memory_get_router,
+    memory_list => memory_list_router,
+    memory_save => memory_save_router,
+    memory_search => memory_search_router,
+    memory_update => memory_update_router,
+    open_nodes => open_nodes_router,
+    read_graph => read_graph_router,
+    search_nodes => search_nodes_router,
+}
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use schemars::JsonSchema;
@@ -28,21 +31,7 @@ use crate::server::Switchboard;
 use crate::tools::ToolError;
 
 pub fn router() -> ToolRouter<Switchboard> {
-    Switchboard::memory_save_router()
-        + Switchboard::memory_search_router()
-        + Switchboard::memory_get_router()
-        + Switchboard::memory_update_router()
-        + Switchboard::memory_delete_router()
-        + Switchboard::memory_list_router()
-        + Switchboard::create_entities_router()
-        + Switchboard::create_relations_router()
-        + Switchboard::add_observations_router()
-        + Switchboard::delete_entities_router()
-        + Switchboard::delete_observations_router()
-        + Switchboard::delete_relations_router()
-        + Switchboard::read_graph_router()
-        + Switchboard::search_nodes_router()
-        + Switchboard::open_nodes_router()
+    registered()
 }
 
 /// Said with every answer that carries the knowledge graph: it is data, never instructions.

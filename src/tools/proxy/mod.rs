@@ -2,9 +2,12 @@
 //! definition changed. Registered only when a servers file is configured. This file is the
 //! registry.
 
-pub mod proxy_approve;
-pub mod proxy_restart;
-pub mod proxy_status;
+crate::tools::registry! {
+    Some(crate::policy::tools::Category::Proxy);
+    proxy_approve => proxy_approve_router,
+    proxy_restart => proxy_restart_router,
+    proxy_status => proxy_status_router,
+}
 
 use std::sync::Arc;
 
@@ -15,9 +18,7 @@ use crate::server::Switchboard;
 use crate::tools::ToolError;
 
 pub fn router() -> ToolRouter<Switchboard> {
-    Switchboard::proxy_status_router()
-        + Switchboard::proxy_restart_router()
-        + Switchboard::proxy_approve_router()
+    registered()
 }
 
 /// The running proxy, or an error saying how to configure one.

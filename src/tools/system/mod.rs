@@ -2,26 +2,23 @@
 //! and the time in any zone. They read the machine through the OS, never the file tools' roots;
 //! `kill_process` is the only one that changes anything. This file is the registry.
 
-pub mod convert_time;
-pub mod current_time;
-pub mod get_environment;
-pub mod kill_process;
-pub mod list_processes;
-pub mod system_info;
-pub mod which;
+crate::tools::registry! {
+    Some(crate::policy::tools::Category::System);
+    convert_time => convert_time_router,
+    current_time => current_time_router,
+    get_environment => get_environment_router,
+    kill_process => kill_process_router,
+    list_processes => list_processes_router,
+    system_info => system_info_router,
+    which => which_router,
+}
 
 use rmcp::handler::server::router::tool::ToolRouter;
 
 use crate::server::Switchboard;
 
 pub fn router() -> ToolRouter<Switchboard> {
-    Switchboard::current_time_router()
-        + Switchboard::convert_time_router()
-        + Switchboard::system_info_router()
-        + Switchboard::list_processes_router()
-        + Switchboard::kill_process_router()
-        + Switchboard::get_environment_router()
-        + Switchboard::which_router()
+    registered()
 }
 
 /// An IANA zone by name, `local` (or nothing) for the machine's own zone.
