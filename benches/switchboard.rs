@@ -4,7 +4,8 @@
 //! for content search (with `--smart-case`, the same semantics as search_content's default). Prints a table and writes JSON to `target/bench/results.json`.
 //!
 //! Run with `scripts/bench.sh` (or `cargo bench --bench switchboard`). Figures are medians.
-//! `BENCH_QUICK=1` for a fast smoke run; `BENCH_ONLY=discovery` for the tool-search rows alone.
+//! `BENCH_QUICK=1` for a fast smoke run; `BENCH_ONLY=discovery` for the tool-search rows alone;
+//! `BENCH_SWITCHBOARD=PATH` measures another build (a baseline) with the same fixtures and floor.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -15,6 +16,14 @@ use serde_json::{Value, json};
 
 #[path = "switchboard/discovery.rs"]
 mod discovery;
+
+/// The binary measured: this build's, or another one named by `BENCH_SWITCHBOARD` (to compare a
+/// change with its baseline in the same conditions).
+fn switchboard_binary() -> PathBuf {
+    std::env::var_os("BENCH_SWITCHBOARD")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_switchboard")))
+}
 
 fn main() {
     if std::env::args().any(|a| a == "--floor-server") {
@@ -348,7 +357,7 @@ fn web_rows(rows: &mut Vec<Row>, fx: &Fixtures, base: &Path, n: usize) {
     text.push_str(&format!("web:\n  allow: [\"127.0.0.1:{}\"]\n", server.port));
     std::fs::write(&config, text).unwrap();
     let target = Target {
-        program: PathBuf::from(env!("CARGO_BIN_EXE_switchboard")),
+        program: switchboard_binary(),
         args: vec!["--config".into(), config.display().to_string()],
         env: Vec::new(),
     };
@@ -588,7 +597,7 @@ struct Target {
 impl Target {
     fn switchboard(fx: &Fixtures) -> Self {
         Self {
-            program: PathBuf::from(env!("CARGO_BIN_EXE_switchboard")),
+            program: switchboard_binary(),
             // The full list, so the figures measure the whole catalogue (the default `auto`
             // shows the compact core; it has rows of its own).
             args: vec![
@@ -604,7 +613,7 @@ impl Target {
     /// switchboard with the default exposure (`auto`: the compact core for this catalogue).
     fn switchboard_default_exposure(fx: &Fixtures) -> Self {
         Self {
-            program: PathBuf::from(env!("CARGO_BIN_EXE_switchboard")),
+            program: switchboard_binary(),
             args: vec!["--config".into(), fx.config.display().to_string()],
             env: Vec::new(),
         }

@@ -250,8 +250,60 @@ where
         match first {
             None => {}
             Some(b'[') => self.handle_batch(bytes),
+            Some(_) if self.fast(bytes) => {}
             Some(_) => self.handle_one(bytes, None),
         }
+    }
+
+    /// The common case once the session has started, parsed exactly once: a request whose id
+    /// rmcp keeps exactly, a notification or a response. Anything unusual is left to
+    /// [`Self::handle_one`] (false).
+    fn fast(&mut self, bytes: &[u8]) -> bool {
+        if !self.started {
+            return false;
+        }
+        let Ok(message) = serde_json::from_slice::<ClientJsonRpcMessage>(bytes) else {
+            return false;
+        };
+        let req = match &message {
+            JsonRpcMessage::Request(req) => req,
+            JsonRpcMessage::Notification(_) => {
+                self.notification_parsed(message);
+                return true;
+            }
+            _ => {
+                self.pending.push_back(message);
+                return true;
+            }
+        };
+        let Some(raw) = top_level_id(bytes) else {
+            return false;
+        };
+        if exact_id(raw).as_ref() != Some(&req.id) {
+            return false;
+        }
+        match &req.request {
+            ClientRequest::PingRequest(_) => {
+                self.reply(raw, Body::Empty, None);
+                return true;
+            }
+            ClientRequest::InitializeRequest(_) => return false,
+            ClientRequest::CustomRequest(c) if KNOWN_METHODS.contains(&c.method.as_str()) => {
+                return false;
+            }
+            _ => {}
+        }
+        {
+            let mut shared = lock(&self.shared);
+            if shared.in_flight.contains_key(&req.id)
+                || shared.in_flight.len() >= self.max_in_flight
+            {
+                return false;
+            }
+            shared.in_flight.insert(req.id.clone(), Origin::default());
+        }
+        self.pending.push_back(message);
+        true
     }
 
     fn handle_batch(&mut self, bytes: &[u8]) {
@@ -469,13 +521,13 @@ where
             tracing::debug!(method, "dropping a notification sent before initialize");
             return;
         }
-        let message = match serde_json::from_slice::<ClientJsonRpcMessage>(bytes) {
-            Ok(m) => m,
-            Err(e) => {
-                tracing::debug!(error = %e, "dropping a malformed notification");
-                return;
-            }
-        };
+        match serde_json::from_slice::<ClientJsonRpcMessage>(bytes) {
+            Ok(m) => self.notification_parsed(m),
+            Err(e) => tracing::debug!(error = %e, "dropping a malformed notification"),
+        }
+    }
+
+    fn notification_parsed(&mut self, message: ClientJsonRpcMessage) {
         if let JsonRpcMessage::Notification(n) = &message
             && let ClientNotification::CancelledNotification(c) = &n.notification
             && let Some(rid) = &c.params.request_id
@@ -643,6 +695,65 @@ fn write_soon<W: AsyncWrite + Send + Unpin + 'static>(writer: Arc<Mutex<W>>, byt
     });
 }
 
+/// The raw text of the top-level `id` member of a JSON object, found by a scan that stops
+/// there (the id usually comes first, so this reads a few dozen bytes). `None` when there is
+/// none or the text is not a well-formed object up to it.
+fn top_level_id(bytes: &[u8]) -> Option<&str> {
+    let mut depth = 0usize;
+    let mut expect_key = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                let start = i;
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                if i >= bytes.len() {
+                    return None;
+                }
+                if depth == 1 && expect_key {
+                    expect_key = false;
+                    if &bytes[start..=i] == b"\"id\"" {
+                        let mut j = i + 1;
+                        while j < bytes.len()
+                            && (bytes[j].is_ascii_whitespace() || bytes[j] == b':')
+                        {
+                            j += 1;
+                        }
+                        let from = j;
+                        if bytes.get(j) == Some(&b'"') {
+                            j += 1;
+                            while j < bytes.len() && bytes[j] != b'"' {
+                                j += if bytes[j] == b'\\' { 2 } else { 1 };
+                            }
+                            j += 1;
+                        } else {
+                            while j < bytes.len()
+                                && !matches!(bytes[j], b',' | b'}' | b']')
+                                && !bytes[j].is_ascii_whitespace()
+                            {
+                                j += 1;
+                            }
+                        }
+                        return std::str::from_utf8(bytes.get(from..j)?).ok();
+                    }
+                }
+            }
+            b'{' | b'[' => {
+                depth += 1;
+                expect_key = depth == 1;
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b',' if depth == 1 => expect_key = true,
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
 /// Whether `id` (raw JSON) is an id JSON-RPC allows: a string or a number.
 fn valid_id(id: &str) -> bool {
     matches!(id.as_bytes().first(), Some(b'"' | b'-' | b'0'..=b'9'))
@@ -655,11 +766,16 @@ fn exact_id(raw: &str) -> Option<RequestId> {
         return (!inner.contains('\\') && !inner.starts_with(PRIVATE_ID))
             .then(|| NumberOrString::String(inner.into()));
     }
-    if raw == "-0" {
+    // A plain integer: an optional minus, then digits without a leading zero (and not -0).
+    let digits = raw.strip_prefix('-').unwrap_or(raw);
+    let plain = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'))
+        && raw != "-0";
+    if !plain {
         return None;
     }
-    let n: i64 = raw.parse().ok()?;
-    (n.to_string() == raw).then_some(NumberOrString::Number(n))
+    raw.parse::<i64>().ok().map(NumberOrString::Number)
 }
 
 /// A transport-made frame: `{"jsonrpc":"2.0","id":ID,...body}` with the id as raw JSON.
@@ -714,6 +830,28 @@ mod tests {
         ] {
             assert!(exact_id(odd).is_none(), "{odd}");
         }
+    }
+
+    #[test]
+    fn the_top_level_id_is_found_wherever_it_is() {
+        let id = |s: &str| top_level_id(s.as_bytes()).map(str::to_owned);
+        assert_eq!(
+            id(r#"{"jsonrpc":"2.0","id":5,"method":"x"}"#).as_deref(),
+            Some("5")
+        );
+        assert_eq!(
+            id(r#"{"params":{"id":1},"id" : 1.0}"#).as_deref(),
+            Some("1.0")
+        );
+        assert_eq!(
+            id(r#"{"method":"a\"id\"","id":"x\"y"}"#).as_deref(),
+            Some(r#""x\"y""#)
+        );
+        assert_eq!(
+            id(r#"{"params":["id",{"id":2}],"id":18446744073709551616}"#).as_deref(),
+            Some("18446744073709551616")
+        );
+        assert_eq!(id(r#"{"method":"x"}"#), None);
     }
 
     #[test]

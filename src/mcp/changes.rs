@@ -17,7 +17,7 @@ pub enum Change {
 
 /// How many changes wait for a slow listener before it skips ahead (it is then told that
 /// every list changed, which is always safe).
-const BACKLOG: usize = 1024;
+const BACKLOG: usize = 64;
 
 /// A cheap handle on the bus: clones publish to and listen on the same channel.
 #[derive(Clone)]

@@ -21,14 +21,32 @@ use crate::tools::Shape;
 pub(crate) struct Catalog {
     pub(crate) router: ToolRouter<Switchboard>,
     pub(crate) tools: Vec<Tool>,
+    /// Each routed tool's input schema as a JSON value, for the dispatcher's argument check:
+    /// made on the tool's first call (not at start-up, not on every call).
+    pub(crate) schemas: std::collections::HashMap<String, std::sync::OnceLock<serde_json::Value>>,
 }
 
 impl Catalog {
+    /// The input schema of the routed tool `name`, as a JSON value.
+    pub(crate) fn schema(&self, name: &str) -> Option<&serde_json::Value> {
+        let cell = self.schemas.get(name)?;
+        let tool = self.router.get(name)?;
+        Some(cell.get_or_init(|| serde_json::Value::Object(tool.input_schema.as_ref().clone())))
+    }
+
     pub(crate) fn build(shape: Shape, toolsets: &Toolsets) -> Self {
         let router = crate::tools::router(shape, toolsets);
         let mut tools = router.list_all();
+        let schemas = tools
+            .iter()
+            .map(|t| (t.name.to_string(), std::sync::OnceLock::new()))
+            .collect();
         tools.retain(|t| !DISCOVERY.contains(&t.name.as_ref()));
-        Self { router, tools }
+        Self {
+            router,
+            tools,
+            schemas,
+        }
     }
 }
 

@@ -46,16 +46,20 @@ impl Caller {
 
 /// Where a name leads.
 enum Route {
-    BuiltIn(Tool),
+    /// A built-in tool and its input schema, from the catalogue (built once per process).
+    BuiltIn(&'static Value),
     Declared(Arc<crate::declared::DeclaredTool>),
     Child(Tool, Arc<crate::proxy::Hub>),
 }
 
 impl Route {
-    fn tool(&self) -> &Tool {
+    /// The input schema the arguments are checked against.
+    fn schema(&self) -> std::borrow::Cow<'_, Value> {
+        use std::borrow::Cow;
         match self {
-            Route::BuiltIn(t) | Route::Child(t, _) => t,
-            Route::Declared(d) => &d.tool,
+            Route::BuiltIn(schema) => Cow::Borrowed(*schema),
+            Route::Declared(d) => Cow::Owned(Value::Object(d.tool.input_schema.as_ref().clone())),
+            Route::Child(t, _) => Cow::Owned(Value::Object(t.input_schema.as_ref().clone())),
         }
     }
 }
@@ -94,9 +98,13 @@ impl Switchboard {
         ctx: RequestContext<RoleServer>,
         caller: Caller,
     ) -> Result<CallToolResponse, McpError> {
-        let name = request.name.trim().to_owned();
+        let mut request = request;
+        if request.name.trim().len() != request.name.len() {
+            request.name = request.name.trim().to_owned().into();
+        }
+        let name = request.name.to_string();
         if name == "call_tool" && caller != Caller::Agent {
-            return self.unwrap_call_tool(request, ctx, caller).await;
+            return self.unwrap_call_tool(request, ctx).await;
         }
         let route = match self.route(&name, &ctx, caller).await {
             Ok(r) => r,
@@ -116,11 +124,10 @@ impl Switchboard {
             tracing::info!(tool = %name, via = caller.label(), arguments = ?request.arguments, "tool call");
         }
         let started = Instant::now();
-        let result = match arguments(route.tool(), request.arguments.clone().map(Value::Object)) {
+        let given = request.arguments.take().unwrap_or_default();
+        let result = match arguments(&name, &route.schema(), given) {
             Err(e) => Ok(failure(e.to_string())),
             Ok(arguments) => {
-                let mut request = request;
-                request.name = name.clone().into();
                 request.arguments = Some(arguments);
                 self.run_route(route, request, ctx).await
             }
@@ -155,13 +162,10 @@ impl Switchboard {
         });
         let result = match route {
             Route::BuiltIn(_) => {
-                // Boxed: a built-in tool (call_tool's own body, ai_agent) may come back here.
-                let answer: Answer<'_> = Box::pin(
-                    self.catalog()
-                        .router
-                        .call(ToolCallContext::new(self, request, ctx)),
-                );
-                answer.await
+                self.catalog()
+                    .router
+                    .call(ToolCallContext::new(self, request, ctx))
+                    .await
             }
             Route::Declared(tool) => Ok(CallToolResponse::Complete(
                 crate::tools::declared::call(self, &tool, request.arguments, &ctx).await,
@@ -186,7 +190,6 @@ impl Switchboard {
         &self,
         request: CallToolRequestParams,
         ctx: RequestContext<RoleServer>,
-        caller: Caller,
     ) -> Result<CallToolResponse, McpError> {
         let args = request.arguments.clone().unwrap_or_default();
         let inner = match args.get("name") {
@@ -241,7 +244,6 @@ impl Switchboard {
         let mut inner_request = request;
         inner_request.name = inner.into();
         inner_request.arguments = Some(given.unwrap_or_default());
-        let _ = caller;
         self.dispatch(inner_request, ctx, Caller::CallTool).await
     }
 
@@ -253,8 +255,8 @@ impl Switchboard {
         ctx: &RequestContext<RoleServer>,
         caller: Caller,
     ) -> Result<Route, NoRoute> {
-        if let Some(t) = self.catalog().router.get(name) {
-            return Ok(Route::BuiltIn(t.clone()));
+        if let Some(schema) = self.catalog().schema(name) {
+            return Ok(Route::BuiltIn(schema));
         }
         if let Some(d) = self
             .folders()
@@ -326,31 +328,19 @@ fn held_tool(name: &str) -> Tool {
     )
 }
 
-/// The arguments for `tool`, checked against its input schema. A JSON object sent as a
-/// string (a common slip) is accepted.
-pub fn arguments(tool: &Tool, given: Option<Value>) -> Result<JsonObject, crate::error::ToolError> {
-    let name = &tool.name;
-    let args = match given {
-        None | Some(Value::Null) => JsonObject::new(),
-        Some(Value::Object(o)) => o,
-        Some(Value::String(s)) => match serde_json::from_str(&s) {
-            Ok(Value::Object(o)) => o,
-            _ => {
-                return Err(crate::error::ToolError::invalid(format!(
-                    "`arguments` must be a JSON object of `{name}`'s parameters, not a string"
-                )));
-            }
-        },
-        Some(other) => {
-            return Err(crate::error::ToolError::invalid(format!(
-                "`arguments` must be a JSON object of `{name}`'s parameters, not {other}"
-            )));
-        }
-    };
-    let schema = Value::Object(tool.input_schema.as_ref().clone());
-    let problems =
-        crate::support::schema::check(&schema, &Value::Object(args.clone()), "arguments");
+/// The arguments for `tool`, checked against its input schema: every problem named by its
+/// path (`arguments.args: expected array, got string`), with the schema to fix the call by.
+pub fn arguments(
+    name: &str,
+    schema: &Value,
+    args: JsonObject,
+) -> Result<JsonObject, crate::error::ToolError> {
+    let value = Value::Object(args);
+    let problems = crate::support::schema::check(schema, &value, "arguments");
     if problems.is_empty() {
+        let Value::Object(args) = value else {
+            unreachable!("built from an object just above")
+        };
         return Ok(args);
     }
     Err(crate::error::ToolError::invalid(format!(
@@ -367,15 +357,20 @@ mod tests {
     use crate::policy::tools::Toolsets;
     use crate::tools::{Shape, router};
 
+    fn obj(v: serde_json::Value) -> rmcp::model::JsonObject {
+        v.as_object().unwrap().clone()
+    }
+
     #[test]
     fn arguments_are_checked_against_the_target_schema() {
         let r = router(Shape::everything(), &Toolsets::everything());
-        let read = r.get("read_file").unwrap();
-        let ok = arguments(read, Some(json!({"path": "a.txt"}))).unwrap();
+        let schema = |name: &str| {
+            serde_json::Value::Object(r.get(name).unwrap().input_schema.as_ref().clone())
+        };
+        let read = &schema("read_file");
+        let ok = arguments("read_file", read, obj(json!({"path": "a.txt"}))).unwrap();
         assert_eq!(ok["path"], "a.txt");
-        let ok = arguments(read, Some(json!("{\"path\": \"b\"}"))).unwrap();
-        assert_eq!(ok["path"], "b");
-        let e = arguments(read, Some(json!({"path": 3, "paht": "x"})))
+        let e = arguments("read_file", read, obj(json!({"path": 3, "paht": "x"})))
             .unwrap_err()
             .to_string();
         assert!(
@@ -384,11 +379,15 @@ mod tests {
         );
         assert!(e.contains("`arguments.paht`: unknown property"), "{e}");
         assert!(e.contains("Its input schema: {"), "{e}");
-        let e = arguments(read, None).unwrap_err().to_string();
+        let e = arguments("read_file", read, obj(json!({})))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("missing required property `path`"), "{e}");
-        let e = arguments(read, Some(json!([1]))).unwrap_err().to_string();
-        assert!(e.contains("must be a JSON object"), "{e}");
-        let time = r.get("current_time").unwrap();
-        assert!(arguments(time, None).unwrap().is_empty());
+        let time = schema("current_time");
+        assert!(
+            arguments("current_time", &time, obj(json!({})))
+                .unwrap()
+                .is_empty()
+        );
     }
 }

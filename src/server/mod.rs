@@ -687,10 +687,14 @@ fn completion(values: Vec<String>) -> Result<CompleteResult, McpError> {
     Ok(CompleteResult::new(info))
 }
 
+/// How long after a session's first message its folder watcher starts.
+const SESSION_SETTLE: std::time::Duration = std::time::Duration::from_millis(50);
+
 impl Switchboard {
     /// Starts what every session has from its first message on, whatever its protocol
     /// generation: the folders watched and reloaded, the change bus delivered to an
-    /// `initialize`-era client, the client's roots fetched, and load problems reported.
+    /// `initialize`-era client, and load problems reported. (An `initialize`-era client's
+    /// roots are fetched once it has initialized.)
     pub fn start_session(&self, peer: Peer<RoleServer>) {
         if self.session_started.swap(true, Ordering::AcqRel) {
             return;
@@ -698,7 +702,9 @@ impl Switchboard {
         tokio::spawn(self.clone().forward_changes(peer.clone()));
         let me = self.clone();
         tokio::spawn(async move {
-            me.refresh_client_roots(&peer).await;
+            // The folder watcher starts a thread of its own: a moment later, so it does not
+            // compete with the answer to the first request and the client's first list.
+            tokio::time::sleep(SESSION_SETTLE).await;
             for p in me.folders().problems() {
                 me.tell_client(&peer, LoggingLevel::Warning, format!("skipped: {p}"))
                     .await;

@@ -39,19 +39,24 @@ impl Switchboard {
                 return;
             }
         };
+        // The first pass catches what changed between the start-up snapshot and the watch.
+        let mut first = true;
         loop {
-            tokio::select! {
-                _ = self.shutdown.cancelled() => return,
-                got = rx.recv() => if got.is_none() { return },
-            }
-            // One reload per burst of changes.
-            loop {
-                match tokio::time::timeout(RELOAD_QUIET, rx.recv()).await {
-                    Ok(Some(())) => continue,
-                    Ok(None) => return,
-                    Err(_) => break,
+            if !first {
+                tokio::select! {
+                    _ = self.shutdown.cancelled() => return,
+                    got = rx.recv() => if got.is_none() { return },
+                }
+                // One reload per burst of changes.
+                loop {
+                    match tokio::time::timeout(RELOAD_QUIET, rx.recv()).await {
+                        Ok(Some(())) => continue,
+                        Ok(None) => return,
+                        Err(_) => break,
+                    }
                 }
             }
+            first = false;
             let me = self.clone();
             let w = watch.clone();
             let swapped = tokio::task::spawn_blocking(move || {

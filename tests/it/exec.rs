@@ -584,3 +584,40 @@ fn required_sandbox_refuses_to_run_without_bubblewrap() {
     );
     assert!(!marker.exists(), "nothing runs without the sandbox");
 }
+
+/// A silent long command still tells a client with a progress token that it is running: a
+/// heartbeat with the elapsed time and the output so far, at `limits.progress_interval_ms`.
+#[tokio::test]
+async fn a_silent_command_sends_heartbeats() {
+    let p = Project::new();
+    let mut settings = p.settings();
+    settings.limits.progress_interval = Duration::from_millis(300);
+    let client = crate::harness::TestClient::default();
+    let progress = client.progress.clone();
+    let s = crate::harness::session_with(settings, client).await;
+    let r = s
+        .call_with_progress(
+            "run_shell",
+            json!({"command": "echo started; sleep 1.5; echo done"}),
+            9,
+        )
+        .await;
+    assert_eq!(r.structured_content.unwrap()["stdout"], "started\ndone\n");
+    let seen = progress.lock().unwrap().clone();
+    let beats: Vec<&str> = seen
+        .iter()
+        .filter_map(|(_, m)| m.as_deref())
+        .filter(|m| m.starts_with("still running after"))
+        .collect();
+    assert!(beats.len() >= 2, "{seen:?}");
+    assert!(
+        beats
+            .iter()
+            .any(|m| m.contains("so far: 1 lines") && m.contains("last: started")),
+        "the heartbeat repeats the output so far: {seen:?}"
+    );
+    assert!(
+        seen.windows(2).all(|w| w[0].0 < w[1].0),
+        "progress only increases: {seen:?}"
+    );
+}

@@ -144,6 +144,28 @@ async fn search_then_call_reaches_built_in_tools_with_the_same_checks_and_policy
         .await;
     assert_eq!(out.is_error, Some(false));
     assert!(text(&out).contains("step two"));
+    // Arguments sent as a JSON string holding an object (a common slip) are accepted; other
+    // shapes are refused with what to send.
+    let out = s
+        .call(
+            "call_tool",
+            json!({"name": "read_file", "arguments": "{\"path\": \"notes/plan.md\"}"}),
+        )
+        .await;
+    assert!(text(&out).contains("step two"), "{out:?}");
+    let e = s
+        .err("call_tool", json!({"name": "read_file", "arguments": [1]}))
+        .await;
+    assert!(e.contains("must be a JSON object"), "{e}");
+    let e = s.err("call_tool", json!({"arguments": {}})).await;
+    assert!(e.contains("missing required property `name`"), "{e}");
+    let e = s
+        .err("call_tool", json!({"name": "read_file", "argumnets": {}}))
+        .await;
+    assert!(
+        e.contains("`arguments.argumnets` is not a parameter"),
+        "{e}"
+    );
     let e = s
         .err(
             "call_tool",

@@ -870,3 +870,36 @@ fn config_check_and_doctor_report_servers() {
     assert!(out.contains("started in"), "{out}");
     assert!(out.contains("server broken: not started"), "{out}");
 }
+
+/// A child's tool called while the child starts is not an "unknown tool": the answer says the
+/// server is starting and when to retry, on every route.
+#[tokio::test]
+async fn a_tool_of_a_child_that_is_starting_says_so() {
+    let (p, state) = project_with_state();
+    let mut settings = with_servers(
+        &p,
+        json!({"mcpServers": {"late": py("slow_start", &state, json!({}))}}),
+    );
+    // The first call waits this long for the children, not the 1.5 s the child takes.
+    settings.proxy.startup_wait = Duration::from_millis(100);
+    let s = session_with(settings, TestClient::default()).await;
+    let e = s.err("late__echo", json!({"text": "x"})).await;
+    assert!(
+        e.contains("`late` is starting; retry in") && !e.contains("unknown"),
+        "{e}"
+    );
+    let e = s
+        .err(
+            "call_tool",
+            json!({"name": "late__echo", "arguments": {"text": "x"}}),
+        )
+        .await;
+    assert!(e.contains("`late` is starting; retry in"), "{e}");
+    // Once it is ready, the same call works.
+    assert!(
+        eventually(|| async {
+            s.call("late__echo", json!({"text": "x"})).await.is_error != Some(true)
+        })
+        .await
+    );
+}
