@@ -92,7 +92,8 @@ impl Switchboard {
         Box::pin(self.dispatch_now(request, ctx, caller))
     }
 
-    async fn dispatch_now(
+    /// [`Self::dispatch`] without the box, for the host's calls (the common case).
+    pub(crate) async fn dispatch_now(
         &self,
         request: CallToolRequestParams,
         ctx: RequestContext<RoleServer>,

@@ -81,6 +81,9 @@ pub struct Inner {
     pub changes: crate::mcp::changes::Changes,
     /// Set once [`Switchboard::start_session`] ran.
     session_started: AtomicBool,
+    /// When this server was made: folder files changed since then are reloaded when the watch
+    /// starts.
+    created: std::time::SystemTime,
     /// Cancelled when the session ends, which stops every background task of this server.
     pub shutdown: CancellationToken,
     /// The child servers, once [`Switchboard::start_proxy`] ran (`None` inside: no servers file).
@@ -118,6 +121,7 @@ pub(crate) use crate::support::LazyStore;
 
 impl Switchboard {
     pub fn new(settings: Arc<Settings>) -> Self {
+        let created = std::time::SystemTime::now();
         let folders: Arc<Mutex<Option<Arc<Folders>>>> = Arc::default();
         let folders_loaded = Arc::new(tokio::sync::Notify::new());
         {
@@ -178,6 +182,7 @@ impl Switchboard {
             legacy_subscribed: Mutex::default(),
             changes: Default::default(),
             session_started: AtomicBool::new(false),
+            created,
             stats: Default::default(),
             file_watch: Mutex::new(None),
             shutdown: CancellationToken::new(),
@@ -422,7 +427,8 @@ impl ServerHandler for Switchboard {
         request: CallToolRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        self.dispatch(request, ctx, dispatch::Caller::Host).await
+        self.dispatch_now(request, ctx, dispatch::Caller::Host)
+            .await
     }
 
     async fn list_prompts(

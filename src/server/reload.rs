@@ -31,6 +31,7 @@ impl Switchboard {
             .map(|d| (d.clone(), false))
             .chain(s.resource_dirs.iter().map(|d| (d.clone(), true)))
             .collect();
+        let watched: Vec<PathBuf> = dirs.iter().map(|(d, _)| d.clone()).collect();
         // A few inotify calls: quick enough for the protocol thread.
         let watch = match crate::folders::FolderWatch::new(dirs, tx) {
             Ok(w) => Arc::new(Mutex::new(w)),
@@ -39,8 +40,10 @@ impl Switchboard {
                 return;
             }
         };
-        // The first pass catches what changed between the start-up snapshot and the watch.
-        let mut first = true;
+        // The first pass catches what changed between the start-up snapshot and the watch
+        // (only when a file in the folders is that recent: a reload is not free).
+        // A few dozen stat calls: quick enough for the protocol thread.
+        let mut first = watched.iter().any(|d| changed_since(d, self.created, 4));
         loop {
             if !first {
                 tokio::select! {
@@ -105,4 +108,27 @@ impl Switchboard {
             }
         }
     }
+}
+
+/// Whether `dir` or anything below it (down to `depth` levels) was modified at or after `since`.
+fn changed_since(dir: &std::path::Path, since: std::time::SystemTime, depth: usize) -> bool {
+    let recent = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t >= since)
+    };
+    if recent(dir) {
+        return true;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.filter_map(Result::ok).any(|e| {
+        let p = e.path();
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            depth > 0 && changed_since(&p, since, depth - 1)
+        } else {
+            recent(&p)
+        }
+    })
 }
