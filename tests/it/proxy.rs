@@ -656,8 +656,10 @@ async fn misbehaving_children_never_hurt_the_host() {
     stop.store(true, Ordering::SeqCst);
     let (worst, count) = pinger.await.unwrap();
     assert!(count > 50, "{count} pings");
+    // Responsiveness, not speed (the benchmark measures speed): a stalled host link shows as
+    // seconds; a shared 2-core machine running the whole suite shows tens of milliseconds.
     assert!(
-        worst < Duration::from_millis(100),
+        worst < Duration::from_millis(500),
         "a ping took {worst:?} while children misbehaved"
     );
     drop(s);
