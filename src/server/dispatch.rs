@@ -266,6 +266,18 @@ impl Switchboard {
         {
             return Ok(Route::Declared(Arc::new(d.clone())));
         }
+        // Boxed: waiting for children and ranking suggestions are the rare paths, and their
+        // state would otherwise make every call's future larger.
+        Box::pin(self.route_further(name, ctx, caller)).await
+    }
+
+    /// A child's tool, a child that is starting, or no such tool.
+    async fn route_further(
+        &self,
+        name: &str,
+        ctx: &RequestContext<RoleServer>,
+        caller: Caller,
+    ) -> Result<Route, NoRoute> {
         let hub = self.start_proxy();
         if caller != Caller::Agent
             && let Some(hub) = &hub
