@@ -7,7 +7,20 @@
 pub mod changes;
 pub mod progress;
 
-use rmcp::model::LoggingLevel;
+use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock, LoggingLevel};
+
+/// A tool failure the model reads (`isError: true`), as every route answers one.
+pub fn failure(text: impl Into<String>) -> CallToolResponse {
+    CallToolResponse::Complete(CallToolResult::error(vec![ContentBlock::text(text.into())]))
+}
+
+/// A piece of a rendered web page as protocol content.
+pub fn page_content(b: crate::web::page::Block) -> ContentBlock {
+    match b {
+        crate::web::page::Block::Text(t) => ContentBlock::text(t),
+        crate::web::page::Block::Image { mime, base64 } => ContentBlock::image(base64, mime),
+    }
+}
 
 /// Severity order of the MCP log levels (RFC 5424), lowest first.
 pub fn rank(level: LoggingLevel) -> u8 {

@@ -56,6 +56,18 @@ impl CallProgress {
     /// Sends one progress notification. A value not above the last one sent is raised just
     /// above it (a total it would pass is dropped). Returns false once the client is gone.
     pub async fn report(&self, value: f64, total: Option<f64>, message: Option<String>) -> bool {
+        self.send(value, total, message, true).await
+    }
+
+    /// Sends one notification; `remember` keeps its message as the output so far (the
+    /// heartbeat's own message is not output).
+    async fn send(
+        &self,
+        value: f64,
+        total: Option<f64>,
+        message: Option<String>,
+        remember: bool,
+    ) -> bool {
         let param = {
             let mut s = crate::support::lock(&self.state);
             if s.closed {
@@ -64,7 +76,7 @@ impl CallProgress {
             let value = if value > s.last { value } else { s.last + 1.0 };
             s.last = value;
             s.sent = Instant::now();
-            if message.is_some() {
+            if remember && message.is_some() {
                 s.message.clone_from(&message);
             }
             let mut p = ProgressNotificationParam::new(self.token.clone(), value);
@@ -101,12 +113,9 @@ impl CallProgress {
                     Some(m) => format!("still running after {secs} s; so far: {m}"),
                     None => format!("still running after {secs} s"),
                 };
-                // The heartbeat's message is not output: keep the reporter's for the next one.
-                let kept = crate::support::lock(&me.state).message.clone();
-                if !me.report(last + 1.0, None, Some(text)).await {
+                if !me.send(last + 1.0, None, Some(text), false).await {
                     return;
                 }
-                crate::support::lock(&me.state).message = kept;
             }
         });
     }

@@ -27,13 +27,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rmcp::model::{
-    CallToolRequest, CallToolRequestParams, CallToolResponse, CallToolResult,
-    CancelledNotificationParam, ClientRequest, CompleteRequest, CompleteRequestParams,
-    CompleteResult, ContentBlock, GetPromptRequest, GetPromptRequestParams, GetPromptResponse,
-    LoggingLevel, LoggingMessageNotificationParam, Prompt, ReadResourceRequest,
-    ReadResourceRequestParams, ReadResourceResponse, Reference, Resource, ResourceContents,
-    ResourceTemplate, ServerResult, SetLevelRequestParams, SubscribeRequestParams, Tool,
-    UnsubscribeRequestParams,
+    CallToolRequest, CallToolRequestParams, CallToolResponse, CancelledNotificationParam,
+    ClientRequest, CompleteRequest, CompleteRequestParams, CompleteResult, GetPromptRequest,
+    GetPromptRequestParams, GetPromptResponse, LoggingLevel, LoggingMessageNotificationParam,
+    Prompt, ReadResourceRequest, ReadResourceRequestParams, ReadResourceResponse, Reference,
+    Resource, ResourceContents, ResourceTemplate, ServerResult, SetLevelRequestParams,
+    SubscribeRequestParams, Tool, UnsubscribeRequestParams,
 };
 use rmcp::service::{PeerRequestOptions, RequestContext, ServiceError};
 use rmcp::{ErrorData as McpError, Peer, RoleClient, RoleServer};
@@ -551,14 +550,14 @@ impl Hub {
     ) -> Option<Result<CallToolResponse, McpError>> {
         let view = self.view();
         if let Some(why) = view.held.get(params.name.as_ref()) {
-            return Some(Ok(tool_error(why.clone())));
+            return Some(Ok(crate::mcp::failure(why.clone())));
         }
         let route = view.tool_routes.get(params.name.as_ref())?.clone();
         drop(view);
         let child = route.child;
         let peer = match child.connection().await {
             Ok(p) => p,
-            Err(msg) => return Some(Ok(tool_error(msg))),
+            Err(msg) => return Some(Ok(crate::mcp::failure(msg))),
         };
         let mut p = params;
         p.name = route.name.into();
@@ -567,12 +566,12 @@ impl Hub {
             Ok(ServerResult::CallToolResult(r)) => Ok(CallToolResponse::Complete(r)),
             Ok(ServerResult::InputRequiredResult(r)) => Ok(CallToolResponse::InputRequired(r)),
             Ok(ServerResult::CreateTaskResult(r)) => Ok(CallToolResponse::Task(r)),
-            Ok(_) => Ok(tool_error(format!(
+            Ok(_) => Ok(crate::mcp::failure(format!(
                 "server `{}` answered tools/call with something that is not a tool result",
                 child.name
             ))),
             Err(Failure::Rpc(e)) => Err(e),
-            Err(f) => Ok(tool_error(f.text(&child))),
+            Err(f) => Ok(crate::mcp::failure(f.text(&child))),
         })
     }
 
@@ -842,10 +841,6 @@ fn mark_complete(r: &mut ServerResult) {
     if t.is_none() {
         *t = Some(rmcp::model::ResultType::COMPLETE);
     }
-}
-
-fn tool_error(msg: String) -> CallToolResponse {
-    CallToolResponse::Complete(CallToolResult::error(vec![ContentBlock::text(msg)]))
 }
 
 fn same_entry(child: &Child, entry: &servers::ServerEntry) -> bool {

@@ -12,14 +12,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use rmcp::handler::server::tool::ToolCallContext;
-use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, JsonObject, Tool,
-};
+use rmcp::model::{CallToolRequestParams, CallToolResponse, JsonObject, Tool};
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer};
 use serde_json::Value;
 
 use super::Switchboard;
+use crate::mcp::failure;
 use crate::mcp::progress::CallProgress;
 use crate::policy::tools::{Category, DISCOVERY};
 
@@ -73,11 +72,6 @@ enum NoRoute {
 }
 
 pub type Answer<'a> = Pin<Box<dyn Future<Output = Result<CallToolResponse, McpError>> + Send + 'a>>;
-
-/// A tool failure the model reads.
-pub(crate) fn failure(text: impl Into<String>) -> CallToolResponse {
-    CallToolResponse::Complete(CallToolResult::error(vec![ContentBlock::text(text.into())]))
-}
 
 impl Switchboard {
     /// Runs one tool call on the one path (see the module docs).
@@ -196,21 +190,17 @@ impl Switchboard {
         let inner = match args.get("name") {
             Some(Value::String(n)) => n.trim().to_owned(),
             _ => {
+                // No usable name: the schema check says what is wrong, as for any tool.
                 let schema = self
                     .catalog()
-                    .router
-                    .get("call_tool")
-                    .map(|t| Value::Object(t.input_schema.as_ref().clone()))
+                    .schema("call_tool")
+                    .cloned()
                     .unwrap_or_default();
-                let problems = crate::support::schema::check(
-                    &schema,
-                    &Value::Object(args.clone()),
-                    "arguments",
-                );
-                return Ok(failure(format!(
-                    "the arguments do not fit `call_tool`:\n- {}\nIts input schema: {schema}",
-                    problems.join("\n- ")
-                )));
+                let why = match arguments("call_tool", &schema, args) {
+                    Err(e) => e.to_string(),
+                    Ok(_) => "`name` must be a tool's name".to_owned(),
+                };
+                return Ok(failure(why));
             }
         };
         if let Some(extra) = args.keys().find(|k| *k != "name" && *k != "arguments") {

@@ -22,7 +22,7 @@ impl Switchboard {
         intro: String,
         args: &BTreeMap<String, String>,
     ) -> Vec<PromptMessage> {
-        use crate::web::page::{self as fetch_url, Block};
+        use crate::web::page as fetch_url;
         let url = args.get("url").map(|u| u.trim()).unwrap_or_default();
         let web = &self.settings.web;
         let max = args
@@ -42,13 +42,11 @@ impl Switchboard {
         .await;
         let mut messages = vec![PromptMessage::new_text(Role::User, intro)];
         match fetched {
-            Ok(blocks) => messages.extend(blocks.into_iter().map(|b| {
-                let content = match b {
-                    Block::Text(t) => ContentBlock::text(t),
-                    Block::Image { mime, base64 } => ContentBlock::image(base64, mime),
-                };
-                PromptMessage::new(Role::User, content)
-            })),
+            Ok(blocks) => messages.extend(
+                blocks
+                    .into_iter()
+                    .map(|b| PromptMessage::new(Role::User, crate::mcp::page_content(b))),
+            ),
             Err(e) => messages.push(PromptMessage::new_text(
                 Role::User,
                 format!("Fetching {url} failed: {e}"),

@@ -6,7 +6,7 @@
 //! starts, does not.
 
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{CallToolResult, ContentBlock};
+use rmcp::model::CallToolResult;
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -50,7 +50,7 @@ pub async fn fetch_url(
     }
     let blocks = render(&page, &args.url, args.start_index, max)?;
     Ok(CallToolResult::success(
-        blocks.into_iter().map(content).collect(),
+        blocks.into_iter().map(crate::mcp::page_content).collect(),
     ))
 }
 
@@ -75,13 +75,5 @@ impl Switchboard {
             max_image_bytes: web.fetch_max_image_bytes,
         };
         fetch_url(&net, &self.pages, web.fetch_max_length, options, args).await
-    }
-}
-
-/// A rendered block as protocol content.
-pub fn content(b: Block) -> ContentBlock {
-    match b {
-        Block::Text(t) => ContentBlock::text(t),
-        Block::Image { mime, base64 } => ContentBlock::image(base64, mime),
     }
 }
