@@ -5,7 +5,9 @@
 //!
 //! Run with `scripts/bench.sh` (or `cargo bench --bench switchboard`). Figures are medians.
 //! `BENCH_QUICK=1` for a fast smoke run; `BENCH_ONLY=discovery` for the tool-search rows alone;
-//! `BENCH_SWITCHBOARD=PATH` measures another build (a baseline) with the same fixtures and floor.
+//! `BENCH_SWITCHBOARD=PATH` measures another build (a baseline) with the same fixtures and floor;
+//! `BENCH_ONLY=compare BENCH_BASELINE=PATH` measures the call-path and start-up rows of this build and
+//! a baseline in alternating rounds of one run.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -14,6 +16,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+#[path = "switchboard/compare.rs"]
+mod compare;
 #[path = "switchboard/discovery.rs"]
 mod discovery;
 
@@ -41,6 +45,11 @@ fn main() {
         let mut rows = Vec::new();
         discovery::rows(&mut rows, &base, quick);
         print_table(&rows);
+        return;
+    }
+    // BENCH_ONLY=compare BENCH_BASELINE=PATH: this build against a baseline, interleaved.
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("compare") {
+        compare::rows(&base, switchboard_binary(), quick);
         return;
     }
     let fixtures = Fixtures::create(&base, quick);
@@ -744,6 +753,19 @@ impl Session {
             &out[..out.len().min(400)]
         );
         out
+    }
+
+    /// CPU time all the server's threads have used so far, in nanoseconds (the scheduler's
+    /// per-thread counters).
+    fn cpu_ns(&self) -> u64 {
+        let dir = format!("/proc/{}/task", self.child.id());
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+            .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+            .sum()
     }
 
     fn rss_kib(&self) -> u64 {

@@ -21,17 +21,20 @@ use crate::tools::Shape;
 pub(crate) struct Catalog {
     pub(crate) router: ToolRouter<Switchboard>,
     pub(crate) tools: Vec<Tool>,
-    /// Each routed tool's input schema as a JSON value, for the dispatcher's argument check:
-    /// made on the tool's first call (not at start-up, not on every call).
-    pub(crate) schemas: std::collections::HashMap<String, std::sync::OnceLock<serde_json::Value>>,
+    /// Each routed tool's name and input schema, looked up once per call by the dispatcher
+    /// (a fast hash: the names are ours, not an attacker's). The schema's JSON value for the
+    /// argument check is made on the tool's first call (not at start-up, not on every call).
+    schemas:
+        rustc_hash::FxHashMap<String, (Arc<JsonObject>, std::sync::OnceLock<serde_json::Value>)>,
 }
 
 impl Catalog {
-    /// The input schema of the routed tool `name`, as a JSON value.
-    pub(crate) fn schema(&self, name: &str) -> Option<&serde_json::Value> {
-        let cell = self.schemas.get(name)?;
-        let tool = self.router.get(name)?;
-        Some(cell.get_or_init(|| serde_json::Value::Object(tool.input_schema.as_ref().clone())))
+    /// The routed tool `name`: its name as the catalogue keeps it, and its input schema as a
+    /// JSON value.
+    pub(crate) fn schema(&self, name: &str) -> Option<(&str, &serde_json::Value)> {
+        let (key, (schema, cell)) = self.schemas.get_key_value(name)?;
+        let value = cell.get_or_init(|| serde_json::Value::Object(schema.as_ref().clone()));
+        Some((key.as_str(), value))
     }
 
     pub(crate) fn build(shape: Shape, toolsets: &Toolsets) -> Self {
@@ -39,7 +42,10 @@ impl Catalog {
         let mut tools = router.list_all();
         let schemas = tools
             .iter()
-            .map(|t| (t.name.to_string(), std::sync::OnceLock::new()))
+            .map(|t| {
+                let entry = (t.input_schema.clone(), std::sync::OnceLock::new());
+                (t.name.to_string(), entry)
+            })
             .collect();
         tools.retain(|t| !DISCOVERY.contains(&t.name.as_ref()));
         Self {

@@ -45,10 +45,11 @@ impl Caller {
 
 /// Where a name leads.
 enum Route {
-    /// A built-in tool and its input schema, from the catalogue (built once per process).
-    BuiltIn(&'static Value),
+    /// A built-in tool's name and input schema, from the catalogue (built once per process).
+    BuiltIn(&'static str, &'static Value),
     Declared(Arc<crate::declared::DeclaredTool>),
-    Child(Tool, Arc<crate::proxy::Hub>),
+    /// A child's tool (boxed: a tool definition is large, and every call's future holds the route).
+    Child(Box<Tool>, Arc<crate::proxy::Hub>),
 }
 
 impl Route {
@@ -56,7 +57,7 @@ impl Route {
     fn schema(&self) -> std::borrow::Cow<'_, Value> {
         use std::borrow::Cow;
         match self {
-            Route::BuiltIn(schema) => Cow::Borrowed(*schema),
+            Route::BuiltIn(_, schema) => Cow::Borrowed(*schema),
             Route::Declared(d) => Cow::Owned(Value::Object(d.tool.input_schema.as_ref().clone())),
             Route::Child(t, _) => Cow::Owned(Value::Object(t.input_schema.as_ref().clone())),
         }
@@ -89,19 +90,25 @@ impl Switchboard {
     /// [`Self::dispatch`] without the box, for the host's calls (the common case).
     pub(crate) async fn dispatch_now(
         &self,
-        request: CallToolRequestParams,
-        ctx: RequestContext<RoleServer>,
+        mut request: CallToolRequestParams,
+        mut ctx: RequestContext<RoleServer>,
         caller: Caller,
     ) -> Result<CallToolResponse, McpError> {
-        let mut request = request;
         if request.name.trim().len() != request.name.len() {
             request.name = request.name.trim().to_owned().into();
         }
-        let name = request.name.to_string();
-        if name == "call_tool" && caller != Caller::Agent {
-            return self.unwrap_call_tool(request, ctx).await;
+        if request.name == "call_tool" && caller != Caller::Agent {
+            // Boxed: its state would otherwise make every call's future larger.
+            return Box::pin(self.unwrap_call_tool(request, ctx)).await;
         }
-        let route = match self.route(&name, &ctx, caller).await {
+        // Built-in and declarative tools resolve without waiting; children, a child that is
+        // starting and unknown names take the boxed rare path (its state would otherwise make
+        // every call's future larger).
+        let found = match self.route_now(&request.name) {
+            Some(route) => Ok(route),
+            None => Box::pin(self.route_further(&request.name, &ctx, caller)).await,
+        };
+        let route = match found {
             Ok(r) => r,
             Err(NoRoute::Unknown(why)) if caller == Caller::Host => {
                 return Err(McpError::invalid_params(
@@ -110,9 +117,15 @@ impl Switchboard {
                 ));
             }
             Err(NoRoute::Unknown(why) | NoRoute::Starting(why)) => {
-                self.log_refused(&name, caller, &why);
+                self.log_refused(&request.name, caller, &why);
                 return Ok(failure(why));
             }
+        };
+        // The name for the log and the statistics: the catalogue's own for a built-in tool (no
+        // copy per call), the request's for the rest.
+        let name: std::borrow::Cow<'static, str> = match &route {
+            Route::BuiltIn(name, _) => std::borrow::Cow::Borrowed(name),
+            _ => request.name.clone(),
         };
         let log = self.settings.logging.requests;
         if log {
@@ -120,11 +133,44 @@ impl Switchboard {
         }
         let started = Instant::now();
         let given = request.arguments.take().unwrap_or_default();
-        let result = match arguments(&name, &route.schema(), given) {
+        // Checked in a statement of its own: a temporary of the match's scrutinee would live on
+        // through the call's await, in every call's future.
+        let checked = arguments(&name, &route.schema(), given);
+        let result = match checked {
             Err(e) => Ok(failure(e.to_string())),
             Ok(arguments) => {
                 request.arguments = Some(arguments);
-                self.run_route(route, request, ctx).await
+                // Progress with its heartbeat when the client asked for it. (Run here rather
+                // than in a helper: each layer of future would copy the request and context.)
+                let progress = CallProgress::for_request(&ctx);
+                let beat = progress.as_ref().map(|p| {
+                    let stop = ctx.ct.child_token();
+                    p.heartbeat(self.settings.limits.progress_interval, stop.clone());
+                    ctx.extensions.insert(p.clone());
+                    stop.drop_guard()
+                });
+                let result = match route {
+                    Route::BuiltIn(..) => self.built_in(request, ctx).await,
+                    // Boxed: a declarative tool's or a child's call future is many times the size of
+                    // a built-in's, and every call's future would otherwise carry that size.
+                    Route::Declared(tool) => Ok(CallToolResponse::Complete(
+                        Box::pin(crate::tools::declared::call(
+                            self,
+                            &tool,
+                            request.arguments,
+                            &ctx,
+                        ))
+                        .await,
+                    )),
+                    Route::Child(_, hub) => match Box::pin(hub.call_tool(request, &ctx)).await {
+                        Some(r) => r,
+                        None => Ok(failure(format!(
+                            "the child server behind `{name}` no longer offers it; search_tools shows what is offered now"
+                        ))),
+                    },
+                };
+                drop(beat);
+                result
             }
         };
         let elapsed = started.elapsed();
@@ -141,42 +187,16 @@ impl Switchboard {
         result
     }
 
-    /// Runs a resolved call, with progress and its heartbeat when the client asked for progress.
-    async fn run_route(
+    /// A built-in tool's call. A plain function, so that the request and the context move
+    /// into the router's future here rather than also taking room in the dispatcher's.
+    fn built_in(
         &self,
-        route: Route,
         request: CallToolRequestParams,
-        mut ctx: RequestContext<RoleServer>,
-    ) -> Result<CallToolResponse, McpError> {
-        let progress = CallProgress::for_request(&ctx);
-        let beat = progress.as_ref().map(|p| {
-            let stop = ctx.ct.child_token();
-            p.heartbeat(self.settings.limits.progress_interval, stop.clone());
-            ctx.extensions.insert(p.clone());
-            stop.drop_guard()
-        });
-        let result = match route {
-            Route::BuiltIn(_) => {
-                self.catalog()
-                    .router
-                    .call(ToolCallContext::new(self, request, ctx))
-                    .await
-            }
-            Route::Declared(tool) => Ok(CallToolResponse::Complete(
-                crate::tools::declared::call(self, &tool, request.arguments, &ctx).await,
-            )),
-            Route::Child(_, hub) => {
-                let name = request.name.to_string();
-                match hub.call_tool(request, &ctx).await {
-                    Some(r) => r,
-                    None => Ok(failure(format!(
-                        "the child server behind `{name}` no longer offers it; search_tools shows what is offered now"
-                    ))),
-                }
-            }
-        };
-        drop(beat);
-        result
+        ctx: RequestContext<RoleServer>,
+    ) -> impl Future<Output = Result<CallToolResponse, McpError>> + Send + '_ {
+        self.catalog()
+            .router
+            .call(ToolCallContext::new(self, request, ctx))
     }
 
     /// `call_tool`: the named tool runs on this same path, and its answer (a question for the
@@ -194,7 +214,7 @@ impl Switchboard {
                 let schema = self
                     .catalog()
                     .schema("call_tool")
-                    .cloned()
+                    .map(|(_, schema)| schema.clone())
                     .unwrap_or_default();
                 let why = match arguments("call_tool", &schema, args) {
                     Err(e) => e.to_string(),
@@ -238,27 +258,15 @@ impl Switchboard {
         self.dispatch(inner_request, ctx, Caller::CallTool).await
     }
 
-    /// Resolves `name` to a route: a built-in tool, a declarative one, or a child's (waiting,
-    /// on a first call, for the children's start-up like the first `tools/list` does).
-    async fn route(
-        &self,
-        name: &str,
-        ctx: &RequestContext<RoleServer>,
-        caller: Caller,
-    ) -> Result<Route, NoRoute> {
-        if let Some(schema) = self.catalog().schema(name) {
-            return Ok(Route::BuiltIn(schema));
+    /// A built-in or declarative tool's route.
+    fn route_now(&self, name: &str) -> Option<Route> {
+        if let Some((name, schema)) = self.catalog().schema(name) {
+            return Some(Route::BuiltIn(name, schema));
         }
-        if let Some(d) = self
-            .folders()
+        self.folders()
             .visible_tools(&self.settings)
             .find(|t| t.name == name)
-        {
-            return Ok(Route::Declared(Arc::new(d.clone())));
-        }
-        // Boxed: waiting for children and ranking suggestions are the rare paths, and their
-        // state would otherwise make every call's future larger.
-        Box::pin(self.route_further(name, ctx, caller)).await
+            .map(|d| Route::Declared(Arc::new(d.clone())))
     }
 
     /// A child's tool, a child that is starting, or no such tool.
@@ -279,7 +287,7 @@ impl Switchboard {
             }
             if hub.has_tool(name) {
                 let tool = hub.tool(name).unwrap_or_else(|| held_tool(name));
-                return Ok(Route::Child(tool, hub.clone()));
+                return Ok(Route::Child(Box::new(tool), hub.clone()));
             }
             if let Some((server, wait)) = hub.starting(name) {
                 let secs = wait.as_secs().max(1);
@@ -391,6 +399,38 @@ mod tests {
             arguments("current_time", &time, obj(json!({})))
                 .unwrap()
                 .is_empty()
+        );
+    }
+}
+
+#[cfg(test)]
+mod future_size {
+    use std::future::Future;
+
+    use rmcp::RoleServer;
+    use rmcp::model::CallToolRequestParams;
+    use rmcp::service::RequestContext;
+
+    use super::Caller;
+    use crate::server::Switchboard;
+
+    /// The size of the future a call path returns, without making one.
+    fn size<'a, F: Future>(
+        _: impl FnOnce(&'a Switchboard, CallToolRequestParams, RequestContext<RoleServer>) -> F,
+    ) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    /// Every host call's task holds the dispatcher's future, so it stays small: the rare
+    /// routes (children, declarative tools, `call_tool`, suggestions) are boxed. Inlining one of
+    /// them once made it 19.5 KB, copied several times per call.
+    #[test]
+    fn the_call_path_future_stays_small() {
+        let host = size(|s, r, c| s.dispatch_now(r, c, Caller::Host));
+        let router = size(|s, r, c| s.built_in(r, c));
+        assert!(
+            host <= router + 1024,
+            "the dispatcher's future is {host} bytes (a built-in call's own is {router})"
         );
     }
 }

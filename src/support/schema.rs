@@ -24,9 +24,96 @@ pub fn check(schema: &Value, value: &Value, root: &str) -> Vec<String> {
         problems: Vec::new(),
         steps: &steps,
     };
-    c.check(schema, value, root, 0);
+    c.check(schema, value, &At::Root(root), 0);
     c.problems.truncate(MAX_PROBLEMS);
     c.problems
+}
+
+/// Where in the value a check is, written out only when there is a problem to report (a
+/// successful check allocates nothing for it).
+#[derive(Clone, Copy)]
+enum At<'p> {
+    Root(&'p str),
+    Key(&'p At<'p>, &'p str),
+    Index(&'p At<'p>, usize),
+}
+
+impl std::fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            At::Root(name) => f.write_str(name),
+            At::Key(parent, key) => write!(f, "{parent}.{key}"),
+            At::Index(parent, i) => write!(f, "{parent}[{i}]"),
+        }
+    }
+}
+
+/// The keywords the checker reads.
+#[derive(Clone, Copy)]
+enum Kw {
+    Ref,
+    Type,
+    Enum,
+    Const,
+    AllOf,
+    AnyOf,
+    OneOf,
+    Properties,
+    Required,
+    AdditionalProperties,
+    Items,
+    MinItems,
+    MaxItems,
+    MinLength,
+    MaxLength,
+    Pattern,
+    Minimum,
+    Maximum,
+    ExclusiveMinimum,
+    ExclusiveMaximum,
+}
+
+const KEYWORDS: usize = Kw::ExclusiveMaximum as usize + 1;
+
+/// One schema node's keywords, gathered in one pass over it: a tool's schema node has a
+/// handful of members, and reading them once costs less than looking up every keyword.
+struct Keywords<'a>([Option<&'a Value>; KEYWORDS]);
+
+impl<'a> Keywords<'a> {
+    fn of(node: &'a Map<String, Value>) -> Self {
+        let mut slots = [None; KEYWORDS];
+        for (key, value) in node {
+            let kw = match key.as_str() {
+                "$ref" => Kw::Ref,
+                "type" => Kw::Type,
+                "enum" => Kw::Enum,
+                "const" => Kw::Const,
+                "allOf" => Kw::AllOf,
+                "anyOf" => Kw::AnyOf,
+                "oneOf" => Kw::OneOf,
+                "properties" => Kw::Properties,
+                "required" => Kw::Required,
+                "additionalProperties" => Kw::AdditionalProperties,
+                "items" => Kw::Items,
+                "minItems" => Kw::MinItems,
+                "maxItems" => Kw::MaxItems,
+                "minLength" => Kw::MinLength,
+                "maxLength" => Kw::MaxLength,
+                "pattern" => Kw::Pattern,
+                "minimum" => Kw::Minimum,
+                "maximum" => Kw::Maximum,
+                "exclusiveMinimum" => Kw::ExclusiveMinimum,
+                "exclusiveMaximum" => Kw::ExclusiveMaximum,
+                _ => continue,
+            };
+            slots[kw as usize] = Some(value);
+        }
+        Self(slots)
+    }
+
+    fn get(&self, kw: Kw) -> Option<&'a Value> {
+        self.0[kw as usize]
+    }
 }
 
 struct Checker<'a> {
@@ -72,32 +159,40 @@ impl<'a> Checker<'a> {
         self.root.pointer(pointer)
     }
 
-    fn problem(&mut self, at: &str, msg: String) {
+    fn problem(&mut self, at: &At<'_>, msg: String) {
         self.problems.push(format!("`{at}`: {msg}"));
     }
 
-    fn check(&mut self, schema: &'a Value, v: &Value, at: &str, depth: usize) {
+    fn check(&mut self, schema: &'a Value, v: &Value, at: &At<'_>, depth: usize) {
         if self.problems.len() >= MAX_PROBLEMS || depth > MAX_DEPTH || self.steps.get() == 0 {
             return;
         }
         self.steps.set(self.steps.get() - 1);
-        let s = match schema {
+        let k = &match schema {
             Value::Bool(false) => return self.problem(at, "no value is allowed here".into()),
-            Value::Object(s) => s,
+            Value::Object(node) => Keywords::of(node),
             _ => return,
         };
-        if let Some(Value::String(r)) = s.get("$ref")
+        if let Some(Value::String(r)) = k.get(Kw::Ref)
             && let Some(target) = self.resolve(r)
         {
             self.check(target, v, at, depth + 1);
         }
-        if let Some(t) = s.get("type") {
-            let types: Vec<&str> = match t {
-                Value::String(t) => vec![t.as_str()],
-                Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
-                _ => vec![],
+        if let Some(t) = k.get(Kw::Type) {
+            let fits = match t {
+                Value::String(t) => is_type(v, t),
+                Value::Array(ts) => {
+                    ts.iter().filter_map(Value::as_str).next().is_none()
+                        || ts.iter().filter_map(Value::as_str).any(|t| is_type(v, t))
+                }
+                _ => true,
             };
-            if !types.is_empty() && !types.iter().any(|t| is_type(v, t)) {
+            if !fits {
+                let types: Vec<&str> = match t {
+                    Value::String(t) => vec![t.as_str()],
+                    Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+                    _ => vec![],
+                };
                 return self.problem(
                     at,
                     format!(
@@ -109,39 +204,39 @@ impl<'a> Checker<'a> {
                 );
             }
         }
-        if let Some(Value::Array(choices)) = s.get("enum")
+        if let Some(Value::Array(choices)) = k.get(Kw::Enum)
             && !choices.contains(v)
         {
             let list: Vec<String> = choices.iter().map(show).collect();
             return self.problem(at, format!("{} is not one of {}", show(v), list.join(", ")));
         }
-        if let Some(c) = s.get("const")
+        if let Some(c) = k.get(Kw::Const)
             && c != v
         {
             return self.problem(at, format!("must be {}", show(c)));
         }
-        self.alternatives(s, v, at, depth);
+        self.alternatives(k, v, at, depth);
         match v {
-            Value::Object(o) => self.object(s, o, at, depth),
-            Value::Array(items) => self.array(s, items, at, depth),
-            Value::String(text) => self.string(s, text, at),
+            Value::Object(o) => self.object(k, o, at, depth),
+            Value::Array(items) => self.array(k, items, at, depth),
+            Value::String(text) => self.string(k, text, at),
             Value::Number(n) => {
                 if let Some(f) = n.as_f64() {
-                    self.number(s, f, at)
+                    self.number(k, f, at)
                 }
             }
             _ => {}
         }
     }
 
-    fn alternatives(&mut self, s: &'a Map<String, Value>, v: &Value, at: &str, depth: usize) {
-        if let Some(Value::Array(all)) = s.get("allOf") {
+    fn alternatives(&mut self, k: &Keywords<'a>, v: &Value, at: &At<'_>, depth: usize) {
+        if let Some(Value::Array(all)) = k.get(Kw::AllOf) {
             for branch in all {
                 self.check(branch, v, at, depth + 1);
             }
         }
-        for key in ["anyOf", "oneOf"] {
-            let Some(Value::Array(branches)) = s.get(key) else {
+        for (key, kw) in [("anyOf", Kw::AnyOf), ("oneOf", Kw::OneOf)] {
+            let Some(Value::Array(branches)) = k.get(kw) else {
                 continue;
             };
             let fits: Vec<Vec<String>> = branches
@@ -204,22 +299,22 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn object(&mut self, s: &'a Map<String, Value>, o: &Map<String, Value>, at: &str, d: usize) {
-        let props = s.get("properties").and_then(Value::as_object);
-        if let Some(Value::Array(required)) = s.get("required") {
+    fn object(&mut self, k: &Keywords<'a>, o: &Map<String, Value>, at: &At<'_>, d: usize) {
+        let props = k.get(Kw::Properties).and_then(Value::as_object);
+        if let Some(Value::Array(required)) = k.get(Kw::Required) {
             for r in required.iter().filter_map(Value::as_str) {
                 if !o.contains_key(r) {
                     self.problem(at, format!("missing required property `{r}`"));
                 }
             }
         }
-        for (k, val) in o {
-            let here = format!("{at}.{k}");
-            if let Some(p) = props.and_then(|p| p.get(k)) {
+        for (key, val) in o {
+            let here = At::Key(at, key);
+            if let Some(p) = props.and_then(|p| p.get(key)) {
                 self.check(p, val, &here, d + 1);
                 continue;
             }
-            match s.get("additionalProperties") {
+            match k.get(Kw::AdditionalProperties) {
                 Some(Value::Bool(false)) => {
                     let known: Vec<&str> = props
                         .map(|p| p.keys().map(String::as_str).collect())
@@ -237,28 +332,28 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn array(&mut self, s: &'a Map<String, Value>, items: &[Value], at: &str, d: usize) {
+    fn array(&mut self, k: &Keywords<'a>, items: &[Value], at: &At<'_>, d: usize) {
         let n = items.len() as u64;
-        if let Some(min) = s.get("minItems").and_then(Value::as_u64)
+        if let Some(min) = k.get(Kw::MinItems).and_then(Value::as_u64)
             && n < min
         {
             self.problem(at, format!("has {n} item(s); at least {min} are needed"));
         }
-        if let Some(max) = s.get("maxItems").and_then(Value::as_u64)
+        if let Some(max) = k.get(Kw::MaxItems).and_then(Value::as_u64)
             && n > max
         {
             self.problem(at, format!("has {n} items; at most {max} are allowed"));
         }
-        if let Some(item) = s.get("items").filter(|i| i.is_object() || i.is_boolean()) {
+        if let Some(item) = k.get(Kw::Items).filter(|i| i.is_object() || i.is_boolean()) {
             for (i, v) in items.iter().enumerate() {
-                self.check(item, v, &format!("{at}[{i}]"), d + 1);
+                self.check(item, v, &At::Index(at, i), d + 1);
             }
         }
     }
 
-    fn string(&mut self, s: &Map<String, Value>, text: &str, at: &str) {
+    fn string(&mut self, k: &Keywords<'_>, text: &str, at: &At<'_>) {
         let n = text.chars().count() as u64;
-        if let Some(min) = s.get("minLength").and_then(Value::as_u64)
+        if let Some(min) = k.get(Kw::MinLength).and_then(Value::as_u64)
             && n < min
         {
             self.problem(
@@ -266,7 +361,7 @@ impl<'a> Checker<'a> {
                 format!("is {n} character(s) long; at least {min} are needed"),
             );
         }
-        if let Some(max) = s.get("maxLength").and_then(Value::as_u64)
+        if let Some(max) = k.get(Kw::MaxLength).and_then(Value::as_u64)
             && n > max
         {
             self.problem(
@@ -275,7 +370,7 @@ impl<'a> Checker<'a> {
             );
         }
         // A pattern this engine cannot compile (look-arounds) is left to the tool itself.
-        if let Some(Value::String(p)) = s.get("pattern")
+        if let Some(Value::String(p)) = k.get(Kw::Pattern)
             && let Ok(re) = regex::Regex::new(p)
             && !re.is_match(text)
         {
@@ -289,24 +384,24 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn number(&mut self, s: &Map<String, Value>, f: f64, at: &str) {
-        let bound = |k: &str| s.get(k).and_then(Value::as_f64);
-        if let Some(min) = bound("minimum")
+    fn number(&mut self, k: &Keywords<'_>, f: f64, at: &At<'_>) {
+        let bound = |kw: Kw| k.get(kw).and_then(Value::as_f64);
+        if let Some(min) = bound(Kw::Minimum)
             && f < min
         {
             self.problem(at, format!("{f} is less than the minimum {min}"));
         }
-        if let Some(max) = bound("maximum")
+        if let Some(max) = bound(Kw::Maximum)
             && f > max
         {
             self.problem(at, format!("{f} is more than the maximum {max}"));
         }
-        if let Some(min) = bound("exclusiveMinimum")
+        if let Some(min) = bound(Kw::ExclusiveMinimum)
             && f <= min
         {
             self.problem(at, format!("{f} must be more than {min}"));
         }
-        if let Some(max) = bound("exclusiveMaximum")
+        if let Some(max) = bound(Kw::ExclusiveMaximum)
             && f >= max
         {
             self.problem(at, format!("{f} must be less than {max}"));
