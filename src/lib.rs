@@ -78,8 +78,11 @@ where
     let transport = transport::LineTransport::new(
         reader,
         writer,
-        limits.max_frame_bytes,
-        limits.max_in_flight,
+        transport::Caps {
+            frame: limits.max_frame_bytes,
+            response: limits.max_response_bytes,
+            in_flight: limits.max_in_flight,
+        },
         eof.clone(),
     );
     // Child servers start once `initialize` is answered (see `on_initialized`), so spawning

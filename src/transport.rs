@@ -15,6 +15,9 @@
 //! - accepts JSON-RPC batches in sessions whose revision has them (2025-03-26 and before) and
 //!   answers a batch with one array;
 //! - quotes at most a few hundred characters of the input back in any error message;
+//! - caps every answer it writes at `limits.max_response_bytes`: a larger tool result becomes a
+//!   tool failure that says how to narrow the call, any other larger answer an error saying the
+//!   same, and a larger notification is dropped with a warning in the log;
 //! - reports end of input through a token, so the server can exit promptly.
 
 use std::collections::{HashMap, VecDeque};
@@ -68,6 +71,17 @@ const MAX_ERROR_MESSAGE: usize = 2000;
 /// Prefix of the private string ids that stand for ids rmcp cannot keep exactly.
 const PRIVATE_ID: &str = "\u{1}sb-id-";
 
+/// The transport's limits (from `limits.*`).
+#[derive(Clone, Copy, Debug)]
+pub struct Caps {
+    /// The largest frame read (`limits.max_frame_bytes`).
+    pub frame: usize,
+    /// The largest frame written (`limits.max_response_bytes`).
+    pub response: usize,
+    /// Requests running at once (`limits.max_in_flight`).
+    pub in_flight: usize,
+}
+
 pub struct LineTransport<R, W> {
     reader: BufReader<R>,
     line: Vec<u8>,
@@ -76,6 +90,7 @@ pub struct LineTransport<R, W> {
     discarding: bool,
     max_frame: usize,
     max_in_flight: usize,
+    max_response: usize,
     writer: Arc<Mutex<W>>,
     /// What the reading and the writing side share. A std mutex: held for map operations only,
     /// never across an await.
@@ -91,8 +106,9 @@ pub struct LineTransport<R, W> {
 
 #[derive(Default)]
 struct Shared {
-    /// Requests handed to the service and not answered yet.
-    in_flight: HashMap<RequestId, Origin>,
+    /// Requests handed to the service and not answered yet. A fast hash: the ids are the
+    /// client's, but at most `limits.max_in_flight` of them are held at once.
+    in_flight: rustc_hash::FxHashMap<RequestId, Origin>,
     /// Batches whose array is not complete yet.
     batches: HashMap<u64, Batch>,
     /// The protocol revision `initialize` agreed on.
@@ -151,19 +167,14 @@ where
     R: AsyncRead + Send + Unpin + 'static,
     W: AsyncWrite + Send + Unpin + 'static,
 {
-    pub fn new(
-        reader: R,
-        writer: W,
-        max_frame: usize,
-        max_in_flight: usize,
-        eof: CancellationToken,
-    ) -> Self {
+    pub fn new(reader: R, writer: W, caps: Caps, eof: CancellationToken) -> Self {
         Self {
             reader: BufReader::with_capacity(64 * 1024, reader),
             line: Vec::new(),
             discarding: false,
-            max_frame,
-            max_in_flight,
+            max_frame: caps.frame,
+            max_in_flight: caps.in_flight,
+            max_response: caps.response,
             writer: Arc::new(Mutex::new(writer)),
             shared: Arc::default(),
             pending: VecDeque::new(),
@@ -295,12 +306,13 @@ where
         }
         {
             let mut shared = lock(&self.shared);
-            if shared.in_flight.contains_key(&req.id)
-                || shared.in_flight.len() >= self.max_in_flight
-            {
+            if shared.in_flight.len() >= self.max_in_flight {
                 return false;
             }
-            shared.in_flight.insert(req.id.clone(), Origin::default());
+            match shared.in_flight.entry(req.id.clone()) {
+                std::collections::hash_map::Entry::Occupied(_) => return false,
+                std::collections::hash_map::Entry::Vacant(v) => v.insert(Origin::default()),
+            };
         }
         self.pending.push_back(message);
         true
@@ -565,6 +577,7 @@ where
     ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
         let writer = self.writer.clone();
         let shared = self.shared.clone();
+        let cap = self.max_response;
         async move {
             let mut item = item;
             let answered = match &mut item {
@@ -585,6 +598,21 @@ where
                 .and_then(|id| lock(&shared).in_flight.remove(&id))
                 .unwrap_or_default();
             let mut bytes = serde_json::to_vec(&item).map_err(std::io::Error::other)?;
+            if bytes.len() > cap {
+                match oversized(&item, bytes.len(), cap) {
+                    Some(smaller) => {
+                        bytes = serde_json::to_vec(&smaller).map_err(std::io::Error::other)?;
+                    }
+                    None => {
+                        tracing::warn!(
+                            bytes = bytes.len(),
+                            limit = cap,
+                            "dropped a notification over limits.max_response_bytes"
+                        );
+                        return Ok(());
+                    }
+                }
+            }
             if let Some(raw) = &origin.raw {
                 bytes = with_raw_id(bytes, raw)?;
             }
@@ -640,6 +668,54 @@ where
     async fn close(&mut self) -> Result<(), Self::Error> {
         let mut w = self.writer.lock().await;
         w.flush().await
+    }
+}
+
+/// What goes out instead of a message of `size` bytes, over `cap`: a tool result becomes a tool
+/// failure the model reads, any other answer an error; both say how to narrow the call. A
+/// notification has no replacement (`None`: it is dropped). A request to the client passes:
+/// switchboard's own are small, and a child's were bounded when they were read.
+fn oversized(
+    item: &TxJsonRpcMessage<RoleServer>,
+    size: usize,
+    cap: usize,
+) -> Option<TxJsonRpcMessage<RoleServer>> {
+    use rmcp::model::{CallToolResult, ContentBlock, ErrorCode, JsonRpcError, JsonRpcResponse};
+    let size = crate::support::text::human_bytes(size as u64);
+    let cap_text = crate::support::text::human_bytes(cap as u64);
+    match item {
+        JsonRpcMessage::Response(r) => Some(match &r.result {
+            ServerResult::CallToolResult(original) => {
+                let mut failure = CallToolResult::error(vec![ContentBlock::text(format!(
+                    "the result of this call was {size}, over the {cap_text} one answer may carry (limits.max_response_bytes), so none of it was sent. Narrow the call: read a part at a time (offset and limit), ask for fewer results or a narrower pattern, or write the output to a file inside the roots and page through it with read_file."
+                ))]);
+                failure.result_type = original.result_type.clone();
+                JsonRpcMessage::Response(JsonRpcResponse {
+                    jsonrpc: r.jsonrpc,
+                    id: r.id.clone(),
+                    result: ServerResult::CallToolResult(failure),
+                })
+            }
+            _ => JsonRpcMessage::Error(JsonRpcError {
+                jsonrpc: r.jsonrpc,
+                id: Some(r.id.clone()),
+                error: rmcp::ErrorData::new(
+                    ErrorCode(-32000),
+                    format!(
+                        "the answer was {size}, over the {cap_text} one answer may carry (limits.max_response_bytes); ask for less (a narrower request, or page through it)"
+                    ),
+                    None,
+                ),
+            }),
+        }),
+        JsonRpcMessage::Error(e) => {
+            let mut e = e.clone();
+            e.error.data = None;
+            e.error.message = cap_message(e.error.message.into_owned()).into();
+            Some(JsonRpcMessage::Error(e))
+        }
+        JsonRpcMessage::Notification(_) => None,
+        JsonRpcMessage::Request(_) => Some(item.clone()),
     }
 }
 
@@ -699,6 +775,15 @@ fn write_soon<W: AsyncWrite + Send + Unpin + 'static>(writer: Arc<Mutex<W>>, byt
 /// there (the id usually comes first, so this reads a few dozen bytes). `None` when there is
 /// none or the text is not a well-formed object up to it.
 fn top_level_id(bytes: &[u8]) -> Option<&str> {
+    // The openers the SDKs and hand-written lines use, where the id follows at once.
+    const OPENERS: [&[u8]; 3] = [
+        br#"{"jsonrpc":"2.0","id":"#,
+        br#"{"jsonrpc": "2.0", "id":"#,
+        br#"{"id":"#,
+    ];
+    if let Some(o) = OPENERS.iter().find(|o| bytes.starts_with(o)) {
+        return id_value(bytes, o.len());
+    }
     let mut depth = 0usize;
     let mut expect_key = false;
     let mut i = 0;
@@ -716,28 +801,7 @@ fn top_level_id(bytes: &[u8]) -> Option<&str> {
                 if depth == 1 && expect_key {
                     expect_key = false;
                     if &bytes[start..=i] == b"\"id\"" {
-                        let mut j = i + 1;
-                        while j < bytes.len()
-                            && (bytes[j].is_ascii_whitespace() || bytes[j] == b':')
-                        {
-                            j += 1;
-                        }
-                        let from = j;
-                        if bytes.get(j) == Some(&b'"') {
-                            j += 1;
-                            while j < bytes.len() && bytes[j] != b'"' {
-                                j += if bytes[j] == b'\\' { 2 } else { 1 };
-                            }
-                            j += 1;
-                        } else {
-                            while j < bytes.len()
-                                && !matches!(bytes[j], b',' | b'}' | b']')
-                                && !bytes[j].is_ascii_whitespace()
-                            {
-                                j += 1;
-                            }
-                        }
-                        return std::str::from_utf8(bytes.get(from..j)?).ok();
+                        return id_value(bytes, i + 1);
                     }
                 }
             }
@@ -752,6 +816,30 @@ fn top_level_id(bytes: &[u8]) -> Option<&str> {
         i += 1;
     }
     None
+}
+
+/// The raw text of the value that starts at `from` (after a key, whitespace and `:` allowed).
+fn id_value(bytes: &[u8], from: usize) -> Option<&str> {
+    let mut j = from;
+    while j < bytes.len() && (bytes[j].is_ascii_whitespace() || bytes[j] == b':') {
+        j += 1;
+    }
+    let start = j;
+    if bytes.get(j) == Some(&b'"') {
+        j += 1;
+        while j < bytes.len() && bytes[j] != b'"' {
+            j += if bytes[j] == b'\\' { 2 } else { 1 };
+        }
+        j += 1;
+    } else {
+        while j < bytes.len()
+            && !matches!(bytes[j], b',' | b'}' | b']')
+            && !bytes[j].is_ascii_whitespace()
+        {
+            j += 1;
+        }
+    }
+    std::str::from_utf8(bytes.get(start..j)?).ok()
 }
 
 /// Whether `id` (raw JSON) is an id JSON-RPC allows: a string or a number.
@@ -852,6 +940,17 @@ mod tests {
             Some("18446744073709551616")
         );
         assert_eq!(id(r#"{"method":"x"}"#), None);
+        // The usual openers take the short way; the answers are the same.
+        assert_eq!(
+            id(r#"{"jsonrpc": "2.0", "id": 7, "method": "x"}"#).as_deref(),
+            Some("7")
+        );
+        assert_eq!(
+            id(r#"{"id":"a\"b","method":"x"}"#).as_deref(),
+            Some(r#""a\"b""#)
+        );
+        assert_eq!(id(r#"{"id":1e3}"#).as_deref(), Some("1e3"));
+        assert_eq!(id(r#"{"id":"unterminated"#), None);
     }
 
     #[test]

@@ -107,6 +107,12 @@ pub struct FileSettings {
     pub max_read_bytes: u64,
     pub max_media_bytes: u64,
     pub max_write_bytes: u64,
+    /// Edits one `edit_file` call may make (`files.max_edits`).
+    pub max_edits: usize,
+    /// How long one `search_content` call may search (`files.search_timeout_secs`).
+    pub search_timeout: std::time::Duration,
+    /// The longest line `search_content` holds in memory (`files.max_search_line_bytes`).
+    pub max_search_line_bytes: usize,
     pub max_entries: usize,
     pub max_search_results: usize,
     pub max_search_matches: usize,
@@ -125,6 +131,11 @@ pub struct Profile {
 #[derive(Debug, Clone)]
 pub struct Limits {
     pub max_frame_bytes: usize,
+    /// The largest frame switchboard writes to the host; a larger answer is replaced by one that
+    /// says how to narrow the call (`limits.max_response_bytes`).
+    pub max_response_bytes: usize,
+    /// Compiled size and DFA cache of a regular expression from outside (`limits.max_regex_bytes`).
+    pub max_regex_bytes: usize,
     pub max_in_flight: usize,
     pub blocking_threads: usize,
     /// How often a long call with a progress token reports that it is still running.
@@ -548,12 +559,23 @@ fn build(
             ("files.max_read_bytes", f.max_read_bytes),
             ("files.max_media_bytes", f.max_media_bytes),
             ("files.max_write_bytes", f.max_write_bytes),
+            ("files.max_edits", f.max_edits as u64),
+            ("files.search_timeout_secs", f.search_timeout_secs),
+            (
+                "files.max_search_line_bytes",
+                f.max_search_line_bytes as u64,
+            ),
             ("files.max_entries", f.max_entries as u64),
             ("files.max_search_results", f.max_search_results as u64),
             ("files.max_search_matches", f.max_search_matches as u64),
             ("files.max_walk_entries", f.max_walk_entries as u64),
             ("files.max_line_chars", f.max_line_chars as u64),
             ("limits.max_frame_bytes", raw.limits.max_frame_bytes as u64),
+            (
+                "limits.max_response_bytes",
+                raw.limits.max_response_bytes as u64,
+            ),
+            ("limits.max_regex_bytes", raw.limits.max_regex_bytes as u64),
             ("tools.max_output_bytes", raw.tools.max_output_bytes as u64),
             (
                 "resources.max_subscriptions",
@@ -584,6 +606,13 @@ fn build(
         return Err(ConfigError::new(
             file,
             "limits.max_frame_bytes",
+            "must be at least 4096 bytes",
+        ));
+    }
+    if raw.limits.max_response_bytes < 4096 {
+        return Err(ConfigError::new(
+            file,
+            "limits.max_response_bytes",
             "must be at least 4096 bytes",
         ));
     }
@@ -702,6 +731,9 @@ fn build(
             max_read_bytes: f.max_read_bytes,
             max_media_bytes: f.max_media_bytes,
             max_write_bytes: f.max_write_bytes,
+            max_edits: f.max_edits,
+            search_timeout: std::time::Duration::from_secs(f.search_timeout_secs),
+            max_search_line_bytes: f.max_search_line_bytes,
             max_entries: f.max_entries,
             max_search_results: f.max_search_results,
             max_search_matches: f.max_search_matches,
@@ -733,6 +765,8 @@ fn build(
         resource_dirs,
         limits: Limits {
             max_frame_bytes: raw.limits.max_frame_bytes,
+            max_response_bytes: raw.limits.max_response_bytes,
+            max_regex_bytes: raw.limits.max_regex_bytes,
             max_in_flight: raw.limits.max_in_flight,
             blocking_threads: raw.limits.blocking_threads,
             progress_interval: std::time::Duration::from_millis(raw.limits.progress_interval_ms),

@@ -44,6 +44,9 @@ pub struct RawFiles {
     pub max_read_bytes: u64,
     pub max_media_bytes: u64,
     pub max_write_bytes: u64,
+    pub max_edits: usize,
+    pub search_timeout_secs: u64,
+    pub max_search_line_bytes: usize,
     pub max_entries: usize,
     pub max_search_results: usize,
     pub max_search_matches: usize,
@@ -60,6 +63,9 @@ impl Default for RawFiles {
             max_read_bytes: 256 * 1024,
             max_media_bytes: 10 * 1024 * 1024,
             max_write_bytes: 50 * 1024 * 1024,
+            max_edits: 100,
+            search_timeout_secs: 30,
+            max_search_line_bytes: 16 * 1024 * 1024,
             max_entries: 1000,
             max_search_results: 100,
             max_search_matches: 20_000,
@@ -703,6 +709,8 @@ impl Default for RawResources {
 #[serde(deny_unknown_fields, default)]
 pub struct RawLimits {
     pub max_frame_bytes: usize,
+    pub max_response_bytes: usize,
+    pub max_regex_bytes: usize,
     pub max_in_flight: usize,
     pub blocking_threads: usize,
     pub progress_interval_ms: u64,
@@ -712,6 +720,8 @@ impl Default for RawLimits {
     fn default() -> Self {
         Self {
             max_frame_bytes: 16 * 1024 * 1024,
+            max_response_bytes: 16 * 1024 * 1024,
+            max_regex_bytes: crate::support::regex::DEFAULT_LIMIT,
             max_in_flight: 512,
             blocking_threads: 8,
             progress_interval_ms: 1000,

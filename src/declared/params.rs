@@ -146,8 +146,8 @@ fn build(name: &str, raw: RawParam, is_item: bool) -> Result<Param, String> {
     };
     let pattern = match raw.pattern {
         Some(p) => {
-            let re = regex::Regex::new(&p)
-                .map_err(|e| format!("{what}: `pattern` is not a valid regex: {e}"))?;
+            let re = crate::support::regex::compile(&p)
+                .map_err(|e| format!("{what}: `pattern` is not a usable regex: {e}"))?;
             Some((p, re))
         }
         None => None,

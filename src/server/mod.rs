@@ -121,6 +121,7 @@ pub(crate) use crate::support::LazyStore;
 
 impl Switchboard {
     pub fn new(settings: Arc<Settings>) -> Self {
+        crate::support::regex::set_limit(settings.limits.max_regex_bytes);
         let created = std::time::SystemTime::now();
         let folders: Arc<Mutex<Option<Arc<Folders>>>> = Arc::default();
         let folders_loaded = Arc::new(tokio::sync::Notify::new());

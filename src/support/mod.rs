@@ -8,6 +8,7 @@ pub mod html;
 pub mod mime;
 pub mod process;
 pub mod queryset;
+pub mod regex;
 pub mod schema;
 pub mod stats;
 pub mod stream;

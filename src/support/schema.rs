@@ -371,7 +371,7 @@ impl<'a> Checker<'a> {
         }
         // A pattern this engine cannot compile (look-arounds) is left to the tool itself.
         if let Some(Value::String(p)) = k.get(Kw::Pattern)
-            && let Ok(re) = regex::Regex::new(p)
+            && let Ok(re) = crate::support::regex::compile(p)
             && !re.is_match(text)
         {
             self.problem(

@@ -539,3 +539,153 @@ fn ping_is_answered_in_a_stateless_session() {
         json!({})
     );
 }
+
+#[test]
+fn answers_over_the_response_cap_say_how_to_narrow_the_call() {
+    let p = Project::new();
+    p.write("big.txt", "line of text\n".repeat(20_000));
+    let mut proc = started_with(
+        &p,
+        "  max_read_bytes: 1048576\nlimits:\n  max_response_bytes: 16384\n",
+    );
+    // A tool result over the cap: a tool failure the model can act on, never a huge frame.
+    let raw = {
+        proc.send(r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"read_file","arguments":{"path":"big.txt"}}}"#);
+        proc.recv_raw()
+    };
+    assert!(raw.len() < 16384, "capped frame: {} bytes", raw.len());
+    let r: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    assert_eq!(r["id"], 2);
+    assert_eq!(r["result"]["isError"], true, "{r}");
+    let text = r["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(text.contains("limits.max_response_bytes"), "{text}");
+    assert!(text.contains("offset and limit"), "{text}");
+    // The same file in a part that fits comes back whole.
+    let r = proc.request(
+        3,
+        "tools/call",
+        json!({"name": "read_file", "arguments": {"path": "big.txt", "limit": 100}}),
+    );
+    assert_eq!(r["result"]["isError"], false, "{r}");
+    // Another answer over the cap (the full tool list) is an error that says the same.
+    let r = proc.request(4, "tools/list", json!({}));
+    assert_eq!(r["error"]["code"], -32000, "{r}");
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("limits.max_response_bytes")
+    );
+    assert!(proc.request(5, "ping", json!({})).get("result").is_some());
+}
+
+/// Hostile sizes end at a named limit: a regex that compiles huge, a line longer than the
+/// search holds, a fan of edits and a replacement count that would grow a file past the
+/// write limit.
+#[test]
+fn hostile_sizes_end_at_named_limits() {
+    let p = Project::new();
+    p.write("one-line.txt", "ab".repeat(300_000));
+    p.write("small.txt", "needle here\n");
+    p.write("grow.txt", "x\n".repeat(5_000));
+    let mut proc = started_with(
+        &p,
+        "  max_search_line_bytes: 65536\n  max_write_bytes: 1048576\n  max_edits: 3\n",
+    );
+    let call = |proc: &mut Proc, id: i64, name: &str, args: serde_json::Value| {
+        let r = proc.request(id, "tools/call", json!({"name": name, "arguments": args}));
+        let text = r["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        (r["result"]["isError"] == true, text)
+    };
+    let (failed, text) = call(
+        &mut proc,
+        2,
+        "search_content",
+        json!({"pattern": r"(\w{100}){1000}"}),
+    );
+    assert!(failed && text.contains("limits.max_regex_bytes"), "{text}");
+    let (failed, text) = call(
+        &mut proc,
+        3,
+        "search_content",
+        json!({"pattern": "needle|ba"}),
+    );
+    assert!(!failed, "{text}");
+    assert!(text.contains("small.txt"), "{text}");
+    assert!(text.contains("files.max_search_line_bytes"), "{text}");
+    let edits: Vec<_> = (0..4)
+        .map(|i| json!({"old": format!("a{i}"), "new": "b"}))
+        .collect();
+    let (failed, text) = call(
+        &mut proc,
+        4,
+        "edit_file",
+        json!({"path": "grow.txt", "edits": edits}),
+    );
+    assert!(failed && text.contains("files.max_edits"), "{text}");
+    let big = "y".repeat(1000);
+    let (failed, text) = call(
+        &mut proc,
+        5,
+        "edit_file",
+        json!({"path": "grow.txt", "edits": [{"old": "x", "new": big, "expected_count": 5000}]}),
+    );
+    assert!(failed && text.contains("files.max_write_bytes"), "{text}");
+    assert_eq!(p.read("grow.txt"), "x\n".repeat(5_000), "nothing changed");
+}
+
+/// A line longer than one answer is read on in parts (offset and column), and the parts put
+/// together are the line; memory stays bounded by the answer, not the line.
+#[test]
+fn a_line_longer_than_one_answer_is_paged_within() {
+    let p = Project::new();
+    let line: String = (0..150_000).map(|i| format!("{}é", i % 10)).collect();
+    p.write("long.txt", format!("first\n{line}\nlast\n"));
+    let mut proc = started_with(&p, "  max_read_bytes: 65536\n");
+    let mut got = String::new();
+    let mut args = json!({"path": "long.txt", "offset": 2});
+    for id in 2..100 {
+        let r = proc.request(
+            id,
+            "tools/call",
+            json!({"name": "read_file", "arguments": args}),
+        );
+        assert_eq!(r["result"]["isError"], false, "{r}");
+        let text = r["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let Some(at) = text.find(" [line 2: bytes ") else {
+            // The rest of the line fits: it ends the part, then the next line follows.
+            got.push_str(text.split('\n').next().unwrap());
+            break;
+        };
+        got.push_str(&text[..at]);
+        let column: u64 = text
+            .rsplit("column=")
+            .next()
+            .unwrap()
+            .trim_end_matches(']')
+            .trim()
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}: {text}"));
+        args = json!({"path": "long.txt", "offset": 2, "column": column});
+    }
+    assert_eq!(got.len(), line.len());
+    assert!(got == line, "the parts put together are the line");
+}
+
+/// switchboard with the project's root and `more` config after `files.roots` (YAML lines inside
+/// `files:`, then other sections), every tool listed, initialized.
+fn started_with(p: &Project, more: &str) -> Proc {
+    let cfg = p.write(
+        "config.yaml",
+        format!("files:\n  roots: [{}]\n{more}", p.root.display()),
+    );
+    let mut proc = Proc::spawn(&["--config", cfg.to_str().unwrap(), "--exposure", "full"]);
+    proc.initialize();
+    proc
+}

@@ -75,8 +75,8 @@ pub(crate) async fn read_page(
     }
     let filter = match grep {
         Some(g) => Some(
-            regex::Regex::new(g)
-                .map_err(|e| ToolError::invalid(format!("`grep` is not a valid regex: {e}")))?,
+            crate::support::regex::compile(g)
+                .map_err(|e| ToolError::invalid(format!("`grep` is not a usable regex: {e}")))?,
         ),
         None => None,
     };

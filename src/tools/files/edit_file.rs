@@ -42,8 +42,17 @@ pub struct EditFileArgs {
     pub dry_run: bool,
 }
 
-/// Applies `edits` to `text`; returns the new text and the number of replacements.
-pub fn apply_edits(text: &str, edits: &[Edit]) -> Result<(String, usize), ToolError> {
+/// Applies `edits` to `text`; returns the new text and the number of replacements. The text
+/// never grows past `cap` bytes (`files.max_write_bytes`), not even in between: a replacement
+/// that would pass it is refused before it is made.
+pub fn apply_edits(text: &str, edits: &[Edit], cap: u64) -> Result<(String, usize), ToolError> {
+    let too_big = |n: usize, size: u64| {
+        ToolError::invalid(format!(
+            "edit {n}: the file would grow to {} or more, over the {} limit (files.max_write_bytes); make fewer or smaller replacements. Nothing was changed.",
+            human_bytes(size),
+            human_bytes(cap)
+        ))
+    };
     let crlf = text.contains("\r\n");
     let mut current = text.to_owned();
     let mut replaced = 0;
@@ -70,6 +79,11 @@ pub fn apply_edits(text: &str, edits: &[Edit]) -> Result<(String, usize), ToolEr
         }
         let exact = current.matches(&old).count();
         if exact == expected {
+            let size = (current.len() - exact * old.len()) as u64
+                + (exact as u64).saturating_mul(new.len() as u64);
+            if size > cap {
+                return Err(too_big(n, size));
+            }
             current = current.replace(&old, &new);
             replaced += exact;
             continue;
@@ -79,12 +93,13 @@ pub fn apply_edits(text: &str, edits: &[Edit]) -> Result<(String, usize), ToolEr
                 "edit {n}: `old` occurs {exact} times but {expected} expected; add surrounding lines to make it unique, or set expected_count: {exact} to replace every one. Nothing was changed."
             )));
         }
-        match fuzzy_replace(&current, &old, &new, crlf) {
-            Some((next, count)) if count == expected => {
+        match fuzzy_replace(&current, &old, &new, crlf, cap) {
+            Some(Err(size)) => return Err(too_big(n, size)),
+            Some(Ok((next, count))) if count == expected => {
                 current = next;
                 replaced += count;
             }
-            Some((_, count)) if count > 0 => {
+            Some(Ok((_, count))) if count > 0 => {
                 return Err(ToolError::invalid(format!(
                     "edit {n}: `old` matches {count} places when whitespace is ignored but {expected} expected; add surrounding lines to make it unique. Nothing was changed."
                 )));
@@ -100,8 +115,15 @@ pub fn apply_edits(text: &str, edits: &[Edit]) -> Result<(String, usize), ToolEr
 }
 
 /// Matches `old` line by line with leading and trailing whitespace ignored, and replaces each
-/// match with `new` re-indented to the matched block's indentation.
-fn fuzzy_replace(text: &str, old: &str, new: &str, crlf: bool) -> Option<(String, usize)> {
+/// match with `new` re-indented to the matched block's indentation. `Err(size)` when the result
+/// would pass `cap` bytes (it stops there).
+fn fuzzy_replace(
+    text: &str,
+    old: &str,
+    new: &str,
+    crlf: bool,
+    cap: u64,
+) -> Option<Result<(String, usize), u64>> {
     let old_lines: Vec<&str> = old.lines().map(str::trim).collect();
     let first = old_lines.iter().position(|l| !l.is_empty())?;
     let last = old_lines.iter().rposition(|l| !l.is_empty())?;
@@ -149,9 +171,12 @@ fn fuzzy_replace(text: &str, old: &str, new: &str, crlf: bool) -> Option<(String
         if ends_with_eol && !new_lines.is_empty() {
             out.push_str(eol);
         }
+        if out.len() as u64 > cap {
+            return Some(Err(out.len() as u64));
+        }
         i += old_lines.len();
     }
-    Some((out, count))
+    Some(Ok((out, count)))
 }
 
 fn indent(line: &str) -> &str {
@@ -164,6 +189,13 @@ pub fn edit_file(scope: &FileScope, args: &EditFileArgs) -> Result<String, ToolE
         return Err(ToolError::invalid(
             "give at least one edit: {\"old\": \"exact text\", \"new\": \"replacement\"}",
         ));
+    }
+    if args.edits.len() > scope.files.max_edits {
+        return Err(ToolError::invalid(format!(
+            "{} edits in one call; at most {} are taken (files.max_edits). Split them over several calls, or use expected_count to replace every occurrence of one text.",
+            args.edits.len(),
+            scope.files.max_edits
+        )));
     }
     let target = scope.for_write(input)?;
     if target.existing.is_none() {
@@ -195,7 +227,7 @@ pub fn edit_file(scope: &FileScope, args: &EditFileArgs) -> Result<String, ToolE
             "`{input}` is not valid UTF-8; editing it would corrupt the invalid bytes, so it is refused"
         )));
     }
-    let (updated, replaced) = apply_edits(&original, &args.edits)?;
+    let (updated, replaced) = apply_edits(&original, &args.edits, scope.files.max_write_bytes)?;
     let name = display(&target.path);
     if updated == original {
         return Ok(format!("No change: the edits leave {name} as it is."));
@@ -241,6 +273,33 @@ impl Switchboard {
 mod tests {
     use super::*;
 
+    fn apply_edits_t(text: &str, edits: &[Edit]) -> Result<(String, usize), ToolError> {
+        apply_edits(text, edits, 1 << 20)
+    }
+
+    /// A replacement count or a fan of edits cannot grow a file past the write limit, not even
+    /// in memory: it is refused before the text is built.
+    #[test]
+    fn edits_never_grow_a_file_past_the_cap() {
+        let text = "x\n".repeat(10_000);
+        let grow = Edit {
+            expected_count: Some(10_000),
+            ..edit("x", &"y".repeat(1000))
+        };
+        let e = apply_edits(&text, &[grow], 1 << 20).unwrap_err().to_string();
+        assert!(e.contains("files.max_write_bytes"), "{e}");
+        // The indentation-tolerant matcher stops at the cap too.
+        let text = "  a\n".repeat(10_000);
+        let fuzzy = Edit {
+            expected_count: Some(10_000),
+            ..edit("a  ", &"b".repeat(1000))
+        };
+        let e = apply_edits(&text, &[fuzzy], 1 << 20).unwrap_err().to_string();
+        assert!(e.contains("files.max_write_bytes"), "{e}");
+        // Under the cap, the same edits apply.
+        assert!(apply_edits("x\nx\n", &[edit("x\nx", "yy")], 1 << 20).is_ok());
+    }
+
     fn edit(old: &str, new: &str) -> Edit {
         Edit {
             old: old.into(),
@@ -251,8 +310,7 @@ mod tests {
 
     #[test]
     fn exact_then_counted() {
-        let (t, n) = apply_edits(
-            "a b a",
+        let (t, n) = apply_edits_t("a b a",
             &[Edit {
                 expected_count: Some(2),
                 ..edit("a", "x")
@@ -261,7 +319,7 @@ mod tests {
         .unwrap();
         assert_eq!((t.as_str(), n), ("x b x", 2));
         assert!(
-            apply_edits("a b a", &[edit("a", "x")])
+            apply_edits_t("a b a", &[edit("a", "x")])
                 .unwrap_err()
                 .to_string()
                 .contains("occurs 2 times")
@@ -271,7 +329,7 @@ mod tests {
     #[test]
     fn whitespace_tolerant_reindents() {
         let text = "fn f() {\n        let x = 1;\n        let y = 2;\n}\n";
-        let (t, _) = apply_edits(
+        let (t, _) = apply_edits_t(
             text,
             &[edit("let x = 1;\n  let y = 2;", "let x = 10;\nlet y = 20;")],
         )
@@ -281,13 +339,13 @@ mod tests {
 
     #[test]
     fn all_or_nothing() {
-        let err = apply_edits("one\ntwo\n", &[edit("one", "1"), edit("three", "3")]).unwrap_err();
+        let err = apply_edits_t("one\ntwo\n", &[edit("one", "1"), edit("three", "3")]).unwrap_err();
         assert!(err.to_string().contains("edit 2"));
     }
 
     #[test]
     fn crlf_is_kept() {
-        let (t, _) = apply_edits("a\r\nb\r\n", &[edit("a\nb", "c\nd")]).unwrap();
+        let (t, _) = apply_edits_t("a\r\nb\r\n", &[edit("a\nb", "c\nd")]).unwrap();
         assert_eq!(t, "c\r\nd\r\n");
     }
 }

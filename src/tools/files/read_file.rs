@@ -28,6 +28,8 @@ pub struct ReadFileArgs {
     pub offset: Option<u64>,
     /// Maximum number of lines to return (default: as many as fit the size cap).
     pub limit: Option<u64>,
+    /// Byte inside the line at `offset` to start from (default 0), to read on in a line longer than one answer as its note says.
+    pub column: Option<u64>,
     /// Return only the first N lines.
     pub head: Option<u64>,
     /// Return only the last N lines.
@@ -40,13 +42,18 @@ pub struct ReadFileArgs {
 /// Which lines to read.
 #[derive(Debug, Clone, Copy)]
 pub enum Range {
-    From { start: u64, limit: Option<u64> },
+    /// From line `start` (1-based), from byte `column` of that line.
+    From {
+        start: u64,
+        column: u64,
+        limit: Option<u64>,
+    },
     Tail(u64),
 }
 
 impl ReadFileArgs {
     pub fn range(&self) -> Result<Range, ToolError> {
-        let paging = self.offset.is_some() || self.limit.is_some();
+        let paging = self.offset.is_some() || self.limit.is_some() || self.column.is_some();
         match (self.head, self.tail) {
             (Some(_), Some(_)) => Err(ToolError::invalid("give head or tail, not both")),
             (Some(_), _) | (_, Some(_)) if paging => Err(ToolError::invalid(
@@ -54,6 +61,7 @@ impl ReadFileArgs {
             )),
             (Some(n), None) => Ok(Range::From {
                 start: 1,
+                column: 0,
                 limit: Some(n),
             }),
             (None, Some(n)) => Ok(Range::Tail(n)),
@@ -65,6 +73,7 @@ impl ReadFileArgs {
                 }
                 Ok(Range::From {
                     start: self.offset.unwrap_or(1),
+                    column: self.column.unwrap_or(0),
                     limit: self.limit,
                 })
             }
@@ -114,7 +123,11 @@ pub fn read_text(
         width: 1,
     };
     let note = match range {
-        Range::From { start, limit } => read_from(&mut reader, input, start, limit, &mut out)?,
+        Range::From {
+            start,
+            column,
+            limit,
+        } => read_from(&mut reader, input, (start, column), limit, &mut out)?,
         Range::Tail(n) => read_tail(&mut reader, input, n, &mut out)?,
     };
     let mut text = out.text;
@@ -139,9 +152,11 @@ struct Lines {
 }
 
 impl Lines {
-    /// Appends one line. A line that does not fit is left out, unless it would be the first,
-    /// which is then cut to fit.
-    fn push(&mut self, n: u64, raw: &[u8]) -> Push {
+    /// Appends one line: `raw` is the part of it that was kept, from byte `from` of a line of
+    /// `whole` bytes. A line that does not fit is left out, unless it would be the first,
+    /// which is then cut to fit (the answer says at which byte to go on).
+    fn push(&mut self, n: u64, raw: &[u8], from: u64, whole: u64) -> Push {
+        let kept_all = from + raw.len() as u64 == whole;
         let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         let (line, lossy) = text::decode_lossy(raw);
@@ -152,17 +167,19 @@ impl Lines {
             String::new()
         };
         let need = prefix.len() + line.len() + 1;
-        if self.text.len() + need > self.budget {
+        if self.text.len() + need > self.budget || !kept_all {
             if self.text.is_empty() {
-                let room = self.budget.saturating_sub(prefix.len() + 64);
-                let cut = text::floor_char_boundary(&line, room);
+                let room = self.budget.saturating_sub(prefix.len() + 96);
+                let cut = text::floor_char_boundary(&line, room.min(line.len()));
+                // The byte in the file where the shown part ends (lossy decoding can change
+                // lengths, so count the raw bytes that were decoded).
+                let next = from + raw_len_of(raw, &line[..cut]) as u64;
                 self.text.push_str(&prefix);
                 self.text.push_str(&line[..cut]);
                 self.text.push_str(&format!(
-                    " [line {n} cut at {cut} of {} bytes]\n",
-                    line.len()
+                    " [line {n}: bytes {from}-{next} of {whole}]\n"
                 ));
-                return Push::Cut;
+                return Push::Cut(next);
             }
             return Push::Full;
         }
@@ -176,14 +193,61 @@ impl Lines {
 #[derive(PartialEq)]
 enum Push {
     Added,
-    Cut,
+    /// The line was cut; the byte of the line to go on from.
+    Cut(u64),
     Full,
+}
+
+/// How many bytes of `raw` decode to `shown` (a prefix of its lossy decoding).
+fn raw_len_of(raw: &[u8], shown: &str) -> usize {
+    let mut end = shown.len().min(raw.len());
+    // Valid UTF-8 maps byte for byte; with replacement characters, find the longest prefix
+    // of `raw` whose decoding is no longer than `shown`.
+    while end > 0 && text::decode_lossy(&raw[..end]).0.len() > shown.len() {
+        end -= 1;
+    }
+    end
+}
+
+/// Reads one line, keeping at most `keep` bytes of it from byte `skip` on (the rest is read and
+/// dropped, so a line of any length costs `keep` bytes of memory). Returns the line's whole
+/// length with its newline; 0 at the end of the file.
+fn read_line_capped(
+    reader: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    skip: u64,
+    keep: usize,
+) -> std::io::Result<u64> {
+    let mut whole: u64 = 0;
+    loop {
+        let chunk = reader.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(whole);
+        }
+        let (take, done) = match chunk.iter().position(|b| *b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        let piece = &chunk[..take];
+        // The part of this piece at or after `skip`, while there is room.
+        let start = skip.saturating_sub(whole).min(take as u64) as usize;
+        let room = keep.saturating_sub(buf.len());
+        let end = (start + room).min(take);
+        if start < end {
+            buf.extend_from_slice(&piece[start..end]);
+        }
+        whole += take as u64;
+        reader.consume(take);
+        if done {
+            return Ok(whole);
+        }
+    }
 }
 
 fn read_from(
     reader: &mut impl BufRead,
     input: &str,
-    start: u64,
+    (start, column): (u64, u64),
     limit: Option<u64>,
     out: &mut Lines,
 ) -> Result<Option<String>, ToolError> {
@@ -195,22 +259,35 @@ fn read_from(
     out.width = (start + limit.unwrap_or(9999)).to_string().len();
     loop {
         buf.clear();
-        if reader.read_until(b'\n', &mut buf).map_err(io)? == 0 {
+        let from = if n + 1 == start { column } else { 0 };
+        // Lines before `start` are only counted; the rest keep what one answer can show.
+        let keep = if n + 1 < start { 0 } else { out.budget + 4 };
+        let whole = read_line_capped(reader, &mut buf, from, keep).map_err(io)?;
+        if whole == 0 {
             break;
         }
         n += 1;
         if n < start {
             continue;
         }
+        if n == start && column > 0 && column >= whole {
+            return Err(ToolError::invalid(format!(
+                "column {column} is past the end of line {n}, which has {whole} bytes"
+            )));
+        }
         if limit.is_some_and(|l| n - start >= l) {
             return Ok(Some(more_note(start, last_shown, "")));
         }
-        match out.push(n, &buf) {
+        match out.push(n, &buf, from, whole) {
             Push::Added => last_shown = n,
-            Push::Cut => {
-                last_shown = n;
-                stopped_by_cap = true;
-                break;
+            Push::Cut(next) => {
+                let why = format!(
+                    " (output is capped at {} per call: files.max_read_bytes)",
+                    text::human_bytes(out.budget as u64)
+                );
+                return Ok(Some(format!(
+                    "[line {n} goes on{why}. Continue with offset={n}, column={next}]"
+                )));
             }
             Push::Full => {
                 stopped_by_cap = true;
@@ -271,7 +348,8 @@ fn read_tail(
     out.width = total.to_string().len();
     let mut shown = 0u64;
     for (i, line) in kept.iter().enumerate() {
-        if out.push(first + i as u64, line) != Push::Added {
+        let whole = line.len() as u64;
+        if out.push(first + i as u64, line, 0, whole) != Push::Added {
             break;
         }
         shown += 1;

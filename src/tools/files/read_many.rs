@@ -48,6 +48,7 @@ pub fn read_many(scope: &FileScope, args: &ReadManyArgs) -> Result<CallToolResul
             "[skipped: this call's output cap (files.max_read_bytes) is used up; read it with read_file]".to_owned()
         } else {
             let range = Range::From {
+                column: 0,
                 start: 1,
                 limit: args.max_lines,
             };

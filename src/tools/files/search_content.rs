@@ -145,12 +145,15 @@ fn matcher(args: &SearchContentArgs) -> Result<RegexMatcher, ToolError> {
         CaseMode::Insensitive => b.case_insensitive(true),
     };
     b.fixed_strings(args.literal);
-    b.build(&args.pattern).map_err(|e| {
-        ToolError::invalid(format!(
-            "`{}` is not a valid regex: {e}. Escape special characters or pass literal: true",
-            args.pattern
-        ))
-    })
+    crate::support::regex::limit_matcher(&mut b)
+        .build(&args.pattern)
+        .map_err(|e| match crate::support::regex::matcher_error(e) {
+            e @ crate::support::regex::RegexError::TooBig { .. } => ToolError::invalid(e.to_string()),
+            e => ToolError::invalid(format!(
+                "`{}` is not a valid regex: {e}. Escape special characters or pass literal: true",
+                crate::support::text::quote(&args.pattern, 200)
+            )),
+        })
 }
 
 pub fn search_content(
@@ -181,6 +184,10 @@ pub fn search_content(
     builder.threads(threads);
 
     let total = AtomicUsize::new(0);
+    let deadline = std::time::Instant::now() + scope.files.search_timeout;
+    let timed_out = AtomicBool::new(false);
+    let long_lines = AtomicUsize::new(0);
+    let line_cap = scope.files.max_search_line_bytes;
     let walk_cap = scope.files.max_walk_entries;
     let walked = AtomicUsize::new(0);
     let walk_stopped = AtomicBool::new(false);
@@ -196,11 +203,17 @@ pub fn search_content(
             .before_context(context)
             .after_context(context)
             .binary_detection(BinaryDetection::quit(0))
+            .heap_limit(Some(line_cap))
             .build();
         let (total, results, walked, walk_stopped, roots) =
             (&total, &results, &walked, &walk_stopped, roots.clone());
+        let (timed_out, long_lines) = (&timed_out, &long_lines);
         Box::new(move |entry| {
             if total.load(Ordering::Relaxed) >= cap {
+                return WalkState::Quit;
+            }
+            if std::time::Instant::now() >= deadline {
+                timed_out.store(true, Ordering::Relaxed);
                 return WalkState::Quit;
             }
             if walked.fetch_add(1, Ordering::Relaxed) >= walk_cap {
@@ -223,11 +236,25 @@ pub fn search_content(
                 total,
                 cap,
             };
-            if searcher
-                .search_path(&matcher, entry.path(), &mut sink)
-                .is_ok()
-                && sink.lines.values().any(|(_, m)| *m)
-            {
+            // Read through a clock: one file cannot hold the search past its time.
+            let searched = std::fs::File::open(entry.path()).and_then(|file| {
+                let reader = Timed { inner: file, deadline };
+                searcher.search_reader(&matcher, reader, &mut sink)
+            });
+            match searched {
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                    timed_out.store(true, Ordering::Relaxed);
+                    return WalkState::Quit;
+                }
+                // The heap limit: a line longer than the cap ("configured allocation limit").
+                Err(e) if e.kind() == io::ErrorKind::OutOfMemory
+                    || e.to_string().contains("allocation limit") =>
+                {
+                    long_lines.fetch_add(1, Ordering::Relaxed);
+                }
+                _ => {}
+            }
+            if sink.lines.values().any(|(_, m)| *m) {
                 results
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -273,7 +300,18 @@ pub fn search_content(
         .clamp(1, scope.files.max_search_matches);
     let page: Vec<Match> = all.into_iter().skip(args.offset).take(limit).collect();
     let end = args.offset + page.len();
-    let note = if walk_stopped.load(Ordering::Relaxed) {
+    let skipped = long_lines.load(Ordering::Relaxed);
+    let note = if timed_out.load(Ordering::Relaxed) {
+        Some(format!(
+            "stopped after {} s (files.search_timeout_secs): the results are partial; search a smaller folder, add include globs or simplify the pattern",
+            scope.files.search_timeout.as_secs()
+        ))
+    } else if skipped > 0 {
+        Some(format!(
+            "{skipped} file(s) skipped: a line longer than {} (files.max_search_line_bytes)",
+            crate::support::text::human_bytes(line_cap as u64)
+        ))
+    } else if walk_stopped.load(Ordering::Relaxed) {
         Some(format!(
             "stopped after {walk_cap} entries (files.max_walk_entries); search a deeper folder or add include globs"
         ))
@@ -291,6 +329,25 @@ pub fn search_content(
         next_offset: (end < count).then_some(end),
         note,
     })
+}
+
+/// A reader that fails with `TimedOut` once the search's time is over, so a search ends within
+/// one read of its limit even inside one huge file.
+struct Timed<R> {
+    inner: R,
+    deadline: std::time::Instant,
+}
+
+impl<R: io::Read> io::Read for Timed<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if std::time::Instant::now() >= self.deadline {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "files.search_timeout_secs",
+            ));
+        }
+        self.inner.read(buf)
+    }
 }
 
 #[tool_router(router = search_content_router, vis = "pub(crate)")]
