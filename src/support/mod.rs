@@ -10,6 +10,7 @@ pub mod process;
 pub mod queryset;
 pub mod regex;
 pub mod schema;
+pub mod secrets;
 pub mod stats;
 pub mod stream;
 pub mod text;

@@ -147,3 +147,41 @@ fn environment_is_listed_with_secrets_redacted() {
     assert!(results[1].get("path").is_none());
     std::thread::sleep(Duration::from_millis(10));
 }
+
+/// Other processes' command lines come back with secret-looking values hidden, and the name
+/// filter matches the redacted text (it cannot be used to probe for a secret).
+#[tokio::test]
+async fn command_lines_are_listed_with_secrets_redacted() {
+    let p = Project::new();
+    let s = session(p.settings()).await;
+    let child = crate::harness::Reaped::spawn(Command::new("sh").args([
+        "-c",
+        "sleep 317; true",
+        "sb-secret-probe",
+        "--token=hunter2-sb",
+        "--password",
+        "swordfish-sb",
+        "postgres://app:pw-sb@db/x",
+    ]));
+    let pid = child.0.id();
+    let listed = s
+        .ok("list_processes", json!({"name": "sb-secret-probe"}))
+        .await;
+    let me = listed["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pid"] == pid)
+        .unwrap_or_else(|| panic!("{listed}"));
+    let command = me["command"].as_str().unwrap();
+    for secret in ["hunter2-sb", "swordfish-sb", "pw-sb"] {
+        assert!(!command.contains(secret), "{command}");
+    }
+    assert!(
+        command.contains("--token=") && command.contains("@db/x"),
+        "{command}"
+    );
+    assert!(listed["redacted"].as_u64().unwrap() >= 3, "{listed}");
+    let probe = s.ok("list_processes", json!({"name": "hunter2-sb"})).await;
+    assert_eq!(probe["matched"], 0, "{probe}");
+}

@@ -13,25 +13,7 @@ use crate::tools::ToolError;
 pub const KEYWORDS: &str =
     "environment variables env vars printenv echo $ path home variable set value";
 
-/// Name fragments that mark a variable as secret (matched on the upper-cased name).
-const SECRET_WORDS: &[&str] = &[
-    "KEY",
-    "TOKEN",
-    "SECRET",
-    "PASSWORD",
-    "PASSWD",
-    "PASSPHRASE",
-    "CREDENTIAL",
-    "AUTH",
-    "COOKIE",
-    "SESSION",
-    "PRIVATE",
-    "SIGNATURE",
-    "CERT",
-    "PASS",
-];
-
-pub const REDACTED: &str = "[redacted: looks secret]";
+use crate::support::secrets::{REDACTED, looks_secret};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -55,22 +37,6 @@ pub struct GetEnvironmentOutput {
     pub variables: Vec<Variable>,
     /// How many values were redacted.
     pub redacted: usize,
-}
-
-pub fn looks_secret(name: &str, value: &str) -> bool {
-    let upper = name.to_ascii_uppercase();
-    SECRET_WORDS.iter().any(|w| upper.contains(w)) || url_with_password(value)
-}
-
-/// `scheme://user:password@host…`
-fn url_with_password(value: &str) -> bool {
-    let Some((_, rest)) = value.split_once("://") else {
-        return false;
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    authority
-        .split_once('@')
-        .is_some_and(|(userinfo, _)| userinfo.contains(':'))
 }
 
 pub fn get_environment(

@@ -57,7 +57,8 @@ pub struct ProcessInfo {
     pub status: String,
     /// Seconds since 1970-01-01 UTC.
     pub started_unix: u64,
-    /// Command line, cut to 300 characters.
+    /// Command line, cut to 300 characters, with secret-looking values (`--password=…`,
+    /// `--token …`, `API_KEY=…`, passwords in URLs, authorization headers) redacted.
     pub command: String,
 }
 
@@ -66,23 +67,26 @@ pub struct ListProcessesOutput {
     pub processes: Vec<ProcessInfo>,
     /// How many processes matched the filters (the list is the first `limit`).
     pub matched: usize,
+    /// How many secret-looking values were redacted from the command lines shown.
+    pub redacted: usize,
 }
 
 pub fn list_processes(args: &ListProcessesArgs) -> Result<ListProcessesOutput, ToolError> {
     let sys = super::process_table(matches!(args.sort, SortBy::Cpu))?;
     let users = sysinfo::Users::new_with_refreshed_list().ok();
     let needle = args.name.as_ref().map(|n| n.to_lowercase());
-    let mut found: Vec<ProcessInfo> = sys
+    let mut found: Vec<(usize, ProcessInfo)> = sys
         .processes()
         .values()
         .filter_map(|p| {
             let name = p.name().to_string_lossy().into_owned();
-            let command = p
+            let argv: Vec<String> = p
                 .cmd()
                 .iter()
-                .map(|a| a.to_string_lossy())
-                .collect::<Vec<_>>()
-                .join(" ");
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            // Redacted before the name filter too, so a filter cannot probe for a secret.
+            let (command, hidden) = crate::support::secrets::redact_command(&argv);
             if let Some(n) = &needle
                 && !name.to_lowercase().contains(n)
                 && !command.to_lowercase().contains(n)
@@ -98,7 +102,7 @@ pub fn list_processes(args: &ListProcessesArgs) -> Result<ListProcessesOutput, T
             {
                 return None;
             }
-            Some(ProcessInfo {
+            Some((hidden, ProcessInfo {
                 pid: p.pid().as_u32(),
                 parent_pid: p.parent().map(|pp| pp.as_u32()),
                 name,
@@ -108,25 +112,26 @@ pub fn list_processes(args: &ListProcessesArgs) -> Result<ListProcessesOutput, T
                 status: p.status().to_string(),
                 started_unix: p.start_time(),
                 command: truncate_chars(&command, 300),
-            })
+            }))
         })
         .collect();
     match args.sort {
-        SortBy::Cpu => found.sort_by(|a, b| {
+        SortBy::Cpu => found.sort_by(|(_, a), (_, b)| {
             b.cpu_percent
                 .total_cmp(&a.cpu_percent)
                 .then(a.pid.cmp(&b.pid))
         }),
         SortBy::Memory => {
-            found.sort_by(|a, b| b.memory_bytes.cmp(&a.memory_bytes).then(a.pid.cmp(&b.pid)))
+            found.sort_by(|(_, a), (_, b)| b.memory_bytes.cmp(&a.memory_bytes).then(a.pid.cmp(&b.pid)))
         }
-        SortBy::Pid => found.sort_by_key(|p| p.pid),
-        SortBy::Name => found.sort_by(|a, b| a.name.cmp(&b.name).then(a.pid.cmp(&b.pid))),
+        SortBy::Pid => found.sort_by_key(|(_, p)| p.pid),
+        SortBy::Name => found.sort_by(|(_, a), (_, b)| a.name.cmp(&b.name).then(a.pid.cmp(&b.pid))),
     }
     let matched = found.len();
     found.truncate(args.limit.unwrap_or(50).clamp(1, MAX_LIMIT));
     Ok(ListProcessesOutput {
-        processes: found,
+        redacted: found.iter().map(|(hidden, _)| hidden).sum(),
+        processes: found.into_iter().map(|(_, p)| p).collect(),
         matched,
     })
 }
