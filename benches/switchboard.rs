@@ -59,15 +59,7 @@ fn main() {
     let mut rows: Vec<Row> = Vec::new();
     let runs = if quick { 5 } else { 30 };
     // Each run: spawn, initialize, then the first tools/list, timed from the spawn.
-    let (inits, firsts): (Vec<f64>, Vec<f64>) = (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            let (mut s, init) = sb.spawn_initialize();
-            s.notify("notifications/initialized");
-            s.call_raw("tools/list", json!({}));
-            (init, ms(t.elapsed()))
-        })
-        .unzip();
+    let (inits, firsts): (Vec<f64>, Vec<f64>) = (0..runs).map(|_| sb.to_first_list()).unzip();
     let (init_sb, first_list_sb) = (median(&inits), median(&firsts));
     let init_fl = median(
         &(0..runs)
@@ -105,15 +97,7 @@ fn main() {
     ));
     // The default exposure: what a host sees with no exposure configured.
     let auto = Target::switchboard_default_exposure(&fixtures);
-    let firsts_auto: Vec<f64> = (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            let (mut s, _) = auto.spawn_initialize();
-            s.notify("notifications/initialized");
-            s.call_raw("tools/list", json!({}));
-            ms(t.elapsed())
-        })
-        .collect();
+    let firsts_auto: Vec<f64> = (0..runs).map(|_| auto.to_first_list().1).collect();
     let mut a = auto.start();
     let payload_auto = a.call_raw("tools/list", json!({})).len();
     let list_auto = median(
@@ -689,6 +673,16 @@ impl Target {
         s.call_raw("initialize", json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}));
         let elapsed = ms(t.elapsed());
         (s, elapsed)
+    }
+
+    /// Spawns, initializes and asks for the first tools/list: the times from the spawn to the
+    /// initialize answer and to the list, in ms.
+    fn to_first_list(&self) -> (f64, f64) {
+        let t = Instant::now();
+        let (mut s, init) = self.spawn_initialize();
+        s.notify("notifications/initialized");
+        s.call_raw("tools/list", json!({}));
+        (init, ms(t.elapsed()))
     }
 
     fn start(&self) -> Session {

@@ -680,15 +680,15 @@ fn oversized(
     size: usize,
     cap: usize,
 ) -> Option<TxJsonRpcMessage<RoleServer>> {
-    use rmcp::model::{CallToolResult, ContentBlock, ErrorCode, JsonRpcError, JsonRpcResponse};
+    use rmcp::model::{ErrorCode, JsonRpcError, JsonRpcResponse};
     let size = crate::support::text::human_bytes(size as u64);
     let cap_text = crate::support::text::human_bytes(cap as u64);
     match item {
         JsonRpcMessage::Response(r) => Some(match &r.result {
             ServerResult::CallToolResult(original) => {
-                let mut failure = CallToolResult::error(vec![ContentBlock::text(format!(
+                let mut failure = crate::mcp::failure_result(format!(
                     "the result of this call was {size}, over the {cap_text} one answer may carry (limits.max_response_bytes), so none of it was sent. Narrow the call: read a part at a time (offset and limit), ask for fewer results or a narrower pattern, or write the output to a file inside the roots and page through it with read_file."
-                ))]);
+                ));
                 failure.result_type = original.result_type.clone();
                 JsonRpcMessage::Response(JsonRpcResponse {
                     jsonrpc: r.jsonrpc,
@@ -791,10 +791,7 @@ fn top_level_id(bytes: &[u8]) -> Option<&str> {
         match bytes[i] {
             b'"' => {
                 let start = i;
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
+                i = string_end(bytes, i);
                 if i >= bytes.len() {
                     return None;
                 }
@@ -818,6 +815,16 @@ fn top_level_id(bytes: &[u8]) -> Option<&str> {
     None
 }
 
+/// The index of the quote that closes the JSON string opening at `open` (`bytes.len()` or past
+/// it when it is not closed).
+fn string_end(bytes: &[u8], open: usize) -> usize {
+    let mut i = open + 1;
+    while i < bytes.len() && bytes[i] != b'"' {
+        i += if bytes[i] == b'\\' { 2 } else { 1 };
+    }
+    i
+}
+
 /// The raw text of the value that starts at `from` (after a key, whitespace and `:` allowed).
 fn id_value(bytes: &[u8], from: usize) -> Option<&str> {
     let mut j = from;
@@ -826,11 +833,7 @@ fn id_value(bytes: &[u8], from: usize) -> Option<&str> {
     }
     let start = j;
     if bytes.get(j) == Some(&b'"') {
-        j += 1;
-        while j < bytes.len() && bytes[j] != b'"' {
-            j += if bytes[j] == b'\\' { 2 } else { 1 };
-        }
-        j += 1;
+        j = string_end(bytes, j) + 1;
     } else {
         while j < bytes.len()
             && !matches!(bytes[j], b',' | b'}' | b']')

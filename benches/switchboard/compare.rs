@@ -4,11 +4,10 @@
 //! over the baseline's (below 1 is faster for times, above 1 is better for throughput).
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use serde_json::json;
 
-use super::{Row, Target, latencies, median, ms, pipelined, print_table};
+use super::{Row, Target, latencies, median, pipelined, print_table};
 
 /// A row: its name, its unit, and how to read it from a round.
 type Figure = (&'static str, &'static str, fn(&Round) -> f64);
@@ -26,15 +25,7 @@ struct Round {
 
 fn round(t: &Target, quick: bool) -> Round {
     let spawns = if quick { 5 } else { 15 };
-    let (inits, firsts): (Vec<f64>, Vec<f64>) = (0..spawns)
-        .map(|_| {
-            let start = Instant::now();
-            let (mut s, init) = t.spawn_initialize();
-            s.notify("notifications/initialized");
-            s.call_raw("tools/list", json!({}));
-            (init, ms(start.elapsed()))
-        })
-        .unzip();
+    let (inits, firsts): (Vec<f64>, Vec<f64>) = (0..spawns).map(|_| t.to_first_list()).unzip();
     let mut s = t.start();
     let (p50, p99) = latencies(
         &mut s,

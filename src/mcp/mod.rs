@@ -11,7 +11,12 @@ use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock, LoggingLevel};
 
 /// A tool failure the model reads (`isError: true`), as every route answers one.
 pub fn failure(text: impl Into<String>) -> CallToolResponse {
-    CallToolResponse::Complete(CallToolResult::error(vec![ContentBlock::text(text.into())]))
+    CallToolResponse::Complete(failure_result(text))
+}
+
+/// [`failure`] as the bare result (what a response frame carries).
+pub fn failure_result(text: impl Into<String>) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(text.into())])
 }
 
 /// A piece of a rendered web page as protocol content.

@@ -187,8 +187,8 @@ impl Switchboard {
         result
     }
 
-    /// A built-in tool's call. A plain function, so that the request and the context move
-    /// into the router's future here rather than also taking room in the dispatcher's.
+    /// A built-in tool's call through the router (also the size the future-size test measures
+    /// the dispatcher's against).
     fn built_in(
         &self,
         request: CallToolRequestParams,

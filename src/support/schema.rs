@@ -179,20 +179,14 @@ impl<'a> Checker<'a> {
             self.check(target, v, at, depth + 1);
         }
         if let Some(t) = k.get(Kw::Type) {
-            let fits = match t {
-                Value::String(t) => is_type(v, t),
-                Value::Array(ts) => {
-                    ts.iter().filter_map(Value::as_str).next().is_none()
-                        || ts.iter().filter_map(Value::as_str).any(|t| is_type(v, t))
-                }
-                _ => true,
+            // `"type": "string"` or `"type": ["string", "null"]`; no names at all puts no limit.
+            let names = || {
+                t.as_str()
+                    .into_iter()
+                    .chain(t.as_array().into_iter().flatten().filter_map(Value::as_str))
             };
-            if !fits {
-                let types: Vec<&str> = match t {
-                    Value::String(t) => vec![t.as_str()],
-                    Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
-                    _ => vec![],
-                };
+            if names().next().is_some() && !names().any(|t| is_type(v, t)) {
+                let types: Vec<&str> = names().collect();
                 return self.problem(
                     at,
                     format!(

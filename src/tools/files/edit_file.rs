@@ -310,7 +310,8 @@ mod tests {
 
     #[test]
     fn exact_then_counted() {
-        let (t, n) = apply_edits_t("a b a",
+        let (t, n) = apply_edits_t(
+            "a b a",
             &[Edit {
                 expected_count: Some(2),
                 ..edit("a", "x")
@@ -339,7 +340,8 @@ mod tests {
 
     #[test]
     fn all_or_nothing() {
-        let err = apply_edits_t("one\ntwo\n", &[edit("one", "1"), edit("three", "3")]).unwrap_err();
+        let err =
+            apply_edits_t("one\ntwo\n", &[edit("one", "1"), edit("three", "3")]).unwrap_err();
         assert!(err.to_string().contains("edit 2"));
     }
 

@@ -173,7 +173,7 @@ impl Lines {
                 let cut = text::floor_char_boundary(&line, room.min(line.len()));
                 // The byte in the file where the shown part ends (lossy decoding can change
                 // lengths, so count the raw bytes that were decoded).
-                let next = from + raw_len_of(raw, &line[..cut]) as u64;
+                let next = from + raw_len_of(raw, cut) as u64;
                 self.text.push_str(&prefix);
                 self.text.push_str(&line[..cut]);
                 self.text.push_str(&format!(
@@ -198,15 +198,28 @@ enum Push {
     Full,
 }
 
-/// How many bytes of `raw` decode to `shown` (a prefix of its lossy decoding).
-fn raw_len_of(raw: &[u8], shown: &str) -> usize {
-    let mut end = shown.len().min(raw.len());
-    // Valid UTF-8 maps byte for byte; with replacement characters, find the longest prefix
-    // of `raw` whose decoding is no longer than `shown`.
-    while end > 0 && text::decode_lossy(&raw[..end]).0.len() > shown.len() {
-        end -= 1;
+/// How many bytes of `raw` decode to the first `shown` bytes of its lossy decoding (a
+/// character boundary of it). One pass: valid UTF-8 maps byte for byte, and each invalid
+/// sequence decodes to one replacement character.
+fn raw_len_of(raw: &[u8], shown: usize) -> usize {
+    const REPLACEMENT: usize = '\u{fffd}'.len_utf8();
+    let (mut decoded, mut consumed) = (0, 0);
+    for chunk in raw.utf8_chunks() {
+        let valid = chunk.valid().len();
+        if decoded + valid >= shown {
+            return consumed + (shown - decoded);
+        }
+        decoded += valid;
+        consumed += valid;
+        if !chunk.invalid().is_empty() {
+            if decoded + REPLACEMENT > shown {
+                return consumed;
+            }
+            decoded += REPLACEMENT;
+            consumed += chunk.invalid().len();
+        }
     }
-    end
+    consumed
 }
 
 /// Reads one line, keeping at most `keep` bytes of it from byte `skip` on (the rest is read and
@@ -383,5 +396,21 @@ impl Switchboard {
     ) -> Result<String, ToolError> {
         let scope = self.file_scope(&ctx).await;
         blocking(move || read_file(&scope, &args)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::raw_len_of;
+
+    #[test]
+    fn a_cut_maps_back_to_the_bytes_it_came_from() {
+        let raw = b"ab\xffcd\xe9";
+        let shown = String::from_utf8_lossy(raw);
+        for (cut, bytes) in [(0, 0), (2, 2), (5, 3), (6, 4), (7, 5), (10, 6)] {
+            assert!(shown.is_char_boundary(cut));
+            assert_eq!(raw_len_of(raw, cut), bytes, "cut {cut}");
+        }
+        assert_eq!(raw_len_of("héllo".as_bytes(), 3), 3);
     }
 }

@@ -145,10 +145,11 @@ fn matcher(args: &SearchContentArgs) -> Result<RegexMatcher, ToolError> {
         CaseMode::Insensitive => b.case_insensitive(true),
     };
     b.fixed_strings(args.literal);
-    crate::support::regex::limit_matcher(&mut b)
+    use crate::support::regex::{RegexError, limit_matcher, matcher_error};
+    limit_matcher(&mut b)
         .build(&args.pattern)
-        .map_err(|e| match crate::support::regex::matcher_error(e) {
-            e @ crate::support::regex::RegexError::TooBig { .. } => ToolError::invalid(e.to_string()),
+        .map_err(|e| match matcher_error(e) {
+            e @ RegexError::TooBig { .. } => ToolError::invalid(e.to_string()),
             e => ToolError::invalid(format!(
                 "`{}` is not a valid regex: {e}. Escape special characters or pass literal: true",
                 crate::support::text::quote(&args.pattern, 200)
@@ -246,10 +247,9 @@ pub fn search_content(
                     timed_out.store(true, Ordering::Relaxed);
                     return WalkState::Quit;
                 }
-                // The heap limit: a line longer than the cap ("configured allocation limit").
-                Err(e) if e.kind() == io::ErrorKind::OutOfMemory
-                    || e.to_string().contains("allocation limit") =>
-                {
+                // The heap limit: a line longer than the cap. grep-searcher reports it only as
+                // text ("configured allocation limit … exceeded").
+                Err(e) if e.to_string().contains("allocation limit") => {
                     long_lines.fetch_add(1, Ordering::Relaxed);
                 }
                 _ => {}

@@ -121,11 +121,15 @@ pub fn list_processes(args: &ListProcessesArgs) -> Result<ListProcessesOutput, T
                 .total_cmp(&a.cpu_percent)
                 .then(a.pid.cmp(&b.pid))
         }),
-        SortBy::Memory => {
-            found.sort_by(|(_, a), (_, b)| b.memory_bytes.cmp(&a.memory_bytes).then(a.pid.cmp(&b.pid)))
-        }
+        SortBy::Memory => found.sort_by(|(_, a), (_, b)| {
+            b.memory_bytes
+                .cmp(&a.memory_bytes)
+                .then(a.pid.cmp(&b.pid))
+        }),
         SortBy::Pid => found.sort_by_key(|(_, p)| p.pid),
-        SortBy::Name => found.sort_by(|(_, a), (_, b)| a.name.cmp(&b.name).then(a.pid.cmp(&b.pid))),
+        SortBy::Name => {
+            found.sort_by(|(_, a), (_, b)| a.name.cmp(&b.name).then(a.pid.cmp(&b.pid)))
+        }
     }
     let matched = found.len();
     found.truncate(args.limit.unwrap_or(50).clamp(1, MAX_LIMIT));
