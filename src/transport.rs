@@ -795,9 +795,7 @@ fn parse_call(bytes: &[u8]) -> Option<ClientJsonRpcMessage> {
         #[serde(borrow)]
         params: &'a RawValue,
     }
-    if memchr::memmem::find(bytes, b"\"tools/call\"").is_none() {
-        return None;
-    }
+    memchr::memmem::find(bytes, b"\"tools/call\"")?;
     let line: Line<'_> = serde_json::from_slice(bytes).ok()?;
     let mut params: CallToolRequestParams = serde_json::from_str(line.params.get()).ok()?;
     let meta = params.meta.take();

@@ -109,6 +109,8 @@ pub struct FileSettings {
     pub max_write_bytes: u64,
     /// Edits one `edit_file` call may make (`files.max_edits`).
     pub max_edits: usize,
+    /// Whether a file with more than one hard link may be written in place (`files.hard_link_writes`).
+    pub hard_link_writes: bool,
     /// How long one `search_content` call may search (`files.search_timeout_secs`).
     pub search_timeout: std::time::Duration,
     /// The longest line `search_content` holds in memory (`files.max_search_line_bytes`).
@@ -732,6 +734,7 @@ fn build(
             max_media_bytes: f.max_media_bytes,
             max_write_bytes: f.max_write_bytes,
             max_edits: f.max_edits,
+            hard_link_writes: f.hard_link_writes,
             search_timeout: std::time::Duration::from_secs(f.search_timeout_secs),
             max_search_line_bytes: f.max_search_line_bytes,
             max_entries: f.max_entries,

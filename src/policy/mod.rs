@@ -3,6 +3,7 @@
 //! check a path themselves; they ask a [`FileScope`], which compares path components after
 //! resolving symlinks (never string prefixes) and re-checks the opened descriptor on Linux.
 
+pub mod beneath;
 pub mod exec;
 pub mod net;
 pub mod paths;
@@ -14,6 +15,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use crate::config::{FileSettings, RootSource};
+pub use beneath::Dir;
 pub use paths::{FileScope, PolicyError, Resolved, WriteTarget};
 
 /// One effective root: where file tools may act.

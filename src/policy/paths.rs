@@ -12,7 +12,7 @@ use std::io;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
-use super::{ClientRoots, Root};
+use super::{ClientRoots, Dir, Root};
 use crate::config::FileSettings;
 
 /// A refusal or failure, worded for the model: what went wrong and how to fix the call.
@@ -59,6 +59,13 @@ pub struct WriteTarget {
     /// What is there now (not following a symlink); `None` when nothing is.
     pub existing: Option<std::fs::FileType>,
     pub root: PathBuf,
+}
+
+impl WriteTarget {
+    /// The entry name the write lands on, inside [`Self::parent`].
+    pub fn name(&self) -> &std::ffi::OsStr {
+        self.path.file_name().unwrap_or_default()
+    }
 }
 
 /// The policy's view for one tool call: a snapshot of the roots and the file settings.
@@ -286,6 +293,34 @@ impl FileScope {
         })
     }
 
+    /// Opens the folder a write of `target` lands in, from its root down without following any
+    /// symlink (creating the missing folders when `create`), so the write's every step happens
+    /// in the folder that was checked. A folder on the way that became a symlink is refused.
+    pub fn parent_dir(
+        &self,
+        target: &WriteTarget,
+        create: bool,
+        input: &str,
+    ) -> Result<Dir, PolicyError> {
+        let rel = target
+            .parent
+            .strip_prefix(&target.root)
+            .map_err(|_| PolicyError::Outside {
+                path: input.to_owned(),
+                roots: self.roots_text(),
+                how: "",
+            })?;
+        let root = Dir::open(&target.root).map_err(|e| self.open_error(e, input))?;
+        let dir = if create {
+            root.create_beneath(rel)
+        } else {
+            root.open_beneath(rel)
+        };
+        let dir = dir.map_err(|e| self.open_error(e, input))?;
+        self.verify_fd(&dir, input)?;
+        Ok(dir)
+    }
+
     /// Refuses protected paths.
     pub fn check_writable(&self, resolved: &Path, input: &str) -> Result<(), PolicyError> {
         if let Some(why) = self.files.protected.reason(resolved) {
@@ -375,10 +410,13 @@ impl FileScope {
 
     /// On Linux, asks the kernel where an opened descriptor really is and refuses it when that
     /// is outside the roots. This closes the gap between resolving a path and opening it.
-    pub fn verify_fd(&self, file: &File, input: &str) -> Result<(), PolicyError> {
+    pub fn verify_fd(
+        &self,
+        file: &impl std::os::fd::AsRawFd,
+        input: &str,
+    ) -> Result<(), PolicyError> {
         #[cfg(target_os = "linux")]
         {
-            use std::os::fd::AsRawFd;
             let real = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()));
             if let Ok(real) = real
                 && self.containing_root(&real).is_none()
@@ -398,9 +436,6 @@ impl FileScope {
 
 pub(crate) enum OpenMode {
     Read,
-    /// Create a new file; fails when anything exists at the path.
-    CreateNew,
-    Append,
 }
 
 /// Opens without following a final symlink (`O_NOFOLLOW`) and without blocking on a FIFO.
@@ -410,16 +445,6 @@ pub(crate) fn open_nofollow(path: &Path, mode: OpenMode) -> io::Result<File> {
     match mode {
         OpenMode::Read => {
             o.read(true)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC);
-        }
-        OpenMode::CreateNew => {
-            o.write(true)
-                .create_new(true)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-                .mode(0o666);
-        }
-        OpenMode::Append => {
-            o.append(true)
                 .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC);
         }
     }

@@ -16,6 +16,7 @@ pub mod stream;
 pub mod text;
 pub mod time;
 pub mod tokens;
+pub mod trash;
 pub mod uri;
 pub mod watch;
 

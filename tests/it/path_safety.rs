@@ -532,3 +532,211 @@ async fn swapping_a_file_for_a_symlink_during_a_burst_of_reads() {
     assert!(flips > 10, "the race really ran ({flips} flips)");
     assert!(leaked.is_empty(), "outside content leaked: {leaked:?}");
 }
+
+/// Who swaps the folder while the writes run.
+enum Swapper {
+    /// A thread of this test.
+    Thread,
+    /// A shell loop started through switchboard's own `process_start`.
+    ProcessStart,
+}
+
+/// A folder is swapped for a symlink to the outside, over and over, while writes, copies,
+/// moves, deletes and folder creations run into it. Nothing may appear or change outside the
+/// roots, and no temporary file may be left anywhere.
+async fn writes_against_a_swapping_folder(swapper: Swapper, rounds: usize) {
+    let p = Project::new();
+    p.write("seed.txt", "seed\n");
+    std::fs::create_dir(p.root.join("dir")).unwrap();
+    for name in ["log.txt", "victim.txt", "secret.txt"] {
+        p.write(&format!("dir/{name}"), "inside\n");
+        std::fs::write(p.outside.join(name), "TOP-SECRET outside\n").unwrap();
+    }
+    let before = p.outside_snapshot();
+    let s = session(p.settings()).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let (root, outside) = (p.root.clone(), p.outside.clone());
+    let counter = p.root.join("flips");
+    let (thread, process) = match swapper {
+        Swapper::Thread => {
+            let stop = stop.clone();
+            let t = std::thread::spawn(move || {
+                let (dir, tmp_dir) = (root.join("dir"), root.join("dir.tmp"));
+                let mut flips = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let _ = std::fs::rename(&dir, &tmp_dir);
+                    let _ = symlink(&outside, &dir);
+                    std::thread::yield_now();
+                    let _ = std::fs::remove_file(&dir);
+                    let _ = std::fs::rename(&tmp_dir, &dir);
+                    flips += 1;
+                }
+                flips
+            });
+            (Some(t), None)
+        }
+        Swapper::ProcessStart => {
+            let script = format!(
+                "n=0; while :; do mv dir dir.tmp; ln -s {out} dir; rm dir; mv dir.tmp dir; n=$((n+1)); [ $((n % 50)) = 0 ] && echo $n > flips; done",
+                out = outside.display()
+            );
+            let started = s.ok("process_start", json!({"command": script})).await;
+            (None, Some(started["id"].as_str().unwrap().to_owned()))
+        }
+    };
+    let mut done = 0u64;
+    for i in 0..rounds {
+        let calls = [
+            (
+                "write_file",
+                json!({"path": "dir/secret.txt", "content": format!("round {i}\n")}),
+            ),
+            (
+                "write_file",
+                json!({"path": "dir/log.txt", "content": "line\n", "mode": "append"}),
+            ),
+            (
+                "write_file",
+                json!({"path": format!("dir/new{i}.txt"), "content": "new\n", "mode": "create"}),
+            ),
+            (
+                "create_directory",
+                json!({"path": format!("dir/made{i}/inner")}),
+            ),
+            (
+                "copy_path",
+                json!({"source": "seed.txt", "destination": format!("dir/copy{i}.txt")}),
+            ),
+            (
+                "move_path",
+                json!({"source": format!("dir/copy{i}.txt"), "destination": format!("dir/moved{i}.txt")}),
+            ),
+            (
+                "write_file",
+                json!({"path": "dir/victim.txt", "content": "inside\n"}),
+            ),
+            (
+                "delete_path",
+                json!({"path": "dir/victim.txt", "permanent": true}),
+            ),
+        ];
+        for (tool, args) in calls {
+            let r = s.call(tool, args).await;
+            if r.is_error != Some(true) {
+                done += 1;
+            }
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let flips = match (thread, process) {
+        (Some(t), _) => t.join().unwrap(),
+        (_, Some(id)) => {
+            s.ok("process_kill", json!({"id": id})).await;
+            std::fs::read_to_string(&counter)
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+                .unwrap_or(0)
+        }
+        _ => unreachable!(),
+    };
+    // The swapper may have stopped half-way: drop its link, so the checks below see only
+    // real entries (a call may also have made a new `dir` while the real one was away).
+    if std::fs::symlink_metadata(p.root.join("dir")).is_ok_and(|m| m.is_symlink()) {
+        std::fs::remove_file(p.root.join("dir")).unwrap();
+    }
+    assert!(flips > 10, "the race really ran ({flips} flips)");
+    assert!(done > 0, "some calls went through");
+    assert_eq!(
+        before,
+        p.outside_snapshot(),
+        "something outside the roots was created or changed ({done} calls succeeded, {flips} flips)"
+    );
+    let debris: Vec<_> = walkdir(&p.root)
+        .into_iter()
+        .filter(|e| e.to_string_lossy().contains(".switchboard-"))
+        .collect();
+    assert!(debris.is_empty(), "temporary files left behind: {debris:?}");
+}
+
+fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = e.path();
+        if e.file_type().unwrap().is_dir() {
+            out.extend(walkdir(&path));
+        }
+        out.push(path);
+    }
+    out
+}
+
+#[tokio::test]
+async fn writes_race_a_folder_swapped_by_a_thread() {
+    writes_against_a_swapping_folder(Swapper::Thread, 400).await;
+}
+
+#[tokio::test]
+async fn writes_race_a_folder_swapped_by_a_process_switchboard_started() {
+    writes_against_a_swapping_folder(Swapper::ProcessStart, 250).await;
+}
+
+/// A file inside a root that is a hard link to a file outside: appending would write through
+/// the link, so it is refused unless `files.hard_link_writes` allows it; a replacing write
+/// swaps the link for a new file and leaves the outside file alone.
+#[tokio::test]
+async fn hard_links_to_outside_files_are_never_written_through() {
+    let p = Project::new();
+    let secret = p.outside.join("secret.txt");
+    std::fs::write(&secret, "TOP-SECRET\n").unwrap();
+    std::fs::hard_link(&secret, p.root.join("link.txt")).unwrap();
+    let before = p.outside_snapshot();
+    let s = session(p.settings()).await;
+    refused(
+        &s,
+        &p,
+        "write_file",
+        json!({"path": "link.txt", "content": "more\n", "mode": "append"}),
+        "hard links",
+    )
+    .await;
+    let msg = s
+        .err(
+            "write_file",
+            json!({"path": "link.txt", "content": "x", "mode": "append"}),
+        )
+        .await;
+    assert!(msg.contains("files.hard_link_writes"), "{msg}");
+    s.ok(
+        "write_file",
+        json!({"path": "link.txt", "content": "replaced\n"}),
+    )
+    .await;
+    assert_eq!(p.read("link.txt"), "replaced\n");
+    assert_eq!(
+        before,
+        p.outside_snapshot(),
+        "the outside file is unchanged"
+    );
+    s.ok(
+        "edit_file",
+        json!({"path": "link.txt", "edits": [{"old": "replaced", "new": "edited"}]}),
+    )
+    .await;
+    assert_eq!(before, p.outside_snapshot());
+
+    // Allowed on purpose: the append goes through, as configured.
+    std::fs::remove_file(p.root.join("link.txt")).unwrap();
+    std::fs::hard_link(&secret, p.root.join("link.txt")).unwrap();
+    let mut settings = p.settings();
+    settings.files.hard_link_writes = true;
+    let s = session(settings).await;
+    s.ok(
+        "write_file",
+        json!({"path": "link.txt", "content": "more\n", "mode": "append"}),
+    )
+    .await;
+    assert_eq!(
+        std::fs::read_to_string(&secret).unwrap(),
+        "TOP-SECRET\nmore\n"
+    );
+}

@@ -76,7 +76,7 @@ impl Switchboard {
         let (max_rows, max_bytes) = (dbs.settings.max_export_rows, dbs.settings.max_export_bytes);
         let (tx, rx) = tokio::sync::mpsc::channel(256);
         let file = tmp
-            .as_file()
+            .file()
             .try_clone()
             .map_err(|e| ToolError::io(&args.path, e))?;
         let writer = tokio::task::spawn_blocking(move || {
@@ -89,8 +89,8 @@ impl Switchboard {
             .map_err(|e| ToolError::io(&args.path, e))?;
         produced?;
         let created = target.existing.is_none();
-        let (path, input, overwrite) = (target.path.clone(), args.path.clone(), args.overwrite);
-        blocking(move || put_in_place(tmp, &path, overwrite, &input)).await?;
+        let (to, input, overwrite) = (target.clone(), args.path.clone(), args.overwrite);
+        blocking(move || put_in_place(tmp, &to, overwrite, &input)).await?;
         Ok(Json(DbExportCsvOutput {
             path: display(&target.path),
             columns: written.columns,

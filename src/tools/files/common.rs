@@ -1,14 +1,17 @@
 //! Pieces several file tools share: entry descriptions, atomic writes, walker set-up and path
 //! completion. Every path here has already been resolved by the policy.
 
+use std::ffi::OsStr;
 use std::fs::{File, Metadata};
 use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::policy::{FileScope, WriteTarget};
+use crate::policy::beneath::{Kind, Temp, stat_fd};
+use crate::policy::{Dir, FileScope, WriteTarget};
 use crate::support::time::rfc3339;
 use crate::tools::ToolError;
 
@@ -72,22 +75,40 @@ pub fn display(p: &Path) -> String {
     p.display().to_string()
 }
 
-/// Creates the missing folders above a write target, refusing protected ones.
-pub fn create_parents(
-    scope: &FileScope,
-    target: &WriteTarget,
-    input: &str,
-) -> Result<(), ToolError> {
+/// Opens the folder a write lands in (see [`FileScope::parent_dir`]), creating the missing
+/// folders on the way, each checked not to be protected.
+pub fn open_parent(scope: &FileScope, target: &WriteTarget, input: &str) -> Result<Dir, ToolError> {
     if target.missing_parents {
         scope.check_writable(&target.parent, input)?;
-        std::fs::create_dir_all(&target.parent).map_err(|e| ToolError::io(input, e))?;
     }
-    Ok(())
+    Ok(scope.parent_dir(target, target.missing_parents, input)?)
 }
 
-/// Replaces (or creates) a file atomically: a temporary file in the same folder, checked to be
-/// inside the roots, filled by `fill`, synced, then renamed over the target. Readers see the old
-/// or the new content, never a mix; an existing file keeps its permissions.
+/// A temporary file in `dir`, checked to be inside the roots, with the permissions of the file
+/// it will replace (when there is one).
+fn temp_in(
+    scope: &FileScope,
+    dir: Dir,
+    name: &OsStr,
+    suffix: &str,
+    input: &str,
+) -> Result<Temp, ToolError> {
+    let io = |e: std::io::Error| ToolError::io(input, e);
+    let replaced = dir.stat(name).map_err(io)?;
+    let tmp = dir.temp(".switchboard-", suffix).map_err(io)?;
+    scope.verify_fd(tmp.file(), input)?;
+    if let Some(st) = replaced.filter(|st| st.kind == Kind::File) {
+        tmp.file()
+            .set_permissions(std::fs::Permissions::from_mode(st.mode))
+            .map_err(io)?;
+    }
+    Ok(tmp)
+}
+
+/// Replaces (or creates) a file atomically: a temporary file in the same folder, filled by
+/// `fill`, synced, then renamed over the target, every step relative to the folder's
+/// descriptor. Readers see the old or the new content, never a mix; an existing file keeps its
+/// permissions; a hard link is replaced, never written through; nothing is left behind on failure.
 pub fn replace_atomic(
     scope: &FileScope,
     target: &WriteTarget,
@@ -95,23 +116,10 @@ pub fn replace_atomic(
     fill: impl FnOnce(&mut File) -> std::io::Result<()>,
 ) -> Result<(), ToolError> {
     let io = |e: std::io::Error| ToolError::io(input, e);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".switchboard-")
-        .suffix(".tmp")
-        .tempfile_in(&target.parent)
-        .map_err(io)?;
-    scope.verify_fd(tmp.as_file(), input)?;
-    if let Ok(md) = std::fs::symlink_metadata(&target.path)
-        && md.is_file()
-    {
-        tmp.as_file()
-            .set_permissions(md.permissions())
-            .map_err(io)?;
-    }
-    fill(tmp.as_file_mut()).map_err(io)?;
-    tmp.as_file().sync_data().map_err(io)?;
-    tmp.persist(&target.path).map_err(|e| io(e.error))?;
-    Ok(())
+    let dir = open_parent(scope, target, input)?;
+    let mut tmp = temp_in(scope, dir, target.name(), ".tmp", input)?;
+    fill(tmp.file_mut()).map_err(io)?;
+    tmp.persist(target.name(), true).map_err(io)
 }
 
 /// [`replace_atomic`] with the new content in memory.
@@ -133,7 +141,7 @@ pub fn staged_file(
     overwrite: bool,
     parents: bool,
     suffix: &str,
-) -> Result<(WriteTarget, tempfile::NamedTempFile), ToolError> {
+) -> Result<(WriteTarget, Temp), ToolError> {
     let target = scope.for_write(input)?;
     match target.existing {
         Some(t) if !t.is_file() => {
@@ -154,48 +162,74 @@ pub fn staged_file(
             display(&target.parent)
         )));
     }
-    create_parents(scope, &target, input)?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".switchboard-")
-        .suffix(suffix)
-        .tempfile_in(&target.parent)
-        .map_err(|e| ToolError::io(input, e))?;
-    scope.verify_fd(tmp.as_file(), input)?;
+    let dir = open_parent(scope, &target, input)?;
+    let tmp = temp_in(scope, dir, target.name(), suffix, input)?;
     Ok((target, tmp))
 }
 
-/// Syncs a [`staged_file`] and renames it onto its destination (never over a file that
-/// appeared meanwhile, unless `overwrite`).
+/// Syncs a [`staged_file`] and renames it onto its destination in the same folder (never over
+/// a file that appeared meanwhile, unless `overwrite`).
 pub fn put_in_place(
-    tmp: tempfile::NamedTempFile,
-    path: &Path,
+    tmp: Temp,
+    target: &WriteTarget,
     overwrite: bool,
     input: &str,
 ) -> Result<(), ToolError> {
-    tmp.as_file()
-        .sync_data()
-        .map_err(|e| ToolError::io(input, e))?;
-    let saved = if overwrite {
-        tmp.persist(path).map(|_| ())
-    } else {
-        tmp.persist_noclobber(path).map(|_| ())
-    };
-    saved.map_err(|e| ToolError::io(input, e.error))
+    tmp.persist(target.name(), overwrite)
+        .map_err(|e| ToolError::io(input, e))
 }
 
-/// Creates a new file exclusively (fails if anything appeared there) and writes `bytes`.
+/// Creates a new file exclusively in the target's folder (fails if anything appeared there)
+/// and writes `bytes`.
 pub fn write_new(
     scope: &FileScope,
-    path: &Path,
+    dir: &Dir,
+    target: &WriteTarget,
     bytes: &[u8],
     input: &str,
 ) -> Result<(), ToolError> {
-    let mut f: File =
-        crate::policy::paths::open_nofollow(path, crate::policy::paths::OpenMode::CreateNew)
-            .map_err(|e| ToolError::io(input, e))?;
+    let io = |e: std::io::Error| ToolError::io(input, e);
+    let mut f = dir
+        .open_file(
+            target.name(),
+            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL,
+            0o666,
+        )
+        .map_err(|e| scope.open_error(e, input))?;
     scope.verify_fd(&f, input)?;
-    f.write_all(bytes).map_err(|e| ToolError::io(input, e))?;
-    Ok(())
+    f.write_all(bytes).map_err(io)
+}
+
+/// Opens an existing file in the target's folder for appending: a regular file, not a symlink,
+/// and, unless `files.hard_link_writes` allows it, without other hard links (one could lead
+/// outside the roots, and appending would write through it).
+pub fn open_append(
+    scope: &FileScope,
+    dir: &Dir,
+    target: &WriteTarget,
+    input: &str,
+) -> Result<File, ToolError> {
+    let f = dir
+        .open_file(
+            target.name(),
+            libc::O_WRONLY | libc::O_APPEND | libc::O_NONBLOCK,
+            0,
+        )
+        .map_err(|e| scope.open_error(e, input))?;
+    scope.verify_fd(&f, input)?;
+    let st = stat_fd(&f).map_err(|e| ToolError::io(input, e))?;
+    if st.kind != Kind::File {
+        return Err(ToolError::invalid(format!(
+            "`{input}` is not a regular file; refusing to write it"
+        )));
+    }
+    if st.links > 1 && !scope.files.hard_link_writes {
+        return Err(ToolError::invalid(format!(
+            "`{input}` has {} hard links, and appending would change every one of them (a link can lead outside the roots). Use mode=write to replace the file with a new one, or set files.hard_link_writes: true",
+            st.links
+        )));
+    }
+    Ok(f)
 }
 
 /// Walker settings shared by the searching tools: never follows symlinks (so a walk cannot
@@ -250,37 +284,4 @@ pub fn protected_inside(scope: &FileScope, dir: &Path, input: &str) -> Result<()
         })?;
     }
     Ok(())
-}
-
-/// Renames without replacing anything at `to` (Linux: `renameat2(RENAME_NOREPLACE)`, so no
-/// other process can slip a file in between check and rename).
-pub fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
-    #[cfg(target_os = "linux")]
-    {
-        use std::ffi::CString;
-        use std::os::unix::ffi::OsStrExt;
-        let f = CString::new(from.as_os_str().as_bytes())?;
-        let t = CString::new(to.as_os_str().as_bytes())?;
-        // SAFETY: both pointers are valid NUL-terminated strings for the duration of the call.
-        let rc = unsafe {
-            libc::renameat2(
-                libc::AT_FDCWD,
-                f.as_ptr(),
-                libc::AT_FDCWD,
-                t.as_ptr(),
-                libc::RENAME_NOREPLACE,
-            )
-        };
-        if rc == 0 {
-            return Ok(());
-        }
-        let err = std::io::Error::last_os_error();
-        if !matches!(err.raw_os_error(), Some(libc::ENOSYS) | Some(libc::EINVAL)) {
-            return Err(err);
-        }
-    }
-    if std::fs::symlink_metadata(to).is_ok() {
-        return Err(std::io::Error::from(std::io::ErrorKind::AlreadyExists));
-    }
-    std::fs::rename(from, to)
 }

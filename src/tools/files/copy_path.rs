@@ -2,8 +2,9 @@
 //! exclusively; symlinks are copied as links only when they point inside the roots; protected
 //! destinations (e.g. `.git/hooks/…`) are skipped and reported.
 
+use std::ffi::OsStr;
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::service::RequestContext;
@@ -11,9 +12,8 @@ use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{create_parents, display, replace_atomic, walker};
-use crate::policy::FileScope;
-use crate::policy::paths::{OpenMode, open_nofollow};
+use super::common::{display, open_parent, replace_atomic, walker};
+use crate::policy::{Dir, FileScope};
 use crate::server::Switchboard;
 use crate::tools::{ToolError, blocking};
 
@@ -77,7 +77,9 @@ pub fn copy_path(scope: &FileScope, args: &CopyPathArgs) -> Result<CopyPathOutpu
         }
         _ => {}
     }
-    create_parents(scope, &dst, &args.destination)?;
+    // The copy is made by descriptor: the destination's folder is opened without following a
+    // symlink, and every folder of a copied tree is made and then opened the same way.
+    let to_dir = open_parent(scope, &dst, &args.destination)?;
     let mut out = CopyPathOutput {
         source: display(&src.path),
         destination: display(&dst.path),
@@ -93,13 +95,12 @@ pub fn copy_path(scope: &FileScope, args: &CopyPathArgs) -> Result<CopyPathOutpu
             let mut copied = 0;
             replace_atomic(scope, &dst, &args.destination, |to| {
                 copied = std::io::copy(&mut from, to)?;
-                Ok(())
+                to.set_permissions(perms)
             })?;
             out.bytes = copied;
         } else {
-            out.bytes = copy_file(scope, &mut from, &dst.path, &args.destination)?;
+            out.bytes = copy_file(scope, &mut from, &to_dir, dst.name(), &args.destination)?;
         }
-        let _ = std::fs::set_permissions(&dst.path, perms);
         out.files = 1;
         return Ok(out);
     }
@@ -117,6 +118,9 @@ pub fn copy_path(scope: &FileScope, args: &CopyPathArgs) -> Result<CopyPathOutpu
             args.source
         )));
     }
+    let mut top: Option<Dir> = None;
+    // The folder the previous entry went into: entries of one folder come together.
+    let mut last: Option<(PathBuf, Dir)> = None;
     for entry in entries {
         let rel = entry
             .path()
@@ -124,24 +128,42 @@ pub fn copy_path(scope: &FileScope, args: &CopyPathArgs) -> Result<CopyPathOutpu
             .unwrap_or(Path::new(""));
         let to = dst.path.join(rel);
         let shown = to.display().to_string();
+        let io = |e| ToolError::io(&shown, e);
+        let Some(ft) = entry.file_type() else {
+            continue;
+        };
+        let Some(top) = &top else {
+            // The walk starts with the folder itself.
+            to_dir.mkdir(dst.name(), 0o777).map_err(io)?;
+            top = Some(to_dir.child(dst.name()).map_err(|e| scope.open_error(e, &shown))?);
+            out.folders += 1;
+            continue;
+        };
         if let Some(why) = scope.files.protected.reason(&to) {
             out.skipped.push(format!("{shown}: protected ({why})"));
             continue;
         }
-        let Some(ft) = entry.file_type() else {
+        let (Some(name), Some(parent)) = (rel.file_name(), rel.parent()) else {
             continue;
         };
+        let dir = match &last {
+            Some((p, d)) if p == parent => d,
+            _ => {
+                let d = top
+                    .open_beneath(parent)
+                    .map_err(|e| scope.open_error(e, &shown))?;
+                &last.insert((parent.to_path_buf(), d)).1
+            }
+        };
         if ft.is_dir() {
-            std::fs::create_dir_all(&to).map_err(|e| ToolError::io(&shown, e))?;
+            dir.mkdir(name, 0o777).map_err(io)?;
             out.folders += 1;
         } else if ft.is_symlink() {
             let inside = std::fs::canonicalize(entry.path())
                 .ok()
                 .is_some_and(|t| scope.roots().iter().any(|r| t.starts_with(&r.path)));
             match std::fs::read_link(entry.path()) {
-                Ok(link) if inside => {
-                    std::os::unix::fs::symlink(link, &to).map_err(|e| ToolError::io(&shown, e))?
-                }
+                Ok(link) if inside => dir.symlink(&link, name).map_err(io)?,
                 _ => out.skipped.push(format!(
                     "{shown}: symlink pointing outside the roots (or dangling)"
                 )),
@@ -155,10 +177,7 @@ pub fn copy_path(scope: &FileScope, args: &CopyPathArgs) -> Result<CopyPathOutpu
                     continue;
                 }
             };
-            out.bytes += copy_file(scope, &mut from, &to, &shown)?;
-            if let Ok(md) = from.metadata() {
-                let _ = std::fs::set_permissions(&to, md.permissions());
-            }
+            out.bytes += copy_file(scope, &mut from, dir, name, &shown)?;
             out.files += 1;
         } else {
             out.skipped.push(format!("{shown}: not a regular file"));
@@ -167,10 +186,25 @@ pub fn copy_path(scope: &FileScope, args: &CopyPathArgs) -> Result<CopyPathOutpu
     Ok(out)
 }
 
-fn copy_file(scope: &FileScope, from: &mut File, to: &Path, input: &str) -> Result<u64, ToolError> {
-    let mut dest = open_nofollow(to, OpenMode::CreateNew).map_err(|e| ToolError::io(input, e))?;
+/// Copies an open file to a new file `name` in `dir` (created exclusively, never through a
+/// symlink), with the source's permissions.
+fn copy_file(
+    scope: &FileScope,
+    from: &mut File,
+    dir: &Dir,
+    name: &OsStr,
+    input: &str,
+) -> Result<u64, ToolError> {
+    let io = |e| ToolError::io(input, e);
+    let mut dest = dir
+        .open_file(name, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, 0o600)
+        .map_err(|e| scope.open_error(e, input))?;
     scope.verify_fd(&dest, input)?;
-    std::io::copy(from, &mut dest).map_err(|e| ToolError::io(input, e))
+    let copied = std::io::copy(from, &mut dest).map_err(io)?;
+    if let Ok(md) = from.metadata() {
+        dest.set_permissions(md.permissions()).map_err(io)?;
+    }
+    Ok(copied)
 }
 
 #[tool_router(router = copy_path_router, vis = "pub(crate)")]

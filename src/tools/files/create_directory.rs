@@ -49,7 +49,14 @@ pub fn create_directory(
         None => {}
     }
     scope.check_writable(&target.parent, input)?;
-    std::fs::create_dir_all(&target.path).map_err(|e| ToolError::io(input, e))?;
+    // Each missing folder is made in the one above it, opened by descriptor without
+    // following a symlink.
+    let parent = scope.parent_dir(&target, true, input)?;
+    match parent.mkdir(target.name(), 0o777) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(ToolError::io(input, e)),
+    }
     // The new folder must really be where the policy said (no swapped parent on the way).
     let made = scope.existing(input)?;
     Ok(CreateDirectoryOutput {

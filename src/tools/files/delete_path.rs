@@ -73,14 +73,14 @@ pub fn delete_path(
         protected_inside(scope, &target.path, input)?;
     }
     let permanent = args.permanent.unwrap_or(!scope.files.trash);
+    // Both ways work on the entry's folder by descriptor: a folder swapped for a symlink
+    // meanwhile cannot turn this into a delete outside the roots.
+    let dir = scope.parent_dir(&target, false, input)?;
     if permanent {
-        let r = match kind {
-            EntryKind::Dir => std::fs::remove_dir_all(&target.path),
-            _ => std::fs::remove_file(&target.path),
-        };
-        r.map_err(|e| ToolError::io(input, e))?;
+        dir.remove_tree(target.name())
+            .map_err(|e| ToolError::io(input, e))?;
     } else {
-        trash::delete(&target.path).map_err(|e| {
+        crate::support::trash::trash(&dir, target.name(), &target.path).map_err(|e| {
             ToolError::invalid(format!("`{input}` could not be moved to the trash ({e}); pass permanent: true to delete it for good"))
         })?;
     }

@@ -7,7 +7,7 @@ use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{create_parents, display, protected_inside, rename_noreplace};
+use super::common::{display, open_parent, protected_inside};
 use crate::policy::FileScope;
 use crate::server::Switchboard;
 use crate::tools::{ToolError, blocking};
@@ -89,13 +89,11 @@ pub fn move_path(scope: &FileScope, args: &MovePathArgs) -> Result<MovePathOutpu
         Some(_) => true,
         None => false,
     };
-    create_parents(scope, &dst, &args.destination)?;
     let io = |e| ToolError::io(&args.source, e);
-    let result = if replaced {
-        std::fs::rename(&src.path, &dst.path)
-    } else {
-        rename_noreplace(&src.path, &dst.path)
-    };
+    // Both folders by descriptor, so the rename happens exactly where the checks looked.
+    let from = scope.parent_dir(&src, false, &args.source)?;
+    let to = open_parent(scope, &dst, &args.destination)?;
+    let result = from.rename(src.name(), &to, dst.name(), replaced);
     match result {
         Ok(()) => {}
         Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {
@@ -107,12 +105,7 @@ pub fn move_path(scope: &FileScope, args: &MovePathArgs) -> Result<MovePathOutpu
                 create_parents: args.create_parents,
             };
             super::copy_path::copy_path(scope, &copy)?;
-            if kind.is_dir() {
-                std::fs::remove_dir_all(&src.path)
-            } else {
-                std::fs::remove_file(&src.path)
-            }
-            .map_err(io)?;
+            from.remove_tree(src.name()).map_err(io)?;
         }
         Err(e) => return Err(io(e)),
     }

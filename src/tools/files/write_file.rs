@@ -8,9 +8,8 @@ use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{create_parents, display, write_atomic, write_new};
+use super::common::{display, open_append, open_parent, write_atomic, write_new};
 use crate::policy::FileScope;
-use crate::policy::paths::{OpenMode, open_nofollow};
 use crate::server::Switchboard;
 use crate::support::text::human_bytes;
 use crate::tools::{ToolError, blocking};
@@ -89,15 +88,13 @@ pub fn write_file(scope: &FileScope, args: &WriteFileArgs) -> Result<WriteFileOu
         }
         _ => {}
     }
-    create_parents(scope, &target, input)?;
     let bytes = args.content.as_bytes();
     let created = target.existing.is_none();
     match (args.mode, created) {
-        (_, true) => write_new(scope, &target.path, bytes, input)?,
+        (_, true) => write_new(scope, &open_parent(scope, &target, input)?, &target, bytes, input)?,
         (WriteMode::Append, false) => {
-            let mut f = open_nofollow(&target.path, OpenMode::Append)
-                .map_err(|e| scope.open_error(e, input))?;
-            scope.verify_fd(&f, input)?;
+            let dir = open_parent(scope, &target, input)?;
+            let mut f = open_append(scope, &dir, &target, input)?;
             f.write_all(bytes).map_err(|e| ToolError::io(input, e))?;
         }
         _ => write_atomic(scope, &target, bytes, input)?,

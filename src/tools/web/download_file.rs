@@ -96,7 +96,7 @@ pub async fn download_file(
         return Err(too_large());
     }
     let file = tmp
-        .as_file()
+        .file()
         .try_clone()
         .map_err(|e| ToolError::io(&args.path, e))?;
     let mut out = tokio::fs::File::from_std(file);
@@ -121,8 +121,8 @@ pub async fn download_file(
         .map_err(|e| ToolError::io(&args.path, e))?;
     drop(out);
     let created = target.existing.is_none();
-    let (path, input, overwrite) = (target.path.clone(), args.path.clone(), args.overwrite);
-    blocking(move || put_in_place(tmp, &path, overwrite, &input)).await?;
+    let (to, input, overwrite) = (target.clone(), args.path.clone(), args.overwrite);
+    blocking(move || put_in_place(tmp, &to, overwrite, &input)).await?;
     let mime = opened
         .headers
         .get(reqwest::header::CONTENT_TYPE)
