@@ -652,8 +652,8 @@ fn build(
     own_paths.extend(resource_dirs.iter().cloned());
     own_paths.extend(tool_dirs.iter().cloned());
     own_paths.push(profile.data_dir.clone());
-    let protected = ProtectedPaths::new(&own_paths, &f.protected)
-        .map_err(|m| ConfigError::new(file, "files.protected", m))?;
+    let protected = ProtectedPaths::new(&own_paths, &f.protected, &f.allow_protected)
+        .map_err(|(key, m)| ConfigError::new(file, key, m))?;
 
     let level = overrides
         .log_level

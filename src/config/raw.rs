@@ -41,6 +41,7 @@ pub struct Reserved {}
 pub struct RawFiles {
     pub roots: Vec<String>,
     pub protected: Vec<String>,
+    pub allow_protected: Vec<String>,
     pub max_read_bytes: u64,
     pub max_media_bytes: u64,
     pub max_write_bytes: u64,
@@ -61,6 +62,7 @@ impl Default for RawFiles {
         Self {
             roots: Vec::new(),
             protected: Vec::new(),
+            allow_protected: Vec::new(),
             max_read_bytes: 256 * 1024,
             max_media_bytes: 10 * 1024 * 1024,
             max_write_bytes: 50 * 1024 * 1024,

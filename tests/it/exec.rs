@@ -261,6 +261,10 @@ async fn sandbox_confines_writes_and_network() {
     }
     let p = Project::new();
     std::fs::create_dir_all(p.root.join(".git/hooks")).unwrap();
+    // Files that make other programs run code are read-only inside the sandbox too.
+    std::fs::create_dir_all(p.root.join(".vscode")).unwrap();
+    p.write(".vscode/tasks.json", "{}\n");
+    p.write(".npmrc", "\n");
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let outside = p.outside.join("escaped.txt");
@@ -270,7 +274,7 @@ async fn sandbox_confines_writes_and_network() {
     let home_probe = std::path::PathBuf::from(std::env::var("HOME").unwrap())
         .join(format!(".switchboard-sandbox-probe-{}", rand_digits()));
     let script = format!(
-        "echo in > inside.txt; echo out > {}; echo x > {}; echo hook > .git/hooks/pre-commit; {connect}",
+        "echo in > inside.txt; echo out > {}; echo x > {}; echo hook > .git/hooks/pre-commit; echo task > .vscode/tasks.json; echo rc >> .npmrc; {connect}",
         outside.display(),
         home_probe.display()
     );
@@ -293,6 +297,8 @@ async fn sandbox_confines_writes_and_network() {
         !p.root.join(".git/hooks/pre-commit").exists(),
         "protected path written: {out}"
     );
+    assert_eq!(p.read(".vscode/tasks.json"), "{}\n", "{out}");
+    assert_eq!(p.read(".npmrc"), "\n", "{out}");
     let stdout = out["stdout"].as_str().unwrap();
     assert!(
         !stdout.contains("connected"),

@@ -373,7 +373,7 @@ async fn protected_files_are_never_written() {
     // User-configured globs add to the list.
     let mut settings = p.settings();
     settings.files.protected =
-        switchboard::policy::protected::ProtectedPaths::new(&[], &["*.pem".into()]).unwrap();
+        switchboard::policy::protected::ProtectedPaths::new(&[], &["*.pem".into()], &[]).unwrap();
     let s = session(settings).await;
     assert!(
         s.err("write_file", json!({"path": "KEY.PEM", "content": "x"}))
@@ -739,4 +739,52 @@ async fn hard_links_to_outside_files_are_never_written_through() {
         std::fs::read_to_string(&secret).unwrap(),
         "TOP-SECRET\nmore\n"
     );
+}
+
+/// Files that make another program run code are refused with the reason and the way to open
+/// one on purpose; `files.allow_protected` opens exactly the listed path.
+#[tokio::test]
+async fn files_that_run_code_elsewhere_are_protected_unless_opened() {
+    let p = Project::new();
+    let s = session(p.settings()).await;
+    for (path, why) in [
+        (".vscode/tasks.json", "editor tasks"),
+        (".vscode/launch.json", "editor tasks"),
+        (".envrc", "environment loaders"),
+        (".npmrc", "package managers"),
+        ("eslint.config.js", "linters"),
+        ("sub/.git/hooks/pre-commit", "VCS hooks"),
+        ("App.code-workspace", "editor tasks"),
+    ] {
+        let msg = s
+            .err(
+                "write_file",
+                json!({"path": path, "content": "x", "create_parents": true}),
+            )
+            .await;
+        assert!(msg.contains(why), "{path}: {msg}");
+        assert!(msg.contains("files.allow_protected"), "{path}: {msg}");
+        assert!(!p.root.join(path).exists(), "{path} was written");
+    }
+    let mut settings = p.settings();
+    settings.files.protected = switchboard::policy::protected::ProtectedPaths::new(
+        &[],
+        &[],
+        &[".vscode/tasks.json".into()],
+    )
+    .unwrap();
+    let s = session(settings).await;
+    s.ok(
+        "write_file",
+        json!({"path": ".vscode/tasks.json", "content": "{}", "create_parents": true}),
+    )
+    .await;
+    assert_eq!(p.read(".vscode/tasks.json"), "{}");
+    let msg = s
+        .err(
+            "write_file",
+            json!({"path": ".vscode/launch.json", "content": "{}"}),
+        )
+        .await;
+    assert!(msg.contains("files.allow_protected"), "{msg}");
 }

@@ -278,7 +278,7 @@ pub fn protected_inside(scope: &FileScope, dir: &Path, input: &str) -> Result<()
         let Ok(entry) = entry else { continue };
         scope.check_writable(entry.path(), input).map_err(|_| {
             ToolError::invalid(format!(
-                "`{input}` contains {} which is protected (VCS hooks and config, shell start-up files, MCP host configs, switchboard's own files); refusing to change the folder as a whole",
+                "`{input}` contains {} which is protected (a file that makes another program run code, or switchboard's own); refusing to change the folder as a whole",
                 entry.path().display()
             ))
         })?;
