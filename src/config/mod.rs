@@ -17,7 +17,7 @@ use crate::policy::protected::ProtectedPaths;
 pub use ai::{AgentSettings, AiSettings, BackendKind, BackendSettings};
 pub use comms::CommsSettings;
 pub use database::{ConnectionSettings, DatabaseSettings, Target};
-pub use raw::{RawConfig, SandboxMode};
+pub use raw::{KillScope, RawConfig, SandboxMode};
 pub use tools::ToolSettings;
 
 /// A start-up error in the configuration: which file, which key, and what was expected.
@@ -167,6 +167,8 @@ pub struct ExecSettings {
     pub writable: Vec<PathBuf>,
     /// Extra paths hidden inside the sandbox, beside the built-in credential folders.
     pub hidden: Vec<PathBuf>,
+    /// Which processes `kill_process` may signal (`exec.kill_scope`).
+    pub kill_scope: KillScope,
     pub home: Option<PathBuf>,
     pub rlimits: Rlimits,
     pub max_background: usize,
@@ -1092,6 +1094,7 @@ fn exec_settings(
         },
         max_background: e.background.max_processes,
         background_buffer_bytes: e.background.buffer_bytes,
+        kill_scope: e.kill_scope,
         keep_exited: e.background.keep_exited,
         packages_enabled: e.packages.enabled,
         packages_allow: e.packages.allow.clone(),

@@ -94,6 +94,7 @@ pub struct RawExec {
     pub network: bool,
     pub writable: Vec<PathBuf>,
     pub hidden: Vec<PathBuf>,
+    pub kill_scope: KillScope,
     pub limits: RawRlimits,
     pub background: RawBackground,
     pub packages: RawPackages,
@@ -112,6 +113,7 @@ impl Default for RawExec {
             network: false,
             writable: Vec::new(),
             hidden: Vec::new(),
+            kill_scope: KillScope::Started,
             limits: RawRlimits::default(),
             background: RawBackground::default(),
             packages: RawPackages::default(),
@@ -127,6 +129,15 @@ pub enum SandboxMode {
     Auto,
     Required,
     Off,
+}
+
+/// `exec.kill_scope`: which processes `kill_process` may signal. `started`: only those
+/// switchboard started (and their descendants); `user`: any of the user's own processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KillScope {
+    Started,
+    User,
 }
 
 /// Resource limits set on every child (0 = not set).

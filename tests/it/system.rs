@@ -1,6 +1,5 @@
 //! System and time tools through the protocol, with real processes.
 
-use std::os::unix::process::ExitStatusExt;
 use std::process::Command;
 use std::time::Duration;
 
@@ -49,8 +48,14 @@ async fn system_info_describes_the_machine() {
 async fn list_and_kill_a_real_process() {
     let p = Project::new();
     let s = session(p.settings()).await;
-    let mut child = crate::harness::Reaped::spawn(Command::new("sleep").arg("313"));
-    let pid = child.0.id();
+    // A process switchboard did not start: detached, so its parent is not this test (which
+    // runs switchboard in-process).
+    let out = Command::new("sh")
+        .args(["-c", "sleep 313 >/dev/null 2>&1 & echo $!"])
+        .output()
+        .unwrap();
+    let pid: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let _guard = Detached(pid);
     let listed = s
         .ok(
             "list_processes",
@@ -70,13 +75,27 @@ async fn list_and_kill_a_real_process() {
         .await;
     assert_eq!(by_memory["processes"].as_array().unwrap().len(), 3);
 
+    // Not started by switchboard: refused by default, allowed by exec.kill_scope: user.
+    let refused = s.err("kill_process", json!({"pid": pid})).await;
+    assert!(refused.contains("exec.kill_scope"), "{refused}");
+    assert!(alive(pid), "still running");
+    let mut settings = p.settings();
+    settings.exec.kill_scope = switchboard::config::KillScope::User;
+    let s = session(settings).await;
     let out = s.ok("kill_process", json!({"pid": pid})).await;
     assert_eq!(
         (out["name"].as_str(), out["signal"].as_str()),
         (Some("sleep"), Some("TERM"))
     );
-    let status = child.0.wait().unwrap();
-    assert_eq!(status.signal(), Some(libc::SIGTERM));
+    let mut gone = false;
+    for _ in 0..250 {
+        if !alive(pid) {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(gone, "the signalled process ended");
 
     assert!(
         s.err("kill_process", json!({"pid": 1}))
@@ -95,17 +114,83 @@ async fn list_and_kill_a_real_process() {
             .await
             .contains("ancestor")
     );
+    // A process that has ended and been reaped.
+    let mut ended = Command::new("true").spawn().unwrap();
+    let ended_pid = ended.id();
+    ended.wait().unwrap();
     assert!(
-        s.err("kill_process", json!({"pid": pid}))
+        s.err("kill_process", json!({"pid": ended_pid}))
             .await
             .contains("no process"),
-        "it is gone now"
+        "it is gone"
     );
     assert!(
         s.err("kill_process", json!({"pid": 12, "signal": "BOOM"}))
             .await
             .contains("`arguments.signal`: \"BOOM\" is not one of")
     );
+}
+
+/// A detached helper process, killed when the test ends however it ends.
+struct Detached(u32);
+
+impl Drop for Detached {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) on a pid this test started.
+        unsafe { libc::kill(self.0 as i32, libc::SIGKILL) };
+    }
+}
+
+/// True while `pid` runs (a zombie waiting for its parent counts as ended).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit(')')
+            .next()
+            .is_some_and(|r| !r.trim_start().starts_with('Z'))
+    })
+}
+
+/// By default kill_process reaches what switchboard started, also a grandchild that detached
+/// from its parent (the command's supervisor adopts it).
+#[tokio::test]
+async fn kill_process_reaches_what_switchboard_started() {
+    let p = Project::new();
+    let s = session(p.settings()).await;
+    let started = s.ok("process_start", json!({"command": "sleep 317"})).await;
+    let pid = started["pid"].as_u64().unwrap();
+    let out = s.ok("kill_process", json!({"pid": pid})).await;
+    assert_eq!(out["signal"], "TERM", "{out}");
+    let waited = s
+        .ok(
+            "process_wait",
+            json!({"id": started["id"], "timeout_secs": 10}),
+        )
+        .await;
+    assert_eq!(waited["running"], false, "{waited}");
+    // A grandchild, in a session of its own: found by name, signalled by pid.
+    let started = s
+        .ok(
+            "process_start",
+            json!({"command": "setsid sleep 318 & wait"}),
+        )
+        .await;
+    let mut found = None;
+    for _ in 0..100 {
+        let listed = s.ok("list_processes", json!({"name": "sleep 318"})).await;
+        found = listed["processes"]
+            .as_array()
+            .and_then(|a| a.iter().find(|p| p["name"] == "sleep"))
+            .and_then(|p| p["pid"].as_u64());
+        if found.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let grandchild = found.expect("the grandchild is listed");
+    assert_ne!(grandchild, started["pid"].as_u64().unwrap());
+    let out = s.ok("kill_process", json!({"pid": grandchild})).await;
+    assert_eq!(out["name"], "sleep", "{out}");
+    s.ok("process_kill", json!({"id": started["id"]})).await;
 }
 
 #[test]

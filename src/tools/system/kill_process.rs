@@ -1,11 +1,13 @@
-//! `kill_process`: send a signal to one of the user's own processes. Never pid 0 or 1, never
-//! switchboard itself, and never one of its ancestors (that would take down the host).
+//! `kill_process`: send a signal to a process switchboard started (or, with
+//! `exec.kill_scope: user`, to any of the user's own). Never pid 0 or 1, never switchboard
+//! itself, and never one of its ancestors (that would take down the host).
 
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::config::KillScope;
 use crate::server::Switchboard;
 use crate::tools::{ToolError, blocking};
 
@@ -60,7 +62,11 @@ pub struct KillProcessOutput {
 }
 
 /// Sends the signal after the safety checks. `me` is switchboard's own pid.
-pub fn kill_process(args: &KillProcessArgs, me: u32) -> Result<KillProcessOutput, ToolError> {
+pub fn kill_process(
+    args: &KillProcessArgs,
+    me: u32,
+    scope: KillScope,
+) -> Result<KillProcessOutput, ToolError> {
     use sysinfo::Pid;
     let pid = args.pid;
     if pid <= 1 {
@@ -102,6 +108,11 @@ pub fn kill_process(args: &KillProcessArgs, me: u32) -> Result<KillProcessOutput
             "pid {pid} belongs to another user; only your own processes can be signalled"
         )));
     }
+    if scope == KillScope::Started && !descends_from(&sys, pid, me) {
+        return Err(ToolError::invalid(format!(
+            "pid {pid} was not started by switchboard; kill_process signals only processes started through run_command, run_shell, process_start and the like (and their children). Use process_kill for background processes; the user can set exec.kill_scope: user to allow any of their own processes"
+        )));
+    }
     let name = process.name().to_string_lossy().into_owned();
     // SAFETY: kill(2) with a checked pid and a valid signal number.
     let rc = unsafe { libc::kill(pid as i32, args.signal.number()) };
@@ -118,9 +129,25 @@ pub fn kill_process(args: &KillProcessArgs, me: u32) -> Result<KillProcessOutput
     })
 }
 
+/// True when `me` is among `pid`'s ancestors. A command's supervisor is a subreaper, so a
+/// process that detached from its parent is still below the supervisor, hence below `me`.
+fn descends_from(sys: &sysinfo::System, pid: u32, me: u32) -> bool {
+    let mut up = sys
+        .process(sysinfo::Pid::from_u32(pid))
+        .and_then(|p| p.parent());
+    for _ in 0..256 {
+        match up {
+            Some(p) if p.as_u32() == me => return true,
+            Some(p) if p.as_u32() > 1 => up = sys.process(p).and_then(|p| p.parent()),
+            _ => return false,
+        }
+    }
+    false
+}
+
 #[tool_router(router = kill_process_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Send a signal (TERM by default) to one of your own processes by pid; never switchboard or its host.
+    /// Send a signal (TERM by default) by pid to a process switchboard started; never switchboard or its host.
     #[tool(annotations(
         title = "Kill process",
         read_only_hint = false,
@@ -132,6 +159,7 @@ impl Switchboard {
         &self,
         Parameters(args): Parameters<KillProcessArgs>,
     ) -> Result<Json<KillProcessOutput>, ToolError> {
-        blocking(move || kill_process(&args, std::process::id()).map(Json)).await
+        let scope = self.settings.exec.kill_scope;
+        blocking(move || kill_process(&args, std::process::id(), scope).map(Json)).await
     }
 }
