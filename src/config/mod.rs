@@ -165,6 +165,8 @@ pub struct ExecSettings {
     pub network: bool,
     /// Extra folders writable inside the sandbox (caches such as `~/.cargo`).
     pub writable: Vec<PathBuf>,
+    /// Extra host folders shown read-only inside the sandbox (`exec.readable`).
+    pub readable: Vec<PathBuf>,
     /// Extra paths hidden inside the sandbox, beside the built-in credential folders.
     pub hidden: Vec<PathBuf>,
     /// Which processes `kill_process` may signal (`exec.kill_scope`).
@@ -1085,6 +1087,7 @@ fn exec_settings(
         sandbox: e.sandbox,
         network: e.network,
         writable: paths(&e.writable),
+        readable: paths(&e.readable),
         hidden: paths(&e.hidden),
         home,
         rlimits: Rlimits {

@@ -34,6 +34,8 @@ const HIDDEN_IN_HOME: &[&str] = &[
     ".netrc",
     ".pgpass",
     ".git-credentials",
+    ".cargo/credentials",
+    ".cargo/credentials.toml",
     ".npmrc",
     ".pypirc",
     ".mozilla",
@@ -283,8 +285,18 @@ impl ExecPolicy {
             ),
             mode => match self.sandbox_availability().await {
                 Ok(bwrap) => {
-                    let plan =
-                        self.sandbox_plan(scope, &resolved.root, &resolved.path, &scratch, &req);
+                    let path = env
+                        .iter()
+                        .find(|(k, _)| k == "PATH")
+                        .map(|(_, v)| v.as_os_str());
+                    let plan = self.sandbox_plan(
+                        scope,
+                        &resolved.root,
+                        &resolved.path,
+                        &scratch,
+                        &req,
+                        path,
+                    );
                     (Some((bwrap.clone(), plan)), None)
                 }
                 Err(why) if mode == SandboxMode::Required => {
@@ -318,8 +330,12 @@ impl ExecPolicy {
         cwd: &Path,
         scratch: &tempfile::TempDir,
         req: &ExecRequest,
+        path: Option<&OsStr>,
     ) -> SandboxPlan {
         let s = &self.settings;
+        let mut system: Vec<PathBuf> = sandbox::SYSTEM.iter().map(PathBuf::from).collect();
+        system.extend(toolchains(path, s.home.as_deref()));
+        system.extend(s.readable.iter().cloned());
         let mut writable = vec![root.to_path_buf(), scratch.path().to_path_buf()];
         writable.extend(s.writable.iter().cloned());
         writable.extend(req.extra_writable.iter().cloned());
@@ -340,6 +356,8 @@ impl ExecPolicy {
         }
         hidden.extend(s.hidden.iter().cloned());
         SandboxPlan {
+            system,
+            home: s.home.clone(),
             visible: scope
                 .roots()
                 .iter()
@@ -354,6 +372,57 @@ impl ExecPolicy {
             cwd: cwd.to_path_buf(),
         }
     }
+}
+
+/// Toolchain folders in the home folder that a command found on `PATH` may need beside its own
+/// (rustup's proxies in `~/.cargo/bin` read `~/.rustup`, pyenv's shims read `~/.pyenv`…).
+const HOME_TOOLCHAINS: &[&str] = &[
+    ".cargo",
+    ".rustup",
+    ".pyenv",
+    ".nvm",
+    ".volta",
+    ".bun",
+    ".deno",
+    ".local/bin",
+    ".local/lib",
+    ".local/share/pnpm",
+    ".npm-global",
+    ".sdkman",
+    "go",
+];
+
+/// The folders a command may be found in, shown read-only: each `PATH` entry outside the
+/// system folders with its prefix (`/opt/node/bin` → `/opt/node`, so the interpreter finds its
+/// libraries), and the toolchains in the home folder that exist. A prefix that is the home
+/// folder, `/`, or above them is never shown whole; the entry alone is.
+fn toolchains(path: Option<&OsStr>, home: Option<&Path>) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = Vec::new();
+    let system = |p: &Path| sandbox::SYSTEM.iter().any(|s| p.starts_with(s));
+    for dir in path.map(std::env::split_paths).into_iter().flatten() {
+        if !dir.is_absolute() || system(&dir) {
+            continue;
+        }
+        let prefix = match dir.parent() {
+            Some(up) if dir.ends_with("bin") => up.to_path_buf(),
+            _ => dir.clone(),
+        };
+        let too_wide = |p: &Path| p == Path::new("/") || home.is_some_and(|h| h.starts_with(p));
+        let shown = if too_wide(&prefix) { dir } else { prefix };
+        if !too_wide(&shown) && !out.iter().any(|o| shown.starts_with(o)) {
+            out.retain(|o| !o.starts_with(&shown));
+            out.push(shown);
+        }
+    }
+    if let Some(home) = home {
+        for t in HOME_TOOLCHAINS {
+            let p = home.join(t);
+            if p.exists() && !out.iter().any(|o| p.starts_with(o)) {
+                out.push(p);
+            }
+        }
+    }
+    out
 }
 
 fn refused(what: &str, why: String) -> PolicyError {
@@ -447,5 +516,41 @@ mod tests {
             ..ExecRequest::default()
         };
         assert_eq!(exec.plan(&scope, req).await.unwrap().timeout.as_secs(), 600);
+    }
+}
+
+#[cfg(test)]
+mod toolchain_tests {
+    use super::*;
+
+    #[test]
+    fn path_entries_show_their_prefix_but_never_the_home_folder_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(home.join(".rustup")).unwrap();
+        let path = std::env::join_paths([
+            "/usr/bin",
+            "/opt/node/bin",
+            "/opt/node/lib/tools",
+            home.join("bin").to_str().unwrap(),
+            "/bin",
+            "relative/bin",
+        ])
+        .unwrap();
+        let got = toolchains(Some(&path), Some(&home));
+        assert_eq!(
+            got,
+            vec![
+                PathBuf::from("/opt/node"),
+                home.join("bin"),
+                home.join(".rustup")
+            ]
+        );
+        // `/` and the folders above home are never shown whole.
+        let wide = std::env::join_paths(["/", "/home/bin"]).unwrap();
+        assert_eq!(
+            toolchains(Some(&wide), Some(Path::new("/home/u"))),
+            vec![PathBuf::from("/home/bin")]
+        );
     }
 }

@@ -163,7 +163,13 @@ async def main() -> None:
 async def run(victim: subprocess.Popen) -> None:
     binary, root, mode = sys.argv[1], sys.argv[2], sys.argv[3]
     env = {"HOME": os.environ.get("HOME", "/tmp"), "OLLAMA_HOST": OLLAMA}
-    params = StdioServerParameters(command=binary, args=["--root", root, "--exposure", "full"], env=env)
+    # The sleeper is this script's, not switchboard's: kill_process reaches it only when the
+    # config opens kill_process to all of the user's processes.
+    config = os.path.join(os.path.dirname(root), "kill-scope.yaml")
+    with open(config, "w") as f:
+        f.write("exec:\n  kill_scope: user\n")
+    args = ["--root", root, "--exposure", "full", "--config", config]
+    params = StdioServerParameters(command=binary, args=args, env=env)
     client = Client(params) if mode == "default" else Client(params, mode="legacy")
     async with client:
         print(f"connected: protocol {client.protocol_version}, server {client.server_info}")

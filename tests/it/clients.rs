@@ -396,7 +396,21 @@ fn inspector_cli_lists_strictly_and_calls_every_tool() {
         for a in *args {
             argv.extend(["--tool-arg", a]);
         }
-        let (ok, out, err) = inspect(&cmd, &p.root, &p.base, &argv);
+        // The sleeper was started by this test, not by switchboard: opening kill_process to
+        // any of the user's processes is a config decision.
+        let kill_config = p.base.join("kill-scope.yaml");
+        std::fs::write(&kill_config, "exec:\n  kill_scope: user\n").unwrap();
+        let server_args: &[&str] = if *tool == "kill_process" {
+            &[
+                "--exposure",
+                "full",
+                "--config",
+                kill_config.to_str().unwrap(),
+            ]
+        } else {
+            &["--exposure", "full"]
+        };
+        let (ok, out, err) = inspect_with(&cmd, &p.root, &p.base, &argv, server_args);
         // The Inspector exits non-zero on an error result; its output still shows the result.
         let good = if expected_errors.contains(tool) {
             out.contains("\"isError\": true")

@@ -305,6 +305,33 @@ async fn sandbox_confines_writes_and_network() {
         "network is off by default: {out}"
     );
 
+    // Only an allowlist of the host is there: no other project, no file of the home folder.
+    let home_secret = std::path::PathBuf::from(std::env::var("HOME").unwrap())
+        .join(format!(".switchboard-sandbox-secret-{}", rand_digits()));
+    std::fs::write(&home_secret, "TOP-SECRET\n").unwrap();
+    let project_file = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+    let peek = format!(
+        "cat {} {project_file} 2>&1; echo; ls -a \"$HOME\"; python3 -c 'print(6*7)'",
+        home_secret.display()
+    );
+    let out = s
+        .ok(
+            "run_command",
+            json!({"program": "bash", "args": ["-c", peek]}),
+        )
+        .await;
+    let _ = std::fs::remove_file(&home_secret);
+    let seen = out["stdout"].as_str().unwrap();
+    assert!(
+        !seen.contains("TOP-SECRET"),
+        "a home file was readable: {out}"
+    );
+    assert!(
+        !seen.contains("[package]"),
+        "another project was readable: {out}"
+    );
+    assert!(seen.contains("42"), "system interpreters still run: {out}");
+
     // exec.network: true lets it connect.
     let mut settings = with_sandbox(&p, SandboxMode::Required);
     settings.exec.network = true;

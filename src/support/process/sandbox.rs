@@ -2,18 +2,41 @@
 //! tells whether bubblewrap works on this machine at all (it is installed but refused where
 //! unprivileged user namespaces are disabled).
 //!
-//! The view inside: the whole file system read-only, a fresh `/dev`, `/proc` and `/tmp`,
-//! credential folders hidden, the writable folders bound read-write with the protected paths
-//! inside them bound read-only again, no network unless asked, its own pid, IPC and UTS
-//! namespaces, no capabilities, and death with its parent (the supervisor).
+//! The view inside is an allowlist, nothing else of the host: the system folders read-only
+//! (`/usr`, `/etc`, the library folders…), the toolchains the command can be found in, a
+//! fresh `/dev`, `/proc` and `/tmp`, an empty private home, the other roots read-only, the
+//! writable folders read-write with the protected paths inside them read-only again, no network
+//! unless asked, its own pid, IPC and UTS namespaces, no capabilities, and death with its
+//! parent (the supervisor).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+/// The host's system folders every sandbox shows read-only.
+pub const SYSTEM: &[&str] = &[
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/etc",
+    "/sys",
+    // Where /etc/resolv.conf points on systemd machines.
+    "/run/systemd/resolve",
+    "/nix/store",
+];
+
 /// What one sandboxed run may see and change.
 #[derive(Debug, Clone, Default)]
 pub struct SandboxPlan {
+    /// The host folders shown read-only: system folders and toolchains (a symlink such as
+    /// `/bin` → `usr/bin` is recreated as a symlink).
+    pub system: Vec<PathBuf>,
+    /// The home folder, replaced by an empty private one (toolchains in it are bound back).
+    pub home: Option<PathBuf>,
     /// Bound read-only first: the other roots (they may sit under the fresh `/tmp`).
     pub visible: Vec<PathBuf>,
     /// Bound read-write: the cwd's root, the scratch dir, configured extras.
@@ -39,9 +62,6 @@ pub fn bwrap_argv(bwrap: &Path, plan: &SandboxPlan, command: &[OsString]) -> Vec
         "--unshare-cgroup-try",
         "--cap-drop",
         "ALL",
-        "--ro-bind",
-        "/",
-        "/",
         "--dev",
         "/dev",
         "--proc",
@@ -51,6 +71,20 @@ pub fn bwrap_argv(bwrap: &Path, plan: &SandboxPlan, command: &[OsString]) -> Vec
     ]);
     if !plan.network {
         push(&["--unshare-net"]);
+    }
+    if let Some(home) = &plan.home {
+        a.extend(["--tmpfs".into(), home.into()]);
+    }
+    for s in &plan.system {
+        match std::fs::symlink_metadata(s) {
+            Ok(m) if m.is_symlink() => {
+                if let Ok(target) = std::fs::read_link(s) {
+                    a.extend(["--symlink".into(), target.into(), s.into()]);
+                }
+            }
+            Ok(_) => a.extend(["--ro-bind".into(), s.into(), s.into()]),
+            Err(_) => {}
+        }
     }
     for v in plan.visible.iter().filter(|v| v.exists()) {
         a.extend(["--ro-bind".into(), v.into(), v.into()]);
@@ -92,6 +126,7 @@ pub fn bwrap_argv(bwrap: &Path, plan: &SandboxPlan, command: &[OsString]) -> Vec
 /// used here.
 pub fn probe(bwrap: &Path) -> Result<(), String> {
     let plan = SandboxPlan {
+        system: SYSTEM.iter().map(PathBuf::from).collect(),
         cwd: PathBuf::from("/"),
         ..SandboxPlan::default()
     };
@@ -124,6 +159,8 @@ mod tests {
         let root = dir.path().to_path_buf();
         std::fs::create_dir_all(root.join(".git/hooks")).unwrap();
         let plan = SandboxPlan {
+            system: vec![],
+            home: None,
             visible: vec![],
             writable: vec![root.clone()],
             read_only: vec![root.join(".git/hooks"), root.join("missing")],
