@@ -565,14 +565,28 @@ pub async fn doctor(settings: Arc<Settings>) -> anyhow::Result<u8> {
         (crate::config::SandboxMode::Off, _) => println!(
             "warn exec sandbox is off (exec.sandbox: off): commands run with your full user rights"
         ),
-        (_, Ok(bwrap)) => line(
-            true,
-            format!(
-                "exec sandbox: bubblewrap works ({}); network for commands is {}",
-                bwrap.display(),
-                if settings.exec.network { "on" } else { "off" }
-            ),
-        ),
+        (_, Ok(bwrap)) => {
+            line(
+                true,
+                format!(
+                    "exec sandbox: bubblewrap works ({}); commands see an allowlist of the host (system folders, their toolchains, the roots, a private home); network for commands is {}",
+                    bwrap.display(),
+                    if settings.exec.network { "on" } else { "off" }
+                ),
+            );
+            match crate::support::process::seccomp::filter() {
+                Some(p) => line(
+                    true,
+                    format!(
+                        "exec seccomp filter: on ({} instructions; no new namespaces, mounts, ptrace, keyrings, bpf, modules)",
+                        p.len() / 8
+                    ),
+                ),
+                None => println!(
+                    "warn exec seccomp filter: none for this architecture; sandboxed commands may create namespaces and use ptrace"
+                ),
+            }
+        }
         (crate::config::SandboxMode::Required, Err(why)) => line(
             false,
             format!(
@@ -580,6 +594,12 @@ pub async fn doctor(settings: Arc<Settings>) -> anyhow::Result<u8> {
             ),
         ),
         (_, Err(why)) => println!("warn exec sandbox unavailable, commands run unsandboxed: {why}"),
+    }
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 && settings.exec.rlimits.processes.is_some() {
+        println!(
+            "warn exec.limits.processes does not hold: switchboard runs as root, and the kernel does not apply RLIMIT_NPROC to root. Run switchboard as an ordinary user for the process limit to hold"
+        );
     }
     let found: Vec<&str> = crate::exec::interpreters::interpreters()
         .iter()

@@ -332,6 +332,32 @@ async fn sandbox_confines_writes_and_network() {
     );
     assert!(seen.contains("42"), "system interpreters still run: {out}");
 
+    // The seccomp filter: no new namespaces, no ptrace; threads and ordinary work still run.
+    let probe = concat!(
+        "import ctypes, os, threading\n",
+        "libc = ctypes.CDLL(None, use_errno=True)\n",
+        "for name, call in [('unshare', lambda: libc.unshare(0x10000000)),\n",
+        "                   ('ptrace', lambda: libc.ptrace(16, os.getppid(), 0, 0))]:\n",
+        "    r = call(); print(name, r, ctypes.get_errno())\n",
+        "t = threading.Thread(target=lambda: print('thread ran')); t.start(); t.join()\n",
+    );
+    let out = s
+        .ok(
+            "run_command",
+            json!({"program": "python3", "args": ["-c", probe]}),
+        )
+        .await;
+    let seen = out["stdout"].as_str().unwrap();
+    assert!(
+        seen.contains(&format!("unshare -1 {}", libc::EPERM)),
+        "{out}"
+    );
+    assert!(
+        seen.contains(&format!("ptrace -1 {}", libc::EPERM)),
+        "{out}"
+    );
+    assert!(seen.contains("thread ran"), "{out}");
+
     // exec.network: true lets it connect.
     let mut settings = with_sandbox(&p, SandboxMode::Required);
     settings.exec.network = true;

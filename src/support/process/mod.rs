@@ -10,6 +10,7 @@
 
 pub mod capture;
 pub mod sandbox;
+pub mod seccomp;
 pub mod supervisor;
 
 use std::ffi::OsString;

@@ -72,6 +72,9 @@ pub fn bwrap_argv(bwrap: &Path, plan: &SandboxPlan, command: &[OsString]) -> Vec
     if !plan.network {
         push(&["--unshare-net"]);
     }
+    if super::seccomp::filter().is_some() {
+        push(&["--seccomp", super::seccomp::FD_PLACEHOLDER]);
+    }
     if let Some(home) = &plan.home {
         a.extend(["--tmpfs".into(), home.into()]);
     }
@@ -130,7 +133,9 @@ pub fn probe(bwrap: &Path) -> Result<(), String> {
         cwd: PathBuf::from("/"),
         ..SandboxPlan::default()
     };
-    let argv = bwrap_argv(bwrap, &plan, &["true".into()]);
+    let mut argv = bwrap_argv(bwrap, &plan, &["true".into()]);
+    let _filter = super::seccomp::attach(&mut argv)
+        .map_err(|e| format!("the seccomp filter could not be made: {e}"))?;
     let out = Command::new(&argv[0])
         .args(&argv[1..])
         .stdin(Stdio::null())

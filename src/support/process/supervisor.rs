@@ -68,7 +68,7 @@ fn run(args: Vec<OsString>) -> i32 {
         .iter()
         .map(|a| a.to_str().and_then(|s| s.parse().ok()).unwrap_or(0))
         .collect();
-    let argv = &args[split + 1..];
+    let mut argv = args[split + 1..].to_vec();
     if argv.is_empty() || nums.len() != 5 {
         let _ = writeln!(report, "error bad supervisor arguments");
         return 2;
@@ -96,6 +96,14 @@ fn run(args: Vec<OsString>) -> i32 {
         }
     }
 
+    // A sandboxed command's seccomp filter, handed to bubblewrap by descriptor.
+    let _filter = match super::seccomp::attach(&mut argv) {
+        Ok(fd) => fd,
+        Err(e) => {
+            let _ = writeln!(report, "error the seccomp filter could not be made: {e}");
+            return 127;
+        }
+    };
     let mut command = Command::new(&argv[0]);
     command.args(&argv[1..]).process_group(0);
     #[cfg(target_os = "linux")]
