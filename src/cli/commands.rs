@@ -595,10 +595,38 @@ pub async fn doctor(settings: Arc<Settings>) -> anyhow::Result<u8> {
         ),
         (_, Err(why)) => println!("warn exec sandbox unavailable, commands run unsandboxed: {why}"),
     }
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 && settings.exec.rlimits.processes.is_some() {
-        println!(
-            "warn exec.limits.processes does not hold: switchboard runs as root, and the kernel does not apply RLIMIT_NPROC to root. Run switchboard as an ordinary user for the process limit to hold"
+    if let Some(n) = settings.exec.rlimits.processes {
+        #[cfg(target_os = "linux")]
+        let cgroup = crate::support::process::cgroup::available();
+        #[cfg(not(target_os = "linux"))]
+        let cgroup: Option<&str> = None;
+        // SAFETY: geteuid has no preconditions.
+        let root = unsafe { libc::geteuid() } == 0;
+        match (cgroup, root) {
+            (Some(layout), _) => line(
+                true,
+                format!(
+                    "exec.limits.processes ({n}) holds per command tree through a cgroup ({layout} pids controller)"
+                ),
+            ),
+            (None, false) => line(
+                true,
+                format!(
+                    "exec.limits.processes ({n}) holds through RLIMIT_NPROC (it counts all of your processes; no writable cgroup here)"
+                ),
+            ),
+            (None, true) => println!(
+                "warn exec.limits.processes does not hold: switchboard runs as root, the kernel does not apply RLIMIT_NPROC to root, and no writable cgroup pids controller was found. Run switchboard as an ordinary user, or give it a cgroup"
+            ),
+        }
+    }
+    if let Some(m) = settings.exec.rlimits.memory_bytes {
+        line(
+            true,
+            format!(
+                "exec.limits.memory_bytes ({}) holds per process through RLIMIT_DATA (for root too)",
+                crate::support::text::human_bytes(m)
+            ),
         );
     }
     let found: Vec<&str> = crate::exec::interpreters::interpreters()

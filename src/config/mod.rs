@@ -150,6 +150,8 @@ pub struct Rlimits {
     pub cpu_secs: Option<u64>,
     pub file_size_bytes: Option<u64>,
     pub processes: Option<u64>,
+    /// Private writable memory per process (`RLIMIT_DATA`, which binds root too).
+    pub memory_bytes: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -1094,6 +1096,7 @@ fn exec_settings(
             cpu_secs: limit(e.limits.cpu_secs),
             file_size_bytes: limit(e.limits.file_size_bytes),
             processes: limit(e.limits.processes),
+            memory_bytes: limit(e.limits.memory_bytes),
         },
         max_background: e.background.max_processes,
         background_buffer_bytes: e.background.buffer_bytes,

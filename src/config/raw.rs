@@ -149,6 +149,7 @@ pub struct RawRlimits {
     pub cpu_secs: u64,
     pub file_size_bytes: u64,
     pub processes: u64,
+    pub memory_bytes: u64,
 }
 
 impl Default for RawRlimits {
@@ -157,6 +158,7 @@ impl Default for RawRlimits {
             cpu_secs: 600,
             file_size_bytes: 4 * 1024 * 1024 * 1024,
             processes: 4096,
+            memory_bytes: 4 * 1024 * 1024 * 1024,
         }
     }
 }

@@ -680,3 +680,63 @@ async fn a_silent_command_sends_heartbeats() {
         "progress only increases: {seen:?}"
     );
 }
+
+/// The process and memory limits hold whoever runs switchboard, root included: a command that
+/// forks without end stops at `exec.limits.processes`, and an allocation past
+/// `exec.limits.memory_bytes` fails. No run leaves a cgroup behind.
+#[tokio::test]
+async fn process_and_memory_limits_hold_for_root_too() {
+    let p = Project::new();
+    let mut settings = p.settings();
+    settings.exec.rlimits.processes = Some(25);
+    settings.exec.rlimits.memory_bytes = Some(512 * 1024 * 1024);
+    let s = session(settings).await;
+    let bomb = concat!(
+        "import os, time\n",
+        "kids = []\n",
+        "try:\n",
+        "    for i in range(80):\n",
+        "        pid = os.fork()\n",
+        "        if pid == 0:\n",
+        "            time.sleep(5); os._exit(0)\n",
+        "        kids.append(pid)\n",
+        "except OSError as e:\n",
+        "    print('refused', e.errno)\n",
+        "print('forked', len(kids))\n",
+        "for k in kids: os.kill(k, 9)\n",
+        "try:\n",
+        "    b = bytearray(1024 * 1024 * 1024); print('allocated')\n",
+        "except MemoryError:\n",
+        "    print('allocation refused')\n",
+    );
+    let out = s
+        .ok(
+            "run_command",
+            json!({"program": "python3", "args": ["-c", bomb]}),
+        )
+        .await;
+    let seen = out["stdout"].as_str().unwrap();
+    let forked: usize = seen
+        .lines()
+        .find_map(|l| l.strip_prefix("forked "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{out}"));
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    assert!(forked < 25, "the process limit held (root: {root}): {out}");
+    assert!(seen.contains(&format!("refused {}", libc::EAGAIN)), "{out}");
+    assert!(seen.contains("allocation refused"), "{out}");
+    let left: Vec<_> = std::fs::read_dir("/sys/fs/cgroup/pids")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let pid = name.strip_prefix("switchboard-run-")?.to_owned();
+            // Another test's run may be in flight; only a group whose supervisor is gone is
+            // debris.
+            (!std::path::Path::new(&format!("/proc/{pid}")).exists()).then(|| e.path())
+        })
+        .collect();
+    assert!(left.is_empty() || !root, "cgroups left behind: {left:?}");
+}

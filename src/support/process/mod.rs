@@ -9,6 +9,8 @@
 //! happens. Nothing here knows about MCP.
 
 pub mod capture;
+#[cfg(target_os = "linux")]
+pub mod cgroup;
 pub mod sandbox;
 pub mod seccomp;
 pub mod supervisor;
@@ -166,6 +168,7 @@ pub async fn start(spec: Spec, supervisor_exe: &Path) -> Result<Started, Process
         .arg(limit(spec.limits.cpu_secs))
         .arg(limit(spec.limits.file_size_bytes))
         .arg(limit(spec.limits.processes))
+        .arg(limit(spec.limits.memory_bytes))
         .arg(spec.term_grace.as_millis().to_string())
         .arg(if spec.new_session { "1" } else { "0" })
         .arg("--")

@@ -38,8 +38,10 @@ pub fn main_if_requested() -> Option<i32> {
     Some(run(args.collect()))
 }
 
-/// Limits and argv as passed on the command line: `cpu fsize nproc grace_ms session -- program
-/// args…` (0 = leave the inherited limit; a grace of 0 kills at once; session 1 = a new session).
+/// Limits and argv as passed on the command line: `cpu fsize nproc data grace_ms session --
+/// program args…` (0 = leave the inherited limit; a grace of 0 kills at once; session 1 = a new
+/// session). The process count also goes to a cgroup of the run's own where one can be made,
+/// because `RLIMIT_NPROC` does not bind root.
 fn run(args: Vec<OsString>) -> i32 {
     // SAFETY: fstat on a descriptor number only reads its status.
     let is_socket = unsafe {
@@ -69,7 +71,7 @@ fn run(args: Vec<OsString>) -> i32 {
         .map(|a| a.to_str().and_then(|s| s.parse().ok()).unwrap_or(0))
         .collect();
     let mut argv = args[split + 1..].to_vec();
-    if argv.is_empty() || nums.len() != 5 {
+    if argv.is_empty() || nums.len() != 6 {
         let _ = writeln!(report, "error bad supervisor arguments");
         return 2;
     }
@@ -80,7 +82,7 @@ fn run(args: Vec<OsString>) -> i32 {
     // proxied call pays four times.
     // SAFETY: setsid and prctl change only this process's own attributes.
     unsafe {
-        if nums[4] == 1 {
+        if nums[5] == 1 {
             libc::setsid();
         }
         #[cfg(target_os = "linux")]
@@ -90,11 +92,16 @@ fn run(args: Vec<OsString>) -> i32 {
         (libc::RLIMIT_CPU, nums[0]),
         (libc::RLIMIT_FSIZE, nums[1]),
         (libc::RLIMIT_NPROC, nums[2]),
+        (libc::RLIMIT_DATA, nums[3]),
     ] {
         if value > 0 {
             set_limit(resource, value);
         }
     }
+    #[cfg(target_os = "linux")]
+    let group = (nums[2] > 0)
+        .then(|| super::cgroup::Group::enter(nums[2]))
+        .flatten();
 
     // A sandboxed command's seccomp filter, handed to bubblewrap by descriptor.
     let _filter = match super::seccomp::attach(&mut argv) {
@@ -122,7 +129,7 @@ fn run(args: Vec<OsString>) -> i32 {
         }
     };
     let pid = child.id() as i32;
-    let grace = std::time::Duration::from_millis(nums[3]);
+    let grace = std::time::Duration::from_millis(nums[4]);
     release_stdio();
     if writeln!(report, "pid {pid}").is_err() {
         kill_tree(pid);
@@ -159,6 +166,10 @@ fn run(args: Vec<OsString>) -> i32 {
         if r == -1 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
             break; // ECHILD: no children left, so no descendants either.
         }
+    }
+    #[cfg(target_os = "linux")]
+    if let Some(group) = group {
+        group.leave();
     }
     let line = match status {
         Ok(s) => match (s.code(), s.signal()) {
