@@ -695,3 +695,27 @@ async fn file_info_describes_files_and_folders() {
         p.root.join("d/a.txt").display().to_string()
     );
 }
+
+/// An edit that changes every line of a large file succeeds with a diff cut to a readable
+/// size (never a failed answer after the file was written).
+#[tokio::test]
+async fn an_edit_of_every_line_answers_with_a_cut_diff() {
+    let p = Project::new();
+    p.write("big.txt", "item\n".repeat(200_000));
+    let s = session(p.settings()).await;
+    let r = s
+        .call(
+            "edit_file",
+            json!({"path": "big.txt", "edits": [{"old": "item", "new": "ITEM", "expected_count": 200000}]}),
+        )
+        .await;
+    let body = text(&r);
+    assert_ne!(r.is_error, Some(true), "{}", &body[..body.len().min(500)]);
+    assert!(
+        body.contains("more diff line(s) not shown"),
+        "{}",
+        &body[..500]
+    );
+    assert!(body.len() < 300 * 1024, "{} bytes", body.len());
+    assert_eq!(p.read("big.txt"), "ITEM\n".repeat(200_000));
+}

@@ -232,11 +232,16 @@ pub fn edit_file(scope: &FileScope, args: &EditFileArgs) -> Result<String, ToolE
     if updated == original {
         return Ok(format!("No change: the edits leave {name} as it is."));
     }
-    let diff = similar::TextDiff::from_lines(&original, &updated)
+    // The diff of a large file with many changes is bounded in time (past the deadline it is
+    // less minimal, never wrong) and in size (the answer is about the edit, not the file).
+    let diff = similar::TextDiff::configure()
+        .timeout(DIFF_TIME)
+        .diff_lines(&original, &updated)
         .unified_diff()
         .context_radius(3)
         .header(&name, &name)
         .to_string();
+    let diff = cut_diff(diff, scope.files.max_read_bytes as usize);
     let n = args.edits.len();
     let head = if args.dry_run {
         format!(
@@ -247,6 +252,24 @@ pub fn edit_file(scope: &FileScope, args: &EditFileArgs) -> Result<String, ToolE
         format!("Applied {n} edit(s) to {name} ({replaced} replacement(s)).")
     };
     Ok(format!("{head}\n```diff\n{diff}```"))
+}
+
+/// How long the diff of one edit may take to compute.
+const DIFF_TIME: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The diff, cut on a line boundary at `max` bytes with a note saying what was left out.
+fn cut_diff(diff: String, max: usize) -> String {
+    if diff.len() <= max {
+        return diff;
+    }
+    let cut = diff[..crate::support::text::floor_char_boundary(&diff, max)]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let left = diff[cut..].lines().count();
+    format!(
+        "{}... {left} more diff line(s) not shown (the diff is cut at files.max_read_bytes); read the file to see the result\n",
+        &diff[..cut]
+    )
 }
 
 #[tool_router(router = edit_file_router, vis = "pub(crate)")]
@@ -272,6 +295,16 @@ impl Switchboard {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_diff_is_cut_on_a_line_with_a_note() {
+        let diff: String = (0..100).map(|i| format!("+line {i}\n")).collect();
+        assert_eq!(cut_diff(diff.clone(), 10_000), diff);
+        let cut = cut_diff(diff, 50);
+        assert!(cut.starts_with("+line 0\n"), "{cut}");
+        assert!(cut.contains("more diff line(s) not shown"), "{cut}");
+        assert!(cut.lines().all(|l| l.starts_with("+line") || l.starts_with("...")));
+    }
 
     fn apply_edits_t(text: &str, edits: &[Edit]) -> Result<(String, usize), ToolError> {
         apply_edits(text, edits, 1 << 20)
