@@ -689,3 +689,49 @@ fn started_with(p: &Project, more: &str) -> Proc {
     proc.initialize();
     proc
 }
+
+/// The limits on commands as an ordinary user: run as root, the tests also start switchboard
+/// as `nobody`, where no cgroup can be made and `RLIMIT_NPROC` is what holds the process count
+/// (for root the cgroup does: `exec::process_and_memory_limits_hold_for_root_too`).
+#[test]
+fn limits_hold_when_switchboard_runs_as_an_ordinary_user() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: the tests already run as an ordinary user; this case is for root");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let p = Project::new();
+    for dir in [&p.base, &p.root] {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    let cfg = p.write(
+        "config.yaml",
+        format!(
+            "files:\n  roots: [{}]\nexec:\n  limits:\n    processes: 25\n    memory_bytes: 536870912\n",
+            p.root.display()
+        ),
+    );
+    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut proc = Proc::spawn_as(
+        &["--config", cfg.to_str().unwrap(), "--exposure", "full"],
+        65534,
+        65534,
+    );
+    proc.initialize();
+    let r = proc.request(
+        2,
+        "tools/call",
+        json!({"name": "run_command", "arguments": {"program": "python3", "args": ["-c", crate::harness::FORK_AND_ALLOCATE]}}),
+    );
+    let out = &r["result"]["structuredContent"];
+    let seen = out["stdout"].as_str().unwrap_or_else(|| panic!("{r}"));
+    assert!(seen.contains("uid 65534"), "{r}");
+    let forked: usize = seen
+        .lines()
+        .find_map(|l| l.strip_prefix("forked "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{r}"));
+    assert!(forked < 25, "the process limit held: {r}");
+    assert!(seen.contains("allocation refused"), "{r}");
+}

@@ -691,28 +691,10 @@ async fn process_and_memory_limits_hold_for_root_too() {
     settings.exec.rlimits.processes = Some(25);
     settings.exec.rlimits.memory_bytes = Some(512 * 1024 * 1024);
     let s = session(settings).await;
-    let bomb = concat!(
-        "import os, time\n",
-        "kids = []\n",
-        "try:\n",
-        "    for i in range(80):\n",
-        "        pid = os.fork()\n",
-        "        if pid == 0:\n",
-        "            time.sleep(5); os._exit(0)\n",
-        "        kids.append(pid)\n",
-        "except OSError as e:\n",
-        "    print('refused', e.errno)\n",
-        "print('forked', len(kids))\n",
-        "for k in kids: os.kill(k, 9)\n",
-        "try:\n",
-        "    b = bytearray(1024 * 1024 * 1024); print('allocated')\n",
-        "except MemoryError:\n",
-        "    print('allocation refused')\n",
-    );
     let out = s
         .ok(
             "run_command",
-            json!({"program": "python3", "args": ["-c", bomb]}),
+            json!({"program": "python3", "args": ["-c", crate::harness::FORK_AND_ALLOCATE]}),
         )
         .await;
     let seen = out["stdout"].as_str().unwrap();

@@ -472,9 +472,37 @@ impl Proc {
         Self::spawn_with(args, env, None)
     }
 
+    /// Spawns as another user (`uid`, `gid`; the tests must run as root), from a copy of the
+    /// binary in a folder that user can reach, with a home folder it can write.
+    pub fn spawn_as(args: &[&str], uid: u32, gid: u32) -> Self {
+        Self::spawn_full(args, &[], None, Some((uid, gid)))
+    }
+
     fn spawn_with(args: &[&str], env: &[(&str, &str)], max_files: Option<u64>) -> Self {
+        Self::spawn_full(args, env, max_files, None)
+    }
+
+    fn spawn_full(
+        args: &[&str],
+        env: &[(&str, &str)],
+        max_files: Option<u64>,
+        user: Option<(u32, u32)>,
+    ) -> Self {
         let home = tempfile::tempdir().unwrap();
-        let mut cmd = Command::new(bin());
+        let mut cmd = match user {
+            None => Command::new(bin()),
+            Some((uid, gid)) => {
+                use std::os::unix::fs::PermissionsExt;
+                use std::os::unix::process::CommandExt;
+                std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o777))
+                    .unwrap();
+                let copy = home.path().join("switchboard");
+                std::fs::copy(bin(), &copy).unwrap();
+                let mut cmd = Command::new(copy);
+                cmd.uid(uid).gid(gid);
+                cmd
+            }
+        };
         if let Some(n) = max_files {
             use std::os::unix::process::CommandExt;
             // SAFETY: setrlimit is async-signal-safe and touches only the child.
@@ -634,3 +662,26 @@ impl Drop for Reaped {
         let _ = self.0.wait();
     }
 }
+
+/// A Python program that prints its uid, forks up to 80 sleepers (printing `refused ERRNO` when a fork fails,
+/// then `forked N`), kills them, and tries to allocate 1 GiB (`allocated` or `allocation
+/// refused`): what the process and memory limit tests run.
+pub const FORK_AND_ALLOCATE: &str = concat!(
+    "import os, time\n",
+    "print('uid', os.getuid())\n",
+    "kids = []\n",
+    "try:\n",
+    "    for i in range(80):\n",
+    "        pid = os.fork()\n",
+    "        if pid == 0:\n",
+    "            time.sleep(5); os._exit(0)\n",
+    "        kids.append(pid)\n",
+    "except OSError as e:\n",
+    "    print('refused', e.errno)\n",
+    "print('forked', len(kids))\n",
+    "for k in kids: os.kill(k, 9)\n",
+    "try:\n",
+    "    b = bytearray(1024 * 1024 * 1024); print('allocated')\n",
+    "except MemoryError:\n",
+    "    print('allocation refused')\n",
+);
