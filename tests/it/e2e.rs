@@ -735,3 +735,107 @@ fn limits_hold_when_switchboard_runs_as_an_ordinary_user() {
     assert!(forked < 25, "the process limit held: {r}");
     assert!(seen.contains("allocation refused"), "{r}");
 }
+
+/// The descriptor-based writes through the real binary: a thread swaps a folder for a symlink
+/// to the outside while writes, appends, folder creations, copies, moves and deletes go into
+/// it. Nothing outside changes, and no temporary file is left.
+#[test]
+fn writes_into_a_folder_swapped_for_a_symlink_stay_inside() {
+    use std::os::unix::fs::symlink;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let p = Project::new();
+    p.write("seed.txt", "seed\n");
+    for name in ["log.txt", "victim.txt", "secret.txt"] {
+        p.write(&format!("dir/{name}"), "inside\n");
+        std::fs::write(p.outside.join(name), "TOP-SECRET\n").unwrap();
+    }
+    let before = p.outside_snapshot();
+    let mut proc = started_with(&p, "");
+    let stop = Arc::new(AtomicBool::new(false));
+    let flips = Arc::new(AtomicU64::new(0));
+    let swapper = {
+        let (stop, flips) = (stop.clone(), flips.clone());
+        let (dir, away, outside) = (
+            p.root.join("dir"),
+            p.root.join("dir.away"),
+            p.outside.clone(),
+        );
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let _ = std::fs::rename(&dir, &away);
+                let _ = symlink(&outside, &dir);
+                std::thread::yield_now();
+                let _ = std::fs::remove_file(&dir);
+                let _ = std::fs::rename(&away, &dir);
+                flips.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+    };
+    let mut id = 1;
+    let mut ok = 0;
+    for i in 0..300 {
+        for (tool, args) in [
+            (
+                "write_file",
+                json!({"path": "dir/secret.txt", "content": format!("{i}\n")}),
+            ),
+            (
+                "write_file",
+                json!({"path": "dir/log.txt", "content": "x\n", "mode": "append"}),
+            ),
+            (
+                "create_directory",
+                json!({"path": format!("dir/made{i}/inner")}),
+            ),
+            (
+                "copy_path",
+                json!({"source": "seed.txt", "destination": format!("dir/c{i}.txt")}),
+            ),
+            (
+                "move_path",
+                json!({"source": format!("dir/c{i}.txt"), "destination": format!("dir/m{i}.txt")}),
+            ),
+            (
+                "write_file",
+                json!({"path": "dir/victim.txt", "content": "inside\n"}),
+            ),
+            (
+                "delete_path",
+                json!({"path": "dir/victim.txt", "permanent": true}),
+            ),
+        ] {
+            id += 1;
+            let r = proc.request(id, "tools/call", json!({"name": tool, "arguments": args}));
+            assert!(r.get("result").is_some(), "{tool}: {r}");
+            if r["result"]["isError"] == false {
+                ok += 1;
+            }
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    swapper.join().unwrap();
+    let flips = flips.load(Ordering::Relaxed);
+    assert!(
+        flips > 10 && ok > 0,
+        "the race ran: {flips} flips, {ok} calls went through"
+    );
+    assert_eq!(
+        before,
+        p.outside_snapshot(),
+        "something outside the roots changed"
+    );
+    let mut debris = Vec::new();
+    let mut stack = vec![p.root.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            if e.file_name().to_string_lossy().contains(".switchboard-") {
+                debris.push(e.path());
+            }
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            }
+        }
+    }
+    assert!(debris.is_empty(), "temporary files left: {debris:?}");
+}
