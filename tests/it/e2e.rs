@@ -727,6 +727,10 @@ fn limits_hold_when_switchboard_runs_as_an_ordinary_user() {
     let out = &r["result"]["structuredContent"];
     let seen = out["stdout"].as_str().unwrap_or_else(|| panic!("{r}"));
     assert!(seen.contains("uid 65534"), "{r}");
+    // An ordinary user's sandbox rests on unprivileged user namespaces; the full run needs it.
+    if std::env::var_os("SWITCHBOARD_TEST_STRICT").is_some() {
+        assert_eq!(out["sandboxed"], true, "{r}");
+    }
     let forked: usize = seen
         .lines()
         .find_map(|l| l.strip_prefix("forked "))
