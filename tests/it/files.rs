@@ -719,3 +719,20 @@ async fn an_edit_of_every_line_answers_with_a_cut_diff() {
     assert!(body.len() < 300 * 1024, "{} bytes", body.len());
     assert_eq!(p.read("big.txt"), "ITEM\n".repeat(200_000));
 }
+
+/// The tail of a file whose last line is longer than one answer shows the start of that line
+/// and says where to go on (the line is never held whole).
+#[tokio::test]
+async fn the_tail_of_a_giant_line_is_cut_with_its_place() {
+    let p = Project::new();
+    p.write("one.txt", format!("first\n{}\n", "ab".repeat(1_500_000)));
+    let s = session(p.settings()).await;
+    let r = s
+        .ok("read_file", json!({"path": "one.txt", "tail": 1}))
+        .await;
+    let content = r.as_str().expect("read_file answers text");
+    let end = &content[content.len().saturating_sub(200)..];
+    assert!(content.len() < 300 * 1024, "{} bytes", content.len());
+    assert!(content.contains("[line 2: bytes 0-"), "{end}");
+    assert!(content.contains("of 3000001]"), "{end}");
+}

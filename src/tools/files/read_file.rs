@@ -341,31 +341,38 @@ fn read_tail(
     out: &mut Lines,
 ) -> Result<Option<String>, ToolError> {
     let io = |e| ToolError::io(input, e);
-    let mut kept: VecDeque<Vec<u8>> = VecDeque::new();
+    // Each line keeps at most one answer's worth of bytes (with its whole length), so a tail
+    // of a file that is one giant line costs one answer of memory, not the file.
+    let mut kept: VecDeque<(Vec<u8>, u64)> = VecDeque::new();
     let mut kept_bytes = 0usize;
     let mut total: u64 = 0;
     let mut buf = Vec::new();
     loop {
         buf.clear();
-        if reader.read_until(b'\n', &mut buf).map_err(io)? == 0 {
+        let whole = read_line_capped(reader, &mut buf, 0, out.budget + 4).map_err(io)?;
+        if whole == 0 {
             break;
         }
         total += 1;
         kept_bytes += buf.len();
-        kept.push_back(std::mem::take(&mut buf));
+        kept.push_back((std::mem::take(&mut buf), whole));
         while kept.len() as u64 > n || (kept_bytes > out.budget && kept.len() > 1) {
-            kept_bytes -= kept.pop_front().map_or(0, |l| l.len());
+            kept_bytes -= kept.pop_front().map_or(0, |(l, _)| l.len());
         }
     }
     let first = total - kept.len() as u64 + 1;
     out.width = total.to_string().len();
     let mut shown = 0u64;
-    for (i, line) in kept.iter().enumerate() {
-        let whole = line.len() as u64;
-        if out.push(first + i as u64, line, 0, whole) != Push::Added {
-            break;
+    for (i, (line, whole)) in kept.iter().enumerate() {
+        match out.push(first + i as u64, line, 0, *whole) {
+            Push::Added => shown += 1,
+            // The first line was cut to fit; the answer says where it goes on.
+            Push::Cut(_) => {
+                shown += 1;
+                break;
+            }
+            Push::Full => break,
         }
-        shown += 1;
     }
     let last = first + shown.saturating_sub(1);
     if first > 1 || shown < kept.len() as u64 {
