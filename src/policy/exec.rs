@@ -408,7 +408,20 @@ fn toolchains(path: Option<&OsStr>, home: Option<&Path>) -> Vec<PathBuf> {
             _ => dir.clone(),
         };
         let too_wide = |p: &Path| p == Path::new("/") || home.is_some_and(|h| h.starts_with(p));
-        let shown = if too_wide(&prefix) { dir } else { prefix };
+        // Inside the home folder a prefix is shown only within a known toolchain
+        // (`~/.cargo/bin` → `~/.cargo`); `~/.local/bin` never opens `~/.local`, which holds
+        // the user's data (`share/`, the trash).
+        let in_home_data = home.is_some_and(|h| {
+            prefix.starts_with(h)
+                && !HOME_TOOLCHAINS
+                    .iter()
+                    .any(|t| prefix.starts_with(h.join(t)))
+        });
+        let shown = if too_wide(&prefix) || in_home_data {
+            dir
+        } else {
+            prefix
+        };
         if !too_wide(&shown) && !out.iter().any(|o| shown.starts_with(o)) {
             out.retain(|o| !o.starts_with(&shown));
             out.push(shown);
@@ -533,6 +546,8 @@ mod toolchain_tests {
             "/opt/node/bin",
             "/opt/node/lib/tools",
             home.join("bin").to_str().unwrap(),
+            home.join(".local/bin").to_str().unwrap(),
+            home.join(".nvm/versions/node/v20/bin").to_str().unwrap(),
             "/bin",
             "relative/bin",
         ])
@@ -543,6 +558,8 @@ mod toolchain_tests {
             vec![
                 PathBuf::from("/opt/node"),
                 home.join("bin"),
+                home.join(".local/bin"),
+                home.join(".nvm/versions/node/v20"),
                 home.join(".rustup")
             ]
         );
