@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-/// The cgroup the supervisor made and entered; [`Group::leave`] takes it down.
+/// The cgroup the supervisor made and entered; dropping it takes it down.
 #[derive(Debug)]
 pub struct Group {
     dir: PathBuf,
@@ -53,15 +53,15 @@ impl Group {
             .and_then(|()| std::fs::write(group.dir.join("cgroup.procs"), me.to_string()));
         match entered {
             Ok(()) => Some(group),
-            Err(_) => {
-                group.leave();
-                None
-            }
+            Err(_) => None,
         }
     }
+}
 
-    /// Moves this process back and removes the cgroup (empty once the command's tree is gone).
-    pub fn leave(self) {
+/// Dropping the group moves this process back and removes the cgroup (empty once the
+/// command's tree is gone), so every way out of the supervisor cleans up.
+impl Drop for Group {
+    fn drop(&mut self) {
         let _ = std::fs::write(&self.back, std::process::id().to_string());
         let _ = std::fs::remove_dir(&self.dir);
     }

@@ -167,10 +167,9 @@ fn run(args: Vec<OsString>) -> i32 {
             break; // ECHILD: no children left, so no descendants either.
         }
     }
+    // Out of the run's cgroup, and the cgroup removed, before reporting.
     #[cfg(target_os = "linux")]
-    if let Some(group) = group {
-        group.leave();
-    }
+    drop(group);
     let line = match status {
         Ok(s) => match (s.code(), s.signal()) {
             (Some(code), _) => format!("exit code {code}"),
