@@ -42,6 +42,7 @@ impl Group {
     /// it; `None` when no writable pids controller is there.
     pub fn enter(pids: u64) -> Option<Group> {
         let (base, _) = base()?;
+        sweep(&base);
         let me = std::process::id();
         let dir = base.join(format!("switchboard-run-{me}"));
         std::fs::create_dir(&dir).ok()?;
@@ -63,7 +64,36 @@ impl Group {
 impl Drop for Group {
     fn drop(&mut self) {
         let _ = std::fs::write(&self.back, std::process::id().to_string());
-        let _ = std::fs::remove_dir(&self.dir);
+        // A switchboard run inside this one made its own groups in here, and its supervisors
+        // may have been killed with the tree: the tree is gone now, so all of them are empty.
+        remove_groups(&self.dir);
+    }
+}
+
+/// Removes an empty cgroup and the empty cgroups below it, deepest first.
+fn remove_groups(dir: &Path) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            remove_groups(&entry.path());
+        }
+    }
+    let _ = std::fs::remove_dir(dir);
+}
+
+/// Removes the groups of supervisors that are gone (killed outright, so they could not clean
+/// up), beside the one about to be made.
+fn sweep(base: &Path) {
+    for entry in std::fs::read_dir(base).into_iter().flatten().flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("switchboard-run-"))
+        else {
+            continue;
+        };
+        if !Path::new("/proc").join(pid).exists() {
+            remove_groups(&entry.path());
+        }
     }
 }
 
