@@ -56,6 +56,12 @@ fn cstr(name: &OsStr) -> io::Result<CString> {
     CString::new(bytes).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in a name"))
 }
 
+/// A path as a C string (no NUL inside).
+fn path_cstr(path: &Path) -> io::Result<CString> {
+    CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in a path"))
+}
+
 fn check(r: libc::c_int) -> io::Result<libc::c_int> {
     if r < 0 {
         Err(io::Error::last_os_error())
@@ -70,8 +76,7 @@ static NO_OPENAT2: AtomicBool = AtomicBool::new(false);
 impl Dir {
     /// Opens a root folder (the roots are canonical and trusted, so their own path is followed).
     pub fn open(path: &Path) -> io::Result<Dir> {
-        let c = CString::new(path.as_os_str().as_bytes())
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in a path"))?;
+        let c = path_cstr(path)?;
         let fd = check(unsafe {
             libc::open(
                 c.as_ptr(),
@@ -117,8 +122,7 @@ impl Dir {
 
     #[cfg(target_os = "linux")]
     fn openat2(&self, rel: &Path) -> io::Result<Dir> {
-        let c = CString::new(rel.as_os_str().as_bytes())
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in a path"))?;
+        let c = path_cstr(rel)?;
         // SAFETY: open_how is plain data; zero is a valid value for every field.
         let mut how: libc::open_how = unsafe { std::mem::zeroed() };
         // RESOLVE_NO_SYMLINKS covers the last name too (O_NOFOLLOW would make it ENOTDIR).
@@ -263,11 +267,7 @@ impl Dir {
 
     /// Makes a symlink `name` in this folder pointing at `target`.
     pub fn symlink(&self, target: &Path, name: &OsStr) -> io::Result<()> {
-        let (t, c) = (
-            CString::new(target.as_os_str().as_bytes())
-                .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in a path"))?,
-            cstr(name)?,
-        );
+        let (t, c) = (path_cstr(target)?, cstr(name)?);
         check(unsafe { libc::symlinkat(t.as_ptr(), self.raw(), c.as_ptr()) })?;
         Ok(())
     }

@@ -340,8 +340,7 @@ impl FileScope {
     /// Opens an existing regular file for reading: no final symlink, no blocking on FIFOs, and
     /// the opened descriptor re-checked against the roots.
     pub fn open_read(&self, resolved: &Path, input: &str) -> Result<File, PolicyError> {
-        let file =
-            open_nofollow(resolved, OpenMode::Read).map_err(|e| self.open_error(e, input))?;
+        let file = open_nofollow(resolved).map_err(|e| self.open_error(e, input))?;
         let md = file.metadata().map_err(|e| PolicyError::Io {
             path: input.to_owned(),
             source: e,
@@ -434,21 +433,14 @@ impl FileScope {
     }
 }
 
-pub(crate) enum OpenMode {
-    Read,
-}
-
-/// Opens without following a final symlink (`O_NOFOLLOW`) and without blocking on a FIFO.
-pub(crate) fn open_nofollow(path: &Path, mode: OpenMode) -> io::Result<File> {
+/// Opens for reading without following a final symlink (`O_NOFOLLOW`) and without blocking
+/// on a FIFO.
+fn open_nofollow(path: &Path) -> io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
-    let mut o = std::fs::OpenOptions::new();
-    match mode {
-        OpenMode::Read => {
-            o.read(true)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC);
-        }
-    }
-    o.open(path)
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
 }
 
 /// Removes `.` and folds `..` lexically; only used to word an error message.

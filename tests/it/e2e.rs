@@ -829,17 +829,9 @@ fn writes_into_a_folder_swapped_for_a_symlink_stay_inside() {
         p.outside_snapshot(),
         "something outside the roots changed"
     );
-    let mut debris = Vec::new();
-    let mut stack = vec![p.root.clone()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            if e.file_name().to_string_lossy().contains(".switchboard-") {
-                debris.push(e.path());
-            }
-            if e.file_type().unwrap().is_dir() {
-                stack.push(e.path());
-            }
-        }
-    }
+    let debris: Vec<_> = crate::harness::files_below(&p.root)
+        .into_iter()
+        .filter(|e| e.to_string_lossy().contains(".switchboard-"))
+        .collect();
     assert!(debris.is_empty(), "temporary files left: {debris:?}");
 }

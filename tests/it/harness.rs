@@ -685,3 +685,16 @@ pub const FORK_AND_ALLOCATE: &str = concat!(
     "except MemoryError:\n",
     "    print('allocation refused')\n",
 );
+
+/// Every file and folder below `dir` (symlinks not followed).
+pub fn files_below(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = e.path();
+        if e.file_type().unwrap().is_dir() {
+            out.extend(files_below(&path));
+        }
+        out.push(path);
+    }
+    out
+}

@@ -651,23 +651,11 @@ async fn writes_against_a_swapping_folder(swapper: Swapper, rounds: usize) {
         p.outside_snapshot(),
         "something outside the roots was created or changed ({done} calls succeeded, {flips} flips)"
     );
-    let debris: Vec<_> = walkdir(&p.root)
+    let debris: Vec<_> = crate::harness::files_below(&p.root)
         .into_iter()
         .filter(|e| e.to_string_lossy().contains(".switchboard-"))
         .collect();
     assert!(debris.is_empty(), "temporary files left behind: {debris:?}");
-}
-
-fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = e.path();
-        if e.file_type().unwrap().is_dir() {
-            out.extend(walkdir(&path));
-        }
-        out.push(path);
-    }
-    out
 }
 
 #[tokio::test]

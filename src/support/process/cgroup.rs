@@ -100,10 +100,8 @@ fn sweep(base: &Path) {
 /// Which mechanism makes `exec.limits.processes` hold here, for `doctor`: the cgroup layout
 /// when one can be made (tried for real), else `None`.
 pub fn available() -> Option<&'static str> {
-    let (_, layout) = base()?;
-    let dir = base()?
-        .0
-        .join(format!("switchboard-probe-{}", std::process::id()));
+    let (base, layout) = base()?;
+    let dir = base.join(format!("switchboard-probe-{}", std::process::id()));
     std::fs::create_dir(&dir).ok()?;
     let ok = std::fs::write(dir.join("pids.max"), "10").is_ok();
     let _ = std::fs::remove_dir(&dir);

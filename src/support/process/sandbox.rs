@@ -72,7 +72,7 @@ pub fn bwrap_argv(bwrap: &Path, plan: &SandboxPlan, command: &[OsString]) -> Vec
     if !plan.network {
         push(&["--unshare-net"]);
     }
-    if super::seccomp::filter().is_some() {
+    if super::seccomp::AVAILABLE {
         push(&["--seccomp", super::seccomp::FD_PLACEHOLDER]);
     }
     if let Some(home) = &plan.home {

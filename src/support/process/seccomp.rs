@@ -154,8 +154,14 @@ mod program {
     }
 }
 
-/// The compiled filter for this machine, or `None` where none is built (then the sandbox runs
-/// without one, and `doctor` says so).
+/// Whether a filter is built for this machine (then the sandbox runs without one, and
+/// `doctor` says so).
+pub const AVAILABLE: bool = cfg!(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+));
+
+/// The compiled filter for this machine, or `None` where none is built.
 pub fn filter() -> Option<Vec<u8>> {
     #[cfg(all(
         target_os = "linux",
