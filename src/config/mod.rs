@@ -17,7 +17,7 @@ use crate::policy::protected::ProtectedPaths;
 pub use ai::{AgentSettings, AiSettings, BackendKind, BackendSettings};
 pub use comms::CommsSettings;
 pub use database::{ConnectionSettings, DatabaseSettings, Target};
-pub use raw::{KillScope, RawConfig, SandboxMode};
+pub use raw::{CreatedProtected, KillScope, RawConfig, SandboxMode};
 pub use tools::ToolSettings;
 
 /// A start-up error in the configuration: which file, which key, and what was expected.
@@ -173,6 +173,11 @@ pub struct ExecSettings {
     pub hidden: Vec<PathBuf>,
     /// Which processes `kill_process` may signal (`exec.kill_scope`).
     pub kill_scope: KillScope,
+    /// What happens to protected paths a sandboxed command created (`exec.created_protected`).
+    pub created_protected: CreatedProtected,
+    /// Entries the protected-path review walks in the command's root, before and after a
+    /// sandboxed run (`exec.review_entries`; 0 turns the review off).
+    pub review_entries: usize,
     pub home: Option<PathBuf>,
     pub rlimits: Rlimits,
     pub max_background: usize,
@@ -1101,6 +1106,8 @@ fn exec_settings(
         max_background: e.background.max_processes,
         background_buffer_bytes: e.background.buffer_bytes,
         kill_scope: e.kill_scope,
+        created_protected: e.created_protected,
+        review_entries: e.review_entries,
         keep_exited: e.background.keep_exited,
         packages_enabled: e.packages.enabled,
         packages_allow: e.packages.allow.clone(),

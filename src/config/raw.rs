@@ -96,6 +96,8 @@ pub struct RawExec {
     pub readable: Vec<PathBuf>,
     pub hidden: Vec<PathBuf>,
     pub kill_scope: KillScope,
+    pub created_protected: CreatedProtected,
+    pub review_entries: usize,
     pub limits: RawRlimits,
     pub background: RawBackground,
     pub packages: RawPackages,
@@ -116,6 +118,8 @@ impl Default for RawExec {
             readable: Vec::new(),
             hidden: Vec::new(),
             kill_scope: KillScope::Started,
+            created_protected: CreatedProtected::Trash,
+            review_entries: 20_000,
             limits: RawRlimits::default(),
             background: RawBackground::default(),
             packages: RawPackages::default(),
@@ -131,6 +135,16 @@ pub enum SandboxMode {
     Auto,
     Required,
     Off,
+}
+
+/// `exec.created_protected`: what happens to a protected path (`.envrc`, `.vscode/tasks.json`,
+/// a hook…) that a sandboxed command created. `trash`: moved to the trash and reported;
+/// `report`: left in place and reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CreatedProtected {
+    Trash,
+    Report,
 }
 
 /// `exec.kill_scope`: which processes `kill_process` may signal. `started`: only those

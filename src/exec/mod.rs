@@ -4,11 +4,13 @@
 //! processes themselves start through `support::process`.
 
 pub mod interpreters;
+pub mod review;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -74,7 +76,19 @@ pub fn spawn_error(e: ProcessError) -> ToolError {
     ToolError::invalid(format!("the process could not start: {msg}"))
 }
 
-pub fn run_output(plan: &Plan, o: &RunOutcome, cap: usize) -> RunOutput {
+/// The protected-path review of a run that ended (`review`), off the async threads; its
+/// notes for the model. Nothing when the run was not reviewed.
+pub async fn finish_review(plan: &mut Plan) -> Vec<String> {
+    let Some(r) = plan.review.take() else {
+        return Vec::new();
+    };
+    tokio::task::spawn_blocking(move || review::finish(&r))
+        .await
+        .unwrap_or_else(|e| vec![format!("the protected-path review failed: {e}")])
+}
+
+/// The result of `o`; `review` are the notes of the protected-path review.
+pub fn run_output(plan: &Plan, o: &RunOutcome, cap: usize, review: Vec<String>) -> RunOutput {
     let (exit_code, signal) = exit_parts(o.exit);
     let mut notes = Vec::new();
     if o.timed_out {
@@ -101,6 +115,7 @@ pub fn run_output(plan: &Plan, o: &RunOutcome, cap: usize) -> RunOutput {
     if o.exit == Exit::Unknown && !o.timed_out && !o.cancelled {
         notes.push("the process supervisor ended without reporting an exit status".into());
     }
+    notes.extend(review);
     RunOutput {
         exit_code,
         signal,
@@ -139,6 +154,10 @@ pub struct Entry {
     pub process: Background,
     /// Where the next `process_read` without an offset starts.
     pub cursor: AtomicU64,
+    /// Notes of the protected-path review, once the process has ended and it ran.
+    review: Mutex<Vec<String>>,
+    /// True once the review is done (at once when there is none).
+    reviewed: tokio::sync::watch::Receiver<bool>,
     /// Removed when the entry goes.
     _scratch: tempfile::TempDir,
 }
@@ -168,14 +187,17 @@ impl Processes {
             .count()
     }
 
-    /// Adds a started process; drops the oldest finished ones beyond `keep_exited`.
+    /// Adds a started process; drops the oldest finished ones beyond `keep_exited`. When it
+    /// ends, the plan's protected-path review runs and its notes join the entry's state.
     pub fn insert(
         &self,
         command: String,
-        plan: Plan,
+        mut plan: Plan,
         process: Background,
         keep_exited: usize,
     ) -> Arc<Entry> {
+        let review = plan.review.take();
+        let (done, reviewed) = tokio::sync::watch::channel(review.is_none());
         let mut t = self.table();
         t.next += 1;
         let id = format!("p{}", t.next);
@@ -186,8 +208,26 @@ impl Processes {
             sandboxed: plan.sandboxed(),
             process,
             cursor: AtomicU64::new(0),
+            review: Mutex::new(Vec::new()),
+            reviewed,
             _scratch: plan.scratch,
         });
+        if let Some(review) = review {
+            let ended = entry.clone();
+            tokio::spawn(async move {
+                while ended
+                    .process
+                    .wait_exit(Duration::from_secs(3600))
+                    .await
+                    .is_none()
+                {}
+                let notes = tokio::task::spawn_blocking(move || review::finish(&review))
+                    .await
+                    .unwrap_or_default();
+                *ended.review.lock().unwrap_or_else(|e| e.into_inner()) = notes;
+                let _ = done.send(true);
+            });
+        }
         let n = t.next;
         t.entries.insert(n, entry.clone());
         let finished: Vec<u64> = t
@@ -238,9 +278,25 @@ pub struct ProcessInfo {
     /// Output bytes produced so far (stdout and stderr together).
     pub output_bytes: u64,
     pub sandboxed: bool,
+    /// What the model should know once it has ended (protected paths it created, …).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
+/// How long a waiter for a process's end also waits for its protected-path review.
+const REVIEW_WAIT: Duration = Duration::from_secs(10);
+
 impl Entry {
+    /// Waits up to `wait` for the process to exit and then for its protected-path review, so
+    /// the state that follows carries the review's notes.
+    pub async fn wait_end(&self, wait: Duration) {
+        if self.process.wait_exit(wait).await.is_none() {
+            return;
+        }
+        let mut reviewed = self.reviewed.clone();
+        let _ = tokio::time::timeout(REVIEW_WAIT, reviewed.wait_for(|done| *done)).await;
+    }
+
     pub fn info(&self) -> ProcessInfo {
         let (exit, total) = {
             let s = self.process.state();
@@ -258,6 +314,11 @@ impl Entry {
             runtime_ms: self.process.running_for().as_millis() as u64,
             output_bytes: total,
             sandboxed: self.sandboxed,
+            notes: self
+                .review
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
         }
     }
 }

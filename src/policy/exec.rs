@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::{ExecSettings, FileSettings, Rlimits, SandboxMode};
-use crate::policy::{FileScope, PolicyError};
+use crate::config::{CreatedProtected, ExecSettings, FileSettings, Rlimits, SandboxMode};
+use crate::policy::protected::Scan;
+use crate::policy::{FileScope, PolicyError, Resolved};
 use crate::support::process::sandbox::{self, SandboxPlan};
 use crate::support::process::{Input, Spec, find_on_path, is_executable};
 
@@ -94,7 +95,28 @@ pub struct Plan {
     pub sandbox_note: Option<String>,
     /// A fresh folder for this call (TMPDIR), removed afterwards.
     pub scratch: tempfile::TempDir,
+    /// The protected-path review to finish when the run ends (sandboxed runs only).
+    pub review: Option<Review>,
 }
+
+/// Protected paths that exist in the root are mounted read-only in the sandbox, so a command
+/// cannot change them; ones it creates are found by walking the root again when it ends
+/// (`exec::review`). This is what the first walk saw.
+#[derive(Debug)]
+pub struct Review {
+    pub root: PathBuf,
+    pub before: Scan,
+    /// When the first walk began, less a second for file systems with coarse clocks: a path
+    /// changed since then was changed during the run.
+    pub since: std::time::SystemTime,
+    pub files: Arc<FileSettings>,
+    pub budget: usize,
+    pub action: CreatedProtected,
+}
+
+/// At most this many protected paths are re-mounted read-only (shallowest first); deeper ones
+/// are left to the review after the run.
+pub const MAX_PROTECTED_MOUNTS: usize = 512;
 
 impl Plan {
     pub fn sandboxed(&self) -> bool {
@@ -278,6 +300,7 @@ impl ExecPolicy {
             limits.cpu_secs = None;
         }
 
+        let mut review = None;
         let (sandbox, sandbox_note) = match s.sandbox {
             SandboxMode::Off => (
                 None,
@@ -285,17 +308,18 @@ impl ExecPolicy {
             ),
             mode => match self.sandbox_availability().await {
                 Ok(bwrap) => {
+                    review = self.review_before(&resolved.root).await;
                     let path = env
                         .iter()
                         .find(|(k, _)| k == "PATH")
                         .map(|(_, v)| v.as_os_str());
                     let plan = self.sandbox_plan(
                         scope,
-                        &resolved.root,
-                        &resolved.path,
+                        &resolved,
                         &scratch,
                         &req,
                         path,
+                        review.as_ref().map(|r| &r.before),
                     );
                     (Some((bwrap.clone(), plan)), None)
                 }
@@ -320,18 +344,42 @@ impl ExecPolicy {
             sandbox,
             sandbox_note,
             scratch,
+            review,
+        })
+    }
+
+    /// Walks `root` for the protected paths in it (off the async threads), unless the review
+    /// is off (`exec.review_entries: 0`).
+    async fn review_before(&self, root: &Path) -> Option<Review> {
+        let budget = self.settings.review_entries;
+        if budget == 0 {
+            return None;
+        }
+        let since = std::time::SystemTime::now() - Duration::from_secs(1);
+        let (files, dir) = (self.files.clone(), root.to_path_buf());
+        let before = tokio::task::spawn_blocking(move || files.protected.scan(&dir, budget, since))
+            .await
+            .ok()?;
+        Some(Review {
+            root: root.to_path_buf(),
+            before,
+            since,
+            files: self.files.clone(),
+            budget,
+            action: self.settings.created_protected,
         })
     }
 
     fn sandbox_plan(
         &self,
         scope: &FileScope,
-        root: &Path,
-        cwd: &Path,
+        resolved: &Resolved,
         scratch: &tempfile::TempDir,
         req: &ExecRequest,
         path: Option<&OsStr>,
+        before: Option<&Scan>,
     ) -> SandboxPlan {
+        let (root, cwd) = (&resolved.root, &resolved.path);
         let s = &self.settings;
         let mut system: Vec<PathBuf> = sandbox::SYSTEM.iter().map(PathBuf::from).collect();
         system.extend(toolchains(path, s.home.as_deref()));
@@ -339,10 +387,23 @@ impl ExecPolicy {
         let mut writable = vec![root.to_path_buf(), scratch.path().to_path_buf()];
         writable.extend(s.writable.iter().cloned());
         writable.extend(req.extra_writable.iter().cloned());
+        // In the root, what the review's walk found (or, with the review off, the names at its
+        // top); in the other writable folders, the names at their top.
+        let in_root = match before {
+            Some(scan) => scan
+                .found
+                .iter()
+                .filter(|f| !f.link)
+                .take(MAX_PROTECTED_MOUNTS)
+                .map(|f| f.path.clone())
+                .collect(),
+            None => self.files.protected.fixed_inside(root),
+        };
         let read_only = writable
             .iter()
-            .filter(|w| *w != scratch.path())
+            .filter(|w| *w != scratch.path() && *w != root)
             .flat_map(|w| self.files.protected.fixed_inside(w))
+            .chain(in_root)
             .collect();
         let mut hidden: Vec<PathBuf> = HIDDEN_SYSTEM.iter().map(PathBuf::from).collect();
         if let Some(home) = &s.home {

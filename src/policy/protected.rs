@@ -321,6 +321,159 @@ impl ProtectedPaths {
     }
 }
 
+/// A protected path that [`ProtectedPaths::scan`] found, with what tells its versions apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub path: PathBuf,
+    pub dev: u64,
+    pub ino: u64,
+    /// Last status change (seconds, nanoseconds): a rewrite, rename or chmod moves it.
+    pub ctime: (i64, i64),
+    pub dir: bool,
+    pub link: bool,
+}
+
+/// The protected paths inside a folder, as one walk saw them.
+#[derive(Debug, Clone, Default)]
+pub struct Scan {
+    /// Shallowest first.
+    pub found: Vec<Found>,
+    /// Entries looked at.
+    pub entries: usize,
+    /// False when the walk stopped at its entry budget.
+    pub complete: bool,
+}
+
+/// Whether an entry called `name` could be a protected path: the last component of a
+/// built-in pattern, or a name with a protected ending.
+fn candidate(name: &str) -> bool {
+    static LAST: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+        std::sync::OnceLock::new();
+    let last = LAST.get_or_init(|| {
+        BUILT_IN
+            .iter()
+            .filter(|(k, _, _)| *k != Kind::Ext)
+            .filter_map(|(_, seq, _)| seq.last().copied())
+            .collect()
+    });
+    last.contains(name)
+        || BUILT_IN
+            .iter()
+            .any(|(k, seq, _)| *k == Kind::Ext && k.hit(&[name], seq))
+}
+
+/// Folders no program reads project config from are skipped by [`ProtectedPaths::scan`]:
+/// git's object store (a repository's config, hooks and modules are looked at; they are
+/// protected themselves) and installed packages (`node_modules`).
+fn skipped(parent: &Path, name: &str) -> bool {
+    let parent_is_git = parent
+        .file_name()
+        .is_some_and(|n| n.eq_ignore_ascii_case(".git"));
+    if parent_is_git {
+        return !matches!(name, "config" | "hooks" | "modules");
+    }
+    name == "node_modules"
+}
+
+/// Files that mark a folder as generated (a cache, a virtualenv). Such a folder is skipped
+/// only when the marker is older than the run, so a command cannot hide what it plants by
+/// writing one.
+const GENERATED_MARKERS: &[&str] = &["cachedir.tag", "pyvenv.cfg"];
+
+impl ProtectedPaths {
+    /// Walks `dir` breadth-first (so the top levels, where programs look for their config,
+    /// come first), without following symlinks or leaving its file system, and lists the
+    /// protected paths in it; a protected folder is listed and not entered. Skips what
+    /// [`skipped`] names and folders marked generated before `since`, and stops after
+    /// `budget` entries.
+    pub fn scan(&self, dir: &Path, budget: usize, since: std::time::SystemTime) -> Scan {
+        use std::os::unix::fs::MetadataExt;
+        let mut scan = Scan {
+            complete: true,
+            ..Scan::default()
+        };
+        let Ok(top) = std::fs::symlink_metadata(dir) else {
+            return scan;
+        };
+        let found = |path: PathBuf, m: &std::fs::Metadata| Found {
+            path,
+            dev: m.dev(),
+            ino: m.ino(),
+            ctime: (m.ctime(), m.ctime_nsec()),
+            dir: m.is_dir(),
+            link: m.file_type().is_symlink(),
+        };
+        // A folder inside a protected tree is protected whole.
+        if self.reason(&dir.join("a")).is_some() {
+            scan.found.push(found(dir.to_path_buf(), &top));
+            return scan;
+        }
+        // Only a name some protected pattern ends in can start a protected path (the walk
+        // meets a protected folder before anything below it), so most entries are passed over
+        // without building their path. User globs can match anything: with them, every
+        // entry is checked.
+        let every = self.extra.set.is_some();
+        let dir_low = lower(dir);
+        let own_names: std::collections::HashSet<String> = self
+            .own
+            .iter()
+            .filter(|o| o.starts_with(&dir_low))
+            .filter_map(|o| o.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect();
+        // By the status-change time, which (unlike the modification time) no command can
+        // set back.
+        let since_secs = since
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let old = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.ctime() < since_secs);
+        let mut queue = std::collections::VecDeque::from([dir.to_path_buf()]);
+        while let Some(folder) = queue.pop_front() {
+            let Ok(list) = std::fs::read_dir(&folder) else {
+                continue;
+            };
+            let entries: Vec<std::fs::DirEntry> = list.flatten().collect();
+            let names: Vec<String> = entries
+                .iter()
+                .map(|e| e.file_name().to_string_lossy().to_lowercase())
+                .collect();
+            let generated = folder != dir
+                && names
+                    .iter()
+                    .zip(&entries)
+                    .any(|(n, e)| GENERATED_MARKERS.contains(&n.as_str()) && old(&e.path()));
+            if generated {
+                continue;
+            }
+            for (entry, name) in entries.iter().zip(&names) {
+                if scan.entries >= budget {
+                    scan.complete = false;
+                    return scan;
+                }
+                scan.entries += 1;
+                let Ok(kind) = entry.file_type() else {
+                    continue;
+                };
+                if every || candidate(name) || own_names.contains(name) {
+                    let path = entry.path();
+                    if self.reason(&path).is_some() {
+                        if let Ok(m) = std::fs::symlink_metadata(&path) {
+                            scan.found.push(found(path, &m));
+                        }
+                        continue;
+                    }
+                }
+                if kind.is_dir()
+                    && !skipped(&folder, name)
+                    && entry.metadata().is_ok_and(|m| m.dev() == top.dev())
+                {
+                    queue.push_back(entry.path());
+                }
+            }
+        }
+        scan
+    }
+}
+
 fn lower(p: &Path) -> PathBuf {
     PathBuf::from(p.to_string_lossy().to_lowercase())
 }
@@ -444,6 +597,55 @@ mod tests {
                 root.join("App.Code-Workspace"),
                 root.join("prompts")
             ]
+        );
+    }
+
+    #[test]
+    fn scan_finds_protected_paths_at_any_depth_and_skips_generated_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        let mk = |rel: &str| {
+            let p = root.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "").unwrap();
+        };
+        mk("a/b/.git/hooks/pre-commit");
+        mk("a/b/.git/objects/ab/.envrc");
+        mk("pkg/.vscode/tasks.json");
+        mk("pkg/.vscode/extensions.json");
+        mk("node_modules/x/.eslintrc.js");
+        mk("target/CACHEDIR.TAG");
+        mk("target/.envrc");
+        mk("src/main.rs");
+        let p = ProtectedPaths::new(&[], &[], &[]).unwrap();
+        let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+        let paths = |scan: &Scan| {
+            let mut v: Vec<PathBuf> = scan.found.iter().map(|f| f.path.clone()).collect();
+            v.sort();
+            v
+        };
+        let scan = p.scan(&root, 1000, later);
+        assert!(scan.complete);
+        assert_eq!(
+            paths(&scan),
+            vec![
+                root.join("a/b/.git/hooks"),
+                root.join("pkg/.vscode/tasks.json")
+            ]
+        );
+        // A marker written during the run hides nothing.
+        let earlier = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        assert!(paths(&p.scan(&root, 1000, earlier)).contains(&root.join("target/.envrc")));
+        // The budget stops the walk, shallow levels first.
+        let short = p.scan(&root, 3, later);
+        assert!(!short.complete);
+        assert_eq!(short.entries, 3);
+        // With user globs every entry is checked; a root inside a protected tree is whole.
+        let globs = ProtectedPaths::new(&[], &["*.rs".into()], &[]).unwrap();
+        assert!(paths(&globs.scan(&root, 1000, later)).contains(&root.join("src/main.rs")));
+        assert_eq!(
+            paths(&p.scan(&root.join("a/b/.git/hooks"), 1000, later)).len(),
+            1
         );
     }
 }

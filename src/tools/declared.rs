@@ -100,14 +100,14 @@ async fn command(
         ..ExecRequest::default()
     };
     let scope = sb.file_scope(ctx).await;
-    let plan = sb.exec.plan(&scope, req).await?;
+    let mut plan = sb.exec.plan(&scope, req).await?;
     let argv = program_argv(&plan, &c.program, c.argv(values)).map_err(|e| {
         ToolError::invalid(format!(
             "{e}. The tool `{}` needs `{}` installed ({}).",
             tool.name, c.program, tool.source
         ))
     })?;
-    let outcome = run_plan(sb, ctx, &plan, argv, None).await?;
+    let (outcome, review) = run_plan(sb, ctx, &mut plan, argv, None).await?;
     if outcome.timed_out {
         return Err(ToolError::invalid(format!(
             "`{}` timed out after {} s and was stopped; narrow the call (fewer paths, a smaller count)",
@@ -129,12 +129,19 @@ async fn command(
                 msg.push_str(&format!("\n{name}:\n{}", cut(text.trim(), cap / 2).0));
             }
         }
+        for note in &review {
+            msg.push_str(&format!("\nnote: {note}"));
+        }
         return Ok(CallToolResult::error(vec![ContentBlock::text(msg)]));
     }
     let cut_note = (outcome.stdout.dropped_bytes > 0).then(|| {
         "the output was longer than exec.max_output_bytes; its first and last parts are shown"
             .to_owned()
     });
+    let cut_note = cut_note
+        .into_iter()
+        .chain(review)
+        .reduce(|a, b| format!("{a}; {b}"));
     let json = match tool.output {
         OutputFormat::Text => None,
         _ => serde_json::from_str::<Value>(stdout.trim())

@@ -722,3 +722,89 @@ async fn process_and_memory_limits_hold_for_root_too() {
         .collect();
     assert!(left.is_empty() || !root, "cgroups left behind: {left:?}");
 }
+
+/// The same protected list holds for sandboxed commands as for the file tools, through the
+/// real binary: protected paths that exist (at any depth) are read-only in the sandbox, and
+/// ones a command creates (where no mount can guard them) are moved to the trash when it
+/// ends, foreground or background; what `git init` writes stays.
+#[test]
+fn a_sandboxed_command_cannot_plant_files_that_run_code() {
+    if !sandbox_available() {
+        return;
+    }
+    let p = Project::new();
+    std::fs::create_dir_all(p.root.join("pkg/.vscode")).unwrap();
+    p.write("pkg/.vscode/tasks.json", "{}\n");
+    let cfg = p.base.join("config.yaml");
+    std::fs::write(&cfg, "exec:\n  sandbox: required\n").unwrap();
+    let mut proc = Proc::spawn(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "--root",
+        p.root.to_str().unwrap(),
+    ]);
+    proc.initialize();
+    let script = "echo evil > pkg/.vscode/tasks.json; touch .envrc; mkdir -p .husky sub/.git/hooks; \
+        echo x > .husky/pre-commit; echo x > sub/.git/hooks/pre-commit; echo x > pkg/.vscode/launch.json; \
+        git init -q fresh; echo ok > plain.txt; echo done";
+    let r = proc.request(
+        2,
+        "tools/call",
+        json!({"name": "run_command", "arguments": {"program": "sh", "args": ["-c", script]}}),
+    );
+    let out = &r["result"]["structuredContent"];
+    assert_eq!(out["sandboxed"], true, "{r}");
+    assert_eq!(
+        p.read("pkg/.vscode/tasks.json"),
+        "{}\n",
+        "a nested protected file is read-only: {r}"
+    );
+    for planted in [
+        ".envrc",
+        ".husky",
+        "sub/.git/hooks",
+        "pkg/.vscode/launch.json",
+    ] {
+        assert!(!p.root.join(planted).exists(), "{planted} stayed: {r}");
+    }
+    let notes = out["notes"].to_string();
+    for planted in [".envrc", ".husky", "sub/.git/hooks", "launch.json", "trash"] {
+        assert!(notes.contains(planted), "{planted} not reported: {notes}");
+    }
+    let trash = proc.home.path().join(".local/share/Trash/files");
+    assert!(
+        trash.join(".envrc").exists()
+            || p.base
+                .read_dir()
+                .unwrap()
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with(".Trash")),
+        "what was removed can be restored"
+    );
+    assert_eq!(p.read("plain.txt"), "ok\n");
+    assert!(
+        p.root.join("fresh/.git/config").exists() && p.root.join("fresh/.git/HEAD").exists(),
+        "what git init writes stays: {notes}"
+    );
+    assert!(!notes.contains("fresh"), "{notes}");
+
+    // A background process is reviewed when it ends; process_wait reports it.
+    let r = proc.request(
+        3,
+        "tools/call",
+        json!({"name": "process_start", "arguments": {"command": "touch .npmrc"}}),
+    );
+    let id = r["result"]["structuredContent"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{r}"))
+        .to_owned();
+    let r = proc.request(
+        4,
+        "tools/call",
+        json!({"name": "process_wait", "arguments": {"id": id, "timeout_secs": 20}}),
+    );
+    let out = &r["result"]["structuredContent"];
+    assert_eq!(out["running"], false, "{r}");
+    assert!(out["notes"].to_string().contains(".npmrc"), "{r}");
+    assert!(!p.root.join(".npmrc").exists(), "{r}");
+}

@@ -59,6 +59,9 @@ pub struct InstallPackageOutput {
     pub location: String,
     pub duration_ms: u64,
     pub sandboxed: bool,
+    /// What the model should know (a protected path the install created, …).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Popular PyPI names (PEP 503 normalised) that look-alikes are compared with.
@@ -581,6 +584,7 @@ impl Switchboard {
         };
         let started = std::time::Instant::now();
         let sandboxed;
+        let mut notes = Vec::new();
         let installed = match args.manager {
             Manager::Pip => {
                 let python = venv_dir(&data_dir).join("bin/python");
@@ -599,7 +603,8 @@ impl Switchboard {
                         "venv".into(),
                         location.clone().into(),
                     ];
-                    let o = run_plan(self, &ctx, &plan, argv, None).await?;
+                    let (o, review) = run_plan(self, &ctx, &mut plan, argv, None).await?;
+                    notes.extend(review);
                     if o.exit != Exit::Code(0) {
                         return Err(failure("creating the venv", &o));
                     }
@@ -620,7 +625,8 @@ impl Switchboard {
                     report.clone().into(),
                 ];
                 argv.extend(specs.iter().map(OsString::from));
-                let o = run_plan(self, &ctx, &plan, argv, None).await?;
+                let (o, review) = run_plan(self, &ctx, &mut plan, argv, None).await?;
+                    notes.extend(review);
                 if o.exit != Exit::Code(0) {
                     return Err(failure("pip install", &o));
                 }
@@ -645,7 +651,8 @@ impl Switchboard {
                     location.join(".cache").into(),
                 ];
                 argv.extend(specs.iter().map(OsString::from));
-                let o = run_plan(self, &ctx, &plan, argv, None).await?;
+                let (o, review) = run_plan(self, &ctx, &mut plan, argv, None).await?;
+                    notes.extend(review);
                 if o.exit != Exit::Code(0) {
                     return Err(failure("npm install", &o));
                 }
@@ -658,6 +665,7 @@ impl Switchboard {
             location: location.display().to_string(),
             duration_ms: started.elapsed().as_millis() as u64,
             sandboxed,
+            notes,
         }))
     }
 }

@@ -29,7 +29,7 @@ use crate::mcp::progress::CallProgress;
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, handler::server::common::schema_for_output};
 
-use crate::exec::{RunOutput, run_output, spawn_error};
+use crate::exec::{RunOutput, finish_review, run_output, spawn_error};
 use crate::policy::exec::{ExecRequest, Plan};
 use crate::server::Switchboard;
 use crate::support::process::{self, Input, RunOptions, RunOutcome};
@@ -55,10 +55,10 @@ pub(crate) async fn run_planned(
     build: impl FnOnce(&Plan) -> Result<Vec<OsString>, ToolError>,
 ) -> Result<CallToolResult, ToolError> {
     let scope = sb.file_scope(ctx).await;
-    let plan = sb.exec.plan(&scope, req).await?;
+    let mut plan = sb.exec.plan(&scope, req).await?;
     let argv = build(&plan)?;
-    let outcome = run_plan(sb, ctx, &plan, argv, stdin).await?;
-    let output = run_output(&plan, &outcome, sb.exec.settings.max_output_bytes);
+    let (outcome, review) = run_plan(sb, ctx, &mut plan, argv, stdin).await?;
+    let output = run_output(&plan, &outcome, sb.exec.settings.max_output_bytes, review);
     let value = serde_json::to_value(&output)
         .map_err(|e| ToolError::Internal(format!("result not serialisable: {e}")))?;
     Ok(if outcome.timed_out {
@@ -68,14 +68,15 @@ pub(crate) async fn run_planned(
     })
 }
 
-/// Runs `argv` under `plan`, waiting for the end.
+/// Runs `argv` under `plan`, waiting for the end, then finishes the protected-path review;
+/// the outcome and the review's notes for the model.
 pub(crate) async fn run_plan(
     sb: &Switchboard,
     ctx: &RequestContext<RoleServer>,
-    plan: &Plan,
+    plan: &mut Plan,
     argv: Vec<OsString>,
     stdin: Option<String>,
-) -> Result<RunOutcome, ToolError> {
+) -> Result<(RunOutcome, Vec<String>), ToolError> {
     let input = stdin.map_or(Input::Null, |s| Input::Bytes(s.into_bytes()));
     let spec = plan.spec(argv, input, false);
     let started = process::start(spec, &sb.exec.supervisor)
@@ -96,7 +97,7 @@ pub(crate) async fn run_plan(
         });
         tx
     });
-    Ok(process::run_to_end(
+    let outcome = process::run_to_end(
         started,
         RunOptions {
             timeout: plan.timeout,
@@ -105,5 +106,6 @@ pub(crate) async fn run_plan(
             progress,
         },
     )
-    .await)
+    .await;
+    Ok((outcome, finish_review(plan).await))
 }

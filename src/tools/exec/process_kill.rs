@@ -59,7 +59,7 @@ impl Switchboard {
                     control.kill().await;
                 }
             }
-            entry.process.wait_exit(Duration::from_secs(5)).await;
+            entry.wait_end(Duration::from_secs(5)).await;
         }
         Ok(Json(entry.info()))
     }

@@ -48,7 +48,7 @@ impl Switchboard {
                 max.as_secs()
             )));
         }
-        entry.process.wait_exit(wait).await;
+        entry.wait_end(wait).await;
         Ok(Json(entry.info()))
     }
 }
