@@ -691,9 +691,12 @@ fn oversized(
     match item {
         JsonRpcMessage::Response(r) => Some(match &r.result {
             ServerResult::CallToolResult(original) => {
-                let mut failure = crate::mcp::failure_result(format!(
-                    "the result of this call was {size}, over the {cap_text} one answer may carry (limits.max_response_bytes), so none of it was sent. Narrow the call: read a part at a time (offset and limit), ask for fewer results or a narrower pattern, or write the output to a file inside the roots and page through it with read_file."
-                ));
+                let mut failure = crate::mcp::failure_result(
+                    crate::error::reason::RESPONSE_TOO_LARGE,
+                    format!(
+                        "the result of this call was {size}, over the {cap_text} one answer may carry (limits.max_response_bytes), so none of it was sent. Narrow the call: read a part at a time (offset and limit), ask for fewer results or a narrower pattern, or write the output to a file inside the roots and page through it with read_file."
+                    ),
+                );
                 failure.result_type = original.result_type.clone();
                 JsonRpcMessage::Response(JsonRpcResponse {
                     jsonrpc: r.jsonrpc,

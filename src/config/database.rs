@@ -74,6 +74,10 @@ pub struct DatabaseSettings {
     pub max_export_bytes: u64,
     /// The default statement timeout, also used for SQLite files opened by path.
     pub statement_timeout: Duration,
+    /// `database.sqlite_max_length_bytes`: the longest value or row SQLite makes or reads.
+    pub sqlite_max_length: u64,
+    /// `database.sqlite_max_heap_bytes`: SQLite's memory in the whole process.
+    pub sqlite_max_heap: u64,
 }
 
 impl DatabaseSettings {
@@ -100,6 +104,11 @@ pub(super) fn database_settings(
             ("database.connect_timeout_secs", d.connect_timeout_secs),
             ("database.max_export_rows", d.max_export_rows),
             ("database.max_export_bytes", d.max_export_bytes),
+            (
+                "database.sqlite_max_length_bytes",
+                d.sqlite_max_length_bytes,
+            ),
+            ("database.sqlite_max_heap_bytes", d.sqlite_max_heap_bytes),
         ],
     )?;
     let mut connections = Vec::new();
@@ -181,6 +190,8 @@ pub(super) fn database_settings(
         max_export_rows: d.max_export_rows,
         max_export_bytes: d.max_export_bytes,
         statement_timeout: Duration::from_millis(d.statement_timeout_ms),
+        sqlite_max_length: d.sqlite_max_length_bytes,
+        sqlite_max_heap: d.sqlite_max_heap_bytes,
     })
 }
 

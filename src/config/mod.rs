@@ -808,6 +808,7 @@ fn web_settings(
         file,
         &[
             ("web.max_body_bytes", w.max_body_bytes),
+            ("web.max_request_bytes", w.max_request_bytes),
             ("web.max_download_bytes", w.max_download_bytes),
             ("web.connect_timeout_secs", w.connect_timeout_secs),
             ("web.timeout_secs", w.timeout_secs),
@@ -953,6 +954,7 @@ fn web_settings(
                     .collect(),
             },
             max_body_bytes: w.max_body_bytes,
+            max_request_bytes: w.max_request_bytes,
             connect_timeout: Duration::from_secs(w.connect_timeout_secs),
             timeout: Duration::from_secs(w.timeout_secs),
             max_redirects: 10,

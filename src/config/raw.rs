@@ -226,6 +226,8 @@ pub struct RawWeb {
     /// A proxy for every web request; environment proxies are never used.
     pub proxy: Option<String>,
     pub max_body_bytes: u64,
+    /// Largest request body a call may send.
+    pub max_request_bytes: u64,
     /// Largest file download_file saves.
     pub max_download_bytes: u64,
     pub connect_timeout_secs: u64,
@@ -305,6 +307,7 @@ impl Default for RawWeb {
             deny: Vec::new(),
             proxy: None,
             max_body_bytes: 10 * 1024 * 1024,
+            max_request_bytes: 2 * 1024 * 1024,
             max_download_bytes: 100 * 1024 * 1024,
             connect_timeout_secs: 10,
             timeout_secs: 30,
@@ -345,6 +348,10 @@ pub struct RawDatabase {
     pub max_export_rows: u64,
     /// Bytes of CSV `db_export_csv` writes at most.
     pub max_export_bytes: u64,
+    /// The longest string, blob or row SQLite makes or reads (`SQLITE_LIMIT_LENGTH`).
+    pub sqlite_max_length_bytes: u64,
+    /// The memory all SQLite work of the process may hold at once (its hard heap limit).
+    pub sqlite_max_heap_bytes: u64,
 }
 
 impl Default for RawDatabase {
@@ -357,6 +364,8 @@ impl Default for RawDatabase {
             connect_timeout_secs: 10,
             max_export_rows: 1_000_000,
             max_export_bytes: 256 * 1024 * 1024,
+            sqlite_max_length_bytes: 64 * 1024 * 1024,
+            sqlite_max_heap_bytes: 512 * 1024 * 1024,
         }
     }
 }

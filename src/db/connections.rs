@@ -50,6 +50,7 @@ pub struct Databases {
 
 impl Databases {
     pub fn new(settings: DatabaseSettings) -> Self {
+        sqlite::set_memory_limits(settings.sqlite_max_length, settings.sqlite_max_heap);
         Self {
             settings,
             sessions: Mutex::new(HashMap::new()),
@@ -261,15 +262,23 @@ impl Databases {
             unreachable!("connected above")
         };
         let limit = deadline.saturating_add(CLIENT_SLACK);
-        match tokio::time::timeout(limit, f(pg)).await {
+        let result = match tokio::time::timeout(limit, f(pg)).await {
             Ok(result) => result,
             Err(_) => {
                 *slot = None;
-                Err(DbError::Timeout {
+                return Err(DbError::Timeout {
                     ms: deadline.as_millis() as u64,
                     key: "statement_timeout_ms",
-                })
+                });
             }
+        };
+        // Nothing of one call reaches the next: its prepared statements, session settings,
+        // temporary tables, LISTENs and session advisory locks go. A session that cannot be
+        // reset is dropped (the next call connects afresh).
+        let reset = tokio::time::timeout(CLIENT_SLACK, postgres::reset(pg)).await;
+        if !matches!(reset, Ok(true)) || pg.client.is_closed() {
+            *slot = None;
         }
+        result
     }
 }

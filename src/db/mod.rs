@@ -30,6 +30,23 @@ pub enum DbError {
     Sql(String),
     #[error("`{path}` cannot be opened: {why}")]
     Open { path: String, why: String },
+    /// A value, row or the memory a query needs is over a cap.
+    #[error("{0}")]
+    TooBig(String),
+}
+
+impl DbError {
+    /// The stable reason code (`error::reason`).
+    pub fn code(&self) -> &'static str {
+        use crate::error::reason;
+        match self {
+            Self::Refused(_) => reason::SQL_REFUSED,
+            Self::Timeout { .. } => reason::TIMEOUT,
+            Self::Sql(_) => reason::SQL_ERROR,
+            Self::Open { .. } => reason::DATABASE_UNAVAILABLE,
+            Self::TooBig(_) => reason::RESPONSE_TOO_LARGE,
+        }
+    }
 }
 
 /// Caps on one query's result.

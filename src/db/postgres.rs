@@ -69,6 +69,13 @@ pub async fn connect(url: &str, timeout: Duration) -> Result<Pg, DbError> {
     })
 }
 
+/// Returns the session to its state at log-in: `DISCARD ALL` ends what a call could leave
+/// behind (prepared statements, `SET`s including the role, temporary tables, cursors,
+/// LISTENs, session advisory locks). A failure closes nothing; the caller drops the session.
+pub async fn reset(pg: &mut Pg) -> bool {
+    pg.client.batch_execute("DISCARD ALL").await.is_ok()
+}
+
 /// Starts the transaction one call runs in: READ ONLY unless writing, with the statement
 /// timeout for this transaction only. Read-only use by a role that can write server files is
 /// refused here, before any SQL of the caller's is seen.

@@ -114,8 +114,33 @@ pub fn authorize(access: Access, ctx: &AuthContext<'_>) -> Authorization {
     }
 }
 
+/// SQLite's memory caps for the database tools: (longest value or row, heap of the process).
+static MEMORY: std::sync::OnceLock<(u64, u64)> = std::sync::OnceLock::new();
+
+/// Sets the memory caps (`database.sqlite_max_length_bytes`, `database.sqlite_max_heap_bytes`)
+/// before the first database call; the first setting wins.
+pub fn set_memory_limits(max_length: u64, max_heap: u64) {
+    let _ = MEMORY.set((max_length, max_heap));
+}
+
+/// The heap limit is the process's, applied once, when SQLite is first used by a tool: a
+/// query that builds huge values then fails with "out of memory" instead of taking the
+/// machine's (several at once share the one limit).
+fn apply_heap_limit() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if let Some((_, heap)) = MEMORY.get() {
+            // SAFETY: a plain setter of SQLite's global configuration.
+            unsafe {
+                rusqlite::ffi::sqlite3_hard_heap_limit64(i64::try_from(*heap).unwrap_or(i64::MAX))
+            };
+        }
+    });
+}
+
 /// Opens `path` with the guard for `access`. A read-only connection never creates the file.
 pub fn open(path: &Path, access: Access) -> Result<Connection, DbError> {
+    apply_heap_limit();
     let flags = match access {
         Access::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
         Access::Writable => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
@@ -144,6 +169,12 @@ fn guard(conn: &Connection, access: Access) -> rusqlite::Result<()> {
         access == Access::Writable,
     )?;
     conn.set_limit(Limit::SQLITE_LIMIT_ATTACHED, 0)?;
+    if let Some((length, _)) = MEMORY.get() {
+        conn.set_limit(
+            Limit::SQLITE_LIMIT_LENGTH,
+            i32::try_from(*length).unwrap_or(i32::MAX),
+        )?;
+    }
     conn.authorizer(Some(move |ctx: AuthContext<'_>| authorize(access, &ctx)))?;
     Ok(())
 }
@@ -432,6 +463,18 @@ fn sql_error(e: rusqlite::Error) -> DbError {
             DbError::Refused(format!(
                 "this connection is read-only: {}",
                 msg.as_deref().unwrap_or("attempt to write")
+            ))
+        }
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::OutOfMemory => {
+            DbError::TooBig(
+                "the query needed more memory than SQLite may use (database.sqlite_max_heap_bytes, shared by every query at once); build smaller values, or fewer at a time"
+                    .into(),
+            )
+        }
+        rusqlite::Error::SqliteFailure(f, msg) if f.code == rusqlite::ErrorCode::TooBig => {
+            DbError::TooBig(format!(
+                "{}: a value or row is longer than database.sqlite_max_length_bytes; build smaller values (substr, LIMIT)",
+                msg.as_deref().unwrap_or("string or blob too big")
             ))
         }
         _ => DbError::Sql(e.to_string()),

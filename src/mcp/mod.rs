@@ -9,14 +9,36 @@ pub mod progress;
 
 use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock, LoggingLevel};
 
-/// A tool failure the model reads (`isError: true`), as every route answers one.
-pub fn failure(text: impl Into<String>) -> CallToolResponse {
-    CallToolResponse::Complete(failure_result(text))
+/// A tool failure the model reads (`isError: true`) with its stable reason code, as every
+/// route answers one.
+pub fn failure(code: &'static str, text: impl Into<String>) -> CallToolResponse {
+    CallToolResponse::Complete(failure_result(code, text))
 }
 
-/// [`failure`] as the bare result (what a response frame carries).
-pub fn failure_result(text: impl Into<String>) -> CallToolResult {
-    CallToolResult::error(vec![ContentBlock::text(text.into())])
+/// [`failure`] as the bare result (what a response frame carries): the sentence for the
+/// model, and the code in `_meta` for the client.
+pub fn failure_result(code: &'static str, text: impl Into<String>) -> CallToolResult {
+    with_reason(
+        CallToolResult::error(vec![ContentBlock::text(text.into())]),
+        code,
+    )
+}
+
+/// `r` (a failed result) with its reason code in `_meta`.
+pub fn with_reason(mut r: CallToolResult, code: &'static str) -> CallToolResult {
+    r.meta
+        .get_or_insert_with(rmcp::model::MetaObject::new)
+        .insert(
+            crate::error::reason::META_KEY.to_owned(),
+            serde_json::Value::String(code.to_owned()),
+        );
+    r
+}
+
+impl rmcp::handler::server::tool::IntoCallToolResult for crate::error::ToolError {
+    fn into_call_tool_result(self) -> Result<CallToolResponse, rmcp::ErrorData> {
+        Ok(failure(self.code(), self.to_string()))
+    }
 }
 
 /// A piece of a rendered web page as protocol content.

@@ -50,6 +50,84 @@ pub enum NetRefusal {
         host: String,
         hosts: String,
     },
+    #[error(
+        "the header `{name}` cannot be set: {why}. Leave it out; the client sets it from the URL and the body"
+    )]
+    Header { name: String, why: &'static str },
+    #[error(
+        "the request body is {bytes} bytes, over the {cap} bytes a request may send (web.max_request_bytes); send less, or ask the user to raise the limit"
+    )]
+    RequestTooLarge { bytes: u64, cap: u64 },
+}
+
+impl NetRefusal {
+    /// The stable reason code (`error::reason`).
+    pub fn code(&self) -> &'static str {
+        use crate::error::reason;
+        match self {
+            Self::BadUrl { .. } => reason::URL_INVALID,
+            Self::Scheme { .. } => reason::URL_SCHEME,
+            Self::Private { .. } => reason::ADDRESS_PRIVATE,
+            Self::Denied { .. } => reason::HOST_DENIED,
+            Self::WrongPort { .. } => reason::PORT_NOT_ALLOWED,
+            Self::Resolve { .. } => reason::DNS_FAILED,
+            Self::CredentialHost { .. } => reason::CREDENTIAL_HOST,
+            Self::Header { .. } => reason::HEADER_REFUSED,
+            Self::RequestTooLarge { .. } => reason::REQUEST_TOO_LARGE,
+        }
+    }
+}
+
+/// Request headers the client owns: the connection's framing and routing (hop-by-hop headers,
+/// `Host`, the body's length and encoding) and proxy credentials. A caller that set them could
+/// smuggle a second request, reach another virtual host than the guard checked, or hand a
+/// proxy credential to a server.
+const CLIENT_OWNED_HEADERS: &[(&str, &str)] = &[
+    (
+        "host",
+        "the host comes from the URL the network policy checked",
+    ),
+    ("connection", "a hop-by-hop header"),
+    ("keep-alive", "a hop-by-hop header"),
+    ("proxy-connection", "a hop-by-hop header"),
+    ("te", "a hop-by-hop header"),
+    ("trailer", "a hop-by-hop header"),
+    ("upgrade", "a hop-by-hop header"),
+    ("transfer-encoding", "the body's framing is the client's"),
+    ("content-length", "the body's framing is the client's"),
+    ("expect", "the client decides how the body is sent"),
+    ("http2-settings", "a hop-by-hop header"),
+    (
+        "proxy-authorization",
+        "proxy credentials are never sent by a call",
+    ),
+    ("proxy-authenticate", "a hop-by-hop header"),
+];
+
+/// Refuses headers the client must own ([`CLIENT_OWNED_HEADERS`]).
+pub fn check_headers(headers: &reqwest::header::HeaderMap) -> Result<(), NetRefusal> {
+    for name in headers.keys() {
+        if let Some((_, why)) = CLIENT_OWNED_HEADERS
+            .iter()
+            .find(|(n, _)| *n == name.as_str())
+        {
+            return Err(NetRefusal::Header {
+                name: name.as_str().to_owned(),
+                why,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Scheme, host and port: what a credential is bound to.
+fn origin(u: &url::Url) -> (String, Option<String>, Option<u16>) {
+    (
+        u.scheme().to_owned(),
+        u.host_str()
+            .map(|h| h.trim_end_matches('.').to_ascii_lowercase()),
+        u.port_or_known_default(),
+    )
 }
 
 /// Why `ip` may not be reached, or `None` when it is a public address.
@@ -293,6 +371,8 @@ impl reqwest::dns::Resolve for GuardedResolver {
 pub struct NetSettings {
     pub rules: NetRules,
     pub max_body_bytes: u64,
+    /// Largest request body sent (`web.max_request_bytes`).
+    pub max_request_bytes: u64,
     pub connect_timeout: std::time::Duration,
     pub timeout: std::time::Duration,
     pub max_redirects: usize,
@@ -307,6 +387,7 @@ impl Default for NetSettings {
         Self {
             rules: NetRules::default(),
             max_body_bytes: 10 * 1024 * 1024,
+            max_request_bytes: 2 * 1024 * 1024,
             connect_timeout: std::time::Duration::from_secs(10),
             timeout: std::time::Duration::from_secs(30),
             max_redirects: 10,
@@ -345,6 +426,21 @@ pub enum NetError {
         cap: u64,
         key: &'static str,
     },
+}
+
+impl NetError {
+    /// The stable reason code (`error::reason`).
+    pub fn code(&self) -> &'static str {
+        use crate::error::reason;
+        match self {
+            Self::Refused(r) => r.code(),
+            Self::Timeout { .. } => reason::TIMEOUT,
+            Self::Http { .. } => reason::UPSTREAM_FAILED,
+            Self::TooManyRedirects { .. } => reason::TOO_MANY_REDIRECTS,
+            Self::Robots { .. } => reason::ROBOTS_DISALLOWED,
+            Self::TooLarge { .. } => reason::RESPONSE_TOO_LARGE,
+        }
+    }
 }
 
 /// A response read under the caps.
@@ -491,9 +587,10 @@ impl NetGuard {
     }
 
     /// Sends one request, following redirects itself (each hop checked), and reads the body up
-    /// to `web.max_body_bytes`. Credentials (`Authorization`, `Cookie`) are dropped when a
-    /// redirect leaves the original host; a named `credential` is attached only to hops on its
-    /// hosts.
+    /// to `web.max_body_bytes`. Headers the client owns are refused, and a body over
+    /// `web.max_request_bytes`. Credentials (`Authorization`, `Cookie`, a named `credential`)
+    /// go only to the first URL's origin (scheme, host and port): a redirect anywhere else
+    /// drops them; a named credential also only to its hosts.
     pub async fn send(
         &self,
         method: reqwest::Method,
@@ -542,12 +639,25 @@ impl NetGuard {
             url: url.to_owned(),
             why: e.to_string(),
         })?;
+        check_headers(&headers)?;
+        let cap = self.settings.max_request_bytes;
+        if let Some(b) = &body
+            && b.len() as u64 > cap
+        {
+            return Err(NetRefusal::RequestTooLarge {
+                bytes: b.len() as u64,
+                cap,
+            }
+            .into());
+        }
+        // Credentials are bound to the first URL's origin: a redirect to another scheme, host
+        // or port (https → http included) goes on without them.
+        let first = origin(&current);
         let credential_for =
             |u: &url::Url| -> Option<(reqwest::header::HeaderName, reqwest::header::HeaderValue)> {
                 let (_, c) = credential?;
                 let host = u.host_str()?.trim_end_matches('.').to_ascii_lowercase();
-                c.hosts
-                    .contains(&host)
+                (c.hosts.contains(&host) && origin(u) == first)
                     .then(|| (c.header.clone(), c.value.clone()))
             };
         if let Some((name, c)) = credential
@@ -560,7 +670,6 @@ impl NetGuard {
             }
             .into());
         }
-        let origin_host = current.host_str().map(str::to_owned);
         let (mut method, mut body, mut headers) = (method, body, headers);
         let mut redirects = Vec::new();
         loop {
@@ -594,7 +703,7 @@ impl NetGuard {
                     method = reqwest::Method::GET;
                     body = None;
                 }
-                if next.host_str().map(str::to_owned) != origin_host {
+                if origin(&next) != first {
                     headers.remove(reqwest::header::AUTHORIZATION);
                     headers.remove(reqwest::header::COOKIE);
                 }

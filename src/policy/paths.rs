@@ -42,6 +42,22 @@ pub enum PolicyError {
     Io { path: String, source: io::Error },
 }
 
+impl PolicyError {
+    /// The stable reason code (`error::reason`).
+    pub fn code(&self) -> &'static str {
+        use crate::error::reason;
+        match self {
+            Self::NoRoots(_) => reason::NO_ROOTS,
+            Self::Invalid { .. } => reason::PATH_INVALID,
+            Self::Outside { .. } => reason::PATH_OUTSIDE_ROOTS,
+            Self::Protected { .. } => reason::PATH_PROTECTED,
+            Self::NotFound { .. } => reason::PATH_NOT_FOUND,
+            Self::Refused { .. } => reason::PATH_REFUSED,
+            Self::Io { .. } => reason::IO,
+        }
+    }
+}
+
 /// A path that exists, with every symlink resolved, inside `root`.
 #[derive(Debug, Clone)]
 pub struct Resolved {

@@ -40,6 +40,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
+use crate::error::reason;
 use crate::mcp::changes::Change;
 use child::{Child, Phase};
 use servers::ServersFile;
@@ -550,14 +551,14 @@ impl Hub {
     ) -> Option<Result<CallToolResponse, McpError>> {
         let view = self.view();
         if let Some(why) = view.held.get(params.name.as_ref()) {
-            return Some(Ok(crate::mcp::failure(why.clone())));
+            return Some(Ok(crate::mcp::failure(reason::TOOL_HELD, why.clone())));
         }
         let route = view.tool_routes.get(params.name.as_ref())?.clone();
         drop(view);
         let child = route.child;
         let peer = match child.connection().await {
             Ok(p) => p,
-            Err(msg) => return Some(Ok(crate::mcp::failure(msg))),
+            Err(msg) => return Some(Ok(crate::mcp::failure(reason::TOOL_UNAVAILABLE, msg))),
         };
         let mut p = params;
         p.name = route.name.into();
@@ -566,12 +567,15 @@ impl Hub {
             Ok(ServerResult::CallToolResult(r)) => Ok(CallToolResponse::Complete(r)),
             Ok(ServerResult::InputRequiredResult(r)) => Ok(CallToolResponse::InputRequired(r)),
             Ok(ServerResult::CreateTaskResult(r)) => Ok(CallToolResponse::Task(r)),
-            Ok(_) => Ok(crate::mcp::failure(format!(
-                "server `{}` answered tools/call with something that is not a tool result",
-                child.name
-            ))),
+            Ok(_) => Ok(crate::mcp::failure(
+                reason::CHILD_FAILED,
+                format!(
+                    "server `{}` answered tools/call with something that is not a tool result",
+                    child.name
+                ),
+            )),
             Err(Failure::Rpc(e)) => Err(e),
-            Err(f) => Ok(crate::mcp::failure(f.text(&child))),
+            Err(f) => Ok(crate::mcp::failure(f.code(), f.text(&child))),
         })
     }
 
@@ -805,6 +809,14 @@ enum Failure {
 }
 
 impl Failure {
+    fn code(&self) -> &'static str {
+        match self {
+            Failure::Timeout(_) => reason::TIMEOUT,
+            Failure::Cancelled => reason::CANCELLED,
+            Failure::Rpc(_) | Failure::Closed => reason::CHILD_FAILED,
+        }
+    }
+
     fn text(&self, child: &Child) -> String {
         let name = &child.name;
         match self {

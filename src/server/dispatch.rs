@@ -18,6 +18,7 @@ use rmcp::{ErrorData as McpError, RoleServer};
 use serde_json::Value;
 
 use super::Switchboard;
+use crate::error::reason;
 use crate::mcp::failure;
 use crate::mcp::progress::CallProgress;
 use crate::policy::tools::{Category, DISCOVERY};
@@ -118,7 +119,7 @@ impl Switchboard {
             }
             Err(NoRoute::Unknown(why) | NoRoute::Starting(why)) => {
                 self.log_refused(&request.name, caller, &why);
-                return Ok(failure(why));
+                return Ok(failure(reason::TOOL_UNAVAILABLE, why));
             }
         };
         // The name for the log and the statistics: the catalogue's own for a built-in tool (no
@@ -137,7 +138,7 @@ impl Switchboard {
         // through the call's await, in every call's future.
         let checked = arguments(&name, &route.schema(), given);
         let result = match checked {
-            Err(e) => Ok(failure(e.to_string())),
+            Err(e) => Ok(failure(reason::INVALID_ARGUMENTS, e.to_string())),
             Ok(arguments) => {
                 request.arguments = Some(arguments);
                 // Progress with its heartbeat when the client asked for it. (Run here rather
@@ -164,9 +165,12 @@ impl Switchboard {
                     )),
                     Route::Child(_, hub) => match Box::pin(hub.call_tool(request, &ctx)).await {
                         Some(r) => r,
-                        None => Ok(failure(format!(
-                            "the child server behind `{name}` no longer offers it; search_tools shows what is offered now"
-                        ))),
+                        None => Ok(failure(
+                            reason::TOOL_UNAVAILABLE,
+                            format!(
+                                "the child server behind `{name}` no longer offers it; search_tools shows what is offered now"
+                            ),
+                        )),
                     },
                 };
                 drop(beat);
@@ -220,19 +224,23 @@ impl Switchboard {
                     Err(e) => e.to_string(),
                     Ok(_) => "`name` must be a tool's name".to_owned(),
                 };
-                return Ok(failure(why));
+                return Ok(failure(reason::INVALID_ARGUMENTS, why));
             }
         };
         if let Some(extra) = args.keys().find(|k| *k != "name" && *k != "arguments") {
-            return Ok(failure(format!(
-                "the arguments do not fit `call_tool`: `arguments.{}` is not a parameter of call_tool (it takes `name` and `arguments`)",
-                crate::support::text::quote(extra, 60)
-            )));
+            return Ok(failure(
+                reason::INVALID_ARGUMENTS,
+                format!(
+                    "the arguments do not fit `call_tool`: `arguments.{}` is not a parameter of call_tool (it takes `name` and `arguments`)",
+                    crate::support::text::quote(extra, 60)
+                ),
+            ));
         }
         if DISCOVERY.contains(&inner.as_str()) {
-            return Ok(failure(format!(
-                "call `{inner}` directly, not through call_tool"
-            )));
+            return Ok(failure(
+                reason::INVALID,
+                format!("call `{inner}` directly, not through call_tool"),
+            ));
         }
         let given = match args.get("arguments") {
             None | Some(Value::Null) => None,
@@ -240,16 +248,22 @@ impl Switchboard {
             Some(Value::String(s)) => match serde_json::from_str(s) {
                 Ok(Value::Object(o)) => Some(o),
                 _ => {
-                    return Ok(failure(format!(
-                        "`arguments` must be a JSON object of `{inner}`'s parameters, not a string"
-                    )));
+                    return Ok(failure(
+                        reason::INVALID_ARGUMENTS,
+                        format!(
+                            "`arguments` must be a JSON object of `{inner}`'s parameters, not a string"
+                        ),
+                    ));
                 }
             },
             Some(other) => {
-                return Ok(failure(format!(
-                    "`arguments` must be a JSON object of `{inner}`'s parameters, not {}",
-                    crate::support::text::quote(&other.to_string(), 60)
-                )));
+                return Ok(failure(
+                    reason::INVALID_ARGUMENTS,
+                    format!(
+                        "`arguments` must be a JSON object of `{inner}`'s parameters, not {}",
+                        crate::support::text::quote(&other.to_string(), 60)
+                    ),
+                ));
             }
         };
         let mut inner_request = request;

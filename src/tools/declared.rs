@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::declared::params::{Format, Param};
 use crate::declared::{Action, CommandSpec, DeclaredTool, HttpSpec, OutputFormat, Values};
+use crate::error::reason;
 use crate::exec::{exit_parts, program_argv};
 use crate::policy::FileScope;
 use crate::policy::exec::ExecRequest;
@@ -27,7 +28,7 @@ pub async fn call(
 ) -> CallToolResult {
     match run(sb, tool, args.unwrap_or_default(), ctx).await {
         Ok(r) => r,
-        Err(e) => CallToolResult::error(vec![ContentBlock::text(e.to_string())]),
+        Err(e) => crate::mcp::failure_result(e.code(), e.to_string()),
     }
 }
 
@@ -132,7 +133,7 @@ async fn command(
         for note in &review {
             msg.push_str(&format!("\nnote: {note}"));
         }
-        return Ok(CallToolResult::error(vec![ContentBlock::text(msg)]));
+        return Ok(crate::mcp::failure_result(reason::COMMAND_FAILED, msg));
     }
     let cut_note = (outcome.stdout.dropped_bytes > 0).then(|| {
         "the output was longer than exec.max_output_bytes; its first and last parts are shown"
@@ -191,13 +192,16 @@ async fn http(
         _ => String::new(),
     };
     if resp.status >= 400 {
-        return Ok(CallToolResult::error(vec![ContentBlock::text(format!(
-            "`{}`: HTTP {} from {}\n{}",
-            tool.name,
-            resp.status,
-            resp.url,
-            cut(&text, cap / 2).0
-        ))]));
+        return Ok(crate::mcp::failure_result(
+            reason::UPSTREAM_FAILED,
+            format!(
+                "`{}`: HTTP {} from {}\n{}",
+                tool.name,
+                resp.status,
+                resp.url,
+                cut(&text, cap / 2).0
+            ),
+        ));
     }
     let note = resp.next_start_index.map(|at| {
         format!("the response was cut at {at} bytes (tools.max_output_bytes); narrow the call")

@@ -18,19 +18,13 @@ pub mod system;
 pub mod web;
 
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::model::{ContentBlock, IntoContents, JsonObject};
+use rmcp::model::JsonObject;
 use serde_json::Value;
 
 pub use crate::error::{ToolError, blocking};
 pub use crate::policy::tools::is_read_only;
 use crate::policy::tools::{Category, Toolsets};
 use crate::server::Switchboard;
-
-impl IntoContents for ToolError {
-    fn into_contents(self) -> Vec<ContentBlock> {
-        vec![ContentBlock::text(self.to_string())]
-    }
-}
 
 /// What decides which tools are registered: `--read-only` and the exec switches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

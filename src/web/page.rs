@@ -81,9 +81,7 @@ pub async fn fetch_page(
         return Ok((p, true));
     }
     if options.robots {
-        net.robots_allow(&parsed)
-            .await
-            .map_err(|e| ToolError::invalid(e.to_string()))?;
+        net.robots_allow(&parsed).await?;
     }
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
@@ -92,8 +90,7 @@ pub async fn fetch_page(
     );
     let fetched = net
         .send(reqwest::Method::GET, parsed.as_str(), headers, None, None)
-        .await
-        .map_err(|e| ToolError::invalid(e.to_string()))?;
+        .await?;
     let page = blocking(move || convert(fetched, raw, options.max_image_bytes)).await?;
     let page = Arc::new(page);
     if (200..300).contains(&page.status) {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::ToolError;
-use crate::policy::net::{Fetched, NetGuard};
+use crate::policy::net::{Fetched, NetGuard, NetRefusal};
 
 /// Response headers worth showing; the rest are noise for a model.
 const SHOWN_HEADERS: &[&str] = &[
@@ -127,8 +127,10 @@ pub async fn http_request(
     if args.body.is_some() && args.json.is_some() {
         return Err(ToolError::invalid("give `body` or `json`, not both"));
     }
-    let mut url = url::Url::parse(&args.url)
-        .map_err(|e| ToolError::invalid(format!("`{}` is not a valid URL: {e}", args.url)))?;
+    let mut url = url::Url::parse(&args.url).map_err(|e| NetRefusal::BadUrl {
+        url: args.url.clone(),
+        why: e.to_string(),
+    })?;
     if !args.query.is_empty() {
         let mut pairs = url.query_pairs_mut();
         for (k, v) in &args.query {
@@ -165,8 +167,7 @@ pub async fn http_request(
             body,
             credential,
         )
-        .await
-        .map_err(|e| ToolError::invalid(e.to_string()))?;
+        .await?;
     let max = args.max_length.unwrap_or(DEFAULT_MAX_LENGTH).max(1);
     Ok(describe(fetched, args.start_index, max))
 }

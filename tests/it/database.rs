@@ -351,3 +351,45 @@ async fn each_connection_has_a_schema_resource_that_notifies_on_change() {
         .unwrap_err();
     assert!(missing.to_string().contains("no resource"), "{missing}");
 }
+
+/// Through the real binary: SQLite's memory is bounded. A value over the length cap is refused
+/// with the key to change, a query that needs more heap than the process allows fails alone,
+/// and the server goes on answering.
+#[test]
+fn sqlite_memory_is_bounded_by_config() {
+    use crate::harness::Proc;
+    let p = Project::new();
+    let cfg = p.base.join("config.yaml");
+    std::fs::write(
+        &cfg,
+        "database:\n  sqlite_max_length_bytes: 200000000\n  sqlite_max_heap_bytes: 67108864\n",
+    )
+    .unwrap();
+    let mut proc = Proc::spawn(&["--config", cfg.to_str().unwrap()]);
+    proc.initialize();
+    let mut call = |id: i64, sql: &str| {
+        proc.request(
+            id,
+            "tools/call",
+            serde_json::json!({"name": "db_query", "arguments": {"database": "local", "sql": sql}}),
+        )
+    };
+    let r = call(2, "SELECT length(randomblob(150000000))");
+    assert_eq!(r["result"]["isError"], true, "{r}");
+    assert!(
+        r.to_string().contains("database.sqlite_max_heap_bytes"),
+        "{r}"
+    );
+    let r = call(3, "SELECT length(randomblob(300000000))");
+    assert_eq!(r["result"]["isError"], true, "{r}");
+    assert!(
+        r.to_string().contains("database.sqlite_max_length_bytes"),
+        "{r}"
+    );
+    assert_eq!(
+        r["result"]["_meta"]["switchboard/reason"],
+        "response_too_large"
+    );
+    let r = call(4, "SELECT length(randomblob(1000)) AS n");
+    assert_eq!(r["result"]["structuredContent"]["rows"][0][0], 1000, "{r}");
+}

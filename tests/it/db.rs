@@ -417,3 +417,76 @@ async fn postgres_through_the_tools_reads_refuses_writes_and_exports() {
         "a,b,n\r\n1,one,12345.678\r\n2,two,-0.050\r\n3,three,0.000\r\n"
     );
 }
+
+/// Through the real binary: nothing of one call reaches the next on a kept PostgreSQL session
+/// (a prepared statement, a session setting, a session advisory lock that would block other
+/// applications).
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_sessions_are_reset_after_every_call() {
+    use crate::harness::{Proc, Project};
+    let Some(pg) = pg() else { return };
+    let _turn = TURN.lock().await;
+    let p = Project::new();
+    let cfg = p.base.join("config.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "database:\n  connections:\n    rw:\n      url: {}\n      writable: true\n",
+            pg.admin
+        ),
+    )
+    .unwrap();
+    let results = tokio::task::spawn_blocking(move || {
+        let mut proc = Proc::spawn(&["--config", cfg.to_str().unwrap()]);
+        proc.initialize();
+        let mut out = Vec::new();
+        for (i, sql) in [
+            "SELECT pg_advisory_lock(4242)",
+            "PREPARE sb_kept AS SELECT 41 + 1",
+            "EXECUTE sb_kept",
+            "SET application_name = 'changed'",
+            "SELECT current_setting('application_name') AS name",
+        ]
+        .iter()
+        .enumerate()
+        {
+            out.push(proc.request(
+                10 + i as i64,
+                "tools/call",
+                json!({"name": "db_execute", "arguments": {"database": "rw", "sql": sql}}),
+            ));
+        }
+        (proc, out)
+    })
+    .await
+    .unwrap();
+    let (proc, out) = results;
+    assert_ne!(out[0]["result"]["isError"], true, "{}", out[0]);
+    // The lock taken by the first call is free for another application while switchboard
+    // (and its session) is still there.
+    let admin = connect(&pg.admin, Duration::from_secs(5))
+        .await
+        .unwrap()
+        .client;
+    let free: bool = admin
+        .query_one("SELECT pg_try_advisory_lock(4242)", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(free, "the session advisory lock outlived its call");
+    let _ = admin.batch_execute("SELECT pg_advisory_unlock_all()").await;
+    assert_eq!(out[2]["result"]["isError"], true, "{}", out[2]);
+    assert_eq!(
+        out[2]["result"]["_meta"]["switchboard/reason"], "sql_error",
+        "{}",
+        out[2]
+    );
+    assert!(out[2].to_string().contains("sb_kept"), "{}", out[2]);
+    assert!(
+        out[4].to_string().contains("switchboard") && !out[4].to_string().contains("changed"),
+        "{}",
+        out[4]
+    );
+    drop(proc);
+}

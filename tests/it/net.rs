@@ -1035,3 +1035,102 @@ async fn web_search_reads_duckduckgo_html() {
         ])
     );
 }
+
+/// Through the real binary: headers the client owns are refused, credentials (the call's own
+/// and a named one) stay on their origin (a redirect to another port of the same host drops
+/// them), a request body has a cap, and every refusal carries its stable reason code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_keep_framing_credentials_and_size_to_the_client() {
+    use crate::harness::{Proc, Project};
+    let a = Server::start().await;
+    let b = Server::start().await;
+    let p = Project::new();
+    let cfg = p.base.join("config.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "web:\n  allow: [\"127.0.0.1:{a}\", \"127.0.0.1:{b}\"]\n  max_request_bytes: 100000\n  credentials:\n    api:\n      header: X-Api-Key\n      value: env:SB_TEST_KEY\n      hosts: [\"127.0.0.1\"]\n",
+            a = a.port,
+            b = b.port
+        ),
+    )
+    .unwrap();
+    let (a_port, b_port) = (a.port, b.port);
+    let results = tokio::task::spawn_blocking(move || {
+        let mut proc = Proc::spawn_env(
+            &["--config", cfg.to_str().unwrap()],
+            &[("SB_TEST_KEY", "named-s3cret")],
+        );
+        proc.initialize();
+        let mut call = |id: i64, args: serde_json::Value| {
+            proc.request(
+                id,
+                "tools/call",
+                serde_json::json!({"name": "http_request", "arguments": args}),
+            )
+        };
+        let mut out = Vec::new();
+        for (i, header) in ["Host", "Transfer-Encoding", "Connection", "Proxy-Authorization"]
+            .iter()
+            .enumerate()
+        {
+            out.push(call(
+                10 + i as i64,
+                serde_json::json!({"url": format!("http://127.0.0.1:{a_port}/headers"), "headers": {*header: "x"}}),
+            ));
+        }
+        let hop = format!("http://127.0.0.1:{b_port}/headers");
+        out.push(call(
+            20,
+            serde_json::json!({
+                "url": format!("http://127.0.0.1:{a_port}/redirect?to={}", encode(&hop)),
+                "headers": {"Authorization": "Bearer call-s3cret", "Cookie": "session=cookie-s3cret"},
+                "credential": "api",
+            }),
+        ));
+        out.push(call(
+            21,
+            serde_json::json!({
+                "url": format!("http://127.0.0.1:{a_port}/headers"),
+                "headers": {"Authorization": "Bearer call-s3cret"},
+                "credential": "api",
+            }),
+        ));
+        out.push(call(
+            30,
+            serde_json::json!({"url": format!("http://127.0.0.1:{a_port}/echo"), "method": "POST", "body": "x".repeat(200_000)}),
+        ));
+        out
+    })
+    .await
+    .unwrap();
+    let reason = |r: &serde_json::Value| r["result"]["_meta"]["switchboard/reason"].clone();
+    for r in &results[..4] {
+        assert_eq!(r["result"]["isError"], true, "{r}");
+        assert_eq!(reason(r), "header_refused", "{r}");
+    }
+    let moved = results[4]["result"]["structuredContent"]["text"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}", results[4]));
+    assert!(moved.contains("get /headers"), "{moved}");
+    for secret in ["call-s3cret", "cookie-s3cret", "named-s3cret"] {
+        assert!(
+            !moved.contains(secret),
+            "{secret} followed to another port: {moved}"
+        );
+    }
+    let same = results[5]["result"]["structuredContent"]["text"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}", results[5]));
+    assert!(
+        same.contains("call-s3cret") && same.contains("named-s3cret"),
+        "{same}"
+    );
+    assert_eq!(results[6]["result"]["isError"], true, "{}", results[6]);
+    assert_eq!(reason(&results[6]), "request_too_large");
+    assert!(
+        results[6].to_string().contains("web.max_request_bytes"),
+        "{}",
+        results[6]
+    );
+}

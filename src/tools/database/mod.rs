@@ -25,7 +25,7 @@ pub fn router() -> ToolRouter<Switchboard> {
 
 impl From<DbError> for ToolError {
     fn from(e: DbError) -> Self {
-        ToolError::Invalid(e.to_string())
+        ToolError::refused(e.code(), e.to_string())
     }
 }
 

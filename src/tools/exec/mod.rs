@@ -62,7 +62,10 @@ pub(crate) async fn run_planned(
     let value = serde_json::to_value(&output)
         .map_err(|e| ToolError::Internal(format!("result not serialisable: {e}")))?;
     Ok(if outcome.timed_out {
-        CallToolResult::structured_error(value)
+        crate::mcp::with_reason(
+            CallToolResult::structured_error(value),
+            crate::error::reason::TIMEOUT,
+        )
     } else {
         CallToolResult::structured(value)
     })

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use crate::policy::FileScope;
-use crate::policy::net::{NetError, NetGuard};
+use crate::policy::net::NetGuard;
 use crate::server::Switchboard;
 use crate::tools::files::common::{display, put_in_place, staged_file};
 use crate::tools::{ToolError, blocking};
@@ -69,7 +69,7 @@ pub async fn download_file(
         blocking(move || staged_file(&scope, &input, overwrite, parents, ".download")).await?
     };
     let credential = crate::web::credential(credentials, args.credential.as_deref())?;
-    let net_err = |e: NetError| ToolError::invalid(e.to_string());
+    let net_err = ToolError::from;
     let mut opened = net
         .open(
             reqwest::Method::GET,
