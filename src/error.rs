@@ -65,6 +65,7 @@ pub mod reason {
     pub const SQL_ERROR: &str = "sql_error";
     pub const DATABASE_UNAVAILABLE: &str = "database_unavailable";
     pub const TOO_MANY_RECIPIENTS: &str = "too_many_recipients";
+    pub const RECIPIENT_NOT_ALLOWED: &str = "recipient_not_allowed";
     pub const MESSAGE_TOO_LARGE: &str = "message_too_large";
     pub const QUOTA_EXCEEDED: &str = "quota_exceeded";
     pub const MODEL_NAME_INVALID: &str = "model_name_invalid";

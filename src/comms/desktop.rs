@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use super::{NoticeCaps, NoticeRefusal, notice_body, notice_title};
+
 #[derive(Debug, thiserror::Error)]
 pub enum DesktopError {
     #[error("{0}")]
@@ -14,6 +16,8 @@ pub enum DesktopError {
          mako); use send_push to reach the user's phone instead"
     )]
     Unavailable(String),
+    #[error("{0}")]
+    TooLarge(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,21 +44,23 @@ pub fn escape_markup(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// Checks the fields before anything is shown.
-pub fn check(n: &Desktop) -> Result<(), DesktopError> {
-    if n.title.trim().is_empty() {
-        return Err(DesktopError::Invalid(
-            "title is empty: give a short headline".into(),
-        ));
+/// The notification as it will be shown: title and body made safe and checked against the
+/// caps, the sender in front of the title.
+pub fn prepare(n: &Desktop, caps: NoticeCaps) -> Result<Desktop, DesktopError> {
+    Ok(Desktop {
+        title: notice_title(&n.title, caps)?,
+        body: notice_body(&n.body, caps)?,
+        ..n.clone()
+    })
+}
+
+impl From<NoticeRefusal> for DesktopError {
+    fn from(r: NoticeRefusal) -> Self {
+        match r {
+            NoticeRefusal::Empty(why) => DesktopError::Invalid(why.into()),
+            NoticeRefusal::TooLarge(why) => DesktopError::TooLarge(why),
+        }
     }
-    if n.title.chars().count() > 200 || n.body.chars().count() > 2000 {
-        return Err(DesktopError::Invalid(
-            "too long for a notification: keep the title under 200 and the body under 2000 \
-             characters"
-                .into(),
-        ));
-    }
-    Ok(())
 }
 
 fn notification(n: &Desktop) -> notify_rust::Notification {
@@ -76,9 +82,9 @@ fn notification(n: &Desktop) -> notify_rust::Notification {
     x
 }
 
-/// Shows the notification; returns the service's id for it, when it gives one.
+/// Shows a notification made by [`prepare`]; returns the service's id for it, when it gives
+/// one.
 pub async fn show(n: &Desktop, wait: Duration) -> Result<Option<u32>, DesktopError> {
-    check(n)?;
     let x = notification(n);
     let shown = async {
         #[cfg(all(unix, not(target_os = "macos")))]
@@ -114,16 +120,26 @@ mod tests {
             escape_markup("<a href='x'>b</a> & <b>"),
             "&lt;a href='x'&gt;b&lt;/a&gt; &amp; &lt;b&gt;"
         );
+        let caps = NoticeCaps {
+            title_chars: 20,
+            body_bytes: 100,
+        };
         let mut n = Desktop {
             title: " ".into(),
             body: String::new(),
             urgency: Urgency::Normal,
             timeout: None,
         };
-        assert!(check(&n).is_err());
-        n.title = "Build done".into();
-        assert!(check(&n).is_ok());
-        n.body = "x".repeat(2001);
-        assert!(check(&n).is_err());
+        assert!(prepare(&n, caps).is_err());
+        n.title = "Build \u{202e}done\u{1b}[2J".into();
+        n.body = "line\n\u{1b}]0;evil\u{7}two".into();
+        let shown = prepare(&n, caps).unwrap();
+        assert_eq!(shown.title, "switchboard: Build done");
+        assert_eq!(shown.body, "line\ntwo");
+        n.body = "x".repeat(101);
+        assert!(matches!(prepare(&n, caps), Err(DesktopError::TooLarge(_))));
+        n.body = String::new();
+        n.title = "t".repeat(21);
+        assert!(matches!(prepare(&n, caps), Err(DesktopError::TooLarge(_))));
     }
 }

@@ -23,6 +23,10 @@ pub enum EmailError {
     NotAllowed(String),
     #[error("the mail server refused or failed: {0}")]
     Send(String),
+    #[error(
+        "the message has {count} recipients, over the {max} one message may have (comms.email.max_recipients); send fewer, or ask the user to raise the limit"
+    )]
+    TooManyRecipients { count: usize, max: usize },
 }
 
 /// How the connection to the mail server is secured.
@@ -74,22 +78,44 @@ pub struct Outgoing {
     pub references: Vec<String>,
 }
 
-/// Who may receive mail: `*@example.com` (a whole domain) or exact addresses. An empty list
-/// allows only the account's own address.
-#[derive(Debug, Clone, Default)]
-pub struct Allow(Vec<String>);
+/// Who may receive mail: `*@example.com` (a whole domain) or exact addresses (an empty list
+/// allows only the account's own address), and how many one message may have.
+#[derive(Debug, Clone)]
+pub struct Allow {
+    patterns: Vec<String>,
+    /// Recipients of one message, To, Cc and Bcc together (`comms.email.max_recipients`).
+    max: usize,
+}
+
+impl Default for Allow {
+    fn default() -> Self {
+        Self::new(&[])
+    }
+}
+
+/// Recipients one message may have unless the config says otherwise.
+pub const MAX_RECIPIENTS: usize = 20;
 
 impl Allow {
     pub fn new(patterns: &[String]) -> Self {
-        Self(patterns.iter().map(|p| p.trim().to_lowercase()).collect())
+        Self {
+            patterns: patterns.iter().map(|p| p.trim().to_lowercase()).collect(),
+            max: MAX_RECIPIENTS,
+        }
+    }
+
+    /// At most `max` recipients per message.
+    pub fn at_most(mut self, max: usize) -> Self {
+        self.max = max;
+        self
     }
 
     pub fn admits(&self, address: &str, own: &str) -> bool {
         let a = address.to_lowercase();
-        if self.0.is_empty() {
+        if self.patterns.is_empty() {
             return a == own.to_lowercase();
         }
-        self.0.iter().any(|p| match p.strip_prefix("*@") {
+        self.patterns.iter().any(|p| match p.strip_prefix("*@") {
             Some(domain) => a.rsplit_once('@').is_some_and(|(_, d)| d == domain),
             None => *p == a,
         })
@@ -146,6 +172,13 @@ pub fn build(
         return Err(EmailError::Invalid(
             "no recipient: give at least one address in to, cc or bcc".into(),
         ));
+    }
+    let count = out.to.len() + out.cc.len() + out.bcc.len();
+    if count > allow.max {
+        return Err(EmailError::TooManyRecipients {
+            count,
+            max: allow.max,
+        });
     }
     if out.text.is_none() && out.html.is_none() {
         return Err(EmailError::Invalid(

@@ -14,6 +14,44 @@ pub enum PushError {
     Invalid(String),
     #[error("the ntfy server failed: {0}")]
     Failed(String),
+    #[error("{0}")]
+    TooLarge(String),
+}
+
+impl From<super::NoticeRefusal> for PushError {
+    fn from(r: super::NoticeRefusal) -> Self {
+        match r {
+            super::NoticeRefusal::Empty(why) => PushError::Invalid(why.into()),
+            super::NoticeRefusal::TooLarge(why) => PushError::TooLarge(why),
+        }
+    }
+}
+
+/// The push as it will be sent: title (with the sender in front; a push without one gets the
+/// sender alone) and message made safe and checked against the caps, action labels made safe.
+pub fn prepare(p: &Push, caps: super::NoticeCaps) -> Result<Push, PushError> {
+    if p.message.trim().is_empty() {
+        return Err(PushError::Invalid(
+            "message is empty: say what to push".into(),
+        ));
+    }
+    let title = match &p.title {
+        Some(t) => super::notice_title(t, caps)?,
+        None => super::SENDER.trim_end_matches([' ', ':']).to_owned(),
+    };
+    Ok(Push {
+        message: super::notice_body(&p.message, caps)?,
+        title: Some(title),
+        actions: p
+            .actions
+            .iter()
+            .map(|a| ViewAction {
+                label: crate::support::text::display_safe(&a.label, false),
+                url: a.url.clone(),
+            })
+            .collect(),
+        ..p.clone()
+    })
 }
 
 /// Where pushes go: an ntfy server (self-hosted or public), a topic, and an access token

@@ -63,9 +63,25 @@ pub struct CommsSettings {
     pub webhooks: Vec<Webhook>,
     pub retry: Retry,
     pub ntfy: Option<Ntfy>,
+    /// `comms.email.max_recipients`.
+    pub max_recipients: usize,
+    /// `comms.max_title_chars`.
+    pub max_title_chars: usize,
+    /// `comms.max_notification_bytes`.
+    pub max_notification_bytes: usize,
+    /// `comms.confirm_max_chars`.
+    pub confirm_max_chars: usize,
 }
 
 impl CommsSettings {
+    /// What a notification may show.
+    pub fn notice_caps(&self) -> crate::comms::NoticeCaps {
+        crate::comms::NoticeCaps {
+            title_chars: self.max_title_chars,
+            body_bytes: self.max_notification_bytes,
+        }
+    }
+
     pub fn rate(&self, tool: &str) -> Rate {
         self.rates.get(tool).copied().unwrap_or(Rate {
             max: 1,
@@ -116,6 +132,13 @@ pub(super) fn comms_settings(
                 c.email.max_attachment_bytes,
             ),
             ("comms.email.timeout_secs", c.email.timeout_secs),
+            ("comms.email.max_recipients", c.email.max_recipients as u64),
+            ("comms.max_title_chars", c.max_title_chars as u64),
+            (
+                "comms.max_notification_bytes",
+                c.max_notification_bytes as u64,
+            ),
+            ("comms.confirm_max_chars", c.confirm_max_chars as u64),
         ],
     )?;
     let mut rates: BTreeMap<&'static str, Rate> = SENDING_TOOLS
@@ -347,7 +370,7 @@ pub(super) fn comms_settings(
         outbox: data_dir.join("outbox.db"),
         outbox_keep: c.outbox_keep,
         rates,
-        allow: Allow::new(&c.email.allow),
+        allow: Allow::new(&c.email.allow).at_most(c.email.max_recipients),
         accounts,
         max_attachment_bytes: c.email.max_attachment_bytes,
         webhooks,
@@ -357,6 +380,10 @@ pub(super) fn comms_settings(
             max_wait: Duration::from_secs(c.webhook_max_wait_secs),
         },
         ntfy,
+        max_recipients: c.email.max_recipients,
+        max_title_chars: c.max_title_chars,
+        max_notification_bytes: c.max_notification_bytes,
+        confirm_max_chars: c.confirm_max_chars,
     })
 }
 

@@ -411,6 +411,14 @@ pub struct RawComms {
     pub webhook_max_wait_secs: u64,
     /// Where `send_push` publishes; no ntfy section, no `send_push`.
     pub ntfy: Option<RawNtfy>,
+    /// The longest notification title (`notify_desktop`, `send_push`, webhook titles), in
+    /// characters, the sender's prefix not counted.
+    pub max_title_chars: usize,
+    /// The longest notification body (`notify_desktop`, `send_push`), in bytes.
+    pub max_notification_bytes: usize,
+    /// How much of a message the confirmation question shows, in characters; beyond it the
+    /// question says how much is not shown.
+    pub confirm_max_chars: usize,
 }
 
 impl Default for RawComms {
@@ -426,6 +434,9 @@ impl Default for RawComms {
             webhook_attempts: 4,
             webhook_max_wait_secs: 30,
             ntfy: None,
+            max_title_chars: 120,
+            max_notification_bytes: 4096,
+            confirm_max_chars: 20_000,
         }
     }
 }
@@ -449,6 +460,8 @@ pub struct RawEmail {
     pub max_attachment_bytes: u64,
     /// How long talking to the mail server may take.
     pub timeout_secs: u64,
+    /// Recipients (To, Cc and Bcc together) one message may have.
+    pub max_recipients: usize,
 }
 
 impl Default for RawEmail {
@@ -458,6 +471,7 @@ impl Default for RawEmail {
             accounts: BTreeMap::new(),
             max_attachment_bytes: 10 * 1024 * 1024,
             timeout_secs: 30,
+            max_recipients: 20,
         }
     }
 }

@@ -81,6 +81,56 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
+/// Text from a model made safe to show a person outside a terminal-free, markup-free channel
+/// (a notification, a confirmation question): terminal escape sequences (CSI, OSC and the
+/// two-character ones) are removed whole, other control characters dropped (tab kept, and
+/// line breaks when `lines`), and the bidirectional overrides and isolates that make text
+/// read differently from what it is (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C)
+/// removed.
+pub fn display_safe(s: &str, lines: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => match chars.next() {
+                // CSI: parameters and intermediates up to a final byte 0x40–0x7E.
+                Some('[') => {
+                    for f in chars.by_ref() {
+                        if ('\u{40}'..='\u{7e}').contains(&f) {
+                            break;
+                        }
+                    }
+                }
+                // OSC, DCS, SOS, PM, APC: up to BEL or ST (ESC \\).
+                Some(']' | 'P' | 'X' | '^' | '_') => {
+                    while let Some(f) = chars.next() {
+                        if f == '\u{7}' {
+                            break;
+                        }
+                        if f == '\u{1b}' && chars.peek() == Some(&'\\') {
+                            chars.next();
+                            break;
+                        }
+                    }
+                }
+                _ => {}
+            },
+            '\n' if lines => out.push('\n'),
+            '\r' if lines => {}
+            '\t' => out.push('\t'),
+            '\n' | '\r' => out.push(' '),
+            c if c.is_control() => {}
+            '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{200e}'
+            | '\u{200f}'
+            | '\u{061c}' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -122,5 +172,16 @@ mod tests {
         assert_eq!(human_bytes(12), "12 B");
         assert_eq!(human_bytes(1536), "1.5 KiB");
         assert_eq!(human_bytes(3 * 1024 * 1024), "3.0 MiB");
+    }
+
+    #[test]
+    fn display_safe_removes_escapes_controls_and_direction_overrides() {
+        let hostile = "Build \u{1b}[31mFAILED\u{1b}[0m\u{7}\u{1b}]8;;http://x\u{7}link\u{1b}]8;;\u{1b}\\ \u{202e}gpj.exe\u{202c}\u{0}\r\nnext\tcol";
+        assert_eq!(
+            display_safe(hostile, true),
+            "Build FAILEDlink gpj.exe\nnext\tcol"
+        );
+        assert_eq!(display_safe("a\nb\u{2067}c", false), "a bc");
+        assert_eq!(display_safe("naïve ☃ 日本", true), "naïve ☃ 日本");
     }
 }

@@ -483,3 +483,58 @@ fn desktop_notifications_reach_a_real_daemon_or_fail_clearly() {
         "dunst shows it: displayed {displayed}, history {h}"
     );
 }
+
+/// What a person reads is what was sent: notification text loses terminal escapes, control
+/// characters and direction overrides and gets the sender in front; sizes and recipients are
+/// capped with reason codes; the confirmation shows the whole message up to its cap and says
+/// how much is not shown.
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
+#[tokio::test]
+async fn messages_are_shown_as_sent_and_capped() {
+    let Some(smtp) = Smtp::start() else { return };
+    let Some(h) = Hooks::start() else { return };
+    let p = Project::new();
+    p.write("report.csv", "x\n");
+    let mut settings = with_hooks(with_email(&p, &smtp), &h);
+    settings.comms.confirm_max_chars = 1000;
+    let c = client(Some(true));
+    let asked = c.asked.clone();
+    let s = session_with(settings, c).await;
+    s.ok(
+        "send_push",
+        json!({"title": "CI \u{202e}lia\u{1b}[2J", "message": "done\u{1b}]0;pwned\u{7}\u{0} ok"}),
+    )
+    .await;
+    let got = h.next();
+    assert_eq!(got["body"]["title"], "switchboard: CI lia", "{got}");
+    assert_eq!(got["body"]["message"], "done ok", "{got}");
+    let reason = |r: &rmcp::model::CallToolResult| {
+        r.meta
+            .as_ref()
+            .and_then(|m| m.get("switchboard/reason").cloned())
+            .unwrap_or_default()
+    };
+    let big = s
+        .call("send_push", json!({"message": "x".repeat(1 << 20)}))
+        .await;
+    assert_eq!(big.is_error, Some(true));
+    assert_eq!(reason(&big), "message_too_large", "{}", text(&big));
+    assert!(text(&big).contains("comms.max_notification_bytes"));
+    let many: Vec<String> = (0..25).map(|i| format!("u{i}@example.com")).collect();
+    let r = s.call("send_email", mail(json!({"bcc": many}))).await;
+    assert_eq!(reason(&r), "too_many_recipients", "{}", text(&r));
+    assert!(text(&r).contains("comms.email.max_recipients"));
+    smtp.nothing_more();
+    // A long body: the question holds all of what it can show and says what it leaves out.
+    let body = format!("{}TAIL", "a".repeat(1500));
+    asked.lock().unwrap().clear();
+    s.ok("send_email", mail(json!({"text": body}))).await;
+    smtp.next();
+    let q = asked.lock().unwrap()[0].clone();
+    assert!(q.contains(&"a".repeat(1000)), "{q}");
+    assert!(!q.contains("TAIL"), "{q}");
+    assert!(
+        q.contains("504 more characters of the 1504 are not shown"),
+        "{q}"
+    );
+}

@@ -103,6 +103,21 @@ pub(crate) fn digest(tool: &str, args: &impl Serialize, content: &[&[u8]]) -> St
     crate::support::text::hex(&h.finalize())
 }
 
+/// A message's text as the confirmation shows it: whole up to `max` characters; beyond that,
+/// its start and a plain statement of how much is not shown, so the user knows what they
+/// approve.
+pub(crate) fn preview(text: &str, max: usize) -> String {
+    let total = text.chars().count();
+    if total <= max {
+        return text.to_owned();
+    }
+    let shown: String = text.chars().take(max).collect();
+    format!(
+        "{shown}\n\n[{} more characters of the {total} are not shown here (comms.confirm_max_chars); approving sends the whole message]",
+        total - max
+    )
+}
+
 /// The answer of one MRTR round: the handle the host echoes back, and the user's answers.
 pub(crate) struct Round {
     pub state: Option<String>,
@@ -186,6 +201,8 @@ impl Switchboard {
         if c.confirm == Confirm::Never {
             return Ok(Gate::Go);
         }
+        // The user reads the question: nothing in it may hide or reorder what it says.
+        let question = crate::support::text::display_safe(&question, true);
         let can_ask = ctx
             .client_capabilities()
             .and_then(|caps| caps.elicitation)

@@ -57,7 +57,12 @@ pub struct NotifyDesktopOutput {
 
 impl From<DesktopError> for ToolError {
     fn from(e: DesktopError) -> Self {
-        ToolError::Invalid(e.to_string())
+        let code = match e {
+            DesktopError::TooLarge(_) => crate::error::reason::MESSAGE_TOO_LARGE,
+            DesktopError::Unavailable(_) => crate::error::reason::UPSTREAM_FAILED,
+            DesktopError::Invalid(_) => crate::error::reason::INVALID,
+        };
+        ToolError::refused(code, e.to_string())
     }
 }
 
@@ -91,7 +96,7 @@ impl Switchboard {
                 .timeout_secs
                 .map(|s| std::time::Duration::from_secs(u64::from(s))),
         };
-        desktop::check(&n)?;
+        let n = desktop::prepare(&n, self.settings.comms.notice_caps())?;
         if args.dry_run {
             let preview = serde_json::json!({
                 "app_name": "switchboard",

@@ -71,7 +71,13 @@ pub struct SendEmailOutput {
 
 impl From<EmailError> for ToolError {
     fn from(e: EmailError) -> Self {
-        ToolError::Invalid(e.to_string())
+        let code = match e {
+            EmailError::TooManyRecipients { .. } => crate::error::reason::TOO_MANY_RECIPIENTS,
+            EmailError::NotAllowed(_) => crate::error::reason::RECIPIENT_NOT_ALLOWED,
+            EmailError::Send(_) => crate::error::reason::UPSTREAM_FAILED,
+            EmailError::Invalid(_) => crate::error::reason::INVALID,
+        };
+        ToolError::refused(code, e.to_string())
     }
 }
 
@@ -144,7 +150,12 @@ pub fn read_attachments(
 }
 
 /// What the user is asked about a message.
-fn question(account: &EmailAccount, a: &SendEmailArgs, files: &[FileAttachment]) -> String {
+fn question(
+    account: &EmailAccount,
+    a: &SendEmailArgs,
+    files: &[FileAttachment],
+    max_chars: usize,
+) -> String {
     let mut q = format!(
         "Send an email from {} (account `{}`)\nTo: {}",
         account.account.from,
@@ -166,11 +177,7 @@ fn question(account: &EmailAccount, a: &SendEmailArgs, files: &[FileAttachment])
         ));
     }
     let body = a.text.as_deref().or(a.html.as_deref()).unwrap_or_default();
-    let preview: String = body.chars().take(500).collect();
-    q.push_str(&format!("\n\n{preview}"));
-    if body.chars().count() > 500 {
-        q.push('…');
-    }
+    q.push_str(&format!("\n\n{}", super::preview(body, max_chars)));
     q
 }
 
@@ -233,7 +240,7 @@ impl Switchboard {
                 body: args.text.clone().or_else(|| args.html.clone()),
             },
             ask: Some(Ask {
-                question: question(&acc, &args, &out.attachments),
+                question: question(&acc, &args, &out.attachments, c.confirm_max_chars),
                 digest: digest("send_email", &args, &content),
                 round: Round::new(state, responses),
             }),

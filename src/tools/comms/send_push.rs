@@ -63,7 +63,12 @@ pub struct SendPushOutput {
 
 impl From<PushError> for ToolError {
     fn from(e: PushError) -> Self {
-        ToolError::Invalid(e.to_string())
+        let code = match e {
+            PushError::TooLarge(_) => crate::error::reason::MESSAGE_TOO_LARGE,
+            PushError::Failed(_) => crate::error::reason::UPSTREAM_FAILED,
+            PushError::Invalid(_) => crate::error::reason::INVALID,
+        };
+        ToolError::refused(code, e.to_string())
     }
 }
 
@@ -105,6 +110,7 @@ impl Switchboard {
                 })
                 .collect(),
         };
+        let p = push::prepare(&p, self.settings.comms.notice_caps())?;
         let payload = push::body(&ntfy, &p)?;
         if args.dry_run {
             return respond(Ok(Ok(SendPushOutput {
@@ -115,10 +121,10 @@ impl Switchboard {
             })));
         }
         let mut question = format!("Push to the ntfy topic `{}`", ntfy.topic);
-        if let Some(t) = &args.title {
+        if let Some(t) = &p.title {
             question.push_str(&format!("\nTitle: {t}"));
         }
-        question.push_str(&format!("\n\n{}", args.message));
+        question.push_str(&format!("\n\n{}", p.message));
         let send = SendPlan {
             attempt: Attempt {
                 tool: "send_push".into(),

@@ -127,8 +127,10 @@ impl Switchboard {
         if let Some(t) = &args.title {
             question.push_str(&format!("\nTitle: {t}"));
         }
-        let preview: String = args.text.chars().take(500).collect();
-        question.push_str(&format!("\n\n{preview}"));
+        question.push_str(&format!(
+            "\n\n{}",
+            super::preview(&args.text, self.settings.comms.confirm_max_chars)
+        ));
         let send = SendPlan {
             attempt: Attempt {
                 tool: "send_webhook".into(),
