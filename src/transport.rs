@@ -136,7 +136,8 @@ struct Batch {
 
 enum Frame {
     Line,
-    Oversized,
+    /// A frame over the cap; the request's id, when its start shows one whole.
+    Oversized(Option<String>),
     Eof,
 }
 
@@ -203,19 +204,24 @@ where
                     if newline.is_some() {
                         self.discarding = false;
                     }
-                    (take, false, false)
+                    (take, false, None)
                 } else if self.line.len() + take > self.max_frame + 1 {
+                    // What the frame's start shows of its id, so the client is answered on it
+                    // (the rest is skipped unread).
+                    let room = (self.max_frame + 1).saturating_sub(self.line.len());
+                    self.line.extend_from_slice(&buf[..take.min(room)]);
+                    let id = whole_id(&self.line).map(str::to_owned);
                     self.line.clear();
                     self.discarding = newline.is_none();
-                    (take, false, true)
+                    (take, false, Some(id))
                 } else {
                     self.line.extend_from_slice(&buf[..take]);
-                    (take, newline.is_some(), false)
+                    (take, newline.is_some(), None)
                 }
             };
             self.reader.consume(used);
-            if oversized {
-                return Ok(Frame::Oversized);
+            if let Some(id) = oversized {
+                return Ok(Frame::Oversized(id));
             }
             if done {
                 return Ok(Frame::Line);
@@ -649,13 +655,13 @@ where
                     self.line = line;
                     self.line.clear();
                 }
-                Ok(Frame::Oversized) => {
+                Ok(Frame::Oversized(id)) => {
                     tracing::warn!(limit = self.max_frame, "refused an oversized frame");
                     let msg = format!(
                         "Invalid Request: message larger than {} bytes refused (limits.max_frame_bytes). Send smaller arguments, e.g. write large files in parts with write_file mode=append.",
                         self.max_frame
                     );
-                    self.reply_error("null", -32600, msg, None);
+                    self.reply_error(id.as_deref().unwrap_or("null"), -32600, msg, None);
                 }
                 Ok(Frame::Eof) => {
                     self.eof.cancel();
@@ -852,6 +858,15 @@ fn top_level_id(bytes: &[u8]) -> Option<&str> {
         i += 1;
     }
     None
+}
+
+/// The top-level id of a frame cut short, when the part read holds it whole: a value
+/// followed by more of the frame (a number at the cut could be missing digits) and of a kind
+/// JSON-RPC allows.
+fn whole_id(bytes: &[u8]) -> Option<&str> {
+    let id = top_level_id(bytes)?;
+    let end = id.as_ptr() as usize - bytes.as_ptr() as usize + id.len();
+    (end < bytes.len() && valid_id(id)).then_some(id)
 }
 
 /// The index of the quote that closes the JSON string opening at `open` (`bytes.len()` or past

@@ -126,6 +126,10 @@ fn an_oversized_line_is_refused_without_buffering_it() {
     proc.send(&big);
     let r = proc.recv();
     assert_eq!(r["error"]["code"], -32600);
+    assert_eq!(
+        r["id"], 2,
+        "the id at the frame's start is answered on: {r}"
+    );
     assert!(
         r["error"]["message"]
             .as_str()
@@ -137,6 +141,28 @@ fn an_oversized_line_is_refused_without_buffering_it() {
         r.get("result").is_some(),
         "the stream recovers at the next line"
     );
+    // A string id is recovered too; one that only follows the cut cannot be, and is null.
+    for (frame, id) in [
+        (
+            format!(
+                "{{\"id\":\"req-7\",\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"params\":{{\"pad\":\"{}\"}}}}",
+                "x".repeat(2 << 20)
+            ),
+            json!("req-7"),
+        ),
+        (
+            format!(
+                "{{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"params\":{{\"pad\":\"{}\"}},\"id\":8}}",
+                "x".repeat(2 << 20)
+            ),
+            serde_json::Value::Null,
+        ),
+    ] {
+        proc.send(&frame);
+        let r = proc.recv();
+        assert_eq!(r["error"]["code"], -32600, "{r}");
+        assert_eq!(r["id"], id, "{r}");
+    }
 
     // 64 MiB with no newline at all: discarded as it streams, so the peak memory stays small
     // (45-49 MiB for a debug build, most of it code pages; buffering the line would pass
