@@ -6,6 +6,7 @@
 
 pub mod agent;
 pub mod backend;
+pub mod guard;
 pub mod ollama;
 pub mod openai;
 pub mod summarize;
@@ -63,6 +64,35 @@ pub enum AiError {
     Protocol { backend: String, detail: String },
     #[error("{0}")]
     Invalid(String),
+    #[error(
+        "`{model}` is not a model name: {why}. ai_list_models shows the names the backends offer"
+    )]
+    BadModelName { model: String, why: &'static str },
+    #[error(
+        "the text to send is {bytes} bytes, over the {cap} a request may carry (ai.max_prompt_bytes); send less (a part of the file, a summary) or ask the user to raise the limit"
+    )]
+    PromptTooLarge { bytes: usize, cap: usize },
+}
+
+impl AiError {
+    /// The stable reason code (`error::reason`).
+    pub fn code(&self) -> &'static str {
+        use crate::error::reason;
+        match self {
+            Self::BadModelName { .. } | Self::ModelNotFound { .. } | Self::NoModel { .. } => {
+                reason::MODEL_NAME_INVALID
+            }
+            Self::PromptTooLarge { .. } => reason::PROMPT_TOO_LARGE,
+            Self::Timeout { .. } => reason::TIMEOUT,
+            Self::TooLarge { .. } => reason::RESPONSE_TOO_LARGE,
+            Self::Unreachable { .. } | Self::Status { .. } | Self::Protocol { .. } => {
+                reason::UPSTREAM_FAILED
+            }
+            Self::UnknownBackend { .. } | Self::Unsupported { .. } | Self::Invalid(_) => {
+                reason::INVALID
+            }
+        }
+    }
 }
 
 fn unreachable_message(backend: &str, kind: BackendKind, url: &str, detail: &str) -> String {
@@ -184,6 +214,11 @@ impl Ai {
             )
             .build()
             .map_err(|e| AiError::Invalid(format!("the AI HTTP client could not be built: {e}")))?;
+        let caps = guard::Caps {
+            max_prompt_bytes: settings.max_prompt_bytes,
+            max_tokens: settings.max_tokens,
+            list_ttl: settings.health_ttl,
+        };
         let backends = settings
             .backends
             .iter()
@@ -194,7 +229,8 @@ impl Ai {
                     BackendKind::Ollama => Box::new(ollama::Ollama::new(endpoint)),
                     BackendKind::OpenAi => Box::new(openai::OpenAi::new(endpoint)),
                 };
-                (s.clone(), b)
+                let guarded: Box<dyn Backend> = Box::new(guard::Guarded::new(b, caps));
+                (s.clone(), guarded)
             })
             .collect();
         Ok(Self {

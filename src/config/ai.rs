@@ -62,6 +62,10 @@ pub struct AiSettings {
     pub max_embed_inputs: usize,
     pub summary_max_input_chars: usize,
     pub summary_max_tokens: u32,
+    /// `ai.max_prompt_bytes`: the most text one request sends.
+    pub max_prompt_bytes: usize,
+    /// `ai.max_tokens`: the most tokens one request generates.
+    pub max_tokens: u32,
     pub agent: AgentSettings,
 }
 
@@ -123,6 +127,8 @@ pub(super) fn ai_settings(
                 a.summary_max_input_chars as u64,
             ),
             ("ai.summary_max_tokens", u64::from(a.summary_max_tokens)),
+            ("ai.max_prompt_bytes", a.max_prompt_bytes as u64),
+            ("ai.max_tokens", u64::from(a.max_tokens)),
             ("ai.agent.max_steps", a.agent.max_steps as u64),
             ("ai.agent.max_steps_limit", a.agent.max_steps_limit as u64),
             (
@@ -295,6 +301,8 @@ pub(super) fn ai_settings(
         max_embed_inputs: a.max_embed_inputs,
         summary_max_input_chars: a.summary_max_input_chars,
         summary_max_tokens: a.summary_max_tokens,
+        max_prompt_bytes: a.max_prompt_bytes,
+        max_tokens: a.max_tokens,
         agent: AgentSettings {
             allow: a.agent.allow.clone(),
             max_steps: a.agent.max_steps,

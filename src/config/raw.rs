@@ -569,6 +569,11 @@ pub struct RawAi {
     pub summary_max_input_chars: usize,
     /// Most tokens of such a summary.
     pub summary_max_tokens: u32,
+    /// The most text one request sends a backend (prompt, messages, texts to embed).
+    pub max_prompt_bytes: usize,
+    /// The most tokens one request may generate; a call that asks for more gets this many,
+    /// and one that does not say gets this many at most.
+    pub max_tokens: u32,
     pub agent: RawAgent,
 }
 
@@ -583,6 +588,8 @@ impl Default for RawAi {
             max_embed_inputs: 256,
             summary_max_input_chars: 12_000,
             summary_max_tokens: 600,
+            max_prompt_bytes: 1024 * 1024,
+            max_tokens: 8192,
             agent: RawAgent::default(),
         }
     }

@@ -887,3 +887,130 @@ async fn search_tools_ranks_by_meaning_with_an_embedding_model() {
     assert_eq!(down["mode"], "words");
     assert_eq!(down["tools"][0]["name"], "read_file", "{down}");
 }
+
+/// A loopback stand-in for Ollama's API that records what reaches it: `/api/tags` lists
+/// `m:latest`, `/api/generate` answers one done line.
+struct Recorder {
+    port: u16,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+}
+
+impl Recorder {
+    fn start() -> Self {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for sock in listener.incoming().flatten() {
+                let log = log.clone();
+                std::thread::spawn(move || {
+                    let mut sock = sock;
+                    let mut data = Vec::new();
+                    let mut buf = [0u8; 65536];
+                    let (head, body) = loop {
+                        let Ok(n) = sock.read(&mut buf) else { return };
+                        if n == 0 {
+                            return;
+                        }
+                        data.extend_from_slice(&buf[..n]);
+                        let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") else {
+                            continue;
+                        };
+                        let head = String::from_utf8_lossy(&data[..end]).to_ascii_lowercase();
+                        let len: usize = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse().ok())
+                            .unwrap_or(0);
+                        if data.len() >= end + 4 + len {
+                            let body = String::from_utf8_lossy(&data[end + 4..end + 4 + len]);
+                            break (head, body.into_owned());
+                        }
+                    };
+                    let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
+                    log.lock().unwrap().push((path.clone(), body));
+                    let reply = if path.ends_with("/api/tags") {
+                        r#"{"models":[{"name":"m:latest","model":"m:latest","size":1}]}"#
+                    } else {
+                        r#"{"model":"m:latest","response":"ok","done":true,"done_reason":"stop"}"#
+                    };
+                    let _ = write!(
+                        sock,
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
+                        reply.len()
+                    );
+                });
+            }
+        });
+        Self { port, seen }
+    }
+
+    fn generations(&self) -> Vec<serde_json::Value> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(p, _)| p.ends_with("/api/generate"))
+            .map(|(_, b)| serde_json::from_str(b).unwrap())
+            .collect()
+    }
+}
+
+/// Through the real binary: a model name that is not one never reaches the backend, nor one
+/// the backend does not list; the tokens to generate are clamped to `ai.max_tokens` (and set
+/// when the call gives none); a prompt over `ai.max_prompt_bytes` is refused before sending.
+#[test]
+fn inference_inputs_are_checked_before_they_reach_the_backend() {
+    use crate::harness::Proc;
+    let rec = Recorder::start();
+    let p = Project::new();
+    let cfg = p.base.join("config.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "ai:\n  max_tokens: 512\n  max_prompt_bytes: 100000\n  backends:\n    ollama:\n      type: ollama\n      base_url: http://127.0.0.1:{}\n",
+            rec.port
+        ),
+    )
+    .unwrap();
+    let mut proc = Proc::spawn(&["--config", cfg.to_str().unwrap()]);
+    proc.initialize();
+    let mut generate = |id: i64, args: Value| {
+        proc.request(
+            id,
+            "tools/call",
+            json!({"name": "ai_generate", "arguments": args}),
+        )
+    };
+    let reason = |r: &Value| r["result"]["_meta"]["switchboard/reason"].clone();
+    for (i, bad) in ["../../etc/passwd", "m/../../x", "m?x=1", "%2e%2e"]
+        .iter()
+        .enumerate()
+    {
+        let r = generate(10 + i as i64, json!({"model": bad, "prompt": "hi"}));
+        assert_eq!(r["result"]["isError"], true, "{r}");
+        assert_eq!(reason(&r), "model_name_invalid", "{r}");
+    }
+    let r = generate(20, json!({"model": "other", "prompt": "hi"}));
+    assert_eq!(reason(&r), "model_name_invalid", "{r}");
+    assert!(r.to_string().contains("serves: m:latest"), "{r}");
+    assert!(rec.generations().is_empty(), "nothing unlisted was sent");
+    let r = generate(
+        30,
+        json!({"model": "m", "prompt": "hi", "max_tokens": 4294967295u64}),
+    );
+    assert_ne!(r["result"]["isError"], true, "{r}");
+    let r = generate(31, json!({"model": "m:latest", "prompt": "hi"}));
+    assert_ne!(r["result"]["isError"], true, "{r}");
+    let sent = rec.generations();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    for g in &sent {
+        assert_eq!(g["options"]["num_predict"], 512, "{g}");
+    }
+    let r = generate(40, json!({"model": "m", "prompt": "x".repeat(200_000)}));
+    assert_eq!(reason(&r), "prompt_too_large", "{r}");
+    assert!(r.to_string().contains("ai.max_prompt_bytes"), "{r}");
+    assert_eq!(rec.generations().len(), 2);
+}

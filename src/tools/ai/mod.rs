@@ -38,7 +38,7 @@ pub fn router() -> ToolRouter<Switchboard> {
 
 impl From<AiError> for ToolError {
     fn from(e: AiError) -> Self {
-        ToolError::Invalid(e.to_string())
+        ToolError::refused(e.code(), e.to_string())
     }
 }
 
