@@ -417,7 +417,7 @@ pub fn proxy_approve(settings: Arc<Settings>, target: &str) -> anyhow::Result<u8
 /// memory server's JSONL format. An export to a file is written whole or not at all.
 pub fn memory(settings: Arc<Settings>, action: super::MemoryAction) -> anyhow::Result<u8> {
     use crate::memory::notes::Notes;
-    let mut store = Notes::open(&settings.memory.db)?;
+    let mut store = Notes::open(&settings.memory.db)?.with_quotas(settings.memory.quotas);
     match action {
         super::MemoryAction::Import { file } => {
             let text = std::fs::read_to_string(&file)

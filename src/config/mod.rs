@@ -229,6 +229,8 @@ pub struct MemorySettings {
     pub max_results: usize,
     pub embed_model: Option<String>,
     pub embed_per_search: usize,
+    /// `memory.max_notes`, `memory.max_graph_items`, `memory.max_bytes`.
+    pub quotas: crate::memory::quota::Quotas,
 }
 
 /// Whether child tools are pinned to the definition first seen (`proxy.pinning`).
@@ -599,6 +601,9 @@ fn build(
                 raw.resources.max_watched_folders as u64,
             ),
             ("memory.max_note_chars", raw.memory.max_note_chars as u64),
+            ("memory.max_notes", raw.memory.max_notes),
+            ("memory.max_graph_items", raw.memory.max_graph_items),
+            ("memory.max_bytes", raw.memory.max_bytes),
             ("memory.max_results", raw.memory.max_results as u64),
             (
                 "memory.embed_per_search",
@@ -768,6 +773,11 @@ fn build(
                 .clone()
                 .filter(|m| !m.trim().is_empty()),
             embed_per_search: raw.memory.embed_per_search,
+            quotas: crate::memory::quota::Quotas {
+                notes: raw.memory.max_notes,
+                graph_items: raw.memory.max_graph_items,
+                bytes: raw.memory.max_bytes,
+            },
         },
         database,
         comms,

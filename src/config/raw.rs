@@ -535,6 +535,12 @@ pub struct RawMemory {
     pub embed_model: Option<String>,
     /// Notes one search embeds at most (the rest on later searches).
     pub embed_per_search: usize,
+    /// Notes the profile's memory holds at most.
+    pub max_notes: u64,
+    /// Graph entities, observations and relations it holds at most, together.
+    pub max_graph_items: u64,
+    /// Bytes of text (notes, tags, names, observations, relations) it holds at most.
+    pub max_bytes: u64,
 }
 
 impl Default for RawMemory {
@@ -544,6 +550,9 @@ impl Default for RawMemory {
             max_results: 100,
             embed_model: None,
             embed_per_search: 256,
+            max_notes: 100_000,
+            max_graph_items: 200_000,
+            max_bytes: 256 * 1024 * 1024,
         }
     }
 }

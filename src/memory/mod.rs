@@ -4,5 +4,6 @@
 
 pub mod graph;
 pub mod notes;
+pub mod quota;
 pub mod resources;
 pub mod vectors;

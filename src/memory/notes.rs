@@ -22,6 +22,9 @@ pub enum NotesError {
     Invalid(String),
     #[error("the memory database failed: {0}")]
     Db(#[from] rusqlite::Error),
+    /// A quota of the profile is full (`memory::quota`).
+    #[error("{0}")]
+    QuotaFull(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
@@ -47,6 +50,7 @@ pub struct Hit {
 
 pub struct Notes {
     conn: Connection,
+    quotas: super::quota::Quotas,
 }
 
 const SCHEMA: &str = "
@@ -136,11 +140,21 @@ impl Notes {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
         conn.execute_batch(&format!(
-            "BEGIN IMMEDIATE; {SCHEMA} {} {} COMMIT;",
+            "BEGIN IMMEDIATE; {SCHEMA} {} {} {} COMMIT;",
             super::graph::SCHEMA,
-            super::vectors::SCHEMA
+            super::vectors::SCHEMA,
+            super::quota::SCHEMA
         ))?;
-        Ok(Self { conn })
+        Ok(Self {
+            conn,
+            quotas: super::quota::Quotas::default(),
+        })
+    }
+
+    /// The store with these quotas (the defaults until set).
+    pub fn with_quotas(mut self, quotas: super::quota::Quotas) -> Self {
+        self.quotas = quotas;
+        self
     }
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction: it takes the write lock at once, so two
@@ -152,7 +166,9 @@ impl Notes {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let before = super::quota::usage(&tx)?;
         let out = f(&tx)?;
+        super::quota::check(&tx, before, self.quotas)?;
         tx.commit()?;
         Ok(out)
     }

@@ -276,7 +276,11 @@ impl Switchboard {
     {
         self.with_store(
             |inner| &inner.notes,
-            |s| crate::memory::notes::Notes::open(&s.memory.db).map_err(|e| e.to_string()),
+            |s| {
+                crate::memory::notes::Notes::open(&s.memory.db)
+                    .map(|n| n.with_quotas(s.memory.quotas))
+                    .map_err(|e| e.to_string())
+            },
             f,
         )
         .await

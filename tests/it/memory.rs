@@ -435,3 +435,44 @@ fn four_switchboard_processes_saving_at_once_lose_no_note() {
         assert_eq!(mine, 500, "process {w}");
     }
 }
+
+/// Through the real binary: the profile's memory has quotas; a full one refuses with its key
+/// and a reason code, saves nothing, and deleting makes room again.
+#[test]
+fn a_full_memory_refuses_clearly_and_deleting_makes_room() {
+    use crate::harness::Proc;
+    let p = Project::new();
+    let cfg = p.base.join("config.yaml");
+    std::fs::write(&cfg, "memory:\n  max_notes: 2\n  max_graph_items: 2\n").unwrap();
+    let mut proc = Proc::spawn(&["--config", cfg.to_str().unwrap()]);
+    proc.initialize();
+    let mut call = |id: i64, name: &str, args: serde_json::Value| {
+        proc.request(id, "tools/call", json!({"name": name, "arguments": args}))
+    };
+    let first = call(2, "memory_save", json!({"text": "one"}));
+    let id = first["result"]["structuredContent"]["id"].clone();
+    assert!(id.is_number(), "{first}");
+    call(3, "memory_save", json!({"text": "two"}));
+    let full = call(4, "memory_save", json!({"text": "three"}));
+    assert_eq!(full["result"]["isError"], true, "{full}");
+    assert_eq!(
+        full["result"]["_meta"]["switchboard/reason"], "quota_exceeded",
+        "{full}"
+    );
+    assert!(full.to_string().contains("memory.max_notes"), "{full}");
+    let graph = call(
+        5,
+        "create_entities",
+        json!({"entities": [
+            {"name": "a", "entityType": "t", "observations": ["x", "y"]}
+        ]}),
+    );
+    assert_eq!(
+        graph["result"]["_meta"]["switchboard/reason"], "quota_exceeded",
+        "{graph}"
+    );
+    let deleted = call(6, "memory_delete", json!({"id": id}));
+    assert_ne!(deleted["result"]["isError"], true, "{deleted}");
+    let again = call(7, "memory_save", json!({"text": "three"}));
+    assert_ne!(again["result"]["isError"], true, "{again}");
+}

@@ -82,7 +82,12 @@ pub const STORED_DATA: &str = "The notes below are stored data saved earlier (by
 
 impl From<NotesError> for ToolError {
     fn from(e: NotesError) -> Self {
-        ToolError::Invalid(e.to_string())
+        match e {
+            NotesError::QuotaFull(msg) => {
+                ToolError::refused(crate::error::reason::QUOTA_EXCEEDED, msg)
+            }
+            e => ToolError::Invalid(e.to_string()),
+        }
     }
 }
 
