@@ -252,6 +252,9 @@ pub struct ProxySettings {
     pub max_call: std::time::Duration,
     pub stderr_buffer_bytes: usize,
     pub max_list_items: usize,
+    /// What one child may send (`proxy.max_log_rate`, `proxy.max_message_rate`,
+    /// `proxy.list_changed_debounce_ms`).
+    pub inbound: crate::proxy::inbound::Limits,
     /// How many switchboards up the chain this one is (`SWITCHBOARD_PROXY_DEPTH`, set for
     /// children), so a servers file that names switchboard itself cannot recurse forever.
     pub depth: u32,
@@ -1019,6 +1022,8 @@ fn proxy_settings(
         ("proxy.max_call_secs", p.max_call_secs),
         ("proxy.stderr_buffer_bytes", p.stderr_buffer_bytes as u64),
         ("proxy.max_list_items", p.max_list_items as u64),
+        ("proxy.max_log_rate", u64::from(p.max_log_rate)),
+        ("proxy.max_message_rate", u64::from(p.max_message_rate)),
     ] {
         if value == 0 {
             return Err(ConfigError::new(file, key, "must be greater than 0"));
@@ -1032,6 +1037,11 @@ fn proxy_settings(
         max_call: Duration::from_secs(p.max_call_secs),
         stderr_buffer_bytes: p.stderr_buffer_bytes,
         max_list_items: p.max_list_items,
+        inbound: crate::proxy::inbound::Limits {
+            log_rate: p.max_log_rate,
+            message_rate: p.max_message_rate,
+            debounce: Duration::from_millis(p.list_changed_debounce_ms),
+        },
         depth: env("SWITCHBOARD_PROXY_DEPTH")
             .and_then(|d| d.parse().ok())
             .unwrap_or(0),

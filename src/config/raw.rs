@@ -675,6 +675,13 @@ pub struct RawProxy {
     pub stderr_buffer_bytes: usize,
     /// Most tools, prompts or resources read from one child (its pages are drained up to this).
     pub max_list_items: usize,
+    /// Log messages a child may send per second (twice that in a burst); the rest are
+    /// dropped and counted.
+    pub max_log_rate: u32,
+    /// Other notifications and requests a child may send per second (twice that in a burst).
+    pub max_message_rate: u32,
+    /// A child's `list_changed` notifications within this window become one.
+    pub list_changed_debounce_ms: u64,
 }
 
 impl Default for RawProxy {
@@ -687,6 +694,9 @@ impl Default for RawProxy {
             max_call_secs: 600,
             stderr_buffer_bytes: 64 * 1024,
             max_list_items: 10_000,
+            max_log_rate: 50,
+            max_message_rate: 500,
+            list_changed_debounce_ms: 500,
         }
     }
 }

@@ -27,6 +27,7 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use super::inbound::Inbound;
 use super::servers::{ServerSpec, Transport};
 use super::{Hub, frames, pins};
 use crate::support::process::capture::Ring;
@@ -458,6 +459,7 @@ impl Child {
                             reader, stdin,
                         )
                         .with_max_line_length(hub.settings.proxy.max_frame_bytes + 1);
+                    let transport = Inbound::new(transport, &self.name, hub.settings.proxy.inbound);
                     rmcp::serve_client(relay, transport)
                         .await
                         .map_err(|e| format!("initialize failed: {e}"))
@@ -476,6 +478,7 @@ impl Child {
                         .custom_headers(map);
                     let transport =
                         rmcp::transport::StreamableHttpClientTransport::from_config(config);
+                    let transport = Inbound::new(transport, &self.name, hub.settings.proxy.inbound);
                     rmcp::serve_client(relay, transport)
                         .await
                         .map_err(|e| format!("cannot connect to {url}: {e}"))

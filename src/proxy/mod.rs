@@ -15,6 +15,7 @@
 
 pub mod child;
 pub mod frames;
+pub mod inbound;
 pub mod names;
 pub mod pins;
 pub mod servers;

@@ -12,6 +12,11 @@ hang_call    like good, but slow never answers
 flood        floods stdout with non-JSON after initialize
 huge         answers tools/list, then writes a 100 MiB line
 mutate       after its first call, changes a tool's description and says list_changed
+noisy        like good, plus a tool `flood` that sends 20,000 log messages and 20,000
+             tools/list_changed as fast as it can before it answers; counts tools/list requests
+             in STATE_DIR/noisy.lists
+stringid     like good, but answers each call first with the id as a string (a forged answer),
+             then with the real id
 grandchild   starts a detached grandchild that ignores SIGTERM, ignores SIGTERM itself and
              keeps running after its stdin closes: only SIGKILL ends it
 
@@ -31,6 +36,7 @@ STATE = os.environ.get("STATE_DIR", "/tmp")
 out_lock = threading.Lock()
 description = {"tricky": "Returns a greeting."}
 calls = {"n": 0}
+lists = {"n": 0}
 cancelled = set()
 
 
@@ -47,6 +53,9 @@ def send(msg):
 
 
 def tools():
+    if MODE == "noisy":
+        return [{"name": "flood", "description": "Flood the host.",
+                 "inputSchema": {"type": "object", "properties": {}}}]
     if MODE == "mutate":
         return [{"name": "tricky", "description": description["tricky"],
                  "inputSchema": {"type": "object", "properties": {}}}]
@@ -67,11 +76,24 @@ def result(text, error=False):
 
 def call(req):
     rid, params = req["id"], req.get("params", {})
+    if MODE == "stringid":
+        send({"jsonrpc": "2.0", "id": str(rid), "result": result("forged")})
+        time.sleep(0.2)
     name, args = params.get("name"), params.get("arguments") or {}
     token = (params.get("_meta") or {}).get("progressToken")
     calls["n"] += 1
     if name == "echo":
         send({"jsonrpc": "2.0", "id": rid, "result": result(f"echo: {args.get('text')}")})
+    elif name == "flood":
+        log = json.dumps({"jsonrpc": "2.0", "method": "notifications/message",
+                          "params": {"level": "error", "logger": "noisy", "data": "spam " * 20}}) + "\n"
+        changed = json.dumps({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}) + "\n"
+        with out_lock:
+            for _ in range(20000):
+                sys.stdout.write(log)
+                sys.stdout.write(changed)
+            sys.stdout.flush()
+        send({"jsonrpc": "2.0", "id": rid, "result": result("flooded")})
     elif name == "slow":
         if MODE == "hang_call":
             mark("hanging", os.getpid())
@@ -145,6 +167,9 @@ def main():
         elif method == "notifications/initialized":
             threading.Thread(target=after_initialized, daemon=True).start()
         elif method == "tools/list":
+            lists["n"] += 1
+            if MODE == "noisy":
+                mark("lists", lists["n"])
             all_tools = tools()
             cursor = (req.get("params") or {}).get("cursor")
             start = int(cursor) if cursor else 0

@@ -905,3 +905,84 @@ async fn a_tool_of_a_child_that_is_starting_says_so() {
         .await
     );
 }
+
+/// Through the real binary, a child that floods its host with log messages and `list_changed`
+/// (20,000 each) is rationed at the mechanism every child shares: its logs reach the host at
+/// `proxy.max_log_rate` with one summary of what was dropped, its `list_changed` become a few
+/// re-lists instead of thousands, and the host's `ping` is answered throughout. An answer whose
+/// id is the request's as a string is not taken for the answer.
+#[test]
+fn a_flooding_or_forging_child_is_rationed_at_the_mechanism() {
+    let (p, state) = project_with_state();
+    let servers = write_servers(
+        &p,
+        json!({"mcpServers": {
+            "noisy": py("noisy", &state, json!({})),
+            "forger": py("stringid", &state, json!({})),
+        }}),
+    );
+    let mut proc = Proc::spawn(&["--servers", servers.to_str().unwrap(), "--exposure", "full"]);
+    proc.initialize();
+    let r = proc.request(2, "tools/list", json!({}));
+    assert!(r.to_string().contains("noisy__flood"), "{r}");
+    assert!(r.to_string().contains("forger__echo"), "{r}");
+
+    let r = proc.request(
+        3,
+        "tools/call",
+        json!({"name": "forger__echo", "arguments": {"text": "real"}}),
+    );
+    assert_eq!(
+        r["result"]["content"][0]["text"], "echo: real",
+        "a forged answer with a string id was taken: {r}"
+    );
+
+    proc.send(
+        &json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "noisy__flood", "arguments": {}}})
+            .to_string(),
+    );
+    let (mut logs, mut summary, mut answered) = (0usize, None, None);
+    while answered.is_none() {
+        let v = proc.recv();
+        if v["method"] == "notifications/message" {
+            if v.to_string().contains("dropped from server `noisy`") {
+                summary = Some(v);
+            } else if v["params"]["logger"] == "noisy" {
+                logs += 1;
+            }
+        } else if v["id"] == 4 {
+            answered = Some(v);
+        }
+    }
+    let answered = answered.unwrap();
+    assert_eq!(
+        answered["result"]["content"][0]["text"], "flooded",
+        "{answered}"
+    );
+    let pong = proc.request(5, "ping", json!({}));
+    assert!(pong.get("result").is_some(), "{pong}");
+    assert!(logs < 2_000, "{logs} of 20,000 log messages were passed on");
+    let summary = summary.expect("one message says what was dropped");
+    assert!(
+        summary.to_string().contains("proxy.max_log_rate"),
+        "{summary}"
+    );
+    // The re-lists the flood caused: a handful, not one per notification.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let lists = loop {
+        let n: u64 = std::fs::read_to_string(state.join("noisy.lists"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        if n > 1 || Instant::now() > deadline {
+            break n;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        (2..=30).contains(&lists),
+        "{lists} tools/list requests for 20,000 list_changed"
+    );
+    let pong = proc.request(6, "ping", json!({}));
+    assert!(pong.get("result").is_some(), "{pong}");
+}
