@@ -103,8 +103,11 @@ pub struct Child {
     status: Mutex<Status>,
     peer: Mutex<Option<Peer<RoleClient>>>,
     listing: Mutex<Arc<Listing>>,
-    /// Pin verdicts of the listed tools, by tool name (only `Changed` ones are stored).
+    /// Pin verdicts of the listed tools, by tool name (only held ones are stored).
     held: Mutex<HashMap<String, String>>,
+    /// Set once the server's first listing of the session was checked against the pins (a
+    /// listing of its own, or the cached one of a lazy server); tools unknown after it are new.
+    listed: std::sync::atomic::AtomicBool,
     stderr: Mutex<Ring>,
     /// Child progress token → the host call's progress.
     progress: Mutex<HashMap<ProgressToken, Arc<crate::mcp::progress::CallProgress>>>,
@@ -154,6 +157,7 @@ impl Child {
             peer: Mutex::new(None),
             listing: Mutex::new(Arc::default()),
             held: Mutex::new(HashMap::new()),
+            listed: std::sync::atomic::AtomicBool::new(false),
             stderr: Mutex::new(Ring::new(stderr_bytes)),
             progress: Mutex::new(HashMap::new()),
             restart_now: Notify::new(),
@@ -297,23 +301,33 @@ impl Child {
         let listing = self.listing();
         let mut held = HashMap::new();
         if hub.settings.proxy.pinning != crate::config::Pinning::Off {
+            let first_listing = !self.listed.load(std::sync::atomic::Ordering::SeqCst);
             let mut pins = lock(&hub.pins);
             let mut dirty = false;
             for t in &listing.tools {
-                let (verdict, d) = pins.check(&self.name, &t.name, &pins::tool_hash(t));
+                let hashes = (pins::tool_hash(t), pins::legacy_hash(t));
+                let (verdict, d) =
+                    pins.check(&self.name, &t.name, (&hashes.0, &hashes.1), first_listing);
                 dirty |= d;
-                if verdict == pins::Verdict::Changed {
-                    if hub.settings.proxy.pinning == crate::config::Pinning::Enforce {
-                        held.insert(
-                            t.name.to_string(),
-                            format!(
-                                "tool `{}` of server `{}` changed its definition (name, description or input schema) since it was approved, so it is held back. A person must approve it: `switchboard proxy approve {}:{}`, or the proxy_approve tool with the host's confirmation",
-                                t.name, self.name, self.name, t.name
-                            ),
-                        );
-                    } else {
-                        tracing::warn!(server = %self.name, tool = %t.name, "tool definition changed since it was pinned (proxy.pinning = warn)");
+                let why = match verdict {
+                    pins::Verdict::Trusted => continue,
+                    pins::Verdict::Changed => {
+                        "changed its definition (name, description, input schema or annotations) since it was approved"
                     }
+                    pins::Verdict::New => {
+                        "appeared after the server's first listing of this session and was never approved"
+                    }
+                };
+                if hub.settings.proxy.pinning == crate::config::Pinning::Enforce {
+                    held.insert(
+                        t.name.to_string(),
+                        format!(
+                            "tool `{}` of server `{}` {why}, so it is held back. A person must approve it: `switchboard proxy approve {}:{}`, or the proxy_approve tool with the host's confirmation",
+                            t.name, self.name, self.name, t.name
+                        ),
+                    );
+                } else {
+                    tracing::warn!(server = %self.name, tool = %t.name, "{why} (proxy.pinning = warn)");
                 }
             }
             if dirty && let Err(e) = pins.save() {
@@ -337,6 +351,7 @@ impl Child {
             *lock(&self.listing) = Arc::new(cached);
             if let Some(hub) = self.hub() {
                 self.check_pins(&hub);
+                self.listed.store(true, std::sync::atomic::Ordering::SeqCst);
                 hub.changed();
             }
             self.set(|s| s.phase = Phase::Idle);
@@ -652,6 +667,7 @@ impl Child {
         }
         *lock(&self.listing) = Arc::new(listing);
         self.check_pins(hub);
+        self.listed.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Lists again after the child said a list changed (debounced by the hub).

@@ -1,8 +1,10 @@
-//! Tool pinning: a hash of each child tool's name, description and input schema, stored per
-//! profile (`proxy/pins.json` in the data dir). A tool seen for the first time is pinned
-//! silently; one whose definition differs from its pin is held back until a person approves
-//! the new definition (`switchboard proxy approve`, or `proxy_approve` confirmed through the
-//! host). This stops a child from changing what a tool does after it was trusted ("rug pull").
+//! Tool pinning: a hash of each child tool's name, description, input schema and annotations,
+//! stored per profile (`proxy/pins.json` in the data dir). A tool in a server's first listing
+//! of the session is pinned silently; one whose definition differs from its pin (a read-only
+//! hint flipped included), and one that first appears after that first listing, are held back
+//! until a person approves them (`switchboard proxy approve`, or `proxy_approve` confirmed
+//! through the host). This stops a child from changing what a tool does after it was trusted
+//! ("rug pull") or slipping a new tool in mid-session.
 //!
 //! The file is small JSON written atomically; several switchboard processes of one profile
 //! share it, each re-reading it when it changes on disk.
@@ -36,7 +38,13 @@ pub enum Verdict {
     Trusted,
     /// Differs from its pin.
     Changed,
+    /// Never approved and first seen after the server's first listing of the session.
+    New,
 }
+
+/// What marks a hash of the current form (annotations included); a pin without it was made
+/// before annotations were pinned.
+const CURRENT: &str = "2:";
 
 pub struct Pins {
     path: PathBuf,
@@ -44,13 +52,28 @@ pub struct Pins {
     stamp: Option<(u64, SystemTime)>,
 }
 
-/// The hash of a tool definition: name, description and input schema, as canonical JSON.
+/// The hash of a tool definition: name, description, input schema and annotations, as
+/// canonical JSON.
 pub fn tool_hash(tool: &rmcp::model::Tool) -> String {
     let v = serde_json::json!({
         "name": tool.name,
         "description": tool.description,
         "inputSchema": tool.input_schema.as_ref(),
+        "annotations": tool.annotations,
     });
+    format!("{CURRENT}{}", digest(&v))
+}
+
+/// The hash pins held before annotations were part of it, so they carry over on upgrade.
+pub fn legacy_hash(tool: &rmcp::model::Tool) -> String {
+    digest(&serde_json::json!({
+        "name": tool.name,
+        "description": tool.description,
+        "inputSchema": tool.input_schema.as_ref(),
+    }))
+}
+
+fn digest(v: &serde_json::Value) -> String {
     // serde_json's maps are sorted, so the text is canonical.
     super::names::short_hash(&v.to_string()) + &super::names::short_hash(&format!("{v}#"))
 }
@@ -83,12 +106,20 @@ impl Pins {
         &self.file
     }
 
-    /// Checks one definition, pinning it on first sight and recording a differing one as
-    /// pending. Returns the verdict and whether the file must be saved.
-    pub fn check(&mut self, server: &str, tool: &str, hash: &str) -> (Verdict, bool) {
+    /// Checks one definition (`hash`, and `legacy` as pins made before annotations were
+    /// hashed would have it). On the server's first listing of the session an unknown tool is
+    /// pinned; after it, one is held as new. A differing definition is recorded as pending.
+    /// Returns the verdict and whether the file must be saved.
+    pub fn check(
+        &mut self,
+        server: &str,
+        tool: &str,
+        (hash, legacy): (&str, &str),
+        first_listing: bool,
+    ) -> (Verdict, bool) {
         let tools = self.file.servers.entry(server.to_owned()).or_default();
         match tools.get_mut(tool) {
-            None => {
+            None if first_listing => {
                 tools.insert(
                     tool.to_owned(),
                     Pin {
@@ -98,14 +129,35 @@ impl Pins {
                 );
                 (Verdict::Trusted, true)
             }
+            None => {
+                tools.insert(
+                    tool.to_owned(),
+                    Pin {
+                        hash: String::new(),
+                        pending: Some(hash.to_owned()),
+                    },
+                );
+                (Verdict::New, true)
+            }
             Some(pin) if pin.hash == hash => {
                 let dirty = pin.pending.take().is_some();
                 (Verdict::Trusted, dirty)
             }
+            // A pin from before annotations were hashed, of this same definition: carried over.
+            Some(pin) if !pin.hash.starts_with(CURRENT) && pin.hash == legacy => {
+                pin.hash = hash.to_owned();
+                pin.pending = None;
+                (Verdict::Trusted, true)
+            }
             Some(pin) => {
                 let dirty = pin.pending.as_deref() != Some(hash);
                 pin.pending = Some(hash.to_owned());
-                (Verdict::Changed, dirty)
+                let verdict = if pin.hash.is_empty() {
+                    Verdict::New
+                } else {
+                    Verdict::Changed
+                };
+                (verdict, dirty)
             }
         }
     }
@@ -149,10 +201,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = Pins::path_in(dir.path());
         let mut pins = Pins::load(path.clone());
-        assert_eq!(pins.check("s", "t", "h1"), (Verdict::Trusted, true));
+        let h = |x: &'static str| (x, "legacy");
+        assert_eq!(
+            pins.check("s", "t", h("2:h1"), true),
+            (Verdict::Trusted, true)
+        );
         pins.save().unwrap();
-        assert_eq!(pins.check("s", "t", "h1"), (Verdict::Trusted, false));
-        assert_eq!(pins.check("s", "t", "h2"), (Verdict::Changed, true));
+        assert_eq!(
+            pins.check("s", "t", h("2:h1"), false),
+            (Verdict::Trusted, false)
+        );
+        assert_eq!(
+            pins.check("s", "t", h("2:h2"), false),
+            (Verdict::Changed, true)
+        );
         pins.save().unwrap();
         // Another process approves through the file.
         let mut other = Pins::load(path.clone());
@@ -160,7 +222,56 @@ mod tests {
         other.save().unwrap();
         std::thread::sleep(std::time::Duration::from_millis(20));
         pins.refresh();
-        assert_eq!(pins.check("s", "t", "h2"), (Verdict::Trusted, false));
-        assert_eq!(pins.check("s", "t", "h1"), (Verdict::Changed, true));
+        assert_eq!(
+            pins.check("s", "t", h("2:h2"), false),
+            (Verdict::Trusted, false)
+        );
+        assert_eq!(
+            pins.check("s", "t", h("2:h1"), false),
+            (Verdict::Changed, true)
+        );
+    }
+
+    #[test]
+    fn late_tools_wait_and_old_pins_carry_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut pins = Pins::load(Pins::path_in(dir.path()));
+        assert_eq!(
+            pins.check("s", "late", ("2:a", "x"), false),
+            (Verdict::New, true)
+        );
+        assert_eq!(
+            pins.check("s", "late", ("2:a", "x"), true),
+            (Verdict::New, false)
+        );
+        assert_eq!(pins.approve("s", Some("late")), ["late"]);
+        assert_eq!(
+            pins.check("s", "late", ("2:a", "x"), false),
+            (Verdict::Trusted, false)
+        );
+        // A pin made before annotations were hashed: the same definition carries over, a
+        // different one does not.
+        pins.file.servers.get_mut("s").unwrap().insert(
+            "old".into(),
+            Pin {
+                hash: "legacy1".into(),
+                pending: None,
+            },
+        );
+        assert_eq!(
+            pins.check("s", "old", ("2:b", "legacy2"), false),
+            (Verdict::Changed, true)
+        );
+        assert_eq!(
+            pins.check("s", "old", ("2:b", "legacy1"), false),
+            (Verdict::Trusted, true)
+        );
+        assert_eq!(
+            pins.file.servers["s"]["old"],
+            Pin {
+                hash: "2:b".into(),
+                pending: None
+            }
+        );
     }
 }

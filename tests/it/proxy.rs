@@ -986,3 +986,52 @@ fn a_flooding_or_forging_child_is_rationed_at_the_mechanism() {
     let pong = proc.request(6, "ping", json!({}));
     assert!(pong.get("result").is_some(), "{pong}");
 }
+
+/// Through the real binary: a flipped annotation (`readOnlyHint` true → false) is a changed
+/// definition, and a tool that appears after the server's first listing is held until approved.
+#[test]
+fn flipped_annotations_and_late_tools_are_held() {
+    let (p, state) = project_with_state();
+    let servers = write_servers(
+        &p,
+        json!({"mcpServers": {"s": py("shift", &state, json!({}))}}),
+    );
+    let mut proc = Proc::spawn(&["--servers", servers.to_str().unwrap(), "--exposure", "full"]);
+    proc.initialize();
+    let r = proc.request(2, "tools/list", json!({}));
+    assert!(r.to_string().contains("s__plain"), "{r}");
+    let r = proc.request(
+        3,
+        "tools/call",
+        json!({"name": "s__plain", "arguments": {}}),
+    );
+    assert_eq!(r["result"]["content"][0]["text"], "plain ran", "{r}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut id = 10;
+    loop {
+        id += 1;
+        let r = proc.request(id, "tools/list", json!({}));
+        if !r.to_string().contains("s__plain") {
+            assert!(!r.to_string().contains("s__extra"), "{r}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the flipped tool stayed listed: {r}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for (tool, why) in [
+        ("s__plain", "annotations"),
+        ("s__extra", "appeared after the server's first listing"),
+    ] {
+        id += 1;
+        let r = proc.request(id, "tools/call", json!({"name": tool, "arguments": {}}));
+        assert_eq!(r["result"]["isError"], true, "{r}");
+        assert_eq!(
+            r["result"]["_meta"]["switchboard/reason"], "tool_held",
+            "{r}"
+        );
+        assert!(r.to_string().contains(why), "{tool}: {r}");
+    }
+}
