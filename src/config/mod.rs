@@ -255,6 +255,8 @@ pub struct ProxySettings {
     /// What one child may send (`proxy.max_log_rate`, `proxy.max_message_rate`,
     /// `proxy.list_changed_debounce_ms`).
     pub inbound: crate::proxy::inbound::Limits,
+    /// `proxy.cancel_grace_secs`.
+    pub cancel_grace: std::time::Duration,
     /// How many switchboards up the chain this one is (`SWITCHBOARD_PROXY_DEPTH`, set for
     /// children), so a servers file that names switchboard itself cannot recurse forever.
     pub depth: u32,
@@ -1042,6 +1044,7 @@ fn proxy_settings(
             message_rate: p.max_message_rate,
             debounce: Duration::from_millis(p.list_changed_debounce_ms),
         },
+        cancel_grace: Duration::from_secs(p.cancel_grace_secs),
         depth: env("SWITCHBOARD_PROXY_DEPTH")
             .and_then(|d| d.parse().ok())
             .unwrap_or(0),

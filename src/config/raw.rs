@@ -682,6 +682,9 @@ pub struct RawProxy {
     pub max_message_rate: u32,
     /// A child's `list_changed` notifications within this window become one.
     pub list_changed_debounce_ms: u64,
+    /// How long a child may go on with a request after it timed out or was cancelled; progress
+    /// for it after that restarts the child.
+    pub cancel_grace_secs: u64,
 }
 
 impl Default for RawProxy {
@@ -697,6 +700,7 @@ impl Default for RawProxy {
             max_log_rate: 50,
             max_message_rate: 500,
             list_changed_debounce_ms: 500,
+            cancel_grace_secs: 10,
         }
     }
 }

@@ -37,6 +37,8 @@ use crate::support::process::{self, Control, Exit, Input, Spec};
 const TERM_GRACE: Duration = Duration::from_secs(2);
 /// Longest wait between two restarts.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// Requests given up on that one child remembers at most.
+const MAX_ABANDONED: usize = 256;
 /// A connection that lived this long resets the restart count.
 const STABLE: Duration = Duration::from_secs(60);
 /// How much stderr goes into an error message.
@@ -112,6 +114,9 @@ pub struct Child {
     /// Child progress token → the host call's progress.
     progress: Mutex<HashMap<ProgressToken, Arc<crate::mcp::progress::CallProgress>>>,
     restart_now: Notify,
+    /// Progress tokens of requests given up on (timed out or cancelled), with when the grace
+    /// for them ends: progress on one after that means the child ignores cancellation.
+    abandoned: Mutex<HashMap<ProgressToken, Instant>>,
     wake: Notify,
     /// One re-listing at a time, so the last one to finish is the newest.
     relisting: tokio::sync::Mutex<()>,
@@ -161,6 +166,7 @@ impl Child {
             stderr: Mutex::new(Ring::new(stderr_bytes)),
             progress: Mutex::new(HashMap::new()),
             restart_now: Notify::new(),
+            abandoned: Mutex::new(HashMap::new()),
             wake: Notify::new(),
             relisting: tokio::sync::Mutex::new(()),
             stop,
@@ -269,8 +275,38 @@ impl Child {
     }
 
     pub fn request_restart(&self) {
+        lock(&self.abandoned).clear();
         self.restart_now.notify_one();
         self.wake.notify_one();
+    }
+
+    /// Remembers a request given up on: progress for it after `grace` restarts the child.
+    pub fn abandon(&self, token: ProgressToken, grace: Duration) {
+        let mut a = lock(&self.abandoned);
+        // Bounded: the oldest are forgotten first.
+        if a.len() >= MAX_ABANDONED
+            && let Some(oldest) = a.iter().min_by_key(|(_, at)| **at).map(|(t, _)| t.clone())
+        {
+            a.remove(&oldest);
+        }
+        a.insert(token, Instant::now() + grace);
+    }
+
+    /// Restarts the child when it still works on a request given up on past its grace.
+    fn progress_after_abandon(&self, token: &ProgressToken) {
+        let past = lock(&self.abandoned)
+            .get(token)
+            .is_some_and(|end| Instant::now() >= *end);
+        if past {
+            tracing::warn!(server = %self.name, "the server kept working on a request after it was cancelled and its grace ended; restarting it");
+            self.set(|s| {
+                s.last_error = Some(
+                    "it kept working on a request after cancellation and the grace period (proxy.cancel_grace_secs); restarted"
+                        .into(),
+                );
+            });
+            self.request_restart();
+        }
     }
 
     /// Changes the status and wakes whoever waits in [`Child::connection`].
@@ -953,9 +989,12 @@ impl ClientHandler for Relay {
             return;
         };
         let target = lock(&child.progress).get(&params.progress_token).cloned();
-        if let Some(host) = target {
-            host.report(params.progress, params.total, params.message)
-                .await;
+        match target {
+            Some(host) => {
+                host.report(params.progress, params.total, params.message)
+                    .await;
+            }
+            None => child.progress_after_abandon(&params.progress_token),
         }
     }
 

@@ -784,11 +784,13 @@ impl Hub {
         if host_progress.is_some() {
             child.unmap_progress(&token);
         }
+        let grace = self.settings.proxy.cancel_grace;
         match outcome {
             None => {
                 let p =
                     CancelledNotificationParam::new(Some(id), Some("cancelled by the host".into()));
                 let _ = peer.notify_cancelled(p).await;
+                child.abandon(token, grace);
                 Err(Failure::Cancelled)
             }
             Some(Ok(mut r)) => {
@@ -796,7 +798,17 @@ impl Hub {
                 Ok(r)
             }
             Some(Err(ServiceError::McpError(e))) => Err(Failure::Rpc(e)),
-            Some(Err(ServiceError::Timeout { timeout: t })) => Err(Failure::Timeout(t)),
+            Some(Err(ServiceError::Timeout { timeout: t })) => {
+                child.abandon(token, grace);
+                Err(Failure::Timeout(t))
+            }
+            Some(Err(ServiceError::TransportSend(e))) => {
+                // The child stopped reading (it closed its stdin): it can answer nothing more,
+                // however alive it looks.
+                tracing::warn!(server = %child.name, error = %e, "cannot write to the server; restarting it");
+                child.request_restart();
+                Err(Failure::Closed)
+            }
             Some(Err(_)) => Err(Failure::Closed),
         }
     }

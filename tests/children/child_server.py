@@ -17,6 +17,8 @@ noisy        like good, plus a tool `flood` that sends 20,000 log messages and 2
              in STATE_DIR/noisy.lists
 shift        one read-only tool `plain`; after its first call, `plain` says it is not read-only
              any more and a tool `extra` appears (list_changed)
+stubborn     like good, but slow ignores cancellation and sends progress forever
+deaf         like good, but after its first echo it closes its stdin and stays alive
 stringid     like good, but answers each call first with the id as a string (a forged answer),
              then with the real id
 grandchild   starts a detached grandchild that ignores SIGTERM, ignores SIGTERM itself and
@@ -97,6 +99,7 @@ def call(req):
     calls["n"] += 1
     if name == "echo":
         send({"jsonrpc": "2.0", "id": rid, "result": result(f"echo: {args.get('text')}")})
+
     elif name == "flood":
         log = json.dumps({"jsonrpc": "2.0", "method": "notifications/message",
                           "params": {"level": "error", "logger": "noisy", "data": "spam " * 20}}) + "\n"
@@ -111,6 +114,14 @@ def call(req):
         if MODE == "hang_call":
             mark("hanging", os.getpid())
             return
+        if MODE == "stubborn":
+            i = 0
+            while True:
+                i += 1
+                if token is not None:
+                    send({"jsonrpc": "2.0", "method": "notifications/progress",
+                          "params": {"progressToken": token, "progress": i}})
+                time.sleep(0.2)
         seconds = float(args.get("seconds", 1))
         steps = max(1, int(seconds / 0.2))
         for i in range(steps):
@@ -207,6 +218,11 @@ def main():
                         sys.stdout.write('"}}\n')
                         sys.stdout.flush()
                 threading.Thread(target=huge, daemon=True).start()
+        elif method == "tools/call" and MODE == "deaf":
+            call(req)
+            mark("deaf", os.getpid())
+            os.close(0)
+            raise OSError("stdin closed on purpose")
         elif method == "tools/call":
             threading.Thread(target=call, args=(req,), daemon=True).start()
         elif method == "notifications/cancelled":
@@ -222,5 +238,9 @@ if __name__ == "__main__":
         main()
     except (BrokenPipeError, KeyboardInterrupt):
         pass
+    except (OSError, ValueError):
+        if MODE == "deaf":
+            # Its input is gone, but it stays alive and looks ready.
+            time.sleep(600)
     if MODE == "grandchild":
         time.sleep(600)

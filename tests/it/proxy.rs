@@ -1035,3 +1035,79 @@ fn flipped_annotations_and_late_tools_are_held() {
         assert!(r.to_string().contains(why), "{tool}: {r}");
     }
 }
+
+/// Through the real binary: a child that goes on with a request after the hard limit and
+/// its grace (sending progress, ignoring cancellation) is restarted, and so is one that closed
+/// its stdin while staying alive (it looked ready but could answer nothing).
+#[test]
+fn stubborn_and_deaf_children_are_restarted() {
+    let (p, state) = project_with_state();
+    let servers = write_servers(
+        &p,
+        json!({"mcpServers": {
+            "stub": py("stubborn", &state, json!({"timeout_secs": 1})),
+            "deaf": py("deaf", &state, json!({})),
+        }}),
+    );
+    let cfg = p.base.join("config.yaml");
+    std::fs::write(&cfg, "proxy:\n  max_call_secs: 2\n  cancel_grace_secs: 1\n").unwrap();
+    let mut proc = Proc::spawn(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "--servers",
+        servers.to_str().unwrap(),
+        "--exposure",
+        "full",
+    ]);
+    proc.initialize();
+    let r = proc.request(2, "tools/list", json!({}));
+    assert!(
+        r.to_string().contains("stub__slow") && r.to_string().contains("deaf__echo"),
+        "{r}"
+    );
+    let first = pid_in(&state, "stubborn.pid").expect("the stubborn child wrote its pid");
+    let r = proc.request(
+        3,
+        "tools/call",
+        json!({"name": "stub__slow", "arguments": {}}),
+    );
+    assert_eq!(r["result"]["isError"], true, "{r}");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while alive(first) || pid_in(&state, "stubborn.pid") == Some(first) {
+        assert!(
+            Instant::now() < deadline,
+            "the stubborn child was not restarted"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let call = |proc: &mut Proc, id: i64| {
+        proc.request(
+            id,
+            "tools/call",
+            json!({"name": "deaf__echo", "arguments": {"text": "hi"}}),
+        )
+    };
+    assert_eq!(
+        call(&mut proc, 10)["result"]["content"][0]["text"],
+        "echo: hi"
+    );
+    let deaf = pid_in(&state, "deaf.deaf").expect("the deaf child marked itself");
+    let r = call(&mut proc, 11);
+    assert_eq!(r["result"]["isError"], true, "{r}");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut id = 12;
+    loop {
+        let r = call(&mut proc, id);
+        if r["result"]["content"][0]["text"] == "echo: hi" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the deaf child was not restarted: {r}"
+        );
+        id += 1;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!alive(deaf), "the deaf child's old process is gone");
+}
