@@ -1193,7 +1193,7 @@ fn overlay_redactions(redacted: &Value, effective: &mut Value) {
 }
 
 /// `~/x` becomes `$HOME/x`; everything else is returned unchanged.
-fn expand_home(p: &Path, env: &dyn Fn(&str) -> Option<String>) -> PathBuf {
+pub(crate) fn expand_home(p: &Path, env: &dyn Fn(&str) -> Option<String>) -> PathBuf {
     if let Ok(rest) = p.strip_prefix("~")
         && let Some(home) = env("HOME")
             .or_else(|| directories::BaseDirs::new().map(|b| b.home_dir().display().to_string()))

@@ -895,11 +895,19 @@ impl ClientHandler for Relay {
         &self,
         _context: RequestContext<RoleClient>,
     ) -> Result<ListRootsResult, McpError> {
-        let roots = self
-            .hub
+        let configured = self
+            .child
             .upgrade()
-            .map(|h| h.roots())
-            .unwrap_or_default()
+            .and_then(|c| c.spec.as_ref().ok().map(|s| s.roots.clone()))
+            .unwrap_or_default();
+        let paths = match configured {
+            super::servers::ChildRoots::None => Vec::new(),
+            super::servers::ChildRoots::Paths(p) => p,
+            super::servers::ChildRoots::Session => {
+                self.hub.upgrade().map(|h| h.roots()).unwrap_or_default()
+            }
+        };
+        let roots = paths
             .into_iter()
             .map(|p| {
                 let mut r = Root::new(crate::support::uri::path_to_file_uri(&p));

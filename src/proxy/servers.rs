@@ -43,6 +43,9 @@ struct RawServer {
     restart: RawRestart,
     allow_sampling: bool,
     allow_elicitation: bool,
+    /// What the child's `roots/list` answers: a list of folders, or `"session"` for the
+    /// session's own roots. Absent: none.
+    roots: Option<Value>,
     /// Keys we do not know: reported as warnings (other hosts add their own), never fatal.
     #[serde(flatten)]
     unknown: BTreeMap<String, Value>,
@@ -69,6 +72,18 @@ impl Default for RawRestart {
             backoff_secs: 1.0,
         }
     }
+}
+
+/// What a child sees when it asks for roots.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ChildRoots {
+    /// None (the default: a child sees no folder it was not given).
+    #[default]
+    None,
+    /// The session's own roots (`"roots": "session"`), as the host or the config set them.
+    Session,
+    /// These folders (`"roots": ["~/notes", "/srv/data"]`).
+    Paths(Vec<PathBuf>),
 }
 
 /// How switchboard reaches one child.
@@ -100,6 +115,8 @@ pub struct ServerSpec {
     pub backoff: Duration,
     pub allow_sampling: bool,
     pub allow_elicitation: bool,
+    /// What the child's `roots/list` answers.
+    pub roots: ChildRoots,
     /// The entry as written (after substitution), to tell whether it changed on reload.
     pub fingerprint: String,
 }
@@ -357,8 +374,36 @@ fn build_spec(
             "mcpServers.{name}.restart.backoff_secs must be above 0"
         ));
     }
+    let roots = match &raw.roots {
+        None => ChildRoots::None,
+        Some(Value::String(s)) if s == "session" => ChildRoots::Session,
+        Some(Value::Array(list)) => {
+            let mut paths = Vec::new();
+            for (i, v) in list.iter().enumerate() {
+                let Some(text) = v.as_str() else {
+                    return Err(format!("mcpServers.{name}.roots[{i}] must be a path"));
+                };
+                let text = sub(text, &format!("roots[{i}]"))?;
+                let p = crate::config::expand_home(Path::new(&text), env);
+                let p = if p.is_absolute() { p } else { base.join(p) };
+                if !p.is_dir() {
+                    return Err(format!(
+                        "mcpServers.{name}.roots[{i}] {} is not a directory",
+                        p.display()
+                    ));
+                }
+                paths.push(p);
+            }
+            ChildRoots::Paths(paths)
+        }
+        Some(_) => {
+            return Err(format!(
+                "mcpServers.{name}.roots must be a list of folders or \"session\""
+            ));
+        }
+    };
     let fingerprint = format!(
-        "{transport:?}|{:?}|{:?}|{timeout:?}|{lazy}|{}|{}|{}|{}",
+        "{transport:?}|{:?}|{:?}|{timeout:?}|{lazy}|{}|{}|{}|{}|{roots:?}",
         raw.tools.allow,
         raw.tools.deny,
         raw.restart.max_retries,
@@ -376,6 +421,7 @@ fn build_spec(
         backoff: Duration::from_secs_f64(raw.restart.backoff_secs.min(60.0)),
         allow_sampling: raw.allow_sampling,
         allow_elicitation: raw.allow_elicitation,
+        roots,
         fingerprint,
     })
 }

@@ -19,6 +19,7 @@ shift        one read-only tool `plain`; after its first call, `plain` says it i
              any more and a tool `extra` appears (list_changed)
 stubborn     like good, but slow ignores cancellation and sends progress forever
 deaf         like good, but after its first echo it closes its stdin and stays alive
+rooty        one tool `roots` that asks switchboard for roots/list and returns the answer
 stringid     like good, but answers each call first with the id as a string (a forged answer),
              then with the real id
 grandchild   starts a detached grandchild that ignores SIGTERM, ignores SIGTERM itself and
@@ -57,9 +58,24 @@ def send(msg):
 
 
 shifted = {"done": False}
+answers = {}
+waiting = {}
+
+
+def ask_client(method):
+    """Sends a request to switchboard and waits for its answer (read by the main loop)."""
+    rid = f"ask-{len(waiting) + 1}"
+    ev = threading.Event()
+    waiting[rid] = ev
+    send({"jsonrpc": "2.0", "id": rid, "method": method, "params": {}})
+    ev.wait(10)
+    return answers.get(rid)
 
 
 def tools():
+    if MODE == "rooty":
+        return [{"name": "roots", "description": "Ask for roots.",
+                 "inputSchema": {"type": "object", "properties": {}}}]
     if MODE == "shift":
         out = [{"name": "plain", "description": "A plain tool.",
                 "inputSchema": {"type": "object", "properties": {}},
@@ -140,6 +156,8 @@ def call(req):
             sys.stderr.flush()
             os._exit(1)
         send({"jsonrpc": "2.0", "id": rid, "result": result("boom failed", True)})
+    elif name == "roots":
+        send({"jsonrpc": "2.0", "id": rid, "result": result(json.dumps(ask_client("roots/list")))})
     elif name in ("plain", "extra"):
         send({"jsonrpc": "2.0", "id": rid, "result": result(f"{name} ran")})
         if not shifted["done"]:
@@ -184,6 +202,10 @@ def main():
             continue
         req = json.loads(line)
         method, rid = req.get("method"), req.get("id")
+        if method is None and rid in waiting:
+            answers[rid] = req
+            waiting[rid].set()
+            continue
         if method == "initialize":
             if MODE == "hang_init":
                 continue

@@ -278,7 +278,7 @@ async fn server_everything_over_stdio_and_http() {
         json!({"mcpServers": {
             "everything": {"command": everything.display().to_string(), "args": ["stdio"],
                            "env": {"PATH": path}, "allow_sampling": true, "allow_elicitation": true,
-                           "timeout_secs": 30},
+                           "timeout_secs": 30, "roots": "session"},
             "remote": {"url": url, "headers": {"X-Test": "${HOME}"}, "tools": {"allow": ["echo", "get-sum"]}},
         }}),
     );
@@ -401,7 +401,7 @@ async fn server_everything_over_stdio_and_http() {
         "{completion:?}"
     );
 
-    // roots/list from the child is answered with switchboard's roots
+    // roots/list from the child is answered with switchboard's roots (`"roots": "session"`)
     let out = s.ok_text("everything__get-roots-list", json!({})).await;
     assert!(out.contains(p.root.to_str().unwrap()), "{out}");
 
@@ -1110,4 +1110,56 @@ fn stubborn_and_deaf_children_are_restarted() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(!alive(deaf), "the deaf child's old process is gone");
+}
+
+/// Through the real binary: what a child's `roots/list` answers is set per server — nothing by
+/// default, the listed folders, or the session's roots when the entry says `"session"`.
+#[test]
+fn each_child_sees_only_the_roots_its_entry_gives() {
+    let (p, state) = project_with_state();
+    let shared = p.base.join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    let servers = write_servers(
+        &p,
+        json!({"mcpServers": {
+            "none": py("rooty", &state, json!({})),
+            "listed": py("rooty", &state, json!({"roots": [shared.display().to_string()]})),
+            "session": py("rooty", &state, json!({"roots": "session"})),
+        }}),
+    );
+    let mut proc = Proc::spawn(&[
+        "--servers",
+        servers.to_str().unwrap(),
+        "--root",
+        p.root.to_str().unwrap(),
+        "--exposure",
+        "full",
+    ]);
+    proc.initialize();
+    let r = proc.request(2, "tools/list", json!({}));
+    assert!(r.to_string().contains("session__roots"), "{r}");
+    let mut seen = Vec::new();
+    for (i, server) in ["none", "listed", "session"].iter().enumerate() {
+        let r = proc.request(
+            10 + i as i64,
+            "tools/call",
+            json!({"name": format!("{server}__roots"), "arguments": {}}),
+        );
+        let text = r["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let answer: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {r}"));
+        let uris: Vec<String> = answer["result"]["roots"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{answer}"))
+            .iter()
+            .map(|r| r["uri"].as_str().unwrap().to_owned())
+            .collect();
+        seen.push(uris);
+    }
+    let uri = |p: &Path| format!("file://{}", p.display());
+    assert_eq!(seen[0], Vec::<String>::new());
+    assert_eq!(seen[1], [uri(&shared)]);
+    assert_eq!(seen[2], [uri(&p.root)]);
 }
