@@ -219,24 +219,13 @@ impl ExecPolicy {
     pub async fn sandbox_availability(&self) -> &SandboxAvailability {
         self.sandbox
             .get_or_init(|| async {
-                if !cfg!(target_os = "linux") {
-                    return Err("this platform has no OS sandbox in switchboard yet (bubblewrap is Linux only)".to_owned());
-                }
                 let path = self
                     .base_env
                     .iter()
                     .find(|(k, _)| k == "PATH")
                     .map(|(_, v)| v.clone())
                     .unwrap_or_default();
-                let Some(bwrap) = find_on_path("bwrap", &path) else {
-                    return Err("bubblewrap (bwrap) is not installed; install the bubblewrap package".to_owned());
-                };
-                let probe = bwrap.clone();
-                match tokio::task::spawn_blocking(move || sandbox::probe(&probe)).await {
-                    Ok(Ok(())) => Ok(bwrap),
-                    Ok(Err(e)) => Err(e),
-                    Err(e) => Err(format!("the sandbox probe failed: {e}")),
-                }
+                sandbox::available(&path).await
             })
             .await
     }
@@ -457,7 +446,7 @@ const HOME_TOOLCHAINS: &[&str] = &[
 /// system folders with its prefix (`/opt/node/bin` → `/opt/node`, so the interpreter finds its
 /// libraries), and the toolchains in the home folder that exist. A prefix that is the home
 /// folder, `/`, or above them is never shown whole; the entry alone is.
-fn toolchains(path: Option<&OsStr>, home: Option<&Path>) -> Vec<PathBuf> {
+pub(crate) fn toolchains(path: Option<&OsStr>, home: Option<&Path>) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = Vec::new();
     let system = |p: &Path| sandbox::SYSTEM.iter().any(|s| p.starts_with(s));
     for dir in path.map(std::env::split_paths).into_iter().flatten() {

@@ -488,8 +488,16 @@ impl Child {
                     env,
                     cwd,
                 } => {
-                    let (parts, waiter) =
-                        self.spawn(&hub, command, args, env, cwd.as_ref()).await?;
+                    let (parts, waiter) = self
+                        .spawn(
+                            &hub,
+                            command,
+                            args,
+                            env,
+                            cwd.as_ref(),
+                            spec.sandbox.as_ref(),
+                        )
+                        .await?;
                     control = Some(parts.control.clone());
                     exit = Some(waiter);
                     self.set(|s| s.pid = Some(parts.pid));
@@ -660,6 +668,7 @@ impl Child {
         args: &[String],
         env: &[(String, String)],
         cwd: Option<&PathBuf>,
+        sandbox: Option<&super::servers::ChildSandbox>,
     ) -> Result<(process::Parts, process::ExitWaiter), String> {
         let mut vars: Vec<(std::ffi::OsString, std::ffi::OsString)> = std::env::vars_os()
             .filter(|(k, _)| {
@@ -681,6 +690,9 @@ impl Child {
         };
         let mut argv: Vec<std::ffi::OsString> = vec![command.into()];
         argv.extend(args.iter().map(Into::into));
+        if let Some(sandbox) = sandbox {
+            argv = sandboxed(hub, &argv, &vars, &cwd, sandbox).await?;
+        }
         let spec = Spec {
             argv,
             cwd,
@@ -1051,4 +1063,87 @@ impl Relay {
             tokio::spawn(child.relist());
         }
     }
+}
+
+/// The argv that runs a child in the exec sandbox: the system folders and the toolchains of its
+/// `PATH` read-only, its own folders (the cwd, and the folder of each argument that is an
+/// existing absolute path, such as its script) and the entry's `read` folders read-only, its
+/// `write` folders read-write, a private home and `/tmp`, the network on. Without a working
+/// bubblewrap the child is not started: never silently unsandboxed.
+async fn sandboxed(
+    hub: &Hub,
+    argv: &[std::ffi::OsString],
+    vars: &[(std::ffi::OsString, std::ffi::OsString)],
+    cwd: &std::path::Path,
+    sandbox: &super::servers::ChildSandbox,
+) -> Result<Vec<std::ffi::OsString>, String> {
+    use crate::support::process::sandbox::{self as sb, SandboxPlan};
+    let path_var = vars
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.clone());
+    let bwrap = hub
+        .sandbox
+        .get_or_init(|| async { sb::available(&std::env::var_os("PATH").unwrap_or_default()).await })
+        .await
+        .clone()
+        .map_err(|why| {
+            format!("the entry asks for `sandbox` but the sandbox cannot run here: {why}; nothing was started")
+        })?;
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let mut system: Vec<PathBuf> = sb::SYSTEM.iter().map(PathBuf::from).collect();
+    system.extend(crate::policy::exec::toolchains(
+        path_var.as_deref(),
+        home.as_deref(),
+    ));
+    // `/`, the home folder and what holds it are never shown whole; a file there is shown
+    // alone.
+    let too_wide = |p: &std::path::Path| {
+        p == std::path::Path::new("/") || home.as_deref().is_some_and(|h| h.starts_with(p))
+    };
+    let mut visible = Vec::new();
+    let mut show = |p: &std::path::Path| {
+        let dir = if p.is_dir() { Some(p) } else { p.parent() };
+        match dir {
+            Some(d) if !too_wide(d) => visible.push(d.to_path_buf()),
+            _ if p.is_file() => visible.push(p.to_path_buf()),
+            _ => {}
+        }
+    };
+    for a in argv.iter().skip(1) {
+        let p = std::path::Path::new(a);
+        if p.is_absolute() && p.exists() {
+            show(p);
+        }
+    }
+    // The program itself, when it is a path outside the system folders.
+    let program = std::path::Path::new(&argv[0]);
+    let program = if program.is_absolute() {
+        Some(program.to_path_buf())
+    } else {
+        path_var
+            .as_deref()
+            .and_then(|p| process::find_on_path(&program.to_string_lossy(), p))
+    };
+    if let Some(p) = &program {
+        show(p);
+    }
+    let cwd = if too_wide(cwd) {
+        std::path::PathBuf::from("/")
+    } else {
+        show(cwd);
+        cwd.to_path_buf()
+    };
+    visible.extend(sandbox.read.iter().cloned());
+    let plan = SandboxPlan {
+        system,
+        home,
+        visible,
+        writable: sandbox.write.clone(),
+        read_only: Vec::new(),
+        hidden: Vec::new(),
+        network: true,
+        cwd,
+    };
+    Ok(sb::bwrap_argv(&bwrap, &plan, argv))
 }

@@ -112,6 +112,8 @@ pub struct Hub {
     /// Where list changes and child resource updates go (the session delivers them).
     pub changes: crate::mcp::changes::Changes,
     shutdown: CancellationToken,
+    /// bubblewrap for sandboxed children, probed once on first need: its path, or why not.
+    pub sandbox: tokio::sync::OnceCell<Result<PathBuf, String>>,
 }
 
 /// A child's state for `proxy_status` and `doctor`.
@@ -181,6 +183,7 @@ impl Hub {
             started: Instant::now(),
             changes,
             shutdown,
+            sandbox: tokio::sync::OnceCell::new(),
         });
         hub.reload(&path);
         tokio::spawn(hub.clone().debounce());

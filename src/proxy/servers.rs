@@ -46,6 +46,8 @@ struct RawServer {
     /// What the child's `roots/list` answers: a list of folders, or `"session"` for the
     /// session's own roots. Absent: none.
     roots: Option<Value>,
+    /// `true`, or `{read: [...], write: [...]}`: run the child in the exec sandbox.
+    sandbox: Option<Value>,
     /// Keys we do not know: reported as warnings (other hosts add their own), never fatal.
     #[serde(flatten)]
     unknown: BTreeMap<String, Value>,
@@ -86,6 +88,16 @@ pub enum ChildRoots {
     Paths(Vec<PathBuf>),
 }
 
+/// A child run in the exec sandbox: with the network, its own folders and these, nothing
+/// else of the host.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChildSandbox {
+    /// Shown read-only.
+    pub read: Vec<PathBuf>,
+    /// Shown read-write.
+    pub write: Vec<PathBuf>,
+}
+
 /// How switchboard reaches one child.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transport {
@@ -117,6 +129,8 @@ pub struct ServerSpec {
     pub allow_elicitation: bool,
     /// What the child's `roots/list` answers.
     pub roots: ChildRoots,
+    /// Run in the sandbox (stdio children only).
+    pub sandbox: Option<ChildSandbox>,
     /// The entry as written (after substitution), to tell whether it changed on reload.
     pub fingerprint: String,
 }
@@ -402,8 +416,51 @@ fn build_spec(
             ));
         }
     };
+    let folders = |list: Option<&Value>, key: &str| -> Result<Vec<PathBuf>, String> {
+        let mut out = Vec::new();
+        let Some(list) = list else { return Ok(out) };
+        let Some(items) = list.as_array() else {
+            return Err(format!(
+                "mcpServers.{name}.sandbox.{key} must be a list of paths"
+            ));
+        };
+        for (i, v) in items.iter().enumerate() {
+            let text = v
+                .as_str()
+                .ok_or_else(|| format!("mcpServers.{name}.sandbox.{key}[{i}] must be a path"))?;
+            let text = sub(text, &format!("sandbox.{key}[{i}]"))?;
+            let p = crate::config::expand_home(Path::new(&text), env);
+            out.push(if p.is_absolute() { p } else { base.join(p) });
+        }
+        Ok(out)
+    };
+    let sandbox = match &raw.sandbox {
+        None | Some(Value::Bool(false)) => None,
+        Some(Value::Bool(true)) => Some(ChildSandbox::default()),
+        Some(Value::Object(o)) => {
+            if let Some(k) = o.keys().find(|k| *k != "read" && *k != "write") {
+                return Err(format!(
+                    "mcpServers.{name}.sandbox.{k} is not a sandbox key (read, write)"
+                ));
+            }
+            Some(ChildSandbox {
+                read: folders(o.get("read"), "read")?,
+                write: folders(o.get("write"), "write")?,
+            })
+        }
+        Some(_) => {
+            return Err(format!(
+                "mcpServers.{name}.sandbox must be true, false or {{read: [...], write: [...]}}"
+            ));
+        }
+    };
+    if sandbox.is_some() && matches!(transport, Transport::Http { .. }) {
+        return Err(format!(
+            "mcpServers.{name}.sandbox applies to local (command) servers only"
+        ));
+    }
     let fingerprint = format!(
-        "{transport:?}|{:?}|{:?}|{timeout:?}|{lazy}|{}|{}|{}|{}|{roots:?}",
+        "{transport:?}|{:?}|{:?}|{timeout:?}|{lazy}|{}|{}|{}|{}|{roots:?}|{sandbox:?}",
         raw.tools.allow,
         raw.tools.deny,
         raw.restart.max_retries,
@@ -422,6 +479,7 @@ fn build_spec(
         allow_sampling: raw.allow_sampling,
         allow_elicitation: raw.allow_elicitation,
         roots,
+        sandbox,
         fingerprint,
     })
 }

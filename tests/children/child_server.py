@@ -19,6 +19,7 @@ shift        one read-only tool `plain`; after its first call, `plain` says it i
              any more and a tool `extra` appears (list_changed)
 stubborn     like good, but slow ignores cancellation and sends progress forever
 deaf         like good, but after its first echo it closes its stdin and stays alive
+peek         one tool `cat` that returns a file's text (or why it cannot)
 rooty        one tool `roots` that asks switchboard for roots/list and returns the answer
 stringid     like good, but answers each call first with the id as a string (a forged answer),
              then with the real id
@@ -73,6 +74,9 @@ def ask_client(method):
 
 
 def tools():
+    if MODE == "peek":
+        return [{"name": "cat", "description": "Read a file.",
+                 "inputSchema": {"type": "object", "properties": {"path": {"type": "string"}}}}]
     if MODE == "rooty":
         return [{"name": "roots", "description": "Ask for roots.",
                  "inputSchema": {"type": "object", "properties": {}}}]
@@ -156,6 +160,13 @@ def call(req):
             sys.stderr.flush()
             os._exit(1)
         send({"jsonrpc": "2.0", "id": rid, "result": result("boom failed", True)})
+    elif name == "cat":
+        try:
+            with open(args.get("path", "")) as f:
+                text = f.read()
+        except OSError as e:
+            text = f"cannot read: {e}"
+        send({"jsonrpc": "2.0", "id": rid, "result": result(text)})
     elif name == "roots":
         send({"jsonrpc": "2.0", "id": rid, "result": result(json.dumps(ask_client("roots/list")))})
     elif name in ("plain", "extra"):

@@ -1163,3 +1163,53 @@ fn each_child_sees_only_the_roots_its_entry_gives() {
     assert_eq!(seen[1], [uri(&shared)]);
     assert_eq!(seen[2], [uri(&p.root)]);
 }
+
+/// Through the real binary: a child with `sandbox` runs in the exec sandbox — its own script
+/// and the folders its entry names are there, another project's secret is not — while the same
+/// child without it reads the secret. (Skipped where bubblewrap cannot run; the full test run
+/// requires it.)
+#[test]
+fn a_sandboxed_child_sees_only_its_own_folders() {
+    let bwrap_works = std::process::Command::new("bwrap")
+        .args(["--ro-bind", "/", "/", "--dev", "/dev", "true"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !bwrap_works {
+        assert!(
+            std::env::var_os("SWITCHBOARD_TEST_STRICT").is_none(),
+            "bubblewrap must work in the full test run"
+        );
+        eprintln!("bubblewrap is not usable here: the sandboxed child test is skipped");
+        return;
+    }
+    let (p, state) = project_with_state();
+    let servers = write_servers(
+        &p,
+        json!({"mcpServers": {
+            "boxed": py("peek", &state, json!({"sandbox": {"write": [state.display().to_string()]}})),
+            "open": py("peek", &state, json!({})),
+        }}),
+    );
+    let mut proc = Proc::spawn(&["--servers", servers.to_str().unwrap(), "--exposure", "full"]);
+    proc.initialize();
+    let r = proc.request(2, "tools/list", json!({}));
+    assert!(
+        r.to_string().contains("boxed__cat") && r.to_string().contains("open__cat"),
+        "{r}"
+    );
+    let secret = p.outside.join("secret.txt").display().to_string();
+    let read = |proc: &mut Proc, id: i64, server: &str| {
+        let r = proc.request(
+            id,
+            "tools/call",
+            json!({"name": format!("{server}__cat"), "arguments": {"path": secret}}),
+        );
+        r["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(read(&mut proc, 3, "open"), "TOP-SECRET\n");
+    let boxed = read(&mut proc, 4, "boxed");
+    assert!(boxed.starts_with("cannot read"), "{boxed}");
+}

@@ -125,6 +125,28 @@ pub fn bwrap_argv(bwrap: &Path, plan: &SandboxPlan, command: &[OsString]) -> Vec
     a
 }
 
+/// bubblewrap found on `path` and probed (off the async threads): its path, or why the sandbox
+/// cannot run here.
+pub async fn available(path: &std::ffi::OsStr) -> Result<PathBuf, String> {
+    if !cfg!(target_os = "linux") {
+        return Err(
+            "this platform has no OS sandbox in switchboard yet (bubblewrap is Linux only)"
+                .to_owned(),
+        );
+    }
+    let Some(bwrap) = super::find_on_path("bwrap", path) else {
+        return Err(
+            "bubblewrap (bwrap) is not installed; install the bubblewrap package".to_owned(),
+        );
+    };
+    let probe_at = bwrap.clone();
+    match tokio::task::spawn_blocking(move || probe(&probe_at)).await {
+        Ok(Ok(())) => Ok(bwrap),
+        Ok(Err(e)) => Err(e),
+        Err(e) => Err(format!("the sandbox probe failed: {e}")),
+    }
+}
+
 /// Runs a trivial command in the same kind of sandbox; `Err` says why bubblewrap cannot be
 /// used here.
 pub fn probe(bwrap: &Path) -> Result<(), String> {
