@@ -62,8 +62,8 @@ fn main() -> ExitCode {
             Command::Config { action } => commands::config(settings, action),
             Command::Doctor => commands::doctor(settings).await,
             Command::Proxy {
-                action: switchboard::cli::ProxyAction::Approve { target },
-            } => commands::proxy_approve(settings, &target),
+                action: switchboard::cli::ProxyAction::Approve { target, all },
+            } => commands::proxy_approve(settings, target.as_deref(), all),
             Command::Memory { action } => commands::memory(settings, action),
             Command::InstallSnippet { host } => commands::install_snippet(host),
         };

@@ -373,18 +373,58 @@ fn servers_file_problems(settings: &Settings) -> Vec<String> {
     }
 }
 
-/// `switchboard proxy approve SERVER[:TOOL]`: trust the new definitions of held-back tools.
-pub fn proxy_approve(settings: Arc<Settings>, target: &str) -> anyhow::Result<u8> {
-    let (server, tool) = match target.split_once(':') {
-        Some((s, t)) => (s, Some(t)),
-        None => (target, None),
+/// `switchboard proxy approve SERVER[:TOOL]` or `--all`: trust servers-file entries as they
+/// stand now (what they run) and the new definitions of held-back tools.
+pub fn proxy_approve(
+    settings: Arc<Settings>,
+    target: Option<&str>,
+    all: bool,
+) -> anyhow::Result<u8> {
+    use crate::proxy::pins::Pins;
+    let (server, tool) = match target.map(|t| t.split_once(':').unwrap_or((t, ""))) {
+        Some((s, "")) => (Some(s), None),
+        Some((s, t)) => (Some(s), Some(t)),
+        None => (None, None),
     };
-    let mut pins = crate::proxy::pins::Pins::load(crate::proxy::pins::Pins::path_in(
-        &settings.profile.data_dir,
-    ));
-    let approved = pins.approve(server, tool);
-    if approved.is_empty() {
-        let pending: Vec<String> = pins
+    let mut pins = Pins::load(Pins::path_in(&settings.profile.data_dir));
+    // The entries as the servers file says now: what a person approves is what will run.
+    let file = settings
+        .proxy
+        .servers_config
+        .as_ref()
+        .and_then(|(path, _)| {
+            crate::proxy::servers::ServersFile::load(path, &|k| std::env::var(k).ok()).ok()
+        });
+    let mut lines = Vec::new();
+    if tool.is_none()
+        && let Some(file) = &file
+    {
+        for e in &file.servers {
+            if server.is_some_and(|s| s != e.name && s != e.alias) {
+                continue;
+            }
+            if let Ok(spec) = &e.spec
+                && pins.approve_entry(&e.name, &spec.identity)
+            {
+                lines.push(format!(
+                    "approved {} (runs: {})",
+                    e.name,
+                    crate::proxy::describe(&spec.transport)
+                ));
+            }
+        }
+    }
+    let servers: Vec<String> = match server {
+        Some(s) => vec![s.to_owned()],
+        None => pins.file().servers.keys().cloned().collect(),
+    };
+    for s in &servers {
+        for t in pins.approve(s, tool) {
+            lines.push(format!("approved {s}:{t}"));
+        }
+    }
+    if lines.is_empty() {
+        let mut pending: Vec<String> = pins
             .file()
             .servers
             .iter()
@@ -395,8 +435,16 @@ pub fn proxy_approve(settings: Arc<Settings>, target: &str) -> anyhow::Result<u8
                     .map(move |(t, _)| format!("{s}:{t}"))
             })
             .collect();
+        pending.extend(
+            pins.file()
+                .entries
+                .iter()
+                .filter(|(_, p)| p.pending.is_some())
+                .map(|(s, _)| s.clone()),
+        );
         eprintln!(
-            "switchboard: nothing to approve for `{target}` in profile `{}`; held back: {}",
+            "switchboard: nothing to approve for `{}` in profile `{}`; held back: {}",
+            target.unwrap_or("--all"),
             settings.profile.name,
             if pending.is_empty() {
                 "none".to_owned()
@@ -404,11 +452,11 @@ pub fn proxy_approve(settings: Arc<Settings>, target: &str) -> anyhow::Result<u8
                 pending.join(", ")
             }
         );
-        return Ok(1);
+        return Ok(if all { 0 } else { 1 });
     }
     pins.save()?;
-    for t in &approved {
-        println!("approved {server}:{t}");
+    for l in &lines {
+        println!("{l}");
     }
     Ok(0)
 }
@@ -727,7 +775,7 @@ pub async fn doctor(settings: Arc<Settings>) -> anyhow::Result<u8> {
                         r.start_ms.unwrap_or(0)
                     ),
                 ),
-                "disabled" => println!(
+                "disabled" | "held" => println!(
                     "warn server {}: not started: {}",
                     r.name,
                     r.last_error.unwrap_or_default()

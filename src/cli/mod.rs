@@ -110,10 +110,15 @@ pub enum ConfigAction {
 
 #[derive(Debug, Subcommand)]
 pub enum ProxyAction {
-    /// Trust the new definition of child tools held back because they changed
+    /// Approve child servers and tools held back: a servers-file entry that is new or runs
+    /// something else, or a tool whose definition changed
     Approve {
-        /// SERVER (all its held-back tools) or SERVER:TOOL
-        target: String,
+        /// SERVER (its entry and all its held-back tools) or SERVER:TOOL
+        #[arg(required_unless_present = "all")]
+        target: Option<String>,
+        /// Every entry of the servers file as it stands, and every held-back tool
+        #[arg(long, conflicts_with = "target")]
+        all: bool,
     },
 }
 

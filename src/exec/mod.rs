@@ -278,7 +278,7 @@ pub struct ProcessInfo {
     /// Output bytes produced so far (stdout and stderr together).
     pub output_bytes: u64,
     pub sandboxed: bool,
-    /// What the model should know once it has ended (protected paths it created, …).
+    /// Notes once it ended.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }

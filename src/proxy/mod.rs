@@ -116,6 +116,29 @@ pub struct Hub {
     pub sandbox: tokio::sync::OnceCell<Result<PathBuf, String>>,
 }
 
+/// How the reason of a held entry starts (its spec is that reason until approved).
+pub const HELD: &str = "held";
+
+/// What a transport runs, as a person reads it before approving.
+pub fn describe(t: &servers::Transport) -> String {
+    match t {
+        servers::Transport::Stdio {
+            command, args, env, ..
+        } => {
+            let mut s = std::iter::once(command.as_str())
+                .chain(args.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(" ");
+            if !env.is_empty() {
+                let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
+                s.push_str(&format!(" (environment: {})", names.join(", ")));
+            }
+            s
+        }
+        servers::Transport::Http { url, .. } => url.clone(),
+    }
+}
+
 /// A child's state for `proxy_status` and `doctor`.
 #[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct ServerReport {
@@ -207,9 +230,10 @@ impl Hub {
         for w in &file.warnings {
             tracing::warn!("servers file: {w}");
         }
+        let gated = self.gate_entries(&file);
         let mut children = lock(&self.children);
         let wanted: BTreeMap<String, &servers::ServerEntry> =
-            file.servers.iter().map(|e| (e.name.clone(), e)).collect();
+            gated.iter().map(|e| (e.name.clone(), e)).collect();
         children.retain(|name, child| {
             let keep = wanted.get(name).is_some_and(|e| same_entry(child, e));
             if !keep {
@@ -238,6 +262,44 @@ impl Hub {
         self.changed();
     }
 
+    /// The entries as they may run. With `proxy.pinning: enforce`, one whose identity (what it
+    /// runs) a person has not approved, the first run included, is held: its spec becomes the
+    /// reason, so it is listed in `proxy_status` and never started. `warn` logs and runs it.
+    fn gate_entries(&self, file: &ServersFile) -> Vec<servers::ServerEntry> {
+        let mode = self.settings.proxy.pinning;
+        let mut out = file.servers.clone();
+        if mode == crate::config::Pinning::Off {
+            return out;
+        }
+        let mut pins = lock(&self.pins);
+        pins.refresh();
+        let mut dirty = false;
+        for e in &mut out {
+            let Ok(spec) = &e.spec else { continue };
+            let (verdict, d) = pins.check_entry(&e.name, &spec.identity);
+            dirty |= d;
+            let why = match verdict {
+                pins::Verdict::Trusted => continue,
+                pins::Verdict::New => "is new in the servers file and was never approved",
+                pins::Verdict::Changed => {
+                    "runs something else (command, arguments, environment names, cwd, sandbox or url) than when it was approved"
+                }
+            };
+            if mode == crate::config::Pinning::Enforce {
+                e.spec = Err(format!(
+                    "{HELD}: this entry {why}, so it is not started until a person approves it: `switchboard proxy approve {}` (or `switchboard proxy approve --all`), or the proxy_approve tool with the host's confirmation",
+                    e.name
+                ));
+            } else {
+                tracing::warn!(server = %e.name, "the servers-file entry {why} (proxy.pinning = warn)");
+            }
+        }
+        if dirty && let Err(e) = pins.save() {
+            tracing::warn!(error = %e, "cannot save the server pins");
+        }
+        out
+    }
+
     /// Polls the servers file and the pins; a change reloads and re-lists.
     async fn watch(self: Arc<Self>, path: PathBuf) {
         loop {
@@ -251,6 +313,8 @@ impl Hub {
             }
             let pins_changed = lock(&self.pins).refresh();
             if pins_changed {
+                // An approved entry starts; an approved tool is listed.
+                self.reload(&path);
                 for c in self.children() {
                     c.check_pins(&self);
                 }
@@ -491,10 +555,14 @@ impl Hub {
                 ServerReport {
                     name: c.name.clone(),
                     alias: c.alias.clone(),
-                    state: serde_json::to_value(st.phase)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default(),
+                    state: if c.spec.as_ref().is_err_and(|e| e.starts_with(HELD)) {
+                        "held".to_owned()
+                    } else {
+                        serde_json::to_value(st.phase)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_default()
+                    },
                     transport,
                     pid: st.pid,
                     uptime_secs: st
@@ -527,22 +595,53 @@ impl Hub {
         out
     }
 
-    /// Approves the held definitions of `server` (one tool or all). Returns the tools approved.
-    pub fn approve(&self, server: &str, tool: Option<&str>) -> std::io::Result<Vec<String>> {
-        let done = {
+    /// What a held entry of `server` would run, when it is held (for the person who approves).
+    pub fn held_entry(&self, server: &str) -> Option<String> {
+        let child = lock(&self.children).get(server).cloned()?;
+        if !child.spec.as_ref().is_err_and(|e| e.starts_with(HELD)) {
+            return None;
+        }
+        let file = lock(&self.file);
+        let entry = file.as_ref()?.servers.iter().find(|e| e.name == server)?;
+        entry.spec.as_ref().ok().map(|s| describe(&s.transport))
+    }
+
+    /// Approves `server`: its held entry (when `tool` is none) and its held tools (one or all).
+    /// Returns whether the entry was approved and the tools approved.
+    pub fn approve(
+        self: &Arc<Self>,
+        server: &str,
+        tool: Option<&str>,
+    ) -> std::io::Result<(bool, Vec<String>)> {
+        let identity = lock(&self.file).as_ref().and_then(|f| {
+            f.servers
+                .iter()
+                .find(|e| e.name == server)
+                .and_then(|e| e.spec.as_ref().ok().map(|s| s.identity.clone()))
+        });
+        let (entry, done) = {
             let mut pins = lock(&self.pins);
             pins.refresh();
+            let entry = match (&identity, tool) {
+                (Some(id), None) if self.held_entry(server).is_some() => {
+                    pins.approve_entry(server, id)
+                }
+                _ => false,
+            };
             let done = pins.approve(server, tool);
-            if !done.is_empty() {
+            if entry || !done.is_empty() {
                 pins.save()?;
             }
-            done
+            (entry, done)
         };
+        if entry && let Some((path, _)) = self.settings.proxy.servers_config.clone() {
+            self.reload(&path);
+        }
         for c in self.children() {
             c.check_pins(self);
         }
         self.changed();
-        Ok(done)
+        Ok((entry, done))
     }
 
     // ---- forwarding ----

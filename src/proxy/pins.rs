@@ -24,11 +24,14 @@ pub struct Pin {
     pub pending: Option<String>,
 }
 
-/// server name → tool name → pin.
+/// server name → tool name → pin; server name → its servers-file entry's pin.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PinFile {
     #[serde(default)]
     pub servers: BTreeMap<String, BTreeMap<String, Pin>>,
+    /// What each entry runs (`ServerSpec::identity`), approved by a person.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub entries: BTreeMap<String, Pin>,
 }
 
 /// What the pins say about one tool definition.
@@ -73,7 +76,7 @@ pub fn legacy_hash(tool: &rmcp::model::Tool) -> String {
     }))
 }
 
-fn digest(v: &serde_json::Value) -> String {
+pub(crate) fn digest(v: &serde_json::Value) -> String {
     // serde_json's maps are sorted, so the text is canonical.
     super::names::short_hash(&v.to_string()) + &super::names::short_hash(&format!("{v}#"))
 }
@@ -160,6 +163,63 @@ impl Pins {
                 (verdict, dirty)
             }
         }
+    }
+
+    /// Checks a servers-file entry's identity. An entry never approved, or one that runs
+    /// something else than what was approved, is recorded as pending. An entry of a server
+    /// whose tools were pinned before entries were is trusted as it is (it was in use).
+    pub fn check_entry(&mut self, server: &str, identity: &str) -> (Verdict, bool) {
+        let used_before = self
+            .file
+            .servers
+            .get(server)
+            .is_some_and(|tools| tools.values().any(|p| !p.hash.is_empty()));
+        match self.file.entries.get_mut(server) {
+            Some(pin) if pin.hash == identity => {
+                let dirty = pin.pending.take().is_some();
+                (Verdict::Trusted, dirty)
+            }
+            None if used_before => {
+                self.file.entries.insert(
+                    server.to_owned(),
+                    Pin {
+                        hash: identity.to_owned(),
+                        pending: None,
+                    },
+                );
+                (Verdict::Trusted, true)
+            }
+            None => {
+                self.file.entries.insert(
+                    server.to_owned(),
+                    Pin {
+                        hash: String::new(),
+                        pending: Some(identity.to_owned()),
+                    },
+                );
+                (Verdict::New, true)
+            }
+            Some(pin) => {
+                let dirty = pin.pending.as_deref() != Some(identity);
+                pin.pending = Some(identity.to_owned());
+                let verdict = if pin.hash.is_empty() {
+                    Verdict::New
+                } else {
+                    Verdict::Changed
+                };
+                (verdict, dirty)
+            }
+        }
+    }
+
+    /// Approves `server`'s entry as `identity` (what the servers file says now). True when
+    /// that changed anything.
+    pub fn approve_entry(&mut self, server: &str, identity: &str) -> bool {
+        let pin = self.file.entries.entry(server.to_owned()).or_default();
+        let changed = pin.hash != identity || pin.pending.is_some();
+        pin.hash = identity.to_owned();
+        pin.pending = None;
+        changed
     }
 
     /// Approves the pending definitions of `server` (all its tools, or one). Returns the tools
@@ -273,5 +333,20 @@ mod tests {
                 pending: None
             }
         );
+    }
+
+    #[test]
+    fn entries_wait_for_approval_except_those_in_use_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut pins = Pins::load(Pins::path_in(dir.path()));
+        assert_eq!(pins.check_entry("new", "id1"), (Verdict::New, true));
+        assert_eq!(pins.check_entry("new", "id1"), (Verdict::New, false));
+        assert!(pins.approve_entry("new", "id1"));
+        assert_eq!(pins.check_entry("new", "id1"), (Verdict::Trusted, false));
+        assert_eq!(pins.check_entry("new", "id2"), (Verdict::Changed, true));
+        // A server whose tools were pinned before entries were: trusted as it stands.
+        pins.check("old", "t", ("2:h", "l"), true);
+        assert_eq!(pins.check_entry("old", "id"), (Verdict::Trusted, true));
+        assert_eq!(pins.check_entry("old", "other"), (Verdict::Changed, true));
     }
 }

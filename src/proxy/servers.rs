@@ -131,6 +131,10 @@ pub struct ServerSpec {
     pub roots: ChildRoots,
     /// Run in the sandbox (stdio children only).
     pub sandbox: Option<ChildSandbox>,
+    /// What the entry runs, hashed: the command, its arguments, the names of its environment
+    /// variables, its cwd and sandbox, or the URL and the names of its headers. A person
+    /// approves this (`proxy::pins`); values of variables and headers (secrets) stay out.
+    pub identity: String,
     /// The entry as written (after substitution), to tell whether it changed on reload.
     pub fingerprint: String,
 }
@@ -468,7 +472,32 @@ fn build_spec(
         raw.allow_sampling,
         raw.allow_elicitation
     );
+    let run = match &transport {
+        Transport::Stdio {
+            command,
+            args,
+            env,
+            cwd,
+        } => {
+            let mut names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
+            names.sort_unstable();
+            serde_json::json!({"command": command, "args": args, "env": names, "cwd": cwd})
+        }
+        Transport::Http { url, headers } => {
+            let mut names: Vec<String> = headers
+                .iter()
+                .map(|(k, _)| k.to_ascii_lowercase())
+                .collect();
+            names.sort_unstable();
+            serde_json::json!({"url": url, "headers": names})
+        }
+    };
+    let identity = super::pins::digest(&serde_json::json!({
+        "run": run,
+        "sandbox": sandbox.as_ref().map(|s| serde_json::json!({"read": s.read, "write": s.write})),
+    }));
     Ok(ServerSpec {
+        identity,
         allow: globs(&raw.tools.allow, "allow")?,
         deny: globs(&raw.tools.deny, "deny")?,
         transport,

@@ -148,6 +148,8 @@ fn call_reaches_a_child_servers_tool() {
     )
     .unwrap();
     let servers = servers.to_str().unwrap();
+    let (code, _, err) = run(&["--servers", servers, "proxy", "approve", "kid"], &p.base);
+    assert_eq!(code, 0, "{err}");
     let (code, out, err) = run(
         &[
             "--servers",

@@ -94,6 +94,8 @@ fn good_child_servers(p: &Project, name: &str) -> std::path::PathBuf {
         serde_json::json!({"mcpServers": {name: entry}}).to_string(),
     )
     .unwrap();
+    // Approved as a person would on first use, in the home folder the clients give switchboard.
+    crate::harness::approve_servers(&["--servers", servers.to_str().unwrap()], &p.base, &[]);
     servers
 }
 

@@ -288,7 +288,13 @@ async fn session_on(
     lifecycle: Option<rmcp::service::ClientLifecycleMode>,
 ) -> Session {
     use rmcp::service::ClientServiceExt;
-    let server = Switchboard::new(Arc::new(settings));
+    let settings = Arc::new(settings);
+    // The servers file's entries are approved as a person would on first use (`switchboard
+    // proxy approve --all`); tests of holding entries use a fresh one.
+    if settings.proxy.servers_config.is_some() {
+        switchboard::cli::commands::proxy_approve(settings.clone(), None, true).unwrap();
+    }
+    let server = Switchboard::new(settings);
     let (client_io, server_io) = tokio::io::duplex(4 << 20);
     let (r, w) = tokio::io::split(server_io);
     tokio::spawn(switchboard::run(
@@ -532,6 +538,10 @@ impl Proc {
         for (k, v) in env {
             cmd.env(k, v);
         }
+        if args.contains(&"--servers") {
+            // The servers file's entries are approved first, as a person would on first use.
+            approve_servers(args, home.path(), env);
+        }
         let mut child = cmd.spawn().expect("spawn switchboard");
         let stdin = child.stdin.take();
         let stdout = child.stdout.take().unwrap();
@@ -697,4 +707,25 @@ pub fn files_below(dir: &Path) -> Vec<PathBuf> {
         out.push(path);
     }
     out
+}
+
+/// Runs `switchboard ARGS proxy approve --all` with the home folder a spawned switchboard gets,
+/// so the children of its servers file start (they are held until approved).
+pub fn approve_servers(args: &[&str], home: &Path, env: &[(&str, &str)]) {
+    let out = Command::new(bin())
+        .args(args)
+        .args(["proxy", "approve", "--all"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_DATA_HOME", home.join(".local/share"))
+        .envs(env.iter().copied())
+        .output()
+        .expect("run switchboard proxy approve");
+    assert!(
+        out.status.success(),
+        "approving the servers file failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -756,7 +756,10 @@ async fn servers_file_changes_apply_while_running() {
         json!({"mcpServers": {"one": py("good", &state, json!({"tools": {"deny": ["boom"]}}))}}),
     );
     let path = settings.proxy.servers_config.clone().unwrap().0;
-    let client = TestClient::default();
+    let client = TestClient {
+        elicit: Some(true),
+        ..TestClient::default()
+    };
     let changed = client.tools_changed.clone();
     let s = session_with(settings, client).await;
     let names = tool_names(&s).await;
@@ -781,10 +784,31 @@ async fn servers_file_changes_apply_while_running() {
         eventually(|| async { changed.load(Ordering::SeqCst) > before }).await,
         "list_changed sent"
     );
+    // The removed server is gone at once; the added one is held until a person approves it.
+    assert!(
+        eventually(|| async { !tool_names(&s).await.iter().any(|t| t.starts_with("one__")) }).await
+    );
+    let st = status(&s, "two").await;
+    assert_eq!(st["state"], "held", "{st}");
+    assert!(
+        st["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("switchboard proxy approve two"),
+        "{st}"
+    );
+    assert!(
+        !tool_names(&s)
+            .await
+            .contains(&"second_srv__echo".to_owned())
+    );
+    let out = s.ok("proxy_approve", json!({"server": "two"})).await;
+    assert_eq!(out["entry"], true, "{out}");
     assert!(
         eventually(|| async {
-            let n = tool_names(&s).await;
-            n.contains(&"second_srv__echo".to_owned()) && !n.iter().any(|t| t.starts_with("one__"))
+            tool_names(&s)
+                .await
+                .contains(&"second_srv__echo".to_owned())
         })
         .await,
         "{:?}",
@@ -846,8 +870,8 @@ fn config_check_and_doctor_report_servers() {
             "broken": {"command": "x", "args": ["${SWITCHBOARD_TEST_UNSET_VAR}"]},
         }}),
     );
+    let home = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
-        let home = tempfile::tempdir().unwrap();
         let out = std::process::Command::new(bin())
             .args(args)
             .args(["--servers", servers.to_str().unwrap()])
@@ -867,6 +891,16 @@ fn config_check_and_doctor_report_servers() {
         out.contains("server `broken`") && out.contains("SWITCHBOARD_TEST_UNSET_VAR"),
         "{out}"
     );
+    // Not approved yet: doctor says so and how.
+    let (_, out) = run(&["doctor"]);
+    assert!(
+        out.contains("server ok: not started: held")
+            && out.contains("switchboard proxy approve ok"),
+        "{out}"
+    );
+    let (code, out) = run(&["proxy", "approve", "--all"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("approved ok (runs: python3"), "{out}");
     let (_, out) = run(&["doctor"]);
     assert!(out.contains("ok   server ok: ready, 3 tool(s)"), "{out}");
     assert!(out.contains("started in"), "{out}");
@@ -1212,4 +1246,75 @@ fn a_sandboxed_child_sees_only_its_own_folders() {
     assert_eq!(read(&mut proc, 3, "open"), "TOP-SECRET\n");
     let boxed = read(&mut proc, 4, "boxed");
     assert!(boxed.starts_with("cannot read"), "{boxed}");
+}
+
+/// Through the real binary, first run included: an entry of the servers file runs only after
+/// a person approves it (`switchboard proxy approve`, seen by the running switchboard), and an
+/// entry changed to run something else is held again.
+#[test]
+fn server_entries_run_only_once_approved() {
+    let (p, state) = project_with_state();
+    let servers = write_servers(
+        &p,
+        json!({"mcpServers": {"kid": py("good", &state, json!({}))}}),
+    );
+    // Named in the config, not with --servers, so the test harness approves nothing.
+    let cfg = p.base.join("config.yaml");
+    std::fs::write(
+        &cfg,
+        format!("proxy:\n  servers_config: {}\n", servers.display()),
+    )
+    .unwrap();
+    let mut proc = Proc::spawn(&["--config", cfg.to_str().unwrap(), "--exposure", "full"]);
+    proc.initialize();
+    let r = proc.request(2, "tools/list", json!({}));
+    assert!(
+        !r.to_string().contains("kid__echo"),
+        "ran before approval: {r}"
+    );
+    let st = proc.request(
+        3,
+        "tools/call",
+        json!({"name": "proxy_status", "arguments": {"server": "kid"}}),
+    );
+    assert!(st.to_string().contains("held"), "{st}");
+    assert!(
+        pid_in(&state, "good.pid").is_none(),
+        "the child was started"
+    );
+    let approve = |proc: &Proc| {
+        crate::harness::approve_servers(&["--config", cfg.to_str().unwrap()], proc.home.path(), &[])
+    };
+    approve(&proc);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut id = 10;
+    loop {
+        id += 1;
+        let r = proc.request(id, "tools/list", json!({}));
+        if r.to_string().contains("kid__echo") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not started after approval: {r}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The entry now runs something else: held again.
+    std::fs::write(
+        &servers,
+        json!({"mcpServers": {"kid": py("good", &state, json!({"env": {"EXTRA": "1"}}))}})
+            .to_string(),
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        id += 1;
+        let r = proc.request(id, "tools/list", json!({}));
+        if !r.to_string().contains("kid__echo") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a changed entry kept running: {r}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

@@ -59,7 +59,7 @@ pub struct InstallPackageOutput {
     pub location: String,
     pub duration_ms: u64,
     pub sandboxed: bool,
-    /// What the model should know (a protected path the install created, …).
+    /// Notes about the install.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }

@@ -1,6 +1,7 @@
-//! `proxy_approve`: let a changed child tool through again. The person confirms through the
-//! host (elicitation); the model alone cannot approve. Without elicitation the answer says how
-//! to approve from a terminal.
+//! `proxy_approve`: start a held servers-file entry, or let a changed child tool through again.
+//! The person confirms through the host (elicitation), shown what the entry runs or what the
+//! tools now say; the model alone cannot approve. Without elicitation the answer says how to
+//! approve from a terminal.
 
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::model::{
@@ -31,6 +32,8 @@ pub struct ProxyApproveArgs {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Approved {
     pub server: String,
+    /// The held entry was approved.
+    pub entry: bool,
     /// Tools whose new definition is now trusted and listed again.
     pub approved: Vec<String>,
 }
@@ -52,14 +55,19 @@ impl Switchboard {
     ) -> Result<Json<Approved>, ToolError> {
         let hub = super::hub(self)?;
         let child = super::child(hub, &args.server)?;
+        let entry = args
+            .tool
+            .is_none()
+            .then(|| hub.held_entry(&child.name))
+            .flatten();
         let mut held: Vec<String> = child.held().into_keys().collect();
         held.sort();
         if let Some(t) = &args.tool {
             held.retain(|h| h == t);
         }
-        if held.is_empty() {
+        if held.is_empty() && entry.is_none() {
             return Err(ToolError::invalid(format!(
-                "server `{}` has no held-back tool{}; proxy_status lists held_tools",
+                "server `{}` has no held entry or held-back tool{}; proxy_status lists held servers and held_tools",
                 child.name,
                 args.tool
                     .as_ref()
@@ -97,11 +105,18 @@ impl Switchboard {
                 lines.push(format!("- {name}: {d}"));
             }
         }
-        let message = format!(
-            "Server `{}` changed these tools since you approved them. Trust the new definitions?\n{}",
-            child.name,
-            lines.join("\n")
-        );
+        let message = match &entry {
+            Some(runs) => format!(
+                "Server `{}` is new or changed in the servers file. Start it? It runs:\n{}",
+                child.name,
+                crate::support::text::display_safe(runs, false)
+            ),
+            None => format!(
+                "Server `{}` changed these tools since you approved them. Trust the new definitions?\n{}",
+                child.name,
+                lines.join("\n")
+            ),
+        };
         let schema = serde_json::json!({
             "type": "object",
             "properties": {"approve": {"type": "boolean", "title": "Approve the new definitions"}},
@@ -138,11 +153,12 @@ impl Switchboard {
                 "the user did not approve; the tools stay held back",
             ));
         }
-        let approved = hub
+        let (entry, approved) = hub
             .approve(&child.name, args.tool.as_deref())
             .map_err(|e| ToolError::Internal(format!("cannot save the approval: {e}")))?;
         Ok(Json(Approved {
             server: child.name.clone(),
+            entry,
             approved,
         }))
     }
