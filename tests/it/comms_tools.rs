@@ -484,53 +484,95 @@ fn desktop_notifications_reach_a_real_daemon_or_fail_clearly() {
     );
 }
 
-/// What a person reads is what was sent: notification text loses terminal escapes, control
-/// characters and direction overrides and gets the sender in front; sizes and recipients are
-/// capped with reason codes; the confirmation shows the whole message up to its cap and says
-/// how much is not shown.
+/// Through the real binary, what a person reads is what was sent: notification text loses
+/// terminal escapes, control characters and direction overrides and gets the sender in front;
+/// sizes and recipients are capped with reason codes; the confirmation (an `elicitation/create`
+/// the host answers) shows the whole message up to its cap and says how much is not shown.
 #[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
-#[tokio::test]
-async fn messages_are_shown_as_sent_and_capped() {
+#[test]
+fn messages_are_shown_as_sent_and_capped() {
+    use crate::harness::Proc;
     let Some(smtp) = Smtp::start() else { return };
     let Some(h) = Hooks::start() else { return };
     let p = Project::new();
-    p.write("report.csv", "x\n");
-    let mut settings = with_hooks(with_email(&p, &smtp), &h);
-    settings.comms.confirm_max_chars = 1000;
-    let c = client(Some(true));
-    let asked = c.asked.clone();
-    let s = session_with(settings, c).await;
-    s.ok(
+    let cfg = p.base.join("config.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "comms:\n  confirm_max_chars: 1000\n  rate_limits:\n    send_email: {{max: 100, per_secs: 1}}\n    send_push: {{max: 100, per_secs: 1}}\n  email:\n    allow: [\"*@example.com\"]\n    accounts:\n      relay: {{host: 127.0.0.1, port: {}, security: plain, from: \"Bot <bot@example.com>\"}}\n  ntfy: {{server: \"http://127.0.0.1:{}/ntfy\", topic: phone, token: \"env:SB_NTFY_TOKEN\"}}\nweb:\n  allow: [\"127.0.0.1:{}\"]\n",
+            smtp.port, h.port, h.port
+        ),
+    )
+    .unwrap();
+    let mut proc = Proc::spawn_env(
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "--root",
+            p.root.to_str().unwrap(),
+        ],
+        &[("SB_NTFY_TOKEN", "tk_test")],
+    );
+    let r = proc.request(
+        1,
+        "initialize",
+        json!({"protocolVersion": "2025-06-18", "capabilities": {"elicitation": {}},
+               "clientInfo": {"name": "e2e", "version": "1"}}),
+    );
+    assert!(r.get("result").is_some(), "{r}");
+    proc.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string());
+    // Calls a tool, answering the confirmation with "send"; returns the result and the question.
+    let mut call = |id: i64, name: &str, args: Value| -> (Value, Option<String>) {
+        proc.send(
+            &json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": name, "arguments": args}})
+                .to_string(),
+        );
+        let mut asked = None;
+        loop {
+            let v = proc.recv();
+            if v["method"] == "elicitation/create" {
+                asked = v["params"]["message"].as_str().map(str::to_owned);
+                proc.send(
+                    &json!({"jsonrpc": "2.0", "id": v["id"], "result": {"action": "accept", "content": {"send": true}}})
+                        .to_string(),
+                );
+            } else if v["id"] == id {
+                return (v, asked);
+            }
+        }
+    };
+    let reason = |r: &Value| r["result"]["_meta"]["switchboard/reason"].clone();
+    let (r, _) = call(
+        2,
         "send_push",
         json!({"title": "CI \u{202e}lia\u{1b}[2J", "message": "done\u{1b}]0;pwned\u{7}\u{0} ok"}),
-    )
-    .await;
+    );
+    assert_ne!(r["result"]["isError"], true, "{r}");
     let got = h.next();
     assert_eq!(got["body"]["title"], "switchboard: CI lia", "{got}");
     assert_eq!(got["body"]["message"], "done ok", "{got}");
-    let reason = |r: &rmcp::model::CallToolResult| {
-        r.meta
-            .as_ref()
-            .and_then(|m| m.get("switchboard/reason").cloned())
-            .unwrap_or_default()
-    };
-    let big = s
-        .call("send_push", json!({"message": "x".repeat(1 << 20)}))
-        .await;
-    assert_eq!(big.is_error, Some(true));
-    assert_eq!(reason(&big), "message_too_large", "{}", text(&big));
-    assert!(text(&big).contains("comms.max_notification_bytes"));
+    let (big, _) = call(3, "send_push", json!({"message": "x".repeat(1 << 20)}));
+    assert_eq!(reason(&big), "message_too_large", "{big}");
+    assert!(big.to_string().contains("comms.max_notification_bytes"));
     let many: Vec<String> = (0..25).map(|i| format!("u{i}@example.com")).collect();
-    let r = s.call("send_email", mail(json!({"bcc": many}))).await;
-    assert_eq!(reason(&r), "too_many_recipients", "{}", text(&r));
-    assert!(text(&r).contains("comms.email.max_recipients"));
+    let (r, _) = call(
+        4,
+        "send_email",
+        json!({"to": many, "subject": "s", "text": "t"}),
+    );
+    assert_eq!(reason(&r), "too_many_recipients", "{r}");
+    assert!(r.to_string().contains("comms.email.max_recipients"));
     smtp.nothing_more();
     // A long body: the question holds all of what it can show and says what it leaves out.
     let body = format!("{}TAIL", "a".repeat(1500));
-    asked.lock().unwrap().clear();
-    s.ok("send_email", mail(json!({"text": body}))).await;
+    let (r, asked) = call(
+        5,
+        "send_email",
+        json!({"to": ["ann@example.com"], "subject": "s", "text": body}),
+    );
+    assert_ne!(r["result"]["isError"], true, "{r}");
     smtp.next();
-    let q = asked.lock().unwrap()[0].clone();
+    let q = asked.expect("the user was asked");
     assert!(q.contains(&"a".repeat(1000)), "{q}");
     assert!(!q.contains("TAIL"), "{q}");
     assert!(
