@@ -1019,6 +1019,17 @@ fn a_flooding_or_forging_child_is_rationed_at_the_mechanism() {
     );
     let pong = proc.request(6, "ping", json!({}));
     assert!(pong.get("result").is_some(), "{pong}");
+    // Nothing of the flood stays in memory (it once took switchboard to 2 GiB).
+    let status = std::fs::read_to_string(format!("/proc/{}/status", proc.child.id())).unwrap();
+    let rss_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap();
+    assert!(
+        rss_kib < 200 * 1024,
+        "{rss_kib} KiB resident after the flood"
+    );
 }
 
 /// Through the real binary: a flipped annotation (`readOnlyHint` true → false) is a changed
