@@ -32,145 +32,56 @@ pub mod reason {
     /// The `_meta` key of a failed tool result that holds its code.
     pub const META_KEY: &str = "switchboard/reason";
 
-    pub const INVALID: &str = "invalid";
-    pub const INVALID_ARGUMENTS: &str = "invalid_arguments";
-    pub const TOOL_UNAVAILABLE: &str = "tool_unavailable";
-    pub const TOOL_HELD: &str = "tool_held";
-    pub const CHILD_FAILED: &str = "child_failed";
-    pub const INTERNAL: &str = "internal_error";
-    pub const IO: &str = "io_error";
-    pub const NO_ROOTS: &str = "no_roots";
-    pub const PATH_INVALID: &str = "path_invalid";
-    pub const PATH_OUTSIDE_ROOTS: &str = "path_outside_roots";
-    pub const PATH_PROTECTED: &str = "path_protected";
-    pub const PATH_NOT_FOUND: &str = "path_not_found";
-    pub const PATH_REFUSED: &str = "path_refused";
-    pub const URL_INVALID: &str = "url_invalid";
-    pub const URL_SCHEME: &str = "url_scheme";
-    pub const ADDRESS_PRIVATE: &str = "address_private";
-    pub const HOST_DENIED: &str = "host_denied";
-    pub const PORT_NOT_ALLOWED: &str = "port_not_allowed";
-    pub const DNS_FAILED: &str = "dns_failed";
-    pub const CREDENTIAL_HOST: &str = "credential_host";
-    pub const HEADER_REFUSED: &str = "header_refused";
-    pub const REQUEST_TOO_LARGE: &str = "request_too_large";
-    pub const RESPONSE_TOO_LARGE: &str = "response_too_large";
-    pub const TOO_MANY_REDIRECTS: &str = "too_many_redirects";
-    pub const ROBOTS_DISALLOWED: &str = "robots_disallowed";
-    pub const TIMEOUT: &str = "timeout";
-    pub const CANCELLED: &str = "cancelled";
-    pub const COMMAND_FAILED: &str = "command_failed";
-    pub const UPSTREAM_FAILED: &str = "upstream_failed";
-    pub const SQL_REFUSED: &str = "sql_refused";
-    pub const SQL_ERROR: &str = "sql_error";
-    pub const DATABASE_UNAVAILABLE: &str = "database_unavailable";
-    pub const TOO_MANY_RECIPIENTS: &str = "too_many_recipients";
-    pub const RECIPIENT_NOT_ALLOWED: &str = "recipient_not_allowed";
-    pub const MESSAGE_TOO_LARGE: &str = "message_too_large";
-    pub const QUOTA_EXCEEDED: &str = "quota_exceeded";
-    pub const MODEL_NAME_INVALID: &str = "model_name_invalid";
-    pub const PROMPT_TOO_LARGE: &str = "prompt_too_large";
+    /// Defines each code with what it means, once: the constants the code uses and the list
+    /// the README's table is made from cannot drift apart.
+    macro_rules! reasons {
+        ($($name:ident = $code:literal: $what:literal,)*) => {
+            $(pub const $name: &str = $code;)*
+            /// Every code with what it means, as the README's table shows them.
+            pub const ALL: &[(&str, &str)] = &[$(($code, $what)),*];
+        };
+    }
 
-    /// Every code with what it means, as the README's table shows them.
-    pub const ALL: &[(&str, &str)] = &[
-        (
-            INVALID,
-            "the call cannot be done as given; the message says what to change",
-        ),
-        (
-            INVALID_ARGUMENTS,
-            "the arguments do not fit the tool's input schema",
-        ),
-        (
-            TOOL_UNAVAILABLE,
-            "no such tool in this session, or its server is not ready",
-        ),
-        (
-            TOOL_HELD,
-            "a child server's tool or entry is held until the user approves it",
-        ),
-        (
-            CHILD_FAILED,
-            "a child server failed, timed out or answered out of protocol",
-        ),
-        (INTERNAL, "a bug in switchboard"),
-        (IO, "the operating system refused a file operation"),
-        (NO_ROOTS, "no folder is allowed yet"),
-        (
-            PATH_INVALID,
-            "the path cannot be used (empty, a NUL byte, a bad form)",
-        ),
-        (PATH_OUTSIDE_ROOTS, "the path is outside the allowed roots"),
-        (
-            PATH_PROTECTED,
-            "the path is protected (switchboard's own files, files that make another program run code)",
-        ),
-        (PATH_NOT_FOUND, "the path does not exist"),
-        (
-            PATH_REFUSED,
-            "the path policy refuses this use of the path (a symlink, a hard link, a root)",
-        ),
-        (URL_INVALID, "the URL cannot be parsed"),
-        (URL_SCHEME, "only http and https are fetched"),
-        (
-            ADDRESS_PRIVATE,
-            "the host is or resolves to a private, loopback or link-local address",
-        ),
-        (HOST_DENIED, "the host is in web.deny"),
-        (
-            PORT_NOT_ALLOWED,
-            "web.allow opens that host on other ports only",
-        ),
-        (DNS_FAILED, "the host name could not be resolved"),
-        (CREDENTIAL_HOST, "the named credential is not for that host"),
-        (
-            HEADER_REFUSED,
-            "a request header the client must set itself (Host, Connection, Transfer-Encoding…)",
-        ),
-        (
-            REQUEST_TOO_LARGE,
-            "the request body is over web.max_request_bytes",
-        ),
-        (
-            RESPONSE_TOO_LARGE,
-            "a response, value or the memory an operation needs is over a size cap",
-        ),
-        (
-            TOO_MANY_REDIRECTS,
-            "more redirects than web.max_redirects allows",
-        ),
-        (ROBOTS_DISALLOWED, "robots.txt disallows the page"),
-        (TIMEOUT, "the operation ran out of time"),
-        (CANCELLED, "the client cancelled the request"),
-        (
-            COMMAND_FAILED,
-            "the program behind a declarative tool exited with an error",
-        ),
-        (UPSTREAM_FAILED, "the remote server or connection failed"),
-        (
-            SQL_REFUSED,
-            "the statement asks for what the connection may not do (a write on a read-only connection, ATTACH, an extension)",
-        ),
-        (SQL_ERROR, "the database reported an error in the statement"),
-        (
-            DATABASE_UNAVAILABLE,
-            "the database cannot be opened or reached",
-        ),
-        (
-            TOO_MANY_RECIPIENTS,
-            "a message names more recipients than comms.max_recipients",
-        ),
-        (
-            MESSAGE_TOO_LARGE,
-            "a message or notification is over its size cap",
-        ),
-        (QUOTA_EXCEEDED, "a memory quota of the profile is full"),
-        (
-            MODEL_NAME_INVALID,
-            "the model name is malformed or not offered by the backend",
-        ),
-        (PROMPT_TOO_LARGE, "the prompt is over ai.max_prompt_bytes"),
-    ];
+    reasons! {
+        INVALID = "invalid": "the call cannot be done as given; the message says what to change",
+        INVALID_ARGUMENTS = "invalid_arguments": "the arguments do not fit the tool's input schema",
+        TOOL_UNAVAILABLE = "tool_unavailable": "no such tool in this session, or its server is not ready",
+        TOOL_HELD = "tool_held": "a child server's tool or entry is held until the user approves it",
+        CHILD_FAILED = "child_failed": "a child server failed, timed out or answered out of protocol",
+        INTERNAL = "internal_error": "a bug in switchboard",
+        IO = "io_error": "the operating system refused a file operation",
+        NO_ROOTS = "no_roots": "no folder is allowed yet",
+        PATH_INVALID = "path_invalid": "the path cannot be used (empty, a NUL byte, a bad form)",
+        PATH_OUTSIDE_ROOTS = "path_outside_roots": "the path is outside the allowed roots",
+        PATH_PROTECTED = "path_protected": "the path is protected (switchboard's own files, files that make another program run code)",
+        PATH_NOT_FOUND = "path_not_found": "the path does not exist",
+        PATH_REFUSED = "path_refused": "the path policy refuses this use of the path (a symlink, a hard link, a root)",
+        URL_INVALID = "url_invalid": "the URL cannot be parsed",
+        URL_SCHEME = "url_scheme": "only http and https are fetched",
+        ADDRESS_PRIVATE = "address_private": "the host is or resolves to a private, loopback or link-local address",
+        HOST_DENIED = "host_denied": "the host is in web.deny",
+        PORT_NOT_ALLOWED = "port_not_allowed": "web.allow opens that host on other ports only",
+        DNS_FAILED = "dns_failed": "the host name could not be resolved",
+        CREDENTIAL_HOST = "credential_host": "the named credential is not for that host",
+        HEADER_REFUSED = "header_refused": "a request header the client must set itself (Host, Connection, Transfer-Encoding…)",
+        REQUEST_TOO_LARGE = "request_too_large": "the request body is over web.max_request_bytes",
+        RESPONSE_TOO_LARGE = "response_too_large": "a response, value or the memory an operation needs is over a size cap",
+        TOO_MANY_REDIRECTS = "too_many_redirects": "a request was redirected more times than it follows (10)",
+        ROBOTS_DISALLOWED = "robots_disallowed": "robots.txt disallows the page",
+        TIMEOUT = "timeout": "the operation ran out of time",
+        CANCELLED = "cancelled": "the client cancelled the request",
+        COMMAND_FAILED = "command_failed": "the program behind a declarative tool exited with an error",
+        UPSTREAM_FAILED = "upstream_failed": "the remote server or connection failed",
+        SQL_REFUSED = "sql_refused": "the statement asks for what the connection may not do (a write on a read-only connection, ATTACH, an extension)",
+        SQL_ERROR = "sql_error": "the database reported an error in the statement",
+        DATABASE_UNAVAILABLE = "database_unavailable": "the database cannot be opened or reached",
+        TOO_MANY_RECIPIENTS = "too_many_recipients": "a message names more recipients than comms.email.max_recipients",
+        RECIPIENT_NOT_ALLOWED = "recipient_not_allowed": "a recipient is not in comms.email.allow",
+        MESSAGE_TOO_LARGE = "message_too_large": "a message or notification is over its size cap",
+        QUOTA_EXCEEDED = "quota_exceeded": "a memory quota of the profile is full",
+        MODEL_NAME_INVALID = "model_name_invalid": "the model name is malformed or not offered by the backend",
+        PROMPT_TOO_LARGE = "prompt_too_large": "the prompt is over ai.max_prompt_bytes",
+    }
 }
 
 impl ToolError {

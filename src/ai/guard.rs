@@ -4,7 +4,7 @@
 //! tokens to generate at most `ai.max_tokens` (and that when the call gives none). It wraps
 //! each backend, so no caller can go around it.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::AiError;
@@ -53,8 +53,8 @@ pub fn name_problem(model: &str) -> Option<&'static str> {
 pub struct Guarded {
     inner: Box<dyn Backend>,
     caps: Caps,
-    /// The model names the backend listed last, and when.
-    listed: Mutex<Option<(Instant, Vec<String>)>>,
+    /// The model names the backend listed last, and when (shared, not copied, per request).
+    listed: Mutex<Option<(Instant, Arc<[String]>)>>,
 }
 
 impl Guarded {
@@ -83,12 +83,12 @@ impl Guarded {
         let cached = crate::support::lock(&self.listed)
             .as_ref()
             .filter(|(at, _)| at.elapsed() < self.caps.list_ttl)
-            .map(|(_, names)| names.clone());
+            .map(|(_, names)| Arc::clone(names));
         let names = match cached {
             Some(n) => n,
             None => match self.inner.list().await {
                 Ok(list) => {
-                    let names: Vec<String> = list.into_iter().map(|m| m.name).collect();
+                    let names: Arc<[String]> = list.into_iter().map(|m| m.name).collect();
                     *crate::support::lock(&self.listed) = Some((Instant::now(), names.clone()));
                     names
                 }

@@ -16,7 +16,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::error::ToolError;
-use crate::policy::exec::Plan;
+use crate::policy::exec::{Plan, Review};
 use crate::support::process::capture::human_bytes;
 use crate::support::process::{Background, Exit, ProcessError, RunOutcome, signal_name};
 
@@ -78,8 +78,8 @@ pub fn spawn_error(e: ProcessError) -> ToolError {
 
 /// The protected-path review of a run that ended (`review`), off the async threads; its
 /// notes for the model. Nothing when the run was not reviewed.
-pub async fn finish_review(plan: &mut Plan) -> Vec<String> {
-    let Some(r) = plan.review.take() else {
+pub async fn finish_review(review: Option<Review>) -> Vec<String> {
+    let Some(r) = review else {
         return Vec::new();
     };
     tokio::task::spawn_blocking(move || review::finish(&r))
@@ -221,9 +221,7 @@ impl Processes {
                     .await
                     .is_none()
                 {}
-                let notes = tokio::task::spawn_blocking(move || review::finish(&review))
-                    .await
-                    .unwrap_or_default();
+                let notes = finish_review(Some(review)).await;
                 *ended.review.lock().unwrap_or_else(|e| e.into_inner()) = notes;
                 let _ = done.send(true);
             });

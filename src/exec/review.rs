@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::config::CreatedProtected;
 use crate::policy::Dir;
@@ -99,11 +98,7 @@ pub fn finish(r: &Review) -> Vec<String> {
     notes
 }
 
-fn changed_since(ctime: (i64, i64), since: SystemTime) -> bool {
-    let since = since
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-        .as_secs() as i64;
+fn changed_since(ctime: (i64, i64), since: i64) -> bool {
     ctime.0 >= since
 }
 
@@ -144,7 +139,7 @@ fn below(
 
 /// Entries below `dir` (a protected folder that existed) that changed during the run,
 /// topmost first: a folder that is new is listed, not what is in it.
-fn added_inside(dir: &Path, since: SystemTime) -> Vec<PathBuf> {
+fn added_inside(dir: &Path, since: i64) -> Vec<PathBuf> {
     let mut out = Vec::new();
     below(dir, |entry, m| {
         if !changed_since((m.ctime(), m.ctime_nsec()), since) {

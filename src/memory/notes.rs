@@ -79,9 +79,7 @@ END;
 ";
 
 fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+    crate::support::time::unix_secs(std::time::SystemTime::now())
 }
 
 /// Tags stored as one space-separated field (searchable by FTS), each lowercased and without

@@ -106,9 +106,9 @@ pub struct Plan {
 pub struct Review {
     pub root: PathBuf,
     pub before: Scan,
-    /// When the first walk began, less a second for file systems with coarse clocks: a path
-    /// changed since then was changed during the run.
-    pub since: std::time::SystemTime,
+    /// When the first walk began (Unix seconds), less one for file systems with coarse
+    /// clocks: a path whose status changed since then was changed during the run.
+    pub since: i64,
     pub files: Arc<FileSettings>,
     pub budget: usize,
     pub action: CreatedProtected,
@@ -344,7 +344,7 @@ impl ExecPolicy {
         if budget == 0 {
             return None;
         }
-        let since = std::time::SystemTime::now() - Duration::from_secs(1);
+        let since = crate::support::time::unix_secs(std::time::SystemTime::now()) - 1;
         let (files, dir) = (self.files.clone(), root.to_path_buf());
         let before = tokio::task::spawn_blocking(move || files.protected.scan(&dir, budget, since))
             .await
@@ -442,6 +442,12 @@ const HOME_TOOLCHAINS: &[&str] = &[
     "go",
 ];
 
+/// Whether showing `p` whole in a sandbox would show too much: `/`, the home folder, or a
+/// folder that holds it.
+pub(crate) fn too_wide(p: &Path, home: Option<&Path>) -> bool {
+    p == Path::new("/") || home.is_some_and(|h| h.starts_with(p))
+}
+
 /// The folders a command may be found in, shown read-only: each `PATH` entry outside the
 /// system folders with its prefix (`/opt/node/bin` → `/opt/node`, so the interpreter finds its
 /// libraries), and the toolchains in the home folder that exist. A prefix that is the home
@@ -457,7 +463,7 @@ pub(crate) fn toolchains(path: Option<&OsStr>, home: Option<&Path>) -> Vec<PathB
             Some(up) if dir.ends_with("bin") => up.to_path_buf(),
             _ => dir.clone(),
         };
-        let too_wide = |p: &Path| p == Path::new("/") || home.is_some_and(|h| h.starts_with(p));
+        let too_wide = |p: &Path| too_wide(p, home);
         // Inside the home folder a prefix is shown only within a known toolchain
         // (`~/.cargo/bin` → `~/.cargo`); `~/.local/bin` never opens `~/.local`, which holds
         // the user's data (`share/`, the trash).

@@ -384,9 +384,9 @@ impl ProtectedPaths {
     /// Walks `dir` breadth-first (so the top levels, where programs look for their config,
     /// come first), without following symlinks or leaving its file system, and lists the
     /// protected paths in it; a protected folder is listed and not entered. Skips what
-    /// [`skipped`] names and folders marked generated before `since`, and stops after
-    /// `budget` entries.
-    pub fn scan(&self, dir: &Path, budget: usize, since: std::time::SystemTime) -> Scan {
+    /// [`skipped`] names and folders marked generated before `since` (Unix seconds), and stops
+    /// after `budget` entries.
+    pub fn scan(&self, dir: &Path, budget: usize, since: i64) -> Scan {
         use std::os::unix::fs::MetadataExt;
         let mut scan = Scan {
             complete: true,
@@ -422,10 +422,7 @@ impl ProtectedPaths {
             .collect();
         // By the status-change time, which (unlike the modification time) no command can
         // set back.
-        let since_secs = since
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        let old = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.ctime() < since_secs);
+        let old = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.ctime() < since);
         let mut queue = std::collections::VecDeque::from([dir.to_path_buf()]);
         while let Some(folder) = queue.pop_front() {
             let Ok(list) = std::fs::read_dir(&folder) else {
@@ -618,7 +615,8 @@ mod tests {
         mk("target/.envrc");
         mk("src/main.rs");
         let p = ProtectedPaths::new(&[], &[], &[]).unwrap();
-        let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+        let now = crate::support::time::unix_secs(std::time::SystemTime::now());
+        let later = now + 5;
         let paths = |scan: &Scan| {
             let mut v: Vec<PathBuf> = scan.found.iter().map(|f| f.path.clone()).collect();
             v.sort();
@@ -634,7 +632,7 @@ mod tests {
             ]
         );
         // A marker written during the run hides nothing.
-        let earlier = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        let earlier = now - 60;
         assert!(paths(&p.scan(&root, 1000, earlier)).contains(&root.join("target/.envrc")));
         // The budget stops the walk, shallow levels first.
         let short = p.scan(&root, 3, later);

@@ -1090,7 +1090,7 @@ async fn sandboxed(
         .map_err(|why| {
             format!("the entry asks for `sandbox` but the sandbox cannot run here: {why}; nothing was started")
         })?;
-    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let home = hub.settings.exec.home.clone();
     let mut system: Vec<PathBuf> = sb::SYSTEM.iter().map(PathBuf::from).collect();
     system.extend(crate::policy::exec::toolchains(
         path_var.as_deref(),
@@ -1098,9 +1098,7 @@ async fn sandboxed(
     ));
     // `/`, the home folder and what holds it are never shown whole; a file there is shown
     // alone.
-    let too_wide = |p: &std::path::Path| {
-        p == std::path::Path::new("/") || home.as_deref().is_some_and(|h| h.starts_with(p))
-    };
+    let too_wide = |p: &std::path::Path| crate::policy::exec::too_wide(p, home.as_deref());
     let mut visible = Vec::new();
     let mut show = |p: &std::path::Path| {
         let dir = if p.is_dir() { Some(p) } else { p.parent() };

@@ -81,6 +81,56 @@ pub(crate) fn digest(v: &serde_json::Value) -> String {
     super::names::short_hash(&v.to_string()) + &super::names::short_hash(&format!("{v}#"))
 }
 
+/// `name`'s pin in `pins` against the definition `hash`. One never seen is pinned when
+/// `trust_new`, else held as new; a matching one is trusted (a pin of the `legacy` form of the
+/// same definition carries over); a differing one is recorded as pending. Returns the verdict
+/// and whether the file must be saved.
+fn judge(
+    pins: &mut BTreeMap<String, Pin>,
+    name: &str,
+    hash: &str,
+    legacy: Option<&str>,
+    trust_new: bool,
+) -> (Verdict, bool) {
+    let Some(pin) = pins.get_mut(name) else {
+        let (pin, verdict) = if trust_new {
+            (
+                Pin {
+                    hash: hash.to_owned(),
+                    pending: None,
+                },
+                Verdict::Trusted,
+            )
+        } else {
+            (
+                Pin {
+                    hash: String::new(),
+                    pending: Some(hash.to_owned()),
+                },
+                Verdict::New,
+            )
+        };
+        pins.insert(name.to_owned(), pin);
+        return (verdict, true);
+    };
+    if pin.hash == hash {
+        return (Verdict::Trusted, pin.pending.take().is_some());
+    }
+    if legacy.is_some_and(|l| !pin.hash.starts_with(CURRENT) && pin.hash == l) {
+        pin.hash = hash.to_owned();
+        pin.pending = None;
+        return (Verdict::Trusted, true);
+    }
+    let dirty = pin.pending.as_deref() != Some(hash);
+    pin.pending = Some(hash.to_owned());
+    let verdict = if pin.hash.is_empty() {
+        Verdict::New
+    } else {
+        Verdict::Changed
+    };
+    (verdict, dirty)
+}
+
 impl Pins {
     pub fn path_in(data_dir: &Path) -> PathBuf {
         data_dir.join("proxy").join("pins.json")
@@ -121,48 +171,7 @@ impl Pins {
         first_listing: bool,
     ) -> (Verdict, bool) {
         let tools = self.file.servers.entry(server.to_owned()).or_default();
-        match tools.get_mut(tool) {
-            None if first_listing => {
-                tools.insert(
-                    tool.to_owned(),
-                    Pin {
-                        hash: hash.to_owned(),
-                        pending: None,
-                    },
-                );
-                (Verdict::Trusted, true)
-            }
-            None => {
-                tools.insert(
-                    tool.to_owned(),
-                    Pin {
-                        hash: String::new(),
-                        pending: Some(hash.to_owned()),
-                    },
-                );
-                (Verdict::New, true)
-            }
-            Some(pin) if pin.hash == hash => {
-                let dirty = pin.pending.take().is_some();
-                (Verdict::Trusted, dirty)
-            }
-            // A pin from before annotations were hashed, of this same definition: carried over.
-            Some(pin) if !pin.hash.starts_with(CURRENT) && pin.hash == legacy => {
-                pin.hash = hash.to_owned();
-                pin.pending = None;
-                (Verdict::Trusted, true)
-            }
-            Some(pin) => {
-                let dirty = pin.pending.as_deref() != Some(hash);
-                pin.pending = Some(hash.to_owned());
-                let verdict = if pin.hash.is_empty() {
-                    Verdict::New
-                } else {
-                    Verdict::Changed
-                };
-                (verdict, dirty)
-            }
-        }
+        judge(tools, tool, hash, Some(legacy), first_listing)
     }
 
     /// Checks a servers-file entry's identity. An entry never approved, or one that runs
@@ -174,42 +183,7 @@ impl Pins {
             .servers
             .get(server)
             .is_some_and(|tools| tools.values().any(|p| !p.hash.is_empty()));
-        match self.file.entries.get_mut(server) {
-            Some(pin) if pin.hash == identity => {
-                let dirty = pin.pending.take().is_some();
-                (Verdict::Trusted, dirty)
-            }
-            None if used_before => {
-                self.file.entries.insert(
-                    server.to_owned(),
-                    Pin {
-                        hash: identity.to_owned(),
-                        pending: None,
-                    },
-                );
-                (Verdict::Trusted, true)
-            }
-            None => {
-                self.file.entries.insert(
-                    server.to_owned(),
-                    Pin {
-                        hash: String::new(),
-                        pending: Some(identity.to_owned()),
-                    },
-                );
-                (Verdict::New, true)
-            }
-            Some(pin) => {
-                let dirty = pin.pending.as_deref() != Some(identity);
-                pin.pending = Some(identity.to_owned());
-                let verdict = if pin.hash.is_empty() {
-                    Verdict::New
-                } else {
-                    Verdict::Changed
-                };
-                (verdict, dirty)
-            }
-        }
+        judge(&mut self.file.entries, server, identity, None, used_before)
     }
 
     /// Approves `server`'s entry as `identity` (what the servers file says now). True when

@@ -392,25 +392,32 @@ fn build_spec(
             "mcpServers.{name}.restart.backoff_secs must be above 0"
         ));
     }
+    // A list of folders under `key`: `${VAR}` substituted, `~` expanded, relative to the file.
+    let folders = |list: &Value, key: &str| -> Result<Vec<PathBuf>, String> {
+        let Some(items) = list.as_array() else {
+            return Err(format!("mcpServers.{name}.{key} must be a list of paths"));
+        };
+        let mut out = Vec::new();
+        for (i, v) in items.iter().enumerate() {
+            let text = v
+                .as_str()
+                .ok_or_else(|| format!("mcpServers.{name}.{key}[{i}] must be a path"))?;
+            let text = sub(text, &format!("{key}[{i}]"))?;
+            let p = crate::config::expand_home(Path::new(&text), env);
+            out.push(if p.is_absolute() { p } else { base.join(p) });
+        }
+        Ok(out)
+    };
     let roots = match &raw.roots {
         None => ChildRoots::None,
         Some(Value::String(s)) if s == "session" => ChildRoots::Session,
-        Some(Value::Array(list)) => {
-            let mut paths = Vec::new();
-            for (i, v) in list.iter().enumerate() {
-                let Some(text) = v.as_str() else {
-                    return Err(format!("mcpServers.{name}.roots[{i}] must be a path"));
-                };
-                let text = sub(text, &format!("roots[{i}]"))?;
-                let p = crate::config::expand_home(Path::new(&text), env);
-                let p = if p.is_absolute() { p } else { base.join(p) };
-                if !p.is_dir() {
-                    return Err(format!(
-                        "mcpServers.{name}.roots[{i}] {} is not a directory",
-                        p.display()
-                    ));
-                }
-                paths.push(p);
+        Some(list @ Value::Array(_)) => {
+            let paths = folders(list, "roots")?;
+            if let Some(p) = paths.iter().find(|p| !p.is_dir()) {
+                return Err(format!(
+                    "mcpServers.{name}.roots: {} is not a directory",
+                    p.display()
+                ));
             }
             ChildRoots::Paths(paths)
         }
@@ -419,24 +426,6 @@ fn build_spec(
                 "mcpServers.{name}.roots must be a list of folders or \"session\""
             ));
         }
-    };
-    let folders = |list: Option<&Value>, key: &str| -> Result<Vec<PathBuf>, String> {
-        let mut out = Vec::new();
-        let Some(list) = list else { return Ok(out) };
-        let Some(items) = list.as_array() else {
-            return Err(format!(
-                "mcpServers.{name}.sandbox.{key} must be a list of paths"
-            ));
-        };
-        for (i, v) in items.iter().enumerate() {
-            let text = v
-                .as_str()
-                .ok_or_else(|| format!("mcpServers.{name}.sandbox.{key}[{i}] must be a path"))?;
-            let text = sub(text, &format!("sandbox.{key}[{i}]"))?;
-            let p = crate::config::expand_home(Path::new(&text), env);
-            out.push(if p.is_absolute() { p } else { base.join(p) });
-        }
-        Ok(out)
     };
     let sandbox = match &raw.sandbox {
         None | Some(Value::Bool(false)) => None,
@@ -447,9 +436,13 @@ fn build_spec(
                     "mcpServers.{name}.sandbox.{k} is not a sandbox key (read, write)"
                 ));
             }
+            let list = |key: &str| match o.get(key) {
+                Some(v) => folders(v, &format!("sandbox.{key}")),
+                None => Ok(Vec::new()),
+            };
             Some(ChildSandbox {
-                read: folders(o.get("read"), "read")?,
-                write: folders(o.get("write"), "write")?,
+                read: list("read")?,
+                write: list("write")?,
             })
         }
         Some(_) => {

@@ -4,6 +4,12 @@
 use std::time::{Duration, SystemTime};
 
 /// RFC 3339 in UTC with second precision, e.g. `2026-11-22T08:30:00Z`.
+/// Whole seconds since the Unix epoch (0 before it), as file status times count them.
+pub fn unix_secs(t: SystemTime) -> i64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 pub fn rfc3339(t: SystemTime) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
 }

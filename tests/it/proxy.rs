@@ -49,6 +49,28 @@ fn write_servers(p: &Project, servers: Value) -> PathBuf {
     path
 }
 
+/// Sends `method` with `params` (each time with a new id from `id`) until `done` holds for the
+/// answer, within 15 s; returns that answer. `what` says what did not happen in time.
+fn poll(
+    proc: &mut Proc,
+    id: &mut i64,
+    method: &str,
+    params: Value,
+    done: impl Fn(&Value) -> bool,
+    what: &str,
+) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        *id += 1;
+        let r = proc.request(*id, method, params.clone());
+        if done(&r) {
+            return r;
+        }
+        assert!(Instant::now() < deadline, "{what}: {r}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// A server entry running the Python test child in `mode`.
 fn py(mode: &str, state: &Path, extra: Value) -> Value {
     let mut v = json!({
@@ -1051,21 +1073,16 @@ fn flipped_annotations_and_late_tools_are_held() {
         json!({"name": "s__plain", "arguments": {}}),
     );
     assert_eq!(r["result"]["content"][0]["text"], "plain ran", "{r}");
-    let deadline = Instant::now() + Duration::from_secs(10);
     let mut id = 10;
-    loop {
-        id += 1;
-        let r = proc.request(id, "tools/list", json!({}));
-        if !r.to_string().contains("s__plain") {
-            assert!(!r.to_string().contains("s__extra"), "{r}");
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the flipped tool stayed listed: {r}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let r = poll(
+        &mut proc,
+        &mut id,
+        "tools/list",
+        json!({}),
+        |r| !r.to_string().contains("s__plain"),
+        "the flipped tool stayed listed",
+    );
+    assert!(!r.to_string().contains("s__extra"), "{r}");
     for (tool, why) in [
         ("s__plain", "annotations"),
         ("s__extra", "appeared after the server's first listing"),
@@ -1140,20 +1157,15 @@ fn stubborn_and_deaf_children_are_restarted() {
     let deaf = pid_in(&state, "deaf.deaf").expect("the deaf child marked itself");
     let r = call(&mut proc, 11);
     assert_eq!(r["result"]["isError"], true, "{r}");
-    let deadline = Instant::now() + Duration::from_secs(15);
     let mut id = 12;
-    loop {
-        let r = call(&mut proc, id);
-        if r["result"]["content"][0]["text"] == "echo: hi" {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the deaf child was not restarted: {r}"
-        );
-        id += 1;
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    poll(
+        &mut proc,
+        &mut id,
+        "tools/call",
+        json!({"name": "deaf__echo", "arguments": {"text": "hi"}}),
+        |r| r["result"]["content"][0]["text"] == "echo: hi",
+        "the deaf child was not restarted",
+    );
     assert!(!alive(deaf), "the deaf child's old process is gone");
 }
 
@@ -1293,21 +1305,17 @@ fn server_entries_run_only_once_approved() {
         pid_in(&state, "good.pid").is_none(),
         "the child was started"
     );
-    let approve = |proc: &Proc| {
-        crate::harness::approve_servers(&["--config", cfg.to_str().unwrap()], proc.home.path(), &[])
-    };
-    approve(&proc);
-    let deadline = Instant::now() + Duration::from_secs(15);
+    crate::harness::approve_servers(&["--config", cfg.to_str().unwrap()], proc.home.path(), &[]);
     let mut id = 10;
-    loop {
-        id += 1;
-        let r = proc.request(id, "tools/list", json!({}));
-        if r.to_string().contains("kid__echo") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "not started after approval: {r}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let listed = |r: &Value| r.to_string().contains("kid__echo");
+    poll(
+        &mut proc,
+        &mut id,
+        "tools/list",
+        json!({}),
+        listed,
+        "not started after approval",
+    );
     // The entry now runs something else: held again.
     std::fs::write(
         &servers,
@@ -1315,17 +1323,12 @@ fn server_entries_run_only_once_approved() {
             .to_string(),
     )
     .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        id += 1;
-        let r = proc.request(id, "tools/list", json!({}));
-        if !r.to_string().contains("kid__echo") {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "a changed entry kept running: {r}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    poll(
+        &mut proc,
+        &mut id,
+        "tools/list",
+        json!({}),
+        |r| !listed(r),
+        "a changed entry kept running",
+    );
 }

@@ -626,7 +626,7 @@ impl Switchboard {
                 ];
                 argv.extend(specs.iter().map(OsString::from));
                 let (o, review) = run_plan(self, &ctx, &mut plan, argv, None).await?;
-                    notes.extend(review);
+                notes.extend(review);
                 if o.exit != Exit::Code(0) {
                     return Err(failure("pip install", &o));
                 }
@@ -652,7 +652,7 @@ impl Switchboard {
                 ];
                 argv.extend(specs.iter().map(OsString::from));
                 let (o, review) = run_plan(self, &ctx, &mut plan, argv, None).await?;
-                    notes.extend(review);
+                notes.extend(review);
                 if o.exit != Exit::Code(0) {
                     return Err(failure("npm install", &o));
                 }

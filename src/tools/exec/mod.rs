@@ -110,5 +110,5 @@ pub(crate) async fn run_plan(
         },
     )
     .await;
-    Ok((outcome, finish_review(plan).await))
+    Ok((outcome, finish_review(plan.review.take()).await))
 }
