@@ -42,6 +42,8 @@ async function waitFor(pred) {
     }
 }
 const textOf = (r) => r.content.filter((c) => c.type === 'text').map((c) => c.text).join('\n');
+// The stable reason code of a failed result (`_meta["switchboard/reason"]`).
+const reasonOf = (r) => (r._meta ?? {})['switchboard/reason'] ?? null;
 
 const asked = [];
 const client = new Client(
@@ -85,7 +87,12 @@ const out = {};
 out.tools = (await client.listTools()).tools.map((t) => t.name).sort();
 out.read = textOf(await client.callTool({ name: 'read_file', arguments: { path: 'README.md' } }));
 const bad = await client.callTool({ name: 'run_command', arguments: { program: 'ls', args: '-la' } });
-out.bad_arg = [Boolean(bad.isError), textOf(bad).split('\n').slice(0, 2)];
+out.bad_arg = [Boolean(bad.isError), textOf(bad).split('\n').slice(0, 2), reasonOf(bad)];
+const via = await client.callTool({
+    name: 'call_tool',
+    arguments: { name: 'run_command', arguments: { program: 'ls', args: '-la' } },
+});
+out.bad_arg_via_call_tool = [Boolean(via.isError), reasonOf(via)];
 out.call_tool_read = textOf(
     await client.callTool({ name: 'call_tool', arguments: { name: 'read_file', arguments: { path: 'README.md' } } }),
 );

@@ -21,6 +21,11 @@ from mcp.client.stdio import StdioServerParameters
 WAIT = 15.0
 
 
+def reason_of(result):
+    """The stable reason code of a failed result (`_meta["switchboard/reason"]`)."""
+    return (result.meta or {}).get("switchboard/reason")
+
+
 def text_of(result) -> str:
     return "\n".join(c.text for c in result.content if getattr(c, "type", "") == "text")
 
@@ -97,7 +102,11 @@ async def main() -> None:
         out["tools"] = sorted(t.name for t in (await client.list_tools()).tools)
         out["read"] = text_of(await client.call_tool("read_file", {"path": "README.md"}))
         bad = await client.call_tool("run_command", {"program": "ls", "args": "-la"})
-        out["bad_arg"] = [bool(bad.is_error), text_of(bad).split("\n")[:2]]
+        out["bad_arg"] = [bool(bad.is_error), text_of(bad).split("\n")[:2], reason_of(bad)]
+        via = await client.call_tool(
+            "call_tool", {"name": "run_command", "arguments": {"program": "ls", "args": "-la"}}
+        )
+        out["bad_arg_via_call_tool"] = [bool(via.is_error), reason_of(via)]
         out["call_tool_read"] = text_of(
             await client.call_tool("call_tool", {"name": "read_file", "arguments": {"path": "README.md"}})
         )

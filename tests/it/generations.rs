@@ -169,6 +169,8 @@ fn both_generations_behave_the_same_for_python_and_typescript_clients() {
         "slow": "done\n",
         "heartbeats": true,
         "confirmed_send": [true, true, true],
+        // The same reason code through call_tool as directly.
+        "bad_arg_via_call_tool": [true, "invalid_arguments"],
     });
     for (k, v) in expect.as_object().unwrap() {
         assert_eq!(&first[k], v, "`{k}`: {first:#}");
@@ -181,5 +183,6 @@ fn both_generations_behave_the_same_for_python_and_typescript_clients() {
             .contains("`arguments.args`: expected array"),
         "a wrong argument is named: {bad}"
     );
+    assert_eq!(bad[2], "invalid_arguments", "{bad}");
     assert_eq!(received.load(Ordering::SeqCst), 4, "one webhook per client");
 }
