@@ -78,6 +78,8 @@ pub mod reason {
         TOO_MANY_RECIPIENTS = "too_many_recipients": "a message names more recipients than comms.email.max_recipients",
         RECIPIENT_NOT_ALLOWED = "recipient_not_allowed": "a recipient is not in comms.email.allow",
         MESSAGE_TOO_LARGE = "message_too_large": "a message or notification is over its size cap",
+        SCRIPT_ERROR = "script_error": "a workflow script threw an error it did not catch, or does not parse",
+        WORKFLOW_LIMIT = "workflow_limit": "a workflow script reached one of its limits (workflow.*)",
         QUOTA_EXCEEDED = "quota_exceeded": "a memory quota of the profile is full",
         MODEL_NAME_INVALID = "model_name_invalid": "the model name is malformed or not offered by the backend",
         PROMPT_TOO_LARGE = "prompt_too_large": "the prompt is over ai.max_prompt_bytes",

@@ -40,6 +40,7 @@ pub mod system;
 pub mod tools;
 pub mod transport;
 pub mod web;
+pub mod workflow;
 
 use std::time::Duration;
 

@@ -7,6 +7,7 @@ pub mod comms;
 pub mod database;
 pub mod raw;
 pub mod tools;
+pub mod workflow;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -284,6 +285,8 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub comms: CommsSettings,
     pub proxy: ProxySettings,
+    /// What one `run_workflow` script may use (`workflow`).
+    pub workflow: workflow::WorkflowSettings,
     /// Declarative tool folders, toolsets and exposure (`tools`).
     pub tools: ToolSettings,
     /// Resource subscriptions one session may hold (`resources.max_subscriptions`).
@@ -716,6 +719,7 @@ fn build(
         file,
     )?;
     let comms = comms::comms_settings(&raw.comms, &redacted, &profile.data_dir, file, env)?;
+    let workflow = workflow::workflow_settings(&raw.workflow, file)?;
 
     let mut effective = serde_json::to_value(&raw).unwrap_or(Value::Null);
     overlay_redactions(&redacted, &mut effective);
@@ -787,6 +791,7 @@ fn build(
         database,
         comms,
         proxy,
+        workflow,
         prompt_dirs,
         tools,
         max_subscriptions: raw.resources.max_subscriptions,

@@ -26,6 +26,7 @@ pub struct RawConfig {
     pub prompts: RawFolders,
     pub resources: RawResources,
     pub proxy: RawProxy,
+    pub workflow: RawWorkflow,
     pub limits: RawLimits,
     pub logging: RawLogging,
 }
@@ -328,6 +329,48 @@ pub struct RawCredential {
     pub value: String,
     /// The only hosts it is ever sent to.
     pub hosts: Vec<String>,
+}
+
+/// What one `run_workflow` script may use.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawWorkflow {
+    /// The whole run, its tool calls and any question to the user included.
+    pub timeout_secs: u64,
+    /// The script engine's heap.
+    pub max_memory_bytes: u64,
+    /// How deep the script may recurse.
+    pub max_stack_bytes: u64,
+    /// Tool calls one run makes at most.
+    pub max_calls: u32,
+    /// Tool calls running at once.
+    pub max_parallel: usize,
+    /// Bytes of tool results handed to the script, all together.
+    pub max_result_bytes: u64,
+    /// The return value, as JSON.
+    pub max_output_bytes: u64,
+    /// What `console.log` keeps.
+    pub max_console_bytes: u64,
+    /// The longest script accepted.
+    pub max_script_bytes: u64,
+}
+
+impl Default for RawWorkflow {
+    /// The engine's own defaults (`crate::workflow::Limits`), so they are written once.
+    fn default() -> Self {
+        let l = crate::workflow::Limits::default();
+        Self {
+            timeout_secs: l.timeout.as_secs(),
+            max_memory_bytes: l.max_memory as u64,
+            max_stack_bytes: l.max_stack as u64,
+            max_calls: l.max_calls,
+            max_parallel: l.max_parallel,
+            max_result_bytes: l.max_result_bytes,
+            max_output_bytes: l.max_output_bytes as u64,
+            max_console_bytes: l.max_console_bytes as u64,
+            max_script_bytes: 100 * 1024,
+        }
+    }
 }
 
 /// SQL connections (`database.connections`) and the database tools' limits.

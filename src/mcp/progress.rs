@@ -48,6 +48,15 @@ impl CallProgress {
         }))
     }
 
+    /// `ctx` for a call made on behalf of this one (by `ai_agent`, a workflow): without the
+    /// progress token and channel, so the inner call reports nothing under the outer token,
+    /// but with the rest of the request's `_meta` (on 2026-07-28 it carries the client's
+    /// capabilities, which say whether the user can be asked).
+    pub fn detach(ctx: &mut RequestContext<RoleServer>) {
+        ctx.meta.remove("progressToken");
+        ctx.extensions.remove::<Arc<Self>>();
+    }
+
     /// The call's progress, as the dispatcher put it in the context (none without a token).
     pub fn of(ctx: &RequestContext<RoleServer>) -> Option<Arc<Self>> {
         ctx.extensions.get::<Arc<Self>>().cloned()

@@ -198,6 +198,10 @@ impl Exposure {
 /// apply to them; full mode does not list them, though they still answer a direct call.
 pub const DISCOVERY: [&str; 2] = ["search_tools", "call_tool"];
 
+/// What compact mode lists before `tools.always`: the discovery tools and `run_workflow`
+/// (which full mode lists too: a script of calls serves every host).
+pub const CORE: [&str; 3] = ["search_tools", "call_tool", "run_workflow"];
+
 /// Whether a tool says it only reads (`readOnlyHint: true`); a tool that says nothing may change things.
 pub fn is_read_only(tool: &rmcp::model::Tool) -> bool {
     tool.annotations.as_ref().and_then(|a| a.read_only_hint) == Some(true)

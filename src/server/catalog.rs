@@ -91,9 +91,9 @@ impl Switchboard {
         &self.catalog().tools
     }
 
-    /// `search_tools` and `call_tool`, as compact mode lists them.
+    /// `search_tools`, `call_tool` and `run_workflow`, as compact mode lists them.
     pub fn discovery_tools(&self) -> Vec<Tool> {
-        DISCOVERY
+        crate::policy::tools::CORE
             .iter()
             .filter_map(|n| self.catalog().router.get(n).cloned())
             .collect()

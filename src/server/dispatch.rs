@@ -1,5 +1,5 @@
 //! The one call path. Every tool call — from the host (`tools/call`, which is also how the CLI's
-//! `call` arrives), from `call_tool`, from `ai_agent` — is resolved to a route here and run by
+//! `call` arrives), from `call_tool`, from `ai_agent`, from a `run_workflow` script — is resolved to a route here and run by
 //! [`Switchboard::dispatch`]: the offered check (toolsets, read-only mode, the configuration),
 //! the argument check against the tool's input schema, progress with a heartbeat, cancellation,
 //! statistics and the request log, and the answer passed on as the tool gave it (a result, a
@@ -23,15 +23,18 @@ use crate::mcp::failure;
 use crate::mcp::progress::CallProgress;
 use crate::policy::tools::{Category, DISCOVERY};
 
-/// Who asked for a call. The path is the same for all; only the log line and two rules differ:
-/// `ai_agent` never reaches child servers (their annotations are the child's word, and the
-/// agent's read-only default rests on them), and an unknown name is a JSON-RPC error only for
-/// the host (for the others it is a tool failure the model reads).
+/// Who asked for a call. The path is the same for all; only the log line and three rules
+/// differ: `ai_agent` never reaches child servers (their annotations are the child's word, and
+/// the agent's read-only default rests on them), neither the agent nor a workflow starts a
+/// workflow, and an unknown name is a JSON-RPC error only for the host (for the others it is
+/// a tool failure the model reads).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Caller {
     Host,
     CallTool,
     Agent,
+    /// A `run_workflow` script's `tools.NAME()`.
+    Workflow,
 }
 
 impl Caller {
@@ -40,6 +43,7 @@ impl Caller {
             Caller::Host => "host",
             Caller::CallTool => "call_tool",
             Caller::Agent => "ai_agent",
+            Caller::Workflow => "run_workflow",
         }
     }
 }
@@ -97,6 +101,16 @@ impl Switchboard {
     ) -> Result<CallToolResponse, McpError> {
         if request.name.trim().len() != request.name.len() {
             request.name = request.name.trim().to_owned().into();
+        }
+        if request.name == "run_workflow" && matches!(caller, Caller::Agent | Caller::Workflow) {
+            // A script runs only at the host's word: never one started by another script, or
+            // by the agent (whose reach it would widen to the child servers).
+            let why = format!(
+                "{} cannot start a workflow; do the work in this script or call the tools directly",
+                caller.label()
+            );
+            self.log_refused(&request.name, caller, &why);
+            return Ok(failure(reason::INVALID, why));
         }
         if request.name == "call_tool" && caller != Caller::Agent {
             // Boxed: its state would otherwise make every call's future larger.

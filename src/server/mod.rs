@@ -108,6 +108,8 @@ pub struct Inner {
     search_index: Mutex<Option<SearchIndex>>,
     /// Tool vectors for search by meaning, by text, kept across catalogues.
     pub(crate) search_vectors: crate::discovery::meaning::VectorCache,
+    /// Workflows waiting for the user's answer between two rounds (2026-07-28 sessions).
+    pub(crate) workflows: crate::mcp::rounds::Waiting<Box<dyn std::any::Any + Send>>,
 }
 
 impl Deref for Switchboard {
@@ -197,6 +199,7 @@ impl Switchboard {
             client_log_level: Mutex::new(LoggingLevel::Warning),
             search_index: Mutex::new(None),
             search_vectors: Default::default(),
+            workflows: crate::mcp::rounds::Waiting::new(64),
         }))
     }
 
@@ -371,7 +374,10 @@ impl Switchboard {
              in a cwd inside the roots with a cleared environment, a timeout and output caps, sandboxed when bubblewrap works; \
              use process_start for servers and REPLs. http_request reaches public URLs (private and local addresses are \
              refused unless the config allows them). Prompts and resources: see prompts/list and \
-             resources/list; any file in the roots is a resource at file:///{{path}}.{discovery}"
+             resources/list; any file in the roots is a resource at file:///{{path}}. For many calls (loops, conditions, \
+             parallel calls, large intermediate results) write one run_workflow script: its tools.NAME() calls run here under \
+             the same checks and only its return value comes back (search_tools with typescript: true gives the \
+             declarations).{discovery}"
         )
     }
 }

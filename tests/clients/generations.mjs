@@ -148,6 +148,17 @@ const sent = await client.callTool({
     arguments: { name: 'send_webhook', arguments: { webhook: 'hook', text: 'hi' } },
 });
 out.confirmed_send = [!sent.isError, asked.length === 1, (sent.structuredContent || {}).sent ?? null];
+// A send inside a workflow script asks the user through the workflow's own call.
+const flow = await client.callTool({
+    name: 'run_workflow',
+    arguments: {
+        script:
+            "const r = await tools.send_webhook({webhook: 'hook', text: 'from a script'});\n" +
+            "const t = await tools.read_file({path: 'README.md'});\n" +
+            'return [r.sent, t.length > 0];',
+    },
+});
+out.workflow_send = [!flow.isError, asked.length === 2, (flow.structuredContent || {}).result ?? null];
 
 if (subscription) await subscription.close();
 await client.close();

@@ -158,9 +158,18 @@ async def main() -> None:
             "call_tool", {"name": "send_webhook", "arguments": {"webhook": "hook", "text": "hi"}}
         )
         out["confirmed_send"] = [not sent.is_error, len(asked) == 1, (sent.structured_content or {}).get("sent")]
+        # A send inside a workflow script asks the user through the workflow's own call.
+        flow = await client.call_tool("run_workflow", {"script": WORKFLOW})
+        out["workflow_send"] = [not flow.is_error, len(asked) == 2, (flow.structured_content or {}).get("result")]
         if listener is not None:
             listener.cancel()
     print(json.dumps(out, sort_keys=True))
 
+
+WORKFLOW = (
+    "const r = await tools.send_webhook({webhook: 'hook', text: 'from a script'});\n"
+    "const t = await tools.read_file({path: 'README.md'});\n"
+    "return [r.sent, t.length > 0];"
+)
 
 asyncio.run(main())

@@ -98,6 +98,7 @@ def calls(root: str, victim_pid: int) -> dict:
         "ai_agent": {"model": SMOL, "task": "Which folders may you use?", "tools": ["list_roots"], "max_steps": 2},
         "notify_desktop": {"title": "Build done", "body": "42 passed"},
         "comms_outbox": {"limit": 5},
+        "run_workflow": {"script": "const r = await tools.list_roots({});\nconst f = await tools.read_file({path: 'README.md'});\nreturn [r.roots.length, f.length > 0];"},
     }
 
 # Calls that must come back as tool errors, with a word their message must contain.
@@ -139,6 +140,8 @@ def check(name: str, data: dict) -> None:
     if name == "comms_outbox":
         # The refused desktop notification is recorded as failed.
         assert data["entries"][0]["tool"] == "notify_desktop" and data["entries"][0]["status"] == "failed", data
+    if name == "run_workflow":
+        assert data["result"] == [1, True] and data["calls"] == 2, data
     if name == "ai_health":
         assert data["backends"][0]["ok"] == AI_LIVE, data
     if AI_LIVE and name == "ai_list_models":

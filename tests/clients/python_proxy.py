@@ -51,7 +51,7 @@ async def main() -> None:
             result = await client.call_tool("kid__slow", {"seconds": 1}, progress_callback=progress)
             failed = await client.call_tool("kid__boom", {})
         else:
-            assert names == ["search_tools", "call_tool", "list_roots", "read_file", "edit_file"], names
+            assert names == ["search_tools", "call_tool", "run_workflow", "list_roots", "read_file", "edit_file"], names
             found = await client.call_tool("search_tools", {"query": "echo text back"})
             assert not found.is_error, text_of(found)
             hits = found.structured_content["tools"]

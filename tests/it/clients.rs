@@ -205,6 +205,7 @@ fn inspector_cli_lists_strictly_and_calls_every_tool() {
         [
             "search_tools",
             "call_tool",
+            "run_workflow",
             "list_roots",
             "read_file",
             "edit_file"
@@ -367,6 +368,10 @@ fn inspector_cli_lists_strictly_and_calls_every_tool() {
         ),
         ("notify_desktop", &["title=Build done"]),
         ("comms_outbox", &["limit=5"]),
+        (
+            "run_workflow",
+            &["script=return (await tools.list_roots({})).roots.length;"],
+        ),
     ];
     let expected_errors = [
         "notify_desktop",

@@ -154,7 +154,7 @@ fn both_generations_behave_the_same_for_python_and_typescript_clients() {
     }
     // And what they agree on is right.
     let expect = json!({
-        "tools": ["call_tool", "edit_file", "list_roots", "read_file", "search_tools"],
+        "tools": ["call_tool", "edit_file", "list_roots", "read_file", "run_workflow", "search_tools"],
         "read": "# demo\nhello\n",
         "ping": "ok",
         "unknown": [true],
@@ -169,6 +169,8 @@ fn both_generations_behave_the_same_for_python_and_typescript_clients() {
         "slow": "done\n",
         "heartbeats": true,
         "confirmed_send": [true, true, true],
+        // A send inside a script asks the user too, and the script goes on with the answer.
+        "workflow_send": [true, true, [true, true]],
         // The same reason code through call_tool as directly.
         "bad_arg_via_call_tool": [true, "invalid_arguments"],
     });
@@ -184,5 +186,9 @@ fn both_generations_behave_the_same_for_python_and_typescript_clients() {
         "a wrong argument is named: {bad}"
     );
     assert_eq!(bad[2], "invalid_arguments", "{bad}");
-    assert_eq!(received.load(Ordering::SeqCst), 4, "one webhook per client");
+    assert_eq!(
+        received.load(Ordering::SeqCst),
+        8,
+        "two webhooks per client: one direct, one from a workflow"
+    );
 }

@@ -83,11 +83,12 @@ async fn read_only_mode_registers_only_read_only_tools() {
     assert!(tools.iter().any(|t| t.name == "read_file"));
     // No exec tool at all, not even the read-only process_read or process_list.
     assert!(
-        !tools
-            .iter()
-            .any(|t| t.name.starts_with("process_") || t.name.starts_with("run_")),
+        !tools.iter().any(|t| t.name.starts_with("process_")
+            || (t.name.starts_with("run_") && t.name != "run_workflow")),
         "exec tools in read-only mode"
     );
+    // A workflow stays: it reaches only the tools this mode offers.
+    assert!(tools.iter().any(|t| t.name == "run_workflow"));
     let err = s
         .client
         .call_tool(rmcp::model::CallToolRequestParams::new("write_file"))

@@ -24,3 +24,4 @@ mod prompts_resources;
 mod proxy;
 mod routes;
 mod system;
+mod workflow;

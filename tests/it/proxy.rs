@@ -26,7 +26,7 @@ fn child_script() -> String {
 }
 
 /// Settings whose servers file is `servers` (written into the project's base folder).
-fn with_servers(p: &Project, servers: Value) -> Settings {
+pub(crate) fn with_servers(p: &Project, servers: Value) -> Settings {
     let path = p.base.join("servers_config.json");
     std::fs::write(&path, serde_json::to_string_pretty(&servers).unwrap()).unwrap();
     let mut s = p.settings();
@@ -35,7 +35,7 @@ fn with_servers(p: &Project, servers: Value) -> Settings {
 }
 
 /// A project with a `state` folder where the Python children write their pids and markers.
-fn project_with_state() -> (Project, PathBuf) {
+pub(crate) fn project_with_state() -> (Project, PathBuf) {
     let p = Project::new();
     let state = p.base.join("state");
     std::fs::create_dir_all(&state).unwrap();
@@ -72,7 +72,7 @@ fn poll(
 }
 
 /// A server entry running the Python test child in `mode`.
-fn py(mode: &str, state: &Path, extra: Value) -> Value {
+pub(crate) fn py(mode: &str, state: &Path, extra: Value) -> Value {
     let mut v = json!({
         "command": "python3",
         "args": [child_script(), mode],

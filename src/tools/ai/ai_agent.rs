@@ -69,7 +69,8 @@ pub fn choose_tools(
     agent: &AgentSettings,
     read_only: bool,
 ) -> Result<Vec<AgentTool>, ToolError> {
-    let usable = |t: &Tool| !t.name.starts_with("ai_");
+    // Never the AI tools (no recursion) or a workflow (it would reach past the agent's tools).
+    let usable = |t: &Tool| !t.name.starts_with("ai_") && t.name != "run_workflow";
     let as_agent_tool = |t: &Tool| AgentTool {
         name: t.name.to_string(),
         description: t.description.as_deref().unwrap_or_default().to_owned(),
@@ -125,7 +126,7 @@ impl ToolRunner for Runner {
             };
             let mut ctx = self.ctx.clone();
             // Inner calls report no progress of their own under the agent's token.
-            ctx.meta = Default::default();
+            crate::mcp::progress::CallProgress::detach(&mut ctx);
             let request = CallToolRequestParams::new(name.to_owned()).with_arguments(args);
             match self
                 .server

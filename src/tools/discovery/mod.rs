@@ -1,11 +1,13 @@
 //! Discovery tools: how a model reaches the whole catalogue when `tools/list` shows only a
 //! small core (`tools.exposure: compact`, or `auto` over its budget). `search_tools` finds
-//! tools by what they do; `call_tool` runs one by name exactly as a direct call would. Both see
-//! only the tools this configuration offers. This file is the registry.
+//! tools by what they do; `call_tool` runs one by name exactly as a direct call would;
+//! `run_workflow` runs a script of many such calls. All see only the tools this configuration
+//! offers. This file is the registry.
 
 crate::tools::registry! {
     None;
     call_tool => call_tool_router,
+    run_workflow => run_workflow_router,
     search_tools => search_tools_router,
 }
 

@@ -31,6 +31,11 @@ pub struct SearchToolsArgs {
     pub query: String,
     /// How many tools to return (default tools.search_results).
     pub limit: Option<usize>,
+    /// Only tools of this toolset (files, web, …) or child server; query `*` lists them all.
+    pub toolset: Option<String>,
+    /// Give TypeScript declarations for run_workflow scripts instead of schemas.
+    #[serde(default)]
+    pub typescript: bool,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -53,6 +58,9 @@ pub struct FoundTool {
     /// On the best match when another ranks close behind: which to use instead, when.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instead: Option<String>,
+    /// With `typescript`: how a workflow script calls it, as `tools.<declaration>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub typescript: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -175,7 +183,35 @@ pub fn search(
     detailed: usize,
 ) -> Result<SearchToolsOutput, ToolError> {
     let hits = rank(searchable, query)?;
-    Ok(answer(searchable, query, &hits, limit, detailed))
+    Ok(answer(searchable, query, &hits, limit, detailed, false))
+}
+
+/// A tool as a member of a workflow script's `tools`.
+pub fn declaration(t: &Tool) -> String {
+    let input = Value::Object(t.input_schema.as_ref().clone());
+    let output = t.output_schema.as_ref().map(|o| Value::Object(o.as_ref().clone()));
+    crate::workflow::typescript::declaration(
+        &t.name,
+        t.description.as_deref().unwrap_or_default(),
+        &input,
+        output.as_ref(),
+    )
+}
+
+/// Whether the tool at `entry` belongs to `toolset`: a toolset's name (`files`, `web`, …,
+/// `declarative`, `proxy`) or a child server's.
+fn in_toolset(searchable: &Searchable, entry: usize, toolset: &str) -> bool {
+    let toolset = toolset.trim();
+    let e = &searchable.index.entries()[entry];
+    if let Some(server) = &e.server {
+        return server == toolset || toolset == "proxy";
+    }
+    let category = match crate::tools::category_of(&e.name) {
+        Some(c) => c.name(),
+        None if crate::tools::is_built_in(&e.name) => "discovery",
+        None => "declarative",
+    };
+    category == toolset
 }
 
 /// The word ranking of `query`.
@@ -196,6 +232,7 @@ fn answer(
     hits: &[Hit],
     limit: usize,
     detailed: usize,
+    typescript: bool,
 ) -> SearchToolsOutput {
     let query = query.trim();
     let note = hits.is_empty().then(|| {
@@ -210,7 +247,8 @@ fn answer(
         .enumerate()
         .map(|(rank, h)| {
             let t = &searchable.tools[h.entry];
-            let detail = rank < detailed;
+            // A declaration says what the schema says, in the form a script is written in.
+            let detail = rank < detailed && !typescript;
             FoundTool {
                 name: t.name.to_string(),
                 title: title(t).map(str::to_owned),
@@ -223,6 +261,7 @@ fn answer(
                 example: detail.then(|| crate::discovery::example::arguments(&t.input_schema)),
                 read_only: crate::tools::is_read_only(t),
                 instead: None,
+                typescript: typescript.then(|| declaration(t)),
             }
         })
         .collect();
@@ -396,8 +435,16 @@ impl Switchboard {
             )));
         }
         let searchable: Arc<Searchable> = self.searchable_tools(&ctx).await;
-        let mut hits = rank(&searchable, &args.query)?;
+        let every = args.query.trim() == "*" && args.toolset.is_some();
+        let mut hits = if every {
+            (0..searchable.tools.len())
+                .map(|entry| Hit { entry, score: 0.0 })
+                .collect()
+        } else {
+            rank(&searchable, &args.query)?
+        };
         let (mode, semantic) = match &t.search_embed {
+            _ if every => (None, None),
             None => (None, None),
             Some(embed) => match self.by_meaning(&searchable, embed, args.query.trim()).await {
                 Ok(nearest) => {
@@ -407,7 +454,29 @@ impl Switchboard {
                 Err(why) => (Some("words"), Some(why)),
             },
         };
-        let mut out = answer(&searchable, &args.query, &hits, limit, t.search_detailed);
+        if let Some(toolset) = &args.toolset {
+            hits.retain(|h| in_toolset(&searchable, h.entry, toolset));
+            if hits.is_empty() {
+                return Err(ToolError::invalid(format!(
+                    "no tool of `{}` matched; toolsets are files, exec, web, system, database, memory, ai, comms, declarative, proxy, or a child server's name",
+                    crate::support::text::quote(toolset, 60)
+                )));
+            }
+        }
+        // Listing a whole toolset returns as many as a search may.
+        let limit = if every && args.limit.is_none() {
+            t.max_search_results
+        } else {
+            limit
+        };
+        let mut out = answer(
+            &searchable,
+            &args.query,
+            &hits,
+            limit,
+            t.search_detailed,
+            args.typescript,
+        );
         out.mode = mode;
         out.semantic = semantic;
         if wanted > limit && out.note.is_none() {
