@@ -5,6 +5,8 @@
 //!
 //! Run with `scripts/bench.sh` (or `cargo bench --bench switchboard`). Figures are medians.
 //! `BENCH_QUICK=1` for a fast smoke run; `BENCH_ONLY=discovery` for the tool-search rows alone;
+//! `BENCH_ONLY=workflow` for the five workflow tasks done both ways (their own table, pasted into
+//! the README between `workflow-bench` markers);
 //! `BENCH_SWITCHBOARD=PATH` measures another build (a baseline) with the same fixtures and floor;
 //! `BENCH_ONLY=compare BENCH_BASELINE=PATH` measures the call-path and start-up rows of this build and
 //! a baseline in alternating rounds of one run.
@@ -20,6 +22,8 @@ use serde_json::{Value, json};
 mod compare;
 #[path = "switchboard/discovery.rs"]
 mod discovery;
+#[path = "switchboard/workflow.rs"]
+mod workflow;
 
 /// The binary measured: this build's, or another one named by `BENCH_SWITCHBOARD` (to compare a
 /// change with its baseline in the same conditions).
@@ -44,6 +48,13 @@ fn main() {
     if std::env::var("BENCH_ONLY").as_deref() == Ok("discovery") {
         let mut rows = Vec::new();
         discovery::rows(&mut rows, &base, quick);
+        print_table(&rows);
+        return;
+    }
+    // BENCH_ONLY=workflow: the five workflow tasks both ways, and the workflow's own cost.
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("workflow") {
+        let mut rows = Vec::new();
+        workflow::rows(&mut rows, &base, quick);
         print_table(&rows);
         return;
     }
@@ -321,6 +332,7 @@ fn main() {
 
     web_rows(&mut rows, &fixtures, &base, n);
     discovery::rows(&mut rows, &base, quick);
+    workflow::rows(&mut rows, &base, quick);
 
     print_table(&rows);
     let json = json!({

@@ -8,13 +8,10 @@ pub mod outbox;
 pub mod push;
 pub mod webhook;
 
-/// The session's comms state: the outbox (opened on first use) and the questions put to the
-/// user that await an answer.
+/// The session's comms state: the outbox (opened on first use).
 #[derive(Default)]
 pub struct CommsState {
     pub outbox: crate::support::LazyStore<outbox::Outbox>,
-    /// handle → (digest of the arguments asked about, when asked).
-    pub pending: std::sync::Mutex<std::collections::HashMap<String, (String, std::time::Instant)>>,
 }
 
 /// What a notification may show (`comms.max_title_chars`, `comms.max_notification_bytes`).

@@ -6,7 +6,6 @@
 
 pub mod changes;
 pub mod progress;
-pub mod rounds;
 
 use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock, LoggingLevel};
 

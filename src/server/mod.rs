@@ -109,7 +109,9 @@ pub struct Inner {
     /// Tool vectors for search by meaning, by text, kept across catalogues.
     pub(crate) search_vectors: crate::discovery::meaning::VectorCache,
     /// Workflows waiting for the user's answer between two rounds (2026-07-28 sessions).
-    pub(crate) workflows: crate::mcp::rounds::Waiting<Box<dyn std::any::Any + Send>>,
+    pub(crate) workflows: crate::support::waiting::Waiting<Box<dyn std::any::Any + Send>>,
+    /// Questions put to the user on 2026-07-28, by handle: the digest of what each asks about.
+    pub(crate) questions: crate::support::waiting::Waiting<String>,
 }
 
 impl Deref for Switchboard {
@@ -199,7 +201,8 @@ impl Switchboard {
             client_log_level: Mutex::new(LoggingLevel::Warning),
             search_index: Mutex::new(None),
             search_vectors: Default::default(),
-            workflows: crate::mcp::rounds::Waiting::new(64),
+            workflows: crate::support::waiting::Waiting::new(64),
+            questions: crate::support::waiting::Waiting::new(64),
         }))
     }
 

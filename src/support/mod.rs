@@ -18,6 +18,7 @@ pub mod time;
 pub mod tokens;
 pub mod trash;
 pub mod uri;
+pub mod waiting;
 pub mod watch;
 
 use std::path::Path;

@@ -6,6 +6,7 @@
 //! protocol errors are reserved for unknown tools and real bugs.
 
 pub mod ai;
+pub(crate) mod ask;
 pub mod comms;
 pub mod database;
 pub mod declared;

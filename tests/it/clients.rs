@@ -52,7 +52,7 @@ fn python_sdk_lists_and_calls_every_tool() {
     }
     for mode in ["default", "legacy"] {
         let stdout = run_python(&py, script, p.root.to_str().unwrap(), mode, &p.base, &env);
-        assert!(stdout.contains("called 70 tools"), "{stdout}");
+        assert!(stdout.contains("called 71 tools"), "{stdout}");
     }
 }
 

@@ -759,6 +759,44 @@ async fn changed_tools_are_held_until_approved() {
     );
 }
 
+/// On 2026-07-28 the approval travels as `input_required`: the host asks, calls again with the
+/// answer, and the tool comes back; a host that declines leaves it held.
+#[tokio::test]
+async fn a_2026_session_approves_through_input_required() {
+    for accept in [false, true] {
+        let (p, state) = project_with_state();
+        let settings = with_servers(
+            &p,
+            json!({"mcpServers": {"m": py("mutate", &state, json!({}))}}),
+        );
+        let client = TestClient {
+            elicit: Some(accept),
+            ..TestClient::default()
+        };
+        let asked = client.asked.clone();
+        let s = crate::harness::session_modern(settings, client).await;
+        assert!(tool_names(&s).await.contains(&"m__tricky".to_owned()));
+        // Its first call is what makes the test child change the tool.
+        assert_eq!(s.ok_text("m__tricky", json!({})).await, "hello");
+        assert!(
+            eventually(|| async { status(&s, "m").await["held_tools"] == json!(["tricky"]) }).await,
+            "the changed tool is held"
+        );
+        if accept {
+            let out = s.ok("proxy_approve", json!({"server": "m"})).await;
+            assert_eq!(out["approved"], json!(["tricky"]));
+            assert!(tool_names(&s).await.contains(&"m__tricky".to_owned()));
+        } else {
+            let err = s.err("proxy_approve", json!({"server": "m"})).await;
+            assert!(err.contains("did not approve"), "{err}");
+            assert!(!tool_names(&s).await.contains(&"m__tricky".to_owned()));
+        }
+        let asked = asked.lock().unwrap().clone();
+        assert_eq!(asked.len(), 1, "{asked:?}");
+        assert!(asked[0].contains("tricky"), "{asked:?}");
+    }
+}
+
 /// A config file whose data_dir matches the test settings' profile data dir.
 fn write_data_config(p: &Project, profile_data: &Path) -> PathBuf {
     // profile data = {data_dir}/profiles/{name}

@@ -74,10 +74,19 @@ return {counts: Object.fromEntries(counts), reasons};
         assert_eq!(out["calls"], 7);
         assert_eq!(out["console"], json!(["done"]));
     }
-    // Read-only mode: the script reaches only the tools that mode offers.
+    // Read-only mode: the script reaches only the tools that mode offers, declarative ones
+    // (the shipped git tools) included.
+    p.git_init();
     let mut ro = p.settings();
     ro.read_only = true;
     let s = session(ro).await;
+    let status = s
+        .ok("run_workflow", script("return await tools.git_status({});"))
+        .await;
+    assert!(
+        status["result"].as_str().unwrap().starts_with("## "),
+        "{status}"
+    );
     let out = s
         .ok(
             "run_workflow",

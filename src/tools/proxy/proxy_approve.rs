@@ -1,12 +1,12 @@
 //! `proxy_approve`: start a held servers-file entry, or let a changed child tool through again.
-//! The person confirms through the host (elicitation), shown what the entry runs or what the
-//! tools now say; the model alone cannot approve. Without elicitation the answer says how to
-//! approve from a terminal.
+//! The person confirms through the host (`crate::tools::ask`: elicitation, or `input_required`
+//! on 2026-07-28), shown what the entry runs or what the tools now say, and the answer counts
+//! only for what was shown; the model alone cannot approve. A host that cannot ask gets the
+//! terminal command instead.
 
-use rmcp::handler::server::wrapper::{Json, Parameters};
-use rmcp::model::{
-    ClientResult, ElicitRequest, ElicitRequestParams, ElicitationAction, ServerRequest,
-};
+use rmcp::handler::server::tool::{InputResponses, RequestState};
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolResponse, ElicitRequestParams, ElicitationAction};
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::server::Switchboard;
 use crate::tools::ToolError;
+use crate::tools::ask::{AskError, Asked, Round, digest, respond};
 
 /// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
 pub const KEYWORDS: &str =
@@ -41,18 +42,23 @@ pub struct Approved {
 #[tool_router(router = proxy_approve_router, vis = "pub(crate)")]
 impl Switchboard {
     /// Approve child tools held back because their definition changed (held_tools in proxy_status). The user confirms in the host.
-    #[tool(annotations(
-        title = "Approve changed child tools",
-        read_only_hint = false,
-        destructive_hint = false,
-        idempotent_hint = true,
-        open_world_hint = false
-    ))]
+    #[tool(
+        annotations(
+            title = "Approve changed child tools",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        ),
+        output_schema = rmcp::handler::server::tool::schema_for_output::<Approved>()
+    )]
     pub async fn proxy_approve(
         &self,
         Parameters(args): Parameters<ProxyApproveArgs>,
+        state: RequestState,
+        responses: InputResponses,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<Approved>, ToolError> {
+    ) -> Result<CallToolResponse, ToolError> {
         let hub = super::hub(self)?;
         let child = super::child(hub, &args.server)?;
         let entry = args
@@ -83,14 +89,6 @@ impl Switchboard {
                 .map(|t| format!(":{t}"))
                 .unwrap_or_default()
         );
-        let can_ask = ctx
-            .client_capabilities()
-            .is_some_and(|c| c.elicitation.is_some());
-        if !can_ask {
-            return Err(ToolError::invalid(format!(
-                "this host cannot ask the user to confirm (no elicitation support), so approval must come from a person in a terminal: `{terminal}`"
-            )));
-        }
         let listing = child.listing();
         let mut lines = Vec::new();
         for name in &held {
@@ -128,26 +126,37 @@ impl Switchboard {
             "requestedSchema": schema,
         }))
         .map_err(|e| ToolError::Internal(e.to_string()))?;
-        let answer = ctx
-            .peer
-            .send_request(ServerRequest::ElicitRequest(ElicitRequest::new(params)))
+        // The answer approves exactly what the question showed.
+        let bound = digest(
+            "proxy_approve",
+            &(&child.name, &args.tool),
+            &[message.as_bytes()],
+        );
+        let timeout = self.settings.comms.confirm_timeout;
+        let answer = match self
+            .ask_user(&ctx, params, bound, Round::new(state, responses), timeout)
             .await
-            .map_err(|e| {
-                ToolError::invalid(format!(
-                    "the host did not confirm ({e}); approve from a terminal instead: `{terminal}`"
-                ))
-            })?;
-        let accepted = match answer {
-            ClientResult::ElicitResult(r) => {
-                r.action == ElicitationAction::Accept
-                    && r.content
-                        .as_ref()
-                        .and_then(|c| c.get("approve"))
-                        .and_then(|v| v.as_bool())
-                        == Some(true)
+        {
+            Ok(Asked::Answer(r)) => r,
+            Ok(Asked::Ask(question)) => return respond::<Approved>(Ok(Err(question))),
+            Err(AskError::CannotAsk) => {
+                return Err(ToolError::invalid(format!(
+                    "this host cannot ask the user to confirm (no elicitation support), so approval must come from a person in a terminal: `{terminal}`"
+                )));
             }
-            _ => false,
+            Err(e) => {
+                return Err(ToolError::invalid(format!(
+                    "{e}; approve from a terminal instead: `{terminal}`"
+                )));
+            }
         };
+        let accepted = answer.action == ElicitationAction::Accept
+            && answer
+                .content
+                .as_ref()
+                .and_then(|c| c.get("approve"))
+                .and_then(|v| v.as_bool())
+                == Some(true);
         if !accepted {
             return Err(ToolError::invalid(
                 "the user did not approve; the tools stay held back",
@@ -156,10 +165,10 @@ impl Switchboard {
         let (entry, approved) = hub
             .approve(&child.name, args.tool.as_deref())
             .map_err(|e| ToolError::Internal(format!("cannot save the approval: {e}")))?;
-        Ok(Json(Approved {
+        respond(Ok(Ok(Approved {
             server: child.name.clone(),
             entry,
             approved,
-        }))
+        })))
     }
 }

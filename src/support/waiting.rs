@@ -1,8 +1,9 @@
 //! Work that waits between two rounds of a question. On protocol 2026-07-28 a server asks the
 //! user by answering `input_required` with a handle; the host asks, then calls again with the
-//! answer and the handle. What the first round left waiting is kept here under that handle:
-//! one-time, for a limited time, and a limited number at once (the oldest is forgotten first,
-//! and dropping it is how its owner learns that no answer will come).
+//! answer and the handle. What the first round left waiting (a send's digest, a suspended
+//! workflow) is kept here under that handle: one-time, for a limited time, and a limited number
+//! at once (the oldest is forgotten first, and dropping it is how its owner learns that no
+//! answer will come).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
