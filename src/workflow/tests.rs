@@ -154,6 +154,11 @@ async fn promise_all_runs_calls_in_parallel_up_to_the_limit() {
 async fn every_limit_ends_a_run() {
     let r = go_with("while (true) {}", quick()).await.0;
     assert_eq!(r.outcome.unwrap_err(), Failure::Timeout(quick().timeout));
+    // A regular expression that backtracks for ever is interrupted too.
+    let r = go_with("return /(a+)+$/.test('a'.repeat(40) + 'b');", quick())
+        .await
+        .0;
+    assert_eq!(r.outcome.unwrap_err(), Failure::Timeout(quick().timeout));
     let r = go_with("try { while (true) {} } catch (e) {} return 1;", quick())
         .await
         .0;
