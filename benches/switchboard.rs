@@ -637,7 +637,20 @@ impl Target {
         let mut t = Self::switchboard(fx);
         t.args.push("--servers".into());
         t.args.push(servers.display().to_string());
+        t.approve_servers();
         t
+    }
+
+    /// Approves the servers file's entries as a person would on first use (`switchboard proxy
+    /// approve --all`): new entries are held until then.
+    fn approve_servers(&self) {
+        let approved = Command::new(&self.program)
+            .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .args(["proxy", "approve", "--all"])
+            .output()
+            .unwrap();
+        assert!(approved.status.success(), "{approved:?}");
     }
 
     fn floor() -> Self {

@@ -34,7 +34,7 @@ fn everything(base: &Path, name: &str, servers: &Value, extra: &str) -> Target {
         ),
     )
     .unwrap();
-    Target {
+    let target = Target {
         program: PathBuf::from(env!("CARGO_BIN_EXE_switchboard")),
         args: vec![
             "--config".into(),
@@ -51,7 +51,9 @@ fn everything(base: &Path, name: &str, servers: &Value, extra: &str) -> Target {
                 "https://hooks.example.org/unused".into(),
             ),
         ],
-    }
+    };
+    target.approve_servers();
+    target
 }
 
 /// `search_tools`' answer: the names best first, and how many tools it searched.

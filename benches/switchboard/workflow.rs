@@ -471,13 +471,7 @@ pub fn rows(rows: &mut Vec<Row>, base: &Path, quick: bool) {
         ],
         env: Vec::new(),
     };
-    // The servers file is approved as a person would (`switchboard proxy approve --all`).
-    let approved = std::process::Command::new(&target.program)
-        .args(&target.args[..4])
-        .args(["proxy", "approve", "--all"])
-        .output()
-        .unwrap();
-    assert!(approved.status.success(), "{approved:?}");
+    target.approve_servers();
     let mut s = target.start();
     // The child is up, and the web client built (robots.txt read), before anything is timed;
     // the two ways fetch distinct URLs, so neither reads the other's cached page.
