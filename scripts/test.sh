@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite, on a fresh machine: installs bubblewrap (the exec sandbox),
+# The whole test suite, on a fresh machine: installs bubblewrap (the exec sandbox), Chromium,
 # PostgreSQL (for the database tests) and a desktop session (dbus, Xvfb, dunst) from the Debian
 # packages, and the real clients and servers
 # the tests drive into .cache/test-deps (the MCP Python SDK and the aiosmtpd SMTP server from
@@ -13,40 +13,42 @@ cd "$(dirname "$0")/.."
 deps="$PWD/.cache/test-deps"
 mkdir -p "$deps"
 say() { printf '== %s\n' "$*" >&2; }
+# Installs Debian packages, refreshing the package lists once when the first try fails.
+apt_install() {
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  $sudo apt-get install -y -qq "$@" >/dev/null 2>&1 \
+    || { $sudo apt-get update -qq >/dev/null && $sudo apt-get install -y -qq "$@" >/dev/null; }
+}
 
 # bubblewrap, so the sandbox tests run for real (they fail, not skip, under STRICT).
 if ! command -v bwrap >/dev/null 2>&1; then
   say "installing bubblewrap"
-  sudo=""
-  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
-  $sudo apt-get install -y -qq bubblewrap >/dev/null 2>&1 \
-    || { $sudo apt-get update -qq >/dev/null && $sudo apt-get install -y -qq bubblewrap >/dev/null; }
+  apt_install bubblewrap
+fi
+
+# Chromium for the browser tests (switchboard finds a browser on the machine; it never
+# downloads one).
+if ! command -v chromium >/dev/null 2>&1; then
+  say "installing Chromium"
+  apt_install chromium
 fi
 
 # PostgreSQL's server binaries for the database tests (tests/db/postgres.py runs a throw-away
 # cluster on a free loopback port; the package's own cluster is not used).
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   say "installing PostgreSQL"
-  sudo=""
-  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
-  $sudo apt-get install -y -qq postgresql >/dev/null 2>&1 \
-    || { $sudo apt-get update -qq >/dev/null && $sudo apt-get install -y -qq postgresql >/dev/null; }
+  apt_install postgresql
 fi
 
 # openssl makes the private CA the SMTP TLS tests trust.
 if ! command -v openssl >/dev/null 2>&1; then
-  sudo=""
-  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
-  $sudo apt-get install -y -qq openssl >/dev/null 2>&1 \
-    || { $sudo apt-get update -qq >/dev/null && $sudo apt-get install -y -qq openssl >/dev/null; }
+  apt_install openssl
 fi
 
 # git, for the shipped declarative git tools (git_status, git_log, git_diff).
 if ! command -v git >/dev/null 2>&1; then
-  sudo=""
-  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
-  $sudo apt-get install -y -qq git >/dev/null 2>&1 \
-    || { $sudo apt-get update -qq >/dev/null && $sudo apt-get install -y -qq git >/dev/null; }
+  apt_install git
 fi
 
 # A desktop session for notify_desktop: a session D-Bus, a virtual X display and the dunst
@@ -54,11 +56,7 @@ fi
 if ! command -v dunst >/dev/null 2>&1 || ! command -v Xvfb >/dev/null 2>&1 \
     || ! command -v dbus-daemon >/dev/null 2>&1; then
   say "installing dbus, Xvfb and dunst"
-  sudo=""
-  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
-  $sudo apt-get install -y -qq --no-install-recommends dbus xvfb dunst >/dev/null 2>&1 \
-    || { $sudo apt-get update -qq >/dev/null \
-      && $sudo apt-get install -y -qq --no-install-recommends dbus xvfb dunst >/dev/null; } \
+  apt_install --no-install-recommends dbus xvfb dunst \
     || say "no desktop packages: the notify_desktop test checks the clear error only"
 fi
 

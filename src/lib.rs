@@ -18,6 +18,7 @@
 //! - [`support`]: small helpers with no MCP types.
 
 pub mod ai;
+pub mod browser;
 pub mod cli;
 pub mod comms;
 pub mod config;

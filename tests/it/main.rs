@@ -2,6 +2,7 @@
 //! client over `tokio::io::duplex`; end-to-end tests spawn the built binary over real stdio.
 
 mod ai;
+mod browser;
 mod cli;
 mod clients;
 mod comms;

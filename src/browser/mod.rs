@@ -1,0 +1,243 @@
+//! A real Chromium for the agent (issue 26, in progress: no tool uses it yet). This module
+//! owns finding the browser on the machine (switchboard never downloads one), starting it
+//! under the same supervisor as every child process (so it dies with switchboard, even on
+//! `kill -9`), and the DevTools connection to it ([`cdp`]) over a pipe rather than a port, so
+//! nothing else on the machine can reach the browser's debugger.
+
+pub mod cdp;
+pub mod socks;
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::support::process::{self, ExitWaiter, Input, Parts, Spec};
+pub use cdp::{Cdp, CdpError, Event};
+
+/// Names a Chromium-family browser goes by on PATH, in the order they are tried.
+pub const NAMES: &[&str] = &[
+    "chromium",
+    "chromium-browser",
+    "google-chrome",
+    "google-chrome-stable",
+    "chrome",
+];
+
+/// The longest DevTools message read (a full-page screenshot of a long page is the largest).
+const MAX_FRAME: usize = 64 * 1024 * 1024;
+/// Events kept for a listener that reads slowly.
+const BACKLOG: usize = 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BrowserError {
+    #[error(
+        "no Chromium or Chrome was found on PATH (tried {}); install one (Debian: `apt install chromium`) or name it in browser.executable",
+        NAMES.join(", ")
+    )]
+    NotFound,
+    #[error("the browser could not start: {0}")]
+    Start(String),
+    #[error(transparent)]
+    Cdp(#[from] CdpError),
+}
+
+/// The browser binary: `configured` when given, else the first of [`NAMES`] on `path`.
+pub fn find(configured: Option<&Path>, path: &std::ffi::OsStr) -> Result<PathBuf, BrowserError> {
+    if let Some(p) = configured {
+        return if process::is_executable(p) {
+            Ok(p.to_path_buf())
+        } else {
+            process::find_on_path(&p.to_string_lossy(), path).ok_or(BrowserError::NotFound)
+        };
+    }
+    NAMES
+        .iter()
+        .find_map(|n| process::find_on_path(n, path))
+        .ok_or(BrowserError::NotFound)
+}
+
+/// How to start the browser.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    pub executable: PathBuf,
+    pub headless: bool,
+    /// The profile folder (fresh per session, or the switchboard profile's persistent one).
+    pub user_data_dir: PathBuf,
+    /// How long the browser may take to answer its first call.
+    pub start_timeout: Duration,
+    /// The network rules every connection of the browser meets (see [`socks`]).
+    pub rules: Arc<crate::policy::net::NetRules>,
+}
+
+/// A running browser: its DevTools connection and the supervised process. Dropping it closes
+/// the supervisor's control socket, which kills the browser's whole process tree.
+pub struct Browser {
+    pub cdp: Arc<Cdp>,
+    /// The proxy all of the browser's connections go through.
+    pub socks: socks::Socks,
+    /// The browser's product and version, as it reports them.
+    pub version: String,
+    parts: Parts,
+    exit: Option<ExitWaiter>,
+}
+
+impl Browser {
+    /// Starts the browser and waits for its first answer.
+    pub async fn start(launch: &Launch, supervisor_exe: &Path) -> Result<Self, BrowserError> {
+        std::fs::create_dir_all(&launch.user_data_dir)
+            .map_err(|e| BrowserError::Start(format!("{}: {e}", launch.user_data_dir.display())))?;
+        let socks = socks::Socks::start(launch.rules.clone())
+            .await
+            .map_err(|e| BrowserError::Start(format!("no proxy for the browser: {e}")))?;
+        let spec = Spec {
+            argv: argv(launch, socks.port),
+            cwd: launch.user_data_dir.clone(),
+            env: environment(&launch.user_data_dir),
+            input: Input::Pipe,
+            merge_output: false,
+            limits: Default::default(),
+            term_grace: Duration::from_secs(2),
+            new_session: false,
+        };
+        let started = process::start(spec, supervisor_exe)
+            .await
+            .map_err(|e| BrowserError::Start(e.to_string()))?;
+        let (mut parts, exit) = started.split();
+        let stdin = parts
+            .stdin
+            .take()
+            .ok_or_else(|| BrowserError::Start("no pipe to the browser".into()))?;
+        // The pipe ends are swapped into the browser's own descriptors by `argv`'s wrapper;
+        // the receiver is moved out, so the parts keep an empty one in its place.
+        let stdout = std::mem::replace(&mut parts.stdout, empty_receiver()?);
+        let cdp = Arc::new(Cdp::start(stdout, stdin, MAX_FRAME, BACKLOG));
+        let version = cdp
+            .call("Browser.getVersion", json!({}), None, launch.start_timeout)
+            .await
+            .map_err(|e| match e {
+                CdpError::Closed => BrowserError::Start(
+                    "it exited before answering; run it by hand with --headless to see why".into(),
+                ),
+                other => BrowserError::Cdp(other),
+            })?;
+        Ok(Self {
+            cdp,
+            socks,
+            version: version["product"].as_str().unwrap_or("unknown").to_owned(),
+            parts,
+            exit: Some(exit),
+        })
+    }
+
+    /// The browser process's pid (its supervisor's child).
+    pub fn pid(&self) -> u32 {
+        self.parts.pid
+    }
+
+    /// Closes the browser and waits for its process tree to end.
+    pub async fn close(mut self) {
+        let _ = self
+            .cdp
+            .call("Browser.close", json!({}), None, Duration::from_secs(2))
+            .await;
+        self.parts.control.kill().await;
+        if let Some(exit) = self.exit.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), exit.wait()).await;
+        }
+    }
+}
+
+/// A receiver for nothing: the read end of a pipe whose write end is closed at once.
+fn empty_receiver() -> Result<tokio::net::unix::pipe::Receiver, BrowserError> {
+    let (read, write) = std::io::pipe().map_err(|e| BrowserError::Start(e.to_string()))?;
+    drop(write);
+    tokio::net::unix::pipe::Receiver::from_owned_fd(std::os::fd::OwnedFd::from(read))
+        .map_err(|e| BrowserError::Start(e.to_string()))
+}
+
+/// The command line: a shell that moves the supervisor's pipes to descriptors 3 and 4 (where
+/// Chromium speaks DevTools with `--remote-debugging-pipe`), then becomes the browser, whose
+/// every connection goes through the proxy on `socks_port` (loopback included, QUIC and
+/// WebRTC's own UDP off, so nothing leaves around it).
+fn argv(launch: &Launch, socks_port: u16) -> Vec<OsString> {
+    let mut argv: Vec<OsString> = vec![
+        "/bin/sh".into(),
+        "-c".into(),
+        "exec \"$0\" \"$@\" 3<&0 4>&1 </dev/null >/dev/null".into(),
+        launch.executable.clone().into(),
+        "--remote-debugging-pipe".into(),
+    ];
+    let mut data_dir = OsString::from("--user-data-dir=");
+    data_dir.push(&launch.user_data_dir);
+    argv.push(data_dir);
+    for flag in [
+        "--no-first-run",
+        "--no-default-browser-check",
+        "--disable-extensions",
+        "--disable-component-extensions-with-background-pages",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-default-apps",
+        "--disable-breakpad",
+        "--metrics-recording-only",
+        "--password-store=basic",
+        "--use-mock-keychain",
+        "--proxy-bypass-list=<-loopback>",
+        "--disable-quic",
+        "--dns-prefetch-disable",
+        "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+    ] {
+        argv.push(flag.into());
+    }
+    argv.push(format!("--proxy-server=socks5://127.0.0.1:{socks_port}").into());
+    argv.push("about:blank".into());
+    if launch.headless {
+        argv.insert(5, "--headless=new".into());
+    }
+    // Chromium's own sandbox needs user namespaces or a setuid helper, which a root process
+    // in a container usually lacks; the supervisor still owns and limits the tree.
+    if is_root() {
+        argv.insert(5, "--no-sandbox".into());
+    }
+    argv
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// The browser's environment: a home in its profile folder, and the display and locale of
+/// switchboard's own (nothing else is inherited).
+fn environment(home: &Path) -> Vec<(OsString, OsString)> {
+    let mut env: Vec<(OsString, OsString)> = std::env::vars_os()
+        .filter(|(k, _)| {
+            k.to_str().is_some_and(|k| {
+                matches!(
+                    k,
+                    "PATH" | "LANG" | "TZ" | "DISPLAY" | "WAYLAND_DISPLAY" | "XDG_RUNTIME_DIR"
+                ) || k.starts_with("LC_")
+            })
+        })
+        .collect();
+    env.push(("HOME".into(), home.into()));
+    env
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finding_the_browser_says_how_to_install_one() {
+        let e = find(None, std::ffi::OsStr::new("/nonexistent")).unwrap_err();
+        assert!(e.to_string().contains("apt install chromium"), "{e}");
+        assert!(e.to_string().contains("browser.executable"), "{e}");
+        let sh = find(Some(Path::new("/bin/sh")), std::ffi::OsStr::new("")).unwrap();
+        assert_eq!(sh, Path::new("/bin/sh"));
+    }
+}

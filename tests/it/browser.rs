@@ -1,0 +1,283 @@
+//! The browser foundation with a real Chromium: found on the machine, started under the
+//! supervisor, spoken to over the DevTools pipe, a loopback page (with JavaScript) read, and
+//! no browser process left after a close or a drop.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::json;
+use switchboard::browser::{Browser, Launch};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::exec::procs_matching;
+use crate::harness::bin;
+
+/// The machine's Chromium; scripts/test.sh installs it, so there its absence fails the run.
+fn chromium() -> Option<PathBuf> {
+    let found = switchboard::browser::find(None, &std::env::var_os("PATH").unwrap_or_default());
+    match found {
+        Ok(p) => Some(p),
+        Err(e) if std::env::var_os("SWITCHBOARD_TEST_STRICT").is_some() => {
+            panic!("the full test run needs a browser (scripts/test.sh installs one): {e}")
+        }
+        Err(e) => {
+            eprintln!("browser tests skipped: {e}");
+            None
+        }
+    }
+}
+
+/// A loopback server: `/go` redirects to `redirect` (when given), anything else is `page`.
+/// Returns the port and the count of connections it accepted.
+async fn serve(
+    page: String,
+    redirect: Option<String>,
+) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::Ordering;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let (page, redirect) = (page.clone(), redirect.clone());
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let n = stream.read(&mut buf).await.unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..n]);
+                let answer = match &redirect {
+                    Some(to) if head.starts_with("GET /go ") => format!(
+                        "HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    ),
+                    _ => format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
+                        page.len()
+                    ),
+                };
+                let _ = stream.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    (port, hits)
+}
+
+/// A headless launch whose network rules allow only loopback `port`.
+fn launch(exe: PathBuf, dir: &std::path::Path, port: u16) -> Launch {
+    let rules = switchboard::policy::net::NetRules {
+        allow: vec![
+            switchboard::policy::net::AllowEntry::parse(&format!("127.0.0.1:{port}")).unwrap(),
+        ],
+        ..Default::default()
+    };
+    Launch {
+        executable: exe,
+        headless: true,
+        user_data_dir: dir.to_path_buf(),
+        start_timeout: Duration::from_secs(60),
+        rules: std::sync::Arc::new(rules),
+    }
+}
+
+/// A new page's session, attached and with page events on.
+async fn open_page(browser: &Browser) -> String {
+    let t = Duration::from_secs(30);
+    let cdp = &browser.cdp;
+    let target = cdp
+        .call(
+            "Target.createTarget",
+            json!({"url": "about:blank"}),
+            None,
+            t,
+        )
+        .await
+        .unwrap();
+    let session = cdp
+        .call(
+            "Target.attachToTarget",
+            json!({"targetId": target["targetId"], "flatten": true}),
+            None,
+            t,
+        )
+        .await
+        .unwrap()["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    cdp.call("Page.enable", json!({}), Some(&session), t)
+        .await
+        .unwrap();
+    session
+}
+
+/// Navigates `session` to `url` and waits for its load event.
+async fn load(browser: &Browser, session: &str, url: &str) {
+    let t = Duration::from_secs(30);
+    let mut events = browser.cdp.events();
+    browser
+        .cdp
+        .call("Page.navigate", json!({"url": url}), Some(session), t)
+        .await
+        .unwrap();
+    tokio::time::timeout(t, async {
+        loop {
+            let e = events.recv().await.unwrap();
+            if e.method == "Page.loadEventFired" && e.session.as_deref() == Some(session) {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("the page loaded");
+}
+
+async fn evaluate(browser: &Browser, session: &str, expression: &str) -> serde_json::Value {
+    browser
+        .cdp
+        .call(
+            "Runtime.evaluate",
+            json!({"expression": expression, "returnByValue": true, "awaitPromise": true}),
+            Some(session),
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap()["result"]["value"]
+        .clone()
+}
+
+/// Every process of the browser that uses `dir` as its profile.
+fn processes_of(dir: &std::path::Path) -> usize {
+    procs_matching("")
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains(&dir.display().to_string()))
+                .unwrap_or(false)
+        })
+        .count()
+}
+
+async fn gone(dir: &std::path::Path) -> bool {
+    for _ in 0..100 {
+        if processes_of(dir) == 0 {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn a_real_chromium_reads_a_page_and_leaves_nothing_behind() {
+    let Some(exe) = chromium() else { return };
+    let (port, _) = serve(
+        "<html><head><title>Hello</title></head><body><script>document.body.dataset.x = 'js';</script></body></html>".into(),
+        None,
+    )
+    .await;
+    let profile = tempfile::tempdir().unwrap();
+    let sb = std::path::Path::new(bin());
+    let browser = Browser::start(&launch(exe.clone(), profile.path(), port), sb)
+        .await
+        .unwrap();
+    assert!(browser.version.contains("Chrome"), "{}", browser.version);
+    assert!(processes_of(profile.path()) > 0);
+    let session = open_page(&browser).await;
+    load(&browser, &session, &format!("http://127.0.0.1:{port}/")).await;
+    assert_eq!(
+        evaluate(
+            &browser,
+            &session,
+            "document.title + '|' + document.body.dataset.x"
+        )
+        .await,
+        "Hello|js"
+    );
+    browser.close().await;
+    assert!(gone(profile.path()).await, "the browser's processes ended");
+
+    // Dropped without a close, the supervisor takes the whole tree down.
+    let profile = tempfile::tempdir().unwrap();
+    let browser = Browser::start(&launch(exe, profile.path(), port), sb)
+        .await
+        .unwrap();
+    assert!(processes_of(profile.path()) > 0);
+    drop(browser);
+    assert!(
+        gone(profile.path()).await,
+        "a dropped browser's processes ended"
+    );
+}
+
+/// A page on the allowed port reaches for a second loopback port and the metadata address
+/// every way a page can: not one connection arrives, and the refusals say what was blocked.
+#[tokio::test]
+async fn a_page_reaches_nothing_the_network_rules_refuse() {
+    use std::sync::atomic::Ordering;
+    let Some(exe) = chromium() else { return };
+    let (canary, canary_hits) = serve("canary".into(), None).await;
+    let c = format!("http://127.0.0.1:{canary}");
+    let page = format!(
+        r#"<html><head><title>Reach</title></head><body>
+<img src="{c}/img.png">
+<iframe src="{c}/frame"></iframe>
+<img src="http://169.254.169.254/latest/meta-data/">
+<script>
+window.tried = Promise.allSettled([
+  fetch("{c}/fetch"),
+  fetch("http://169.254.169.254/latest/meta-data/"),
+  new Promise((ok, bad) => {{ const x = new XMLHttpRequest(); x.onload = ok; x.onerror = bad; x.open("GET", "{c}/xhr"); x.send(); }}),
+  new Promise((ok, bad) => {{ const w = new WebSocket("ws://127.0.0.1:{canary}/ws"); w.onopen = ok; w.onerror = bad; }}),
+  fetch("/go"),
+]).then((r) => r.map((x) => x.status));
+</script></body></html>"#
+    );
+    let redirect = format!("{c}/redirected");
+    let (port, _) = serve(page, Some(redirect)).await;
+    let profile = tempfile::tempdir().unwrap();
+    let browser = Browser::start(
+        &launch(exe, profile.path(), port),
+        std::path::Path::new(bin()),
+    )
+    .await
+    .unwrap();
+    let session = open_page(&browser).await;
+    load(&browser, &session, &format!("http://127.0.0.1:{port}/")).await;
+    let settled = evaluate(&browser, &session, "window.tried").await;
+    assert_eq!(
+        settled,
+        json!(["rejected", "rejected", "rejected", "rejected", "rejected"]),
+        "every reach failed"
+    );
+    // A navigation to the canary is refused too.
+    let _ = browser
+        .cdp
+        .call(
+            "Page.navigate",
+            json!({"url": format!("{c}/top")}),
+            Some(&session),
+            Duration::from_secs(30),
+        )
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        canary_hits.load(Ordering::SeqCst),
+        0,
+        "the canary was reached"
+    );
+    let refused: Vec<String> = browser
+        .socks
+        .take_refusals()
+        .into_iter()
+        .map(|r| r.target)
+        .collect();
+    assert!(
+        refused.contains(&format!("127.0.0.1:{canary}")),
+        "{refused:?}"
+    );
+    assert!(
+        refused.contains(&"169.254.169.254:80".to_owned()),
+        "{refused:?}"
+    );
+    browser.close().await;
+}
