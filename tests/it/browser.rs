@@ -193,6 +193,58 @@ async fn a_real_chromium_reads_a_page_and_leaves_nothing_behind() {
         .await,
         "Hello|js"
     );
+    // A form and a list JavaScript renders, read through the accessibility tree.
+    let (form, _) = serve(
+        r#"<html><head><title>Sign in</title></head><body><h1>Welcome back</h1>
+<form><label>Email <input name="email" value="ann@example.com"></label>
+<label><input type="checkbox" checked> Remember me</label>
+<button type="submit">Sign in</button></form>
+<ul id="list"></ul>
+<script>for (const n of ["alpha", "beta", "gamma"]) { const li = document.createElement("li"); li.textContent = n; document.getElementById("list").append(li); }</script>
+</body></html>"#
+            .into(),
+        None,
+    )
+    .await;
+    let browser_form = Browser::start(
+        &launch(chromium().unwrap(), &profile.path().join("form"), form),
+        sb,
+    )
+    .await
+    .unwrap();
+    let page = open_page(&browser_form).await;
+    load(&browser_form, &page, &format!("http://127.0.0.1:{form}/")).await;
+    let tree = browser_form
+        .cdp
+        .call(
+            "Accessibility.getFullAXTree",
+            json!({}),
+            Some(&page),
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+    let snap = switchboard::browser::snapshot::render(tree["nodes"].as_array().unwrap());
+    let text = snap.lines.join("\n");
+    assert!(text.starts_with("- document \"Sign in\""), "{text}");
+    assert!(
+        text.contains("heading \"Welcome back\" [level=1]"),
+        "{text}"
+    );
+    assert!(
+        snap.lines.iter().any(|l| l.contains("textbox \"Email\" [ref=e")
+            && l.ends_with(": \"ann@example.com\"")),
+        "{text}"
+    );
+    assert!(
+        text.contains("checkbox \"Remember me\" [checked=true] [ref=e"),
+        "{text}"
+    );
+    assert!(text.contains("button \"Sign in\" [ref=e"), "{text}");
+    for item in ["alpha", "beta", "gamma"] {
+        assert!(text.contains(&format!("\"{item}\"")), "{text}");
+    }
+    browser_form.close().await;
     browser.close().await;
     assert!(gone(profile.path()).await, "the browser's processes ended");
 
