@@ -5,6 +5,7 @@
 //! nothing else on the machine can reach the browser's debugger.
 
 pub mod cdp;
+pub mod page;
 pub mod snapshot;
 pub mod socks;
 

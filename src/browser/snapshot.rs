@@ -44,6 +44,7 @@ const WRAPPERS: &[&str] = &[
     "Section",
     "paragraph",
     "div",
+    "LabelText",
 ];
 
 /// The properties worth showing, in the order shown.
@@ -66,7 +67,11 @@ pub fn render(nodes: &[Value]) -> Snapshot {
         .collect();
     let mut lines = Vec::new();
     if let Some(root) = nodes.iter().find(|n| n.get("parentId").is_none()) {
-        walk(root, &by_id, 0, None, &mut lines, 0);
+        let top = Context {
+            name: None,
+            in_label: false,
+        };
+        walk(root, &by_id, 0, top, &mut lines, 0);
     }
     Snapshot {
         lines,
@@ -81,11 +86,19 @@ fn text<'a>(node: &'a Value, key: &str) -> &'a str {
         .unwrap_or("")
 }
 
+/// Where a node sits: the name of its nearest named ancestor shown, and whether it is inside a
+/// label (whose text is the labelled control's name, shown on the control's line).
+#[derive(Clone, Copy)]
+struct Context<'a> {
+    name: Option<&'a str>,
+    in_label: bool,
+}
+
 fn walk(
     node: &Value,
     by_id: &HashMap<&str, &Value>,
     depth: usize,
-    parent_name: Option<&str>,
+    parent: Context<'_>,
     lines: &mut Vec<String>,
     guard: usize,
 ) {
@@ -99,11 +112,15 @@ fn walk(
     let wrapper = WRAPPERS.contains(&role) && name.is_empty();
     let shown = !(ignored || role.is_empty() || wrapper);
     let mut child_depth = depth;
-    let mut my_name = parent_name;
+    let mut context = Context {
+        in_label: parent.in_label || role == "LabelText",
+        ..parent
+    };
     if shown {
         if role == "StaticText" {
-            // Text that only repeats its parent's name says nothing new.
-            if !name.is_empty() && !parent_name.is_some_and(|p| p.contains(name)) {
+            // Text that only repeats its parent's name, or a label's, says nothing new.
+            let repeated = parent.in_label || parent.name.is_some_and(|p| p.contains(name));
+            if !name.is_empty() && !repeated {
                 lines.push(format!("{}- text: {}", indent(depth), quote(name)));
             }
             return;
@@ -111,7 +128,7 @@ fn walk(
         lines.push(line(node, role, name, depth));
         child_depth = depth + 1;
         if !name.is_empty() {
-            my_name = Some(name);
+            context.name = Some(name);
         }
     }
     for child in node
@@ -122,7 +139,7 @@ fn walk(
         .filter_map(Value::as_str)
         .filter_map(|id| by_id.get(id))
     {
-        walk(child, by_id, child_depth, my_name, lines, guard + 1);
+        walk(child, by_id, child_depth, context, lines, guard + 1);
     }
 }
 

@@ -333,3 +333,127 @@ window.tried = Promise.allSettled([
     );
     browser.close().await;
 }
+
+/// The ref of the first snapshot line that contains `needle`.
+fn ref_of(lines: &[String], needle: &str) -> String {
+    let line = lines
+        .iter()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no `{needle}` in:\n{}", lines.join("\n")));
+    let at = line.find("[ref=").unwrap() + 5;
+    line[at..].split(']').next().unwrap().to_owned()
+}
+
+/// Polls `expression` until it is `want` (a page that navigates or updates on its own).
+async fn until(page: &switchboard::browser::page::Page, expression: &str, want: serde_json::Value) {
+    for _ in 0..200 {
+        if page.evaluate(expression).await.ok().as_ref() == Some(&want) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("`{expression}` never became {want}");
+}
+
+#[tokio::test]
+async fn forms_are_filled_clicked_and_submitted_and_screenshots_are_pngs() {
+    use switchboard::browser::page::Page;
+    let Some(exe) = chromium() else { return };
+    let (port, _) = serve(
+        r#"<html><head><title>Steps</title></head><body>
+<form action="/done" method="get">
+  <div id="one"><label>Email <input name="email"></label>
+  <label>Password <input name="password" type="password"></label>
+  <label>Plan <select name="plan"><option value="free">Free</option><option value="pro">Pro</option></select></label>
+  <label><input type="checkbox" name="terms"> I agree</label>
+  <button type="button" onclick="document.getElementById('two').hidden = false">Next</button></div>
+  <div id="two" hidden><label>Company <input name="company"></label>
+  <button type="submit">Create account</button></div>
+</form></body></html>"#
+            .into(),
+        None,
+    )
+    .await;
+    let profile = tempfile::tempdir().unwrap();
+    let browser = Browser::start(
+        &launch(exe, profile.path(), port),
+        std::path::Path::new(bin()),
+    )
+    .await
+    .unwrap();
+    let page = Page::open(browser.cdp.clone(), Duration::from_secs(30))
+        .await
+        .unwrap();
+    page.navigate(&format!("http://127.0.0.1:{port}/"))
+        .await
+        .unwrap();
+    let snap = page.snapshot().await.unwrap();
+    page.fill(&ref_of(&snap.lines, "textbox \"Email\""), "ann@example.com")
+        .await
+        .unwrap();
+    page.fill(&ref_of(&snap.lines, "textbox \"Password\""), "s3cret")
+        .await
+        .unwrap();
+    let picked = page
+        .select(&ref_of(&snap.lines, "combobox \"Plan\""), &["Pro".into()])
+        .await
+        .unwrap();
+    assert_eq!(picked, ["pro"]);
+    page.click(&ref_of(&snap.lines, "checkbox \"I agree\""))
+        .await
+        .unwrap();
+    page.click(&ref_of(&snap.lines, "button \"Next\""))
+        .await
+        .unwrap();
+    // Step two is shown now: a new snapshot names its field.
+    let snap = page.snapshot().await.unwrap();
+    let company = ref_of(&snap.lines, "textbox \"Company\"");
+    page.fill(&company, "Acme").await.unwrap();
+    let png = page.screenshot(false).await.unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert!(png.len() > 1000, "{} bytes", png.len());
+    let full = page.screenshot(true).await.unwrap();
+    assert_eq!(&full[..8], b"\x89PNG\r\n\x1a\n");
+    page.click(&ref_of(&snap.lines, "button \"Create account\""))
+        .await
+        .unwrap();
+    until(&page, "location.pathname", json!("/done")).await;
+    let query = page.evaluate("location.search").await.unwrap();
+    assert_eq!(
+        query,
+        "?email=ann%40example.com&password=s3cret&plan=pro&terms=on&company=Acme"
+    );
+    // A ref that is no ref, and a stale one, are told apart.
+    assert!(
+        page.click("42")
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("refs look like e42")
+    );
+    assert!(
+        page.click(&company)
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("page changed")
+    );
+    // Step two is hidden again on the new page: the snapshot does not offer its field.
+    let snap = page.snapshot().await.unwrap();
+    assert!(
+        !snap.lines.iter().any(|l| l.contains("\"Company\"")),
+        "{snap:?}"
+    );
+    // Enter in a field submits its form.
+    page.navigate(&format!("http://127.0.0.1:{port}/"))
+        .await
+        .unwrap();
+    let snap = page.snapshot().await.unwrap();
+    page.fill(&ref_of(&snap.lines, "textbox \"Email\""), "bob@example.com")
+        .await
+        .unwrap();
+    page.press("Enter").await.unwrap();
+    until(&page, "location.pathname", json!("/done")).await;
+    page.close().await;
+    browser.close().await;
+}

@@ -1,0 +1,349 @@
+//! One tab, and what can be done in it: navigate (waiting for the load), read it as a
+//! [`snapshot`](super::snapshot), act on the elements the snapshot names by ref (click, fill,
+//! select, press a key), evaluate an expression, and take a screenshot. Each act is what a
+//! person does (the element scrolled into view, a real mouse event at its centre, typed
+//! text), so pages see ordinary input events.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+use super::snapshot::{self, Snapshot};
+use super::{Cdp, CdpError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    #[error(transparent)]
+    Cdp(#[from] CdpError),
+    #[error(
+        "`{0}` is not a ref from the last snapshot (refs look like e42); take a snapshot and use one of its refs"
+    )]
+    BadRef(String),
+    #[error(
+        "the element {0} is not on the page any more, or has no size (hidden); take a new snapshot"
+    )]
+    Gone(String),
+    #[error(
+        "the page changed since the snapshot that gave {0} (it navigated or reloaded); take a new snapshot and use its refs"
+    )]
+    Stale(String),
+    #[error("the page did not finish loading within {} s", .0.as_secs())]
+    LoadTimeout(Duration),
+    #[error("{0}")]
+    Script(String),
+}
+
+/// A tab attached over the browser's connection.
+pub struct Page {
+    cdp: Arc<Cdp>,
+    pub target: String,
+    pub session: String,
+    /// How long one call, and one navigation, may take.
+    pub timeout: Duration,
+    /// The document the last snapshot read (its loader id): refs are good for it only.
+    snapshot_of: std::sync::Mutex<Option<String>>,
+}
+
+impl Page {
+    /// Opens a new blank tab and attaches to it.
+    pub async fn open(cdp: Arc<Cdp>, timeout: Duration) -> Result<Self, PageError> {
+        let target = cdp
+            .call(
+                "Target.createTarget",
+                json!({"url": "about:blank"}),
+                None,
+                timeout,
+            )
+            .await?["targetId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let session = cdp
+            .call(
+                "Target.attachToTarget",
+                json!({"targetId": target, "flatten": true}),
+                None,
+                timeout,
+            )
+            .await?["sessionId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let page = Self {
+            cdp,
+            target,
+            session,
+            timeout,
+            snapshot_of: std::sync::Mutex::new(None),
+        };
+        for domain in ["Page.enable", "Runtime.enable"] {
+            page.call(domain, json!({})).await?;
+        }
+        Ok(page)
+    }
+
+    async fn call(&self, method: &str, params: Value) -> Result<Value, CdpError> {
+        self.cdp
+            .call(method, params, Some(&self.session), self.timeout)
+            .await
+    }
+
+    /// Navigates to `url` and waits for its load event (or the timeout).
+    pub async fn navigate(&self, url: &str) -> Result<(), PageError> {
+        let mut events = self.cdp.events();
+        let answer = self.call("Page.navigate", json!({"url": url})).await?;
+        if let Some(e) = answer.get("errorText").and_then(Value::as_str) {
+            return Err(PageError::Script(format!(
+                "`{url}` could not be opened: {e}"
+            )));
+        }
+        self.wait_load(&mut events).await
+    }
+
+    /// Waits for this tab's next load event.
+    async fn wait_load(
+        &self,
+        events: &mut tokio::sync::broadcast::Receiver<super::Event>,
+    ) -> Result<(), PageError> {
+        let waited = tokio::time::timeout(self.timeout, async {
+            loop {
+                match events.recv().await {
+                    Ok(e)
+                        if e.method == "Page.loadEventFired"
+                            && e.session.as_deref() == Some(&self.session) =>
+                    {
+                        return Ok(());
+                    }
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(_) => return Err(PageError::Cdp(CdpError::Closed)),
+                }
+            }
+        })
+        .await;
+        waited.unwrap_or(Err(PageError::LoadTimeout(self.timeout)))
+    }
+
+    /// The loader id of the document now in the tab's main frame.
+    async fn document(&self) -> Result<String, PageError> {
+        let tree = self.call("Page.getFrameTree", json!({})).await?;
+        Ok(tree["frameTree"]["frame"]["loaderId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned())
+    }
+
+    /// The backend node id `r` names, if the page still shows the document the last snapshot
+    /// read (a ref of another document could name a different element).
+    async fn resolve_ref(&self, r: &str) -> Result<u64, PageError> {
+        let id = snapshot::parse_ref(r).ok_or_else(|| PageError::BadRef(r.to_owned()))?;
+        let now = self.document().await?;
+        let read = crate::support::lock(&self.snapshot_of).clone();
+        if read.as_deref() != Some(now.as_str()) {
+            return Err(PageError::Stale(r.to_owned()));
+        }
+        Ok(id)
+    }
+
+    /// The page as text.
+    pub async fn snapshot(&self) -> Result<Snapshot, PageError> {
+        let document = self.document().await?;
+        let tree = self.call("Accessibility.getFullAXTree", json!({})).await?;
+        *crate::support::lock(&self.snapshot_of) = Some(document);
+        let nodes = tree["nodes"].as_array().cloned().unwrap_or_default();
+        Ok(snapshot::render(&nodes))
+    }
+
+    /// The value of a JavaScript expression (promises awaited), as JSON.
+    pub async fn evaluate(&self, expression: &str) -> Result<Value, PageError> {
+        let r = self
+            .call(
+                "Runtime.evaluate",
+                json!({"expression": expression, "returnByValue": true, "awaitPromise": true}),
+            )
+            .await?;
+        if let Some(e) = r.get("exceptionDetails") {
+            let text = e["exception"]["description"]
+                .as_str()
+                .or_else(|| e["text"].as_str())
+                .unwrap_or("the expression threw");
+            return Err(PageError::Script(text.to_owned()));
+        }
+        Ok(r["result"]["value"].clone())
+    }
+
+    /// The element a ref names, scrolled into view: its backend id and its centre.
+    async fn locate(&self, r: &str) -> Result<(u64, f64, f64), PageError> {
+        let id = self.resolve_ref(r).await?;
+        let gone = || PageError::Gone(r.to_owned());
+        self.call("DOM.scrollIntoViewIfNeeded", json!({"backendNodeId": id}))
+            .await
+            .map_err(|_| gone())?;
+        let quads = self
+            .call("DOM.getContentQuads", json!({"backendNodeId": id}))
+            .await
+            .map_err(|_| gone())?;
+        let q: Vec<f64> = quads["quads"][0]
+            .as_array()
+            .ok_or_else(gone)?
+            .iter()
+            .filter_map(Value::as_f64)
+            .collect();
+        if q.len() != 8 {
+            return Err(gone());
+        }
+        let x = (q[0] + q[2] + q[4] + q[6]) / 4.0;
+        let y = (q[1] + q[3] + q[5] + q[7]) / 4.0;
+        Ok((id, x, y))
+    }
+
+    /// Clicks the element `r` at its centre, as a mouse would.
+    pub async fn click(&self, r: &str) -> Result<(), PageError> {
+        let (_, x, y) = self.locate(r).await?;
+        for (kind, buttons) in [("mouseMoved", 0), ("mousePressed", 1), ("mouseReleased", 0)] {
+            self.call(
+                "Input.dispatchMouseEvent",
+                json!({"type": kind, "x": x, "y": y, "button": "left", "buttons": buttons, "clickCount": 1}),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Moves the mouse over the element `r`.
+    pub async fn hover(&self, r: &str) -> Result<(), PageError> {
+        let (_, x, y) = self.locate(r).await?;
+        self.call(
+            "Input.dispatchMouseEvent",
+            json!({"type": "mouseMoved", "x": x, "y": y}),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Runs `function` (JavaScript source, `this` is the element) on the element `r`.
+    async fn on_element(&self, r: &str, function: &str, args: Value) -> Result<Value, PageError> {
+        let id = self.resolve_ref(r).await?;
+        let object = self
+            .call("DOM.resolveNode", json!({"backendNodeId": id}))
+            .await
+            .map_err(|_| PageError::Gone(r.to_owned()))?;
+        let object_id = object["object"]["objectId"].clone();
+        let out = self
+            .call(
+                "Runtime.callFunctionOn",
+                json!({"objectId": object_id, "functionDeclaration": function, "arguments": [{"value": args}], "returnByValue": true}),
+            )
+            .await?;
+        if let Some(e) = out.get("exceptionDetails") {
+            return Err(PageError::Script(
+                e["exception"]["description"]
+                    .as_str()
+                    .unwrap_or("the element refused")
+                    .to_owned(),
+            ));
+        }
+        Ok(out["result"]["value"].clone())
+    }
+
+    /// Replaces the text of the field `r` with `text`, typed as a person would (the page sees
+    /// its input events).
+    pub async fn fill(&self, r: &str, text: &str) -> Result<(), PageError> {
+        self.on_element(
+            r,
+            "function() { this.focus(); if ('value' in this) { this.value = ''; } else { this.textContent = ''; } this.dispatchEvent(new Event('input', {bubbles: true})); }",
+            Value::Null,
+        )
+        .await?;
+        self.call("Input.insertText", json!({"text": text})).await?;
+        self.on_element(
+            r,
+            "function() { this.dispatchEvent(new Event('change', {bubbles: true})); }",
+            Value::Null,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Selects the options of the `<select>` `r` whose value or label is in `values`; returns
+    /// the values selected.
+    pub async fn select(&self, r: &str, values: &[String]) -> Result<Vec<String>, PageError> {
+        let chosen = self
+            .on_element(
+                r,
+                "function(wanted) { if (this.tagName !== 'SELECT') throw new Error('not a <select>: use click for other elements'); const options = Array.from(this.options); const match = (o) => wanted.includes(o.value) || wanted.includes(o.label); if (!options.some(match)) throw new Error('no option has one of these values or labels: ' + wanted.join(', ')); if (this.multiple) { for (const o of options) o.selected = match(o); } else { this.selectedIndex = options.findIndex(match); } this.dispatchEvent(new Event('input', {bubbles: true})); this.dispatchEvent(new Event('change', {bubbles: true})); return Array.from(this.selectedOptions).map((o) => o.value); }",
+                json!(values),
+            )
+            .await?;
+        Ok(chosen
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect())
+    }
+
+    /// Presses `key` (a name such as `Enter`, `Tab`, `Escape`, `ArrowDown`, or one character)
+    /// in whatever has the focus.
+    pub async fn press(&self, key: &str) -> Result<(), PageError> {
+        let (code, text) = match key {
+            "Enter" => (13, "\r"),
+            "Tab" => (9, ""),
+            "Escape" => (27, ""),
+            "Backspace" => (8, ""),
+            "ArrowDown" => (40, ""),
+            "ArrowUp" => (38, ""),
+            "ArrowLeft" => (37, ""),
+            "ArrowRight" => (39, ""),
+            k if k.chars().count() == 1 => (0, k),
+            other => {
+                return Err(PageError::Script(format!(
+                    "`{other}` is not a key name this knows: Enter, Tab, Escape, Backspace, ArrowDown/Up/Left/Right, or one character"
+                )));
+            }
+        };
+        let down = if text.is_empty() {
+            "rawKeyDown"
+        } else {
+            "keyDown"
+        };
+        let mut params = json!({"type": down, "key": key, "windowsVirtualKeyCode": code});
+        if !text.is_empty() {
+            params["text"] = Value::String(text.to_owned());
+        }
+        self.call("Input.dispatchKeyEvent", params).await?;
+        self.call(
+            "Input.dispatchKeyEvent",
+            json!({"type": "keyUp", "key": key, "windowsVirtualKeyCode": code}),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// A PNG of the viewport, or of the whole page.
+    pub async fn screenshot(&self, full_page: bool) -> Result<Vec<u8>, PageError> {
+        let shot = self
+            .call(
+                "Page.captureScreenshot",
+                json!({"format": "png", "captureBeyondViewport": full_page}),
+            )
+            .await?;
+        base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().unwrap_or_default())
+            .map_err(|e| PageError::Script(format!("the screenshot did not decode: {e}")))
+    }
+
+    /// Closes the tab.
+    pub async fn close(self) {
+        let _ = self
+            .cdp
+            .call(
+                "Target.closeTarget",
+                json!({"targetId": self.target}),
+                None,
+                self.timeout,
+            )
+            .await;
+    }
+}
