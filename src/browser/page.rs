@@ -44,6 +44,120 @@ pub struct Page {
     pub timeout: Duration,
     /// The document the last snapshot read (its loader id): refs are good for it only.
     snapshot_of: std::sync::Mutex<Option<String>>,
+    /// What the tab said and did since it was last asked (see [`Log`]).
+    log: Arc<std::sync::Mutex<Log>>,
+    listener: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Page {
+    fn drop(&mut self) {
+        self.listener.abort();
+    }
+}
+
+/// Entries kept per kind; older ones are dropped and counted.
+const MAX_LOG: usize = 500;
+
+/// What a tab said and did: console messages and uncaught errors, its requests and how they
+/// ended, and a dialog waiting for an answer.
+#[derive(Debug, Default, Clone)]
+pub struct Log {
+    pub console: Vec<String>,
+    pub requests: Vec<Request>,
+    /// Entries dropped past [`MAX_LOG`].
+    pub dropped: usize,
+    /// A dialog (alert, confirm, prompt, beforeunload) the page is blocked on.
+    pub dialog: Option<Dialog>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub id: String,
+    pub method: String,
+    pub url: String,
+    /// The HTTP status, once answered.
+    pub status: Option<u64>,
+    /// Why it failed (blocked by the network rules, aborted…).
+    pub failed: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dialog {
+    pub kind: String,
+    pub message: String,
+}
+
+impl Log {
+    fn push<T>(list: &mut Vec<T>, dropped: &mut usize, item: T) {
+        if list.len() >= MAX_LOG {
+            list.remove(0);
+            *dropped += 1;
+        }
+        list.push(item);
+    }
+
+    fn take(&mut self, event: &super::Event) {
+        let p = &event.params;
+        let s = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+        match event.method.as_str() {
+            "Runtime.consoleAPICalled" => {
+                let text: Vec<String> = p["args"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|a| match a.get("value") {
+                        Some(Value::String(t)) => t.clone(),
+                        Some(v) => v.to_string(),
+                        None => s(&a["description"]),
+                    })
+                    .collect();
+                let line = format!("[{}] {}", s(&p["type"]), text.join(" "));
+                Self::push(&mut self.console, &mut self.dropped, line);
+            }
+            "Runtime.exceptionThrown" => {
+                let d = &p["exceptionDetails"];
+                let text = d["exception"]["description"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| s(&d["text"]));
+                Self::push(
+                    &mut self.console,
+                    &mut self.dropped,
+                    format!("[uncaught] {text}"),
+                );
+            }
+            "Network.requestWillBeSent" => {
+                let r = Request {
+                    id: s(&p["requestId"]),
+                    method: s(&p["request"]["method"]),
+                    url: s(&p["request"]["url"]),
+                    status: None,
+                    failed: None,
+                };
+                Self::push(&mut self.requests, &mut self.dropped, r);
+            }
+            "Network.responseReceived" => {
+                let id = s(&p["requestId"]);
+                if let Some(r) = self.requests.iter_mut().rev().find(|r| r.id == id) {
+                    r.status = p["response"]["status"].as_u64();
+                }
+            }
+            "Network.loadingFailed" => {
+                let id = s(&p["requestId"]);
+                if let Some(r) = self.requests.iter_mut().rev().find(|r| r.id == id) {
+                    r.failed = Some(s(&p["errorText"]));
+                }
+            }
+            "Page.javascriptDialogOpening" => {
+                self.dialog = Some(Dialog {
+                    kind: s(&p["type"]),
+                    message: s(&p["message"]),
+                });
+            }
+            "Page.javascriptDialogClosed" => self.dialog = None,
+            _ => {}
+        }
+    }
 }
 
 impl Page {
@@ -71,14 +185,31 @@ impl Page {
             .as_str()
             .unwrap_or_default()
             .to_owned();
+        let log: Arc<std::sync::Mutex<Log>> = Arc::default();
+        let listener = {
+            let (mut events, log, me) = (cdp.events(), log.clone(), session.clone());
+            tokio::spawn(async move {
+                loop {
+                    match events.recv().await {
+                        Ok(e) if e.session.as_deref() == Some(&me) => {
+                            crate::support::lock(&log).take(&e);
+                        }
+                        Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                        Err(_) => return,
+                    }
+                }
+            })
+        };
         let page = Self {
             cdp,
             target,
             session,
             timeout,
             snapshot_of: std::sync::Mutex::new(None),
+            log,
+            listener,
         };
-        for domain in ["Page.enable", "Runtime.enable"] {
+        for domain in ["Page.enable", "Runtime.enable", "Network.enable"] {
             page.call(domain, json!({})).await?;
         }
         Ok(page)
@@ -88,6 +219,40 @@ impl Page {
         self.cdp
             .call(method, params, Some(&self.session), self.timeout)
             .await
+    }
+
+    /// A call that acts on the page as input does: if it makes the page open a dialog, the
+    /// page blocks (and the browser holds the answer) until the dialog is answered, so the
+    /// act is done as soon as the dialog opens; [`Page::dialog`] then shows it.
+    async fn act(&self, method: &str, params: Value) -> Result<(), CdpError> {
+        let mut events = self.cdp.events();
+        let opened = async {
+            loop {
+                match events.recv().await {
+                    Ok(e)
+                        if e.method == "Page.javascriptDialogOpening"
+                            && e.session.as_deref() == Some(&self.session) =>
+                    {
+                        return;
+                    }
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(_) => std::future::pending::<()>().await,
+                }
+            }
+        };
+        tokio::select! {
+            r = self.call(method, params) => r.map(drop),
+            () = opened => {
+                // The listener records the dialog from the same event; wait until it has.
+                for _ in 0..100 {
+                    if self.dialog().is_some() {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Ok(())
+            }
+        }
     }
 
     /// Navigates to `url` and waits for its load event (or the timeout).
@@ -202,11 +367,14 @@ impl Page {
     pub async fn click(&self, r: &str) -> Result<(), PageError> {
         let (_, x, y) = self.locate(r).await?;
         for (kind, buttons) in [("mouseMoved", 0), ("mousePressed", 1), ("mouseReleased", 0)] {
-            self.call(
+            self.act(
                 "Input.dispatchMouseEvent",
                 json!({"type": kind, "x": x, "y": y, "button": "left", "buttons": buttons, "clickCount": 1}),
             )
             .await?;
+            if self.dialog().is_some() {
+                break;
+            }
         }
         Ok(())
     }
@@ -256,7 +424,7 @@ impl Page {
             Value::Null,
         )
         .await?;
-        self.call("Input.insertText", json!({"text": text})).await?;
+        self.act("Input.insertText", json!({"text": text})).await?;
         self.on_element(
             r,
             "function() { this.dispatchEvent(new Event('change', {bubbles: true})); }",
@@ -312,12 +480,14 @@ impl Page {
         if !text.is_empty() {
             params["text"] = Value::String(text.to_owned());
         }
-        self.call("Input.dispatchKeyEvent", params).await?;
-        self.call(
-            "Input.dispatchKeyEvent",
-            json!({"type": "keyUp", "key": key, "windowsVirtualKeyCode": code}),
-        )
-        .await?;
+        self.act("Input.dispatchKeyEvent", params).await?;
+        if self.dialog().is_none() {
+            self.act(
+                "Input.dispatchKeyEvent",
+                json!({"type": "keyUp", "key": key, "windowsVirtualKeyCode": code}),
+            )
+            .await?;
+        }
         Ok(())
     }
 
@@ -332,6 +502,65 @@ impl Page {
         base64::engine::general_purpose::STANDARD
             .decode(shot["data"].as_str().unwrap_or_default())
             .map_err(|e| PageError::Script(format!("the screenshot did not decode: {e}")))
+    }
+
+    /// What the tab logged since the last call (console, requests); a waiting dialog stays
+    /// until it is answered.
+    pub fn take_log(&self) -> Log {
+        let mut log = crate::support::lock(&self.log);
+        Log {
+            console: std::mem::take(&mut log.console),
+            requests: std::mem::take(&mut log.requests),
+            dropped: std::mem::take(&mut log.dropped),
+            dialog: log.dialog.clone(),
+        }
+    }
+
+    /// The dialog the page waits on, if any.
+    pub fn dialog(&self) -> Option<Dialog> {
+        crate::support::lock(&self.log).dialog.clone()
+    }
+
+    /// Answers the waiting dialog: accept (with `text` for a prompt) or dismiss.
+    pub async fn answer_dialog(&self, accept: bool, text: Option<&str>) -> Result<(), PageError> {
+        if self.dialog().is_none() {
+            return Err(PageError::Script("no dialog is open on this page".into()));
+        }
+        let mut params = json!({"accept": accept});
+        if let Some(t) = text {
+            params["promptText"] = Value::String(t.to_owned());
+        }
+        self.call("Page.handleJavaScriptDialog", params).await?;
+        crate::support::lock(&self.log).dialog = None;
+        Ok(())
+    }
+
+    /// The page as a PDF (headless browsers only).
+    pub async fn pdf(&self) -> Result<Vec<u8>, PageError> {
+        let out = self
+            .call("Page.printToPDF", json!({"printBackground": true}))
+            .await?;
+        base64::engine::general_purpose::STANDARD
+            .decode(out["data"].as_str().unwrap_or_default())
+            .map_err(|e| PageError::Script(format!("the PDF did not decode: {e}")))
+    }
+
+    /// Sets the files of the file input `r` (paths the caller has checked).
+    pub async fn upload(&self, r: &str, files: &[std::path::PathBuf]) -> Result<(), PageError> {
+        let id = self.resolve_ref(r).await?;
+        let files: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        self.call(
+            "DOM.setFileInputFiles",
+            json!({"files": files, "backendNodeId": id}),
+        )
+        .await
+        .map_err(|e| match e {
+            CdpError::Refused { message, .. } => {
+                PageError::Script(format!("{r} does not take files: {message}"))
+            }
+            other => PageError::Cdp(other),
+        })?;
+        Ok(())
     }
 
     /// Closes the tab.

@@ -457,3 +457,97 @@ async fn forms_are_filled_clicked_and_submitted_and_screenshots_are_pngs() {
     page.close().await;
     browser.close().await;
 }
+
+#[tokio::test]
+async fn dialogs_logs_pdfs_and_uploads() {
+    use switchboard::browser::page::Page;
+    let Some(exe) = chromium() else { return };
+    let (canary, _) = serve("canary".into(), None).await;
+    let page_html = format!(
+        r#"<html><head><title>Tools</title></head><body>
+<input type="file" id="f" onchange="document.title = 'got ' + this.files[0].name">
+<button onclick="document.body.dataset.answer = String(confirm('Delete it?'))">Delete</button>
+<script>console.log('ready', 42); fetch('http://127.0.0.1:{canary}/x').catch(() => console.warn('blocked'));</script>
+</body></html>"#
+    );
+    let (port, _) = serve(page_html, None).await;
+    let profile = tempfile::tempdir().unwrap();
+    let browser = Browser::start(
+        &launch(exe, profile.path(), port),
+        std::path::Path::new(bin()),
+    )
+    .await
+    .unwrap();
+    let page = Page::open(browser.cdp.clone(), Duration::from_secs(30))
+        .await
+        .unwrap();
+    page.navigate(&format!("http://127.0.0.1:{port}/"))
+        .await
+        .unwrap();
+    until(&page, "1", json!(1)).await;
+    // Console messages and requests since the last look, the refused one marked failed.
+    let mut log = page.take_log();
+    for _ in 0..100 {
+        if log.console.iter().any(|l| l == "[warning] blocked") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let more = page.take_log();
+        log.console.extend(more.console);
+        log.requests.extend(more.requests);
+    }
+    assert!(
+        log.console.contains(&"[log] ready 42".to_owned()),
+        "{log:?}"
+    );
+    assert!(
+        log.console.contains(&"[warning] blocked".to_owned()),
+        "{log:?}"
+    );
+    let refused = log
+        .requests
+        .iter()
+        .find(|r| r.url.contains(&format!(":{canary}/x")))
+        .unwrap_or_else(|| panic!("{log:?}"));
+    assert!(refused.failed.is_some(), "{refused:?}");
+    assert!(
+        log.requests
+            .iter()
+            .any(|r| r.url == format!("http://127.0.0.1:{port}/") && r.status == Some(200)),
+        "{log:?}"
+    );
+    assert!(page.take_log().console.is_empty(), "taken once");
+    // A confirm() blocks the page until it is answered.
+    let snap = page.snapshot().await.unwrap();
+    page.click(&ref_of(&snap.lines, "button \"Delete\""))
+        .await
+        .unwrap();
+    for _ in 0..200 {
+        if page.dialog().is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let dialog = page.dialog().expect("the dialog opened");
+    assert_eq!(
+        (dialog.kind.as_str(), dialog.message.as_str()),
+        ("confirm", "Delete it?")
+    );
+    page.answer_dialog(true, None).await.unwrap();
+    until(&page, "document.body.dataset.answer", json!("true")).await;
+    assert!(
+        page.answer_dialog(true, None).await.is_err(),
+        "no dialog left"
+    );
+    // An upload from a file the caller chose, seen by the page.
+    let file = profile.path().join("report.csv");
+    std::fs::write(&file, "a,b\n").unwrap();
+    page.upload(&ref_of(&snap.lines, "button \"Choose File\""), &[file])
+        .await
+        .unwrap();
+    until(&page, "document.title", json!("got report.csv")).await;
+    let pdf = page.pdf().await.unwrap();
+    assert!(pdf.starts_with(b"%PDF-"), "{:?}", &pdf[..8.min(pdf.len())]);
+    page.close().await;
+    browser.close().await;
+}
