@@ -125,6 +125,14 @@ impl Browser {
                 ),
                 other => BrowserError::Cdp(other),
             })?;
+        // Nothing is saved to disk unless a tool asks for it (into the roots).
+        cdp.call(
+            "Browser.setDownloadBehavior",
+            json!({"behavior": "deny"}),
+            None,
+            launch.start_timeout,
+        )
+        .await?;
         Ok(Self {
             cdp,
             socks,
@@ -192,6 +200,9 @@ fn argv(launch: &Launch, socks_port: u16) -> Vec<OsString> {
         "--disable-quic",
         "--dns-prefetch-disable",
         "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+        // A page restored from the back-forward cache fires no load event: going back and
+        // forward then loads like any navigation, which the tools wait for.
+        "--disable-features=BackForwardCache",
     ] {
         argv.push(flag.into());
     }

@@ -68,6 +68,8 @@ pub struct Log {
     pub dropped: usize,
     /// A dialog (alert, confirm, prompt, beforeunload) the page is blocked on.
     pub dialog: Option<Dialog>,
+    /// The requests still in flight (kept when the log is taken).
+    pub in_flight: std::collections::HashSet<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -79,6 +81,8 @@ pub struct Request {
     pub status: Option<u64>,
     /// Why it failed (blocked by the network rules, aborted…).
     pub failed: Option<String>,
+    /// Its body was received in full.
+    pub finished: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -133,7 +137,9 @@ impl Log {
                     url: s(&p["request"]["url"]),
                     status: None,
                     failed: None,
+                    finished: false,
                 };
+                self.in_flight.insert(r.id.clone());
                 Self::push(&mut self.requests, &mut self.dropped, r);
             }
             "Network.responseReceived" => {
@@ -142,8 +148,16 @@ impl Log {
                     r.status = p["response"]["status"].as_u64();
                 }
             }
+            "Network.loadingFinished" => {
+                let id = s(&p["requestId"]);
+                self.in_flight.remove(&id);
+                if let Some(r) = self.requests.iter_mut().rev().find(|r| r.id == id) {
+                    r.finished = true;
+                }
+            }
             "Network.loadingFailed" => {
                 let id = s(&p["requestId"]);
+                self.in_flight.remove(&id);
                 if let Some(r) = self.requests.iter_mut().rev().find(|r| r.id == id) {
                     r.failed = Some(s(&p["errorText"]));
                 }
@@ -265,6 +279,83 @@ impl Page {
             )));
         }
         self.wait_load(&mut events).await
+    }
+
+    /// Goes back (`-1`) or forward (`1`) in the tab's history and waits for the load.
+    pub async fn go(&self, delta: i64) -> Result<(), PageError> {
+        let history = self.call("Page.getNavigationHistory", json!({})).await?;
+        let at = history["currentIndex"].as_i64().unwrap_or(0) + delta;
+        let entries = history["entries"].as_array().cloned().unwrap_or_default();
+        let Some(entry) = usize::try_from(at).ok().and_then(|i| entries.get(i)) else {
+            return Err(PageError::Script(format!(
+                "there is no page to go {} to in this tab's history",
+                if delta < 0 { "back" } else { "forward" }
+            )));
+        };
+        let mut events = self.cdp.events();
+        self.call(
+            "Page.navigateToHistoryEntry",
+            json!({"entryId": entry["id"]}),
+        )
+        .await?;
+        self.wait_load(&mut events).await
+    }
+
+    /// Reloads the page and waits for the load.
+    pub async fn reload(&self) -> Result<(), PageError> {
+        let mut events = self.cdp.events();
+        self.call("Page.reload", json!({})).await?;
+        self.wait_load(&mut events).await
+    }
+
+    /// Waits until the page's text contains `text` (or, with `gone`, no longer does), up to
+    /// `within`.
+    pub async fn wait_for_text(
+        &self,
+        text: &str,
+        gone: bool,
+        within: Duration,
+    ) -> Result<(), PageError> {
+        let probe = format!(
+            "(document.body ? document.body.innerText : '').includes({})",
+            serde_json::to_string(text).unwrap_or_default()
+        );
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if self.evaluate(&probe).await? == Value::Bool(!gone) {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(PageError::Script(format!(
+                    "the page {} `{text}` after {} s",
+                    if gone { "still shows" } else { "does not show" },
+                    within.as_secs()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until no request of the tab has been in flight for `quiet`, up to `within`.
+    pub async fn wait_for_idle(&self, quiet: Duration, within: Duration) -> Result<(), PageError> {
+        let deadline = tokio::time::Instant::now() + within;
+        let mut since = tokio::time::Instant::now();
+        loop {
+            let busy = !crate::support::lock(&self.log).in_flight.is_empty();
+            let now = tokio::time::Instant::now();
+            if busy {
+                since = now;
+            } else if now - since >= quiet {
+                return Ok(());
+            }
+            if now >= deadline {
+                return Err(PageError::Script(format!(
+                    "the page kept loading for {} s",
+                    within.as_secs()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Waits for this tab's next load event.
@@ -513,6 +604,7 @@ impl Page {
             requests: std::mem::take(&mut log.requests),
             dropped: std::mem::take(&mut log.dropped),
             dialog: log.dialog.clone(),
+            in_flight: log.in_flight.clone(),
         }
     }
 

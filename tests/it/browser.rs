@@ -551,3 +551,89 @@ async fn dialogs_logs_pdfs_and_uploads() {
     page.close().await;
     browser.close().await;
 }
+
+#[tokio::test]
+async fn history_waits_and_no_download_lands() {
+    use switchboard::browser::page::Page;
+    let Some(exe) = chromium() else { return };
+    let (port, _) = serve(
+        r#"<html><head><title>Wait</title></head><body>
+<a href="/other" id="next">Other</a>
+<a href="/file.bin" download="file.bin">Get it</a>
+<script>setTimeout(() => { document.body.append('Loaded late'); }, 300);</script>
+</body></html>"#
+            .into(),
+        None,
+    )
+    .await;
+    let profile = tempfile::tempdir().unwrap();
+    let browser = Browser::start(
+        &launch(exe, profile.path(), port),
+        std::path::Path::new(bin()),
+    )
+    .await
+    .unwrap();
+    let page = Page::open(browser.cdp.clone(), Duration::from_secs(30))
+        .await
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}/");
+    page.navigate(&base).await.unwrap();
+    page.wait_for_text("Loaded late", false, Duration::from_secs(10))
+        .await
+        .unwrap();
+    let e = page
+        .wait_for_text("never there", false, Duration::from_millis(300))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("does not show `never there`"), "{e}");
+    page.wait_for_idle(Duration::from_millis(200), Duration::from_secs(10))
+        .await
+        .unwrap();
+    page.navigate(&format!("{base}other")).await.unwrap();
+    page.go(-1).await.unwrap();
+    assert_eq!(page.evaluate("location.pathname").await.unwrap(), "/");
+    page.go(1).await.unwrap();
+    assert_eq!(page.evaluate("location.pathname").await.unwrap(), "/other");
+    assert!(
+        page.go(1)
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("forward")
+    );
+    page.reload().await.unwrap();
+    // A download link saves nothing anywhere.
+    page.go(-1).await.unwrap();
+    let snap = page.snapshot().await.unwrap();
+    page.click(&ref_of(&snap.lines, "link \"Get it\""))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let saved: Vec<_> = walkdir(profile.path())
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("file.bin"))
+        })
+        .collect();
+    assert!(saved.is_empty(), "{saved:?}");
+    page.close().await;
+    browser.close().await;
+}
+
+/// Every file below `dir`.
+fn walkdir(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
