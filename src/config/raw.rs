@@ -353,6 +353,8 @@ pub struct RawWorkflow {
     pub max_console_bytes: u64,
     /// The longest script accepted.
     pub max_script_bytes: u64,
+    /// Workflows running at once in a session (each engine may hold max_memory_bytes).
+    pub max_runs: usize,
 }
 
 impl Default for RawWorkflow {
@@ -369,6 +371,7 @@ impl Default for RawWorkflow {
             max_output_bytes: l.max_output_bytes as u64,
             max_console_bytes: l.max_console_bytes as u64,
             max_script_bytes: 100 * 1024,
+            max_runs: 4,
         }
     }
 }

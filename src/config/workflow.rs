@@ -12,6 +12,8 @@ use super::{ConfigError, nonzero};
 pub struct WorkflowSettings {
     pub limits: crate::workflow::Limits,
     pub max_script_bytes: usize,
+    /// `workflow.max_runs`: runs at once in a session.
+    pub max_runs: usize,
 }
 
 pub(super) fn workflow_settings(
@@ -30,6 +32,7 @@ pub(super) fn workflow_settings(
             ("workflow.max_output_bytes", raw.max_output_bytes),
             ("workflow.max_console_bytes", raw.max_console_bytes),
             ("workflow.max_script_bytes", raw.max_script_bytes),
+            ("workflow.max_runs", raw.max_runs as u64),
         ],
     )?;
     // The engine needs some room to start; its thread's stack is sized from the stack limit.
@@ -60,6 +63,7 @@ pub(super) fn workflow_settings(
             max_console_bytes: size(raw.max_console_bytes),
         },
         max_script_bytes: size(raw.max_script_bytes),
+        max_runs: raw.max_runs,
     })
 }
 

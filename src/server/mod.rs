@@ -110,6 +110,8 @@ pub struct Inner {
     pub(crate) search_vectors: crate::discovery::meaning::VectorCache,
     /// Workflows waiting for the user's answer between two rounds (2026-07-28 sessions).
     pub(crate) workflows: crate::support::waiting::Waiting<Box<dyn std::any::Any + Send>>,
+    /// One permit per workflow running (`workflow.max_runs`), held for the run's whole life.
+    pub(crate) workflow_runs: Arc<tokio::sync::Semaphore>,
     /// Questions put to the user on 2026-07-28, by handle: the digest of what each asks about.
     pub(crate) questions: crate::support::waiting::Waiting<String>,
 }
@@ -126,6 +128,7 @@ pub(crate) use crate::support::LazyStore;
 impl Switchboard {
     pub fn new(settings: Arc<Settings>) -> Self {
         crate::support::regex::set_limit(settings.limits.max_regex_bytes);
+        let workflow_runs = Arc::new(tokio::sync::Semaphore::new(settings.workflow.max_runs));
         let created = std::time::SystemTime::now();
         let folders: Arc<Mutex<Option<Arc<Folders>>>> = Arc::default();
         let folders_loaded = Arc::new(tokio::sync::Notify::new());
@@ -202,6 +205,7 @@ impl Switchboard {
             search_index: Mutex::new(None),
             search_vectors: Default::default(),
             workflows: crate::support::waiting::Waiting::new(64),
+            workflow_runs,
             questions: crate::support::waiting::Waiting::new(64),
         }))
     }

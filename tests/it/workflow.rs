@@ -268,6 +268,39 @@ async fn cancelling_a_workflow_kills_the_command_it_runs() {
     );
 }
 
+#[tokio::test]
+async fn runs_beyond_max_runs_are_refused_until_one_ends() {
+    let p = Project::new();
+    let mut settings = p.settings();
+    settings.workflow.max_runs = 1;
+    let s = session(settings).await;
+    let tag = format!("78{}", rand_digits());
+    let first = s
+        .start_call(
+            "run_workflow",
+            script(&format!(
+                "await tools.run_command({{program: 'sh', args: ['-c', 'sleep {tag}'], timeout_secs: 120}});"
+            )),
+        )
+        .await;
+    assert!(
+        eventually(|| async { procs_matching(&format!("sleep {tag}")).len() == 1 }).await,
+        "the first run is running"
+    );
+    let r = s.call("run_workflow", script("return 1;")).await;
+    assert_eq!(r.is_error, Some(true));
+    assert!(text(&r).contains("workflow.max_runs"), "{}", text(&r));
+    assert_eq!(r.meta.unwrap()["switchboard/reason"], "workflow_limit");
+    cancel_and_see_gone(first, &format!("sleep {tag}"), Duration::from_secs(2)).await;
+    assert!(
+        eventually(|| async {
+            s.call("run_workflow", script("return 1;")).await.is_error != Some(true)
+        })
+        .await,
+        "a run is admitted once the first ended"
+    );
+}
+
 /// Each limit ends its run with a message naming its key, and the real binary goes on
 /// answering `ping` after every one.
 #[test]

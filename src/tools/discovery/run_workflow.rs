@@ -198,8 +198,14 @@ fn outcome(r: CallToolResult) -> Outcome {
 }
 
 impl Switchboard {
-    /// Starts a run of `script` on the engine, its calls through the dispatcher.
-    fn start_workflow(&self, script: String, ctx: &RequestContext<RoleServer>) -> Running {
+    /// Starts a run of `script` on the engine, its calls through the dispatcher; the run holds
+    /// `permit` (its place under `workflow.max_runs`) until it ends.
+    fn start_workflow(
+        &self,
+        script: String,
+        ctx: &RequestContext<RoleServer>,
+        permit: tokio::sync::OwnedSemaphorePermit,
+    ) -> Running {
         let cancel = CancellationToken::new();
         let (tx, events) = mpsc::channel(4);
         let progress = Arc::new(Mutex::new(None));
@@ -217,6 +223,7 @@ impl Switchboard {
         let run = cancel.clone();
         tokio::spawn(async move {
             let report = crate::workflow::run(script, limits, calls, run).await;
+            drop(permit);
             let _ = tx.send(Event::Done(report)).await;
         });
         Running {
@@ -331,7 +338,16 @@ impl Switchboard {
                         "`script` is empty: write JavaScript that awaits tools.NAME({...}) calls and returns the result",
                     ));
                 }
-                self.start_workflow(args.script, &ctx)
+                let Ok(permit) = self.workflow_runs.clone().try_acquire_owned() else {
+                    return Err(ToolError::refused(
+                        reason::WORKFLOW_LIMIT,
+                        format!(
+                            "{} workflows are running already (workflow.max_runs); wait for one to finish, or do this with direct calls",
+                            w.max_runs
+                        ),
+                    ));
+                };
+                self.start_workflow(args.script, &ctx, permit)
             }
         };
         *crate::support::lock(&running.progress) = CallProgress::of(&ctx);
