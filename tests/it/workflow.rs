@@ -191,6 +191,10 @@ async fn search_tools_gives_typescript_declarations_per_tool_and_per_toolset() {
         names.contains(&"current_time") && names.contains(&"which"),
         "{names:?}"
     );
+    assert!(
+        out["tools"][0].get("instead").is_none(),
+        "a listing has no near tie: {out}"
+    );
     assert!(names.iter().all(|n| switchboard::tools::category_of(n)
         == Some(switchboard::policy::tools::Category::System)));
     let time = out["tools"]

@@ -267,6 +267,8 @@ fn answer(
         .collect();
     if let ([best, second, ..], [first, ..]) = (hits, tools.as_mut_slice())
         && best.score < f64::MAX
+        // A listing (`query: "*"`) has no ranking, so no near tie.
+        && best.score > 0.0
         && second.score >= NEAR_TIE * best.score
     {
         let other = &entries[second.entry];
