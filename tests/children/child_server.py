@@ -252,8 +252,9 @@ def main():
                         sys.stdout.flush()
                 threading.Thread(target=huge, daemon=True).start()
         elif method == "tools/call" and MODE == "deaf":
-            call(req)
+            # Marked before the answer, so a test that has the answer finds the mark.
             mark("deaf", os.getpid())
+            call(req)
             os.close(0)
             raise OSError("stdin closed on purpose")
         elif method == "tools/call":
