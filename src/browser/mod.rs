@@ -254,3 +254,97 @@ mod tests {
         assert_eq!(sh, Path::new("/bin/sh"));
     }
 }
+
+/// Where a navigation the model asks for may go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// An http or https URL: the proxy applies the network rules to every connection.
+    Web(url::Url),
+    /// A local file: only inside the roots (the caller checks the path with the path policy).
+    File(PathBuf),
+    /// `about:blank`.
+    Blank,
+}
+
+/// Why a navigation is refused before it starts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NavigationRefused {
+    #[error("`{0}` is not a URL: give an absolute http or https URL (or file:// inside the roots)")]
+    NotAUrl(String),
+    #[error(
+        "`{scheme}:` pages are the browser's own (settings, debugger, extensions) and are never opened; give an http or https URL"
+    )]
+    BrowserScheme { scheme: String },
+    #[error(
+        "`{scheme}:` URLs are not opened; give an http or https URL (or file:// inside the roots)"
+    )]
+    Scheme { scheme: String },
+}
+
+/// Classifies a URL the model asks to open. The browser's own schemes are refused outright;
+/// `javascript:` and `data:` too (a script runs only through the evaluate tool, when the
+/// configuration allows it).
+pub fn destination(url: &str) -> Result<Destination, NavigationRefused> {
+    let trimmed = url.trim();
+    if trimmed == "about:blank" {
+        return Ok(Destination::Blank);
+    }
+    let parsed =
+        url::Url::parse(trimmed).map_err(|_| NavigationRefused::NotAUrl(trimmed.to_owned()))?;
+    match parsed.scheme() {
+        "http" | "https" => Ok(Destination::Web(parsed)),
+        "file" => parsed
+            .to_file_path()
+            .map(Destination::File)
+            .map_err(|()| NavigationRefused::NotAUrl(trimmed.to_owned())),
+        s @ ("chrome" | "chrome-untrusted" | "devtools" | "chrome-extension" | "edge" | "brave"
+        | "view-source" | "chrome-search" | "chrome-devtools") => {
+            Err(NavigationRefused::BrowserScheme {
+                scheme: s.to_owned(),
+            })
+        }
+        s => Err(NavigationRefused::Scheme {
+            scheme: s.to_owned(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod destination_tests {
+    use super::*;
+
+    #[test]
+    fn only_web_pages_files_and_blank_are_opened() {
+        assert!(matches!(
+            destination("https://example.com/a?b"),
+            Ok(Destination::Web(u)) if u.host_str() == Some("example.com")
+        ));
+        assert_eq!(
+            destination("file:///home/me/page.html"),
+            Ok(Destination::File(PathBuf::from("/home/me/page.html")))
+        );
+        assert_eq!(destination(" about:blank "), Ok(Destination::Blank));
+        for url in [
+            "chrome://settings",
+            "devtools://devtools/bundled/inspector.html",
+            "chrome-extension://abc/page.html",
+            "view-source:https://example.com",
+        ] {
+            let e = destination(url).unwrap_err();
+            assert!(
+                matches!(e, NavigationRefused::BrowserScheme { .. }),
+                "{url}: {e}"
+            );
+        }
+        for url in ["javascript:alert(1)", "data:text/html,hi", "ftp://x/y"] {
+            assert!(
+                matches!(destination(url), Err(NavigationRefused::Scheme { .. })),
+                "{url}"
+            );
+        }
+        assert!(matches!(
+            destination("example.com"),
+            Err(NavigationRefused::NotAUrl(_))
+        ));
+    }
+}

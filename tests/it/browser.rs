@@ -637,3 +637,58 @@ fn walkdir(dir: &std::path::Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// A web page cannot take its tab to a local file or to the browser's own pages, nor frame
+/// them: the browser refuses, and the tab stays on the web page.
+#[tokio::test]
+async fn a_page_cannot_reach_files_or_the_browsers_own_pages() {
+    use switchboard::browser::page::Page;
+    let Some(exe) = chromium() else { return };
+    let (port, _) = serve(
+        r#"<html><head><title>Escape</title></head><body>
+<iframe id="f" src="file:///etc/hostname"></iframe>
+<iframe id="c" src="chrome://version"></iframe>
+</body></html>"#
+            .into(),
+        None,
+    )
+    .await;
+    let profile = tempfile::tempdir().unwrap();
+    let browser = Browser::start(
+        &launch(exe, profile.path(), port),
+        std::path::Path::new(bin()),
+    )
+    .await
+    .unwrap();
+    let page = Page::open(browser.cdp.clone(), Duration::from_secs(30))
+        .await
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}/");
+    page.navigate(&base).await.unwrap();
+    for target in [
+        "file:///etc/hostname",
+        "chrome://settings",
+        "devtools://devtools/",
+    ] {
+        page.evaluate(&format!("location.href = {target:?}; 1"))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            page.evaluate("location.href").await.unwrap(),
+            base,
+            "the tab left for {target}"
+        );
+    }
+    // The frames stay empty: nothing of the file or the browser page is readable.
+    let snap = page.snapshot().await.unwrap();
+    let text = snap.lines.join("\n");
+    let hostname = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+    assert!(
+        hostname.trim().is_empty() || !text.contains(hostname.trim()),
+        "{text}"
+    );
+    assert!(!text.contains("Command Line"), "{text}");
+    page.close().await;
+    browser.close().await;
+}
