@@ -334,6 +334,33 @@ window.tried = Promise.allSettled([
     browser.close().await;
 }
 
+/// A browser whose rules allow only the page's own server, and one tab on the page: the
+/// profile folder (kept alive by the caller), the browser, the tab and the page's URL.
+async fn opened(
+    exe: PathBuf,
+    page_html: &str,
+) -> (
+    tempfile::TempDir,
+    Browser,
+    switchboard::browser::page::Page,
+    String,
+) {
+    let (port, _) = serve(page_html.to_owned(), None).await;
+    let profile = tempfile::tempdir().unwrap();
+    let browser = Browser::start(
+        &launch(exe, profile.path(), port),
+        std::path::Path::new(bin()),
+    )
+    .await
+    .unwrap();
+    let page = switchboard::browser::page::Page::open(browser.cdp.clone(), Duration::from_secs(30))
+        .await
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}/");
+    page.navigate(&base).await.unwrap();
+    (profile, browser, page, base)
+}
+
 /// The ref of the first snapshot line that contains `needle`.
 fn ref_of(lines: &[String], needle: &str) -> String {
     let line = lines
@@ -554,30 +581,16 @@ async fn dialogs_logs_pdfs_and_uploads() {
 
 #[tokio::test]
 async fn history_waits_and_no_download_lands() {
-    use switchboard::browser::page::Page;
     let Some(exe) = chromium() else { return };
-    let (port, _) = serve(
+    let (profile, browser, page, base) = opened(
+        exe,
         r#"<html><head><title>Wait</title></head><body>
 <a href="/other" id="next">Other</a>
 <a href="/file.bin" download="file.bin">Get it</a>
 <script>setTimeout(() => { document.body.append('Loaded late'); }, 300);</script>
-</body></html>"#
-            .into(),
-        None,
+</body></html>"#,
     )
     .await;
-    let profile = tempfile::tempdir().unwrap();
-    let browser = Browser::start(
-        &launch(exe, profile.path(), port),
-        std::path::Path::new(bin()),
-    )
-    .await
-    .unwrap();
-    let page = Page::open(browser.cdp.clone(), Duration::from_secs(30))
-        .await
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}/");
-    page.navigate(&base).await.unwrap();
     page.wait_for_text("Loaded late", false, Duration::from_secs(10))
         .await
         .unwrap();
@@ -642,29 +655,15 @@ fn walkdir(dir: &std::path::Path) -> Vec<PathBuf> {
 /// them: the browser refuses, and the tab stays on the web page.
 #[tokio::test]
 async fn a_page_cannot_reach_files_or_the_browsers_own_pages() {
-    use switchboard::browser::page::Page;
     let Some(exe) = chromium() else { return };
-    let (port, _) = serve(
+    let (_profile, browser, page, base) = opened(
+        exe,
         r#"<html><head><title>Escape</title></head><body>
 <iframe id="f" src="file:///etc/hostname"></iframe>
 <iframe id="c" src="chrome://version"></iframe>
-</body></html>"#
-            .into(),
-        None,
+</body></html>"#,
     )
     .await;
-    let profile = tempfile::tempdir().unwrap();
-    let browser = Browser::start(
-        &launch(exe, profile.path(), port),
-        std::path::Path::new(bin()),
-    )
-    .await
-    .unwrap();
-    let page = Page::open(browser.cdp.clone(), Duration::from_secs(30))
-        .await
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}/");
-    page.navigate(&base).await.unwrap();
     for target in [
         "file:///etc/hostname",
         "chrome://settings",
