@@ -79,6 +79,13 @@ fn launch(exe: PathBuf, dir: &std::path::Path, port: u16) -> Launch {
     }
 }
 
+/// A headless browser on `profile` whose rules allow only loopback `port`.
+async fn started(exe: PathBuf, profile: &std::path::Path, port: u16) -> Browser {
+    Browser::start(&launch(exe, profile, port), std::path::Path::new(bin()))
+        .await
+        .unwrap()
+}
+
 /// A new page's session, attached and with page events on.
 async fn open_page(browser: &Browser) -> String {
     let t = Duration::from_secs(30);
@@ -287,12 +294,7 @@ window.tried = Promise.allSettled([
     let redirect = format!("{c}/redirected");
     let (port, _) = serve(page, Some(redirect)).await;
     let profile = tempfile::tempdir().unwrap();
-    let browser = Browser::start(
-        &launch(exe, profile.path(), port),
-        std::path::Path::new(bin()),
-    )
-    .await
-    .unwrap();
+    let browser = started(exe, profile.path(), port).await;
     let session = open_page(&browser).await;
     load(&browser, &session, &format!("http://127.0.0.1:{port}/")).await;
     let settled = evaluate(&browser, &session, "window.tried").await;
@@ -347,12 +349,7 @@ async fn opened(
 ) {
     let (port, _) = serve(page_html.to_owned(), None).await;
     let profile = tempfile::tempdir().unwrap();
-    let browser = Browser::start(
-        &launch(exe, profile.path(), port),
-        std::path::Path::new(bin()),
-    )
-    .await
-    .unwrap();
+    let browser = started(exe, profile.path(), port).await;
     let page = switchboard::browser::page::Page::open(browser.cdp.clone(), Duration::from_secs(30))
         .await
         .unwrap();
@@ -402,12 +399,7 @@ async fn forms_are_filled_clicked_and_submitted_and_screenshots_are_pngs() {
     )
     .await;
     let profile = tempfile::tempdir().unwrap();
-    let browser = Browser::start(
-        &launch(exe, profile.path(), port),
-        std::path::Path::new(bin()),
-    )
-    .await
-    .unwrap();
+    let browser = started(exe, profile.path(), port).await;
     let page = Page::open(browser.cdp.clone(), Duration::from_secs(30))
         .await
         .unwrap();
@@ -499,12 +491,7 @@ async fn dialogs_logs_pdfs_and_uploads() {
     );
     let (port, _) = serve(page_html, None).await;
     let profile = tempfile::tempdir().unwrap();
-    let browser = Browser::start(
-        &launch(exe, profile.path(), port),
-        std::path::Path::new(bin()),
-    )
-    .await
-    .unwrap();
+    let browser = started(exe, profile.path(), port).await;
     let page = Page::open(browser.cdp.clone(), Duration::from_secs(30))
         .await
         .unwrap();
