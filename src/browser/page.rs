@@ -203,14 +203,8 @@ impl Page {
         let listener = {
             let (mut events, log, me) = (cdp.events(), log.clone(), session.clone());
             tokio::spawn(async move {
-                loop {
-                    match events.recv().await {
-                        Ok(e) if e.session.as_deref() == Some(&me) => {
-                            crate::support::lock(&log).take(&e);
-                        }
-                        Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                        Err(_) => return,
-                    }
+                while let Some(e) = next_event(&mut events, &me, None).await {
+                    crate::support::lock(&log).take(&e);
                 }
             })
         };
@@ -241,17 +235,13 @@ impl Page {
     async fn act(&self, method: &str, params: Value) -> Result<(), CdpError> {
         let mut events = self.cdp.events();
         let opened = async {
-            loop {
-                match events.recv().await {
-                    Ok(e)
-                        if e.method == "Page.javascriptDialogOpening"
-                            && e.session.as_deref() == Some(&self.session) =>
-                    {
-                        return;
-                    }
-                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(_) => std::future::pending::<()>().await,
-                }
+            let dialog = Some("Page.javascriptDialogOpening");
+            if next_event(&mut events, &self.session, dialog)
+                .await
+                .is_none()
+            {
+                // The connection closed: the call itself says so.
+                std::future::pending::<()>().await;
             }
         };
         tokio::select! {
@@ -364,17 +354,9 @@ impl Page {
         events: &mut tokio::sync::broadcast::Receiver<super::Event>,
     ) -> Result<(), PageError> {
         let waited = tokio::time::timeout(self.timeout, async {
-            loop {
-                match events.recv().await {
-                    Ok(e)
-                        if e.method == "Page.loadEventFired"
-                            && e.session.as_deref() == Some(&self.session) =>
-                    {
-                        return Ok(());
-                    }
-                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(_) => return Err(PageError::Cdp(CdpError::Closed)),
-                }
+            match next_event(events, &self.session, Some("Page.loadEventFired")).await {
+                Some(_) => Ok(()),
+                None => Err(PageError::Cdp(CdpError::Closed)),
             }
         })
         .await;
@@ -666,5 +648,26 @@ impl Page {
                 self.timeout,
             )
             .await;
+    }
+}
+
+/// The next event of the tab `session` (with `method`, when given); `None` once the
+/// connection is closed. Events a slow reader missed are skipped.
+async fn next_event(
+    events: &mut tokio::sync::broadcast::Receiver<super::Event>,
+    session: &str,
+    method: Option<&str>,
+) -> Option<super::Event> {
+    loop {
+        match events.recv().await {
+            Ok(e)
+                if e.session.as_deref() == Some(session)
+                    && method.is_none_or(|m| e.method == m) =>
+            {
+                return Some(e);
+            }
+            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+            Err(_) => return None,
+        }
     }
 }

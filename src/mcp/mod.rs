@@ -35,6 +35,28 @@ pub fn with_reason(mut r: CallToolResult, code: &'static str) -> CallToolResult 
     r
 }
 
+/// A result's content as text, for a reader inside switchboard (`ai_agent`'s model, a
+/// workflow script): text blocks as they are, an image or other content as a short placeholder.
+pub fn result_text(r: &CallToolResult) -> String {
+    r.content
+        .iter()
+        .map(|c| match c {
+            ContentBlock::Text(t) => t.text.clone(),
+            ContentBlock::Image(i) => format!("[image {}]", i.mime_type),
+            _ => "[non-text content]".into(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The reason code a failed result carries (see [`with_reason`]).
+pub fn reason_of(r: &CallToolResult) -> Option<&str> {
+    r.meta
+        .as_ref()?
+        .get(crate::error::reason::META_KEY)?
+        .as_str()
+}
+
 impl rmcp::handler::server::tool::IntoCallToolResult for crate::error::ToolError {
     fn into_call_tool_result(self) -> Result<CallToolResponse, rmcp::ErrorData> {
         Ok(failure(self.code(), self.to_string()))

@@ -164,6 +164,8 @@ fn line_of(stack: &str, script: &str) -> Option<u32> {
 struct Engine {
     runtime: Runtime,
     context: Context,
+    /// When the run's time is up: the interrupt check and the wait for answers share it.
+    deadline: Instant,
 }
 
 impl Engine {
@@ -194,7 +196,11 @@ impl Engine {
             true
         })));
         let context = Context::full(&runtime)?;
-        Ok(Self { runtime, context })
+        Ok(Self {
+            runtime,
+            context,
+            deadline,
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -221,7 +227,6 @@ impl Engine {
         let settle = self
             .context
             .with(|ctx| start(&ctx, script, limits, shared, stop))?;
-        let deadline = Instant::now() + limits.timeout;
         let mut in_flight = 0usize;
         let mut result_bytes = 0u64;
         loop {
@@ -249,7 +254,8 @@ impl Engine {
                 });
             }
             let now = Instant::now();
-            let Some(left) = deadline
+            let Some(left) = self
+                .deadline
                 .checked_duration_since(now)
                 .filter(|d| !d.is_zero())
             else {

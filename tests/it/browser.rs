@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::json;
+use switchboard::browser::page::Page;
 use switchboard::browser::{Browser, Launch};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -86,70 +87,15 @@ async fn started(exe: PathBuf, profile: &std::path::Path, port: u16) -> Browser 
         .unwrap()
 }
 
-/// A new page's session, attached and with page events on.
-async fn open_page(browser: &Browser) -> String {
-    let t = Duration::from_secs(30);
-    let cdp = &browser.cdp;
-    let target = cdp
-        .call(
-            "Target.createTarget",
-            json!({"url": "about:blank"}),
-            None,
-            t,
-        )
+/// A new tab of `browser` on the page the loopback server at `port` serves.
+async fn tab_on(browser: &Browser, port: u16) -> Page {
+    let page = Page::open(browser.cdp.clone(), Duration::from_secs(30))
         .await
         .unwrap();
-    let session = cdp
-        .call(
-            "Target.attachToTarget",
-            json!({"targetId": target["targetId"], "flatten": true}),
-            None,
-            t,
-        )
-        .await
-        .unwrap()["sessionId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    cdp.call("Page.enable", json!({}), Some(&session), t)
+    page.navigate(&format!("http://127.0.0.1:{port}/"))
         .await
         .unwrap();
-    session
-}
-
-/// Navigates `session` to `url` and waits for its load event.
-async fn load(browser: &Browser, session: &str, url: &str) {
-    let t = Duration::from_secs(30);
-    let mut events = browser.cdp.events();
-    browser
-        .cdp
-        .call("Page.navigate", json!({"url": url}), Some(session), t)
-        .await
-        .unwrap();
-    tokio::time::timeout(t, async {
-        loop {
-            let e = events.recv().await.unwrap();
-            if e.method == "Page.loadEventFired" && e.session.as_deref() == Some(session) {
-                return;
-            }
-        }
-    })
-    .await
-    .expect("the page loaded");
-}
-
-async fn evaluate(browser: &Browser, session: &str, expression: &str) -> serde_json::Value {
-    browser
-        .cdp
-        .call(
-            "Runtime.evaluate",
-            json!({"expression": expression, "returnByValue": true, "awaitPromise": true}),
-            Some(session),
-            Duration::from_secs(30),
-        )
-        .await
-        .unwrap()["result"]["value"]
-        .clone()
+    page
 }
 
 /// Every process of the browser that uses `dir` as its profile.
@@ -189,15 +135,11 @@ async fn a_real_chromium_reads_a_page_and_leaves_nothing_behind() {
         .unwrap();
     assert!(browser.version.contains("Chrome"), "{}", browser.version);
     assert!(processes_of(profile.path()) > 0);
-    let session = open_page(&browser).await;
-    load(&browser, &session, &format!("http://127.0.0.1:{port}/")).await;
+    let page = tab_on(&browser, port).await;
     assert_eq!(
-        evaluate(
-            &browser,
-            &session,
-            "document.title + '|' + document.body.dataset.x"
-        )
-        .await,
+        page.evaluate("document.title + '|' + document.body.dataset.x")
+            .await
+            .unwrap(),
         "Hello|js"
     );
     // A form and a list JavaScript renders, read through the accessibility tree.
@@ -219,19 +161,8 @@ async fn a_real_chromium_reads_a_page_and_leaves_nothing_behind() {
     )
     .await
     .unwrap();
-    let page = open_page(&browser_form).await;
-    load(&browser_form, &page, &format!("http://127.0.0.1:{form}/")).await;
-    let tree = browser_form
-        .cdp
-        .call(
-            "Accessibility.getFullAXTree",
-            json!({}),
-            Some(&page),
-            Duration::from_secs(30),
-        )
-        .await
-        .unwrap();
-    let snap = switchboard::browser::snapshot::render(tree["nodes"].as_array().unwrap());
+    let form_page = tab_on(&browser_form, form).await;
+    let snap = form_page.snapshot().await.unwrap();
     let text = snap.lines.join("\n");
     assert!(text.starts_with("- document \"Sign in\""), "{text}");
     assert!(
@@ -295,24 +226,15 @@ window.tried = Promise.allSettled([
     let (port, _) = serve(page, Some(redirect)).await;
     let profile = tempfile::tempdir().unwrap();
     let browser = started(exe, profile.path(), port).await;
-    let session = open_page(&browser).await;
-    load(&browser, &session, &format!("http://127.0.0.1:{port}/")).await;
-    let settled = evaluate(&browser, &session, "window.tried").await;
+    let tab = tab_on(&browser, port).await;
+    let settled = tab.evaluate("window.tried").await.unwrap();
     assert_eq!(
         settled,
         json!(["rejected", "rejected", "rejected", "rejected", "rejected"]),
         "every reach failed"
     );
     // A navigation to the canary is refused too.
-    let _ = browser
-        .cdp
-        .call(
-            "Page.navigate",
-            json!({"url": format!("{c}/top")}),
-            Some(&session),
-            Duration::from_secs(30),
-        )
-        .await;
+    let _ = tab.navigate(&format!("{c}/top")).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         canary_hits.load(Ordering::SeqCst),
@@ -338,15 +260,7 @@ window.tried = Promise.allSettled([
 
 /// A browser whose rules allow only the page's own server, and one tab on the page: the
 /// profile folder (kept alive by the caller), the browser, the tab and the page's URL.
-async fn opened(
-    exe: PathBuf,
-    page_html: &str,
-) -> (
-    tempfile::TempDir,
-    Browser,
-    switchboard::browser::page::Page,
-    String,
-) {
+async fn opened(exe: PathBuf, page_html: &str) -> (tempfile::TempDir, Browser, Page, String) {
     let (port, _) = serve(page_html.to_owned(), None).await;
     let profile = tempfile::tempdir().unwrap();
     let browser = started(exe, profile.path(), port).await;
@@ -369,7 +283,7 @@ fn ref_of(lines: &[String], needle: &str) -> String {
 }
 
 /// Polls `expression` until it is `want` (a page that navigates or updates on its own).
-async fn until(page: &switchboard::browser::page::Page, expression: &str, want: serde_json::Value) {
+async fn until(page: &Page, expression: &str, want: serde_json::Value) {
     for _ in 0..200 {
         if page.evaluate(expression).await.ok().as_ref() == Some(&want) {
             return;
@@ -381,7 +295,6 @@ async fn until(page: &switchboard::browser::page::Page, expression: &str, want: 
 
 #[tokio::test]
 async fn forms_are_filled_clicked_and_submitted_and_screenshots_are_pngs() {
-    use switchboard::browser::page::Page;
     let Some(exe) = chromium() else { return };
     let (port, _) = serve(
         r#"<html><head><title>Steps</title></head><body>
@@ -400,12 +313,7 @@ async fn forms_are_filled_clicked_and_submitted_and_screenshots_are_pngs() {
     .await;
     let profile = tempfile::tempdir().unwrap();
     let browser = started(exe, profile.path(), port).await;
-    let page = Page::open(browser.cdp.clone(), Duration::from_secs(30))
-        .await
-        .unwrap();
-    page.navigate(&format!("http://127.0.0.1:{port}/"))
-        .await
-        .unwrap();
+    let page = tab_on(&browser, port).await;
     let snap = page.snapshot().await.unwrap();
     page.fill(&ref_of(&snap.lines, "textbox \"Email\""), "ann@example.com")
         .await
@@ -479,7 +387,6 @@ async fn forms_are_filled_clicked_and_submitted_and_screenshots_are_pngs() {
 
 #[tokio::test]
 async fn dialogs_logs_pdfs_and_uploads() {
-    use switchboard::browser::page::Page;
     let Some(exe) = chromium() else { return };
     let (canary, _) = serve("canary".into(), None).await;
     let page_html = format!(
@@ -492,12 +399,7 @@ async fn dialogs_logs_pdfs_and_uploads() {
     let (port, _) = serve(page_html, None).await;
     let profile = tempfile::tempdir().unwrap();
     let browser = started(exe, profile.path(), port).await;
-    let page = Page::open(browser.cdp.clone(), Duration::from_secs(30))
-        .await
-        .unwrap();
-    page.navigate(&format!("http://127.0.0.1:{port}/"))
-        .await
-        .unwrap();
+    let page = tab_on(&browser, port).await;
     until(&page, "1", json!(1)).await;
     // Console messages and requests since the last look, the refused one marked failed.
     let mut log = page.take_log();

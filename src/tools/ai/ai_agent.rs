@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use rmcp::handler::server::wrapper::{Json, Parameters};
-use rmcp::model::{CallToolRequestParams, CallToolResponse, ContentBlock, Tool};
+use rmcp::model::{CallToolRequestParams, CallToolResponse, Tool};
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
@@ -134,21 +134,10 @@ impl ToolRunner for Runner {
                 .await
             {
                 Ok(CallToolResponse::Complete(r)) => {
-                    let mut text: Vec<String> = r
-                        .content
-                        .iter()
-                        .map(|c| match c {
-                            ContentBlock::Text(t) => t.text.clone(),
-                            ContentBlock::Image(i) => format!("[image {}]", i.mime_type),
-                            _ => "[non-text content]".into(),
-                        })
-                        .collect();
-                    if text.is_empty()
-                        && let Some(s) = &r.structured_content
-                    {
-                        text.push(s.to_string());
-                    }
-                    let text = text.join("\n");
+                    let text = match &r.structured_content {
+                        Some(s) if r.content.is_empty() => s.to_string(),
+                        _ => crate::mcp::result_text(&r),
+                    };
                     if r.is_error == Some(true) {
                         Err(text)
                     } else {

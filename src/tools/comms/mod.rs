@@ -27,8 +27,7 @@ use crate::comms::outbox::{Attempt, Outbox, OutboxError};
 use crate::config::comms::Confirm;
 use crate::server::Switchboard;
 use crate::tools::ToolError;
-use crate::tools::ask::{AskError, Asked};
-pub(crate) use crate::tools::ask::{Round, digest, respond};
+use crate::tools::ask::{AskError, Asked, Round};
 
 /// Which comms tools the config makes usable: a tool with nothing configured is not listed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -7,7 +7,8 @@ use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{SendPlan, respond};
+use super::SendPlan;
+use crate::tools::ask::respond;
 use crate::comms::desktop::{self, Desktop, DesktopError, Urgency};
 use crate::comms::outbox::Attempt;
 use crate::server::Switchboard;

@@ -11,7 +11,8 @@ use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Ask, Round, SendPlan, digest, respond};
+use super::{Ask, SendPlan};
+use crate::tools::ask::{Round, digest, respond};
 use crate::comms::email::{self, EmailError, FileAttachment, Outgoing};
 use crate::comms::outbox::Attempt;
 use crate::config::comms::{CommsSettings, EmailAccount};

@@ -10,7 +10,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Ask, Round, SendPlan, digest, respond};
+use super::{Ask, SendPlan};
+use crate::tools::ask::{Round, digest, respond};
 use crate::comms::outbox::Attempt;
 use crate::comms::push::{self, Push, PushError, ViewAction};
 use crate::server::Switchboard;

@@ -11,15 +11,12 @@ use std::sync::{Arc, Mutex};
 
 use rmcp::handler::server::tool::{InputResponses, RequestState};
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, InputRequiredResult,
-};
+use rmcp::model::{CallToolRequestParams, CallToolResponse, CallToolResult, InputRequiredResult};
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
@@ -167,33 +164,17 @@ fn cancelled() -> Outcome {
 /// What the script receives of a tool's result: its structured object when it has one, else
 /// its text; a failure becomes a `ToolError` with the tool's message and reason code.
 fn outcome(r: CallToolResult) -> Outcome {
-    let text = || {
-        r.content
-            .iter()
-            .map(|c| match c {
-                ContentBlock::Text(t) => t.text.clone(),
-                ContentBlock::Image(i) => format!("[image {}]", i.mime_type),
-                _ => "[non-text content]".into(),
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
     if r.is_error == Some(true) {
-        let reason = r
-            .meta
-            .as_ref()
-            .and_then(|m| m.get(reason::META_KEY))
-            .and_then(Value::as_str)
-            .unwrap_or(reason::INVALID)
-            .to_owned();
         return Outcome::Failed {
-            message: text(),
-            reason,
+            message: crate::mcp::result_text(&r),
+            reason: crate::mcp::reason_of(&r)
+                .unwrap_or(reason::INVALID)
+                .to_owned(),
         };
     }
     match r.structured_content {
         Some(v) => Outcome::Value(v),
-        None => Outcome::Value(Value::String(text())),
+        None => Outcome::Value(Value::String(crate::mcp::result_text(&r))),
     }
 }
 
@@ -232,11 +213,6 @@ impl Switchboard {
             _stop: cancel.drop_guard(),
         }
     }
-}
-
-/// The digest an answer between rounds is bound to.
-fn digest(script: &str) -> String {
-    crate::support::text::hex(&Sha256::digest(script.as_bytes()))
 }
 
 /// The tool's answer for a finished run.
@@ -302,7 +278,8 @@ impl Switchboard {
     ) -> Result<CallToolResponse, ToolError> {
         let w = &self.settings.workflow;
         let ttl = w.limits.timeout;
-        let digest = digest(&args.script);
+        // An answer between rounds is accepted only for the script that asked.
+        let digest = crate::tools::ask::digest("run_workflow", &args.script, &[]);
         let mut running = match state {
             Some(handle) => {
                 let waiting = self
