@@ -6,7 +6,7 @@
 //! Run with `scripts/bench.sh` (or `cargo bench --bench switchboard`). Figures are medians.
 //! `BENCH_QUICK=1` for a fast smoke run; `BENCH_ONLY=discovery` for the tool-search rows alone;
 //! `BENCH_ONLY=workflow` for the five workflow tasks done both ways (their own table, pasted into
-//! the README between `workflow-bench` markers);
+//! the README between `workflow-bench` markers); `BENCH_ONLY=browser` for the browser rows;
 //! `BENCH_SWITCHBOARD=PATH` measures another build (a baseline) with the same fixtures and floor;
 //! `BENCH_ONLY=compare BENCH_BASELINE=PATH` measures the call-path and start-up rows of this build and
 //! a baseline in alternating rounds of one run.
@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+#[path = "switchboard/browser.rs"]
+mod browser;
 #[path = "switchboard/compare.rs"]
 mod compare;
 #[path = "switchboard/discovery.rs"]
@@ -55,6 +57,13 @@ fn main() {
     if std::env::var("BENCH_ONLY").as_deref() == Ok("workflow") {
         let mut rows = Vec::new();
         workflow::rows(&mut rows, &base, quick);
+        print_table(&rows);
+        return;
+    }
+    // BENCH_ONLY=browser: the browser rows alone.
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("browser") {
+        let mut rows = Vec::new();
+        browser::rows(&mut rows, &base, quick);
         print_table(&rows);
         return;
     }
@@ -333,6 +342,7 @@ fn main() {
     web_rows(&mut rows, &fixtures, &base, n);
     discovery::rows(&mut rows, &base, quick);
     workflow::rows(&mut rows, &base, quick);
+    browser::rows(&mut rows, &base, quick);
 
     print_table(&rows);
     let json = json!({
@@ -608,6 +618,20 @@ impl Target {
             args: vec![
                 "--config".into(),
                 fx.config.display().to_string(),
+                "--exposure".into(),
+                "full".into(),
+            ],
+            env: Vec::new(),
+        }
+    }
+
+    /// `program` on `config`, with the full list.
+    fn full(program: PathBuf, config: &Path) -> Self {
+        Self {
+            program,
+            args: vec![
+                "--config".into(),
+                config.display().to_string(),
                 "--exposure".into(),
                 "full".into(),
             ],

@@ -6,4 +6,11 @@ cd "$(dirname "$0")/.."
 if ! command -v rg >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   (apt-get update -qq && apt-get install -y -qq ripgrep) >/dev/null 2>&1 || echo "bench: could not install ripgrep; the search ratio is skipped" >&2
 fi
+# Playwright MCP, for the browser snapshot comparison (it drives the machine's Chromium; no
+# browser is downloaded).
+if command -v npm >/dev/null 2>&1 && [ ! -x target/bench/playwright/node_modules/.bin/playwright-mcp ]; then
+  mkdir -p target/bench/playwright
+  (cd target/bench/playwright && npm install --no-audit --no-fund --silent @playwright/mcp@0.0.86) >/dev/null 2>&1 \
+    || echo "bench: could not install Playwright MCP; its rows are skipped" >&2
+fi
 exec cargo bench --bench switchboard "$@"

@@ -83,6 +83,7 @@ pub mod reason {
         QUOTA_EXCEEDED = "quota_exceeded": "a memory quota of the profile is full",
         MODEL_NAME_INVALID = "model_name_invalid": "the model name is malformed or not offered by the backend",
         PROMPT_TOO_LARGE = "prompt_too_large": "the prompt is over ai.max_prompt_bytes",
+        BROWSER_UNAVAILABLE = "browser_unavailable": "no Chromium or Chrome was found, or it could not start or exited",
     }
 }
 

@@ -132,5 +132,8 @@ where
             }
         }
     }
+    // The browser is closed here rather than left to its supervisor, so its fresh profile
+    // is removed too.
+    session.close_browser().await;
     Ok(())
 }

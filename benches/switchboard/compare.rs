@@ -64,16 +64,7 @@ pub fn rows(base: &Path, current: PathBuf, quick: bool) {
         ),
     )
     .unwrap();
-    let target = |program: PathBuf| Target {
-        program,
-        args: vec![
-            "--config".into(),
-            config.display().to_string(),
-            "--exposure".into(),
-            "full".into(),
-        ],
-        env: Vec::new(),
-    };
+    let target = |program: PathBuf| Target::full(program, &config);
     let (cur, old) = (target(current), target(baseline));
     let rounds = if quick { 3 } else { 9 };
     let mut a: Vec<Round> = Vec::new();

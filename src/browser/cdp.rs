@@ -78,6 +78,11 @@ impl Cdp {
         }
     }
 
+    /// Whether the connection has closed (the browser exited or crashed).
+    pub fn is_closed(&self) -> bool {
+        crate::support::lock(&self.waiting).is_none()
+    }
+
     /// Events from now on.
     pub fn events(&self) -> broadcast::Receiver<Event> {
         self.events.subscribe()

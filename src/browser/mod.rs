@@ -1,11 +1,14 @@
-//! A real Chromium for the agent (issue 26, in progress: no tool uses it yet). This module
+//! A real Chromium for the agent (the `browser` tools). This module
 //! owns finding the browser on the machine (switchboard never downloads one), starting it
 //! under the same supervisor as every child process (so it dies with switchboard, even on
 //! `kill -9`), and the DevTools connection to it ([`cdp`]) over a pipe rather than a port, so
 //! nothing else on the machine can reach the browser's debugger.
 
 pub mod cdp;
+pub mod downloads;
+pub mod gate;
 pub mod page;
+pub mod session;
 pub mod snapshot;
 pub mod socks;
 
@@ -40,6 +43,11 @@ pub enum BrowserError {
         NAMES.join(", ")
     )]
     NotFound,
+    #[error(
+        "browser.executable names `{}`, which is not a program here; install Chromium (Debian: `apt install chromium`) or fix browser.executable",
+        .0.display()
+    )]
+    NotExecutable(PathBuf),
     #[error("the browser could not start: {0}")]
     Start(String),
     #[error(transparent)]
@@ -52,7 +60,8 @@ pub fn find(configured: Option<&Path>, path: &std::ffi::OsStr) -> Result<PathBuf
         return if process::is_executable(p) {
             Ok(p.to_path_buf())
         } else {
-            process::find_on_path(&p.to_string_lossy(), path).ok_or(BrowserError::NotFound)
+            process::find_on_path(&p.to_string_lossy(), path)
+                .ok_or_else(|| BrowserError::NotExecutable(p.to_path_buf()))
         };
     }
     NAMES
@@ -72,6 +81,10 @@ pub struct Launch {
     pub start_timeout: Duration,
     /// The network rules every connection of the browser meets (see [`socks`]).
     pub rules: Arc<crate::policy::net::NetRules>,
+    /// Which local files its pages may load (see [`gate`]).
+    pub files: Arc<dyn gate::FileGate>,
+    /// The largest download kept (see [`downloads`]).
+    pub max_download_bytes: u64,
 }
 
 /// A running browser: its DevTools connection and the supervised process. Dropping it closes
@@ -79,11 +92,20 @@ pub struct Launch {
 pub struct Browser {
     pub cdp: Arc<Cdp>,
     /// The proxy all of the browser's connections go through.
-    pub socks: socks::Socks,
+    pub socks: Arc<socks::Socks>,
+    /// What its pages downloaded.
+    pub downloads: downloads::Downloads,
     /// The browser's product and version, as it reports them.
     pub version: String,
     parts: Parts,
     exit: Option<ExitWaiter>,
+    gate: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        self.gate.abort();
+    }
 }
 
 impl Browser {
@@ -125,17 +147,21 @@ impl Browser {
                 ),
                 other => BrowserError::Cdp(other),
             })?;
-        // Nothing is saved to disk unless a tool asks for it (into the roots).
-        cdp.call(
-            "Browser.setDownloadBehavior",
-            json!({"behavior": "deny"}),
-            None,
+        // Downloads land in the profile, named by their id, until the caller moves them.
+        let downloads = downloads::Downloads::start(
+            cdp.clone(),
+            launch.user_data_dir.join("downloads"),
+            launch.max_download_bytes,
             launch.start_timeout,
         )
         .await?;
+        let socks = Arc::new(socks);
+        let gate = gate::start(cdp.clone(), launch.files.clone(), socks.clone()).await?;
         Ok(Self {
             cdp,
             socks,
+            gate,
+            downloads,
             version: version["product"].as_str().unwrap_or("unknown").to_owned(),
             parts,
             exit: Some(exit),
@@ -145,6 +171,11 @@ impl Browser {
     /// The browser process's pid (its supervisor's child).
     pub fn pid(&self) -> u32 {
         self.parts.pid
+    }
+
+    /// Whether the browser is gone (it exited, crashed or was killed).
+    pub fn is_closed(&self) -> bool {
+        self.cdp.is_closed()
     }
 
     /// Closes the browser and waits for its process tree to end.
@@ -194,6 +225,9 @@ fn argv(launch: &Launch, socks_port: u16) -> Vec<OsString> {
         "--disable-default-apps",
         "--disable-breakpad",
         "--metrics-recording-only",
+        "--disable-client-side-phishing-detection",
+        "--disable-domain-reliability",
+        "--no-pings",
         "--password-store=basic",
         "--use-mock-keychain",
         "--proxy-bypass-list=<-loopback>",

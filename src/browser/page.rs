@@ -142,6 +142,17 @@ impl Log {
                 self.in_flight.insert(r.id.clone());
                 Self::push(&mut self.requests, &mut self.dropped, r);
             }
+            "Network.webSocketCreated" => {
+                let r = Request {
+                    id: s(&p["requestId"]),
+                    method: "WebSocket".into(),
+                    url: s(&p["url"]),
+                    status: None,
+                    failed: None,
+                    finished: false,
+                };
+                Self::push(&mut self.requests, &mut self.dropped, r);
+            }
             "Network.responseReceived" => {
                 let id = s(&p["requestId"]);
                 if let Some(r) = self.requests.iter_mut().rev().find(|r| r.id == id) {
@@ -188,6 +199,15 @@ impl Page {
             .as_str()
             .unwrap_or_default()
             .to_owned();
+        Self::attach(cdp, target, timeout).await
+    }
+
+    /// Attaches to the tab `target` (one the page opened itself, a popup).
+    pub async fn attach(
+        cdp: Arc<Cdp>,
+        target: String,
+        timeout: Duration,
+    ) -> Result<Self, PageError> {
         let session = cdp
             .call(
                 "Target.attachToTarget",
@@ -310,15 +330,56 @@ impl Page {
             "(document.body ? document.body.innerText : '').includes({})",
             serde_json::to_string(text).unwrap_or_default()
         );
+        let shows = if gone { "still shows" } else { "does not show" };
+        self.poll(&probe, !gone, within, &format!("the page {shows} `{text}`"))
+            .await
+    }
+
+    /// Waits until an element matches the CSS `selector` (or, with `gone`, none does), up to
+    /// `within`.
+    pub async fn wait_for_selector(
+        &self,
+        selector: &str,
+        gone: bool,
+        within: Duration,
+    ) -> Result<(), PageError> {
+        let quoted = serde_json::to_string(selector).unwrap_or_default();
+        let valid = format!(
+            "(() => {{ try {{ document.querySelector({quoted}); return true; }} catch (e) {{ return false; }} }})()"
+        );
+        if self.evaluate(&valid).await? != Value::Bool(true) {
+            return Err(PageError::Script(format!(
+                "`{selector}` is not a CSS selector (e.g. `#results li`, `button.primary`)"
+            )));
+        }
+        let probe = format!("document.querySelector({quoted}) !== null");
+        let has = if gone { "still has" } else { "has no" };
+        self.poll(
+            &probe,
+            !gone,
+            within,
+            &format!("the page {has} element matching `{selector}`"),
+        )
+        .await
+    }
+
+    /// Evaluates `probe` every 100 ms until it is `want`, up to `within`; else fails with
+    /// `failing` and the time waited.
+    async fn poll(
+        &self,
+        probe: &str,
+        want: bool,
+        within: Duration,
+        failing: &str,
+    ) -> Result<(), PageError> {
         let deadline = tokio::time::Instant::now() + within;
         loop {
-            if self.evaluate(&probe).await? == Value::Bool(!gone) {
+            if self.evaluate(probe).await? == Value::Bool(want) {
                 return Ok(());
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(PageError::Script(format!(
-                    "the page {} `{text}` after {} s",
-                    if gone { "still shows" } else { "does not show" },
+                    "{failing} after {} s",
                     within.as_secs()
                 )));
             }
@@ -348,7 +409,8 @@ impl Page {
         }
     }
 
-    /// Waits for this tab's next load event.
+    /// Waits for this tab's next load event. A page that does not load in time is stopped,
+    /// so it stops using the network and the tab can be used again.
     async fn wait_load(
         &self,
         events: &mut tokio::sync::broadcast::Receiver<super::Event>,
@@ -360,7 +422,36 @@ impl Page {
             }
         })
         .await;
+        if waited.is_err() {
+            let _ = self.call("Page.stopLoading", json!({})).await;
+        }
         waited.unwrap_or(Err(PageError::LoadTimeout(self.timeout)))
+    }
+
+    /// The tab's URL and title.
+    pub async fn info(&self) -> Result<(String, String), PageError> {
+        let info = self
+            .cdp
+            .call(
+                "Target.getTargetInfo",
+                json!({"targetId": self.target}),
+                None,
+                self.timeout,
+            )
+            .await?;
+        let field = |k: &str| {
+            info["targetInfo"][k]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        Ok((field("url"), field("title")))
+    }
+
+    /// Makes this the tab shown (it matters with a window: a hidden tab is throttled).
+    pub async fn bring_to_front(&self) -> Result<(), PageError> {
+        self.call("Page.bringToFront", json!({})).await?;
+        Ok(())
     }
 
     /// The loader id of the document now in the tab's main frame.
@@ -463,6 +554,13 @@ impl Page {
         Ok(())
     }
 
+    /// Gives the element `r` the keyboard focus.
+    pub async fn focus(&self, r: &str) -> Result<(), PageError> {
+        self.on_element(r, "function() { this.focus(); }", Value::Null)
+            .await
+            .map(drop)
+    }
+
     /// Runs `function` (JavaScript source, `this` is the element) on the element `r`.
     async fn on_element(&self, r: &str, function: &str, args: Value) -> Result<Value, PageError> {
         let id = self.resolve_ref(r).await?;
@@ -486,6 +584,55 @@ impl Page {
             ));
         }
         Ok(out["result"]["value"].clone())
+    }
+
+    /// Gives the form field `r` the value `value`, as its kind takes one: a `<select>` picks
+    /// the option with that value or label, a checkbox or radio button is clicked when its
+    /// state differs from `value` (`true`/`false`, `checked`/`unchecked`, `on`/`off`), and
+    /// any other field has its text replaced by typing `value`. Returns what was done.
+    pub async fn set_field(&self, r: &str, value: &str) -> Result<String, PageError> {
+        let kind = self
+            .on_element(
+                r,
+                "function() { const t = (this.type || '').toLowerCase(); if (this.tagName === 'SELECT') return 'select'; if (t === 'checkbox' || t === 'radio' || ['checkbox', 'radio', 'switch'].includes(this.getAttribute('role'))) return 'check:' + (this.checked === true || this.getAttribute('aria-checked') === 'true'); if (t === 'file') return 'file'; return 'text'; }",
+                Value::Null,
+            )
+            .await?;
+        match kind.as_str().unwrap_or("text") {
+            "select" => {
+                let chosen = self.select(r, &[value.to_owned()]).await?;
+                Ok(format!("{r}: selected {}", chosen.join(", ")))
+            }
+            "file" => Err(PageError::Script(format!(
+                "{r} is a file input: use browser_upload with files from the roots"
+            ))),
+            check if check.starts_with("check:") => {
+                let want = match value.trim().to_ascii_lowercase().as_str() {
+                    "true" | "checked" | "on" | "yes" | "1" => true,
+                    "false" | "unchecked" | "off" | "no" | "0" => false,
+                    other => {
+                        return Err(PageError::Script(format!(
+                            "{r} is a checkbox or radio button: give true or false, not `{other}`"
+                        )));
+                    }
+                };
+                if check == format!("check:{want}") {
+                    return Ok(format!(
+                        "{r}: already {}",
+                        if want { "checked" } else { "unchecked" }
+                    ));
+                }
+                self.click(r).await?;
+                Ok(format!(
+                    "{r}: {}",
+                    if want { "checked" } else { "unchecked" }
+                ))
+            }
+            _ => {
+                self.fill(r, value).await?;
+                Ok(format!("{r}: typed {} characters", value.chars().count()))
+            }
+        }
     }
 
     /// Replaces the text of the field `r` with `text`, typed as a person would (the page sees
@@ -566,28 +713,106 @@ impl Page {
 
     /// A PNG of the viewport, or of the whole page.
     pub async fn screenshot(&self, full_page: bool) -> Result<Vec<u8>, PageError> {
-        let shot = self
-            .call(
-                "Page.captureScreenshot",
-                json!({"format": "png", "captureBeyondViewport": full_page}),
-            )
-            .await?;
+        self.capture(&Shot {
+            full_page,
+            ..Shot::default()
+        })
+        .await
+    }
+
+    /// A picture of the page as `shot` says (viewport, whole page or one element; PNG or JPEG).
+    pub async fn capture(&self, shot: &Shot) -> Result<Vec<u8>, PageError> {
+        let mut params = match shot.quality {
+            Some(q) => json!({"format": "jpeg", "quality": q}),
+            None => json!({"format": "png"}),
+        };
+        if let Some(r) = &shot.element {
+            let id = self.resolve_ref(r).await?;
+            self.call("DOM.scrollIntoViewIfNeeded", json!({"backendNodeId": id}))
+                .await
+                .map_err(|_| PageError::Gone(r.clone()))?;
+            let model = self
+                .call("DOM.getBoxModel", json!({"backendNodeId": id}))
+                .await
+                .map_err(|_| PageError::Gone(r.clone()))?;
+            let q: Vec<f64> = model["model"]["border"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_f64)
+                .collect();
+            if q.len() != 8 {
+                return Err(PageError::Gone(r.clone()));
+            }
+            let xs = [q[0], q[2], q[4], q[6]];
+            let ys = [q[1], q[3], q[5], q[7]];
+            let (x0, x1) = (
+                xs.iter().copied().fold(f64::MAX, f64::min),
+                xs.iter().copied().fold(f64::MIN, f64::max),
+            );
+            let (y0, y1) = (
+                ys.iter().copied().fold(f64::MAX, f64::min),
+                ys.iter().copied().fold(f64::MIN, f64::max),
+            );
+            if x1 - x0 < 1.0 || y1 - y0 < 1.0 {
+                return Err(PageError::Gone(r.clone()));
+            }
+            // The box is in viewport coordinates; the clip is in the page's.
+            let metrics = self.call("Page.getLayoutMetrics", json!({})).await?;
+            let (sx, sy) = (
+                metrics["cssVisualViewport"]["pageX"]
+                    .as_f64()
+                    .unwrap_or(0.0),
+                metrics["cssVisualViewport"]["pageY"]
+                    .as_f64()
+                    .unwrap_or(0.0),
+            );
+            params["clip"] = json!({"x": x0 + sx, "y": y0 + sy, "width": x1 - x0, "height": y1 - y0, "scale": 1});
+            params["captureBeyondViewport"] = Value::Bool(true);
+        } else if shot.full_page {
+            params["captureBeyondViewport"] = Value::Bool(true);
+            let metrics = self.call("Page.getLayoutMetrics", json!({})).await?;
+            let size = &metrics["cssContentSize"];
+            params["clip"] = json!({"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1});
+        }
+        let shot = self.call("Page.captureScreenshot", params).await?;
         base64::engine::general_purpose::STANDARD
             .decode(shot["data"].as_str().unwrap_or_default())
             .map_err(|e| PageError::Script(format!("the screenshot did not decode: {e}")))
     }
 
     /// What the tab logged since the last call (console, requests); a waiting dialog stays
-    /// until it is answered.
+    /// until it is answered, and a request still in flight stays too, so the next call shows
+    /// how it ended.
     pub fn take_log(&self) -> Log {
         let mut log = crate::support::lock(&self.log);
+        let requests = std::mem::take(&mut log.requests);
+        let in_flight = log.in_flight.clone();
+        log.requests = requests
+            .iter()
+            .filter(|r| in_flight.contains(&r.id))
+            .cloned()
+            .collect();
         Log {
             console: std::mem::take(&mut log.console),
-            requests: std::mem::take(&mut log.requests),
+            requests,
             dropped: std::mem::take(&mut log.dropped),
             dialog: log.dialog.clone(),
             in_flight: log.in_flight.clone(),
         }
+    }
+
+    /// The `host:port` of every request the tab made since its log was last taken (to tell
+    /// its refused connections from the browser's own).
+    pub fn request_hosts(&self) -> std::collections::HashSet<String> {
+        crate::support::lock(&self.log)
+            .requests
+            .iter()
+            .filter_map(|r| {
+                let u = url::Url::parse(&r.url).ok()?;
+                Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?))
+            })
+            .collect()
     }
 
     /// The dialog the page waits on, if any.
@@ -649,6 +874,17 @@ impl Page {
             )
             .await;
     }
+}
+
+/// What a screenshot shows and how it is encoded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Shot {
+    /// The whole page, not only the viewport.
+    pub full_page: bool,
+    /// Only this element (a snapshot ref).
+    pub element: Option<String>,
+    /// JPEG at this quality (1–100) instead of PNG.
+    pub quality: Option<u8>,
 }
 
 /// The next event of the tab `session` (with `method`, when given); `None` once the

@@ -9,8 +9,12 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-/// Roles a model acts on: these get a ref.
+/// Roles a model acts on, or takes a screenshot of: these get a ref.
 const ACTIONABLE: &[&str] = &[
+    "image",
+    "img",
+    "figure",
+    "table",
     "button",
     "link",
     "textbox",
@@ -45,7 +49,12 @@ const WRAPPERS: &[&str] = &[
     "paragraph",
     "div",
     "LabelText",
+    // An item's content says what it is; the list above it says it is a list.
+    "listitem",
 ];
+
+/// Roles that are decoration only: never shown, nor anything below them.
+const DECORATION: &[&str] = &["ListMarker"];
 
 /// The properties worth showing, in the order shown.
 const SHOWN: &[&str] = &[
@@ -107,6 +116,9 @@ fn walk(
         return;
     }
     let role = text(node, "role");
+    if DECORATION.contains(&role) {
+        return;
+    }
     let name = text(node, "name").trim();
     let ignored = node.get("ignored").and_then(Value::as_bool) == Some(true);
     let wrapper = WRAPPERS.contains(&role) && name.is_empty();
@@ -178,6 +190,10 @@ fn line(node: &Value, role: &str, name: &str, depth: usize) -> String {
         .filter_map(|p| Some((p.get("name")?.as_str()?, p.get("value")?.get("value")?)))
         .collect();
     for key in SHOWN {
+        // A level says something for a heading; on list items and rows it is noise.
+        if *key == "level" && role != "heading" {
+            continue;
+        }
         match props.get(key) {
             Some(Value::Bool(true)) => out.push_str(&format!(" [{key}]")),
             Some(Value::String(s)) if s == "true" || s == "mixed" => {

@@ -52,16 +52,7 @@ impl Socks {
                 let (rules, kept) = (rules.clone(), kept.clone());
                 tokio::spawn(async move {
                     if let Err(r) = serve(stream, &rules).await {
-                        let mut k = crate::support::lock(&kept);
-                        if k.len() >= MAX_REFUSALS {
-                            k.remove(0);
-                        }
-                        tracing::debug!(
-                            target = r.target,
-                            why = r.why,
-                            "browser: connection refused"
-                        );
-                        k.push(r);
+                        keep(&kept, r);
                     }
                 });
             }
@@ -73,10 +64,25 @@ impl Socks {
         })
     }
 
+    /// Records a refusal made elsewhere (a local file a page was not allowed to load), so
+    /// every refusal is reported in one place.
+    pub fn record(&self, refusal: Refusal) {
+        keep(&self.refusals, refusal);
+    }
+
     /// The refusals since the last call (and forgets them).
     pub fn take_refusals(&self) -> Vec<Refusal> {
         std::mem::take(&mut *crate::support::lock(&self.refusals))
     }
+}
+
+fn keep(kept: &Mutex<Vec<Refusal>>, r: Refusal) {
+    tracing::debug!(target = r.target, why = r.why, "browser: request refused");
+    let mut k = crate::support::lock(kept);
+    if k.len() >= MAX_REFUSALS {
+        k.remove(0);
+    }
+    k.push(r);
 }
 
 /// One SOCKS5 connection: greeting, CONNECT, the checks, then bytes both ways. `Err` only for a

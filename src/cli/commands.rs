@@ -507,6 +507,30 @@ pub fn memory(settings: Arc<Settings>, action: super::MemoryAction) -> anyhow::R
     Ok(0)
 }
 
+/// What `EXE --version` prints (its first line), or why it could not say.
+async fn browser_version(exe: &std::path::Path) -> String {
+    let out = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        tokio::process::Command::new(exe)
+            .arg("--version")
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await;
+    match out {
+        Ok(Ok(o)) if o.status.success() => String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .next()
+            .unwrap_or("version unknown")
+            .trim()
+            .to_owned(),
+        Ok(Ok(o)) => format!("`--version` failed: {}", o.status),
+        Ok(Err(e)) => format!("it cannot run: {e}"),
+        Err(_) => "`--version` did not answer in 10 s".to_owned(),
+    }
+}
+
 pub async fn doctor(settings: Arc<Settings>) -> anyhow::Result<u8> {
     let mut failed = 0;
     let mut line = |ok: bool, what: String| {
@@ -689,6 +713,38 @@ pub async fn doctor(settings: Arc<Settings>) -> anyhow::Result<u8> {
             found.join(", ")
         }
     );
+    if !settings.read_only
+        && settings
+            .tools
+            .toolsets
+            .is_enabled(crate::policy::tools::Category::Browser)
+    {
+        let b = &settings.browser;
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        match crate::browser::find(b.executable.as_deref(), &path) {
+            Ok(exe) => {
+                let version = browser_version(&exe).await;
+                line(
+                    true,
+                    format!(
+                        "browser: {} ({version}); started on first use, {}, {} profile; every request of its pages meets the web rules",
+                        exe.display(),
+                        if b.headless {
+                            "headless"
+                        } else {
+                            "with a window"
+                        },
+                        match b.profile {
+                            crate::config::browser::BrowserProfile::Fresh => "a fresh",
+                            crate::config::browser::BrowserProfile::Persistent => "the persistent",
+                        }
+                    ),
+                );
+            }
+            // The browser toolset is optional: without a browser only its tools are missing.
+            Err(e) => println!("warn browser tools: {e}"),
+        }
+    }
     // AI backends: an unreachable one is a warning (Ollama need not be running all the time).
     match server.ai() {
         Ok(ai) => {

@@ -3,6 +3,7 @@
 //! environment variables or files for configuration; tools receive what they need from here.
 
 pub mod ai;
+pub mod browser;
 pub mod comms;
 pub mod database;
 pub mod raw;
@@ -287,6 +288,8 @@ pub struct Settings {
     pub proxy: ProxySettings,
     /// What one `run_workflow` script may use (`workflow`).
     pub workflow: workflow::WorkflowSettings,
+    /// The browser tools' Chromium and limits (`browser`).
+    pub browser: browser::BrowserSettings,
     /// Declarative tool folders, toolsets and exposure (`tools`).
     pub tools: ToolSettings,
     /// Resource subscriptions one session may hold (`resources.max_subscriptions`).
@@ -720,6 +723,7 @@ fn build(
     )?;
     let comms = comms::comms_settings(&raw.comms, &redacted, &profile.data_dir, file, env)?;
     let workflow = workflow::workflow_settings(&raw.workflow, file)?;
+    let browser = browser::browser_settings(&raw.browser, &profile.data_dir, file)?;
 
     let mut effective = serde_json::to_value(&raw).unwrap_or(Value::Null);
     overlay_redactions(&redacted, &mut effective);
@@ -792,6 +796,7 @@ fn build(
         comms,
         proxy,
         workflow,
+        browser,
         prompt_dirs,
         tools,
         max_subscriptions: raw.resources.max_subscriptions,

@@ -27,6 +27,7 @@ pub struct RawConfig {
     pub resources: RawResources,
     pub proxy: RawProxy,
     pub workflow: RawWorkflow,
+    pub browser: RawBrowser,
     pub limits: RawLimits,
     pub logging: RawLogging,
 }
@@ -372,6 +373,52 @@ impl Default for RawWorkflow {
             max_console_bytes: l.max_console_bytes as u64,
             max_script_bytes: 100 * 1024,
             max_runs: 4,
+        }
+    }
+}
+
+/// The browser tools' Chromium (`browser`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawBrowser {
+    /// A Chromium or Chrome binary (a path or a name on PATH); the first of chromium,
+    /// chromium-browser, google-chrome, google-chrome-stable and chrome on PATH when unset.
+    pub executable: Option<PathBuf>,
+    /// Run without a window.
+    pub headless: bool,
+    /// `fresh` (a new profile per session, deleted after) or `persistent` (cookies and logins
+    /// kept in the switchboard profile's data dir).
+    pub profile: String,
+    /// How long a page may take to load, and any one browser call.
+    pub navigation_timeout_secs: u64,
+    /// Tabs open at once.
+    pub max_pages: usize,
+    /// Characters of a page snapshot per answer; longer ones are paged.
+    pub max_snapshot_chars: usize,
+    /// Bytes of one screenshot (after trying JPEG for a PNG too large).
+    pub max_screenshot_bytes: u64,
+    /// Bytes of one PDF written by browser_pdf.
+    pub max_pdf_bytes: u64,
+    /// Offer browser_evaluate (runs JavaScript the model writes inside the page).
+    pub allow_evaluate: bool,
+    /// Where a page's downloads are saved: a folder relative to the first root, or an
+    /// absolute one inside the roots.
+    pub download_dir: String,
+}
+
+impl Default for RawBrowser {
+    fn default() -> Self {
+        Self {
+            executable: None,
+            headless: true,
+            profile: "fresh".into(),
+            navigation_timeout_secs: 30,
+            max_pages: 8,
+            max_snapshot_chars: 20_000,
+            max_screenshot_bytes: 2 * 1024 * 1024,
+            max_pdf_bytes: 32 * 1024 * 1024,
+            allow_evaluate: false,
+            download_dir: "downloads".into(),
         }
     }
 }

@@ -16,6 +16,8 @@ pub enum Category {
     Memory,
     Ai,
     Comms,
+    /// A real Chromium driven over the DevTools protocol.
+    Browser,
     /// Tools defined by YAML files in the `tools/` folders (and the shipped git tools).
     Declarative,
     /// The child servers' tools and the `proxy_*` tools that manage them.
@@ -23,7 +25,7 @@ pub enum Category {
 }
 
 impl Category {
-    pub const ALL: [Category; 10] = [
+    pub const ALL: [Category; 11] = [
         Category::Files,
         Category::Exec,
         Category::Web,
@@ -32,6 +34,7 @@ impl Category {
         Category::Memory,
         Category::Ai,
         Category::Comms,
+        Category::Browser,
         Category::Declarative,
         Category::Proxy,
     ];
@@ -46,6 +49,7 @@ impl Category {
             Category::Memory => "memory",
             Category::Ai => "ai",
             Category::Comms => "comms",
+            Category::Browser => "browser",
             Category::Declarative => "declarative",
             Category::Proxy => "proxy",
         }

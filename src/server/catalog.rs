@@ -233,7 +233,7 @@ impl Switchboard {
                 "the tool `{name}` is not available: switchboard runs in read-only mode, which offers only tools that never change anything"
             ),
             Some(_) => format!(
-                "the tool `{name}` is not available until it is configured (exec.shell for run_shell, exec.packages for install_package, comms for the sending tools, a servers file for proxy_*)"
+                "the tool `{name}` is not available until it is configured (exec.shell for run_shell, exec.packages for install_package, comms for the sending tools, a servers file for proxy_*, browser.allow_evaluate for browser_evaluate)"
             ),
             // No tool name is longer (SEP-986): nothing is close, and a huge name is not worth
             // comparing.

@@ -114,6 +114,15 @@ pub struct Inner {
     pub(crate) workflow_runs: Arc<tokio::sync::Semaphore>,
     /// Questions put to the user on 2026-07-28, by handle: the digest of what each asks about.
     pub(crate) questions: crate::support::waiting::Waiting<String>,
+    /// The session's browser (started by its first tool call) and the gate its local files
+    /// pass, made on first use.
+    browser: OnceLock<SessionBrowser>,
+}
+
+/// The session's browser and the roots its pages may read files from.
+pub(crate) struct SessionBrowser {
+    pub roots: Arc<crate::browser::gate::RootsGate>,
+    pub session: crate::browser::session::BrowserSession,
 }
 
 impl Deref for Switchboard {
@@ -206,6 +215,7 @@ impl Switchboard {
             search_vectors: Default::default(),
             workflows: crate::support::waiting::Waiting::new(64),
             workflow_runs,
+            browser: OnceLock::new(),
             questions: crate::support::waiting::Waiting::new(64),
         }))
     }
@@ -248,6 +258,44 @@ impl Switchboard {
             })
             .clone()
             .map_err(crate::error::ToolError::Invalid)
+    }
+
+    /// The session's browser, made (not started) on first use.
+    pub(crate) fn browser(&self) -> &SessionBrowser {
+        self.browser.get_or_init(|| {
+            let b = &self.settings.browser;
+            let roots = Arc::new(crate::browser::gate::RootsGate::new(
+                self.settings.files.max_media_bytes,
+            ));
+            let options = crate::browser::session::Options {
+                executable: b.executable.clone(),
+                // A host may start switchboard with no PATH at all: the usual places then.
+                path: std::env::var_os("PATH")
+                    .filter(|p| !p.is_empty())
+                    .unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin:/snap/bin".into()),
+                headless: b.headless,
+                persistent: (b.profile == crate::config::browser::BrowserProfile::Persistent)
+                    .then(|| b.persistent_dir.clone()),
+                timeout: b.navigation_timeout,
+                max_pages: b.max_pages,
+                rules: Arc::new(self.settings.web.net.rules.clone()),
+                files: roots.clone(),
+                max_download_bytes: self.settings.web.max_download_bytes,
+                supervisor: self.settings.supervisor_exe.clone(),
+            };
+            SessionBrowser {
+                roots,
+                session: crate::browser::session::BrowserSession::new(options),
+            }
+        })
+    }
+
+    /// Closes the session's browser, if one was started, and waits (briefly) for it to end.
+    pub async fn close_browser(&self) {
+        if let Some(b) = self.browser.get() {
+            let _ =
+                tokio::time::timeout(std::time::Duration::from_secs(5), b.session.close()).await;
+        }
     }
 
     /// Runs `f` on a store of the profile's (a SQLite file: the notes, the outbox) on the

@@ -10,6 +10,7 @@ on the first failure, printing what went wrong.
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 
@@ -99,7 +100,28 @@ def calls(root: str, victim_pid: int) -> dict:
         "notify_desktop": {"title": "Build done", "body": "42 passed"},
         "comms_outbox": {"limit": 5},
         "run_workflow": {"script": "const r = await tools.list_roots({});\nconst f = await tools.read_file({path: 'README.md'});\nreturn [r.roots.length, f.length > 0];"},
+        # The browser, on a page in the roots; refs come from the page as the tools read it.
+        "browser_navigate": {"url": f"file://{root}/page.html"},
+        "browser_fill": lambda page: {"fields": [{"ref": ref(page, "textbox", "Name"), "value": "Ada"}]},
+        "browser_hover": lambda page: {"ref": ref(page, "button", "Greet")},
+        "browser_press": {"key": "Tab"},
+        "browser_click": lambda page: {"ref": ref(page, "button", "Ask")},
+        "browser_dialog": {"accept": True},
+        "browser_wait": {"text": "answered true"},
+        "browser_snapshot": {},
+        "browser_screenshot": {"full_page": True},
+        "browser_logs": {},
+        "browser_tabs": {},
+        "browser_pdf": {"path": "py/page.pdf"},
+        "browser_upload": lambda page: {"ref": ref(page, "button", "Attachment"), "paths": ["README.md"]},
     }
+
+
+def ref(page: str, role: str, name: str) -> str:
+    """The ref of the element `role "name"` in a browser tool's answer."""
+    found = re.search(rf'- {role} "{name}".*?\[ref=(e\d+)\]', page)
+    assert found, f'no {role} "{name}" in:\n{page}'
+    return found.group(1)
 
 # Calls that must come back as tool errors, with a word their message must contain.
 REFUSED = {"http_request": "web.allow", "fetch_url": "web.allow", "download_file": "web.allow", "web_search": "web.search.providers",
@@ -185,9 +207,17 @@ async def run(victim: subprocess.Popen) -> None:
         missing = set(names) - set(plan)
         assert not missing, f"no test call for {missing}"
         called = 0
+        page = ""
         for name in plan:
-            result = await client.call_tool(name, plan[name])
+            args = plan[name](page) if callable(plan[name]) else plan[name]
+            result = await client.call_tool(name, args)
             text = " ".join(getattr(c, "text", "") or "" for c in result.content)
+            if name == "browser_navigate":
+                page = text
+            if name == "browser_wait":
+                assert "Hello" not in text and "answered true" in text, text
+            if name == "browser_screenshot":
+                assert any(getattr(c, "mime_type", "") == "image/png" for c in result.content), text
             if name in REFUSED:
                 assert result.is_error and REFUSED[name] in text, f"{name} should be refused: {text}"
                 called += 1

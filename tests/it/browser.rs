@@ -77,6 +77,8 @@ fn launch(exe: PathBuf, dir: &std::path::Path, port: u16) -> Launch {
         user_data_dir: dir.to_path_buf(),
         start_timeout: Duration::from_secs(60),
         rules: std::sync::Arc::new(rules),
+        files: std::sync::Arc::new(switchboard::browser::gate::NoFiles),
+        max_download_bytes: 1024 * 1024,
     }
 }
 
@@ -403,8 +405,13 @@ async fn dialogs_logs_pdfs_and_uploads() {
     until(&page, "1", json!(1)).await;
     // Console messages and requests since the last look, the refused one marked failed.
     let mut log = page.take_log();
+    let refused_seen = |log: &switchboard::browser::page::Log| {
+        log.requests
+            .iter()
+            .any(|r| r.url.contains(&format!(":{canary}/x")) && r.failed.is_some())
+    };
     for _ in 0..100 {
-        if log.console.iter().any(|l| l == "[warning] blocked") {
+        if log.console.iter().any(|l| l == "[warning] blocked") && refused_seen(&log) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -423,6 +430,7 @@ async fn dialogs_logs_pdfs_and_uploads() {
     let refused = log
         .requests
         .iter()
+        .rev()
         .find(|r| r.url.contains(&format!(":{canary}/x")))
         .unwrap_or_else(|| panic!("{log:?}"));
     assert!(refused.failed.is_some(), "{refused:?}");
@@ -469,7 +477,7 @@ async fn dialogs_logs_pdfs_and_uploads() {
 }
 
 #[tokio::test]
-async fn history_waits_and_no_download_lands() {
+async fn history_waits_and_downloads_land_only_in_the_profile() {
     let Some(exe) = chromium() else { return };
     let (profile, browser, page, base) = opened(
         exe,
@@ -504,13 +512,29 @@ async fn history_waits_and_no_download_lands() {
             .contains("forward")
     );
     page.reload().await.unwrap();
-    // A download link saves nothing anywhere.
+    // A download lands in the profile's downloads folder under its id, not its name, and is
+    // reported with the name suggested.
     page.go(-1).await.unwrap();
     let snap = page.snapshot().await.unwrap();
     page.click(&ref_of(&snap.lines, "link \"Get it\""))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut done = Vec::new();
+    for _ in 0..200 {
+        done = browser.downloads.take();
+        if !done.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(done.len(), 1, "one download reported");
+    assert_eq!(done[0].name, "file.bin");
+    let file = done[0].file.clone().expect("completed");
+    assert!(
+        file.starts_with(profile.path().join("downloads")),
+        "{file:?}"
+    );
+    assert!(file.is_file());
     let saved: Vec<_> = walkdir(profile.path())
         .into_iter()
         .filter(|p| {

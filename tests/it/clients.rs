@@ -32,6 +32,7 @@ fn python_sdk_lists_and_calls_every_tool() {
     let Some(py) = python() else { return };
     let p = Project::new();
     p.write("README.md", "# demo\nhello\n");
+    p.write("page.html", BROWSER_PAGE);
     p.write("img.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR");
     p.git_init();
     let script = concat!(
@@ -52,7 +53,7 @@ fn python_sdk_lists_and_calls_every_tool() {
     }
     for mode in ["default", "legacy"] {
         let stdout = run_python(&py, script, p.root.to_str().unwrap(), mode, &p.base, &env);
-        assert!(stdout.contains("called 71 tools"), "{stdout}");
+        assert!(stdout.contains("called 84 tools"), "{stdout}");
     }
 }
 
@@ -165,6 +166,16 @@ fn inspect_with(
     )
 }
 
+/// A page in the roots for the browser tools: a field, a button that greets, one that asks
+/// for confirmation, and a file input.
+const BROWSER_PAGE: &str = r#"<html><head><title>Client page</title></head><body>
+<label>Name <input id="n"></label>
+<button onclick="document.getElementById('out').textContent = 'Hello ' + document.getElementById('n').value">Greet</button>
+<button onclick="document.getElementById('ans').textContent = 'answered ' + confirm('Sure?')">Ask</button>
+<input type="file" aria-label="Attachment">
+<p id="out"></p><p id="ans"></p>
+</body></html>"#;
+
 #[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
 #[test]
 fn inspector_cli_lists_strictly_and_calls_every_tool() {
@@ -172,6 +183,7 @@ fn inspector_cli_lists_strictly_and_calls_every_tool() {
     let p = Project::new();
     p.write("README.md", "# demo\nhello\n");
     p.write("img.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR");
+    p.write("page.html", BROWSER_PAGE);
     p.git_init();
     let (ok, out, err) = inspect(
         &cmd,
@@ -218,6 +230,7 @@ fn inspector_cli_lists_strictly_and_calls_every_tool() {
         .iter()
         .map(|t| t["name"].as_str().unwrap().to_owned())
         .collect();
+    let page_url = format!("url=file://{}/page.html", p.root.display());
     let mut victim = crate::harness::Reaped::spawn(Command::new("sleep").arg("300"));
     let victim_arg = format!("pid={}", victim.0.id());
     let calls: &[(&str, &[&str])] = &[
@@ -372,8 +385,29 @@ fn inspector_cli_lists_strictly_and_calls_every_tool() {
             "run_workflow",
             &["script=return (await tools.list_roots({})).roots.length;"],
         ),
+        // Each call is a new switchboard, so a new browser: refs of an earlier call's page
+        // are not this one's, and the acting tools say to take a snapshot (the Python client
+        // drives a whole page in one session).
+        ("browser_navigate", &[page_url.as_str()]),
+        ("browser_snapshot", &[]),
+        ("browser_screenshot", &[]),
+        ("browser_wait", &["idle=true"]),
+        ("browser_press", &["key=Tab"]),
+        ("browser_tabs", &[]),
+        ("browser_logs", &[]),
+        ("browser_pdf", &["path=ins/page.pdf"]),
+        ("browser_click", &["ref=e1"]),
+        ("browser_hover", &["ref=e1"]),
+        ("browser_fill", &[r#"fields=[{"ref":"e1","value":"x"}]"#]),
+        ("browser_upload", &["ref=e1", r#"paths=["README.md"]"#]),
+        ("browser_dialog", &["accept=true"]),
     ];
     let expected_errors = [
+        "browser_click",
+        "browser_hover",
+        "browser_fill",
+        "browser_upload",
+        "browser_dialog",
         "notify_desktop",
         "http_request",
         "fetch_url",

@@ -3,6 +3,7 @@
 
 mod ai;
 mod browser;
+mod browser_tools;
 mod cli;
 mod clients;
 mod comms;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use switchboard::policy::net::{AllowEntry, NetError, NetGuard, NetRefusal, NetRules, NetSettings};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 /// A tiny HTTP/1.1 server on 127.0.0.1 that counts requests. Paths: `/` (hello),
 /// `/redirect?to=URL`, `/chain/N` (N redirects), `/slow` (3 s), `/big` (2 MiB with a length),
@@ -41,33 +41,12 @@ impl Server {
                 };
                 let counter = counter.clone();
                 tokio::spawn(async move {
-                    let mut head = Vec::new();
-                    let mut buf = [0u8; 4096];
-                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match sock.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => head.extend_from_slice(&buf[..n]),
-                        }
-                    }
+                    // The body is what `/echo` sends back.
+                    let Some((head, body)) = crate::harness::read_http_request(&mut sock).await
+                    else {
+                        return;
+                    };
                     counter.fetch_add(1, Ordering::SeqCst);
-                    // The body, by Content-Length (what `/echo` sends back).
-                    let split = head.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
-                    let mut body = head.split_off(split);
-                    let head = String::from_utf8_lossy(&head).into_owned();
-                    let wanted: usize = head
-                        .lines()
-                        .find_map(|l| {
-                            let (k, v) = l.split_once(':')?;
-                            k.eq_ignore_ascii_case("content-length")
-                                .then(|| v.trim().parse().ok())?
-                        })
-                        .unwrap_or(0);
-                    while body.len() < wanted {
-                        match sock.read(&mut buf).await {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => body.extend_from_slice(&buf[..n]),
-                        }
-                    }
                     let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
                     let reply = |status: &str, extra: &str, body: &[u8]| {
                         let mut r = format!(
