@@ -179,15 +179,24 @@ impl Browser {
     }
 
     /// Closes the browser and waits for its process tree to end.
+    /// Closes the browser as its own menu would (so a persistent profile writes its cookies
+    /// out), then ends whatever is left of its process tree.
     pub async fn close(mut self) {
         let _ = self
             .cdp
             .call("Browser.close", json!({}), None, Duration::from_secs(2))
             .await;
-        self.parts.control.kill().await;
         if let Some(exit) = self.exit.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(5), exit.wait()).await;
+            let mut exited = std::pin::pin!(exit.wait());
+            if tokio::time::timeout(Duration::from_secs(5), &mut exited)
+                .await
+                .is_err()
+            {
+                self.parts.control.kill().await;
+                let _ = tokio::time::timeout(Duration::from_secs(5), exited).await;
+            }
         }
+        self.parts.control.kill().await;
     }
 }
 

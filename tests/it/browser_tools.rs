@@ -614,3 +614,45 @@ async fn no_browser_is_left_after_exit_kill_or_a_navigation_timeout() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_persistent_profile_keeps_a_login_and_is_used_by_one_session_at_a_time() {
+    if !have_browser() {
+        return;
+    }
+    let set = r#"<html><body><script>document.cookie = 'session=alice; max-age=3600; path=/';</script>set</body></html>"#;
+    let show = r#"<html><body><p id="c"></p><script>document.getElementById('c').textContent = 'cookie ' + document.cookie;</script></body></html>"#;
+    let site = site(&[("/set", set), ("/show", show)]).await;
+    let project = Project::new();
+    let persistent = |project: &Project| {
+        let mut s = settings(project, &[site.port]);
+        s.browser.profile = switchboard::config::browser::BrowserProfile::Persistent;
+        s
+    };
+    let first = session(persistent(&project)).await;
+    first
+        .ok_text("browser_navigate", json!({"url": site.url("/set")}))
+        .await;
+    // While the first session's browser holds the profile, a second session says so.
+    let second = session(persistent(&project)).await;
+    let busy = second
+        .err("browser_navigate", json!({"url": site.url("/show")}))
+        .await;
+    assert!(
+        busy.contains("in use") && busy.contains("browser.profile: fresh"),
+        "{busy}"
+    );
+    first._server.close_browser().await;
+    let again = second
+        .ok_text("browser_navigate", json!({"url": site.url("/show")}))
+        .await;
+    assert!(again.contains("cookie session=alice"), "{again}");
+    let kept = persistent(&project).browser.persistent_dir;
+    assert!(kept.starts_with(&project.data) && kept.is_dir(), "{kept:?}");
+    // A fresh profile starts without it.
+    let fresh = session(settings(&project, &[site.port])).await;
+    let clean = fresh
+        .ok_text("browser_navigate", json!({"url": site.url("/show")}))
+        .await;
+    assert!(!clean.contains("session=alice"), "{clean}");
+}
