@@ -112,7 +112,7 @@ def calls(root: str, victim_pid: int) -> dict:
         "browser_screenshot": {"full_page": True},
         "browser_logs": {},
         "browser_tabs": {},
-        "browser_pdf": {"path": "py/page.pdf"},
+        "browser_pdf": {"path": "py/page.pdf", "overwrite": True},
         "browser_upload": lambda page: {"ref": ref(page, "button", "Attachment"), "paths": ["README.md"]},
     }
 
