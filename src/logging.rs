@@ -8,11 +8,17 @@ use tracing_subscriber::{EnvFilter, fmt, layer::SubscriberExt, util::SubscriberI
 use crate::config::Settings;
 
 /// Installs the global subscriber. `rust_log` is the `RUST_LOG` value, when set; it wins over
-/// the configured level. Keep the returned guard alive: it flushes the file on drop.
-pub fn init(settings: &Settings, rust_log: Option<String>) -> Option<WorkerGuard> {
+/// the configured level. `level` replaces the configured level (a helper command whose output
+/// is its own, like `doctor`, logs errors only unless asked). Keep the returned guard alive: it
+/// flushes the file on drop.
+pub fn init(
+    settings: &Settings,
+    rust_log: Option<String>,
+    level: Option<&str>,
+) -> Option<WorkerGuard> {
     let filter = match rust_log.filter(|s| !s.is_empty()) {
         Some(spec) => EnvFilter::try_new(&spec).unwrap_or_else(|_| EnvFilter::new("warn")),
-        None => EnvFilter::new(format!("{},rmcp=warn", settings.logging.level)),
+        None => EnvFilter::new(directives(level.unwrap_or(&settings.logging.level))),
     };
     let stderr = fmt::layer()
         .with_writer(std::io::stderr)
@@ -46,4 +52,25 @@ pub fn init(settings: &Settings, rust_log: Option<String>) -> Option<WorkerGuard
         .with(file_layer)
         .try_init();
     guard
+}
+
+/// The filter for `level`: rmcp at warn (it logs whole requests below that), or quieter when
+/// the level is (`off`, `error`).
+fn directives(level: &str) -> String {
+    let rmcp = if matches!(level, "off" | "error") {
+        level
+    } else {
+        "warn"
+    };
+    format!("{level},rmcp={rmcp}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_quiet_level_quiets_rmcp_too() {
+        assert_eq!(super::directives("off"), "off,rmcp=off");
+        assert_eq!(super::directives("error"), "error,rmcp=error");
+        assert_eq!(super::directives("debug"), "debug,rmcp=warn");
+    }
 }

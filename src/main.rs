@@ -15,6 +15,7 @@ fn main() -> ExitCode {
         return ExitCode::from(code as u8);
     }
     let cli = Cli::parse();
+    let server_args = cli.server_args();
     if !matches!(cli.command, None | Some(Command::Serve)) {
         // The helper commands print to stdout like any Unix tool: when the reader goes away
         // (`switchboard tools | head`), stop quietly instead of panicking on EPIPE. `serve`
@@ -33,7 +34,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let _log_guard = logging::init(&settings, std::env::var("RUST_LOG").ok());
+    // A helper command's output is its own: its log lines on stderr would only mix with it,
+    // so it logs errors unless a level is asked for. The server logs at the configured level.
+    let serving = matches!(cli.command, None | Some(Command::Serve));
+    let level = (!serving && cli.log_level.is_none()).then_some("error");
+    let _log_guard = logging::init(&settings, std::env::var("RUST_LOG").ok(), level);
 
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -65,7 +70,7 @@ fn main() -> ExitCode {
                 action: switchboard::cli::ProxyAction::Approve { target, all },
             } => commands::proxy_approve(settings, target.as_deref(), all),
             Command::Memory { action } => commands::memory(settings, action),
-            Command::InstallSnippet { host } => commands::install_snippet(host),
+            Command::InstallSnippet { host } => commands::install_snippet(host, server_args),
         };
         match result {
             Ok(code) => code,

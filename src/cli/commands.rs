@@ -259,7 +259,7 @@ pub fn config(settings: Arc<Settings>, action: ConfigAction) -> anyhow::Result<u
     match action {
         ConfigAction::Check => {
             let server = Switchboard::new(settings.clone());
-            let servers = servers_file_problems(&settings);
+            let (servers, warnings) = servers_file_findings(&settings);
             let folders = server.folders();
             let problems: Vec<String> = folders
                 .problems()
@@ -268,6 +268,10 @@ pub fn config(settings: Arc<Settings>, action: ConfigAction) -> anyhow::Result<u
                 .collect();
             for p in &problems {
                 println!("problem: {p}");
+            }
+            // Warnings stop nothing, so they do not fail the check.
+            for w in &warnings {
+                println!("warning: {w}");
             }
             let file = settings
                 .config_file
@@ -346,30 +350,30 @@ pub fn config(settings: Arc<Settings>, action: ConfigAction) -> anyhow::Result<u
     }
 }
 
-/// One line per check; a failure says how to fix it. Exit code 1 when anything failed.
-/// What is wrong with the servers file: the file itself, each entry that cannot run (a
-/// missing `${VAR}`, a bad key), and warnings. Entries disabled on purpose are fine.
-fn servers_file_problems(settings: &Settings) -> Vec<String> {
+/// What is wrong with the servers file: problems (the file itself, each entry that cannot
+/// run: a missing `${VAR}`, a bad key) and warnings (an unknown key, a renamed alias), which
+/// stop nothing. Entries disabled on purpose are fine.
+fn servers_file_findings(settings: &Settings) -> (Vec<String>, Vec<String>) {
     let Some((path, found_by)) = &settings.proxy.servers_config else {
-        return Vec::new();
+        return Default::default();
     };
     match crate::proxy::servers::ServersFile::load(path, &|k| std::env::var(k).ok()) {
-        Err(e) => vec![format!("{e} (found by {found_by})")],
-        Ok(f) => f
-            .servers
-            .iter()
-            .filter_map(|s| match &s.spec {
-                Err(why) if !why.starts_with("disabled in the servers file") => {
-                    Some(format!("{}: server `{}`: {why}", path.display(), s.name))
-                }
-                _ => None,
-            })
-            .chain(
-                f.warnings
-                    .iter()
-                    .map(|w| format!("{}: {w}", path.display())),
-            )
-            .collect(),
+        Err(e) => (vec![format!("{e} (found by {found_by})")], Vec::new()),
+        Ok(f) => (
+            f.servers
+                .iter()
+                .filter_map(|s| match &s.spec {
+                    Err(why) if !why.starts_with("disabled in the servers file") => {
+                        Some(format!("{}: server `{}`: {why}", path.display(), s.name))
+                    }
+                    _ => None,
+                })
+                .collect(),
+            f.warnings
+                .iter()
+                .map(|w| format!("{}: {w}", path.display()))
+                .collect(),
+        ),
     }
 }
 
@@ -806,8 +810,12 @@ pub async fn doctor(settings: Arc<Settings>) -> anyhow::Result<u8> {
             ),
         }
     }
-    for p in servers_file_problems(&settings) {
+    let (problems, warnings) = servers_file_findings(&settings);
+    for p in problems {
         line(false, format!("servers file: {p}"));
+    }
+    for w in warnings {
+        println!("warn servers file: {w}");
     }
     if let Some(hub) = server.start_proxy() {
         // Start every child (lazy ones too) and wait for each to be ready or to fail.
@@ -888,16 +896,14 @@ async fn self_test(server: Switchboard) -> anyhow::Result<usize> {
 }
 
 /// The host config entry, with this binary's absolute path and the current folder as root.
-pub fn install_snippet(host: Host) -> anyhow::Result<u8> {
+/// `args`: the global options of this command line, as the host should pass them.
+pub fn install_snippet(host: Host, args: Vec<String>) -> anyhow::Result<u8> {
     let exe = std::env::current_exe().context("cannot find this binary's path")?;
     let exe = std::fs::canonicalize(&exe)
         .unwrap_or(exe)
         .display()
         .to_string();
-    let root = std::env::current_dir()
-        .map(|d| d.display().to_string())
-        .unwrap_or_else(|_| "/path/to/project".into());
-    let entry = json!({"command": exe, "args": ["--root", root]});
+    let entry = json!({"command": exe, "args": args});
     let (file, snippet) = match host {
         Host::Claude => (
             "claude_desktop_config.json",
@@ -911,8 +917,12 @@ pub fn install_snippet(host: Host) -> anyhow::Result<u8> {
             ".vscode/mcp.json",
             json!({"servers": {"switchboard": {"type": "stdio", "command": entry["command"], "args": entry["args"]}}}),
         ),
+        Host::Zed => (
+            "~/.config/zed/settings.json",
+            json!({"context_servers": {"switchboard": {"source": "custom", "command": entry["command"], "args": entry["args"], "env": {}}}}),
+        ),
     };
-    eprintln!("Add this to {file} (merge with what is there; change --root to your project):");
+    eprintln!("Add this to {file} (merge with what is there; --root is your project):");
     println!("{}", serde_json::to_string_pretty(&snippet)?);
     Ok(0)
 }

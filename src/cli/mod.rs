@@ -14,7 +14,7 @@ use crate::config::Overrides;
 #[command(
     name = "switchboard",
     version,
-    about = "One MCP server over stdio: safe file tools, prompts and resources for any MCP host."
+    about = "One MCP server over stdio: files, code execution, web, a real browser, system, databases, memory, local AI, communication and workflows behind one policy, plus prompts, resources and the tools of the child MCP servers it starts."
 )]
 pub struct Cli {
     /// Config file (default: $SWITCHBOARD_CONFIG, then config.yaml in the user config dir)
@@ -32,12 +32,12 @@ pub struct Cli {
     /// Register only tools that never change anything (readOnlyHint = true)
     #[arg(long, global = true)]
     pub read_only: bool,
-    /// Child MCP servers file in Claude Desktop's format (default: proxy.servers_config, then
-    /// servers_config.json in the user config dir)
+    /// Child MCP servers file in Claude Desktop's format or VS Code's (default:
+    /// proxy.servers_config, then servers_config.json in the user config dir)
     #[arg(long, global = true, value_name = "PATH")]
     pub servers: Option<PathBuf>,
     /// Offer only these toolsets (comma-separated): files, exec, web, system, database, memory,
-    /// ai, comms, declarative, proxy. Replaces tools.enabled
+    /// ai, comms, browser, declarative, proxy. Replaces tools.enabled
     #[arg(long, global = true, value_name = "LIST", value_delimiter = ',')]
     pub toolsets: Option<Vec<String>>,
     /// How tools/list shows the tools: full, compact (search_tools and call_tool) or auto.
@@ -91,7 +91,8 @@ pub enum Command {
         #[command(subcommand)]
         action: MemoryAction,
     },
-    /// Print the MCP host config entry for this binary
+    /// Print the MCP host config entry for this binary, with the global options given here
+    /// (--config, --root, --profile, --servers, --toolsets, --exposure, --read-only, --log-level)
     InstallSnippet {
         #[arg(value_enum, default_value_t = Host::Claude)]
         host: Host,
@@ -141,9 +142,55 @@ pub enum Host {
     Claude,
     Vscode,
     Cursor,
+    Zed,
 }
 
 impl Cli {
+    /// The global options given on this command line, as a host entry's `args` would repeat
+    /// them (paths made absolute, since a host starts the server from anywhere); `--root` is
+    /// the current folder when none is given.
+    pub fn server_args(&self) -> Vec<String> {
+        let absolute = |p: &PathBuf| {
+            std::path::absolute(p)
+                .unwrap_or_else(|_| p.clone())
+                .display()
+                .to_string()
+        };
+        let mut args = Vec::new();
+        if let Some(c) = &self.config {
+            args.extend(["--config".to_owned(), absolute(c)]);
+        }
+        let roots: Vec<String> = if self.roots.is_empty() {
+            std::env::current_dir()
+                .map(|d| vec![d.display().to_string()])
+                .unwrap_or_default()
+        } else {
+            self.roots.iter().map(absolute).collect()
+        };
+        for r in roots {
+            args.extend(["--root".to_owned(), r]);
+        }
+        if let Some(p) = &self.profile {
+            args.extend(["--profile".to_owned(), p.clone()]);
+        }
+        if let Some(s) = &self.servers {
+            args.extend(["--servers".to_owned(), absolute(s)]);
+        }
+        if let Some(t) = &self.toolsets {
+            args.extend(["--toolsets".to_owned(), t.join(",")]);
+        }
+        if let Some(e) = &self.exposure {
+            args.extend(["--exposure".to_owned(), e.clone()]);
+        }
+        if let Some(l) = &self.log_level {
+            args.extend(["--log-level".to_owned(), l.clone()]);
+        }
+        if self.read_only {
+            args.push("--read-only".to_owned());
+        }
+        args
+    }
+
     pub fn overrides(&self) -> Overrides {
         Overrides {
             config: self.config.clone(),

@@ -18,6 +18,9 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 struct RawFile {
     #[serde(rename = "mcpServers", default)]
     mcp_servers: Option<BTreeMap<String, Value>>,
+    /// VS Code's `mcp.json` keeps the same entries under `servers`.
+    #[serde(default)]
+    servers: Option<BTreeMap<String, Value>>,
     /// Claude Desktop keeps other settings in the same file; they are not ours.
     #[serde(flatten)]
     _other: BTreeMap<String, Value>,
@@ -173,7 +176,7 @@ pub enum ServersError {
         source: std::io::Error,
     },
     #[error(
-        "{path} is not valid JSON in Claude Desktop's format ({{\"mcpServers\": {{...}}}}): {message}"
+        "{path} is not valid JSON in Claude Desktop's format ({{\"mcpServers\": {{...}}}}) or VS Code's ({{\"servers\": {{...}}}}): {message}"
     )]
     Parse { path: PathBuf, message: String },
 }
@@ -204,7 +207,29 @@ impl ServersFile {
             ..Self::default()
         };
         let mut aliases: BTreeMap<String, String> = BTreeMap::new();
-        for (name, value) in raw.mcp_servers.unwrap_or_default() {
+        if raw.mcp_servers.is_none() && raw.servers.is_none() {
+            out.warnings.push(
+                "the file has no `mcpServers` (or VS Code's `servers`) object, so no server is started"
+                    .into(),
+            );
+        }
+        // Claude Desktop's key first, then VS Code's, each entry under the key it came from.
+        let mut entries: Vec<(&str, String, Value)> = raw
+            .mcp_servers
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(n, v)| ("mcpServers", n, v))
+            .collect();
+        for (name, value) in raw.servers.unwrap_or_default() {
+            if entries.iter().any(|(_, n, _)| *n == name) {
+                out.warnings.push(format!(
+                    "`servers.{name}` and `mcpServers.{name}` name the same server; the `mcpServers` entry is used"
+                ));
+            } else {
+                entries.push(("servers", name, value));
+            }
+        }
+        for (key_of, name, value) in entries {
             let raw: RawServer = match serde_path_to_error::deserialize(value) {
                 Ok(r) => r,
                 Err(e) => {
@@ -213,21 +238,21 @@ impl ServersFile {
                     out.servers.push(ServerEntry {
                         name: name.clone(),
                         alias,
-                        spec: Err(format!("mcpServers.{name}.{key}: {}", e.into_inner())),
+                        spec: Err(format!("{key_of}.{name}.{key}: {}", e.into_inner())),
                     });
                     continue;
                 }
             };
             for key in raw.unknown.keys() {
                 out.warnings.push(format!(
-                    "mcpServers.{name}.{key} is not a key switchboard knows; it is ignored"
+                    "{key_of}.{name}.{key} is not a key switchboard knows; it is ignored"
                 ));
             }
             let wanted = raw.alias.clone().unwrap_or_else(|| name.clone());
             let mut alias = sanitize_alias(&wanted);
             if alias != wanted && raw.alias.is_some() {
                 out.warnings.push(format!(
-                    "mcpServers.{name}.alias `{wanted}` becomes `{alias}` (only A-Z, a-z, 0-9, _ and - are kept)"
+                    "{key_of}.{name}.alias `{wanted}` becomes `{alias}` (only A-Z, a-z, 0-9, _ and - are kept)"
                 ));
             }
             if let Some(other) = aliases.get(&alias) {
@@ -616,6 +641,40 @@ mod tests {
         ));
         assert!(f.warnings.iter().any(|w| w.contains("extra")));
         assert!(f.warnings.iter().any(|w| w.contains("b_srv_2")));
+    }
+
+    #[test]
+    fn vs_code_files_are_read_and_a_file_with_no_servers_says_so() {
+        let text = r#"{
+            "inputs": [],
+            "servers": {
+                "fs": {"type": "stdio", "command": "npx", "args": ["-y", "server-filesystem"]},
+                "web": {"type": "http", "url": "https://example.test/mcp"},
+                "both": {"command": "b"}
+            },
+            "mcpServers": {"both": {"command": "a"}}
+        }"#;
+        let f = ServersFile::parse(text, Path::new("mcp.json"), &env).unwrap();
+        let names: Vec<_> = f.servers.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["both", "fs", "web"]);
+        match &f.servers[0].spec.as_ref().unwrap().transport {
+            Transport::Stdio { command, .. } => assert_eq!(command, "a"),
+            other => panic!("{other:?}"),
+        }
+        assert!(f.servers[1].spec.is_ok() && f.servers[2].spec.is_ok());
+        assert!(
+            f.warnings.iter().any(|w| w.contains("servers.both")),
+            "{:?}",
+            f.warnings
+        );
+        let empty =
+            ServersFile::parse(r#"{"globalShortcut": "x"}"#, Path::new("s.json"), &env).unwrap();
+        assert!(empty.servers.is_empty());
+        assert!(
+            empty.warnings[0].contains("no server is started"),
+            "{:?}",
+            empty.warnings
+        );
     }
 
     #[test]

@@ -238,8 +238,10 @@ fn profiles_keep_state_apart() {
 #[test]
 fn doctor_and_install_snippet() {
     let p = Project::new();
-    let (code, out, _) = run(&["--root", p.root.to_str().unwrap(), "doctor"], &p.base);
+    let (code, out, err) = run(&["--root", p.root.to_str().unwrap(), "doctor"], &p.base);
     assert_eq!(code, 0, "{out}");
+    // Its report is the output: no log lines mixed in unless a level is asked for.
+    assert!(!err.contains(" INFO ") && !err.contains(" WARN "), "{err}");
     assert!(
         out.contains("ok   MCP self-test") && out.contains("is writable"),
         "{out}"
@@ -263,16 +265,40 @@ fn doctor_and_install_snippet() {
         out.contains("FAIL database gone (sqlite, read-only)") && out.contains("cannot be opened"),
         "{out}"
     );
-    for host in ["claude", "vscode", "cursor"] {
-        let (code, out, _) = run(&["install-snippet", host], &p.base);
-        assert_eq!(code, 0);
+    let servers = p.write("servers.json", r#"{"mcpServers": {}}"#);
+    // The options given with the command are the entry's arguments, paths made absolute (in
+    // the order the entry gives them).
+    let given = [
+        "--root",
+        p.root.to_str().unwrap(),
+        "--profile",
+        "work",
+        "--servers",
+        servers.to_str().unwrap(),
+        "--toolsets",
+        "files,web",
+        "--exposure",
+        "full",
+    ];
+    for host in ["claude", "vscode", "cursor", "zed"] {
+        let mut argv = given.to_vec();
+        argv.extend(["install-snippet", host]);
+        let (code, out, _) = run(&argv, &p.base);
+        assert_eq!(code, 0, "{out}");
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-        let entry = if host == "vscode" {
-            &v["servers"]["switchboard"]
-        } else {
-            &v["mcpServers"]["switchboard"]
+        let entry = match host {
+            "vscode" => &v["servers"]["switchboard"],
+            "zed" => &v["context_servers"]["switchboard"],
+            _ => &v["mcpServers"]["switchboard"],
         };
         assert!(std::path::Path::new(entry["command"].as_str().unwrap()).is_absolute());
+        let args: Vec<&str> = entry["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        assert_eq!(args, given, "{host}");
     }
 }
 

@@ -1370,3 +1370,45 @@ fn server_entries_run_only_once_approved() {
         "a changed entry kept running",
     );
 }
+
+/// VS Code's `mcp.json` (`{"servers": {...}}`, entries with `type`) starts its servers like
+/// Claude Desktop's format; `config check` passes a file whose only findings are warnings, and
+/// says so, and one with no servers object says it starts nothing.
+#[tokio::test]
+async fn a_vs_code_servers_file_starts_its_servers_and_warnings_do_not_fail_the_check() {
+    let (p, state) = project_with_state();
+    let mut entry = py("good", &state, json!({}));
+    entry["type"] = json!("stdio");
+    entry["fancy"] = json!(true);
+    let settings = with_servers(&p, json!({"inputs": [], "servers": {"vs": entry}}));
+    let path = settings.proxy.servers_config.clone().unwrap().0;
+    let s = session_with(settings, TestClient::default()).await;
+    assert!(
+        eventually(|| async { tool_names(&s).await.iter().any(|n| n.starts_with("vs__")) }).await,
+        "{:?}",
+        tool_names(&s).await
+    );
+    let check = |file: &Path| {
+        let out = std::process::Command::new(bin())
+            .args(["--servers", file.to_str().unwrap(), "config", "check"])
+            .env("HOME", &p.base)
+            .env("XDG_CONFIG_HOME", p.base.join(".config"))
+            .env("XDG_DATA_HOME", p.base.join(".local/share"))
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, out) = check(&path);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("warning:") && out.contains("servers.vs.fancy"),
+        "{out}"
+    );
+    let empty = write_servers(&p, json!({"globalShortcut": "x"}));
+    let (code, out) = check(&empty);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("no server is started"), "{out}");
+}
