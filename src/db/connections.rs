@@ -21,22 +21,29 @@ const CLIENT_SLACK: Duration = Duration::from_secs(5);
 /// Tables a schema resource describes at most.
 pub const SCHEMA_TABLES: usize = 100;
 
-/// Where one call goes: a configured connection, or a SQLite file inside the roots (read-only).
+/// Where one call goes: a configured connection, or a SQLite file inside the roots (read-only
+/// for reading tools; `db_execute` writes one, creating it when absent).
 #[derive(Debug, Clone)]
 pub enum Source {
     Connection(ConnectionSettings),
     File(PathBuf),
+    /// A SQLite file inside the roots that the path policy lets `db_execute` write.
+    WritableFile(PathBuf),
 }
 
 impl Source {
     pub fn writable(&self) -> bool {
-        matches!(self, Source::Connection(c) if c.writable)
+        match self {
+            Source::Connection(c) => c.writable,
+            Source::File(_) => false,
+            Source::WritableFile(_) => true,
+        }
     }
 
     fn label(&self) -> String {
         match self {
             Source::Connection(c) => c.name.clone(),
-            Source::File(p) => p.display().to_string(),
+            Source::File(p) | Source::WritableFile(p) => p.display().to_string(),
         }
     }
 }
@@ -61,7 +68,9 @@ impl Databases {
     pub fn limits(&self, source: &Source) -> Limits {
         let (max_rows, timeout) = match source {
             Source::Connection(c) => (c.max_rows, c.statement_timeout),
-            Source::File(_) => (self.settings.max_rows, self.settings.statement_timeout),
+            Source::File(_) | Source::WritableFile(_) => {
+                (self.settings.max_rows, self.settings.statement_timeout)
+            }
         };
         Limits {
             max_rows,
@@ -88,8 +97,8 @@ impl Databases {
     pub async fn execute(&self, source: &Source, sql: &str) -> Result<(Rows, u64), DbError> {
         if !source.writable() {
             return Err(DbError::Refused(format!(
-                "`{}` is read-only; only connections with `writable: true` in the config accept \
-                 db_execute (use db_query to read)",
+                "`{}` is read-only; db_execute writes connections with `writable: true` in the \
+                 config and SQLite files inside the roots (use db_query to read)",
                 source.label()
             )));
         }
@@ -223,6 +232,7 @@ impl Databases {
                 Target::Postgres(_) => unreachable!("routed to PostgreSQL"),
             },
             Source::File(p) => (p.clone(), false),
+            Source::WritableFile(p) => (p.clone(), true),
         };
         tokio::task::spawn_blocking(move || {
             if create && !path.exists() {

@@ -144,8 +144,100 @@ async fn prepare(
     Ok((stmt, columns))
 }
 
-/// Runs one statement and returns up to `limits.max_rows` rows from `offset`.
+/// Runs one statement and returns up to `limits.max_rows` rows from `offset`. Values come in
+/// PostgreSQL's binary format, typed; a result with a column the server cannot send that way
+/// (`aclitem` in `pg_class`, some extension types) is read again as text.
 pub async fn query(
+    pg: &mut Pg,
+    sql: &str,
+    offset: usize,
+    limits: Limits,
+    access: Access,
+) -> Result<Rows, DbError> {
+    match binary_query(pg, sql, offset, limits, access).await {
+        Err(e) if no_binary_output(&e) => text_query(pg, sql, offset, limits, access).await,
+        other => other,
+    }
+}
+
+/// Ends a query's transaction: a read-only one is rolled back (there is nothing to keep), a
+/// writable one committed.
+async fn end(tx: tokio_postgres::Transaction<'_>, access: Access) -> Result<(), DbError> {
+    match access {
+        Access::ReadOnly => tx.rollback().await.map_err(pg_error),
+        Access::Writable => tx.commit().await.map_err(pg_error),
+    }
+}
+
+/// The server has no binary output function for a column's type.
+fn no_binary_output(e: &DbError) -> bool {
+    matches!(e, DbError::Sql(m) if m.contains("no binary output function"))
+}
+
+/// [`query`] over the simple (text) protocol: every value as PostgreSQL prints it, typed back
+/// where the column's type says how (numbers, booleans, JSON), text otherwise. Rows stream, so
+/// the caps hold as in the binary path.
+async fn text_query(
+    pg: &mut Pg,
+    sql: &str,
+    offset: usize,
+    limits: Limits,
+    access: Access,
+) -> Result<Rows, DbError> {
+    use futures_util::StreamExt;
+    let started = Instant::now();
+    let ms = limits.timeout.as_millis().max(1);
+    let tx = begin(pg, limits.timeout, access).await?;
+    let (stmt, columns) = prepare(&tx, sql, ms).await?;
+    let types: Vec<Type> = stmt.columns().iter().map(|c| c.type_().clone()).collect();
+    // Boxed, so it can be dropped (the rest of its rows discarded) before the transaction ends.
+    let mut stream = Box::pin(
+        tx.client()
+            .simple_query_raw(sql)
+            .await
+            .map_err(|e| timeout_or(e, ms))?,
+    );
+    let mut pager = Pager::new(offset, limits);
+    while let Some(message) = stream.next().await {
+        let tokio_postgres::SimpleQueryMessage::Row(row) =
+            message.map_err(|e| timeout_or(e, ms))?
+        else {
+            continue;
+        };
+        let more = pager.offer(|| {
+            Ok::<_, DbError>(
+                (0..row.len())
+                    .map(|i| text_value(row.get(i), types.get(i)))
+                    .collect(),
+            )
+        })?;
+        if !more {
+            break;
+        }
+    }
+    drop(stream);
+    end(tx, access).await?;
+    Ok(pager.finish(columns, started))
+}
+
+/// A value as PostgreSQL prints it, typed back where its column's type says how.
+fn text_value(text: Option<&str>, ty: Option<&Type>) -> Value {
+    let Some(t) = text else {
+        return Value::Null;
+    };
+    let typed = match ty {
+        Some(&Type::BOOL) => Some(Value::Bool(t == "t")),
+        Some(&Type::INT2 | &Type::INT4 | &Type::INT8 | &Type::OID) => {
+            t.parse::<i64>().ok().map(Value::from)
+        }
+        Some(&Type::FLOAT4 | &Type::FLOAT8) => t.parse::<f64>().ok().map(float),
+        Some(&Type::JSON | &Type::JSONB) => serde_json::from_str(t).ok(),
+        _ => None,
+    };
+    typed.unwrap_or_else(|| Value::String(t.to_owned()))
+}
+
+async fn binary_query(
     pg: &mut Pg,
     sql: &str,
     offset: usize,
@@ -176,11 +268,7 @@ pub async fn query(
         }
     }
     drop(portal);
-    match access {
-        // Nothing to keep: a read-only transaction ends without committing anything.
-        Access::ReadOnly => tx.rollback().await.map_err(pg_error)?,
-        Access::Writable => tx.commit().await.map_err(pg_error)?,
-    }
+    end(tx, access).await?;
     Ok(pager.finish(columns, started))
 }
 

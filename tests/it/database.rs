@@ -26,7 +26,7 @@ fn shop(p: &Project) -> std::path::PathBuf {
 }
 
 #[tokio::test]
-async fn a_sqlite_file_in_the_roots_is_read_only_whatever_the_sql_says() {
+async fn a_sqlite_file_in_the_roots_is_read_only_to_queries_and_written_by_db_execute() {
     let p = Project::new();
     let db = shop(&p);
     let before = std::fs::read(&db).unwrap();
@@ -67,16 +67,44 @@ async fn a_sqlite_file_in_the_roots_is_read_only_whatever_the_sql_says() {
             "{sql}: {err}"
         );
     }
+    // db_execute writes SQLite files inside the roots, and creates one where the path policy
+    // allows a new file.
+    let made = s
+        .ok(
+            "db_execute",
+            json!({"database": "new.db", "sql": "CREATE TABLE t(a INTEGER)"}),
+        )
+        .await;
+    assert_eq!(made["affected_rows"], 0);
+    assert!(p.root.join("new.db").is_file());
+    s.ok(
+        "db_execute",
+        json!({"database": "new.db", "sql": "INSERT INTO t VALUES (7), (8)"}),
+    )
+    .await;
+    let back = s
+        .ok(
+            "db_query",
+            json!({"database": "new.db", "sql": "SELECT sum(a) FROM t"}),
+        )
+        .await;
+    assert_eq!(back["rows"], json!([[15]]));
     let err = s
         .err(
             "db_execute",
-            json!({"database": "shop.db", "sql": "DELETE FROM orders"}),
+            json!({"database": "nowhere/new.db", "sql": "CREATE TABLE t(a INTEGER)"}),
         )
         .await;
-    assert!(
-        err.contains("read-only") && err.contains("writable: true"),
-        "{err}"
-    );
+    assert!(err.contains("create_directory"), "{err}");
+    let outside = p.outside.join("x.db").display().to_string();
+    let err = s
+        .err(
+            "db_execute",
+            json!({"database": outside, "sql": "CREATE TABLE t(a INTEGER)"}),
+        )
+        .await;
+    assert!(err.contains("outside"), "{err}");
+    assert!(!p.outside.join("x.db").exists());
 
     // A 100-million-row cross join: the row cap ends the page, the deadline ends an aggregate.
     let big = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n LIMIT 10000) \

@@ -6,7 +6,7 @@ use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::resolve;
+use super::resolve_for_write;
 use crate::db::Rows;
 use crate::server::Switchboard;
 use crate::tools::ToolError;
@@ -17,8 +17,8 @@ pub const KEYWORDS: &str = "insert update delete alter drop create table write m
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DbExecuteArgs {
-    /// The name of a writable connection (db_connections; `local` is the built-in scratch
-    /// database).
+    /// A writable connection's name (db_connections; `local` is the built-in scratch
+    /// database), or a SQLite file inside the roots (created when absent).
     pub database: String,
     /// Exactly one statement (INSERT, UPDATE, DELETE, CREATE, ...); it commits on its own.
     pub sql: String,
@@ -34,7 +34,7 @@ pub struct DbExecuteOutput {
 
 #[tool_router(router = db_execute_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Run one writing SQL statement (INSERT, UPDATE, DELETE, CREATE...) on a writable connection and commit it. Returns the affected row count.
+    /// Run one writing SQL statement (INSERT, UPDATE, DELETE, CREATE...) on a writable connection or a SQLite file inside the roots (created if absent) and commit it. Returns the affected row count.
     #[tool(annotations(
         title = "Execute SQL",
         read_only_hint = false,
@@ -48,7 +48,7 @@ impl Switchboard {
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<DbExecuteOutput>, ToolError> {
         let scope = self.file_scope(&ctx).await;
-        let source = resolve(self, &scope, &args.database)?;
+        let source = resolve_for_write(self, &scope, &args.database)?;
         let (result, affected_rows) = self.databases().execute(&source, &args.sql).await?;
         Ok(Json(DbExecuteOutput {
             affected_rows,

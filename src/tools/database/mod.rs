@@ -59,3 +59,26 @@ pub(crate) fn resolve(
     }
     Ok(Source::File(resolved.path))
 }
+
+/// [`resolve`] for `db_execute`: a path names a SQLite file inside the roots to write, created
+/// when absent, wherever the path policy allows a write (never a protected path, never
+/// through a final symlink).
+pub(crate) fn resolve_for_write(
+    sb: &Switchboard,
+    scope: &FileScope,
+    database: &str,
+) -> Result<Source, ToolError> {
+    if sb.settings.database.get(database).is_some() || !database.contains(['/', '\\', '.']) {
+        return resolve(sb, scope, database);
+    }
+    let target = scope.for_write(database)?;
+    match target.existing {
+        Some(t) if !t.is_file() => Err(ToolError::invalid(format!(
+            "`{database}` exists and is not a file; give a SQLite database file"
+        ))),
+        None if target.missing_parents => Err(ToolError::invalid(format!(
+            "the folder of `{database}` does not exist; create it with create_directory first"
+        ))),
+        _ => Ok(Source::WritableFile(target.path)),
+    }
+}
