@@ -180,6 +180,8 @@ pub struct ExecSettings {
     /// Entries the protected-path review walks in the command's root, before and after a
     /// sandboxed run (`exec.review_entries`; 0 turns the review off).
     pub review_entries: usize,
+    /// `exec.login_shell_path`: commands get the login shell's PATH.
+    pub login_shell_path: bool,
     pub home: Option<PathBuf>,
     pub rlimits: Rlimits,
     pub max_background: usize,
@@ -1143,6 +1145,7 @@ fn exec_settings(
         kill_scope: e.kill_scope,
         created_protected: e.created_protected,
         review_entries: e.review_entries,
+        login_shell_path: e.login_shell_path,
         keep_exited: e.background.keep_exited,
         packages_enabled: e.packages.enabled,
         packages_allow: e.packages.allow.clone(),

@@ -100,6 +100,9 @@ pub struct RawExec {
     pub kill_scope: KillScope,
     pub created_protected: CreatedProtected,
     pub review_entries: usize,
+    /// Ask the user's login shell (`$SHELL -l`) for its PATH once, on the first command, and
+    /// run commands with it: hosts start servers with a minimal PATH.
+    pub login_shell_path: bool,
     pub limits: RawRlimits,
     pub background: RawBackground,
     pub packages: RawPackages,
@@ -122,6 +125,7 @@ impl Default for RawExec {
             kill_scope: KillScope::Started,
             created_protected: CreatedProtected::Trash,
             review_entries: 20_000,
+            login_shell_path: true,
             limits: RawRlimits::default(),
             background: RawBackground::default(),
             packages: RawPackages::default(),

@@ -63,6 +63,9 @@ pub struct ExecPolicy {
     /// and npm prefix, which `run_code` uses).
     shared: Vec<PathBuf>,
     sandbox: tokio::sync::OnceCell<SandboxAvailability>,
+    /// The login shell to ask for its PATH (`SHELL`), and its answer once asked.
+    login_shell: Option<OsString>,
+    login_path: tokio::sync::OnceCell<Option<OsString>>,
 }
 
 /// What a tool asks for.
@@ -192,7 +195,11 @@ impl ExecPolicy {
         shared: Vec<PathBuf>,
     ) -> Self {
         let (mut base_env, mut package_env) = (Vec::new(), Vec::new());
+        let mut login_shell = None;
         for (k, v) in env {
+            if k == "SHELL" && !v.is_empty() {
+                login_shell = Some(v.clone());
+            }
             let name = k.to_string_lossy();
             let lower = name.to_ascii_lowercase();
             if ALLOWED_ENV.contains(&name.as_ref()) || name.starts_with("LC_") {
@@ -212,6 +219,38 @@ impl ExecPolicy {
             supervisor,
             shared,
             sandbox: tokio::sync::OnceCell::new(),
+            login_shell,
+            login_path: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// The PATH commands run with: the login shell's entries first (asked once, when
+    /// `exec.login_shell_path` is on), then switchboard's own that it lacks.
+    async fn path(&self) -> Option<OsString> {
+        let own = self
+            .base_env
+            .iter()
+            .find(|(k, _)| k == "PATH")
+            .map(|(_, v)| v.clone());
+        let login = match (&self.login_shell, self.settings.login_shell_path) {
+            (Some(shell), true) => self
+                .login_path
+                .get_or_init(|| login_shell_path(shell.clone()))
+                .await
+                .clone(),
+            _ => None,
+        };
+        match (login, own) {
+            (Some(login), Some(own)) => {
+                let mut entries: Vec<PathBuf> = std::env::split_paths(&login).collect();
+                for e in std::env::split_paths(&own) {
+                    if !entries.contains(&e) {
+                        entries.push(e);
+                    }
+                }
+                std::env::join_paths(entries).ok()
+            }
+            (login, own) => login.or(own),
         }
     }
 
@@ -274,6 +313,10 @@ impl ExecPolicy {
             })?;
 
         let mut env = self.base_env.clone();
+        if let Some(path) = self.path().await {
+            env.retain(|(k, _)| k != "PATH");
+            env.push(("PATH".into(), path));
+        }
         if req.package_manager {
             env.extend(self.package_env.iter().cloned());
         }
@@ -626,4 +669,31 @@ mod toolchain_tests {
             vec![PathBuf::from("/home/bin")]
         );
     }
+}
+
+/// Asks the login shell `shell` for its PATH (`shell -l -c`, at most 3 s, nothing on stdin),
+/// as editors do; `None` when it fails, takes too long or prints none.
+async fn login_shell_path(shell: OsString) -> Option<OsString> {
+    const MARK: &str = "__switchboard_path__";
+    let run = tokio::process::Command::new(&shell)
+        .args(["-l", "-c", &format!("printf '\\n{MARK}%s{MARK}' \"$PATH\"")])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let out = match tokio::time::timeout(Duration::from_secs(3), run).await {
+        Ok(Ok(o)) => o,
+        Ok(Err(e)) => {
+            tracing::info!(shell = %shell.to_string_lossy(), error = %e, "login shell PATH: the shell did not run");
+            return None;
+        }
+        Err(_) => {
+            tracing::info!(shell = %shell.to_string_lossy(), "login shell PATH: no answer in 3 s");
+            return None;
+        }
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let path = text.split(MARK).nth(1)?.trim();
+    tracing::info!(path, "login shell PATH");
+    (!path.is_empty()).then(|| path.into())
 }

@@ -808,3 +808,57 @@ fn a_sandboxed_command_cannot_plant_files_that_run_code() {
     assert!(out["notes"].to_string().contains(".npmrc"), "{r}");
     assert!(!p.root.join(".npmrc").exists(), "{r}");
 }
+
+/// Hosts start servers with a minimal PATH; commands get the login shell's PATH (asked once),
+/// so a program the user's shell finds is found, and `exec.login_shell_path: false` turns it
+/// off.
+#[test]
+fn commands_find_what_the_login_shell_finds() {
+    use std::os::unix::fs::PermissionsExt;
+    let p = Project::new();
+    let tools = p.root.join("my-tools");
+    std::fs::create_dir_all(&tools).unwrap();
+    let exe = |path: &std::path::Path, text: String| {
+        std::fs::write(path, text).unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    exe(
+        &tools.join("mytool"),
+        "#!/bin/sh\necho found by the login PATH\n".into(),
+    );
+    // A login shell whose profile adds the tools folder, called as `shell -l -c COMMAND`.
+    let shell = p.base.join("loginshell");
+    exe(
+        &shell,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = -l ] || exit 9\nPATH=\"{}:$PATH\"; export PATH\nexec /bin/sh -c \"$3\"\n",
+            tools.display()
+        ),
+    );
+    let off = p.write("off.yaml", "exec:\n  login_shell_path: false\n");
+    let root = p.root.to_str().unwrap();
+    let call = json!({"name": "run_command", "arguments": {"program": "mytool"}});
+    for (args, found) in [
+        (vec!["--root", root], true),
+        (
+            vec!["--root", root, "--config", off.to_str().unwrap()],
+            false,
+        ),
+    ] {
+        let mut sb = Proc::spawn_env(
+            &args,
+            &[
+                ("SHELL", shell.to_str().unwrap()),
+                ("PATH", "/usr/bin:/bin"),
+            ],
+        );
+        sb.initialize();
+        let r = sb.request(2, "tools/call", call.clone());
+        let said = r.to_string();
+        if found {
+            assert!(said.contains("found by the login PATH"), "{said}");
+        } else {
+            assert!(said.contains("no such program on PATH"), "{said}");
+        }
+    }
+}
