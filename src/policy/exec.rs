@@ -314,8 +314,10 @@ impl ExecPolicy {
 
         let mut env = self.base_env.clone();
         if let Some(path) = self.path().await {
-            env.retain(|(k, _)| k != "PATH");
-            env.push(("PATH".into(), path));
+            match env.iter_mut().find(|(k, _)| k == "PATH") {
+                Some((_, v)) => *v = path,
+                None => env.push(("PATH".into(), path)),
+            }
         }
         if req.package_manager {
             env.extend(self.package_env.iter().cloned());
