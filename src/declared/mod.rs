@@ -98,6 +98,8 @@ struct RawOutput {
     #[serde(default)]
     format: OutputFormat,
     schema: Option<Map<String, Value>>,
+    /// What to answer when a command succeeds and prints nothing (why it may be empty).
+    empty: Option<String>,
 }
 
 /// How the output is returned: `auto` parses JSON when the output is JSON (an HTTP response
@@ -134,6 +136,8 @@ pub struct DeclaredTool {
     pub action: Action,
     pub output: OutputFormat,
     pub output_schema: Option<Map<String, Value>>,
+    /// `output.empty`: the answer when a command succeeds and prints nothing.
+    pub empty_output: Option<String>,
     /// The definition the host sees.
     pub tool: Tool,
     /// Search keywords (`keywords:`), never sent to the host.
@@ -263,6 +267,7 @@ pub fn parse(text: &str, file: &str) -> Result<DeclaredTool, String> {
         action,
         output: raw.output.format,
         output_schema: raw.output.schema,
+        empty_output: raw.output.empty.filter(|e| !e.trim().is_empty()),
         tool,
         keywords: raw.keywords.trim().to_owned(),
         source: String::new(),

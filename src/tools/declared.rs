@@ -135,6 +135,13 @@ async fn command(
         }
         return Ok(crate::mcp::failure_result(reason::COMMAND_FAILED, msg));
     }
+    if stdout.trim().is_empty()
+        && let Some(note) = &tool.empty_output
+    {
+        return Ok(CallToolResult::success(vec![ContentBlock::text(
+            note.clone(),
+        )]));
+    }
     let cut_note = (outcome.stdout.dropped_bytes > 0).then(|| {
         "the output was longer than exec.max_output_bytes; its first and last parts are shown"
             .to_owned()

@@ -91,6 +91,13 @@ async fn the_shipped_git_tools_read_a_repository_and_refuse_options() {
     assert!(log.contains("Test: first commit"), "{log}");
     let diff = s.ok_text("git_diff", json!({"paths": ["README.md"]})).await;
     assert!(diff.contains("+changed"), "{diff}");
+    // A new file has no diff until it is added; the answer says so instead of nothing.
+    p.write("new.txt", "fresh\n");
+    let empty = s.ok_text("git_diff", json!({"paths": ["new.txt"]})).await;
+    assert!(
+        empty.contains("git add") && empty.contains("git_status"),
+        "{empty}"
+    );
     let err = s
         .err("git_log", json!({"revision": "--output=/tmp/x"}))
         .await;
