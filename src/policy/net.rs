@@ -24,7 +24,7 @@ pub enum NetRefusal {
     #[error("only http and https URLs can be fetched, not `{scheme}:`")]
     Scheme { scheme: String },
     #[error(
-        "`{host}` is refused: {rule} ({ip}). Private and local addresses are blocked so a fetched page cannot reach internal services; to reach a local server on purpose, add `{host}:{port}` to web.allow in config.yaml"
+        "`{host}` is refused: {rule} ({ip}). Private and local addresses are blocked so a fetched page cannot reach internal services; to reach a local server on purpose, add `{host}:{port}` to web.allow in config.yaml (switchboard reads config.yaml when it starts: restart it, or reconnect it in the host, after the change)"
     )]
     Private {
         host: String,
@@ -34,7 +34,9 @@ pub enum NetRefusal {
     },
     #[error("`{host}` is refused: it is listed in web.deny")]
     Denied { host: String },
-    #[error("`{host}` is allowed by web.allow only on port(s) {ports}, not {port}")]
+    #[error(
+        "`{host}` is allowed by web.allow only on port(s) {ports}, not {port}; to reach this port too, add `{host}:{port}` to web.allow in config.yaml (switchboard reads config.yaml when it starts: restart it, or reconnect it in the host, after the change)"
+    )]
     WrongPort {
         host: String,
         port: u16,
@@ -812,6 +814,29 @@ mod tests {
             "http://[2606:4700::1]/",
         ] {
             assert_eq!(check(url, &rules), Ok(()), "{url}");
+        }
+    }
+
+    /// A refusal that asks for a config change says the change applies after a restart.
+    #[test]
+    fn config_advice_says_a_restart_applies_it() {
+        let private = NetRefusal::Private {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            ip: "127.0.0.1".parse().unwrap(),
+            rule: "loopback",
+        };
+        let port = NetRefusal::WrongPort {
+            host: "dev.local".into(),
+            port: 9,
+            ports: "8080".into(),
+        };
+        for e in [private, port] {
+            let t = e.to_string();
+            assert!(
+                t.contains("web.allow in config.yaml") && t.contains("restart"),
+                "{t}"
+            );
         }
     }
 

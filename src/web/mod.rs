@@ -23,7 +23,7 @@ pub fn credential<'a>(
             Err(ToolError::invalid(format!(
                 "no credential `{name}`; configured: {}",
                 if known.is_empty() {
-                    "none (add web.credentials in config.yaml)".to_owned()
+                    "none (add web.credentials in config.yaml, then restart switchboard or reconnect it in the host)".to_owned()
                 } else {
                     known.join(", ")
                 }

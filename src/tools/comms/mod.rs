@@ -130,7 +130,7 @@ fn judge(r: &ElicitResult) -> Gate {
 const CANNOT_ASK: &str = "nothing was sent: comms.confirm is `elicit`, which asks the user to \
      confirm each send, and this host cannot ask (it does not support elicitation). Tell the \
      user; they can allow sending without confirmation by setting `comms.confirm: never` in \
-     switchboard's config.yaml";
+     switchboard's config.yaml and restarting switchboard";
 
 impl Switchboard {
     /// Runs `f` on the profile's outbox (see [`Switchboard::with_store`]).

@@ -60,7 +60,7 @@ pub async fn web_search(
     }
     if providers.is_empty() {
         return Err(ToolError::invalid(
-            "no search provider is configured: add web.search.providers in config.yaml, e.g. {kind: duckduckgo} (no key), {kind: searxng, url: http://localhost:8888} or {kind: brave, api_key: env:BRAVE_API_KEY}",
+            "no search provider is configured: add web.search.providers in config.yaml, e.g. {kind: duckduckgo} (no key), {kind: searxng, url: http://localhost:8888} or {kind: brave, api_key: env:BRAVE_API_KEY}; switchboard reads config.yaml when it starts, so restart it (or reconnect it in the host) after the change",
         ));
     }
     let max = args
