@@ -242,6 +242,26 @@ fn doctor_and_install_snippet() {
     assert_eq!(code, 0, "{out}");
     // Its report is the output: no log lines mixed in unless a level is asked for.
     assert!(!err.contains(" INFO ") && !err.contains(" WARN "), "{err}");
+    // With no browser, doctor says how to install one (the browser tools say the same).
+    let no_browser = p.write(
+        "no-browser.yaml",
+        "browser:\n  executable: /nonexistent/chromium\n",
+    );
+    let (code, out, _) = run(
+        &[
+            "--root",
+            p.root.to_str().unwrap(),
+            "--config",
+            no_browser.to_str().unwrap(),
+            "doctor",
+        ],
+        &p.base,
+    );
+    assert_eq!(code, 0, "a missing browser is a warning: {out}");
+    assert!(
+        out.contains("warn browser tools") && out.contains("apt install chromium"),
+        "{out}"
+    );
     assert!(
         out.contains("ok   MCP self-test") && out.contains("is writable"),
         "{out}"
