@@ -204,13 +204,7 @@ async fn text_query(
         else {
             continue;
         };
-        let more = pager.offer(|| {
-            Ok::<_, DbError>(
-                (0..row.len())
-                    .map(|i| text_value(row.get(i), types.get(i)))
-                    .collect(),
-            )
-        })?;
+        let more = pager.offer(|| Ok::<_, DbError>(text_row(&row, &types)))?;
         if !more {
             break;
         }
@@ -218,6 +212,13 @@ async fn text_query(
     drop(stream);
     end(tx, access).await?;
     Ok(pager.finish(columns, started))
+}
+
+/// A row of the simple protocol, each value typed back by its column's type.
+fn text_row(row: &tokio_postgres::SimpleQueryRow, types: &[Type]) -> Vec<Value> {
+    (0..row.len())
+        .map(|i| text_value(row.get(i), types.get(i)))
+        .collect()
 }
 
 /// A value as PostgreSQL prints it, typed back where its column's type says how.
@@ -306,21 +307,76 @@ pub async fn send_rows(
     timeout: Duration,
     out: tokio::sync::mpsc::Sender<Item>,
 ) -> Result<(), DbError> {
+    match send_binary_rows(pg, sql, timeout, &out).await {
+        // Nothing was sent yet: the server refuses such a result before its first row.
+        Err(e) if no_binary_output(&e) => send_text_rows(pg, sql, timeout, &out).await,
+        other => other,
+    }
+}
+
+/// [`send_rows`] in the binary format; the columns go out with the first row (or the end), so
+/// a result the server cannot send this way has sent nothing when it fails.
+async fn send_binary_rows(
+    pg: &mut Pg,
+    sql: &str,
+    timeout: Duration,
+    out: &tokio::sync::mpsc::Sender<Item>,
+) -> Result<(), DbError> {
     use futures_util::StreamExt;
     let ms = timeout.as_millis().max(1);
     let tx = begin(pg, timeout, Access::ReadOnly).await?;
     let (stmt, cols) = prepare(&tx, sql, ms).await?;
-    if out.send(Item::Columns(cols)).await.is_err() {
-        return Ok(());
-    }
     let stream = tx
         .query_raw(&stmt, std::iter::empty::<i32>())
         .await
         .map_err(|e| timeout_or(e, ms))?;
     futures_util::pin_mut!(stream);
+    let mut columns = Some(cols);
     while let Some(row) = stream.next().await {
         let row = row.map_err(|e| timeout_or(e, ms))?;
+        if let Some(c) = columns.take()
+            && out.send(Item::Columns(c)).await.is_err()
+        {
+            return Ok(());
+        }
         if out.send(Item::Row(values(&row))).await.is_err() {
+            return Ok(());
+        }
+    }
+    if let Some(c) = columns {
+        let _ = out.send(Item::Columns(c)).await;
+    }
+    Ok(())
+}
+
+/// [`send_rows`] over the simple (text) protocol, values typed back as in [`text_query`].
+async fn send_text_rows(
+    pg: &mut Pg,
+    sql: &str,
+    timeout: Duration,
+    out: &tokio::sync::mpsc::Sender<Item>,
+) -> Result<(), DbError> {
+    use futures_util::StreamExt;
+    let ms = timeout.as_millis().max(1);
+    let tx = begin(pg, timeout, Access::ReadOnly).await?;
+    let (stmt, cols) = prepare(&tx, sql, ms).await?;
+    let types: Vec<Type> = stmt.columns().iter().map(|c| c.type_().clone()).collect();
+    if out.send(Item::Columns(cols)).await.is_err() {
+        return Ok(());
+    }
+    let stream = tx
+        .client()
+        .simple_query_raw(sql)
+        .await
+        .map_err(|e| timeout_or(e, ms))?;
+    futures_util::pin_mut!(stream);
+    while let Some(message) = stream.next().await {
+        let tokio_postgres::SimpleQueryMessage::Row(row) =
+            message.map_err(|e| timeout_or(e, ms))?
+        else {
+            continue;
+        };
+        if out.send(Item::Row(text_row(&row, &types))).await.is_err() {
             break;
         }
     }

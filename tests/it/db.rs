@@ -441,6 +441,21 @@ async fn postgres_through_the_tools_reads_refuses_writes_and_exports() {
         p.read("t.csv"),
         "a,b,n\r\n1,one,12345.678\r\n2,two,-0.050\r\n3,three,0.000\r\n"
     );
+    // A column the server cannot send in binary is exported as its text, once.
+    let acl = s
+        .ok(
+            "db_export_csv",
+            json!({"database": "ro", "sql": "SELECT relname::text, relacl FROM pg_class WHERE relname = 'pg_class'", "path": "acl.csv"}),
+        )
+        .await;
+    assert_eq!(acl["rows"], 1, "{acl}");
+    let csv = p.read("acl.csv");
+    assert!(
+        csv.starts_with("relname,relacl\r\npg_class,")
+            && csv.contains('=')
+            && csv.matches("relname").count() == 1,
+        "{csv}"
+    );
 }
 
 /// Through the real binary: nothing of one call reaches the next on a kept PostgreSQL session
