@@ -100,14 +100,6 @@ impl BrowserSession {
         }
     }
 
-    /// Whether a browser is running now.
-    pub fn is_running(&self) -> bool {
-        self.state
-            .try_lock()
-            .map(|s| s.as_ref().is_some_and(|r| !r.browser.is_closed()))
-            .unwrap_or(true)
-    }
-
     /// The running browser, held for one tool call; started first if there is none (or the
     /// last one exited).
     pub async fn lock(&self) -> Result<tokio::sync::MappedMutexGuard<'_, Running>, SessionError> {

@@ -63,9 +63,9 @@ pub struct ExecPolicy {
     /// and npm prefix, which `run_code` uses).
     shared: Vec<PathBuf>,
     sandbox: tokio::sync::OnceCell<SandboxAvailability>,
-    /// The login shell to ask for its PATH (`SHELL`), and its answer once asked.
+    /// The login shell to ask for its PATH (`SHELL`), and the PATH commands get, made once.
     login_shell: Option<OsString>,
-    login_path: tokio::sync::OnceCell<Option<OsString>>,
+    path: tokio::sync::OnceCell<Option<OsString>>,
 }
 
 /// What a tool asks for.
@@ -220,24 +220,24 @@ impl ExecPolicy {
             shared,
             sandbox: tokio::sync::OnceCell::new(),
             login_shell,
-            login_path: tokio::sync::OnceCell::new(),
+            path: tokio::sync::OnceCell::new(),
         }
     }
 
-    /// The PATH commands run with: the login shell's entries first (asked once, when
-    /// `exec.login_shell_path` is on), then switchboard's own that it lacks.
+    /// The PATH commands run with, made on the first command: the login shell's entries first
+    /// (when `exec.login_shell_path` is on), then switchboard's own that it lacks.
     async fn path(&self) -> Option<OsString> {
+        self.path.get_or_init(|| self.merged_path()).await.clone()
+    }
+
+    async fn merged_path(&self) -> Option<OsString> {
         let own = self
             .base_env
             .iter()
             .find(|(k, _)| k == "PATH")
             .map(|(_, v)| v.clone());
         let login = match (&self.login_shell, self.settings.login_shell_path) {
-            (Some(shell), true) => self
-                .login_path
-                .get_or_init(|| login_shell_path(shell.clone()))
-                .await
-                .clone(),
+            (Some(shell), true) => login_shell_path(shell.clone()).await,
             _ => None,
         };
         match (login, own) {

@@ -262,18 +262,16 @@ fn save_one(
         } else {
             format!("{dir}/{stem} ({n}){ext}")
         };
-        match staged_file(scope, &candidate, false, true, ".download") {
-            Ok((target, tmp)) => {
-                let mut from =
-                    std::fs::File::open(file).map_err(|e| ToolError::io(&candidate, e))?;
-                let mut to = tmp.file();
-                std::io::copy(&mut from, &mut to).map_err(|e| ToolError::io(&candidate, e))?;
-                put_in_place(tmp, &target, false, &candidate)?;
-                return Ok(display(&target.path));
-            }
-            Err(e) if e.to_string().contains("already exists") => continue,
-            Err(e) => return Err(e),
+        if scope.for_write(&candidate)?.existing.is_some() {
+            continue;
         }
+        // Never over a file: one that appears meanwhile makes the rename fail, not replace it.
+        let (target, tmp) = staged_file(scope, &candidate, false, true, ".download")?;
+        let mut from = std::fs::File::open(file).map_err(|e| ToolError::io(&candidate, e))?;
+        let mut to = tmp.file();
+        std::io::copy(&mut from, &mut to).map_err(|e| ToolError::io(&candidate, e))?;
+        put_in_place(tmp, &target, false, &candidate)?;
+        return Ok(display(&target.path));
     }
     Err(ToolError::invalid(format!(
         "{dir} already holds 50 files named like {name}"
