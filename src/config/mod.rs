@@ -182,6 +182,8 @@ pub struct ExecSettings {
     pub review_entries: usize,
     /// `exec.login_shell_path`: commands get the login shell's PATH.
     pub login_shell_path: bool,
+    /// `exec.git_identity`: sandboxed commands get the user's git name and email.
+    pub git_identity: bool,
     pub home: Option<PathBuf>,
     pub rlimits: Rlimits,
     pub max_background: usize,
@@ -1146,6 +1148,7 @@ fn exec_settings(
         created_protected: e.created_protected,
         review_entries: e.review_entries,
         login_shell_path: e.login_shell_path,
+        git_identity: e.git_identity,
         keep_exited: e.background.keep_exited,
         packages_enabled: e.packages.enabled,
         packages_allow: e.packages.allow.clone(),

@@ -103,6 +103,10 @@ pub struct RawExec {
     /// Ask the user's login shell (`$SHELL -l`) for its PATH once, on the first command, and
     /// run commands with it: hosts start servers with a minimal PATH.
     pub login_shell_path: bool,
+    /// Give sandboxed commands the user's git identity (`user.name`, `user.email` of the
+    /// global git config, read once) as `GIT_AUTHOR_*`/`GIT_COMMITTER_*`: the sandbox's
+    /// private home hides `~/.gitconfig`.
+    pub git_identity: bool,
     pub limits: RawRlimits,
     pub background: RawBackground,
     pub packages: RawPackages,
@@ -126,6 +130,7 @@ impl Default for RawExec {
             created_protected: CreatedProtected::Trash,
             review_entries: 20_000,
             login_shell_path: true,
+            git_identity: true,
             limits: RawRlimits::default(),
             background: RawBackground::default(),
             packages: RawPackages::default(),

@@ -28,6 +28,25 @@ pub const BUILT_IN: &[(&str, &str)] = &[
     ),
     ("git_log.yaml", include_str!("../../tools/git_log.yaml")),
     ("git_diff.yaml", include_str!("../../tools/git_diff.yaml")),
+    ("git_show.yaml", include_str!("../../tools/git_show.yaml")),
+    (
+        "git_branch.yaml",
+        include_str!("../../tools/git_branch.yaml"),
+    ),
+    ("git_add.yaml", include_str!("../../tools/git_add.yaml")),
+    ("git_reset.yaml", include_str!("../../tools/git_reset.yaml")),
+    (
+        "git_commit.yaml",
+        include_str!("../../tools/git_commit.yaml"),
+    ),
+    (
+        "git_create_branch.yaml",
+        include_str!("../../tools/git_create_branch.yaml"),
+    ),
+    (
+        "git_checkout.yaml",
+        include_str!("../../tools/git_checkout.yaml"),
+    ),
     ("weather.yaml", include_str!("../../tools/weather.yaml")),
     (
         "issue_tracker.yaml",
@@ -123,7 +142,10 @@ enum RawArg {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawWhen {
-    when: String,
+    /// The group is in when this parameter is given and true (or not empty)…
+    when: Option<String>,
+    /// …or when this one is absent, false or empty.
+    unless: Option<String>,
     args: Vec<String>,
 }
 
@@ -164,7 +186,12 @@ pub struct CommandSpec {
 #[derive(Debug, Clone)]
 enum ArgSpec {
     One(Template),
-    When { param: String, args: Vec<Template> },
+    When {
+        param: String,
+        /// An `unless:` group: in when the parameter is not.
+        negate: bool,
+        args: Vec<Template>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -352,20 +379,32 @@ fn command_spec(raw: &RawSpec, names: &Names) -> Result<CommandSpec, String> {
                 args.push(ArgSpec::One(t));
             }
             RawArg::When(w) => {
-                if !names.all.contains_key(&w.when) {
+                let (param, negate) = match (w.when, w.unless) {
+                    (Some(p), None) => (p, false),
+                    (None, Some(p)) => (p, true),
+                    _ => {
+                        return Err(format!(
+                            "args[{i}]: a group has either `when: param` or `unless: param`"
+                        ));
+                    }
+                };
+                let key = if negate { "unless" } else { "when" };
+                if !names.all.contains_key(&param) {
                     return Err(format!(
-                        "args[{i}]: `when: {}` names no declared parameter",
-                        w.when
+                        "args[{i}]: `{key}: {param}` names no declared parameter"
                     ));
                 }
                 let mut group = Vec::new();
                 for s in &w.args {
                     let t = Template::parse(s)?;
-                    names.check(&t, &format!("args[{i}] (when {})", w.when), Some(&w.when))?;
+                    // An `unless` group runs when its parameter is absent: it cannot use it.
+                    let given = (!negate).then_some(param.as_str());
+                    names.check(&t, &format!("args[{i}] ({key} {param})"), given)?;
                     group.push(t);
                 }
                 args.push(ArgSpec::When {
-                    param: w.when,
+                    param,
+                    negate,
                     args: group,
                 });
             }
@@ -519,8 +558,12 @@ impl CommandSpec {
         for a in &self.args {
             match a {
                 ArgSpec::One(t) => push(t, &mut out),
-                ArgSpec::When { param, args } => {
-                    if truthy(values.get(param)) {
+                ArgSpec::When {
+                    param,
+                    negate,
+                    args,
+                } => {
+                    if truthy(values.get(param)) != *negate {
                         args.iter().for_each(|t| push(t, &mut out));
                     }
                 }
@@ -631,6 +674,7 @@ args:
   - log
   - "--max-count={n}"
   - {when: stat, args: ["--stat"]}
+  - {unless: stat, args: ["--patch"]}
   - "{rev}"
   - "--"
   - "{paths}"
@@ -649,6 +693,7 @@ args:
             [
                 "log",
                 "--max-count=3",
+                "--patch",
                 "a b; rm -rf / $(x) 'q\"",
                 "--",
                 "x y",
@@ -697,6 +742,15 @@ args:
         bad(
             "kind: http\nurl: 'https://a.example{p}/x'\nparameters: {p: {type: string, required: true}}",
             "host are fixed",
+        );
+        bad(
+            "kind: command\nprogram: x\nparameters: {q: {type: boolean}}\nargs: [{when: q, unless: q, args: [a]}]",
+            "either `when: param` or `unless: param`",
+        );
+        // An `unless` group runs when its parameter is absent, so it cannot use it.
+        bad(
+            "kind: command\nprogram: x\nparameters: {q: {type: string}}\nargs: [{unless: q, args: ['{q}']}]",
+            "when: q",
         );
         bad("kind: http\nurl: ftp://a/x", "http or https");
         bad(

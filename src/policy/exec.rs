@@ -66,6 +66,9 @@ pub struct ExecPolicy {
     /// The login shell to ask for its PATH (`SHELL`), and the PATH commands get, made once.
     login_shell: Option<OsString>,
     path: tokio::sync::OnceCell<Option<OsString>>,
+    /// The user's git identity as `GIT_AUTHOR_*`/`GIT_COMMITTER_*`, read once for sandboxed
+    /// runs (whose private home hides the git config).
+    git_identity: tokio::sync::OnceCell<Vec<(OsString, OsString)>>,
 }
 
 /// What a tool asks for.
@@ -221,6 +224,7 @@ impl ExecPolicy {
             sandbox: tokio::sync::OnceCell::new(),
             login_shell,
             path: tokio::sync::OnceCell::new(),
+            git_identity: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -252,6 +256,59 @@ impl ExecPolicy {
             }
             (login, own) => login.or(own),
         }
+    }
+
+    /// The user's `user.name` and `user.email` from the global git config, as the variables
+    /// git reads instead, asked of git once (outside the sandbox, at most 3 s). Only the two
+    /// values leave the home folder, never the config file (it can hold tokens).
+    async fn git_identity(&self, env: &[(OsString, OsString)]) -> Vec<(OsString, OsString)> {
+        let get = |name: &'static str| {
+            let env = env.to_vec();
+            async move {
+                let path = env
+                    .iter()
+                    .find(|(k, _)| k == "PATH")
+                    .map(|(_, v)| v.clone())?;
+                let git = find_on_path("git", &path)?;
+                let run = tokio::process::Command::new(git)
+                    .args(["config", "--global", "--includes", "--get", name])
+                    .env_clear()
+                    .envs(
+                        env.iter()
+                            .filter(|(k, _)| k == "HOME" || k == "PATH")
+                            .cloned(),
+                    )
+                    .stdin(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .kill_on_drop(true)
+                    .output();
+                let out = tokio::time::timeout(Duration::from_secs(3), run)
+                    .await
+                    .ok()?
+                    .ok()?;
+                let value = String::from_utf8(out.stdout).ok()?.trim().to_owned();
+                (out.status.success() && !value.is_empty()).then_some(value)
+            }
+        };
+        self.git_identity
+            .get_or_init(|| async {
+                let (name, email) = tokio::join!(get("user.name"), get("user.email"));
+                let mut vars = Vec::new();
+                for (value, who) in [(name, "NAME"), (email, "EMAIL")] {
+                    if let Some(v) = value {
+                        for role in ["AUTHOR", "COMMITTER"] {
+                            vars.push((format!("GIT_{role}_{who}").into(), v.clone().into()));
+                        }
+                    }
+                }
+                tracing::info!(
+                    found = vars.len() / 2,
+                    "git identity for sandboxed commands"
+                );
+                vars
+            })
+            .await
+            .clone()
     }
 
     /// Probes bubblewrap once per process (a few milliseconds) and remembers the answer.
@@ -355,6 +412,13 @@ impl ExecPolicy {
                         path,
                         review.as_ref().map(|r| &r.before),
                     );
+                    if s.git_identity {
+                        for (k, v) in self.git_identity(&env).await {
+                            if !env.iter().any(|(ek, _)| *ek == k) {
+                                env.push((k, v));
+                            }
+                        }
+                    }
                     (Some((bwrap.clone(), plan)), None)
                 }
                 Err(why) if mode == SandboxMode::Required => {

@@ -30,11 +30,6 @@ fn python() -> Option<String> {
 #[test]
 fn python_sdk_lists_and_calls_every_tool() {
     let Some(py) = python() else { return };
-    let p = Project::new();
-    p.write("README.md", "# demo\nhello\n");
-    p.write("page.html", BROWSER_PAGE);
-    p.write("img.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR");
-    p.git_init();
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/clients/python_client.py"
@@ -52,9 +47,27 @@ fn python_sdk_lists_and_calls_every_tool() {
         env.push(("SWITCHBOARD_TEST_AI_LIVE", "1".into()));
     }
     for mode in ["default", "legacy"] {
+        // Each mode on a project of its own: the git calls commit and branch.
+        let p = client_project();
         let stdout = run_python(&py, script, p.root.to_str().unwrap(), mode, &p.base, &env);
-        assert!(stdout.contains("called 84 tools"), "{stdout}");
+        assert!(stdout.contains("called 91 tools"), "{stdout}");
     }
+}
+
+/// The project the client plans call every tool in: a git repository with a page for the
+/// browser and an image, and a git identity in its home (for `git_commit`).
+fn client_project() -> Project {
+    let p = Project::new();
+    p.write("README.md", "# demo\nhello\n");
+    p.write("page.html", BROWSER_PAGE);
+    p.write("img.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR");
+    p.git_init();
+    std::fs::write(
+        p.base.join(".gitconfig"),
+        "[user]\n\tname = Client Test\n\temail = client@example.com\n",
+    )
+    .unwrap();
+    p
 }
 
 /// Runs a Python client script (`SCRIPT BINARY ARG MODE`) and returns its output; it must exit 0.
@@ -180,11 +193,7 @@ const BROWSER_PAGE: &str = r#"<html><head><title>Client page</title></head><body
 #[test]
 fn inspector_cli_lists_strictly_and_calls_every_tool() {
     let Some(cmd) = inspector() else { return };
-    let p = Project::new();
-    p.write("README.md", "# demo\nhello\n");
-    p.write("img.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR");
-    p.write("page.html", BROWSER_PAGE);
-    p.git_init();
+    let p = client_project();
     let (ok, out, err) = inspect(
         &cmd,
         &p.root,
@@ -262,6 +271,11 @@ fn inspector_cli_lists_strictly_and_calls_every_tool() {
         ("find_files", &[r#"patterns=["*.txt"]"#]),
         ("search_content", &["pattern=bye"]),
         ("file_info", &["path=ins/new.txt"]),
+        ("git_reset", &[]),
+        ("git_add", &[r#"paths=["ins"]"#]),
+        ("git_commit", &["message=Add the inspector's files"]),
+        ("git_create_branch", &["name=ins-branch"]),
+        ("git_checkout", &["branch=ins-branch"]),
         ("current_time", &["timezone=UTC"]),
         (
             "convert_time",
@@ -275,6 +289,8 @@ fn inspector_cli_lists_strictly_and_calls_every_tool() {
         ("git_status", &[]),
         ("git_log", &["max_count=5"]),
         ("git_diff", &["stat_only=true"]),
+        ("git_show", &["stat_only=true"]),
+        ("git_branch", &[]),
         ("run_command", &["program=echo", r#"args=["hi"]"#]),
         ("run_shell", &["command=echo hi | tr a-z A-Z"]),
         ("run_code", &["language=python", "code=print(6 * 7)"]),

@@ -12,7 +12,7 @@ use rmcp::model::{
 };
 use serde_json::json;
 
-use crate::harness::{Project, TestClient, eventually, session, session_with};
+use crate::harness::{Proc, Project, TestClient, eventually, session, session_with};
 
 const ECHO_ARGS: &str = r#"
 description: Print each argument in brackets, to show how values reach the program.
@@ -111,6 +111,185 @@ async fn the_shipped_git_tools_read_a_repository_and_refuse_options() {
     assert!(err.contains("outside"), "{err}");
     let err = s.err("git_status", json!({"repo": "/"})).await;
     assert!(err.contains("outside"), "{err}");
+}
+
+/// The shipped git tools that change a repository, through the real binary: stage, unstage,
+/// commit under the user's identity (the sandbox hides `~/.gitconfig`; `exec.git_identity`
+/// passes the name and email), branches, switching, show. A repository's hooks never run, a
+/// switch that would overwrite changes is refused, and values never become options.
+#[test]
+fn the_git_write_tools_stage_commit_branch_and_switch() {
+    use std::os::unix::fs::PermissionsExt;
+    let p = Project::new();
+    p.write("README.md", "# demo\n");
+    p.git_init();
+    // Hooks of both kinds: the default folder and a configured hooksPath inside the root.
+    let marker = p.root.join("hook-ran");
+    for dir in [p.root.join(".git/hooks"), p.root.join(".git/myhooks")] {
+        std::fs::create_dir_all(&dir).unwrap();
+        for hook in ["pre-commit", "commit-msg", "post-commit", "post-checkout"] {
+            let f = dir.join(hook);
+            std::fs::write(&f, format!("#!/bin/sh\ntouch '{}'\n", marker.display())).unwrap();
+            std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+    }
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args([
+                "-c",
+                "core.hooksPath=/dev/null",
+                "-c",
+                "user.name=T",
+                "-c",
+                "user.email=t@e",
+            ])
+            .args(args)
+            .current_dir(&p.root)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", &p.base)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    git(&["config", "core.hooksPath", ".git/myhooks"]);
+    let mut sb = Proc::spawn(&["--root", p.root.to_str().unwrap()]);
+    std::fs::write(
+        sb.home.path().join(".gitconfig"),
+        "[user]\n\tname = Ada Lovelace\n\temail = ada@example.com\n",
+    )
+    .unwrap();
+    sb.initialize();
+    let mut id = 1;
+    let mut call = |name: &str, args: serde_json::Value| -> (bool, String) {
+        id += 1;
+        let r = sb.request(id, "tools/call", json!({"name": name, "arguments": args}));
+        let r = &r["result"];
+        let text = r["content"][0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        (r["isError"] == true, text)
+    };
+    p.write("new.txt", "fresh\n");
+    p.write("README.md", "# demo\nchanged\n");
+
+    let (err, out) = call("git_add", json!({"paths": ["new.txt"]}));
+    assert!(!err && out.starts_with("Staged."), "{out}");
+    let (_, status) = call("git_status", json!({}));
+    assert!(
+        status.contains("A  new.txt") && status.contains(" M README.md"),
+        "{status}"
+    );
+    let (err, out) = call("git_reset", json!({}));
+    assert!(!err && out.contains("Unstaged"), "{out}");
+    let (_, status) = call("git_status", json!({}));
+    assert!(status.contains("?? new.txt"), "{status}");
+
+    let (err, out) = call("git_add", json!({"paths": ["."]}));
+    assert!(!err, "{out}");
+    let (err, out) = call(
+        "git_commit",
+        json!({"message": "Add new.txt\n\nWith a body."}),
+    );
+    assert!(
+        !err && out.contains("Add new.txt") && out.contains("2 files changed"),
+        "{out}"
+    );
+    let (_, log) = call("git_log", json!({"max_count": 1}));
+    assert!(log.contains("Ada Lovelace: Add new.txt"), "{log}");
+    assert!(!marker.exists(), "a repository hook ran");
+    let (err, out) = call("git_commit", json!({"message": "again"}));
+    assert!(err && out.contains("nothing to commit"), "{out}");
+
+    let (err, out) = call("git_create_branch", json!({"name": "feature/x"}));
+    assert!(!err && out.contains("Branch created"), "{out}");
+    let (_, branches) = call("git_branch", json!({}));
+    assert!(
+        branches.contains("feature/x") && branches.contains("* "),
+        "{branches}"
+    );
+    let (err, out) = call("git_checkout", json!({"branch": "feature/x"}));
+    assert!(!err && out.contains("Switched"), "{out}");
+    let (_, status) = call("git_status", json!({}));
+    assert!(status.starts_with("## feature/x"), "{status}");
+    let (err, out) = call(
+        "git_create_branch",
+        json!({"name": "topic", "start_point": "HEAD", "checkout": true}),
+    );
+    assert!(!err, "{out}");
+    let (_, status) = call("git_status", json!({}));
+    assert!(status.starts_with("## topic"), "{status}");
+    assert!(!marker.exists(), "a checkout hook ran");
+
+    let (err, out) = call("git_show", json!({"revision": "HEAD:new.txt"}));
+    assert!(!err && out == "fresh\n", "{out:?}");
+    let (_, out) = call("git_show", json!({"stat_only": true}));
+    assert!(
+        out.contains("Author: Ada Lovelace <ada@example.com>")
+            && out.contains("2 files changed")
+            && !out.contains("@@"),
+        "{out}"
+    );
+
+    // A switch that would overwrite an uncommitted change is refused; the change stays.
+    git(&["switch", "-q", "-c", "other"]);
+    std::fs::write(p.root.join("new.txt"), "on other\n").unwrap();
+    git(&["commit", "-qam", "other"]);
+    std::fs::write(p.root.join("new.txt"), "mine\n").unwrap();
+    let (err, out) = call("git_checkout", json!({"branch": "topic"}));
+    assert!(err && out.contains("would be overwritten"), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(p.root.join("new.txt")).unwrap(),
+        "mine\n"
+    );
+
+    for (tool, args) in [
+        ("git_create_branch", json!({"name": "--force"})),
+        ("git_checkout", json!({"branch": "--orphan=x"})),
+        ("git_show", json!({"revision": "--output=/tmp/x"})),
+        ("git_commit", json!({})),
+        ("git_add", json!({"paths": []})),
+    ] {
+        let (err, out) = call(tool, args);
+        assert!(err && out.contains("arguments"), "{tool}: {out}");
+    }
+    let (err, out) = call(
+        "git_add",
+        json!({"paths": [p.outside.join("x").to_str().unwrap()]}),
+    );
+    assert!(err && out.contains("outside"), "{out}");
+
+    // Read-only mode offers the reading git tools only.
+    let mut ro = Proc::spawn(&[
+        "--root",
+        p.root.to_str().unwrap(),
+        "--read-only",
+        "--exposure",
+        "full",
+    ]);
+    ro.initialize();
+    let list = ro.request(2, "tools/list", json!({})).to_string();
+    for name in [
+        "git_status",
+        "git_log",
+        "git_diff",
+        "git_show",
+        "git_branch",
+    ] {
+        assert!(list.contains(&format!("\"{name}\"")), "{name} missing");
+    }
+    for name in [
+        "git_add",
+        "git_reset",
+        "git_commit",
+        "git_create_branch",
+        "git_checkout",
+    ] {
+        assert!(
+            !list.contains(&format!("\"{name}\"")),
+            "{name} offered read-only"
+        );
+    }
 }
 
 #[tokio::test]
