@@ -80,6 +80,13 @@ if ! "$deps/venv/bin/python" -c 'import aiosmtpd' >/dev/null 2>&1; then
   "$deps/venv/bin/pip" install --quiet --disable-pip-version-check aiosmtpd==1.4.6
 fi
 
+# Document libraries: the document tests write real DOCX, PPTX, XLSX, XLS, ODT, ODS and PDF
+# files with them (tests/documents/make.py).
+if ! "$deps/venv/bin/python" -c 'import docx, pptx, openpyxl, xlwt, odf, fpdf' >/dev/null 2>&1; then
+  say "installing the document libraries (python-docx, python-pptx, openpyxl, xlwt, odfpy, fpdf2)"
+  "$deps/venv/bin/pip" install --quiet --disable-pip-version-check python-docx==1.2.0 python-pptx==1.0.2 openpyxl==3.1.5 xlwt==1.3.0 odfpy==1.4.1 fpdf2==2.8.9
+fi
+
 # The MCP Inspector CLI needs Node >= 22.19; the npm package node@22 provides one. The
 # reference server `server-everything` is a real third-party child for the proxy tests, and
 # the official memory server writes and reads the knowledge-graph files the import tests use;

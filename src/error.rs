@@ -84,6 +84,7 @@ pub mod reason {
         MODEL_NAME_INVALID = "model_name_invalid": "the model name is malformed or not offered by the backend",
         PROMPT_TOO_LARGE = "prompt_too_large": "the prompt is over ai.max_prompt_bytes",
         BROWSER_UNAVAILABLE = "browser_unavailable": "no Chromium or Chrome was found, or it could not start or exited",
+        DOCUMENT_UNREADABLE = "document_unreadable": "a document could not be read: broken, encrypted, holding no text (a scan), or past a files.* document limit",
     }
 }
 

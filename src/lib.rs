@@ -25,6 +25,7 @@ pub mod config;
 pub mod db;
 pub mod declared;
 pub mod discovery;
+pub mod documents;
 pub mod error;
 pub mod exec;
 pub mod folders;

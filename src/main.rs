@@ -14,6 +14,10 @@ fn main() -> ExitCode {
     if let Some(code) = switchboard::support::process::supervisor::main_if_requested() {
         return ExitCode::from(code as u8);
     }
+    // A re-execution that reads one document, under limits (see documents::isolate).
+    if let Some(code) = switchboard::documents::isolate::main_if_requested() {
+        return ExitCode::from(code as u8);
+    }
     let cli = Cli::parse();
     let server_args = cli.server_args();
     if !matches!(cli.command, None | Some(Command::Serve)) {

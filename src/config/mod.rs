@@ -123,6 +123,17 @@ pub struct FileSettings {
     pub max_walk_entries: usize,
     pub max_line_chars: usize,
     pub trash: bool,
+    /// `files.max_document_bytes`: the largest document `read_document` opens.
+    pub max_document_bytes: u64,
+    /// `files.max_document_text_bytes`: the most text taken from one document, and the most
+    /// any compressed part of it may expand to.
+    pub max_document_text_bytes: u64,
+    /// `files.document_memory_mib` and `files.document_timeout_secs`: the reader process's
+    /// limits.
+    pub document_memory_mib: u64,
+    pub document_timeout: std::time::Duration,
+    /// `files.max_sheet_columns`: most columns of a sheet shown at once.
+    pub max_sheet_columns: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -588,6 +599,11 @@ fn build(
         &[
             ("files.max_read_bytes", f.max_read_bytes),
             ("files.max_media_bytes", f.max_media_bytes),
+            ("files.max_document_bytes", f.max_document_bytes),
+            ("files.max_document_text_bytes", f.max_document_text_bytes),
+            ("files.document_memory_mib", f.document_memory_mib),
+            ("files.document_timeout_secs", f.document_timeout_secs),
+            ("files.max_sheet_columns", f.max_sheet_columns as u64),
             ("files.max_write_bytes", f.max_write_bytes),
             ("files.max_edits", f.max_edits as u64),
             ("files.search_timeout_secs", f.search_timeout_secs),
@@ -776,6 +792,11 @@ fn build(
             max_walk_entries: f.max_walk_entries,
             max_line_chars: f.max_line_chars,
             trash: f.trash,
+            max_document_bytes: f.max_document_bytes,
+            max_document_text_bytes: f.max_document_text_bytes,
+            document_memory_mib: f.document_memory_mib,
+            document_timeout: std::time::Duration::from_secs(f.document_timeout_secs),
+            max_sheet_columns: f.max_sheet_columns,
         },
         exec,
         web,

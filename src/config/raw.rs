@@ -57,6 +57,11 @@ pub struct RawFiles {
     pub max_walk_entries: usize,
     pub max_line_chars: usize,
     pub trash: bool,
+    pub max_document_bytes: u64,
+    pub max_document_text_bytes: u64,
+    pub document_memory_mib: u64,
+    pub document_timeout_secs: u64,
+    pub max_sheet_columns: usize,
 }
 
 impl Default for RawFiles {
@@ -78,6 +83,11 @@ impl Default for RawFiles {
             max_walk_entries: 200_000,
             max_line_chars: 500,
             trash: true,
+            max_document_bytes: 64 * 1024 * 1024,
+            max_document_text_bytes: 32 * 1024 * 1024,
+            document_memory_mib: 1024,
+            document_timeout_secs: 60,
+            max_sheet_columns: 40,
         }
     }
 }

@@ -101,6 +101,8 @@ pub struct Inner {
     ai: OnceLock<Result<Arc<crate::ai::Ai>, String>>,
     /// Pages `fetch_url` converted, kept briefly so paging does not fetch again.
     pub pages: crate::web::page::PageCache,
+    /// Documents' text `read_document` extracted, kept briefly so paging does not read again.
+    pub documents: crate::documents::TextCache,
     /// The lowest level sent as `notifications/message` (`logging/setLevel`); warning until set.
     client_log_level: Mutex<LoggingLevel>,
     /// `search_tools`' index, with the folders' snapshot and the children's view it was built
@@ -210,6 +212,11 @@ impl Switchboard {
             notes: OnceLock::new(),
             comms: Default::default(),
             pages,
+            documents: crate::documents::TextCache::new(
+                4,
+                64 * 1024 * 1024,
+                std::time::Duration::from_secs(600),
+            ),
             client_log_level: Mutex::new(LoggingLevel::Warning),
             search_index: Mutex::new(None),
             search_vectors: Default::default(),

@@ -41,6 +41,7 @@ def calls(root: str, victim_pid: int) -> dict:
         "list_roots": {},
         "read_file": {"path": "README.md"},
         "read_media": {"path": "img.png"},
+        "read_document": {"path": "table.csv"},
         "read_many": {"paths": ["README.md", "missing.txt"]},
         "write_file": {"path": "py/new.txt", "content": "from python\n", "create_parents": True},
         "edit_file": {"path": "py/new.txt", "edits": [{"old": "from python", "new": "edited by python"}]},

@@ -22,7 +22,7 @@ pub(crate) fn installed(var: &str, what: &str) -> Option<String> {
     }
 }
 
-fn python() -> Option<String> {
+pub(crate) fn python() -> Option<String> {
     installed("SWITCHBOARD_TEST_PYTHON", "the Python MCP SDK")
 }
 
@@ -50,7 +50,7 @@ fn python_sdk_lists_and_calls_every_tool() {
         // Each mode on a project of its own: the git calls commit and branch.
         let p = client_project();
         let stdout = run_python(&py, script, p.root.to_str().unwrap(), mode, &p.base, &env);
-        assert!(stdout.contains("called 91 tools"), "{stdout}");
+        assert!(stdout.contains("called 92 tools"), "{stdout}");
     }
 }
 
@@ -61,6 +61,7 @@ fn client_project() -> Project {
     p.write("README.md", "# demo\nhello\n");
     p.write("page.html", BROWSER_PAGE);
     p.write("img.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR");
+    p.write("table.csv", "name,qty\nbolts,7\n");
     p.git_init();
     std::fs::write(
         p.base.join(".gitconfig"),
@@ -246,6 +247,7 @@ fn inspector_cli_lists_strictly_and_calls_every_tool() {
         ("list_roots", &[]),
         ("read_file", &["path=README.md", "line_numbers=true"]),
         ("read_media", &["path=img.png"]),
+        ("read_document", &["path=table.csv"]),
         ("read_many", &[r#"paths=["README.md"]"#]),
         (
             "write_file",

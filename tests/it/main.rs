@@ -11,6 +11,7 @@ mod comms_tools;
 mod database;
 mod db;
 mod discovery;
+mod documents;
 mod e2e;
 mod exec;
 mod exposure;

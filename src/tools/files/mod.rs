@@ -13,6 +13,7 @@ crate::tools::registry! {
     list_directory => list_directory_router,
     list_roots => list_roots_router,
     move_path => move_path_router,
+    read_document => read_document_router,
     read_file => read_file_router,
     read_many => read_many_router,
     read_media => read_media_router,

@@ -10,6 +10,7 @@ use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::documents::Kind;
 use crate::policy::FileScope;
 use crate::server::Switchboard;
 use crate::support::{mime, text};
@@ -81,9 +82,15 @@ impl ReadFileArgs {
     }
 }
 
-pub fn read_file(scope: &FileScope, args: &ReadFileArgs) -> Result<String, ToolError> {
+/// What a read found: the lines, or a document (PDF, Office, OpenDocument) to read as one.
+pub enum TextRead {
+    Text(String),
+    Document(Kind),
+}
+
+pub fn read_file(scope: &FileScope, args: &ReadFileArgs) -> Result<TextRead, ToolError> {
     let range = args.range()?;
-    read_text(
+    read_text_or_document(
         scope,
         &args.path,
         range,
@@ -100,21 +107,58 @@ pub fn read_text(
     numbers: bool,
     budget: usize,
 ) -> Result<String, ToolError> {
+    match read_text_or_document(scope, input, range, numbers, budget)? {
+        TextRead::Text(t) => Ok(t),
+        TextRead::Document(kind) => Err(ToolError::invalid(format!(
+            "`{input}` is a {}: read_document reads its text",
+            kind.name()
+        ))),
+    }
+}
+
+fn read_text_or_document(
+    scope: &FileScope,
+    input: &str,
+    range: Range,
+    numbers: bool,
+    budget: usize,
+) -> Result<TextRead, ToolError> {
     let resolved = scope.existing(input)?;
     let file = scope.open_read(&resolved.path, input)?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut reader = BufReader::with_capacity(64 * 1024, file);
     let head = reader.fill_buf().map_err(|e| ToolError::io(input, e))?;
     if text::looks_binary(head) {
+        if let Some(kind) = Kind::detect(&resolved.path, head) {
+            return Ok(TextRead::Document(kind));
+        }
         let m = mime::detect(&resolved.path, head, false);
+        let hint = match Kind::unsupported(&resolved.path, head) {
+            Some(what) => format!(
+                "It is {what}, which switchboard does not read: convert it (e.g. `soffice --headless --convert-to docx`) and use read_document."
+            ),
+            None => "Use read_media for images and audio, read_document for PDF, Office and OpenDocument files, or file_info for its details.".to_owned(),
+        };
         return Err(ToolError::invalid(format!(
-            "`{input}` is a binary file ({m}, {}). Use read_media for images and audio, or file_info for its details.",
+            "`{input}` is a binary file ({m}, {}). {hint}",
             text::human_bytes(size)
         )));
     }
     if size == 0 {
-        return Ok("[empty file]".to_owned());
+        return Ok(TextRead::Text("[empty file]".to_owned()));
     }
+    read_lines(reader, input, range, numbers, budget).map(TextRead::Text)
+}
+
+/// Lines of `reader` in `range`, within `budget` bytes, with the note that says where to go
+/// on. Shared with `read_document`, which pages a document's text the same way.
+pub fn read_lines(
+    mut reader: impl BufRead,
+    input: &str,
+    range: Range,
+    numbers: bool,
+    budget: usize,
+) -> Result<String, ToolError> {
     let mut out = Lines {
         text: String::new(),
         numbers,
@@ -388,7 +432,7 @@ fn read_tail(
 
 #[tool_router(router = read_file_router, vis = "pub(crate)")]
 impl Switchboard {
-    /// Read a text file. Returns its lines, paged with offset/limit (1-based) or head/tail; the result says where to continue. Use read_media for binary files.
+    /// Read a text file. Returns its lines, paged with offset/limit (1-based) or head/tail; the result says where to continue. PDF, Office and OpenDocument files are read as text (as read_document does); use read_media for images and audio.
     #[tool(annotations(
         title = "Read file",
         read_only_hint = true,
@@ -402,7 +446,26 @@ impl Switchboard {
         ctx: RequestContext<RoleServer>,
     ) -> Result<String, ToolError> {
         let scope = self.file_scope(&ctx).await;
-        blocking(move || read_file(&scope, &args)).await
+        let (path, offset, limit, head, tail) =
+            (args.path.clone(), args.offset, args.limit, args.head, args.tail);
+        match blocking(move || read_file(&scope, &args)).await? {
+            TextRead::Text(t) => Ok(t),
+            TextRead::Document(_) => {
+                if tail.is_some() {
+                    return Err(ToolError::invalid(
+                        "tail does not apply to a document: read it with offset and limit",
+                    ));
+                }
+                let args = super::read_document::ReadDocumentArgs {
+                    path,
+                    offset,
+                    limit: limit.or(head),
+                    sheet: None,
+                    range: None,
+                };
+                super::read_document::read_document(self, &ctx, args).await
+            }
+        }
     }
 }
 
