@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 
 use super::AiError;
 use super::backend::{Backend, BoxFuture, ChatRequest, Format, Message, Options, Role};
+use super::context::{Counter, Fitted, Turn, Window, fit};
 
 /// A tool the agent may call.
 #[derive(Debug, Clone)]
@@ -30,10 +31,13 @@ pub trait ToolRunner: Send + Sync {
 
 pub struct AgentRequest {
     pub task: String,
+    /// Most relevant first: when the model's context cannot list them all, the last go.
     pub tools: Vec<AgentTool>,
     pub max_steps: usize,
     pub max_result_chars: usize,
     pub options: Options,
+    /// The model's context; `None` when no one knows it (then nothing is fitted).
+    pub window: Option<Window>,
 }
 
 /// One tool call the agent made.
@@ -59,26 +63,51 @@ pub struct Outcome {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
     pub generation_ms: f64,
+    /// What was left out or shortened to fit the model's context, in words.
+    pub cut: Vec<String>,
 }
+
+/// Of the tools' listing, at most this share of the context (the rest is for the task, the
+/// results and the reply).
+const TOOLS_SHARE: f64 = 0.4;
 
 /// Runs the loop. `on_step` hears a one-line description of each thing the agent does.
 pub async fn run(
     backend: &dyn Backend,
     model: &str,
-    req: AgentRequest,
+    mut req: AgentRequest,
     runner: &dyn ToolRunner,
     on_step: &mut (dyn FnMut(String) + Send),
 ) -> Result<Outcome, AiError> {
-    let mut messages = vec![
+    let mut counter = Counter::default();
+    let mut out = Outcome::default();
+    // The reply's room: what one step may generate, and a little for the template.
+    let reserve = u64::from(req.options.max_tokens.unwrap_or(512)) + 32;
+    if let Some(w) = req.window {
+        let offered = req.tools.len();
+        let room = (w.tokens.saturating_sub(reserve) as f64 * TOOLS_SHARE) as u64;
+        while req.tools.len() > 1 && counter.text(&system_prompt(&req.tools)) > room {
+            req.tools.pop();
+        }
+        if req.tools.len() < offered {
+            out.cut.push(format!(
+                "offered the {} tool(s) most relevant to the task of {offered}, to fit the model's {}-token context",
+                req.tools.len(),
+                w.tokens
+            ));
+        }
+    }
+    let fixed = vec![
         Message::new(Role::System, system_prompt(&req.tools)),
         Message::new(Role::User, format!("Task: {}", req.task)),
     ];
+    let mut turns: Vec<Turn> = Vec::new();
     let call_schema = step_schema(&req.tools, false);
     let step_schema = step_schema(&req.tools, true);
     let answer_schema = answer_schema();
-    let mut out = Outcome::default();
     let mut seen: Vec<(String, String)> = Vec::new();
     let mut must_answer = req.tools.is_empty();
+    let mut fitted = Fitted::default();
     for turn in 0..req.max_steps {
         let last = turn + 1 == req.max_steps;
         // The first turn calls a tool (a task without tools is ai_chat's job); the last turn,
@@ -90,28 +119,70 @@ pub async fn run(
         } else {
             step_schema.clone()
         };
+        let messages = match req.window {
+            Some(w) => {
+                let (messages, done) = fit(&fixed, &turns, w.tokens, reserve, &counter)
+                    .map_err(|e| AiError::Invalid(e.to_string()))?;
+                fitted.shortened = fitted.shortened.max(done.shortened);
+                fitted.dropped = fitted.dropped.max(done.dropped);
+                fitted.cut_last |= done.cut_last;
+                messages
+            }
+            None => flat(&fixed, &turns),
+        };
         let chat = ChatRequest {
             model: model.to_owned(),
-            messages: messages.clone(),
+            messages,
             options: req.options.clone(),
             format: Some(Format::Schema(schema)),
         };
         let reply = backend.chat(&chat, &mut |_| {}).await?;
+        if let Some(n) = reply.prompt_tokens {
+            counter.calibrate(&chat.messages, n);
+        }
         out.turns += 1;
         out.prompt_tokens += reply.prompt_tokens.unwrap_or(0);
         out.completion_tokens += reply.completion_tokens.unwrap_or(0);
         out.generation_ms += reply.generation_ms.unwrap_or(0.0);
-        messages.push(Message::new(Role::Assistant, reply.content.clone()));
         let parsed: Option<Value> = serde_json::from_str(reply.content.trim()).ok();
+        // A reply that is not JSON is kept short in the conversation: it only costs context.
+        let said = Message::new(
+            Role::Assistant,
+            if parsed.is_some() {
+                reply.content.clone()
+            } else {
+                one_line(&reply.content, 200)
+            },
+        );
+        // The model's next message answers `said`; `short` is what to show for a long one.
+        let mut follow = |answer: String, short: Option<String>| {
+            turns.push(Turn {
+                reply: said.clone(),
+                answer: Message::new(Role::User, answer),
+                short,
+            });
+        };
         let Some(Value::Object(obj)) = parsed else {
+            // An answer cut off by the step's token limit is still the answer, up to there.
+            if let Some(answer) = partial_answer(&reply.content) {
+                out.answer = answer;
+                out.finished = true;
+                on_step(format!("step {}: answered (cut off)", turn + 1));
+                out.cut.push(
+                    "the answer was cut off at the step's token limit (ai.agent.max_tokens_per_step)"
+                        .into(),
+                );
+                out.cut.extend(fitted.describe(req.window));
+                return Ok(out);
+            }
             on_step(format!(
                 "step {}: the reply was not a JSON object",
                 turn + 1
             ));
-            messages.push(Message::new(
-                Role::User,
-                "That was not one JSON object. Reply with {\"tool\": ..., \"arguments\": {...}} or {\"answer\": \"...\"}.",
-            ));
+            follow(
+                "That was not one JSON object. Reply with {\"tool\": ..., \"arguments\": {...}} or {\"answer\": \"...\"}.".into(),
+                None,
+            );
             continue;
         };
         if let Some(answer) = obj.get("answer") {
@@ -120,6 +191,7 @@ pub async fn run(
                 .map_or_else(|| answer.to_string(), str::to_owned);
             out.finished = true;
             on_step(format!("step {}: answered", turn + 1));
+            out.cut.extend(fitted.describe(req.window));
             return Ok(out);
         }
         let tool = obj.get("tool").and_then(Value::as_str).unwrap_or_default();
@@ -132,13 +204,13 @@ pub async fn run(
                 "step {}: asked for unknown tool `{tool}`",
                 turn + 1
             ));
-            messages.push(Message::new(
-                Role::User,
+            follow(
                 format!(
                     "There is no tool `{tool}`. Use one of: {}, or answer.",
                     names(&req.tools)
                 ),
-            ));
+                None,
+            );
             continue;
         }
         let key = (
@@ -150,12 +222,12 @@ pub async fn run(
                 "step {}: repeated {tool}; asking for the answer",
                 turn + 1
             ));
-            messages.push(Message::new(
-                Role::User,
+            follow(
                 format!(
                     "You already called {tool} with these arguments and its result is above. Give your final answer to the task now, as {{\"answer\": \"...\"}}."
                 ),
-            ));
+                None,
+            );
             must_answer = true;
             continue;
         }
@@ -171,16 +243,20 @@ pub async fn run(
             Err(t) => (false, t),
         };
         let result_chars = text.chars().count();
+        let summary = one_line(&text, 200);
         out.steps.push(Step {
             tool: tool.to_owned(),
             arguments,
             ok,
-            summary: one_line(&text, 200),
+            summary: summary.clone(),
             result_chars,
         });
         let shown = clip(&text, req.max_result_chars);
-        messages.push(Message::new(
-            Role::User,
+        let short = format!(
+            "[The result of {tool} ({result_chars} characters) is left out to fit the model's context; it began: {}]",
+            one_line(&text, 120)
+        );
+        follow(
             if ok {
                 format!(
                     "Result of {tool}:\n{shown}\n\nIf this is enough, give the final answer as {{\"answer\": \"...\"}}; otherwise call another tool."
@@ -190,15 +266,78 @@ pub async fn run(
                     "{tool} failed:\n{shown}\n\nFix the arguments, try another tool, or answer with what you know."
                 )
             },
-        ));
+            Some(short),
+        );
     }
-    out.answer = messages
-        .iter()
-        .rev()
-        .find(|m| m.role == Role::Assistant)
-        .map(|m| m.content.clone())
+    out.answer = turns
+        .last()
+        .map(|t| t.reply.content.clone())
         .unwrap_or_default();
+    out.cut.extend(fitted.describe(req.window));
     Ok(out)
+}
+
+/// The text of `{"answer": "…` when the reply stopped before the string ended.
+fn partial_answer(reply: &str) -> Option<String> {
+    let rest = reply.trim_start().strip_prefix('{')?.trim_start();
+    let rest = rest
+        .strip_prefix("\"answer\"")?
+        .trim_start()
+        .strip_prefix(':')?;
+    let rest = rest.trim_start().strip_prefix('"')?;
+    let mut out = String::new();
+    let mut chars = rest.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => break,
+            '\\' => match chars.next() {
+                Some('n') => out.push('\n'),
+                Some('t') => out.push('\t'),
+                Some(other) => out.push(other),
+                None => break,
+            },
+            c => out.push(c),
+        }
+    }
+    let out = out.trim().to_owned();
+    (!out.is_empty()).then_some(out)
+}
+
+/// Every message, unfitted.
+fn flat(fixed: &[Message], turns: &[Turn]) -> Vec<Message> {
+    let mut out = fixed.to_vec();
+    for t in turns {
+        out.push(t.reply.clone());
+        out.push(t.answer.clone());
+    }
+    out
+}
+
+impl Fitted {
+    /// The answer's words for what fitting did.
+    fn describe(&self, window: Option<Window>) -> Vec<String> {
+        let Some(w) = window else { return Vec::new() };
+        let mut out = Vec::new();
+        if self.shortened > 0 {
+            out.push(format!(
+                "{} earlier tool result(s) were shortened to fit the model's {}-token context",
+                self.shortened, w.tokens
+            ));
+        }
+        if self.dropped > 0 {
+            out.push(format!(
+                "{} earlier step(s) were left out to fit the model's {}-token context",
+                self.dropped, w.tokens
+            ));
+        }
+        if self.cut_last {
+            out.push(format!(
+                "a tool result was cut to fit the model's {}-token context",
+                w.tokens
+            ));
+        }
+        out
+    }
 }
 
 fn names(tools: &[AgentTool]) -> String {
@@ -448,6 +587,16 @@ mod tests {
             "{p}"
         );
         assert!(!p.contains("Long files"), "{p}");
+    }
+
+    #[test]
+    fn an_answer_cut_off_mid_string_is_kept() {
+        assert_eq!(
+            partial_answer("{\"answer\": \"There are 3 files,\\nthe largest"),
+            Some("There are 3 files,\nthe largest".into())
+        );
+        assert_eq!(partial_answer("{\"tool\": \"x\""), None);
+        assert_eq!(partial_answer("{\"answer\": \""), None);
     }
 
     #[test]

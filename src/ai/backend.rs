@@ -3,6 +3,7 @@
 //! configured base URL (timeouts, size caps, streamed bodies, error reading). A new backend
 //! type is one file implementing the trait with an `Endpoint`.
 
+use super::context::Window;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
@@ -40,6 +41,7 @@ pub struct ModelEntry {
     /// Whether it is in memory now (Ollama says; other servers do not).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub loaded: Option<bool>,
+    /// Tokens a request gets, when the server says.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub context_length: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -61,9 +63,15 @@ pub struct ModelDetails {
     pub format: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size_bytes: Option<u64>,
-    /// Longest context the model was trained for, in tokens.
+    // `ai_model_info`: the tokens a request gets, as `ai_agent` uses it (a backend's own
+    // `show` fills in the trained length; the tool moves it to `trained_context_length`).
+    /// Tokens a request gets.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub context_length: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context_source: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trained_context_length: Option<u64>,
     /// Length of its embedding vectors.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub embedding_length: Option<u64>,
@@ -137,6 +145,8 @@ pub struct Options {
     pub seed: Option<i64>,
     pub max_tokens: Option<u32>,
     pub stop: Vec<String>,
+    /// The context to run the model with (Ollama's `num_ctx`; other servers fix it at start).
+    pub context_tokens: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -210,6 +220,9 @@ pub trait Backend: Send + Sync {
         req: &'a GenerateRequest,
         sink: TextSink<'a>,
     ) -> BoxFuture<'a, Result<Reply, AiError>>;
+    /// The context a request to `model` gets: what the server runs it with when it says so,
+    /// else what the model was trained for (`Trained`), else `None`.
+    fn window<'a>(&'a self, model: &'a str) -> BoxFuture<'a, Result<Option<Window>, AiError>>;
     fn embed<'a>(
         &'a self,
         model: &'a str,
@@ -273,8 +286,16 @@ impl Endpoint {
         *self.health.lock().unwrap_or_else(|e| e.into_inner()) = Some(h);
     }
 
+    /// `path` after the base URL; a path starting with `root:` after the server's root (the
+    /// base without a final `/v1`), for servers' own endpoints beside their OpenAI API.
     pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base_url)
+        match path.strip_prefix("root:") {
+            Some(p) => format!(
+                "{}{p}",
+                self.base_url.trim_end_matches('/').trim_end_matches("/v1")
+            ),
+            None => format!("{}{path}", self.base_url),
+        }
     }
 
     pub fn unsupported(&self, what: &str) -> AiError {

@@ -4,6 +4,7 @@
 //! tokens to generate at most `ai.max_tokens` (and that when the call gives none). It wraps
 //! each backend, so no caller can go around it.
 
+use super::context::Window;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -185,6 +186,13 @@ impl Backend for Guarded {
             self.known(model).await?;
             self.prompt(inputs.iter().map(String::len).sum())?;
             self.inner.embed(model, inputs).await
+        })
+    }
+
+    fn window<'a>(&'a self, model: &'a str) -> BoxFuture<'a, Result<Option<Window>, AiError>> {
+        Box::pin(async move {
+            self.bad_name(model)?;
+            self.inner.window(model).await
         })
     }
 

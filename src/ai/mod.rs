@@ -6,6 +6,7 @@
 
 pub mod agent;
 pub mod backend;
+pub mod context;
 pub mod guard;
 pub mod ollama;
 pub mod openai;
@@ -177,7 +178,38 @@ pub struct Target<'a> {
     pub model: String,
 }
 
+/// The context Ollama loads a model with unless told otherwise.
+pub const OLLAMA_DEFAULT_CONTEXT: u64 = 4096;
+
 impl Target<'_> {
+    /// The context a request to this model gets, and where the number comes from:
+    /// `ai.context_tokens` when set; the server's own when it says (a loaded Ollama model, a
+    /// llama.cpp slot); for a model Ollama has not loaded, the smaller of its trained length
+    /// and Ollama's default (requests then pass it as `num_ctx`, so it is loaded with exactly
+    /// that); else the trained length; else Ollama's default, assumed.
+    pub async fn window(&self, settings: &AiSettings) -> context::Window {
+        use context::{Window, WindowSource};
+        if settings.context_tokens > 0 {
+            return Window {
+                tokens: settings.context_tokens,
+                source: WindowSource::Config,
+            };
+        }
+        let said = self.backend.window(&self.model).await.ok().flatten();
+        match (said, self.settings.kind) {
+            (Some(w), _) if w.source == WindowSource::Server => w,
+            (Some(w), BackendKind::Ollama) => Window {
+                tokens: w.tokens.min(OLLAMA_DEFAULT_CONTEXT),
+                source: WindowSource::Config,
+            },
+            (Some(w), _) => w,
+            (None, _) => Window {
+                tokens: OLLAMA_DEFAULT_CONTEXT,
+                source: WindowSource::Config,
+            },
+        }
+    }
+
     /// The name to show: `model`, prefixed by its backend unless that is the default one.
     pub fn display(&self, default_backend: &str) -> String {
         qualified(&self.settings.name, &self.model, default_backend)

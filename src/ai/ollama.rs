@@ -1,6 +1,7 @@
 //! The Ollama backend: Ollama's own HTTP API (`/api/tags`, `/api/ps`, `/api/show`,
 //! `/api/chat` and `/api/generate` streamed as NDJSON, `/api/embed`, `/api/pull`).
 
+use super::context::{Window, WindowSource};
 use base64::Engine as _;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
@@ -118,6 +119,9 @@ fn options(o: &Options) -> Value {
     if !o.stop.is_empty() {
         m.insert("stop".into(), json!(o.stop));
     }
+    if let Some(n) = o.context_tokens {
+        m.insert("num_ctx".into(), json!(n));
+    }
     Value::Object(m)
 }
 
@@ -173,6 +177,20 @@ fn entries(tags: &Value, ps: Option<&Value>, backend: &str) -> Option<Vec<ModelE
     )
 }
 
+/// The context `/api/ps` says a loaded `model` runs with (`llama3` is `llama3:latest`).
+fn loaded_context(ps: &Value, model: &str) -> Option<u64> {
+    let full = if model.contains(':') {
+        model.to_owned()
+    } else {
+        format!("{model}:latest")
+    };
+    ps["models"].as_array()?.iter().find(|m| {
+        let n = m["name"].as_str().or(m["model"].as_str()).unwrap_or("");
+        n == model || n == full
+    })?["context_length"]
+        .as_u64()
+}
+
 /// `/api/show`'s answer.
 fn details(v: &Value, model: &str, backend: &str) -> ModelDetails {
     let d = &v["details"];
@@ -186,6 +204,8 @@ fn details(v: &Value, model: &str, backend: &str) -> ModelDetails {
         format: s(&d["format"]),
         size_bytes: None,
         context_length: info_u64(&v["model_info"], ".context_length"),
+        context_source: None,
+        trained_context_length: None,
         embedding_length: info_u64(&v["model_info"], ".embedding_length"),
         capabilities: v["capabilities"]
             .as_array()
@@ -243,6 +263,31 @@ impl Backend for Ollama {
             let ps = self.ep.json(Method::GET, "/api/ps", None).await.ok();
             entries(&tags, ps.as_ref(), &self.ep.name)
                 .ok_or_else(|| self.ep.protocol("/api/tags has no `models` list".into()))
+        })
+    }
+
+    fn window<'a>(&'a self, model: &'a str) -> BoxFuture<'a, Result<Option<Window>, AiError>> {
+        Box::pin(async move {
+            // A loaded model runs with the context it was loaded with.
+            if let Ok(ps) = self.ep.json(Method::GET, "/api/ps", None).await
+                && let Some(n) = loaded_context(&ps, model)
+            {
+                return Ok(Some(Window {
+                    tokens: n,
+                    source: WindowSource::Server,
+                }));
+            }
+            let v = self
+                .ep
+                .json(Method::POST, "/api/show", Some(&json!({ "model": model })))
+                .await
+                .map_err(|e| e.or_not_found(model, Self::not_found_hint))?;
+            Ok(
+                info_u64(&v["model_info"], ".context_length").map(|n| Window {
+                    tokens: n,
+                    source: WindowSource::Trained,
+                }),
+            )
         })
     }
 

@@ -3,6 +3,7 @@
 //! `/embeddings`. Such servers cannot pull models, and some accept any model name, so a name is
 //! checked against the served list (cached for a minute) before it is used.
 
+use super::context::{Window, WindowSource};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -31,6 +32,16 @@ impl OpenAi {
             ep,
             served: Mutex::new(None),
         }
+    }
+
+    /// llama.cpp's server says what each request gets (`/props`: the context of one slot);
+    /// other servers answer 404, and then nobody knows.
+    async fn slot_context(&self) -> Option<u64> {
+        let props = self.ep.json(Method::GET, "root:/props", None).await.ok()?;
+        props["default_generation_settings"]["n_ctx"]
+            .as_u64()
+            .or_else(|| props["n_ctx"].as_u64())
+            .filter(|n| *n > 0)
     }
 
     async fn models(&self) -> Result<Vec<Value>, AiError> {
@@ -262,12 +273,34 @@ impl Backend for OpenAi {
 
     fn list(&self) -> BoxFuture<'_, Result<Vec<ModelEntry>, AiError>> {
         Box::pin(async move {
-            Ok(self
+            let mut list: Vec<ModelEntry> = self
                 .models()
                 .await?
                 .iter()
                 .filter_map(|m| entry(m, &self.ep.name))
-                .collect())
+                .collect();
+            // The trained length is not what a request gets; llama.cpp says what it does.
+            let slot = self.slot_context().await;
+            for e in &mut list {
+                e.context_length = slot;
+            }
+            Ok(list)
+        })
+    }
+
+    fn window<'a>(&'a self, model: &'a str) -> BoxFuture<'a, Result<Option<Window>, AiError>> {
+        Box::pin(async move {
+            if let Some(n) = self.slot_context().await {
+                return Ok(Some(Window {
+                    tokens: n,
+                    source: WindowSource::Server,
+                }));
+            }
+            let details = self.show(model).await?;
+            Ok(details.context_length.map(|n| Window {
+                tokens: n,
+                source: WindowSource::Trained,
+            }))
         })
     }
 

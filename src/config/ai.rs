@@ -66,6 +66,8 @@ pub struct AiSettings {
     pub max_prompt_bytes: usize,
     /// `ai.max_tokens`: the most tokens one request generates.
     pub max_tokens: u32,
+    /// `ai.context_tokens`: the context to assume for every model (0: ask the server).
+    pub context_tokens: u64,
     pub agent: AgentSettings,
 }
 
@@ -303,6 +305,7 @@ pub(super) fn ai_settings(
         summary_max_tokens: a.summary_max_tokens,
         max_prompt_bytes: a.max_prompt_bytes,
         max_tokens: a.max_tokens,
+        context_tokens: a.context_tokens,
         agent: AgentSettings {
             allow: a.agent.allow.clone(),
             max_steps: a.agent.max_steps,

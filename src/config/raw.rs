@@ -695,6 +695,9 @@ pub struct RawAi {
     /// The most tokens one request may generate; a call that asks for more gets this many,
     /// and one that does not say gets this many at most.
     pub max_tokens: u32,
+    /// The context window to assume for every model, in tokens; 0 asks the server (and gives
+    /// a model Ollama has not loaded yet 4096, Ollama's own default).
+    pub context_tokens: u64,
     pub agent: RawAgent,
 }
 
@@ -711,6 +714,7 @@ impl Default for RawAi {
             summary_max_tokens: 600,
             max_prompt_bytes: 1024 * 1024,
             max_tokens: 8192,
+            context_tokens: 0,
             agent: RawAgent::default(),
         }
     }

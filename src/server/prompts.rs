@@ -83,16 +83,20 @@ impl Switchboard {
                 .map_err(|e| e.to_string())
         }
         .await;
-        vec![
-            PromptMessage::new_text(Role::User, intro),
-            PromptMessage::new_text(
+        match summary {
+            Ok(s) => vec![
+                PromptMessage::new_text(Role::User, intro),
+                PromptMessage::new_text(Role::User, s),
+            ],
+            // One message, saying what happened: the prompt's text ("a local model summarized
+            // it for you") would contradict it.
+            Err(e) => vec![PromptMessage::new_text(
                 Role::User,
-                match summary {
-                    Ok(s) => s,
-                    Err(e) => format!("The local model could not summarize {path}: {e}"),
-                },
-            ),
-        ]
+                format!(
+                    "No summary: the local model could not summarize `{path}`: {e}. Read the file with read_file instead if it is needed."
+                ),
+            )],
+        }
     }
 
     /// The prompts as `prompts/list` shows them (without the child servers').

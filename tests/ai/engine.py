@@ -1,7 +1,8 @@
 """A real local inference engine for the AI tests, and Ollama's API in front of it.
 
 Starts llama.cpp's server (the xllamacpp wheel) on a free loopback port with SmolLM2-135M, one
-thread, a fixed seed; a second instance of the same model serves embeddings. Then serves
+thread, a fixed seed; a second instance serves the same model with a context of 8192 tokens
+per request (the first gives 2048), and a third serves embeddings. Then serves
 Ollama's documented HTTP API on another free loopback port, translated onto llama.cpp's
 OpenAI-compatible API, so generation, token counts and timings stay real. Prints one JSON line
 with the addresses and runs until its stdin closes (the test process ending closes it, so
@@ -31,6 +32,9 @@ import urllib.request
 import xllamacpp
 
 CHAT_MODEL = "smollm2:135m"
+# The same model on a server with a larger context per request: 8192 tokens against the
+# 2048 of CHAT_MODEL's (4096 over two parallel slots), for the context budgeting tests.
+CHAT_MODEL_8K = "smollm2:135m-8k"
 EMBED_MODEL = "all-minilm:latest"
 FAMILY = "llama"
 
@@ -43,20 +47,21 @@ def free_port() -> int:
     return port
 
 
-def start_llama(model: str, embedding: bool) -> tuple:
+def start_llama(model: str, embedding: bool, n_ctx: int = 4096, n_parallel: int = 2,
+                alias: str = "chat") -> tuple:
     p = xllamacpp.CommonParams()
     p.model.path = model
     p.hostnames = ["127.0.0.1"]
     port = free_port()
     p.port = port
-    p.n_ctx = 4096
-    p.n_parallel = 2
+    p.n_ctx = n_ctx
+    p.n_parallel = n_parallel
     p.cpuparams.n_threads = 1
     p.cpuparams_batch.n_threads = 1
     p.sampling.seed = 42
     p.offline = True
     p.use_jinja = True
-    p.model_alias = {"embed" if embedding else "chat"}
+    p.model_alias = {"embed" if embedding else alias}
     if embedding:
         p.embedding = True
         p.pooling_type = xllamacpp.llama_pooling_type.LLAMA_POOLING_TYPE_MEAN
@@ -78,11 +83,21 @@ def now_iso() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+def slot_context(base: str) -> int:
+    """What one request gets on a llama.cpp server: its /props say."""
+    with urllib.request.urlopen(base + "/props", timeout=5) as r:
+        props = json.loads(r.read())
+    return props["default_generation_settings"]["n_ctx"]
+
+
 class Engine:
-    def __init__(self, model_path: str, chat_base: str, embed_base: str):
+    def __init__(self, model_path: str, chat_bases: dict, embed_base: str):
         self.model_path = model_path
-        self.chat_base = chat_base
+        self.chat_bases = chat_bases
         self.embed_base = embed_base
+        # The context each model runs with, as Ollama's /api/ps reports a loaded model's.
+        self.contexts = {name: slot_context(base) for name, base in chat_bases.items()}
+        self.contexts[EMBED_MODEL] = slot_context(embed_base)
         self.size = os.path.getsize(model_path)
         h = hashlib.sha256()
         with open(model_path, "rb") as f:
@@ -112,7 +127,7 @@ class Engine:
         }
 
     def known(self, name: str) -> bool:
-        return name in (CHAT_MODEL, EMBED_MODEL)
+        return name in (CHAT_MODEL, CHAT_MODEL_8K, EMBED_MODEL)
 
 
 def not_found(name: str) -> tuple:
@@ -206,15 +221,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.path == "/api/version":
             return self.reply(200, {"version": "0.12.6"})
         if self.path == "/api/tags":
-            return self.reply(200, {"models": [e.entry(CHAT_MODEL), e.entry(EMBED_MODEL)]})
+            return self.reply(200, {"models": [e.entry(n) for n in (CHAT_MODEL, CHAT_MODEL_8K, EMBED_MODEL)]})
         if self.path == "/api/ps":
             expires = (datetime.datetime.now(datetime.timezone.utc)
                        + datetime.timedelta(minutes=5)).isoformat().replace("+00:00", "Z")
             models = []
-            for name in (CHAT_MODEL, EMBED_MODEL):
+            for name in (CHAT_MODEL, CHAT_MODEL_8K, EMBED_MODEL):
                 m = e.entry(name)
                 m.pop("modified_at")
-                m.update({"expires_at": expires, "size_vram": 0, "context_length": 4096})
+                m.update({"expires_at": expires, "size_vram": 0, "context_length": e.contexts[name]})
                 models.append(m)
             return self.reply(200, {"models": models})
         if self.path == "/":
@@ -282,7 +297,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             payload["tools"] = body["tools"]
         stream = body.get("stream", True)
         if not stream:
-            with self.upstream(self.engine.chat_base, "/v1/chat/completions", payload, False) as r:
+            with self.upstream(self.engine.chat_bases[name], "/v1/chat/completions", payload, False) as r:
                 out = json.loads(r.read())
             msg = out["choices"][0]["message"]
             extra = stats(out.get("timings", {}), out.get("usage", {}), started)
@@ -292,7 +307,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         payload["stream_options"] = {"include_usage": True}
         self.start_stream()
         timings, usage, reason, calls = {}, {}, "stop", []
-        with self.upstream(self.engine.chat_base, "/v1/chat/completions", payload, True) as r:
+        with self.upstream(self.engine.chat_bases[name], "/v1/chat/completions", payload, True) as r:
             for ev in sse_events(r):
                 timings = ev.get("timings", timings)
                 usage = ev.get("usage") or usage
@@ -415,20 +430,23 @@ def main():
     ap.add_argument("--model", required=True)
     args = ap.parse_args()
     chat_server, chat_base = start_llama(args.model, embedding=False)
+    chat8k_server, chat8k_base = start_llama(args.model, embedding=False, n_ctx=8192, n_parallel=1,
+                                             alias="chat8k")
     embed_server, embed_base = start_llama(args.model, embedding=True)
-    Handler.engine = Engine(args.model, chat_base, embed_base)
+    Handler.engine = Engine(args.model, {CHAT_MODEL: chat_base, CHAT_MODEL_8K: chat8k_base}, embed_base)
     ollama = ThreadingServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=ollama.serve_forever, daemon=True).start()
     print(json.dumps({
         "ollama": f"http://127.0.0.1:{ollama.server_address[1]}",
         "openai": chat_base + "/v1",
+        "openai_8k": chat8k_base + "/v1",
         "openai_embed": embed_base + "/v1",
         "chat_model": CHAT_MODEL,
         "embed_model": EMBED_MODEL,
     }), flush=True)
     sys.stdin.read()  # until the test process closes our stdin
     ollama.shutdown()
-    del chat_server, embed_server
+    del chat_server, chat8k_server, embed_server
     os._exit(0)
 
 

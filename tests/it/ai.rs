@@ -127,7 +127,10 @@ async fn models_health_and_details_from_both_backend_types() {
     assert!(smol["size_bytes"].as_u64().unwrap() > 50_000_000, "{smol}");
     let chat = find("llama/chat");
     assert_eq!(chat["parameters"], "134.5M", "{chat}");
-    assert_eq!(chat["context_length"], 8192);
+    // What a request gets: llama.cpp's slot (4096 over two slots), not the trained 8192.
+    assert_eq!(chat["context_length"], 2048, "{chat}");
+    assert_eq!(smol["context_length"], 2048, "{smol}");
+    assert_eq!(find("smollm2:135m-8k")["context_length"], 8192);
     find("llama_embed/embed");
     assert_eq!(list["default_backend"], "ollama");
 
@@ -137,11 +140,19 @@ async fn models_health_and_details_from_both_backend_types() {
     let info = s
         .ok("ai_model_info", json!({"model": "smollm2:135m"}))
         .await;
-    assert_eq!(info["context_length"], 8192, "{info}");
+    // The same number as the list, with the trained length beside it.
+    assert_eq!(info["context_length"], 2048, "{info}");
+    assert_eq!(info["context_source"], "server", "{info}");
+    assert_eq!(info["trained_context_length"], 8192, "{info}");
     assert_eq!(info["embedding_length"], 576);
     assert!(info["capabilities"].to_string().contains("completion"));
     let info = s.ok("ai_model_info", json!({"model": "llama/chat"})).await;
     assert_eq!(info["embedding_length"], 576, "{info}");
+    assert_eq!(info["context_length"], 2048, "{info}");
+    let info = s
+        .ok("ai_model_info", json!({"model": "smollm2:135m-8k"}))
+        .await;
+    assert_eq!(info["context_length"], 8192, "{info}");
 
     let health = s.ok("ai_health", json!({"refresh": true})).await;
     let backends = health["backends"].as_array().unwrap();
@@ -645,9 +656,95 @@ async fn a_local_model_summarizes_a_file_for_the_prompt() {
         )
         .await
         .unwrap();
-    let msg = prompt_text(&got, 1);
-    assert!(msg.contains("could not summarize"), "{msg}");
+    // One message that says what happened, not the prompt's "summarized for you" and then an
+    // error that contradicts it.
+    assert_eq!(got.messages.len(), 1);
+    let msg = prompt_text(&got, 0);
+    assert!(
+        msg.starts_with("No summary") && msg.contains("could not summarize"),
+        "{msg}"
+    );
     assert!(!msg.contains("TOP-SECRET"), "{msg}");
+}
+
+/// A file larger than the model's context (2048 tokens a request) is read in parts, each
+/// summarized, then the parts' summaries together; the answer says so. Without the parts the
+/// server refuses the request (llama.cpp) or drops its start (Ollama).
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
+#[tokio::test]
+async fn a_file_larger_than_the_context_is_summarized_in_parts() {
+    let Some(e) = engine() else { return };
+    let _turn = TURN.lock().await;
+    let p = Project::new();
+    let mut text = String::from("# The garden club handbook\n\n");
+    for i in 0..80 {
+        text.push_str(&format!(
+            "Section {i}. Members water the tulip beds on day {i} of the season and write down how much water each bed got, so the club can plan next year.\n\n"
+        ));
+    }
+    assert!(text.len() > 9000);
+    p.write("handbook.md", &text);
+    let s = session(settings(&p, e)).await;
+    let got = s
+        .client
+        .peer()
+        .get_prompt(
+            rmcp::model::GetPromptRequestParams::new("summarize_with_local_model").with_arguments(
+                json!({"path": "handbook.md", "model": "smollm2:135m"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(got.messages.len(), 2, "{got:?}");
+    let summary = prompt_text(&got, 1);
+    assert!(summary.contains("— smollm2:135m (ollama)"), "{summary}");
+    assert!(
+        summary.contains("parts, each summarized") && summary.contains("2048 tokens"),
+        "{summary}"
+    );
+}
+
+/// The agent fits its work into the model's context: the task ("count the .rs files in src
+/// and name the largest") finishes on a model with 2048 tokens a request and on one with 8192.
+/// With 2048, only the tools most relevant to the task are listed (all read-only tools do not
+/// fit), and older results shrink as new ones come. An overflow would fail the call.
+#[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
+#[tokio::test]
+async fn the_agent_finishes_a_task_within_small_and_larger_contexts() {
+    let Some(e) = engine() else { return };
+    let _turn = TURN.lock().await;
+    let p = Project::new();
+    p.write("src/main.rs", "fn main() {}\n");
+    p.write("src/lib.rs", "pub fn f() {}\n".repeat(400));
+    p.write("src/util.rs", "pub fn u() {}\n");
+    p.write("README.md", "# demo\n");
+    let s = session(settings(&p, e)).await;
+    for (model, window) in [("smollm2:135m", 2048), ("smollm2:135m-8k", 8192)] {
+        let out = s
+            .ok(
+                "ai_agent",
+                json!({
+                    "task": "count the .rs files in src and name the largest",
+                    "model": model,
+                    "seed": 42,
+                    "max_steps": 5,
+                }),
+            )
+            .await;
+        assert_eq!(out["finished"], true, "{model}: {out}");
+        assert_eq!(out["context_tokens"], window, "{model}: {out}");
+        assert_eq!(out["context_source"], "server", "{model}: {out}");
+        assert!(out["prompt_tokens"].as_u64().unwrap() > 0, "{model}: {out}");
+        let steps = out["steps"].as_array().unwrap();
+        assert!(!steps.is_empty(), "{model}: no tool call: {out}");
+        if window == 2048 {
+            let cut = out["cut"].to_string();
+            assert!(cut.contains("most relevant to the task"), "{out}");
+        }
+    }
 }
 
 /// Images for a vision model are read through the file policy, checked to be images, and only

@@ -59,13 +59,20 @@ pub struct AiAgentOutput {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
     pub total_ms: u64,
+    pub context_tokens: u64,
+    pub context_source: &'static str,
+    /// What was cut to fit the context.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cut: Vec<String>,
 }
 
-/// The tools the agent gets: those asked for, or every read-only one. A tool that changes
-/// things needs `ai.agent.allow`, and none at all in read-only mode.
+/// The tools the agent gets: those asked for, or every read-only one, those `ranked` names
+/// (the most relevant to the task) first, so a small context keeps the useful ones. A tool
+/// that changes things needs `ai.agent.allow`, and none at all in read-only mode.
 pub fn choose_tools(
     catalog: &[Tool],
     asked: Option<&[String]>,
+    ranked: &[String],
     agent: &AgentSettings,
     read_only: bool,
 ) -> Result<Vec<AgentTool>, ToolError> {
@@ -77,11 +84,18 @@ pub fn choose_tools(
         input_schema: Value::Object(t.input_schema.as_ref().clone()),
     };
     let Some(asked) = asked else {
-        return Ok(catalog
+        let mut tools: Vec<&Tool> = catalog
             .iter()
             .filter(|t| usable(t) && is_read_only(t))
-            .map(as_agent_tool)
-            .collect());
+            .collect();
+        let rank = |t: &&Tool| {
+            ranked
+                .iter()
+                .position(|r| r.as_str() == t.name.as_ref())
+                .unwrap_or(usize::MAX)
+        };
+        tools.sort_by_key(rank);
+        return Ok(tools.into_iter().map(as_agent_tool).collect());
     };
     let mut out = Vec::new();
     for name in asked {
@@ -186,9 +200,14 @@ impl Switchboard {
                 agent.max_steps_limit
             )));
         }
+        let ranked = match &args.tools {
+            Some(_) => Vec::new(),
+            None => self.searchable_tools(&ctx).await.ranked(&args.task),
+        };
         let tools = choose_tools(
             &self.all_tools(),
             args.tools.as_deref(),
+            &ranked,
             agent,
             self.settings.read_only,
         )?;
@@ -201,12 +220,16 @@ impl Switchboard {
         )?;
         options.stop.clear();
         let target = ai.resolve(args.model.as_deref()).await?;
+        let window = target.window(&ai.settings).await;
+        // Ollama loads the model with this context (no surprise truncation).
+        options.context_tokens = Some(window.tokens);
         let request = AgentRequest {
             task: args.task,
             tools,
             max_steps,
             max_result_chars: agent.max_tool_result_chars,
             options,
+            window: Some(window),
         };
         let runner = Runner {
             server: self.clone(),
@@ -237,6 +260,9 @@ impl Switchboard {
             prompt_tokens: outcome.prompt_tokens,
             completion_tokens: outcome.completion_tokens,
             total_ms: started.elapsed().as_millis() as u64,
+            context_tokens: window.tokens,
+            context_source: window.source.as_str(),
+            cut: outcome.cut,
         }))
     }
 }

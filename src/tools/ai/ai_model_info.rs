@@ -25,6 +25,12 @@ pub async fn ai_model_info(ai: &Ai, args: AiModelInfoArgs) -> Result<ModelDetail
     let target = ai.resolve(Some(&args.model)).await?;
     let mut details = target.backend.show(&target.model).await?;
     details.name = target.display(&ai.settings.default_backend);
+    // The context a request gets, as ai_list_models and ai_agent see it; the trained length
+    // beside it.
+    let window = target.window(&ai.settings).await;
+    details.trained_context_length = details.context_length;
+    details.context_length = Some(window.tokens);
+    details.context_source = Some(window.source.as_str());
     Ok(details)
 }
 

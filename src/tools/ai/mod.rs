@@ -74,6 +74,7 @@ pub(crate) fn options(
         seed,
         max_tokens,
         stop,
+        context_tokens: None,
     })
 }
 

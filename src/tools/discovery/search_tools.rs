@@ -119,6 +119,15 @@ impl Searchable {
         })
     }
 
+    /// The names of the tools a `query` matches, best first (by words, not by meaning).
+    pub fn ranked(&self, query: &str) -> Vec<String> {
+        self.index
+            .search(query)
+            .into_iter()
+            .filter_map(|h| self.tools.get(h.entry).map(|t| t.name.to_string()))
+            .collect()
+    }
+
     /// Indexes `tools`, `about` telling each one's keywords and child server.
     pub fn with(tools: Vec<Tool>, about: impl Fn(&Tool) -> (String, Option<String>)) -> Self {
         let entries = tools
