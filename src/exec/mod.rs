@@ -49,17 +49,23 @@ pub struct RunOutput {
 
 /// The argv for `program` (resolved as the child would) and its arguments; nothing is split.
 pub fn program_argv(
-    plan: &Plan,
+    plan: &mut Plan,
     program: &str,
     args: impl IntoIterator<Item = String>,
 ) -> Result<Vec<OsString>, ToolError> {
-    let mut argv = vec![plan.resolve_program(program)?.into_os_string()];
+    let resolved = plan.resolve_program(program)?;
+    plan.show_program(&resolved)?;
+    let mut argv = vec![resolved.into_os_string()];
     argv.extend(args.into_iter().map(OsString::from));
     Ok(argv)
 }
 
 /// The argv that runs one command line through the configured shell (`exec.shell_command`).
-pub fn shell_argv(plan: &Plan, shell: &[String], line: String) -> Result<Vec<OsString>, ToolError> {
+pub fn shell_argv(
+    plan: &mut Plan,
+    shell: &[String],
+    line: String,
+) -> Result<Vec<OsString>, ToolError> {
     let (program, flags) = shell
         .split_first()
         .ok_or_else(|| ToolError::invalid("exec.shell_command is empty"))?;
@@ -111,6 +117,20 @@ pub fn run_output(plan: &Plan, o: &RunOutcome, cap: usize, review: Vec<String>) 
     }
     if let Some(n) = &plan.sandbox_note {
         notes.push(n.clone());
+    }
+    // bubblewrap's own words when what was asked for cannot start inside.
+    if plan.sandboxed()
+        && exit_code == Some(1)
+        && let Some(line) = o
+            .stderr
+            .text
+            .lines()
+            .find(|l| l.starts_with("bwrap: execvp"))
+    {
+        notes.push(format!(
+            "the program could not start inside the sandbox ({}): a file it needs (its interpreter, a library) is in a folder the sandbox does not show. Add that folder to exec.readable in config.yaml, or set exec.sandbox: off (a restart applies either)",
+            line.trim_start_matches("bwrap: ")
+        ));
     }
     if o.exit == Exit::Unknown && !o.timed_out && !o.cancelled {
         notes.push("the process supervisor ended without reporting an exit status".into());

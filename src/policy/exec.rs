@@ -147,6 +147,55 @@ impl Plan {
         }
     }
 
+    /// Makes `program` (resolved) runnable in the sandbox when the sandbox does not show it
+    /// yet: an interpreter in a virtualenv under `/tmp`, a tool in `/srv/tools/bin`. Its folder's
+    /// prefix is shown read-only, and so is the prefix of the file its symlinks lead to (a
+    /// virtualenv's `python` → the base interpreter). A program whose folder cannot be shown
+    /// (the home folder itself, a hidden credential folder) is refused in words.
+    pub fn show_program(&mut self, program: &Path) -> Result<(), PolicyError> {
+        let Some((_, sb)) = &mut self.sandbox else {
+            return Ok(());
+        };
+        let home = sb.home.clone();
+        let mut wanted = vec![program.to_path_buf()];
+        if let Ok(real) = std::fs::canonicalize(program)
+            && real != program
+        {
+            wanted.push(real);
+        }
+        // A script's interpreter (`#!/tmp/venv/bin/python`) must be there too.
+        if let Some(interpreter) = shebang(program) {
+            if let Ok(real) = std::fs::canonicalize(&interpreter)
+                && real != interpreter
+            {
+                wanted.push(real);
+            }
+            wanted.push(interpreter);
+        }
+        for p in wanted {
+            if sb.shows(&p) {
+                continue;
+            }
+            let shown = p
+                .parent()
+                .and_then(|dir| shown_for(dir, home.as_deref()))
+                .filter(|s| !sb.hides(s));
+            match shown {
+                Some(dir) => sb.system.push(dir),
+                None => {
+                    return Err(PolicyError::Refused {
+                        path: program.display().to_string(),
+                        why: format!(
+                            "the sandbox cannot show {} (it shows the system folders, the programs on PATH with their prefixes, and the roots; not the home folder itself or the credential folders): add its folder to exec.readable in config.yaml, or set exec.sandbox: off (a restart applies either)",
+                            p.display()
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The value of `name` in the child's environment.
     pub fn env_var(&self, name: &str) -> Option<&OsStr> {
         self.env
@@ -557,6 +606,43 @@ pub(crate) fn too_wide(p: &Path, home: Option<&Path>) -> bool {
     p == Path::new("/") || home.is_some_and(|h| h.starts_with(p))
 }
 
+/// The absolute interpreter path of a `#!` script.
+fn shebang(program: &Path) -> Option<PathBuf> {
+    use std::io::Read;
+    let mut head = [0u8; 256];
+    let n = std::fs::File::open(program).ok()?.read(&mut head).ok()?;
+    let line = head[..n].strip_prefix(b"#!")?;
+    let line = &line[..line.iter().position(|b| *b == b'\n').unwrap_or(line.len())];
+    let first = std::str::from_utf8(line).ok()?.split_whitespace().next()?;
+    let p = PathBuf::from(first);
+    p.is_absolute().then_some(p)
+}
+
+/// What the sandbox shows for a folder holding programs: its prefix (`/opt/node/bin` →
+/// `/opt/node`, so the interpreter finds its libraries), or the folder alone when the prefix is
+/// too wide or is the user's data; `None` when even the folder is too wide (`/`, the home).
+fn shown_for(dir: &Path, home: Option<&Path>) -> Option<PathBuf> {
+    let prefix = match dir.parent() {
+        Some(up) if dir.ends_with("bin") => up.to_path_buf(),
+        _ => dir.to_path_buf(),
+    };
+    // Inside the home folder a prefix is shown only within a known toolchain
+    // (`~/.cargo/bin` → `~/.cargo`); `~/.local/bin` never opens `~/.local`, which holds the
+    // user's data (`share/`, the trash).
+    let in_home_data = home.is_some_and(|h| {
+        prefix.starts_with(h)
+            && !HOME_TOOLCHAINS
+                .iter()
+                .any(|t| prefix.starts_with(h.join(t)))
+    });
+    let shown = if too_wide(&prefix, home) || in_home_data {
+        dir.to_path_buf()
+    } else {
+        prefix
+    };
+    (!too_wide(&shown, home)).then_some(shown)
+}
+
 /// The folders a command may be found in, shown read-only: each `PATH` entry outside the
 /// system folders with its prefix (`/opt/node/bin` → `/opt/node`, so the interpreter finds its
 /// libraries), and the toolchains in the home folder that exist. A prefix that is the home
@@ -568,26 +654,9 @@ pub(crate) fn toolchains(path: Option<&OsStr>, home: Option<&Path>) -> Vec<PathB
         if !dir.is_absolute() || system(&dir) {
             continue;
         }
-        let prefix = match dir.parent() {
-            Some(up) if dir.ends_with("bin") => up.to_path_buf(),
-            _ => dir.clone(),
-        };
-        let too_wide = |p: &Path| too_wide(p, home);
-        // Inside the home folder a prefix is shown only within a known toolchain
-        // (`~/.cargo/bin` → `~/.cargo`); `~/.local/bin` never opens `~/.local`, which holds
-        // the user's data (`share/`, the trash).
-        let in_home_data = home.is_some_and(|h| {
-            prefix.starts_with(h)
-                && !HOME_TOOLCHAINS
-                    .iter()
-                    .any(|t| prefix.starts_with(h.join(t)))
-        });
-        let shown = if too_wide(&prefix) || in_home_data {
-            dir
-        } else {
-            prefix
-        };
-        if !too_wide(&shown) && !out.iter().any(|o| shown.starts_with(o)) {
+        if let Some(shown) = shown_for(&dir, home)
+            && !out.iter().any(|o| shown.starts_with(o))
+        {
             out.retain(|o| !o.starts_with(&shown));
             out.push(shown);
         }

@@ -102,7 +102,7 @@ async fn command(
     };
     let scope = sb.file_scope(ctx).await;
     let mut plan = sb.exec.plan(&scope, req).await?;
-    let argv = program_argv(&plan, &c.program, c.argv(values)).map_err(|e| {
+    let argv = program_argv(&mut plan, &c.program, c.argv(values)).map_err(|e| {
         ToolError::invalid(format!(
             "{e}. The tool `{}` needs `{}` installed ({}).",
             tool.name, c.program, tool.source

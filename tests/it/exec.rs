@@ -862,3 +862,63 @@ fn commands_find_what_the_login_shell_finds() {
         }
     }
 }
+
+/// A program the sandbox does not show by itself runs all the same: one in a folder under
+/// `/tmp` (which the sandbox replaces with a fresh one) given by its path, and a script in
+/// the root whose `#!` interpreter lives there. One whose folder cannot be shown (the home
+/// folder itself) is refused in words that name the config keys, never with bubblewrap's
+/// `execvp` error.
+#[test]
+fn programs_outside_the_sandbox_view_are_shown_or_refused_in_words() {
+    use std::os::unix::fs::PermissionsExt;
+    if !sandbox_available() {
+        return;
+    }
+    let p = Project::new();
+    let tools = tempfile::Builder::new()
+        .prefix("venv-like-")
+        .tempdir_in(std::env::temp_dir())
+        .unwrap();
+    let bin = tools.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let copy = |from: &str, to: &std::path::Path| {
+        std::fs::copy(from, to).unwrap();
+        std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    copy("/bin/echo", &bin.join("myecho"));
+    copy("/bin/sh", &bin.join("mysh"));
+    let script = p.write(
+        "hello.sh",
+        format!("#!{}\necho from the script\n", bin.join("mysh").display()),
+    );
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut sb = Proc::spawn(&["--root", p.root.to_str().unwrap()]);
+    let in_home = sb.home.path().join("homeecho");
+    copy("/bin/echo", &in_home);
+    sb.initialize();
+    let mut id = 1;
+    let mut call = |program: String| {
+        id += 1;
+        sb.request(
+            id,
+            "tools/call",
+            json!({"name": "run_command", "arguments": {"program": program, "args": ["hi"]}}),
+        )
+    };
+    let r = call(bin.join("myecho").display().to_string());
+    let out = &r["result"]["structuredContent"];
+    assert_eq!(out["sandboxed"], true, "{r}");
+    assert_eq!(out["stdout"], "hi\n", "{r}");
+    let r = call(script.display().to_string());
+    let out = &r["result"]["structuredContent"];
+    assert_eq!(out["stdout"], "from the script\n", "{r}");
+    let r = call(in_home.display().to_string());
+    let said = r.to_string();
+    assert_eq!(r["result"]["isError"], true, "{r}");
+    assert!(
+        said.contains("exec.readable")
+            && said.contains("exec.sandbox: off")
+            && !said.contains("execvp"),
+        "{said}"
+    );
+}

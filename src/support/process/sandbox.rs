@@ -50,6 +50,21 @@ pub struct SandboxPlan {
     pub cwd: PathBuf,
 }
 
+impl SandboxPlan {
+    /// Whether a host path is visible inside: under a folder shown, bound or writable, and not
+    /// under a hidden one. The fresh `/tmp`, `/dev`, `/proc` and the private home show nothing
+    /// of the host's.
+    pub fn shows(&self, p: &Path) -> bool {
+        let under = |dirs: &[PathBuf]| dirs.iter().any(|d| p.starts_with(d));
+        (under(&self.system) || under(&self.visible) || under(&self.writable)) && !self.hides(p)
+    }
+
+    /// Whether `p` is under a folder hidden inside.
+    pub fn hides(&self, p: &Path) -> bool {
+        self.hidden.iter().any(|h| p.starts_with(h))
+    }
+}
+
 /// The argv that runs `command` inside the sandbox.
 pub fn bwrap_argv(bwrap: &Path, plan: &SandboxPlan, command: &[OsString]) -> Vec<OsString> {
     let mut a: Vec<OsString> = vec![bwrap.into()];

@@ -52,11 +52,11 @@ pub(crate) async fn run_planned(
     ctx: &RequestContext<RoleServer>,
     req: ExecRequest,
     stdin: Option<String>,
-    build: impl FnOnce(&Plan) -> Result<Vec<OsString>, ToolError>,
+    build: impl FnOnce(&mut Plan) -> Result<Vec<OsString>, ToolError>,
 ) -> Result<CallToolResult, ToolError> {
     let scope = sb.file_scope(ctx).await;
     let mut plan = sb.exec.plan(&scope, req).await?;
-    let argv = build(&plan)?;
+    let argv = build(&mut plan)?;
     let (outcome, review) = run_plan(sb, ctx, &mut plan, argv, stdin).await?;
     let output = run_output(&plan, &outcome, sb.exec.settings.max_output_bytes, review);
     let value = serde_json::to_value(&output)

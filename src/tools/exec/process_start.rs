@@ -88,11 +88,11 @@ impl Switchboard {
             background: true,
             ..ExecRequest::default()
         };
-        let plan = self.exec.plan(&scope, req).await?;
+        let mut plan = self.exec.plan(&scope, req).await?;
         let (argv, shown) = match shell_line {
             Some(line) => {
                 let shell = s.shell.as_deref().unwrap_or_default();
-                (shell_argv(&plan, shell, line.clone())?, line)
+                (shell_argv(&mut plan, shell, line.clone())?, line)
             }
             None => {
                 let program = args.program.unwrap_or_default();
@@ -100,7 +100,7 @@ impl Switchboard {
                     .chain(args.args.iter().map(String::as_str))
                     .collect::<Vec<_>>()
                     .join(" ");
-                (program_argv(&plan, &program, args.args)?, shown)
+                (program_argv(&mut plan, &program, args.args)?, shown)
             }
         };
         let spec = plan.spec(argv, Input::Pipe, true);
