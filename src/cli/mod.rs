@@ -14,7 +14,7 @@ use crate::config::Overrides;
 #[command(
     name = "switchboard",
     version,
-    about = "One MCP server over stdio: files, code execution, web, a real browser, system, databases, memory, local AI, communication and workflows behind one policy, plus prompts, resources and the tools of the child MCP servers it starts."
+    about = "One MCP server over stdio: files and documents, git, code execution, web, a real browser, system, databases, memory, local AI, communication and workflows behind one policy, plus prompts, resources and the tools of the child MCP servers it starts."
 )]
 pub struct Cli {
     /// Config file (default: $SWITCHBOARD_CONFIG, then config.yaml in the user config dir)
