@@ -21,9 +21,11 @@ import hashlib
 import http.server
 import json
 import os
+import shutil
 import socket
 import socketserver
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -47,6 +49,10 @@ def free_port() -> int:
     return port
 
 
+# The slot folders made, removed when the engine ends.
+SLOT_DIRS = []
+
+
 def start_llama(model: str, embedding: bool, n_ctx: int = 4096, n_parallel: int = 2,
                 alias: str = "chat") -> tuple:
     p = xllamacpp.CommonParams()
@@ -62,6 +68,10 @@ def start_llama(model: str, embedding: bool, n_ctx: int = 4096, n_parallel: int 
     p.offline = True
     p.use_jinja = True
     p.model_alias = {"embed" if embedding else alias}
+    # Lets a test empty a slot's prompt cache (POST /slots/N?action=erase) for a run that must
+    # not depend on what an earlier test left there.
+    p.slot_save_path = tempfile.mkdtemp(prefix="engine-slots-")
+    SLOT_DIRS.append(p.slot_save_path)
     if embedding:
         p.embedding = True
         p.pooling_type = xllamacpp.llama_pooling_type.LLAMA_POOLING_TYPE_MEAN
@@ -447,6 +457,8 @@ def main():
     sys.stdin.read()  # until the test process closes our stdin
     ollama.shutdown()
     del chat_server, chat8k_server, embed_server
+    for d in SLOT_DIRS:
+        shutil.rmtree(d, ignore_errors=True)
     os._exit(0)
 
 
