@@ -75,7 +75,8 @@ pub async fn read(
             set(libc::RLIMIT_CPU, cpu);
             set(libc::RLIMIT_FSIZE, 0);
             set(libc::RLIMIT_CORE, 0);
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            #[cfg(target_os = "linux")]
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
             Ok(())
         });
     }
