@@ -360,16 +360,24 @@ fn desktop() -> Option<Desktop> {
     use std::process::{Command, Stdio};
     std::env::var_os("SWITCHBOARD_TEST_DESKTOP")?;
     let dir = tempfile::tempdir().unwrap();
-    let display = format!(":{}", 90 + std::process::id() % 500);
     let mut children = Vec::new();
-    children.push(
-        Command::new("Xvfb")
-            .args([display.as_str(), "-nolisten", "tcp"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("SWITCHBOARD_TEST_DESKTOP is set, so the desktop programs are installed"),
-    );
+    // Xvfb picks a free display and writes its number once it accepts clients: the signal
+    // (dunst started before it would exit at once).
+    let mut xvfb = Command::new("Xvfb")
+        .args(["-displayfd", "1", "-nolisten", "tcp"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("SWITCHBOARD_TEST_DESKTOP is set, so the desktop programs are installed");
+    let mut number = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(xvfb.stdout.take().unwrap()),
+        &mut number,
+    )
+    .unwrap();
+    assert!(!number.trim().is_empty(), "Xvfb did not say its display");
+    let display = format!(":{}", number.trim());
+    children.push(xvfb);
     let bus = format!("unix:path={}/bus", dir.path().display());
     // dbus-daemon prints its address once it accepts connections: that line is the signal.
     let mut daemon = Command::new("dbus-daemon")
@@ -402,6 +410,31 @@ fn desktop() -> Option<Desktop> {
             .spawn()
             .expect("SWITCHBOARD_TEST_DESKTOP is set, so the desktop programs are installed"),
     );
+    // Ready when dunst owns the notification name on the bus (it can take seconds on a busy
+    // machine): the bus says so.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let owned = Command::new("dbus-send")
+            .args([
+                &format!("--bus={bus}"),
+                "--print-reply",
+                "--dest=org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.NameHasOwner",
+                "string:org.freedesktop.Notifications",
+            ])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).contains("boolean true"))
+            .unwrap_or(false);
+        if owned {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "dunst did not own org.freedesktop.Notifications within 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     Some(Desktop {
         children,
         bus,
