@@ -107,6 +107,16 @@ pub struct FileKey {
 /// Texts already extracted, so reading on through a document does not parse it again.
 pub type TextCache = crate::support::cache::TtlCache<FileKey, std::sync::Arc<Output>>;
 
+/// What to say of a binary format this module does not read: what it is and how to convert
+/// it. One sentence for `read_file` and `read_document` alike.
+pub fn unsupported_advice(path: &Path, head: &[u8]) -> Option<String> {
+    Kind::unsupported(path, head).map(|what| {
+        format!(
+            "it is {what}, which switchboard does not read: convert it (e.g. `soffice --headless --convert-to docx`) and read the result with read_document"
+        )
+    })
+}
+
 /// What to read and the caps to stop at.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Request {

@@ -64,21 +64,25 @@ fn open(
             ),
         ));
     }
-    let mut bytes = Vec::with_capacity(md.len() as usize);
-    file.take(limit + 1)
+    // The format from the first bytes: a file that is no document is refused before the rest
+    // of it is read.
+    let mut file = file.take(limit + 1);
+    let mut bytes = Vec::with_capacity(md.len().min(limit + 1) as usize);
+    (&mut file)
+        .take(8)
         .read_to_end(&mut bytes)
         .map_err(|e| ToolError::io(input, e))?;
-    let head = &bytes[..bytes.len().min(8)];
-    let Some(kind) = Kind::detect(&resolved.path, head) else {
-        let why = match Kind::unsupported(&resolved.path, head) {
-            Some(what) => format!(
-                "it is {what}, which switchboard does not read: convert it (e.g. `soffice --headless --convert-to docx`) first"
-            ),
-            None if !text::looks_binary(head) => "it is a text file: use read_file".to_owned(),
+    let head = bytes.clone();
+    let Some(kind) = Kind::detect(&resolved.path, &head) else {
+        let why = match crate::documents::unsupported_advice(&resolved.path, &head) {
+            Some(advice) => advice,
+            None if !text::looks_binary(&head) => "it is a text file: use read_file".to_owned(),
             None => "read_document reads PDF, DOCX, PPTX, ODT, ODP, XLSX, XLSM, XLSB, XLS, ODS, CSV and TSV files; use read_media for images and audio".to_owned(),
         };
         return Err(ToolError::invalid(format!("`{input}`: {why}")));
     };
+    file.read_to_end(&mut bytes)
+        .map_err(|e| ToolError::io(input, e))?;
     let modified_ns = i128::from(md.mtime()) * 1_000_000_000 + i128::from(md.mtime_nsec());
     Ok(Opened {
         kind,

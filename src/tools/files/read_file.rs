@@ -133,10 +133,8 @@ fn read_text_or_document(
             return Ok(TextRead::Document(kind));
         }
         let m = mime::detect(&resolved.path, head, false);
-        let hint = match Kind::unsupported(&resolved.path, head) {
-            Some(what) => format!(
-                "It is {what}, which switchboard does not read: convert it (e.g. `soffice --headless --convert-to docx`) and use read_document."
-            ),
+        let hint = match crate::documents::unsupported_advice(&resolved.path, head) {
+            Some(advice) => format!("{advice}."),
             None => "Use read_media for images and audio, read_document for PDF, Office and OpenDocument files, or file_info for its details.".to_owned(),
         };
         return Err(ToolError::invalid(format!(
