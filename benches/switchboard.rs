@@ -579,7 +579,7 @@ fn word(i: u64) -> String {
 /// `n` notes of 20 words each in the profile's memory database, written in one transaction
 /// through the same schema (and FTS triggers) switchboard uses.
 fn fill_notes(db: &Path, n: u64) {
-    drop(switchboard::memory::notes::Notes::open(db).unwrap());
+    drop(switchboard::memory::notes::SqliteStore::open(db).unwrap());
     let mut c = rusqlite::Connection::open(db).unwrap();
     let tx = c.transaction().unwrap();
     {

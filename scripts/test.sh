@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs bubblewrap (the exec sandbox), Chromium,
-# PostgreSQL (for the database tests) and a desktop session (dbus, Xvfb, dunst) from the Debian
+# PostgreSQL (for the database and memory tests) and a desktop session (dbus, Xvfb, dunst) from the Debian
 # packages, and the real clients and servers
 # the tests drive into .cache/test-deps (the MCP Python SDK and the aiosmtpd SMTP server from
 # PyPI, the official git and time servers from PyPI, the MCP Inspector CLI and the TypeScript SDK
@@ -87,6 +87,15 @@ if ! "$deps/venv/bin/python" -c 'import docx, pptx, openpyxl, xlwt, odf, fpdf' >
   "$deps/venv/bin/pip" install --quiet --disable-pip-version-check python-docx==1.2.0 python-pptx==1.0.2 openpyxl==3.1.5 xlwt==1.3.0 odfpy==1.4.1 fpdf2==2.8.9
 fi
 
+# PostgreSQL with pgvector, for the memory store's vector tests: Debian 12 has no pgvector
+# package, so the binaries come from the pgserver wheel (PostgreSQL 16 built with pgvector;
+# only its binaries are used, run by tests/db/postgres.py like Debian's).
+pgvector_bin="$("$deps/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/pgserver/pginstall/bin"
+if [ ! -x "$pgvector_bin/postgres" ]; then
+  say "installing PostgreSQL with pgvector (pgserver==0.1.4)"
+  "$deps/venv/bin/pip" install --quiet --disable-pip-version-check --no-deps pgserver==0.1.4
+fi
+
 # The MCP Inspector CLI needs Node >= 22.19; the npm package node@22 provides one. The
 # reference server `server-everything` is a real third-party child for the proxy tests, and
 # the official memory server writes and reads the knowledge-graph files the import tests use;
@@ -132,6 +141,7 @@ export SWITCHBOARD_TEST_FILESYSTEM_SERVER="$deps/node/node_modules/.bin/mcp-serv
 export SWITCHBOARD_TEST_GIT_SERVER="$deps/venv/bin/mcp-server-git"
 export SWITCHBOARD_TEST_TIME_SERVER="$deps/venv/bin/mcp-server-time"
 export SWITCHBOARD_TEST_POSTGRES=1
+export SWITCHBOARD_TEST_PGVECTOR_BINDIR="$pgvector_bin"
 if command -v dunst >/dev/null 2>&1 && command -v Xvfb >/dev/null 2>&1; then
   export SWITCHBOARD_TEST_DESKTOP=1
 fi

@@ -468,9 +468,12 @@ pub fn proxy_approve(
 /// `switchboard memory import FILE` / `export [FILE]`: the knowledge graph in the official
 /// memory server's JSONL format. An export to a file is written whole or not at all.
 pub fn memory(settings: Arc<Settings>, action: super::MemoryAction) -> anyhow::Result<u8> {
-    use crate::memory::notes::Notes;
-    let mut store = Notes::open(&settings.memory.db)?.with_quotas(settings.memory.quotas);
+    let mut store = match action {
+        super::MemoryAction::Migrate { to } => return memory_migrate(&settings, &to),
+        _ => crate::memory::open(&settings.memory)?,
+    };
     match action {
+        super::MemoryAction::Migrate { .. } => {}
         super::MemoryAction::Import { file } => {
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
@@ -507,6 +510,54 @@ pub fn memory(settings: Arc<Settings>, action: super::MemoryAction) -> anyhow::R
                 path.display()
             );
         }
+    }
+    Ok(0)
+}
+
+/// `switchboard memory migrate --to URL`: copies the profile's SQLite memory into its schema
+/// in a PostgreSQL database (all of it in one transaction), and reports the counts.
+fn memory_migrate(settings: &Settings, to: &str) -> anyhow::Result<u8> {
+    let (url, from_env) = match to.strip_prefix("env:") {
+        Some(var) => (
+            std::env::var(var)
+                .map_err(|_| anyhow::anyhow!("--to names the variable {var}, which is not set"))?,
+            true,
+        ),
+        None => (to.to_owned(), false),
+    };
+    crate::config::memory::check_postgres_url(&url, from_env)
+        .map_err(|e| anyhow::anyhow!("--to: {e}"))?;
+    if !settings.memory.db.exists() {
+        anyhow::bail!(
+            "profile `{}` has no SQLite memory to copy ({} does not exist)",
+            settings.profile.name,
+            settings.memory.db.display()
+        );
+    }
+    let schema = crate::config::memory::schema_for(&settings.profile.name);
+    let mut src = crate::memory::notes::SqliteStore::open(&settings.memory.db)?;
+    let mut dst =
+        crate::memory::postgres::PgStore::open(&url, &schema, std::time::Duration::from_secs(10))?
+            .with_quotas(settings.memory.quotas);
+    let done = dst.copy_from(&mut src)?;
+    println!(
+        "copied profile `{}` into {} (schema {schema}): {} notes, {} vectors, {} entities, {} observations, {} relations",
+        settings.profile.name,
+        crate::config::database::redact_url(&url),
+        done.notes,
+        done.vectors,
+        done.entities,
+        done.observations,
+        done.relations
+    );
+    if !matches!(
+        settings.memory.store,
+        crate::config::StoreTarget::Postgres { .. }
+    ) {
+        println!(
+            "to use it, set memory.store in config.yaml to that URL (as env:VAR when it holds a password); {} stays as it was",
+            settings.memory.db.display()
+        );
     }
     Ok(0)
 }
@@ -787,6 +838,45 @@ pub async fn doctor(settings: Arc<Settings>) -> anyhow::Result<u8> {
             }
         }
         Err(e) => line(false, format!("ai: {e}")),
+    }
+    // The memory store: it must open (and, for PostgreSQL, be created or migrated).
+    let memory = settings.memory.clone();
+    let unmade = matches!(&memory.store, crate::config::StoreTarget::Sqlite(p) if !p.exists());
+    let opened = tokio::task::spawn_blocking(move || {
+        if unmade {
+            // Opening would make the file; doctor changes nothing.
+            return Ok((
+                crate::memory::StoreInfo {
+                    engine: "sqlite",
+                    location: format!("{} (made on first use)", memory.db.display()),
+                    vectors: "in process",
+                },
+                0,
+            ));
+        }
+        crate::memory::open(&memory).and_then(|mut m| {
+            let notes = m.count()?;
+            Ok((m.describe(), notes))
+        })
+    })
+    .await;
+    match opened {
+        Ok(Ok((info, notes))) => line(
+            true,
+            format!(
+                "memory ({}) at {}: {notes} note(s); vectors compared {}",
+                info.engine, info.location, info.vectors
+            ),
+        ),
+        Ok(Err(e)) => line(
+            false,
+            format!(
+                "memory ({}) at {}: {e}",
+                settings.memory.store.engine(),
+                settings.memory.store.location()
+            ),
+        ),
+        Err(e) => line(false, format!("memory: the check failed: {e}")),
     }
     // Database connections: each must open and list its tables.
     let dbs = server.databases();

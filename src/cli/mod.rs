@@ -135,6 +135,14 @@ pub enum MemoryAction {
         /// Where to write it (default: stdout)
         file: Option<PathBuf>,
     },
+    /// Copy this profile's SQLite memory (notes, graph, vectors) into a PostgreSQL database,
+    /// into the profile's own schema there, and report the counts
+    Migrate {
+        /// postgres://USER@HOST:PORT/DATABASE, or env:VAR naming a variable that holds it
+        /// (the only way to give a password)
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

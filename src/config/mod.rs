@@ -6,6 +6,7 @@ pub mod ai;
 pub mod browser;
 pub mod comms;
 pub mod database;
+pub mod memory;
 pub mod raw;
 pub mod tools;
 pub mod workflow;
@@ -19,6 +20,7 @@ use crate::policy::protected::ProtectedPaths;
 pub use ai::{AgentSettings, AiSettings, BackendKind, BackendSettings};
 pub use comms::CommsSettings;
 pub use database::{ConnectionSettings, DatabaseSettings, Target};
+pub use memory::{MemorySettings, StoreTarget};
 pub use raw::{CreatedProtected, KillScope, RawConfig, SandboxMode};
 pub use tools::ToolSettings;
 
@@ -235,19 +237,6 @@ pub struct WebSettings {
     pub fetch_cache_bytes: usize,
     pub fetch_cache_ttl: std::time::Duration,
     pub fetch_max_image_bytes: u64,
-}
-
-/// The notes store of the profile and its limits.
-#[derive(Debug, Clone)]
-pub struct MemorySettings {
-    /// `memory.db` in the profile's data dir.
-    pub db: PathBuf,
-    pub max_note_chars: usize,
-    pub max_results: usize,
-    pub embed_model: Option<String>,
-    pub embed_per_search: usize,
-    /// `memory.max_notes`, `memory.max_graph_items`, `memory.max_bytes`.
-    pub quotas: crate::memory::quota::Quotas,
 }
 
 /// Whether child tools are pinned to the definition first seen (`proxy.pinning`).
@@ -723,7 +712,7 @@ fn build(
     }
 
     let exec = exec_settings(&raw.exec, file, env)?;
-    let memory_db = profile.data_dir.join("memory.db");
+    let memory = memory::memory_settings(&raw.memory, &redacted, &profile, file)?;
     let web = web_settings(&raw.web, &redacted, file)?;
     let ai = ai::ai_settings(&raw.ai, &redacted, file, env)?;
     let database = database::database_settings(
@@ -801,22 +790,7 @@ fn build(
         exec,
         web,
         ai,
-        memory: MemorySettings {
-            db: memory_db,
-            max_note_chars: raw.memory.max_note_chars,
-            max_results: raw.memory.max_results,
-            embed_model: raw
-                .memory
-                .embed_model
-                .clone()
-                .filter(|m| !m.trim().is_empty()),
-            embed_per_search: raw.memory.embed_per_search,
-            quotas: crate::memory::quota::Quotas {
-                notes: raw.memory.max_notes,
-                graph_items: raw.memory.max_graph_items,
-                bytes: raw.memory.max_bytes,
-            },
-        },
+        memory,
         database,
         comms,
         proxy,

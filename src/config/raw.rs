@@ -638,6 +638,9 @@ pub struct RawNtfy {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawMemory {
+    /// Where notes, the graph and their vectors live: `sqlite` (the profile's `memory.db`,
+    /// the default) or a PostgreSQL URL, written as `env:VAR` when it holds a password.
+    pub store: Option<String>,
     /// Longest note, in characters.
     pub max_note_chars: usize,
     /// Most notes one search or list call returns.
@@ -658,6 +661,7 @@ pub struct RawMemory {
 impl Default for RawMemory {
     fn default() -> Self {
         Self {
+            store: None,
             max_note_chars: 20_000,
             max_results: 100,
             embed_model: None,

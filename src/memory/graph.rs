@@ -1,6 +1,7 @@
 //! The knowledge graph, with the official memory server's semantics (entities with a type and
-//! observations, directed typed relations between entity names) but kept in the profile's
-//! SQLite memory database instead of a JSONL file rewritten on every change, which is what
+//! observations, directed typed relations between entity names): its types, what every store
+//! does with it ([`GraphStore`]) and the SQLite store's side of it. It is kept in the profile's
+//! memory store instead of a JSONL file rewritten on every change, which is what
 //! lost writes there when two agents saved at once. Relations refer to entity names, as in the
 //! official format, so a relation may point at a name with no entity yet (imports keep them).
 //! Every write bumps a version counter, which is how subscriptions to `memory://graph` learn
@@ -9,7 +10,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-use super::notes::{Notes, NotesError};
+use super::notes::{NotesError, SqliteStore};
 
 pub(super) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS entities(
@@ -96,6 +97,128 @@ pub struct Imported {
     pub relations: u64,
 }
 
+/// What every memory store does with the knowledge graph. Each write is one transaction and
+/// moves the graph's change counter.
+pub trait GraphStore {
+    /// The graph's change counter (any process's writes move it).
+    fn graph_version(&mut self) -> Result<i64, NotesError>;
+    /// Creates the entities whose names are new; returns those created.
+    fn create_entities(&mut self, entities: &[Entity]) -> Result<Vec<Entity>, NotesError>;
+    /// Creates the relations not already present; returns those created.
+    fn create_relations(&mut self, relations: &[Relation]) -> Result<Vec<Relation>, NotesError>;
+    /// Adds the observations each entity does not have yet. An unknown entity fails the whole
+    /// call (nothing is added).
+    fn add_observations(
+        &mut self,
+        adds: &[ObservationAdd],
+    ) -> Result<Vec<ObservationsAdded>, NotesError>;
+    /// Deletes the entities and every relation from or to them; unknown names are ignored.
+    /// Returns how many entities went.
+    fn delete_entities(&mut self, names: &[String]) -> Result<usize, NotesError>;
+    /// Removes the given observations; unknown entities and observations are ignored.
+    fn delete_observations(&mut self, deletions: &[ObservationDelete])
+    -> Result<usize, NotesError>;
+    fn delete_relations(&mut self, relations: &[Relation]) -> Result<usize, NotesError>;
+    fn graph_counts(&mut self) -> Result<GraphCounts, NotesError>;
+    /// Entities by name from `offset` (at most `limit`) with the relations that start at one of
+    /// them, and the offset of the next page.
+    fn read_graph(
+        &mut self,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Graph, Option<usize>), NotesError>;
+    /// Entities whose name, type or an observation contains `query` (any case), by name, with
+    /// the relations touching them; at most `limit` entities from `offset`.
+    fn search_nodes(
+        &mut self,
+        query: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Graph, Option<usize>), NotesError>;
+    /// The named entities (unknown names are left out) and the relations touching them.
+    fn open_nodes(&mut self, names: &[String]) -> Result<Graph, NotesError>;
+    /// Every entity name, in order.
+    fn entity_names(&mut self) -> Result<Vec<String>, NotesError>;
+    /// The named entities with their observations (in the order they were added), by name.
+    fn entities(&mut self, names: &[String]) -> Result<Vec<Entity>, NotesError>;
+    /// Every relation, ordered by from, to and type.
+    fn all_relations(&mut self) -> Result<Vec<Relation>, NotesError>;
+    /// Merges entities (new observations added to existing ones of the same name) and
+    /// relations, all in one transaction.
+    fn merge_graph(
+        &mut self,
+        entities: &[Entity],
+        relations: &[Relation],
+    ) -> Result<Imported, NotesError>;
+
+    /// Reads the official memory server's JSONL file into the graph ([`Self::merge_graph`]).
+    fn import_jsonl(&mut self, text: &str) -> Result<Imported, NotesError> {
+        let (entities, relations) = parse_jsonl(text)?;
+        self.merge_graph(&entities, &relations)
+    }
+
+    /// The whole graph as the official server's JSONL: entities by name, then relations.
+    fn export_jsonl(&mut self, out: &mut dyn std::io::Write) -> Result<GraphCounts, NotesError> {
+        let names = self.entity_names()?;
+        let io = |e: std::io::Error| NotesError::Invalid(format!("writing the export failed: {e}"));
+        let mut counts = GraphCounts {
+            entities: 0,
+            relations: 0,
+            observations: 0,
+        };
+        for chunk in names.chunks(500) {
+            for e in self.entities(chunk)? {
+                counts.entities += 1;
+                counts.observations += e.observations.len() as u64;
+                let line = serde_json::json!({"type": "entity", "name": e.name, "entityType": e.entity_type, "observations": e.observations});
+                writeln!(out, "{line}").map_err(io)?;
+            }
+        }
+        for r in self.all_relations()? {
+            counts.relations += 1;
+            let line = serde_json::json!({"type": "relation", "from": r.from, "to": r.to, "relationType": r.relation_type});
+            writeln!(out, "{line}").map_err(io)?;
+        }
+        Ok(counts)
+    }
+}
+
+/// The entities and relations of the official memory server's JSONL file.
+pub fn parse_jsonl(text: &str) -> Result<(Vec<Entity>, Vec<Relation>), NotesError> {
+    let mut entities = Vec::new();
+    let mut relations = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let bad = |why: String| NotesError::Invalid(format!("line {}: {why}", i + 1));
+        let v: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| bad(format!("not JSON: {e}")))?;
+        match v.get("type").and_then(|t| t.as_str()) {
+            Some("entity") => {
+                let e = serde_json::from_value::<EntityLine>(v)
+                    .map_err(|e| bad(format!("not an entity: {e}")))?;
+                entities.push(Entity {
+                    name: e.name,
+                    entity_type: e.entity_type,
+                    observations: e.observations,
+                });
+            }
+            Some("relation") => {
+                let r = serde_json::from_value::<RelationLine>(v)
+                    .map_err(|e| bad(format!("not a relation: {e}")))?;
+                relations.push(Relation {
+                    from: r.from,
+                    to: r.to,
+                    relation_type: r.relation_type,
+                });
+            }
+            _ => return Err(bad("`type` is neither \"entity\" nor \"relation\"".into())),
+        }
+    }
+    Ok((entities, relations))
+}
+
 fn bump(c: &Connection) -> rusqlite::Result<()> {
     c.execute("UPDATE meta SET value = value + 1 WHERE key = 'graph'", [])?;
     Ok(())
@@ -120,9 +243,39 @@ fn add_observations(c: &Connection, id: i64, contents: &[String]) -> rusqlite::R
     Ok(added)
 }
 
-impl Notes {
-    /// The graph's change counter (any process's writes move it).
-    pub fn graph_version(&self) -> Result<i64, NotesError> {
+impl SqliteStore {
+    fn subgraph(&mut self, names: &[String]) -> Result<Graph, NotesError> {
+        let entities = self.entities(names)?;
+        let found: Vec<String> = entities.iter().map(|e| e.name.clone()).collect();
+        let json = serde_json::to_string(&found).unwrap_or_else(|_| "[]".into());
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT src, dst, type FROM relations
+             WHERE src IN (SELECT value FROM json_each(?1)) OR dst IN (SELECT value FROM json_each(?1))
+             ORDER BY src, dst, type",
+        )?;
+        let relations = stmt
+            .query_map([json], relation_of)?
+            .collect::<Result<_, _>>()?;
+        Ok(Graph {
+            entities,
+            relations,
+        })
+    }
+
+    fn relations_from(&mut self, names: &[String]) -> Result<Vec<Relation>, NotesError> {
+        let json = serde_json::to_string(names).unwrap_or_else(|_| "[]".into());
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT src, dst, type FROM relations
+             WHERE src IN (SELECT value FROM json_each(?1)) ORDER BY src, dst, type",
+        )?;
+        Ok(stmt
+            .query_map([json], relation_of)?
+            .collect::<Result<_, _>>()?)
+    }
+}
+
+impl GraphStore for SqliteStore {
+    fn graph_version(&mut self) -> Result<i64, NotesError> {
         Ok(self
             .conn()
             .query_row("SELECT value FROM meta WHERE key = 'graph'", [], |r| {
@@ -130,8 +283,7 @@ impl Notes {
             })?)
     }
 
-    /// Creates the entities whose names are new; returns those created.
-    pub fn create_entities(&mut self, entities: &[Entity]) -> Result<Vec<Entity>, NotesError> {
+    fn create_entities(&mut self, entities: &[Entity]) -> Result<Vec<Entity>, NotesError> {
         self.write(|c| {
             let mut created = Vec::new();
             for e in entities {
@@ -153,11 +305,7 @@ impl Notes {
         })
     }
 
-    /// Creates the relations not already present; returns those created.
-    pub fn create_relations(
-        &mut self,
-        relations: &[Relation],
-    ) -> Result<Vec<Relation>, NotesError> {
+    fn create_relations(&mut self, relations: &[Relation]) -> Result<Vec<Relation>, NotesError> {
         self.write(|c| {
             let mut created = Vec::new();
             let mut stmt = c.prepare_cached(
@@ -174,9 +322,7 @@ impl Notes {
         })
     }
 
-    /// Adds the observations each entity does not have yet. An unknown entity fails the whole
-    /// call (nothing is added).
-    pub fn add_observations(
+    fn add_observations(
         &mut self,
         adds: &[ObservationAdd],
     ) -> Result<Vec<ObservationsAdded>, NotesError> {
@@ -199,9 +345,7 @@ impl Notes {
         })
     }
 
-    /// Deletes the entities and every relation from or to them; unknown names are ignored.
-    /// Returns how many entities went.
-    pub fn delete_entities(&mut self, names: &[String]) -> Result<usize, NotesError> {
+    fn delete_entities(&mut self, names: &[String]) -> Result<usize, NotesError> {
         self.write(|c| {
             let mut deleted = 0;
             for name in names {
@@ -213,8 +357,7 @@ impl Notes {
         })
     }
 
-    /// Removes the given observations; unknown entities and observations are ignored.
-    pub fn delete_observations(
+    fn delete_observations(
         &mut self,
         deletions: &[ObservationDelete],
     ) -> Result<usize, NotesError> {
@@ -236,7 +379,7 @@ impl Notes {
         })
     }
 
-    pub fn delete_relations(&mut self, relations: &[Relation]) -> Result<usize, NotesError> {
+    fn delete_relations(&mut self, relations: &[Relation]) -> Result<usize, NotesError> {
         self.write(|c| {
             let mut deleted = 0;
             for r in relations {
@@ -250,7 +393,7 @@ impl Notes {
         })
     }
 
-    pub fn graph_counts(&self) -> Result<GraphCounts, NotesError> {
+    fn graph_counts(&mut self) -> Result<GraphCounts, NotesError> {
         let c = self.conn();
         let n = |sql: &str| {
             c.query_row(sql, [], |r| r.get::<_, i64>(0))
@@ -263,10 +406,8 @@ impl Notes {
         })
     }
 
-    /// Entities by name from `offset` (at most `limit`) with the relations that start at one of
-    /// them, and the offset of the next page.
-    pub fn read_graph(
-        &self,
+    fn read_graph(
+        &mut self,
         offset: usize,
         limit: usize,
     ) -> Result<(Graph, Option<usize>), NotesError> {
@@ -276,6 +417,7 @@ impl Notes {
         let mut names: Vec<String> = stmt
             .query_map(params![limit as i64 + 1, offset as i64], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
+        drop(stmt);
         let next = (names.len() > limit).then_some(offset + limit);
         names.truncate(limit);
         let entities = self.entities(&names)?;
@@ -289,10 +431,8 @@ impl Notes {
         ))
     }
 
-    /// Entities whose name, type or an observation contains `query` (any case), by name, with
-    /// the relations touching them; at most `limit` entities from `offset`.
-    pub fn search_nodes(
-        &self,
+    fn search_nodes(
+        &mut self,
         query: &str,
         offset: usize,
         limit: usize,
@@ -317,47 +457,17 @@ impl Notes {
                 r.get(0)
             })?
             .collect::<Result<_, _>>()?;
+        drop(stmt);
         let next = (names.len() > limit).then_some(offset + limit);
         names.truncate(limit);
         Ok((self.subgraph(&names)?, next))
     }
 
-    /// The named entities (unknown names are left out) and the relations touching them.
-    pub fn open_nodes(&self, names: &[String]) -> Result<Graph, NotesError> {
+    fn open_nodes(&mut self, names: &[String]) -> Result<Graph, NotesError> {
         self.subgraph(names)
     }
 
-    fn subgraph(&self, names: &[String]) -> Result<Graph, NotesError> {
-        let entities = self.entities(names)?;
-        let found: Vec<String> = entities.iter().map(|e| e.name.clone()).collect();
-        let json = serde_json::to_string(&found).unwrap_or_else(|_| "[]".into());
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT src, dst, type FROM relations
-             WHERE src IN (SELECT value FROM json_each(?1)) OR dst IN (SELECT value FROM json_each(?1))
-             ORDER BY src, dst, type",
-        )?;
-        let relations = stmt
-            .query_map([json], relation_of)?
-            .collect::<Result<_, _>>()?;
-        Ok(Graph {
-            entities,
-            relations,
-        })
-    }
-
-    fn relations_from(&self, names: &[String]) -> Result<Vec<Relation>, NotesError> {
-        let json = serde_json::to_string(names).unwrap_or_else(|_| "[]".into());
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT src, dst, type FROM relations
-             WHERE src IN (SELECT value FROM json_each(?1)) ORDER BY src, dst, type",
-        )?;
-        Ok(stmt
-            .query_map([json], relation_of)?
-            .collect::<Result<_, _>>()?)
-    }
-
-    /// The named entities with their observations (in the order they were added), by name.
-    fn entities(&self, names: &[String]) -> Result<Vec<Entity>, NotesError> {
+    fn entities(&mut self, names: &[String]) -> Result<Vec<Entity>, NotesError> {
         let json = serde_json::to_string(names).unwrap_or_else(|_| "[]".into());
         let mut stmt = self.conn().prepare_cached(
             "SELECT e.name, e.type, o.text FROM entities e
@@ -383,33 +493,14 @@ impl Notes {
         Ok(out)
     }
 
-    /// Reads the official memory server's JSONL file: entities (merged into existing ones of
-    /// the same name: new observations added) and relations, all in one transaction.
-    pub fn import_jsonl(&mut self, text: &str) -> Result<Imported, NotesError> {
-        let mut entities = Vec::new();
-        let mut relations = Vec::new();
-        for (i, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let bad = |why: String| NotesError::Invalid(format!("line {}: {why}", i + 1));
-            let v: serde_json::Value =
-                serde_json::from_str(line).map_err(|e| bad(format!("not JSON: {e}")))?;
-            match v.get("type").and_then(|t| t.as_str()) {
-                Some("entity") => entities.push(
-                    serde_json::from_value::<EntityLine>(v)
-                        .map_err(|e| bad(format!("not an entity: {e}")))?,
-                ),
-                Some("relation") => relations.push(
-                    serde_json::from_value::<RelationLine>(v)
-                        .map_err(|e| bad(format!("not a relation: {e}")))?,
-                ),
-                _ => return Err(bad("`type` is neither \"entity\" nor \"relation\"".into())),
-            }
-        }
+    fn merge_graph(
+        &mut self,
+        entities: &[Entity],
+        relations: &[Relation],
+    ) -> Result<Imported, NotesError> {
         self.write(|c| {
             let mut done = Imported::default();
-            for e in &entities {
+            for e in entities {
                 let n = c.execute(
                     "INSERT OR IGNORE INTO entities(name, type) VALUES (?1, ?2)",
                     params![e.name, e.entity_type],
@@ -418,7 +509,7 @@ impl Notes {
                 let id = entity_id(c, &e.name)?.unwrap_or_default();
                 done.observations += add_observations(c, id, &e.observations)?.len() as u64;
             }
-            for r in &relations {
+            for r in relations {
                 done.relations += c.execute(
                     "INSERT OR IGNORE INTO relations(src, dst, type) VALUES (?1, ?2, ?3)",
                     params![r.from, r.to, r.relation_type],
@@ -429,38 +520,19 @@ impl Notes {
         })
     }
 
-    /// The whole graph as the official server's JSONL: entities by name, then relations.
-    pub fn export_jsonl(&self, out: &mut impl std::io::Write) -> Result<GraphCounts, NotesError> {
-        let names: Vec<String> = self
+    fn entity_names(&mut self) -> Result<Vec<String>, NotesError> {
+        Ok(self
             .conn()
             .prepare("SELECT name FROM entities ORDER BY name")?
             .query_map([], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        let io = |e: std::io::Error| NotesError::Invalid(format!("writing the export failed: {e}"));
-        let mut counts = GraphCounts {
-            entities: 0,
-            relations: 0,
-            observations: 0,
-        };
-        for chunk in names.chunks(500) {
-            for e in self.entities(chunk)? {
-                counts.entities += 1;
-                counts.observations += e.observations.len() as u64;
-                let line = serde_json::json!({"type": "entity", "name": e.name, "entityType": e.entity_type, "observations": e.observations});
-                writeln!(out, "{line}").map_err(io)?;
-            }
-        }
+            .collect::<Result<_, _>>()?)
+    }
+
+    fn all_relations(&mut self) -> Result<Vec<Relation>, NotesError> {
         let mut stmt = self
             .conn()
             .prepare("SELECT src, dst, type FROM relations ORDER BY src, dst, type")?;
-        let rels = stmt.query_map([], relation_of)?;
-        for r in rels {
-            let r = r?;
-            counts.relations += 1;
-            let line = serde_json::json!({"type": "relation", "from": r.from, "to": r.to, "relationType": r.relation_type});
-            writeln!(out, "{line}").map_err(io)?;
-        }
-        Ok(counts)
+        Ok(stmt.query_map([], relation_of)?.collect::<Result<_, _>>()?)
     }
 }
 
@@ -487,173 +559,4 @@ fn relation_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<Relation> {
         to: r.get(1)?,
         relation_type: r.get(2)?,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn entity(name: &str, ty: &str, obs: &[&str]) -> Entity {
-        Entity {
-            name: name.into(),
-            entity_type: ty.into(),
-            observations: obs.iter().map(|s| s.to_string()).collect(),
-        }
-    }
-
-    fn rel(from: &str, to: &str, ty: &str) -> Relation {
-        Relation {
-            from: from.into(),
-            to: to.into(),
-            relation_type: ty.into(),
-        }
-    }
-
-    #[test]
-    fn the_graph_follows_the_official_semantics() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut m = Notes::open(&dir.path().join("memory.db")).unwrap();
-        let v0 = m.graph_version().unwrap();
-        let made = m
-            .create_entities(&[
-                entity("Ada", "person", &["writes Rust", "likes tea"]),
-                entity("Acme", "company", &[]),
-            ])
-            .unwrap();
-        assert_eq!(made.len(), 2);
-        assert!(m.graph_version().unwrap() > v0, "writes move the version");
-        // An existing name is not created again.
-        assert!(
-            m.create_entities(&[entity("Ada", "robot", &[])])
-                .unwrap()
-                .is_empty()
-        );
-        let rels = m
-            .create_relations(&[
-                rel("Ada", "Acme", "works_at"),
-                rel("Ada", "Acme", "works_at"),
-            ])
-            .unwrap();
-        assert_eq!(rels.len(), 1);
-        let added = m
-            .add_observations(&[ObservationAdd {
-                entity_name: "Ada".into(),
-                contents: vec!["likes tea".into(), "lives in Oslo".into()],
-            }])
-            .unwrap();
-        assert_eq!(added[0].added_observations, ["lives in Oslo"]);
-        let err = m
-            .add_observations(&[ObservationAdd {
-                entity_name: "Nobody".into(),
-                contents: vec!["x".into()],
-            }])
-            .unwrap_err();
-        assert!(err.to_string().contains("not found"), "{err}");
-
-        let found = m.search_nodes("OSLO", 0, 10).unwrap().0;
-        assert_eq!(found.entities[0].name, "Ada");
-        assert_eq!(
-            found.entities[0].observations,
-            ["writes Rust", "likes tea", "lives in Oslo"]
-        );
-        assert_eq!(found.relations, [rel("Ada", "Acme", "works_at")]);
-        assert_eq!(
-            m.search_nodes("compan", 0, 10).unwrap().0.entities[0].name,
-            "Acme"
-        );
-        assert!(m.search_nodes("100%", 0, 10).unwrap().0.entities.is_empty());
-        let opened = m.open_nodes(&["Acme".into(), "Ghost".into()]).unwrap();
-        assert_eq!(opened.entities.len(), 1);
-        assert_eq!(opened.relations.len(), 1, "relations touching either end");
-
-        let (page, next) = m.read_graph(0, 1).unwrap();
-        assert_eq!(page.entities[0].name, "Acme");
-        assert_eq!(next, Some(1));
-        let (page, next) = m.read_graph(1, 1).unwrap();
-        assert_eq!(page.entities[0].name, "Ada");
-        assert_eq!(page.relations.len(), 1);
-        assert_eq!(next, None);
-
-        m.delete_observations(&[ObservationDelete {
-            entity_name: "Ada".into(),
-            observations: vec!["likes tea".into(), "never said".into()],
-        }])
-        .unwrap();
-        assert_eq!(
-            m.open_nodes(&["Ada".into()]).unwrap().entities[0]
-                .observations
-                .len(),
-            2
-        );
-        assert_eq!(
-            m.delete_relations(&[rel("Ada", "Acme", "works_at")])
-                .unwrap(),
-            1
-        );
-        m.create_relations(&[rel("Ada", "Acme", "owns")]).unwrap();
-        assert_eq!(
-            m.delete_entities(&["Acme".into(), "Ghost".into()]).unwrap(),
-            1
-        );
-        let left = m.open_nodes(&["Ada".into()]).unwrap();
-        assert!(left.relations.is_empty(), "relations went with the entity");
-        assert_eq!(
-            m.graph_counts().unwrap(),
-            GraphCounts {
-                entities: 1,
-                relations: 0,
-                observations: 2
-            }
-        );
-    }
-
-    #[test]
-    fn jsonl_imports_merge_and_export_round_trips() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut m = Notes::open(&dir.path().join("memory.db")).unwrap();
-        let file = concat!(
-            r#"{"type":"entity","name":"Ada","entityType":"person","observations":["writes Rust"]}"#,
-            "\n",
-            r#"{"type":"entity","name":"Acme","entityType":"company","observations":[]}"#,
-            "\n",
-            r#"{"type":"relation","from":"Ada","to":"Acme","relationType":"works_at"}"#,
-            "\n",
-            r#"{"type":"relation","from":"Ada","to":"Elsewhere","relationType":"visited"}"#,
-        );
-        let done = m.import_jsonl(file).unwrap();
-        assert_eq!(
-            done,
-            Imported {
-                entities: 2,
-                observations: 1,
-                relations: 2
-            }
-        );
-        // Importing again adds nothing; a new observation merges in.
-        let again = m
-            .import_jsonl(r#"{"type":"entity","name":"Ada","entityType":"person","observations":["writes Rust","plays go"]}"#)
-            .unwrap();
-        assert_eq!(
-            again,
-            Imported {
-                entities: 0,
-                observations: 1,
-                relations: 0
-            }
-        );
-        let mut out = Vec::new();
-        m.export_jsonl(&mut out).unwrap();
-        let text = String::from_utf8(out).unwrap();
-        let mut other = Notes::open(&dir.path().join("other.db")).unwrap();
-        other.import_jsonl(&text).unwrap();
-        let mut out2 = Vec::new();
-        other.export_jsonl(&mut out2).unwrap();
-        assert_eq!(text, String::from_utf8(out2).unwrap());
-        assert!(
-            text.contains(r#""observations":["writes Rust","plays go"]"#),
-            "{text}"
-        );
-        let err = m.import_jsonl("{\"type\":\"entity\"}\n").unwrap_err();
-        assert!(err.to_string().contains("line 1"), "{err}");
-    }
 }

@@ -1,5 +1,7 @@
-//! Notes the agent keeps across sessions: one SQLite database per profile, in WAL mode, so
-//! several switchboard processes (several agents) can write at once without losing a note.
+//! Notes the agent keeps across sessions: the note types, what every store does with them
+//! ([`NoteStore`]), and the SQLite store ([`SqliteStore`]): one database per profile, in WAL
+//! mode, so several switchboard processes (several agents) can write at once without losing a
+//! note.
 //! Each write is one short `BEGIN IMMEDIATE` transaction; a writer that finds the database busy
 //! waits (`busy_timeout`) instead of failing. Full-text search is FTS5 with BM25 ranking and
 //! snippets, kept in step with the notes by triggers.
@@ -22,6 +24,8 @@ pub enum NotesError {
     Invalid(String),
     #[error("the memory database failed: {0}")]
     Db(#[from] rusqlite::Error),
+    #[error("the PostgreSQL memory store failed: {}", crate::memory::postgres::describe(.0))]
+    Postgres(#[from] ::postgres::Error),
     /// A quota of the profile is full (`memory::quota`).
     #[error("{0}")]
     QuotaFull(String),
@@ -48,8 +52,41 @@ pub struct Hit {
     pub snippet: String,
 }
 
-pub struct Notes {
+/// What every memory store does with notes. Writes are atomic and checked against the
+/// profile's quotas; reads see every process's committed writes.
+pub trait NoteStore {
+    fn save(&mut self, text: &str, tags: &[String], scope: &str) -> Result<Note, NotesError>;
+    fn get(&mut self, id: i64) -> Result<Note, NotesError>;
+    /// Changes the text and/or the tags (`None`: kept).
+    fn update(
+        &mut self,
+        id: i64,
+        text: Option<&str>,
+        tags: Option<&[String]>,
+    ) -> Result<Note, NotesError>;
+    fn delete(&mut self, id: i64) -> Result<(), NotesError>;
+    /// Notes newest first, optionally of some scopes and one tag; `limit` of them from
+    /// `offset`, and the offset of the next page when there is one.
+    fn list(
+        &mut self,
+        scopes: Option<&[String]>,
+        tag: Option<&str>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<Note>, Option<usize>), NotesError>;
+    /// The notes that best match `text` (BM25 over text and tags), optionally in some scopes.
+    fn search(
+        &mut self,
+        text: &str,
+        scopes: Option<&[String]>,
+        limit: usize,
+    ) -> Result<Vec<Hit>, NotesError>;
+    fn count(&mut self) -> Result<usize, NotesError>;
+}
+
+pub struct SqliteStore {
     conn: Connection,
+    path: std::path::PathBuf,
     quotas: super::quota::Quotas,
 }
 
@@ -84,7 +121,7 @@ fn now() -> i64 {
 
 /// Tags stored as one space-separated field (searchable by FTS), each lowercased and without
 /// spaces.
-fn tags_field(tags: &[String]) -> String {
+pub(super) fn tags_field(tags: &[String]) -> String {
     let mut t: Vec<String> = tags
         .iter()
         .map(|t| t.trim().to_lowercase().replace(char::is_whitespace, "-"))
@@ -112,18 +149,25 @@ fn note_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<Note> {
     })
 }
 
+/// The words of a free-text query, as every store searches for them: runs of letters, digits,
+/// `_` and `-`, with no query syntax of any engine obeyed.
+pub(super) fn query_words(text: &str) -> Vec<&str> {
+    text.split(|c: char| !c.is_alphanumeric() && c != '_' && c != '-')
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
 /// Free text as an FTS5 query: every word quoted (so no FTS syntax from the text is obeyed),
 /// any of them may match, and BM25 ranks notes matching more of them higher.
 pub fn fts_query(text: &str) -> Option<String> {
-    let words: Vec<String> = text
-        .split(|c: char| !c.is_alphanumeric() && c != '_' && c != '-')
-        .filter(|w| !w.is_empty())
+    let words: Vec<String> = query_words(text)
+        .into_iter()
         .map(|w| format!("\"{}\"", w.replace('"', "")))
         .collect();
     (!words.is_empty()).then(|| words.join(" OR "))
 }
 
-impl Notes {
+impl SqliteStore {
     pub(super) fn conn(&self) -> &Connection {
         &self.conn
     }
@@ -145,6 +189,7 @@ impl Notes {
         ))?;
         Ok(Self {
             conn,
+            path: path.to_path_buf(),
             quotas: super::quota::Quotas::default(),
         })
     }
@@ -170,8 +215,20 @@ impl Notes {
         tx.commit()?;
         Ok(out)
     }
+}
 
-    pub fn save(&mut self, text: &str, tags: &[String], scope: &str) -> Result<Note, NotesError> {
+impl super::Memory for SqliteStore {
+    fn describe(&self) -> super::StoreInfo {
+        super::StoreInfo {
+            engine: "sqlite",
+            location: self.path.display().to_string(),
+            vectors: "in process",
+        }
+    }
+}
+
+impl NoteStore for SqliteStore {
+    fn save(&mut self, text: &str, tags: &[String], scope: &str) -> Result<Note, NotesError> {
         let t = now();
         let tags = tags_field(tags);
         self.write(|c| {
@@ -191,7 +248,7 @@ impl Notes {
         })
     }
 
-    pub fn get(&self, id: i64) -> Result<Note, NotesError> {
+    fn get(&mut self, id: i64) -> Result<Note, NotesError> {
         self.conn
             .query_row(
                 "SELECT id, text, tags, scope, created_at, updated_at FROM notes WHERE id = ?1",
@@ -202,7 +259,7 @@ impl Notes {
             .ok_or(NotesError::NotFound(id))
     }
 
-    pub fn update(
+    fn update(
         &mut self,
         id: i64,
         text: Option<&str>,
@@ -223,7 +280,7 @@ impl Notes {
         self.get(id)
     }
 
-    pub fn delete(&mut self, id: i64) -> Result<(), NotesError> {
+    fn delete(&mut self, id: i64) -> Result<(), NotesError> {
         self.write(
             |c| match c.execute("DELETE FROM notes WHERE id = ?1", [id])? {
                 0 => Err(NotesError::NotFound(id)),
@@ -232,10 +289,8 @@ impl Notes {
         )
     }
 
-    /// Notes newest first, optionally of one scope and one tag; `limit` of them from `offset`,
-    /// and the offset of the next page when there is one.
-    pub fn list(
-        &self,
+    fn list(
+        &mut self,
         scopes: Option<&[String]>,
         tag: Option<&str>,
         offset: usize,
@@ -260,9 +315,8 @@ impl Notes {
         Ok((notes, next))
     }
 
-    /// The notes that best match `text` (BM25 over text and tags), optionally in one scope.
-    pub fn search(
-        &self,
+    fn search(
+        &mut self,
         text: &str,
         scopes: Option<&[String]>,
         limit: usize,
@@ -292,7 +346,7 @@ impl Notes {
         Ok(hits)
     }
 
-    pub fn count(&self) -> Result<usize, NotesError> {
+    fn count(&mut self) -> Result<usize, NotesError> {
         Ok(self
             .conn
             .query_row("SELECT count(*) FROM notes", [], |r| r.get::<_, i64>(0))?
@@ -304,69 +358,6 @@ impl Notes {
 mod tests {
     use super::*;
 
-    fn tags(t: &[&str]) -> Vec<String> {
-        t.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn notes_are_saved_found_updated_and_deleted() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut n = Notes::open(&dir.path().join("memory.db")).unwrap();
-        let a = n
-            .save(
-                "The deploy script needs AWS_PROFILE=staging.",
-                &tags(&["Deploy", "aws"]),
-                "global",
-            )
-            .unwrap();
-        n.save("Lunch is at noon on Fridays.", &tags(&["office"]), "global")
-            .unwrap();
-        n.save(
-            "Run cargo test before pushing.",
-            &tags(&["deploy"]),
-            "project:/src/app",
-        )
-        .unwrap();
-        assert_eq!(a.tags, ["aws", "deploy"]);
-
-        let hits = n.search("how do I deploy to staging?", None, 10).unwrap();
-        assert_eq!(hits[0].note.id, a.id, "{hits:?}");
-        assert!(hits[0].snippet.contains("[staging]"), "{}", hits[0].snippet);
-        assert!(hits.iter().all(|h| !h.note.text.contains("Lunch")));
-        let scoped = n
-            .search("deploy", Some(&["project:/src/app".to_owned()]), 10)
-            .unwrap();
-        assert_eq!(scoped.len(), 1);
-        // FTS syntax in the text is not obeyed.
-        assert!(n.search("NEAR( \"x", None, 10).unwrap().is_empty());
-        assert!(n.search("   ", None, 10).unwrap().is_empty());
-
-        let u = n
-            .update(
-                a.id,
-                Some("The deploy script needs AWS_PROFILE=prod."),
-                None,
-            )
-            .unwrap();
-        assert_eq!(u.tags, ["aws", "deploy"]);
-        assert!(
-            n.search("staging", None, 10).unwrap().is_empty(),
-            "the index follows updates"
-        );
-        assert_eq!(n.search("prod", None, 10).unwrap()[0].note.id, a.id);
-
-        let (page, next) = n.list(None, None, 0, 2).unwrap();
-        assert_eq!(page.len(), 2);
-        assert_eq!(next, Some(2));
-        let (tagged, _) = n.list(None, Some("DEPLOY"), 0, 10).unwrap();
-        assert_eq!(tagged.len(), 2);
-
-        n.delete(a.id).unwrap();
-        assert!(matches!(n.get(a.id), Err(NotesError::NotFound(_))));
-        assert!(n.search("prod", None, 10).unwrap().is_empty());
-        assert!(matches!(n.delete(a.id), Err(NotesError::NotFound(_))));
-    }
-
     /// The writer half of the test below, run in its own process (this test binary again).
     #[test]
     #[ignore = "run by concurrent_processes_lose_nothing"]
@@ -375,7 +366,7 @@ mod tests {
             return;
         };
         let w = std::env::var("SWITCHBOARD_NOTES_WRITER").unwrap();
-        let mut n = Notes::open(Path::new(&path)).unwrap();
+        let mut n = SqliteStore::open(Path::new(&path)).unwrap();
         for i in 0..500 {
             n.save(&format!("process {w} note {i}"), &[], "global")
                 .unwrap();
@@ -387,7 +378,7 @@ mod tests {
     fn concurrent_processes_lose_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("memory.db");
-        Notes::open(&path).unwrap();
+        SqliteStore::open(&path).unwrap();
         let exe = std::env::current_exe().unwrap();
         let children: Vec<_> = (0..4)
             .map(|w| {
@@ -407,7 +398,7 @@ mod tests {
         for mut c in children {
             assert!(c.wait().unwrap().success());
         }
-        let n = Notes::open(&path).unwrap();
+        let mut n = SqliteStore::open(&path).unwrap();
         assert_eq!(n.count().unwrap(), 2000);
         for w in 0..4 {
             let (mine, _) = n.list(None, None, 0, 5000).unwrap();
@@ -425,12 +416,12 @@ mod tests {
     fn concurrent_writers_lose_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("memory.db");
-        Notes::open(&path).unwrap();
+        SqliteStore::open(&path).unwrap();
         let writers: Vec<_> = (0..4)
             .map(|w| {
                 let path = path.clone();
                 std::thread::spawn(move || {
-                    let mut n = Notes::open(&path).unwrap();
+                    let mut n = SqliteStore::open(&path).unwrap();
                     for i in 0..250 {
                         n.save(&format!("writer {w} note {i}"), &[], "global")
                             .unwrap();
@@ -441,7 +432,7 @@ mod tests {
         for w in writers {
             w.join().unwrap();
         }
-        let n = Notes::open(&path).unwrap();
+        let mut n = SqliteStore::open(&path).unwrap();
         assert_eq!(n.count().unwrap(), 1000);
         assert_eq!(n.search("writer 3", None, 2000).unwrap().len(), 1000);
     }

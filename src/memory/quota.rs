@@ -1,4 +1,4 @@
-//! Per-profile quotas of the memory store: how many notes, how many graph items (entities,
+//! Per-profile quotas of the memory store (the rule, and the SQLite store's counters): how many notes, how many graph items (entities,
 //! observations, relations) and how many bytes of their text it holds. Counters in the `meta`
 //! table are kept by triggers, so checking a write costs three reads, not a scan; the check
 //! runs inside the write's own `BEGIN IMMEDIATE` transaction, so two processes cannot both
@@ -103,7 +103,12 @@ pub(super) fn usage(c: &Connection) -> Result<[u64; 3], NotesError> {
 
 /// Refuses a write that took a counter from `before` past its cap.
 pub(super) fn check(c: &Connection, before: [u64; 3], q: Quotas) -> Result<(), NotesError> {
-    let after = usage(c)?;
+    verdict(before, usage(c)?, q)
+}
+
+/// Refuses a write that took a counter from `before` to `after`, past its cap (every store's
+/// rule: growth past a cap is refused whole, shrinking always passes).
+pub(super) fn verdict(before: [u64; 3], after: [u64; 3], q: Quotas) -> Result<(), NotesError> {
     let caps = [q.notes, q.graph_items, q.bytes];
     const WHAT: [(&str, &str); 3] = [
         ("notes", "memory.max_notes"),
@@ -128,10 +133,11 @@ pub(super) fn check(c: &Connection, before: [u64; 3], q: Quotas) -> Result<(), N
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::memory::GraphStore;
     use crate::memory::graph::{Entity, Relation};
-    use crate::memory::notes::Notes;
+    use crate::memory::notes::{NoteStore, SqliteStore};
 
-    fn recount(n: &Notes) -> [u64; 3] {
+    fn recount(n: &SqliteStore) -> [u64; 3] {
         let c = n.conn();
         let one = |sql: &str| c.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap() as u64;
         [
@@ -148,7 +154,7 @@ mod tests {
     fn caps_refuse_growth_whole_and_deletes_always_pass() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("memory.db");
-        let mut n = Notes::open(&db).unwrap().with_quotas(Quotas {
+        let mut n = SqliteStore::open(&db).unwrap().with_quotas(Quotas {
             notes: 2,
             graph_items: 3,
             bytes: 10_000,
@@ -199,7 +205,7 @@ mod tests {
         c.execute("DELETE FROM meta WHERE key LIKE 'quota_%'", [])
             .unwrap();
         drop(c);
-        let n = Notes::open(&db).unwrap();
+        let n = SqliteStore::open(&db).unwrap();
         assert_eq!(usage(n.conn()).unwrap(), recount(&n));
     }
 }

@@ -5,7 +5,8 @@
 
 use serde_json::{Value, json};
 
-use super::notes::{Notes, NotesError};
+use super::Memory;
+use super::notes::NotesError;
 
 pub const GRAPH_URI: &str = "memory://graph";
 pub const NOTE_TEMPLATE: &str = "memory://notes/{id}";
@@ -22,7 +23,7 @@ pub fn note_id(uri: &str) -> Option<i64> {
     uri.strip_prefix(NOTE_PREFIX)?.parse().ok()
 }
 
-pub fn graph_summary(m: &Notes) -> Result<Value, NotesError> {
+pub fn graph_summary(m: &mut dyn Memory) -> Result<Value, NotesError> {
     let counts = m.graph_counts()?;
     let (page, next) = m.read_graph(0, SUMMARY_ENTITIES)?;
     let entities: Vec<Value> = page
@@ -39,18 +40,18 @@ pub fn graph_summary(m: &Notes) -> Result<Value, NotesError> {
     Ok(out)
 }
 
-pub fn note(m: &Notes, id: i64) -> Result<Value, NotesError> {
+pub fn note(m: &mut dyn Memory, id: i64) -> Result<Value, NotesError> {
     let n = m.get(id)?;
     Ok(json!({"notice": NOTICE, "note": n}))
 }
 
 /// What a subscription compares: the graph's change counter, or a note as it is now (absent
 /// when deleted).
-pub fn graph_stamp(m: &Notes) -> String {
+pub fn graph_stamp(m: &mut dyn Memory) -> String {
     m.graph_version().map(|v| v.to_string()).unwrap_or_default()
 }
 
-pub fn note_stamp(m: &Notes, id: i64) -> String {
+pub fn note_stamp(m: &mut dyn Memory, id: i64) -> String {
     m.get(id)
         .map(|n| format!("{}\u{0}{:?}\u{0}{}", n.text, n.tags, n.updated_at))
         .unwrap_or_default()

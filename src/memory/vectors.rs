@@ -1,4 +1,4 @@
-//! Embedding vectors for the notes, stored beside them in the memory database, so searches can
+//! Embedding vectors for the notes, stored beside them in the memory store, so searches can
 //! rank by meaning as well as by words. Vectors are computed lazily: a search first embeds the
 //! notes that have none for the configured model (or whose text changed since), a bounded
 //! number per call, then compares the query's vector with every stored one of the scope.
@@ -7,7 +7,7 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::notes::{Notes, NotesError};
+use super::notes::{NotesError, SqliteStore};
 
 pub(super) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS note_vectors(
@@ -48,27 +48,66 @@ pub struct Stale {
     pub input: String,
 }
 
-fn to_blob(v: &[f32]) -> Vec<u8> {
+/// What every memory store does with the notes' vectors.
+pub trait VectorStore {
+    /// Up to `limit` notes of the scopes with no vector for `model`, or one made from other text.
+    fn stale_vectors(
+        &mut self,
+        model: &str,
+        scopes: Option<&[String]>,
+        limit: usize,
+    ) -> Result<Vec<Stale>, NotesError>;
+    /// Stores vectors (normalised) for notes; a note deleted or changed meanwhile is skipped.
+    fn store_vectors(
+        &mut self,
+        model: &str,
+        vectors: &[(Stale, Vec<f32>)],
+    ) -> Result<(), NotesError>;
+    /// The `limit` notes of the scopes whose vectors for `model` are closest to `query`
+    /// (cosine similarity, best first).
+    fn nearest(
+        &mut self,
+        model: &str,
+        query: &[f32],
+        scopes: Option<&[String]>,
+        limit: usize,
+    ) -> Result<Vec<(i64, f32)>, NotesError>;
+}
+
+/// `v` scaled to length 1 (a zero vector stays zero).
+pub(super) fn normalised(v: &[f32]) -> Vec<f32> {
     let norm = v
         .iter()
         .map(|x| x * x)
         .sum::<f32>()
         .sqrt()
         .max(f32::EPSILON);
-    v.iter().flat_map(|x| (x / norm).to_le_bytes()).collect()
+    v.iter().map(|x| x / norm).collect()
 }
 
-fn dot(blob: &[u8], q: &[f32]) -> f32 {
+pub(super) fn to_blob(v: &[f32]) -> Vec<u8> {
+    normalised(v).iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// Keeps `best` the `limit` highest scores, best first, with this one offered.
+pub(super) fn keep_best(best: &mut Vec<(i64, f32)>, limit: usize, id: i64, score: f32) {
+    if best.len() < limit || best.last().is_some_and(|(_, s)| score > *s) {
+        let at = best.partition_point(|(_, s)| *s >= score);
+        best.insert(at, (id, score));
+        best.truncate(limit);
+    }
+}
+
+pub(super) fn dot(blob: &[u8], q: &[f32]) -> f32 {
     blob.chunks_exact(4)
         .zip(q)
         .map(|(b, y)| f32::from_le_bytes([b[0], b[1], b[2], b[3]]) * y)
         .sum()
 }
 
-impl Notes {
-    /// Up to `limit` notes of the scopes with no vector for `model`, or one made from other text.
-    pub fn stale_vectors(
-        &self,
+impl VectorStore for SqliteStore {
+    fn stale_vectors(
+        &mut self,
         model: &str,
         scopes: Option<&[String]>,
         limit: usize,
@@ -95,8 +134,7 @@ impl Notes {
         Ok(out)
     }
 
-    /// Stores vectors (normalised) for notes; a note deleted or changed meanwhile is skipped.
-    pub fn store_vectors(
+    fn store_vectors(
         &mut self,
         model: &str,
         vectors: &[(Stale, Vec<f32>)],
@@ -119,22 +157,14 @@ impl Notes {
         })
     }
 
-    /// The `limit` notes of the scopes whose vectors for `model` are closest to `query`
-    /// (cosine similarity, best first).
-    pub fn nearest(
-        &self,
+    fn nearest(
+        &mut self,
         model: &str,
         query: &[f32],
         scopes: Option<&[String]>,
         limit: usize,
     ) -> Result<Vec<(i64, f32)>, NotesError> {
-        let norm = query
-            .iter()
-            .map(|x| x * x)
-            .sum::<f32>()
-            .sqrt()
-            .max(f32::EPSILON);
-        let q: Vec<f32> = query.iter().map(|x| x / norm).collect();
+        let q = normalised(query);
         let scopes = scopes.map(|s| serde_json::to_string(s).unwrap_or_else(|_| "[]".into()));
         let mut stmt = self.conn().prepare_cached(
             "SELECT v.note, v.vec FROM note_vectors v JOIN notes n ON n.id = v.note
@@ -149,69 +179,9 @@ impl Notes {
                 // recomputed when its note is next seen stale.
                 continue;
             }
-            let score = dot(blob, &q);
-            if best.len() < limit || best.last().is_some_and(|(_, s)| score > *s) {
-                let at = best.partition_point(|(_, s)| *s >= score);
-                best.insert(at, (r.get(0)?, score));
-                best.truncate(limit);
-            }
+            keep_best(&mut best, limit, r.get(0)?, dot(blob, &q));
         }
         Ok(best)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn vectors_are_kept_fresh_and_ranked_by_cosine() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut m = Notes::open(&dir.path().join("memory.db")).unwrap();
-        let a = m.save("cats purr", &[], "global").unwrap();
-        let b = m.save("dogs bark", &["pets".into()], "global").unwrap();
-        m.save("elsewhere", &[], "project:/x").unwrap();
-        let stale = m.stale_vectors("e", Some(&["global".into()]), 10).unwrap();
-        assert_eq!(stale.len(), 2);
-        assert_eq!(stale[0].input, "dogs bark\n\ntags: pets");
-        let with: Vec<(Stale, Vec<f32>)> = stale
-            .into_iter()
-            .map(|s| {
-                let v = if s.id == a.id {
-                    vec![1.0, 0.0]
-                } else {
-                    vec![0.0, 2.0]
-                };
-                (s, v)
-            })
-            .collect();
-        m.store_vectors("e", &with).unwrap();
-        assert!(
-            m.stale_vectors("e", Some(&["global".into()]), 10)
-                .unwrap()
-                .is_empty()
-        );
-        assert_eq!(
-            m.stale_vectors("other", None, 10).unwrap().len(),
-            3,
-            "per model"
-        );
-        let near = m.nearest("e", &[0.1, 0.9], None, 5).unwrap();
-        assert_eq!(near[0].0, b.id);
-        assert!((near[0].1 - 0.9939).abs() < 1e-3, "{near:?}");
-        assert_eq!(near.len(), 2);
-        // A changed note needs a new vector; a deleted one loses its vector.
-        let old = m.stale_vectors("other", None, 10).unwrap();
-        m.update(a.id, Some("cats sleep"), None).unwrap();
-        let stale = m.stale_vectors("e", None, 10).unwrap();
-        assert!(stale.iter().any(|s| s.id == a.id));
-        assert_eq!(m.nearest("e", &[1.0, 0.0], None, 5).unwrap().len(), 1);
-        // A vector made from the text before the change is not stored.
-        let before = old.into_iter().find(|s| s.id == a.id).unwrap();
-        m.store_vectors("e", &[(before, vec![1.0, 0.0])]).unwrap();
-        assert_eq!(m.nearest("e", &[1.0, 0.0], None, 5).unwrap().len(), 1);
-        m.delete(b.id).unwrap();
-        assert!(m.nearest("e", &[0.0, 1.0], None, 5).unwrap().is_empty());
     }
 }
 

@@ -92,7 +92,10 @@ pub struct Inner {
     /// start-up path) and shared by every call after.
     net: OnceLock<Result<Arc<crate::policy::net::NetGuard>, String>>,
     /// The profile's notes store, opened on first use.
-    notes: LazyStore<crate::memory::notes::Notes>,
+    notes: LazyStore<Box<dyn crate::memory::Memory>>,
+    /// Changes other processes made to a PostgreSQL memory (`LISTEN`), from the first
+    /// subscription to a `memory://` resource; `None` inside for the SQLite store.
+    memory_events: OnceLock<Option<tokio::sync::broadcast::Sender<String>>>,
     /// The database connections (`database`), set up on first use.
     databases: OnceLock<Arc<crate::db::Databases>>,
     /// The outbox and the confirmations awaiting the user's answer.
@@ -210,6 +213,7 @@ impl Switchboard {
             ai: OnceLock::new(),
             databases: OnceLock::new(),
             notes: OnceLock::new(),
+            memory_events: OnceLock::new(),
             comms: Default::default(),
             pages,
             documents: crate::documents::TextCache::new(
@@ -334,19 +338,15 @@ impl Switchboard {
     /// Runs `f` on the profile's notes store (see [`Self::with_store`]).
     pub async fn with_notes<T, F>(&self, f: F) -> Result<T, crate::error::ToolError>
     where
-        F: FnOnce(&mut crate::memory::notes::Notes) -> Result<T, crate::error::ToolError>
+        F: FnOnce(&mut dyn crate::memory::Memory) -> Result<T, crate::error::ToolError>
             + Send
             + 'static,
         T: Send + 'static,
     {
         self.with_store(
             |inner| &inner.notes,
-            |s| {
-                crate::memory::notes::Notes::open(&s.memory.db)
-                    .map(|n| n.with_quotas(s.memory.quotas))
-                    .map_err(|e| e.to_string())
-            },
-            f,
+            |s| crate::memory::open(&s.memory).map_err(|e| e.to_string()),
+            move |m| f(m.as_mut()),
         )
         .await
     }

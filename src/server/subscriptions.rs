@@ -1,5 +1,6 @@
 //! Resource subscriptions, for both protocol generations. What a URI watches (files and
-//! folders through one file watcher; the memory graph, a note or a database file by polling) is
+//! folders through one file watcher; the memory graph or a note by polling, or by PostgreSQL's
+//! announcements when the memory is there; a database file by polling) is
 //! decided once in [`Switchboard::watch_target`]; a watch is shared and counted, so the
 //! `resources/subscribe` of an `initialize`-era client and the `subscriptions/listen` streams
 //! of a 2026-07-28 client start and stop the same watchers. Changes go on the change bus
@@ -21,6 +22,8 @@ use crate::resources::{self, ResourceError};
 
 /// How often a subscribed resource that is not a file (the memory, a note) is checked.
 const SUBSCRIPTION_POLL: Duration = Duration::from_millis(500);
+/// With a memory that announces its changes (PostgreSQL), how often it is checked anyway.
+const ANNOUNCED_RECHECK: Duration = Duration::from_secs(60);
 
 /// What a subscription watches.
 pub(crate) enum WatchTarget {
@@ -347,11 +350,15 @@ impl Switchboard {
     fn poll(&self, uri: String, target: WatchTarget, stop: CancellationToken) {
         let me = self.clone();
         tokio::spawn(async move {
+            let mut events = match target {
+                WatchTarget::Graph | WatchTarget::Note(_) => me.memory_events(),
+                _ => None,
+            };
             let mut last = target.stamp(&me).await;
             loop {
                 tokio::select! {
                     _ = stop.cancelled() => break,
-                    _ = tokio::time::sleep(SUBSCRIPTION_POLL) => {}
+                    _ = target.next_check(&mut events) => {}
                 }
                 let now = target.stamp(&me).await;
                 if now != last {
@@ -406,7 +413,56 @@ async fn publish_updates(
     }
 }
 
+impl Switchboard {
+    /// The changes a PostgreSQL memory announces (listening starts on first use, once per
+    /// session); `None` for the SQLite store, whose changes are found by polling.
+    fn memory_events(&self) -> Option<tokio::sync::broadcast::Receiver<String>> {
+        self.memory_events
+            .get_or_init(|| match &self.settings.memory.store {
+                crate::config::StoreTarget::Postgres { url, schema } => {
+                    Some(crate::memory::postgres::listen::start(
+                        url.clone(),
+                        schema.clone(),
+                        self.shutdown.clone(),
+                    ))
+                }
+                crate::config::StoreTarget::Sqlite(_) => None,
+            })
+            .as_ref()
+            .map(|tx| tx.subscribe())
+    }
+}
+
 impl WatchTarget {
+    /// Waits until this target should be compared again: the next poll, or, with a memory
+    /// that announces its changes, an announcement about it (a missed stretch counts; the
+    /// stamp comparison after it decides whether anything changed).
+    async fn next_check(&self, events: &mut Option<tokio::sync::broadcast::Receiver<String>>) {
+        use tokio::sync::broadcast::error::RecvError;
+        let Some(rx) = events else {
+            return tokio::time::sleep(SUBSCRIPTION_POLL).await;
+        };
+        loop {
+            match tokio::time::timeout(ANNOUNCED_RECHECK, rx.recv()).await {
+                Err(_) | Ok(Err(RecvError::Lagged(_))) => return,
+                Ok(Err(RecvError::Closed)) => {
+                    *events = None;
+                    return;
+                }
+                Ok(Ok(payload)) => {
+                    let about_this = match self {
+                        WatchTarget::Graph => payload == "graph",
+                        WatchTarget::Note(id) => payload == format!("note:{id}"),
+                        _ => false,
+                    };
+                    if about_this || payload == crate::memory::postgres::listen::LAPSE {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
     async fn stamp(&self, sb: &Switchboard) -> String {
         use crate::memory::resources::{graph_stamp, note_stamp};
         match self {

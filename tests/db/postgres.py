@@ -5,7 +5,7 @@ data is thrown away), creates the roles the tests use, prints one JSON line with
 connection URLs, and runs until its stdin closes; then it stops the server and deletes the
 cluster, so nothing is left running or on disk.
 
-    python postgres.py
+    python postgres.py [--bindir DIR]
 
 Roles: `admin` (superuser, owns database `test`), `reader` (may only log in and read what
 it is granted) and `climber` (a NOINHERIT member of pg_write_server_files: it may SET ROLE
@@ -48,7 +48,9 @@ def free_port() -> int:
 
 
 def main() -> None:
-    bin_ = bindir()
+    # --bindir DIR: another build's binaries (the pgvector one the memory tests use).
+    args = sys.argv[1:]
+    bin_ = args[args.index("--bindir") + 1] if "--bindir" in args else bindir()
     base = tempfile.mkdtemp(prefix="switchboard-pg-")
     data = os.path.join(base, "data")
     # As root, the server and initdb run as `postgres` (set in the child itself, so the

@@ -13,8 +13,8 @@ use switchboard::db::postgres::{connect, query};
 use switchboard::db::sqlite::Access;
 use switchboard::db::{DbError, Limits};
 
-struct Pg {
-    admin: String,
+pub(crate) struct Pg {
+    pub(crate) admin: String,
     reader: String,
     climber: String,
     /// Kept so the cluster's stdin stays open until this process ends.
@@ -25,7 +25,7 @@ static PG: OnceLock<Option<Pg>> = OnceLock::new();
 /// The tests below share one table; they take turns.
 static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-fn pg() -> Option<&'static Pg> {
+pub(crate) fn pg() -> Option<&'static Pg> {
     PG.get_or_init(|| {
         crate::clients::installed("SWITCHBOARD_TEST_POSTGRES", "PostgreSQL")?;
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/db/postgres.py");

@@ -373,20 +373,9 @@ async fn the_knowledge_graph_tools_and_memory_resources_work_together() {
     );
 }
 
-/// Four switchboard processes on one profile, each saving 500 notes as fast as its host sends
-/// them: every one of the 2000 notes is there afterwards.
-#[test]
-fn four_switchboard_processes_saving_at_once_lose_no_note() {
-    use crate::harness::Proc;
-    let shared = tempfile::tempdir().unwrap();
-    let data = shared.path().join("data");
-    let data = data.to_str().unwrap();
-    let mut procs: Vec<Proc> = (0..4)
-        .map(|_| Proc::spawn_env(&[], &[("XDG_DATA_HOME", data)]))
-        .collect();
-    for p in &mut procs {
-        p.initialize();
-    }
+/// Has each process save 500 notes as fast as its host sends them (all at once), checks that
+/// every save succeeded, and gives the processes back.
+fn save_500_each(procs: Vec<crate::harness::Proc>) -> Vec<crate::harness::Proc> {
     let workers: Vec<_> = procs
         .into_iter()
         .enumerate()
@@ -414,8 +403,24 @@ fn four_switchboard_processes_saving_at_once_lose_no_note() {
             })
         })
         .collect();
-    let procs: Vec<Proc> = workers.into_iter().map(|w| w.join().unwrap()).collect();
-    drop(procs);
+    workers.into_iter().map(|w| w.join().unwrap()).collect()
+}
+
+/// Four switchboard processes on one profile, each saving 500 notes as fast as its host sends
+/// them: every one of the 2000 notes is there afterwards.
+#[test]
+fn four_switchboard_processes_saving_at_once_lose_no_note() {
+    use crate::harness::Proc;
+    let shared = tempfile::tempdir().unwrap();
+    let data = shared.path().join("data");
+    let data = data.to_str().unwrap();
+    let mut procs: Vec<Proc> = (0..4)
+        .map(|_| Proc::spawn_env(&[], &[("XDG_DATA_HOME", data)]))
+        .collect();
+    for p in &mut procs {
+        p.initialize();
+    }
+    drop(save_500_each(procs));
     let db = shared
         .path()
         .join("data/switchboard/profiles/default/memory.db");
@@ -475,4 +480,135 @@ fn a_full_memory_refuses_clearly_and_deleting_makes_room() {
     assert_ne!(deleted["result"]["isError"], true, "{deleted}");
     let again = call(7, "memory_save", json!({"text": "three"}));
     assert_ne!(again["result"]["isError"], true, "{again}");
+}
+
+/// A config file whose memory is the throw-away PostgreSQL cluster (the URL through the
+/// environment, as a password would have to come), in a schema of the given profile.
+fn postgres_config(dir: &std::path::Path, extra: &str) -> std::path::PathBuf {
+    let cfg = dir.join("pg-config.yaml");
+    std::fs::write(
+        &cfg,
+        format!("memory:\n  store: env:SB_TEST_MEMORY_URL\n{extra}"),
+    )
+    .unwrap();
+    cfg
+}
+
+/// Two switchboard processes (two machines, as far as they can tell) on one PostgreSQL memory:
+/// each sees the other's writes, and a subscription to `memory://graph` in one fires for a
+/// write in the other through PostgreSQL's announcements (not the 60 s re-check).
+#[test]
+fn two_processes_share_a_postgres_memory_and_its_change_notices() {
+    use crate::harness::Proc;
+    let Some(pg) = crate::db::pg() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let profile = format!("shared{}", std::process::id());
+    let cfg = postgres_config(dir.path(), &format!("profile: {profile}\n"));
+    let env = [("SB_TEST_MEMORY_URL", pg.admin.as_str())];
+    let args = ["--config", cfg.to_str().unwrap()];
+    let mut a = Proc::spawn_env(&args, &env);
+    let mut b = Proc::spawn_env(&args, &env);
+    a.initialize();
+    b.initialize();
+    // The store exists before A subscribes (B makes it), so A's watch starts on a ready schema.
+    let saved = b.request(
+        2,
+        "tools/call",
+        json!({"name": "memory_save", "arguments": {"text": "deploys go through the staging cluster"}}),
+    );
+    let id = saved["result"]["structuredContent"]["id"].clone();
+    assert!(id.is_number(), "{saved}");
+    let found = a.request(
+        2,
+        "tools/call",
+        json!({"name": "memory_search", "arguments": {"query": "staging deploys"}}),
+    );
+    assert_eq!(
+        found["result"]["structuredContent"]["hits"][0]["note"]["id"], id,
+        "{found}"
+    );
+    let sub = a.request(3, "resources/subscribe", json!({"uri": "memory://graph"}));
+    assert!(sub.get("result").is_some(), "{sub}");
+    let made = b.request(
+        3,
+        "tools/call",
+        json!({"name": "create_entities", "arguments": {"entities": [
+            {"name": "staging", "entityType": "cluster", "observations": ["three nodes"]}
+        ]}}),
+    );
+    assert_eq!(made["result"]["isError"], false, "{made}");
+    let started = std::time::Instant::now();
+    loop {
+        let v = a.recv();
+        if v["method"] == "notifications/resources/updated" {
+            assert_eq!(v["params"]["uri"], "memory://graph", "{v}");
+            break;
+        }
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    let graph = a.request(
+        4,
+        "tools/call",
+        json!({"name": "read_graph", "arguments": {}}),
+    );
+    assert!(graph.to_string().contains("three nodes"), "{graph}");
+    // Another profile on the same database sees none of it.
+    let other_cfg = dir.path().join("other.yaml");
+    std::fs::write(
+        &other_cfg,
+        format!("memory:\n  store: env:SB_TEST_MEMORY_URL\nprofile: other{profile}\n"),
+    )
+    .unwrap();
+    let mut c = Proc::spawn_env(&["--config", other_cfg.to_str().unwrap()], &env);
+    c.initialize();
+    let none = c.request(
+        2,
+        "tools/call",
+        json!({"name": "memory_search", "arguments": {"query": "staging deploys"}}),
+    );
+    assert_eq!(
+        none["result"]["structuredContent"]["hits"],
+        json!([]),
+        "{none}"
+    );
+}
+
+/// Four switchboard processes saving 500 notes each into one PostgreSQL memory at once: all
+/// 2000 are there, and `doctor` reports the store.
+#[test]
+fn four_switchboard_processes_on_postgres_lose_no_note() {
+    use crate::harness::Proc;
+    let Some(pg) = crate::db::pg() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let profile = format!("four{}", std::process::id());
+    let cfg = postgres_config(dir.path(), &format!("profile: {profile}\n"));
+    let env = [("SB_TEST_MEMORY_URL", pg.admin.as_str())];
+    let args = ["--config", cfg.to_str().unwrap()];
+    let mut procs: Vec<Proc> = (0..4).map(|_| Proc::spawn_env(&args, &env)).collect();
+    for p in &mut procs {
+        p.initialize();
+    }
+    let mut procs = save_500_each(procs);
+    let p = &mut procs[0];
+    for w in 0..4 {
+        let listed = p.request(
+            9000 + w,
+            "tools/call",
+            json!({"name": "memory_search", "arguments": {"query": format!("process {w}"), "limit": 100}}),
+        );
+        assert_eq!(listed["result"]["isError"], false, "{listed}");
+    }
+    let out = std::process::Command::new(crate::harness::bin())
+        .args(["--config", cfg.to_str().unwrap(), "doctor"])
+        .env("SB_TEST_MEMORY_URL", &pg.admin)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!(
+            "memory (postgres) at {} (schema switchboard_{profile}): 2000 note(s)",
+            pg.admin
+        )),
+        "{text}"
+    );
 }
