@@ -468,6 +468,13 @@ pub fn proxy_approve(
 /// `switchboard memory import FILE` / `export [FILE]`: the knowledge graph in the official
 /// memory server's JSONL format. An export to a file is written whole or not at all.
 pub fn memory(settings: Arc<Settings>, action: super::MemoryAction) -> anyhow::Result<u8> {
+    // The stores are synchronous and the PostgreSQL one drives its connection with a runtime
+    // of its own, which cannot start on a thread already running one: a thread of its own.
+    std::thread::scope(|s| s.spawn(|| memory_command(settings, action)).join())
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("the memory command failed unexpectedly")))
+}
+
+fn memory_command(settings: Arc<Settings>, action: super::MemoryAction) -> anyhow::Result<u8> {
     let mut store = match action {
         super::MemoryAction::Migrate { to } => return memory_migrate(&settings, &to),
         _ => crate::memory::open(&settings.memory)?,

@@ -629,3 +629,16 @@ fn sqlite_memory_migrates_to_postgres() {
     let err = pg.copy_from(&mut src).unwrap_err();
     assert!(err.to_string().contains("already holds"), "{err}");
 }
+
+/// The PostgreSQL store may be dropped inside async code (the server's last handle can go
+/// there) without tokio refusing to drop the client's runtime.
+#[test]
+fn a_postgres_store_dropped_in_async_code_closes_quietly() {
+    let Some(url) = cluster() else { return };
+    let store = PgStore::open(url, &fresh_schema(), std::time::Duration::from_secs(10)).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move { drop(store) });
+}

@@ -612,3 +612,70 @@ fn four_switchboard_processes_on_postgres_lose_no_note() {
         "{text}"
     );
 }
+
+/// `switchboard memory migrate`: a profile's SQLite memory copied into PostgreSQL through the
+/// real binary; a URL with a password on the command line is refused, `env:VAR` is the way.
+#[test]
+fn memory_migrate_copies_a_profile_into_postgres() {
+    use crate::harness::Proc;
+    let Some(pg) = crate::db::pg() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let profile = format!("moved{}", std::process::id());
+    let env = [("XDG_DATA_HOME", data.to_str().unwrap())];
+    let mut p = Proc::spawn_env(&["--profile", &profile], &env);
+    p.initialize();
+    let saved = p.request(
+        2,
+        "tools/call",
+        json!({"name": "memory_save", "arguments": {"text": "the VPN needs the new certificate"}}),
+    );
+    let id = saved["result"]["structuredContent"]["id"].clone();
+    p.request(
+        3,
+        "tools/call",
+        json!({"name": "create_entities", "arguments": {"entities": [
+            {"name": "VPN", "entityType": "service", "observations": ["needs a certificate"]}
+        ]}}),
+    );
+    drop(p);
+    let migrate = |to: &str| {
+        std::process::Command::new(crate::harness::bin())
+            .args(["--profile", &profile, "memory", "migrate", "--to", to])
+            .env("XDG_DATA_HOME", &data)
+            .env("SB_TEST_MIGRATE_URL", &pg.admin)
+            .output()
+            .unwrap()
+    };
+    let refused = migrate("postgres://admin:secret@127.0.0.1:1/test");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("env:VAR"));
+    let out = migrate("env:SB_TEST_MIGRATE_URL");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("1 notes, 0 vectors, 1 entities, 1 observations, 0 relations"),
+        "{text}"
+    );
+    // The same profile, now on PostgreSQL, finds the note under its old id.
+    let cfg = postgres_config(dir.path(), "");
+    let mut q = Proc::spawn_env(
+        &["--config", cfg.to_str().unwrap(), "--profile", &profile],
+        &[("SB_TEST_MEMORY_URL", pg.admin.as_str()), env[0]],
+    );
+    q.initialize();
+    let got = q.request(
+        2,
+        "tools/call",
+        json!({"name": "memory_get", "arguments": {"id": id}}),
+    );
+    assert!(got.to_string().contains("new certificate"), "{got}");
+    assert!(
+        !migrate("env:SB_TEST_MIGRATE_URL").status.success(),
+        "a second copy is refused"
+    );
+}

@@ -77,7 +77,7 @@ impl PgStore {
     ) -> Result<Vec<Relation>, NotesError> {
         let names = names.to_vec();
         Ok(self
-            .client
+            .db()?
             .query(
                 &format!("SELECT src, dst, type FROM relations WHERE {filter} {RELATION_ORDER}"),
                 &[&names],
@@ -106,7 +106,7 @@ impl PgStore {
         limit: usize,
     ) -> Result<(Vec<String>, Option<usize>), NotesError> {
         let mut names: Vec<String> = self
-            .client
+            .db()?
             .query(
                 &format!(
                     "SELECT e.name FROM entities e WHERE {filter}
@@ -126,7 +126,7 @@ impl PgStore {
 impl GraphStore for PgStore {
     fn graph_version(&mut self) -> Result<i64, NotesError> {
         Ok(self
-            .client
+            .db()?
             .query_one("SELECT value FROM meta WHERE key = 'graph'", &[])?
             .get(0))
     }
@@ -233,7 +233,7 @@ impl GraphStore for PgStore {
     }
 
     fn graph_counts(&mut self) -> Result<GraphCounts, NotesError> {
-        let row = self.client.query_one(
+        let row = self.db()?.query_one(
             "SELECT (SELECT count(*) FROM entities), (SELECT count(*) FROM relations),
                     (SELECT count(*) FROM observations)",
             &[],
@@ -285,7 +285,7 @@ impl GraphStore for PgStore {
 
     fn entity_names(&mut self) -> Result<Vec<String>, NotesError> {
         Ok(self
-            .client
+            .db()?
             .query("SELECT name FROM entities ORDER BY name COLLATE \"C\"", &[])?
             .iter()
             .map(|r| r.get(0))
@@ -294,7 +294,7 @@ impl GraphStore for PgStore {
 
     fn entities(&mut self, names: &[String]) -> Result<Vec<Entity>, NotesError> {
         let names = names.to_vec();
-        let rows = self.client.query(
+        let rows = self.db()?.query(
             "SELECT e.name, e.type, o.text FROM entities e
              LEFT JOIN observations o ON o.entity = e.id
              WHERE e.name = ANY($1)
@@ -320,7 +320,7 @@ impl GraphStore for PgStore {
 
     fn all_relations(&mut self) -> Result<Vec<Relation>, NotesError> {
         Ok(self
-            .client
+            .db()?
             .query(
                 &format!("SELECT src, dst, type FROM relations {RELATION_ORDER}"),
                 &[],

@@ -29,7 +29,8 @@ pub use migrate::Migrated;
 /// A profile's memory in PostgreSQL. Synchronous, like the SQLite store: its calls run on the
 /// blocking threads the memory tools already use.
 pub struct PgStore {
-    client: Client,
+    /// Always there until the store is dropped (see `Drop`).
+    client: Option<Client>,
     schema: String,
     location: String,
     quotas: Quotas,
@@ -74,7 +75,7 @@ impl PgStore {
             schema::add_vector_column(&mut client, pgvector.as_deref())?;
         }
         Ok(Self {
-            client,
+            client: Some(client),
             schema: schema.to_owned(),
             location: format!(
                 "{} (schema {schema})",
@@ -96,6 +97,13 @@ impl PgStore {
         &self.schema
     }
 
+    /// The connection (gone only while the store is dropped).
+    fn db(&mut self) -> Result<&mut Client, NotesError> {
+        self.client
+            .as_mut()
+            .ok_or_else(|| NotesError::Invalid("the memory store is closed".into()))
+    }
+
     /// Runs `f` in one transaction that first locks the profile's quota counters (so writers
     /// of one profile take turns, whichever process or machine they run in), then refuses the
     /// write whole if it took a counter past its cap.
@@ -103,10 +111,11 @@ impl PgStore {
         &mut self,
         f: impl FnOnce(&mut Transaction<'_>) -> Result<T, NotesError>,
     ) -> Result<T, NotesError> {
-        let mut tx = self.client.transaction()?;
+        let quotas = self.quotas;
+        let mut tx = self.db()?.transaction()?;
         let before = usage(&mut tx, true)?;
         let out = f(&mut tx)?;
-        verdict(before, usage(&mut tx, false)?, self.quotas)?;
+        verdict(before, usage(&mut tx, false)?, quotas)?;
         tx.commit()?;
         Ok(out)
     }
@@ -131,6 +140,20 @@ fn usage(tx: &mut Transaction<'_>, lock: bool) -> Result<[u64; 3], NotesError> {
         out[i] = value.max(0) as u64;
     }
     Ok(out)
+}
+
+impl Drop for PgStore {
+    /// The client owns a small runtime, which may not be dropped on a thread that is running
+    /// async tasks; there, it is dropped on a thread of its own.
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take()
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            let _ = std::thread::Builder::new()
+                .name("memory-close".into())
+                .spawn(move || drop(client));
+        }
+    }
 }
 
 impl Memory for PgStore {

@@ -57,7 +57,7 @@ impl NoteStore for PgStore {
     }
 
     fn get(&mut self, id: i64) -> Result<Note, NotesError> {
-        self.client
+        self.db()?
             .query_opt(
                 &format!("SELECT {COLUMNS} FROM notes WHERE id = $1"),
                 &[&id],
@@ -105,7 +105,7 @@ impl NoteStore for PgStore {
     ) -> Result<(Vec<Note>, Option<usize>), NotesError> {
         let tag = tag.map(|t| format!("% {} %", t.trim().to_lowercase()));
         let scopes = scopes.map(<[String]>::to_vec);
-        let rows = self.client.query(
+        let rows = self.db()?.query(
             &format!(
                 "SELECT {COLUMNS} FROM notes
                  WHERE ($1::text[] IS NULL OR scope = ANY($1))
@@ -135,7 +135,7 @@ impl NoteStore for PgStore {
         let any = words.join(" | ");
         let scopes = scopes.map(<[String]>::to_vec);
         // A word the `simple` configuration makes nothing of (none, today) matches nothing.
-        let stats = self.client.query(
+        let stats = self.db()?.query(
             "SELECT (SELECT value FROM meta WHERE key = 'quota_notes'),
                     (SELECT count(*) FROM (SELECT 1 FROM notes
                         WHERE tsv @@ to_tsquery('simple', w) LIMIT $2) s)
@@ -146,7 +146,7 @@ impl NoteStore for PgStore {
             .iter()
             .map(|r| idf(r.get::<_, i64>(0), r.get::<_, i64>(1)))
             .collect();
-        let rows = self.client.query(
+        let rows = self.db()?.query(
             &format!(
                 "SELECT {COLUMNS}, score,
                         ts_headline('simple', text, to_tsquery('simple', $3),
@@ -175,7 +175,7 @@ impl NoteStore for PgStore {
 
     fn count(&mut self) -> Result<usize, NotesError> {
         let n: i64 = self
-            .client
+            .db()?
             .query_one("SELECT count(*) FROM notes", &[])?
             .get(0);
         Ok(n as usize)

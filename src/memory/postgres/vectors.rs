@@ -30,7 +30,7 @@ impl VectorStore for PgStore {
         } else {
             "v.note IS NULL OR v.model <> $2"
         };
-        let rows = self.client.query(
+        let rows = self.db()?.query(
             &format!(
                 "SELECT n.id, n.text, n.tags FROM notes n
                  LEFT JOIN note_vectors v ON v.note = n.id
@@ -103,7 +103,7 @@ impl VectorStore for PgStore {
         if self.pgvector.is_some() {
             // Vectors of another length (a model of the same name that changed) are left out,
             // as in the SQLite store; pgvector would refuse to compare them.
-            let rows = self.client.query(
+            let rows = self.db()?.query(
                 "SELECT v.note, (1 - (v.embedding <=> $2::text::vector))::float4 AS score
                  FROM note_vectors v JOIN notes n ON n.id = v.note
                  WHERE v.model = $1 AND v.embedding IS NOT NULL
@@ -120,7 +120,7 @@ impl VectorStore for PgStore {
             )?;
             return Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect());
         }
-        let rows = self.client.query(
+        let rows = self.db()?.query(
             "SELECT v.note, v.vec FROM note_vectors v JOIN notes n ON n.id = v.note
              WHERE v.model = $1 AND octet_length(v.vec) = $2
                AND ($3::text[] IS NULL OR n.scope = ANY($3))",
