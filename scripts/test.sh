@@ -132,6 +132,15 @@ fi
 
 export SWITCHBOARD_TEST_PYTHON="$deps/venv/bin/python"
 export SWITCHBOARD_TEST_ENGINE_MODEL="$model"
+# The official MCP conformance suite, run against `serve --http` (tests/it/http.rs); a folder of
+# its own, since an install with --no-save prunes what it did not install.
+if [ ! -x "$deps/conformance/node_modules/.bin/conformance" ]; then
+  say "installing the MCP conformance suite (@modelcontextprotocol/conformance)"
+  mkdir -p "$deps/conformance"
+  (cd "$deps/conformance" && npm install --silent --no-audit --no-fund --no-save @modelcontextprotocol/conformance@0.1.16 >/dev/null)
+fi
+
+export SWITCHBOARD_TEST_CONFORMANCE="$deps/conformance/node_modules/.bin/conformance"
 export SWITCHBOARD_TEST_INSPECTOR="$deps/node/node_modules/.bin/mcp-inspector"
 export SWITCHBOARD_TEST_NODE="$deps/node/node_modules/.bin/node"
 export SWITCHBOARD_TEST_TS_SDK="$deps/node/node_modules/@modelcontextprotocol/client"

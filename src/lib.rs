@@ -13,6 +13,7 @@
 //! - [`proxy`]: child MCP servers from `servers_config.json`, multiplexed and forwarded.
 //! - [`mcp`]: progress for one call, the change bus, log level order (shared by server and proxy).
 //! - [`transport`]: line-delimited JSON-RPC with bounded frames and answers for bad input.
+//! - [`http`]: `serve --http`, the same server over streamable HTTP, with tenants per token.
 //! - [`logging`]: tracing to stderr and a daily log file; never to stdout.
 //! - [`cli`]: the subcommands besides `serve`.
 //! - [`support`]: small helpers with no MCP types.
@@ -29,6 +30,7 @@ pub mod documents;
 pub mod error;
 pub mod exec;
 pub mod folders;
+pub mod http;
 pub mod logging;
 pub mod mcp;
 pub mod memory;
@@ -99,8 +101,8 @@ where
     }
     let ct = CancellationToken::new();
     let session = server.clone();
-    let background = server.shutdown.clone();
-    let _stop_background = background.clone().drop_guard();
+    // The session is the whole process here: when it ends, so does the profile's background.
+    let _stop_background = server.background.clone().drop_guard();
     let mut shutdown = std::pin::pin!(shutdown);
 
     let running = tokio::select! {

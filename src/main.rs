@@ -20,7 +20,7 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     let server_args = cli.server_args();
-    if !matches!(cli.command, None | Some(Command::Serve)) {
+    if !matches!(cli.command, None | Some(Command::Serve { .. })) {
         // The helper commands print to stdout like any Unix tool: when the reader goes away
         // (`switchboard tools | head`), stop quietly instead of panicking on EPIPE. `serve`
         // keeps SIGPIPE ignored: its transport handles a closed stdout as the end of a session.
@@ -31,7 +31,8 @@ fn main() -> ExitCode {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         }
     }
-    let settings = match config::load(&cli.overrides(), &|k| std::env::var(k).ok()) {
+    let overrides = cli.overrides();
+    let settings = match config::load(&overrides, &|k| std::env::var(k).ok()) {
         Ok(s) => Arc::new(s),
         Err(e) => {
             eprintln!("switchboard: {e}");
@@ -40,7 +41,7 @@ fn main() -> ExitCode {
     };
     // A helper command's output is its own: its log lines on stderr would only mix with it,
     // so it logs errors unless a level is asked for. The server logs at the configured level.
-    let serving = matches!(cli.command, None | Some(Command::Serve));
+    let serving = matches!(cli.command, None | Some(Command::Serve { .. }));
     let level = (!serving && cli.log_level.is_none()).then_some("error");
     let _log_guard = logging::init(&settings, std::env::var("RUST_LOG").ok(), level);
 
@@ -56,8 +57,11 @@ fn main() -> ExitCode {
         }
     };
     let code = runtime.block_on(async move {
-        let result = match cli.command.unwrap_or(Command::Serve) {
-            Command::Serve => commands::serve(settings).await,
+        let result = match cli.command.unwrap_or(Command::Serve { http: None }) {
+            Command::Serve { http: None } => commands::serve(settings).await,
+            Command::Serve { http: Some(addr) } => {
+                commands::serve_http(settings, &overrides, &addr).await
+            }
             Command::Tools {
                 json,
                 markdown,

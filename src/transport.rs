@@ -686,6 +686,23 @@ where
 /// failure the model reads, any other answer an error; both say how to narrow the call. A
 /// notification has no replacement (`None`: it is dropped). A request to the client passes:
 /// switchboard's own are small, and a child's were bounded when they were read.
+/// The tool failure that replaces a tool result over `limits.max_response_bytes`.
+pub(crate) fn too_large_result(size: &str, cap: &str) -> rmcp::model::CallToolResult {
+    crate::mcp::failure_result(
+        crate::error::reason::RESPONSE_TOO_LARGE,
+        format!(
+            "the result of this call was {size}, over the {cap} one answer may carry (limits.max_response_bytes), so none of it was sent. Narrow the call: read a part at a time (offset and limit), ask for fewer results or a narrower pattern, or write the output to a file inside the roots and page through it with read_file."
+        ),
+    )
+}
+
+/// The error message that replaces any other answer over `limits.max_response_bytes`.
+pub(crate) fn too_large_answer(size: &str, cap: &str) -> String {
+    format!(
+        "the answer was {size}, over the {cap} one answer may carry (limits.max_response_bytes); ask for less (a narrower request, or page through it)"
+    )
+}
+
 fn oversized(
     item: &TxJsonRpcMessage<RoleServer>,
     size: usize,
@@ -697,12 +714,7 @@ fn oversized(
     match item {
         JsonRpcMessage::Response(r) => Some(match &r.result {
             ServerResult::CallToolResult(original) => {
-                let mut failure = crate::mcp::failure_result(
-                    crate::error::reason::RESPONSE_TOO_LARGE,
-                    format!(
-                        "the result of this call was {size}, over the {cap_text} one answer may carry (limits.max_response_bytes), so none of it was sent. Narrow the call: read a part at a time (offset and limit), ask for fewer results or a narrower pattern, or write the output to a file inside the roots and page through it with read_file."
-                    ),
-                );
+                let mut failure = too_large_result(&size, &cap_text);
                 failure.result_type = original.result_type.clone();
                 JsonRpcMessage::Response(JsonRpcResponse {
                     jsonrpc: r.jsonrpc,
@@ -715,9 +727,7 @@ fn oversized(
                 id: Some(r.id.clone()),
                 error: rmcp::ErrorData::new(
                     ErrorCode(-32000),
-                    format!(
-                        "the answer was {size}, over the {cap_text} one answer may carry (limits.max_response_bytes); ask for less (a narrower request, or page through it)"
-                    ),
+                    too_large_answer(&size, &cap_text),
                     None,
                 ),
             }),
@@ -948,7 +958,7 @@ fn with_raw_id(bytes: Vec<u8>, raw: &str) -> std::io::Result<Vec<u8>> {
 }
 
 /// An error message, cut to a length that cannot carry a huge piece of input back.
-fn cap_message(message: String) -> String {
+pub(crate) fn cap_message(message: String) -> String {
     if message.len() <= MAX_ERROR_MESSAGE {
         return message;
     }

@@ -14,6 +14,23 @@ use crate::server::Switchboard;
 use crate::support::text::human_bytes;
 
 /// Serves MCP over this process's stdin and stdout until end of input, SIGINT or SIGTERM.
+/// `switchboard serve --http ADDR`: the server over streamable HTTP until a signal.
+pub async fn serve_http(
+    settings: Arc<Settings>,
+    overrides: &crate::config::Overrides,
+    addr: &str,
+) -> anyhow::Result<u8> {
+    crate::http::serve(
+        settings,
+        overrides,
+        &|k| std::env::var(k).ok(),
+        addr,
+        shutdown_signal(),
+    )
+    .await?;
+    Ok(0)
+}
+
 pub async fn serve(settings: Arc<Settings>) -> anyhow::Result<u8> {
     let server = Switchboard::new(settings);
     let (reader, writer) = rmcp::transport::io::stdio_pipes();

@@ -50,8 +50,13 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve MCP over stdio (the default when no command is given)
-    Serve,
+    /// Serve MCP over stdio (the default when no command is given), or over streamable HTTP
+    Serve {
+        /// Serve over HTTP at HOST:PORT (path /mcp) instead of stdio, for several hosts at
+        /// once; loopback unless http.tokens are configured (port 0 picks a free port)
+        #[arg(long, value_name = "HOST:PORT")]
+        http: Option<String>,
+    },
     /// List the tool catalogue
     Tools {
         /// Full tool definitions as JSON

@@ -6,6 +6,7 @@ pub mod ai;
 pub mod browser;
 pub mod comms;
 pub mod database;
+pub mod http;
 pub mod memory;
 pub mod raw;
 pub mod tools;
@@ -287,6 +288,8 @@ pub struct Settings {
     pub web: WebSettings,
     pub ai: AiSettings,
     pub memory: MemorySettings,
+    /// `serve --http`: its tokens (tenants) and limits (`http`).
+    pub http: http::HttpSettings,
     pub database: DatabaseSettings,
     pub comms: CommsSettings,
     pub proxy: ProxySettings,
@@ -732,6 +735,7 @@ fn build(
     )?;
     let comms = comms::comms_settings(&raw.comms, &redacted, &profile.data_dir, file, env)?;
     let workflow = workflow::workflow_settings(&raw.workflow, file)?;
+    let http = http::http_settings(&raw.http, &redacted, file)?;
     let browser = browser::browser_settings(&raw.browser, &profile.data_dir, file)?;
 
     let mut effective = serde_json::to_value(&raw).unwrap_or(Value::Null);
@@ -795,6 +799,7 @@ fn build(
         comms,
         proxy,
         workflow,
+        http,
         browser,
         prompt_dirs,
         tools,

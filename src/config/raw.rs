@@ -20,6 +20,7 @@ pub struct RawConfig {
     pub system: Reserved,
     pub database: RawDatabase,
     pub memory: RawMemory,
+    pub http: RawHttp,
     pub ai: RawAi,
     pub comms: RawComms,
     pub tools: RawTools,
@@ -632,6 +633,56 @@ pub struct RawNtfy {
     pub topic: String,
     /// An access token for a protected topic; must be written as `env:VAR`.
     pub token: Option<String>,
+}
+
+/// `serve --http`: who may connect (bearer tokens, each mapped to a profile) and the limits.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawHttp {
+    /// Bearer tokens (`env:VAR` only), each a tenant: its profile, and optionally its own
+    /// roots, toolsets and read-only mode.
+    pub tokens: Vec<RawHttpToken>,
+    /// Browser origins allowed besides loopback ones (`scheme://host:port`, `:*` for any port).
+    pub allowed_origins: Vec<String>,
+    /// Host names the server answers to besides loopback ones (needed for another address).
+    pub allowed_hosts: Vec<String>,
+    /// Sessions (initialize-era) one token may hold at once.
+    pub max_sessions_per_token: usize,
+    /// Requests one token may have running at once.
+    pub max_in_flight_per_token: usize,
+    /// A session unused this long is closed.
+    pub session_idle_secs: u64,
+}
+
+impl Default for RawHttp {
+    fn default() -> Self {
+        Self {
+            tokens: Vec::new(),
+            allowed_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
+            max_sessions_per_token: 16,
+            max_in_flight_per_token: 32,
+            session_idle_secs: 1800,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttpToken {
+    /// The token, as `env:VAR`.
+    pub token: String,
+    /// The profile this token's sessions use (memory, outbox, pins, data).
+    pub profile: String,
+    /// Roots for this token instead of `files.roots`.
+    #[serde(default)]
+    pub roots: Option<Vec<PathBuf>>,
+    /// Toolsets for this token instead of `tools.enabled`.
+    #[serde(default)]
+    pub toolsets: Option<Vec<String>>,
+    /// Read-only mode for this token.
+    #[serde(default)]
+    pub read_only: bool,
 }
 
 /// The agent's durable memory: notes and the knowledge graph.

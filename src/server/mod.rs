@@ -51,7 +51,11 @@ use resource_reads::{DB_SCHEMA_PREFIX, no_cursor, resource_error, to_contents};
 #[derive(Clone)]
 pub struct Switchboard(Arc<Inner>);
 
-pub struct Inner {
+/// What every session of one profile shares: its settings and policy, the catalogue and
+/// folders, the child servers, the stores and clients, and the state 2026-07-28 requests
+/// carry between them (workflows, questions, background processes). One per stdio process;
+/// one per token for `serve --http`, whose sessions each get a [`Switchboard`] over it.
+pub struct Shared {
     pub settings: Arc<Settings>,
     pub policy: Policy,
     /// How commands run (`policy::exec`), and the background processes started so far.
@@ -67,25 +71,11 @@ pub struct Inner {
     catalog: OnceLock<&'static Catalog>,
     /// Calls, errors and latencies per tool, for the `switchboard://stats` resource.
     pub stats: crate::support::stats::Stats,
-    /// The file watcher behind subscriptions to files and folders, made on first use.
-    file_watch: Mutex<Option<crate::support::watch::PathWatch>>,
-    /// Set when the client's roots must be (re)fetched before the next file operation.
-    roots_stale: AtomicBool,
-    roots_fetch: tokio::sync::Mutex<()>,
-    /// URI → its watch, shared by every subscription to it (see `subscriptions`). A std
-    /// mutex: held only to look up, insert or remove.
-    watches: Mutex<HashMap<String, subscriptions::Watch>>,
-    /// The URIs an `initialize`-era client subscribed to with `resources/subscribe`.
-    legacy_subscribed: Mutex<std::collections::HashSet<String>>,
     /// Whatever changed a list or a watched resource, for this session to deliver.
     pub changes: crate::mcp::changes::Changes,
-    /// Set once [`Switchboard::start_session`] ran.
-    session_started: AtomicBool,
     /// When this server was made: folder files changed since then are reloaded when the watch
     /// starts.
     created: std::time::SystemTime,
-    /// Cancelled when the session ends, which stops every background task of this server.
-    pub shutdown: CancellationToken,
     /// The child servers, once [`Switchboard::start_proxy`] ran (`None` inside: no servers file).
     proxy: OnceLock<Option<Arc<crate::proxy::Hub>>>,
     /// The guarded HTTP client of the web tools, built on first use (TLS set-up stays off the
@@ -106,8 +96,6 @@ pub struct Inner {
     pub pages: crate::web::page::PageCache,
     /// Documents' text `read_document` extracted, kept briefly so paging does not read again.
     pub documents: crate::documents::TextCache,
-    /// The lowest level sent as `notifications/message` (`logging/setLevel`); warning until set.
-    client_log_level: Mutex<LoggingLevel>,
     /// `search_tools`' index, with the folders' snapshot and the children's view it was built
     /// from: rebuilt only when either is replaced.
     search_index: Mutex<Option<SearchIndex>>,
@@ -119,9 +107,41 @@ pub struct Inner {
     pub(crate) workflow_runs: Arc<tokio::sync::Semaphore>,
     /// Questions put to the user on 2026-07-28, by handle: the digest of what each asks about.
     pub(crate) questions: crate::support::waiting::Waiting<String>,
+    /// Cancelled when the profile's last use ends, which stops its background tasks (the
+    /// child servers among them).
+    pub background: CancellationToken,
+}
+
+/// One session: its own subscriptions, log level, client roots and browser, over the
+/// profile's [`Shared`] part (reached through `Deref`).
+pub struct Inner {
+    pub shared: Arc<Shared>,
+    /// The file watcher behind subscriptions to files and folders, made on first use.
+    file_watch: Mutex<Option<crate::support::watch::PathWatch>>,
+    /// Set when the client's roots must be (re)fetched before the next file operation.
+    roots_stale: AtomicBool,
+    roots_fetch: tokio::sync::Mutex<()>,
+    /// URI → its watch, shared by every subscription to it (see `subscriptions`). A std
+    /// mutex: held only to look up, insert or remove.
+    watches: Mutex<HashMap<String, subscriptions::Watch>>,
+    /// The URIs an `initialize`-era client subscribed to with `resources/subscribe`.
+    legacy_subscribed: Mutex<std::collections::HashSet<String>>,
+    /// Set once [`Switchboard::start_session`] ran.
+    session_started: AtomicBool,
+    /// Cancelled when the session ends, which stops every background task of this server.
+    pub shutdown: CancellationToken,
+    /// The lowest level sent as `notifications/message` (`logging/setLevel`); warning until set.
+    client_log_level: Mutex<LoggingLevel>,
     /// The session's browser (started by its first tool call) and the gate its local files
     /// pass, made on first use.
     browser: OnceLock<SessionBrowser>,
+}
+
+impl Deref for Inner {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.shared
+    }
 }
 
 /// The session's browser and the roots its pages may read files from.
@@ -190,7 +210,7 @@ impl Switchboard {
             settings.web.fetch_cache_bytes,
             settings.web.fetch_cache_ttl,
         );
-        Self(Arc::new(Inner {
+        Self::session(Arc::new(Shared {
             policy: files,
             exec,
             processes: Default::default(),
@@ -198,16 +218,9 @@ impl Switchboard {
             folders,
             folders_loaded,
             catalog: OnceLock::new(),
-            roots_stale: AtomicBool::new(true),
-            roots_fetch: tokio::sync::Mutex::new(()),
-            watches: Mutex::new(HashMap::new()),
-            legacy_subscribed: Mutex::default(),
             changes: Default::default(),
-            session_started: AtomicBool::new(false),
             created,
             stats: Default::default(),
-            file_watch: Mutex::new(None),
-            shutdown: CancellationToken::new(),
             proxy: OnceLock::new(),
             net: OnceLock::new(),
             ai: OnceLock::new(),
@@ -221,14 +234,36 @@ impl Switchboard {
                 64 * 1024 * 1024,
                 std::time::Duration::from_secs(600),
             ),
-            client_log_level: Mutex::new(LoggingLevel::Warning),
             search_index: Mutex::new(None),
             search_vectors: Default::default(),
             workflows: crate::support::waiting::Waiting::new(64),
             workflow_runs,
-            browser: OnceLock::new(),
             questions: crate::support::waiting::Waiting::new(64),
+            background: CancellationToken::new(),
         }))
+    }
+
+    /// A new session over a profile's shared part (each `serve --http` session, and each
+    /// 2026-07-28 request there). Cheap: nothing is loaded or started here.
+    pub fn session(shared: Arc<Shared>) -> Self {
+        let shutdown = shared.background.child_token();
+        Self(Arc::new(Inner {
+            shared,
+            roots_stale: AtomicBool::new(true),
+            roots_fetch: tokio::sync::Mutex::new(()),
+            watches: Mutex::new(HashMap::new()),
+            legacy_subscribed: Mutex::default(),
+            session_started: AtomicBool::new(false),
+            file_watch: Mutex::new(None),
+            shutdown,
+            client_log_level: Mutex::new(LoggingLevel::Warning),
+            browser: OnceLock::new(),
+        }))
+    }
+
+    /// The profile's shared part, for more sessions over it.
+    pub fn shared(&self) -> Arc<Shared> {
+        self.0.shared.clone()
     }
 
     /// Starts the child servers of `servers_config.json` in the background (once; needs the
@@ -236,7 +271,7 @@ impl Switchboard {
     pub fn start_proxy(&self) -> Option<Arc<crate::proxy::Hub>> {
         self.proxy
             .get_or_init(|| {
-                let weak = Arc::downgrade(&self.0);
+                let weak = Arc::downgrade(&self.0.shared);
                 let roots = Box::new(move || {
                     weak.upgrade()
                         .map(|inner| {
@@ -253,7 +288,7 @@ impl Switchboard {
                     self.settings.clone(),
                     roots,
                     self.changes.clone(),
-                    self.shutdown.clone(),
+                    self.background.clone(),
                 )
             })
             .clone()
@@ -740,6 +775,9 @@ impl ServerHandler for Switchboard {
         if let Some(hub) = self.start_proxy() {
             hub.set_host(&ctx.peer);
         }
+        // Change delivery and the folder watch (`run` starts them for stdio; an HTTP session
+        // starts them here).
+        self.start_session(ctx.peer.clone());
         // The roots can be asked for now that the client has initialized.
         let me = self.clone();
         tokio::spawn(async move { me.refresh_client_roots(&ctx.peer).await });

@@ -423,7 +423,7 @@ impl Switchboard {
                     Some(crate::memory::postgres::listen::start(
                         url.clone(),
                         schema.clone(),
-                        self.shutdown.clone(),
+                        self.background.clone(),
                     ))
                 }
                 crate::config::StoreTarget::Sqlite(_) => None,

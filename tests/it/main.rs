@@ -20,6 +20,7 @@ mod folders;
 mod generations;
 mod golden;
 mod harness;
+mod http;
 mod memory;
 mod net;
 mod path_safety;
