@@ -7,6 +7,8 @@
 //! `BENCH_QUICK=1` for a fast smoke run; `BENCH_ONLY=discovery` for the tool-search rows alone;
 //! `BENCH_ONLY=workflow` for the five workflow tasks done both ways (their own table, pasted into
 //! the README between `workflow-bench` markers); `BENCH_ONLY=browser` for the browser rows;
+//! `BENCH_ONLY=shared` for PostgreSQL memory, HTTP against stdio and one shared server's memory
+//! (their own table, between `shared-bench` markers);
 //! `BENCH_SWITCHBOARD=PATH` measures another build (a baseline) with the same fixtures and floor;
 //! `BENCH_ONLY=compare BENCH_BASELINE=PATH` measures the call-path and start-up rows of this build and
 //! a baseline in alternating rounds of one run.
@@ -24,6 +26,8 @@ mod browser;
 mod compare;
 #[path = "switchboard/discovery.rs"]
 mod discovery;
+#[path = "switchboard/shared.rs"]
+mod shared;
 #[path = "switchboard/workflow.rs"]
 mod workflow;
 
@@ -64,6 +68,13 @@ fn main() {
     if std::env::var("BENCH_ONLY").as_deref() == Ok("browser") {
         let mut rows = Vec::new();
         browser::rows(&mut rows, &base, quick);
+        print_table(&rows);
+        return;
+    }
+    // BENCH_ONLY=shared: PostgreSQL memory, HTTP against stdio, one shared server's memory.
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("shared") {
+        let mut rows = Vec::new();
+        shared::rows(&mut rows, &base, quick);
         print_table(&rows);
         return;
     }
@@ -576,8 +587,24 @@ fn word(i: u64) -> String {
     )
 }
 
-/// `n` notes of 20 words each in the profile's memory database, written in one transaction
-/// through the same schema (and FTS triggers) switchboard uses.
+/// The texts of `n` notes of 20 words each (the same every run).
+fn note_texts(n: u64) -> impl Iterator<Item = String> {
+    let mut x: u64 = 42;
+    (0..n).map(move |_| {
+        let text: Vec<String> = (0..20)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                word(x >> 33)
+            })
+            .collect();
+        text.join(" ")
+    })
+}
+
+/// `n` notes in the profile's memory database, written in one transaction through the same
+/// schema (and FTS triggers) switchboard uses.
 fn fill_notes(db: &Path, n: u64) {
     drop(switchboard::memory::notes::SqliteStore::open(db).unwrap());
     let mut c = rusqlite::Connection::open(db).unwrap();
@@ -586,17 +613,8 @@ fn fill_notes(db: &Path, n: u64) {
         let mut stmt = tx
             .prepare("INSERT INTO notes(text, tags, scope, created_at, updated_at) VALUES (?1, '', 'global', 0, 0)")
             .unwrap();
-        let mut x: u64 = 42;
-        for _ in 0..n {
-            let text: Vec<String> = (0..20)
-                .map(|_| {
-                    x = x
-                        .wrapping_mul(6364136223846793005)
-                        .wrapping_add(1442695040888963407);
-                    word(x >> 33)
-                })
-                .collect();
-            stmt.execute([text.join(" ")]).unwrap();
+        for text in note_texts(n) {
+            stmt.execute([text]).unwrap();
         }
     }
     tx.commit().unwrap();

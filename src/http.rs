@@ -39,7 +39,9 @@ type HttpBody = BoxBody<Bytes, Infallible>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
-    #[error("`{0}` is not an address to serve on: give HOST:PORT, e.g. 127.0.0.1:8848")]
+    #[error(
+        "`{0}` is not an address to serve on: give PORT (on loopback) or HOST:PORT, e.g. 8848 or 127.0.0.1:8848"
+    )]
     Address(String),
     #[error(
         "serving on {0}, which is not a loopback address, needs authentication: add bearer tokens to http.tokens in config.yaml"
@@ -78,6 +80,7 @@ struct Router {
     max_sessions: usize,
     max_body: usize,
     max_response: usize,
+    running: Running,
 }
 
 /// Serves until `shutdown` resolves; then every session and child server ends.
@@ -88,7 +91,12 @@ pub async fn serve(
     addr: &str,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), HttpError> {
-    let addr: SocketAddr = tokio::net::lookup_host(addr)
+    // A port alone means loopback.
+    let host_port = match addr.parse::<u16>() {
+        Ok(port) => format!("127.0.0.1:{port}"),
+        Err(_) => addr.to_owned(),
+    };
+    let addr: SocketAddr = tokio::net::lookup_host(&host_port)
         .await
         .ok()
         .and_then(|mut a| a.next())
@@ -152,6 +160,7 @@ pub async fn serve(
         max_sessions: http.max_sessions_per_token,
         max_body: base.limits.max_frame_bytes,
         max_response: base.limits.max_response_bytes,
+        running: Running::default(),
     });
     let listener = TcpListener::bind(addr)
         .await
@@ -172,6 +181,9 @@ pub async fn serve(
             },
             _ = &mut shutdown => break,
         };
+        // Answers go out as soon as they are written: without this, Nagle's algorithm holds a
+        // small last segment until the client's delayed ACK, 40 ms a call (measured).
+        let _ = stream.set_nodelay(true);
         let router = router.clone();
         let stop = stop.clone();
         tokio::spawn(async move {
@@ -326,6 +338,31 @@ impl Router {
                 );
             }
         }
+        // A request id still running in the same session is answered at once (rmcp would
+        // leave the second one waiting for ever).
+        let mut running = None;
+        if let (
+            Some(session),
+            Head {
+                method: Some(_),
+                id: Some(id),
+            },
+        ) = (
+            parts
+                .headers
+                .get("mcp-session-id")
+                .and_then(|v| v.to_str().ok()),
+            head(&bytes),
+        ) {
+            let key = (session.to_owned(), id.get().to_owned());
+            if !crate::support::lock(&self.running).insert(key.clone()) {
+                return id_in_use(id.get());
+            }
+            running = Some(RunningId {
+                set: self.running.clone(),
+                key,
+            });
+        }
         let req = Request::from_parts(parts, Full::new(bytes));
         let response = tenant.service.handle(req).await;
         let (parts, body) = response.into_parts();
@@ -334,6 +371,7 @@ impl Router {
             Held {
                 inner: body,
                 _permit: permit,
+                _running: running,
                 cap: self.max_response,
             }
             .boxed(),
@@ -341,22 +379,61 @@ impl Router {
     }
 }
 
+/// What the HTTP layer reads of a message: its method and its id, as written.
+#[derive(serde::Deserialize, Default)]
+struct Head<'a> {
+    #[serde(borrow)]
+    method: Option<&'a str>,
+    #[serde(borrow)]
+    id: Option<&'a serde_json::value::RawValue>,
+}
+
+fn head(body: &[u8]) -> Head<'_> {
+    serde_json::from_slice(body).unwrap_or_default()
+}
+
 /// Whether a request body is an `initialize` (which opens an `initialize`-era session).
 fn opens_session(body: &[u8]) -> bool {
-    #[derive(serde::Deserialize)]
-    struct Method<'a> {
-        #[serde(borrow)]
-        method: Option<&'a str>,
-    }
-    serde_json::from_slice::<Method<'_>>(body).is_ok_and(|m| m.method == Some("initialize"))
+    head(body).method == Some("initialize")
 }
+
+/// The answer to a request whose id is still in use in its session, as the stdio transport
+/// gives it (without it the second request would never be answered).
+fn id_in_use(id: &str) -> Response<HttpBody> {
+    let body = format!(
+        r#"{{"jsonrpc":"2.0","id":{id},"error":{{"code":-32600,"message":"request id {} is still in use by a request that has not been answered; use a new id for each request"}}}}"#,
+        crate::transport::cap_message(id.replace('"', "'"))
+    );
+    let mut r = Response::new(Full::new(Bytes::from(body)).boxed());
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// The ids of requests running in each session (session id, request id as written).
+type Running = Arc<std::sync::Mutex<std::collections::HashSet<(String, String)>>>;
 
 /// A response body that holds its request's in-flight permit until it ends, and caps each
 /// event it carries at `limits.max_response_bytes` as the stdio transport caps each line.
 struct Held {
     inner: HttpBody,
     _permit: Option<OwnedSemaphorePermit>,
+    _running: Option<RunningId>,
     cap: usize,
+}
+
+/// A request id marked running in its session until its answer has been sent.
+struct RunningId {
+    set: Running,
+    key: (String, String),
+}
+
+impl Drop for RunningId {
+    fn drop(&mut self) {
+        crate::support::lock(&self.set).remove(&self.key);
+    }
 }
 
 /// One server-sent event whose message is over `cap`, replaced as the stdio transport replaces

@@ -52,9 +52,10 @@ pub struct Cli {
 pub enum Command {
     /// Serve MCP over stdio (the default when no command is given), or over streamable HTTP
     Serve {
-        /// Serve over HTTP at HOST:PORT (path /mcp) instead of stdio, for several hosts at
-        /// once; loopback unless http.tokens are configured (port 0 picks a free port)
-        #[arg(long, value_name = "HOST:PORT")]
+        /// Serve over HTTP at [HOST:]PORT (path /mcp) instead of stdio, for several hosts at
+        /// once; a port alone means loopback, another address needs http.tokens (port 0 picks
+        /// a free port)
+        #[arg(long, value_name = "[HOST:]PORT")]
         http: Option<String>,
     },
     /// List the tool catalogue

@@ -42,6 +42,7 @@ const toolsB = (await b.listTools()).tools.map((t) => t.name);
 out.tools_a = toolsA.length;
 out.tools_b = toolsB.length;
 out.b_has_run_command = toolsB.includes('run_command');
+out.b_roots = textOf(await b.callTool({ name: 'list_roots', arguments: {} }));
 const echo = toolsA.find((n) => n.endsWith('__echo'));
 out.echo_host1 = textOf(await a1.callTool({ name: echo, arguments: { text: 'one' } }));
 out.echo_host2 = textOf(await a2.callTool({ name: echo, arguments: { text: 'two' } }));

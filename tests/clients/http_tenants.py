@@ -45,6 +45,7 @@ async def main() -> None:
         out["tools_a"] = len(tools_a)
         out["tools_b"] = len(tools_b)
         out["b_has_run_command"] = "run_command" in tools_b
+        out["b_roots"] = text_of(await b.call_tool("list_roots", {}))
         echo = next(n for n in tools_a if n.endswith("__echo"))
         out["echo_host1"] = text_of(await a1.call_tool(echo, {"text": "one"}))
         out["echo_host2"] = text_of(await a2.call_tool(echo, {"text": "two"}))

@@ -87,9 +87,14 @@ fn start() -> HttpServer {
     let state = home.path().join("state");
     std::fs::create_dir_all(&state).unwrap();
     let cfg = home.path().join("config.yaml");
+    let bob_root = home.path().join("bob-root");
+    std::fs::create_dir_all(&bob_root).unwrap();
     std::fs::write(
         &cfg,
-        "http:\n  tokens:\n    - {token: env:SB_TOKEN_A, profile: alice}\n    - {token: env:SB_TOKEN_B, profile: bob, read_only: true, toolsets: [memory, files]}\n",
+        format!(
+            "http:\n  tokens:\n    - {{token: env:SB_TOKEN_A, profile: alice}}\n    - {{token: env:SB_TOKEN_B, profile: bob, read_only: true, toolsets: [memory, files], roots: [{}]}}\n",
+            bob_root.display()
+        ),
     )
     .unwrap();
     let servers = home.path().join("servers_config.json");
@@ -273,6 +278,12 @@ fn tenants_are_isolated_and_hosts_of_one_profile_share_its_children() {
             v["b_has_run_command"], false,
             "the token's toolsets: {what}: {v}"
         );
+        assert!(
+            v["b_roots"]
+                .as_str()
+                .is_some_and(|r| r.contains("bob-root")),
+            "the token's roots: {what}: {v}"
+        );
         assert_eq!(
             v["b_write_refused"], true,
             "the token's read-only mode: {what}: {v}"
@@ -295,7 +306,7 @@ async fn the_open_server_is_loopback_only_and_its_answers_and_requests_are_cappe
     let cfg = home.path().join("config.yaml");
     std::fs::write(
         &cfg,
-        "limits:\n  max_response_bytes: 60000\nfiles:\n  max_read_bytes: 1000000\nhttp:\n  max_in_flight_per_token: 1\n",
+        "limits:\n  max_response_bytes: 60000\nfiles:\n  max_read_bytes: 1000000\nhttp:\n  max_in_flight_per_token: 2\n",
     )
     .unwrap();
     let env = env_for(home.path());
@@ -330,7 +341,13 @@ async fn the_open_server_is_loopback_only_and_its_answers_and_requests_are_cappe
         "--root",
         root.to_str().unwrap(),
     ];
-    let server = launch(home, &args, "127.0.0.1:0");
+    // A port alone: loopback.
+    let server = launch(home, &args, "0");
+    assert!(
+        server.url.starts_with("http://127.0.0.1:"),
+        "{}",
+        server.url
+    );
     // A 2026-07-28 request needs no session: the version travels with it.
     let call = |name: &str, args: Value| {
         let body = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {
@@ -358,21 +375,25 @@ async fn the_open_server_is_loopback_only_and_its_answers_and_requests_are_cappe
     );
     assert!(text.contains("response_too_large"), "{text}");
     assert!(text.contains("limits.max_response_bytes"), "{text}");
-    // One request in flight at most: of three slow calls sent together, the first to arrive
-    // runs for a second and the others are refused in words meanwhile.
+    // Two requests in flight at most: of four slow calls sent together, the first two to
+    // arrive run for a second and the others are refused in words meanwhile.
     let slow = || call("run_command", json!({"program": "sleep", "args": ["1"]}));
-    let (a, b, c) = tokio::join!(slow(), slow(), slow());
+    let (a, b, c, d) = tokio::join!(slow(), slow(), slow(), slow());
     let mut ran = 0;
     let mut refused = Vec::new();
-    for r in [a, b, c] {
+    for r in [a, b, c, d] {
         let r = r.unwrap();
         match r.status().as_u16() {
-            200 => ran += 1,
+            200 => {
+                // Read to its end, which frees its slot.
+                r.text().await.unwrap();
+                ran += 1;
+            }
             429 => refused.push(r.text().await.unwrap()),
             other => panic!("unexpected status {other}"),
         }
     }
-    assert_eq!(ran, 1, "{refused:?}");
+    assert_eq!(ran, 2, "{refused:?}");
     assert_eq!(refused.len(), 2);
     assert!(
         refused[0].contains("http.max_in_flight_per_token"),
@@ -384,6 +405,70 @@ async fn the_open_server_is_loopback_only_and_its_answers_and_requests_are_cappe
         200,
         "the slot is free again once the answer ended"
     );
+
+    // In one session, a request whose id is still running is answered at once, as on stdio
+    // (not left waiting for ever), and the first goes on to its own answer.
+    let client = reqwest::Client::new();
+    let opened = client
+        .post(&server.url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(initialize_body().to_string())
+        .send()
+        .await
+        .unwrap();
+    let session = opened.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    opened.text().await.unwrap();
+    let post = |body: Value| {
+        client
+            .post(&server.url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-session-id", &session)
+            .header("mcp-protocol-version", "2025-06-18")
+            .body(body.to_string())
+            .send()
+    };
+    post(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+        .await
+        .unwrap();
+    let call5 = |name: &str, args: Value| {
+        post(json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call",
+            "params": {"name": name, "arguments": args}}))
+    };
+    let first = tokio::spawn(call5(
+        "run_command",
+        json!({"program": "sleep", "args": ["1"]}),
+    ));
+    let mut dup = None;
+    for _ in 0..50 {
+        let r = call5("list_roots", json!({}))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if r.contains("still in use") {
+            dup = Some(r);
+            break;
+        }
+    }
+    // Whichever of the two arrived second was refused (under load the list_roots call may
+    // reach the server first); the other got its own answer.
+    let first = first.await.unwrap().unwrap().text().await.unwrap();
+    match dup {
+        Some(dup) => {
+            assert!(dup.contains("-32600") && dup.contains("\"id\":5"), "{dup}");
+            assert!(first.contains("\"isError\":false"), "{first}");
+        }
+        None => assert!(
+            first.contains("-32600") && first.contains("still in use"),
+            "neither request with id 5 was refused: {first}"
+        ),
+    }
 }
 
 /// The scenarios of the official conformance suite about the protocol itself (as opposed to

@@ -148,12 +148,14 @@ impl NoteStore for PgStore {
             .collect();
         let rows = self.db()?.query(
             &format!(
-                "SELECT {COLUMNS}, score,
+                "WITH q AS MATERIALIZED (
+                    SELECT to_tsquery('simple', w) AS tq, idf
+                    FROM unnest($1::text[], $2::float8[]) AS u(w, idf))
+                 SELECT {COLUMNS}, score,
                         ts_headline('simple', text, to_tsquery('simple', $3),
                             'StartSel=[, StopSel=], MaxWords=16, MinWords=6, ShortWord=0, FragmentDelimiter=…, MaxFragments=1')
                  FROM (
-                    SELECT n.*, (SELECT sum(q.idf * ts_rank(n.tsv, to_tsquery('simple', q.w), 1))
-                                 FROM unnest($1::text[], $2::float8[]) AS q(w, idf))::float8 AS score
+                    SELECT n.*, (SELECT sum(q.idf * ts_rank(n.tsv, q.tq, 1)) FROM q)::float8 AS score
                     FROM notes n
                     WHERE n.tsv @@ to_tsquery('simple', $3)
                       AND ($4::text[] IS NULL OR n.scope = ANY($4))
