@@ -106,6 +106,9 @@ impl Switchboard {
 
     /// Starts watching `uri` for one more holder (the watch starts with the first).
     pub(crate) async fn hold_watch(&self, uri: &str, target: WatchTarget) -> Result<(), McpError> {
+        // A polled watch tells when it has taken its first stamp: the subscription is answered
+        // only then, so a change made right after the answer is always seen as one.
+        let mut first_stamp = None;
         {
             let mut watches = crate::support::lock(&self.watches);
             if let Some(w) = watches.get_mut(uri) {
@@ -125,9 +128,12 @@ impl Switchboard {
             match target {
                 WatchTarget::Path(path) => self.watch_path(uri, path)?,
                 WatchTarget::Quiet | WatchTarget::Child => {}
-                target => self.poll(uri.to_owned(), target, stop.clone()),
+                target => first_stamp = Some(self.poll(uri.to_owned(), target, stop.clone())),
             }
             watches.insert(uri.to_owned(), Watch { holders: 1, stop });
+        }
+        if let Some(taken) = first_stamp {
+            let _ = taken.await;
         }
         // The first holder of a child's resource subscribes at the child.
         if uri.starts_with(crate::proxy::names::URI_PREFIX)
@@ -347,14 +353,21 @@ impl Switchboard {
     }
 
     /// Polls a target that has no file watcher, publishing an update when its stamp changes.
-    fn poll(&self, uri: String, target: WatchTarget, stop: CancellationToken) {
+    fn poll(
+        &self,
+        uri: String,
+        target: WatchTarget,
+        stop: CancellationToken,
+    ) -> tokio::sync::oneshot::Receiver<()> {
         let me = self.clone();
+        let (taken, first_stamp) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {
             let mut events = match target {
                 WatchTarget::Graph | WatchTarget::Note(_) => me.memory_events(),
                 _ => None,
             };
             let mut last = target.stamp(&me).await;
+            let _ = taken.send(());
             loop {
                 tokio::select! {
                     _ = stop.cancelled() => break,
@@ -367,6 +380,7 @@ impl Switchboard {
                 }
             }
         });
+        first_stamp
     }
 }
 
