@@ -145,20 +145,10 @@ pub(super) fn database_settings(
             let p = super::expand_home(Path::new(rest), env);
             Target::Sqlite(super::absolutize(&p, file))
         } else if c.url.starts_with("postgres://") || c.url.starts_with("postgresql://") {
-            let parsed: tokio_postgres::Config = c
-                .url
-                .parse()
-                .map_err(|e| err(format!("{key}.url"), format!("not a PostgreSQL URL: {e}")))?;
-            if parsed.get_password().is_some()
-                && !super::written_as_env(redacted, &["database", "connections", name, "url"])
-            {
-                return Err(err(
-                    format!("{key}.url"),
-                    "the URL holds a password: write the whole URL as env:VAR (the variable \
-                     holding it), never the password itself"
-                        .into(),
-                ));
-            }
+            let from_env =
+                super::written_as_env(redacted, &["database", "connections", name, "url"]);
+            super::memory::check_postgres_url(&c.url, from_env)
+                .map_err(|m| err(format!("{key}.url"), m))?;
             Target::Postgres(c.url.clone())
         } else {
             return Err(err(

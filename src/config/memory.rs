@@ -67,8 +67,8 @@ pub fn schema_for(profile: &str) -> String {
 /// PostgreSQL's longest identifier, in bytes.
 const MAX_IDENTIFIER: usize = 63;
 
-/// Checks a PostgreSQL URL for the memory store or a migration target: its form, and that a
-/// password in it came from the environment (`from_env`).
+/// Checks a PostgreSQL URL (a database connection, the memory store, a migration target): its
+/// form, and that a password in it came from the environment (`from_env`).
 pub fn check_postgres_url(url: &str, from_env: bool) -> Result<(), String> {
     let parsed: tokio_postgres::Config = url
         .parse()
