@@ -217,8 +217,10 @@ fn tenant(
     idle: std::time::Duration,
 ) -> Tenant {
     let first = Switchboard::new(settings.clone());
-    // Child servers start now, once for the profile, and serve every session of it.
+    // Child servers start now, once for the profile, and serve every session of it; so does
+    // the folder watch (hot reload for every session, stateless 2026-07-28 requests included).
     first.start_proxy();
+    first.watch_profile_folders(None);
     let shared = first.shared();
     let mut manager = LocalSessionManager::default();
     manager.session_config.keep_alive = Some(idle);

@@ -704,7 +704,10 @@ mod tests {
             PathBuf::from("switchboard"),
             vec![],
         );
-        (exec, Policy::new(settings.files).scope())
+        (
+            exec,
+            Policy::new(settings.files).scope(&crate::policy::ClientRoots::Unknown),
+        )
     }
 
     #[tokio::test]

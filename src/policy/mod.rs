@@ -12,7 +12,7 @@ pub mod robots;
 pub mod tools;
 
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use crate::config::{FileSettings, RootSource};
 pub use beneath::Dir;
@@ -34,18 +34,18 @@ pub enum ClientRoots {
     Known(Vec<PathBuf>),
 }
 
-/// Holds the configured roots and the client's, and hands out consistent snapshots.
+/// Holds the configured roots and hands out consistent snapshots, narrowed by a client's
+/// roots. The client's roots belong to its session (two hosts of one profile over
+/// `serve --http` each keep their own), so they are passed in, never stored here.
 #[derive(Debug)]
 pub struct Policy {
     files: Arc<FileSettings>,
-    client: RwLock<ClientRoots>,
 }
 
 impl Policy {
     pub fn new(files: FileSettings) -> Self {
         Self {
             files: Arc::new(files),
-            client: RwLock::new(ClientRoots::Unknown),
         }
     }
 
@@ -58,9 +58,9 @@ impl Policy {
         self.files.clone()
     }
 
-    /// Records the client's roots (already converted from `file://` URIs). Roots that do not
+    /// A client's roots (already converted from `file://` URIs), canonical. Roots that do not
     /// exist are dropped with a log line: they cannot contain anything.
-    pub fn set_client_roots(&self, roots: Vec<PathBuf>) {
+    pub fn client_roots(roots: Vec<PathBuf>) -> ClientRoots {
         let canonical: Vec<PathBuf> = roots
             .into_iter()
             .filter_map(|r| match std::fs::canonicalize(&r) {
@@ -71,19 +71,13 @@ impl Policy {
                 }
             })
             .collect();
-        *self.client.write().unwrap_or_else(|e| e.into_inner()) = ClientRoots::Known(canonical);
+        ClientRoots::Known(canonical)
     }
 
-    pub fn client_roots(&self) -> ClientRoots {
-        self.client
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    /// The roots in force now: the configured ones narrowed by the client's (intersection), the
-    /// client's alone when none are configured, or the configured ones when the client has none.
-    pub fn effective_roots(&self) -> Vec<Root> {
+    /// The roots in force for a client: the configured ones narrowed by the client's
+    /// (intersection), the client's alone when none are configured, or the configured ones when
+    /// the client has none.
+    pub fn effective_roots(&self, client: &ClientRoots) -> Vec<Root> {
         let configured: Vec<Root> = self
             .files
             .roots
@@ -93,27 +87,27 @@ impl Policy {
                 source: r.source,
             })
             .collect();
-        match self.client_roots() {
+        match client {
             // A client with no roots to offer (the Inspector, for one) narrows nothing.
             ClientRoots::Unknown => configured,
             ClientRoots::Known(client) if client.is_empty() => configured,
             ClientRoots::Known(client) if configured.is_empty() => client
-                .into_iter()
+                .iter()
                 .map(|path| Root {
-                    path,
+                    path: path.clone(),
                     source: RootSource::Client,
                 })
                 .collect(),
-            ClientRoots::Known(client) => intersect(&configured, &client),
+            ClientRoots::Known(client) => intersect(&configured, client),
         }
     }
 
-    /// A snapshot for one tool call.
-    pub fn scope(&self) -> FileScope {
+    /// A snapshot for one tool call of a client with these roots.
+    pub fn scope(&self, client: &ClientRoots) -> FileScope {
         FileScope::new(
-            self.effective_roots(),
+            self.effective_roots(client),
             self.files.clone(),
-            self.client_roots(),
+            client.clone(),
         )
     }
 }

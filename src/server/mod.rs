@@ -110,6 +110,12 @@ pub struct Shared {
     /// Cancelled when the profile's last use ends, which stops its background tasks (the
     /// child servers among them).
     pub background: CancellationToken,
+    /// Set once the tool, prompt and resource folders are watched: one watcher per profile,
+    /// whichever session (or, over HTTP, the tenant itself) starts it.
+    folders_watched: AtomicBool,
+    /// The roots the last client to answer `roots/list` gave: what the profile's child servers
+    /// are told (they serve every session; each session's own file operations use its own).
+    pub(crate) latest_client_roots: std::sync::RwLock<crate::policy::ClientRoots>,
 }
 
 /// One session: its own subscriptions, log level, client roots and browser, over the
@@ -119,6 +125,8 @@ pub struct Inner {
     /// The file watcher behind subscriptions to files and folders, made on first use.
     file_watch: Mutex<Option<crate::support::watch::PathWatch>>,
     /// Set when the client's roots must be (re)fetched before the next file operation.
+    /// What this session's client said its roots are (`roots/list`).
+    client_roots: std::sync::RwLock<crate::policy::ClientRoots>,
     roots_stale: AtomicBool,
     roots_fetch: tokio::sync::Mutex<()>,
     /// URI → its watch, shared by every subscription to it (see `subscriptions`). A std
@@ -240,6 +248,8 @@ impl Switchboard {
             workflow_runs,
             questions: crate::support::waiting::Waiting::new(64),
             background: CancellationToken::new(),
+            folders_watched: AtomicBool::new(false),
+            latest_client_roots: Default::default(),
         }))
     }
 
@@ -250,6 +260,7 @@ impl Switchboard {
         Self(Arc::new(Inner {
             shared,
             roots_stale: AtomicBool::new(true),
+            client_roots: Default::default(),
             roots_fetch: tokio::sync::Mutex::new(()),
             watches: Mutex::new(HashMap::new()),
             legacy_subscribed: Mutex::default(),
@@ -274,10 +285,15 @@ impl Switchboard {
                 let weak = Arc::downgrade(&self.0.shared);
                 let roots = Box::new(move || {
                     weak.upgrade()
-                        .map(|inner| {
-                            inner
+                        .map(|shared| {
+                            let latest = shared
+                                .latest_client_roots
+                                .read()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .clone();
+                            shared
                                 .policy
-                                .effective_roots()
+                                .effective_roots(&latest)
                                 .into_iter()
                                 .map(|r| r.path)
                                 .collect()
@@ -444,7 +460,7 @@ impl Switchboard {
     }
 
     fn instructions(&self) -> String {
-        let roots = self.policy.effective_roots();
+        let roots = self.effective_roots();
         let roots_line = if roots.is_empty() {
             "No file roots are configured yet; if the client shares its roots they are used."
                 .to_owned()
@@ -817,14 +833,29 @@ impl Switchboard {
             return;
         }
         tokio::spawn(self.clone().forward_changes(peer.clone()));
+        self.watch_profile_folders(Some(peer));
+    }
+
+    /// Watches the profile's tool, prompt and resource folders, once per profile: the first
+    /// session to start does it (its client hears of files that fail to load), or the
+    /// `serve --http` tenant at start-up (`None`: the log alone), so hot reload reaches every
+    /// session of the profile in both generations. Runs until the profile's background ends.
+    pub fn watch_profile_folders(&self, peer: Option<Peer<RoleServer>>) {
+        if self.folders_watched.swap(true, Ordering::AcqRel) {
+            return;
+        }
         let me = self.clone();
         tokio::spawn(async move {
             // The folder watcher starts a thread of its own: a moment later, so it does not
             // compete with the answer to the first request and the client's first list.
             tokio::time::sleep(SESSION_SETTLE).await;
             for p in me.folders().problems() {
-                me.tell_client(&peer, LoggingLevel::Warning, format!("skipped: {p}"))
-                    .await;
+                me.tell(
+                    peer.as_ref(),
+                    LoggingLevel::Warning,
+                    format!("skipped: {p}"),
+                )
+                .await;
             }
             me.watch_folders(peer).await;
         });

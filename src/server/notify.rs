@@ -9,6 +9,19 @@ use super::Switchboard;
 impl Switchboard {
     /// Tells the client's user about something worth seeing in the host's log, when the client
     /// asked for that level. Also logged locally.
+    /// [`Self::tell_client`] when there is a client to tell; the log alone otherwise.
+    pub(crate) async fn tell(
+        &self,
+        peer: Option<&Peer<RoleServer>>,
+        level: LoggingLevel,
+        message: String,
+    ) {
+        match peer {
+            Some(peer) => self.tell_client(peer, level, message).await,
+            None => tracing::warn!("{message}"),
+        }
+    }
+
     pub(crate) async fn tell_client(
         &self,
         peer: &Peer<RoleServer>,

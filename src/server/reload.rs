@@ -18,9 +18,11 @@ use crate::mcp::changes::Change;
 pub(crate) const RELOAD_QUIET: Duration = Duration::from_millis(150);
 
 impl Switchboard {
-    /// Reloads the folders whenever they change and tells the host which lists changed, until
-    /// the session ends. A file that breaks keeps its previous version (see `folders`).
-    pub(crate) async fn watch_folders(self, peer: Peer<RoleServer>) {
+    /// Reloads the folders whenever they change and publishes which lists changed (every
+    /// session of the profile tells its client), until the profile's background ends. A file
+    /// that breaks keeps its previous version (see `folders`); `peer`, the session that
+    /// started the watch, hears of it.
+    pub(crate) async fn watch_folders(self, peer: Option<Peer<RoleServer>>) {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let s = &self.settings;
         let dirs: Vec<(PathBuf, bool)> = s
@@ -47,7 +49,7 @@ impl Switchboard {
         loop {
             if !first {
                 tokio::select! {
-                    _ = self.shutdown.cancelled() => return,
+                    _ = self.background.cancelled() => return,
                     got = rx.recv() => if got.is_none() { return },
                 }
                 // One reload per burst of changes.
@@ -103,7 +105,7 @@ impl Switchboard {
             }
             let old: std::collections::HashSet<String> = before.problems().into_iter().collect();
             for p in after.problems().into_iter().filter(|p| !old.contains(p)) {
-                self.tell_client(&peer, LoggingLevel::Error, format!("skipped: {p}"))
+                self.tell(peer.as_ref(), LoggingLevel::Error, format!("skipped: {p}"))
                     .await;
             }
         }

@@ -1,5 +1,6 @@
 //! The client's roots: fetched when the client announces a change (or before the first file
-//! operation), and the file scope every file operation uses.
+//! operation), and the file scope every file operation uses. The roots are the session's own:
+//! two hosts of one profile over `serve --http` never narrow each other's files.
 #![allow(deprecated)]
 
 use std::path::PathBuf;
@@ -11,7 +12,7 @@ use rmcp::service::RequestContext;
 use rmcp::{Peer, RoleServer};
 
 use super::Switchboard;
-use crate::policy::FileScope;
+use crate::policy::{ClientRoots, FileScope, Policy, Root};
 
 /// How long a tool call waits for the client's `roots/list` answer before going on without it.
 pub(crate) const ROOTS_TIMEOUT: Duration = Duration::from_secs(5);
@@ -21,7 +22,25 @@ impl Switchboard {
     /// client announced a change (or has not been asked yet).
     pub async fn file_scope(&self, ctx: &RequestContext<RoleServer>) -> FileScope {
         self.refresh_client_roots(&ctx.peer).await;
-        self.policy.scope()
+        self.current_scope()
+    }
+
+    /// This session's client roots (`Unknown` until its client answers `roots/list`).
+    pub fn client_roots(&self) -> ClientRoots {
+        self.client_roots
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The roots in force for this session: the configured ones narrowed by its client's.
+    pub fn effective_roots(&self) -> Vec<Root> {
+        self.policy.effective_roots(&self.client_roots())
+    }
+
+    /// The file scope in force for this session now, without asking the client again.
+    pub fn current_scope(&self) -> FileScope {
+        self.policy.scope(&self.client_roots())
     }
 
     pub(crate) async fn refresh_client_roots(&self, peer: &Peer<RoleServer>) {
@@ -49,7 +68,13 @@ impl Switchboard {
                     .map(PathBuf::from)
                     .collect();
                 tracing::info!(count = paths.len(), "client roots received");
-                self.policy.set_client_roots(paths);
+                let roots = Policy::client_roots(paths);
+                // The child servers are the profile's: they see the roots a client told last.
+                *self
+                    .latest_client_roots
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner()) = roots.clone();
+                *self.client_roots.write().unwrap_or_else(|e| e.into_inner()) = roots;
             }
             Ok(Err(e)) => {
                 let msg = format!(

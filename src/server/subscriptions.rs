@@ -218,7 +218,7 @@ impl Switchboard {
     /// the resources it named that can be watched (the others are left out of the
     /// acknowledgment, which is how the revision says no to one of them).
     pub(crate) fn grant(&self, requested: &SubscriptionFilter) -> SubscriptionFilter {
-        let scope = self.policy.scope();
+        let scope = self.current_scope();
         let mut granted = requested.clone();
         granted.resource_subscriptions = requested.resource_subscriptions.as_ref().map(|uris| {
             uris.iter()

@@ -1,12 +1,14 @@
 """Two tenants and two hosts against one `switchboard serve --http`, driven by the official MCP
 Python SDK (mcp 2.x) over streamable HTTP.
 
-Usage: http_tenants.py URL TOKEN_A TOKEN_B MODE   (MODE: default | legacy)
+Usage: http_tenants.py URL TOKEN_A TOKEN_B MODE [ROOT_1 ROOT_2]   (MODE: default | legacy)
 
 "default" is the SDK's own default (server/discover, 2026-07-28, stateless requests);
 "legacy" forces the initialize handshake (a session per client). Two clients hold token A
 (two hosts of one user), one holds token B (another tenant). Prints one JSON object of what
-each saw, which tests/it/http.rs checks. Exits non-zero on a failure.
+each saw, which tests/it/http.rs checks. Exits non-zero on a failure. In legacy mode, with
+ROOT_1 and ROOT_2, the two hosts of token A answer `roots/list` with one folder each (roots are
+a session's own; the 2026-07-28 revision has no client roots).
 """
 
 import asyncio
@@ -14,7 +16,7 @@ import json
 import sys
 
 import httpx2
-from mcp import Client
+from mcp import Client, types
 from mcp.client.streamable_http import streamable_http_client
 
 
@@ -22,19 +24,34 @@ def text_of(result) -> str:
     return "\n".join(c.text for c in result.content if getattr(c, "type", "") == "text")
 
 
-def client(url: str, token: str, mode: str) -> Client:
+def client(url: str, token: str, mode: str, root: str | None = None) -> Client:
     http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60)
     transport = streamable_http_client(url, http_client=http)
-    return Client(transport) if mode == "default" else Client(transport, mode="legacy")
+    if mode == "default":
+        return Client(transport)
+    if root is None:
+        return Client(transport, mode="legacy")
+
+    async def roots(context) -> types.ListRootsResult:
+        return types.ListRootsResult(roots=[types.Root(uri=f"file://{root}")])
+
+    return Client(transport, mode="legacy", list_roots_callback=roots)
 
 
 async def main() -> None:
     url, token_a, token_b, mode = sys.argv[1:5]
+    root_1, root_2 = (sys.argv[5:7] + [None, None])[:2]
     out: dict = {}
     marker = f"tenant-marker-{mode}"
-    async with client(url, token_a, mode) as a1, client(url, token_a, mode) as a2, client(
-        url, token_b, mode
-    ) as b:
+    async with client(url, token_a, mode, root_1) as a1, client(
+        url, token_a, mode, root_2
+    ) as a2, client(url, token_b, mode) as b:
+        if root_1 is not None and mode == "legacy":
+            # Each host's roots are fetched; then each asks again, after the other's fetch.
+            for host in (a1, a2):
+                await host.call_tool("list_roots", {})
+            out["a1_roots"] = text_of(await a1.call_tool("list_roots", {}))
+            out["a2_roots"] = text_of(await a2.call_tool("list_roots", {}))
         # The child server starts with the server; its tools arrive once it is ready.
         for _ in range(150):
             tools_a = sorted(t.name for t in (await a1.list_tools()).tools)

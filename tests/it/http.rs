@@ -89,6 +89,9 @@ fn start() -> HttpServer {
     let cfg = home.path().join("config.yaml");
     let bob_root = home.path().join("bob-root");
     std::fs::create_dir_all(&bob_root).unwrap();
+    for host in ["alice-one", "alice-two"] {
+        std::fs::create_dir_all(home.path().join(host)).unwrap();
+    }
     std::fs::write(
         &cfg,
         format!(
@@ -242,6 +245,8 @@ fn tenants_are_isolated_and_hosts_of_one_profile_share_its_children() {
         (&node, "http_tenants.mjs", "auto"),
         (&node, "http_tenants.mjs", "legacy"),
     ];
+    let home = std::fs::canonicalize(server._home.path()).unwrap();
+    let (root_1, root_2) = (home.join("alice-one"), home.join("alice-two"));
     for (program, script, mode) in runs {
         let out = Command::new(program)
             .args([
@@ -250,6 +255,8 @@ fn tenants_are_isolated_and_hosts_of_one_profile_share_its_children() {
                 TOKEN_A,
                 TOKEN_B,
                 mode,
+                root_1.to_str().unwrap(),
+                root_2.to_str().unwrap(),
             ])
             .env("SWITCHBOARD_TEST_TS_SDK", &sdk)
             .output()
@@ -289,6 +296,19 @@ fn tenants_are_isolated_and_hosts_of_one_profile_share_its_children() {
             "the token's read-only mode: {what}: {v}"
         );
         assert!(v["tools_a"].as_u64() > v["tools_b"].as_u64(), "{what}: {v}");
+        if (script, mode) == ("http_tenants.py", "legacy") {
+            // Two hosts of one profile, each with its own client roots: neither narrows the
+            // other's files.
+            let (one, two) = (v["a1_roots"].as_str(), v["a2_roots"].as_str());
+            assert!(
+                one.is_some_and(|r| r.contains("alice-one") && !r.contains("alice-two")),
+                "host 1 keeps its roots: {v}"
+            );
+            assert!(
+                two.is_some_and(|r| r.contains("alice-two") && !r.contains("alice-one")),
+                "host 2 keeps its roots: {v}"
+            );
+        }
     }
     // Twelve clients of two SDKs in two generations, two profiles: one child server (its
     // supervisor) per profile.

@@ -115,7 +115,7 @@ pub enum ScopeFilter {
 
 /// The stored scope of a project note: `project:` and the first root's path.
 pub(crate) fn project_scope(sb: &Switchboard) -> Result<String, ToolError> {
-    let roots = sb.policy.effective_roots();
+    let roots = sb.effective_roots();
     let Some(first) = roots.first() else {
         return Err(ToolError::invalid(
             "project notes belong to the first root, and there is none; use scope global or add --root",
