@@ -23,6 +23,7 @@ pub mod browser;
 pub mod cli;
 pub mod comms;
 pub mod config;
+pub mod connect;
 pub mod db;
 pub mod declared;
 pub mod discovery;

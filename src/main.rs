@@ -20,7 +20,10 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     let server_args = cli.server_args();
-    if !matches!(cli.command, None | Some(Command::Serve { .. })) {
+    if !matches!(
+        cli.command,
+        None | Some(Command::Serve { .. } | Command::Connect { .. })
+    ) {
         // The helper commands print to stdout like any Unix tool: when the reader goes away
         // (`switchboard tools | head`), stop quietly instead of panicking on EPIPE. `serve`
         // keeps SIGPIPE ignored: its transport handles a closed stdout as the end of a session.
@@ -41,7 +44,10 @@ fn main() -> ExitCode {
     };
     // A helper command's output is its own: its log lines on stderr would only mix with it,
     // so it logs errors unless a level is asked for. The server logs at the configured level.
-    let serving = matches!(cli.command, None | Some(Command::Serve { .. }));
+    let serving = matches!(
+        cli.command,
+        None | Some(Command::Serve { .. } | Command::Connect { .. })
+    );
     let level = (!serving && cli.log_level.is_none()).then_some("error");
     let _log_guard = logging::init(&settings, std::env::var("RUST_LOG").ok(), level);
 
@@ -61,6 +67,9 @@ fn main() -> ExitCode {
             Command::Serve { http: None } => commands::serve(settings).await,
             Command::Serve { http: Some(addr) } => {
                 commands::serve_http(settings, &overrides, &addr).await
+            }
+            Command::Connect { url, token_env } => {
+                commands::connect(settings, &url, std::env::var(&token_env).ok()).await
             }
             Command::Tools {
                 json,

@@ -31,6 +31,16 @@ pub async fn serve_http(
     Ok(0)
 }
 
+pub async fn connect(
+    settings: Arc<Settings>,
+    url: &str,
+    token: Option<String>,
+) -> anyhow::Result<u8> {
+    let token = token.filter(|t| !t.is_empty());
+    crate::connect::connect(&settings, url, token, shutdown_signal()).await?;
+    Ok(0)
+}
+
 pub async fn serve(settings: Arc<Settings>) -> anyhow::Result<u8> {
     let server = Switchboard::new(settings);
     let (reader, writer) = rmcp::transport::io::stdio_pipes();

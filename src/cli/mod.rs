@@ -58,6 +58,15 @@ pub enum Command {
         #[arg(long, value_name = "[HOST:]PORT")]
         http: Option<String>,
     },
+    /// Bridge stdio to a shared `switchboard serve --http` at URL (for hosts whose config takes
+    /// only a command); the token is read from the environment
+    Connect {
+        /// The shared server's address, as `serve --http` printed it (e.g. http://127.0.0.1:8848/mcp)
+        url: String,
+        /// The environment variable holding the bearer token (unset: no token is sent)
+        #[arg(long, value_name = "VAR", default_value = "SWITCHBOARD_TOKEN")]
+        token_env: String,
+    },
     /// List the tool catalogue
     Tools {
         /// Full tool definitions as JSON

@@ -64,7 +64,9 @@ client.setNotificationHandler('notifications/resources/updated', (n) => push('up
 
 const transport = new StdioClientTransport({
     command: binary,
-    args: ['--config', config],
+    // SB_LAUNCH (a JSON list) replaces the arguments: `connect URL` runs the same scenarios
+    // through the stdio bridge to a shared `serve --http`.
+    args: process.env.SB_LAUNCH ? JSON.parse(process.env.SB_LAUNCH) : ['--config', config],
     env: { ...process.env },
     stderr: 'ignore',
 });

@@ -53,7 +53,10 @@ async def main() -> None:
         asked.append(params.message)
         return types.ElicitResult(action="accept", content={"send": True})
 
-    params = StdioServerParameters(command=binary, args=["--config", config], env=dict(os.environ))
+    # SB_LAUNCH (a JSON list) replaces the arguments: `connect URL` runs the same scenarios
+    # through the stdio bridge to a shared `serve --http`.
+    launch = json.loads(os.environ["SB_LAUNCH"]) if os.environ.get("SB_LAUNCH") else ["--config", config]
+    params = StdioServerParameters(command=binary, args=launch, env=dict(os.environ))
     kwargs = dict(message_handler=on_message, elicitation_callback=on_elicit)
     client = Client(params, **kwargs) if mode == "default" else Client(params, mode="legacy", **kwargs)
     out: dict = {}

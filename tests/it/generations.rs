@@ -1,7 +1,8 @@
 //! Both protocol generations are first-class: one scenario list (tests/clients/generations.py
 //! and generations.mjs) run by the official Python SDK in its default (2026-07-28) and legacy
 //! modes and by the TypeScript SDK 2.x in its auto (2026-07-28) and legacy modes, each against
-//! its own switchboard. The outcomes must be identical: tools and arguments checked the same
+//! its own switchboard, over stdio and through `switchboard connect` to a shared `serve --http`.
+//! The outcomes must be identical: tools and arguments checked the same
 //! way, call_tool, ping, prompts, resources, a resource update, hot reload with list changes,
 //! heartbeat progress on a silent command, and a send the user confirms (an elicitation request
 //! in one generation, an `input_required` result in the other).
@@ -73,8 +74,31 @@ fn setup(hook_port: u16) -> (Project, std::path::PathBuf) {
     (p, config)
 }
 
-fn run(program: &str, script: &str, mode: &str, hook_port: u16, extra: &[(&str, String)]) -> Value {
+/// Runs one client's scenarios against its own switchboard: a stdio one, or (`bridged`) a
+/// `serve --http` with the same config reached through `switchboard connect URL`.
+fn run(
+    program: &str,
+    script: &str,
+    mode: &str,
+    hook_port: u16,
+    extra: &[(&str, String)],
+    bridged: bool,
+) -> Value {
     let (p, config) = setup(hook_port);
+    let hook = format!("http://127.0.0.1:{hook_port}/hook");
+    let mut launch = Vec::new();
+    let mut shared = None;
+    if bridged {
+        let mut cmd = Command::new(bin());
+        cmd.args(["--config", config.to_str().unwrap()])
+            .args(["serve", "--http", "127.0.0.1:0"])
+            .env("HOME", &p.base)
+            .env("SB_TEST_HOOK", &hook)
+            .env("OLLAMA_HOST", "127.0.0.1:9");
+        let (child, url) = crate::http::serving(cmd);
+        launch = vec![("SB_LAUNCH", json!(["connect", url]).to_string())];
+        shared = Some(KillOnDrop(child));
+    }
     let out = Command::new(program)
         .arg(format!(
             "{}/tests/clients/{script}",
@@ -87,11 +111,12 @@ fn run(program: &str, script: &str, mode: &str, hook_port: u16, extra: &[(&str, 
             mode,
         ])
         .env("HOME", &p.base)
-        .env("SB_TEST_HOOK", format!("http://127.0.0.1:{hook_port}/hook"))
+        .env("SB_TEST_HOOK", &hook)
         .env("OLLAMA_HOST", "127.0.0.1:9")
-        .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
+        .envs(extra.iter().chain(&launch).map(|(k, v)| (*k, v.as_str())))
         .output()
         .unwrap();
+    drop(shared);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -102,6 +127,18 @@ fn run(program: &str, script: &str, mode: &str, hook_port: u16, extra: &[(&str, 
     serde_json::from_str(last).unwrap_or_else(|e| panic!("{script} ({mode}): {e}: {stdout}"))
 }
 
+/// A process killed when dropped (the shared server of a bridged run).
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Each client in each mode, directly over stdio and through `switchboard connect` to a
+/// shared `serve --http`: one outcome for all eight.
 #[cfg_attr(not(test_deps), ignore = "needs what scripts/test.sh installs")]
 #[test]
 fn both_generations_behave_the_same_for_python_and_typescript_clients() {
@@ -123,7 +160,8 @@ fn both_generations_behave_the_same_for_python_and_typescript_clients() {
     ];
     let handles: Vec<_> = runs
         .into_iter()
-        .map(|(program, script, mode)| {
+        .flat_map(|run| [(run.clone(), false), (run, true)])
+        .map(|((program, script, mode), bridged)| {
             let sdk = sdk.clone();
             std::thread::spawn(move || {
                 let out = run(
@@ -132,8 +170,10 @@ fn both_generations_behave_the_same_for_python_and_typescript_clients() {
                     mode,
                     port,
                     &[("SWITCHBOARD_TEST_TS_SDK", sdk)],
+                    bridged,
                 );
-                (format!("{script} {mode}"), out)
+                let how = if bridged { " via connect" } else { "" };
+                (format!("{script} {mode}{how}"), out)
             })
         })
         .collect();
@@ -144,7 +184,7 @@ fn both_generations_behave_the_same_for_python_and_typescript_clients() {
         let mut r = r.clone();
         // The one difference the revision requires: the TypeScript SDK does not send `ping` on a
         // 2026-07-28 connection (the Python SDK does, and is answered).
-        if name == "generations.mjs auto" && r["ping"] == "not in this revision" {
+        if name.starts_with("generations.mjs auto") && r["ping"] == "not in this revision" {
             r["ping"] = json!("ok");
         }
         assert_eq!(
@@ -188,7 +228,7 @@ fn both_generations_behave_the_same_for_python_and_typescript_clients() {
     assert_eq!(bad[2], "invalid_arguments", "{bad}");
     assert_eq!(
         received.load(Ordering::SeqCst),
-        8,
-        "two webhooks per client: one direct, one from a workflow"
+        16,
+        "two webhooks per client and way: one direct, one from a workflow"
     );
 }

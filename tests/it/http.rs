@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::harness::{approve_servers, bin};
+use crate::harness::{Proc, approve_servers, bin};
 
 const TOKEN_A: &str = "alice-0123456789abcdef0123456789abcdef";
 const TOKEN_B: &str = "bob-0123456789abcdef0123456789abcdef01";
@@ -19,6 +19,7 @@ const TOKEN_B: &str = "bob-0123456789abcdef0123456789abcdef01";
 struct HttpServer {
     child: Child,
     url: String,
+    args: Vec<String>,
     _home: tempfile::TempDir,
 }
 
@@ -26,6 +27,31 @@ impl Drop for HttpServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl HttpServer {
+    /// Stops the server (as a crash would: killed).
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again with the same arguments and home, on the same port.
+    fn restart(&mut self) {
+        self.kill();
+        let port = self
+            .url
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .split('/')
+            .next()
+            .unwrap();
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        let (child, url) = spawn_server(self._home.path(), &args, &format!("127.0.0.1:{port}"));
+        assert_eq!(url, self.url, "the same address");
+        self.child = child;
     }
 }
 
@@ -46,15 +72,31 @@ fn env_for(home: &Path) -> Vec<(String, String)> {
     ]
 }
 
-/// Starts `switchboard ARGS serve --http ADDR` with `home`'s environment and waits for the
-/// address it announces on stderr (the rest of stderr is drained so it never blocks).
+/// Starts `switchboard ARGS serve --http ADDR` with `home`'s environment.
 fn launch(home: tempfile::TempDir, args: &[&str], addr: &str) -> HttpServer {
-    let env = env_for(home.path());
-    let mut child = Command::new(bin())
-        .args(args)
+    let (child, url) = spawn_server(home.path(), args, addr);
+    HttpServer {
+        child,
+        url,
+        args: args.iter().map(|a| (*a).to_owned()).collect(),
+        _home: home,
+    }
+}
+
+fn spawn_server(home: &Path, args: &[&str], addr: &str) -> (Child, String) {
+    let env = env_for(home);
+    let mut cmd = Command::new(bin());
+    cmd.args(args)
         .args(["serve", "--http", addr])
         .env_clear()
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    serving(cmd)
+}
+
+/// Spawns `cmd` (a `switchboard … serve --http …`) and waits for the address it announces on
+/// stderr (the rest of stderr is drained so it never blocks).
+pub(crate) fn serving(mut cmd: Command) -> (Child, String) {
+    let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -73,11 +115,7 @@ fn launch(home: tempfile::TempDir, args: &[&str], addr: &str) -> HttpServer {
         }
     };
     std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
-    HttpServer {
-        child,
-        url,
-        _home: home,
-    }
+    (child, url)
 }
 
 /// Starts the server with two tenants (alice: everything; bob: read-only memory and files)
@@ -313,6 +351,83 @@ fn tenants_are_isolated_and_hosts_of_one_profile_share_its_children() {
     // Twelve clients of two SDKs in two generations, two profiles: one child server (its
     // supervisor) per profile.
     assert_eq!(children_running(server.child.id(), "child_server.py"), 2);
+}
+
+/// `switchboard connect URL`, the one-line entry of a host that takes only a command: its
+/// stdio is the shared server's session, tools unprefixed, the token from the environment;
+/// every request is answered while the server is away, and the session comes back by itself
+/// when the server restarts.
+#[test]
+fn connect_bridges_a_command_only_host_to_the_shared_server() {
+    let mut server = start();
+    let call = |id: i64| {
+        json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+        "params": {"name": "list_roots", "arguments": {}}})
+        .to_string()
+    };
+
+    // No token: the host's initialize is answered with what to do.
+    let mut p = Proc::spawn(&["connect", &server.url]);
+    let refused = p.initialize();
+    let message = refused["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("refused the token") && message.contains("SWITCHBOARD_TOKEN"),
+        "{refused}"
+    );
+    drop(p);
+
+    // Token B (another variable named by --token-env): bob's profile, as stdio would show it.
+    let mut p = Proc::spawn_env(
+        &["connect", &server.url, "--token-env", "BOB_TOKEN"],
+        &[("BOB_TOKEN", TOKEN_B)],
+    );
+    let init = p.initialize();
+    assert_eq!(
+        init["result"]["serverInfo"]["name"], "switchboard",
+        "{init}"
+    );
+    let tools = p.request(2, "tools/list", json!({}));
+    let names: Vec<&str> = tools["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert!(names.contains(&"memory_search"), "{names:?}");
+    assert!(
+        !names.contains(&"run_command"),
+        "the token's toolsets: {names:?}"
+    );
+    assert!(
+        names.iter().all(|n| !n.starts_with("shared__")),
+        "{names:?}"
+    );
+    p.send(&call(3));
+    let roots = p.response(3);
+    assert!(roots.to_string().contains("bob-root"), "{roots}");
+
+    // The server stops: the next call is answered, failed, saying so.
+    server.kill();
+    p.send(&call(4));
+    let down = p.response(4);
+    assert_eq!(down["result"]["isError"], true, "{down}");
+    assert_eq!(
+        down["result"]["_meta"]["switchboard/reason"], "upstream_failed",
+        "{down}"
+    );
+    assert!(
+        down.to_string().contains("is running at that address"),
+        "{down}"
+    );
+    // It starts again on the same address: the bridge opens a new session by itself.
+    server.restart();
+    p.send(&call(5));
+    let back = p.response(5);
+    assert_eq!(back["result"]["isError"], false, "{back}");
+    assert!(back.to_string().contains("bob-root"), "{back}");
+    // The host closes its input: the bridge ends.
+    p.close_stdin();
+    assert!(p.wait_exit(Duration::from_secs(10)).success());
 }
 
 /// The open (token-less) server: only on loopback; every answer it streams is capped at
