@@ -113,6 +113,10 @@ pub struct Child {
     stderr: Mutex<Ring>,
     /// Child progress token → the host call's progress.
     progress: Mutex<HashMap<ProgressToken, Arc<crate::mcp::progress::CallProgress>>>,
+    /// The hosts with a request to this child under way, oldest first (by a number of the
+    /// request's own): the child's sampling and elicitation go to the latest of them, the host
+    /// whose call is waiting on the child, not to whichever host of the profile spoke last.
+    callers: Mutex<Vec<(u64, Peer<RoleServer>)>>,
     restart_now: Notify,
     /// Progress tokens of requests given up on (timed out or cancelled), with when the grace
     /// for them ends: progress on one after that means the child ignores cancellation.
@@ -165,6 +169,7 @@ impl Child {
             listed: std::sync::atomic::AtomicBool::new(false),
             stderr: Mutex::new(Ring::new(stderr_bytes)),
             progress: Mutex::new(HashMap::new()),
+            callers: Mutex::new(Vec::new()),
             restart_now: Notify::new(),
             abandoned: Mutex::new(HashMap::new()),
             wake: Notify::new(),
@@ -330,6 +335,25 @@ impl Child {
 
     pub fn unmap_progress(&self, child: &ProgressToken) {
         lock(&self.progress).remove(child);
+    }
+
+    /// Records that `host` has a request to this child under way, until the guard drops.
+    pub fn calling(&self, host: Peer<RoleServer>) -> Calling<'_> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        lock(&self.callers).push((n, host));
+        Calling { child: self, n }
+    }
+
+    /// The host whose request to this child started last and is still under way (its
+    /// connection open).
+    pub fn caller(&self) -> Option<Peer<RoleServer>> {
+        lock(&self.callers)
+            .iter()
+            .rev()
+            .map(|(_, p)| p)
+            .find(|p| !p.is_transport_closed())
+            .cloned()
     }
 
     /// Re-checks the listed tools against the pins (after a listing, or an approval).
@@ -876,8 +900,13 @@ pub struct Relay {
 }
 
 impl Relay {
+    /// Where the child's requests go: the host whose call to it is under way, else the host
+    /// of the profile that spoke last.
     fn host(&self) -> Option<Peer<RoleServer>> {
-        self.hub.upgrade()?.host()
+        self.child
+            .upgrade()
+            .and_then(|c| c.caller())
+            .or_else(|| self.hub.upgrade()?.host())
     }
 
     fn name(&self) -> String {
@@ -885,6 +914,18 @@ impl Relay {
             .upgrade()
             .map(|c| c.name.clone())
             .unwrap_or_default()
+    }
+}
+
+/// A host's request to a child under way (see [`Child::calling`]).
+pub struct Calling<'a> {
+    child: &'a Child,
+    n: u64,
+}
+
+impl Drop for Calling<'_> {
+    fn drop(&mut self) {
+        lock(&self.child.callers).retain(|(n, _)| *n != self.n);
     }
 }
 

@@ -383,12 +383,21 @@ impl Hub {
     }
 
     pub fn host(&self) -> Option<Peer<RoleServer>> {
-        lock(&self.host).clone()
+        lock(&self.host)
+            .clone()
+            .filter(|p| !p.is_transport_closed())
     }
 
+    /// The host that spoke last (over `serve --http`, several share the children): where the
+    /// children's log messages go, and their requests outside any call. A session that has
+    /// initialized replaces one that has not, and one whose connection closed is replaced.
     pub fn set_host(&self, peer: &Peer<RoleServer>) {
         let mut h = lock(&self.host);
-        if h.is_none() {
+        let replace = match h.as_ref() {
+            None => true,
+            Some(current) => current.is_transport_closed() || peer.peer_info().is_some(),
+        };
+        if replace {
             *h = Some(peer.clone());
         }
     }
@@ -872,6 +881,8 @@ impl Hub {
             .await
             .map_err(|_| Failure::Closed)?;
         let token = handle.progress_token.clone();
+        // While it runs, the child's own requests (sampling, elicitation) go to this host.
+        let _calling = child.calling(ctx.peer.clone());
         // A tool call's progress comes from the dispatcher; other requests get their own.
         let host_progress = crate::mcp::progress::CallProgress::of(ctx)
             .or_else(|| crate::mcp::progress::CallProgress::for_request(ctx));

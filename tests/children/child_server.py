@@ -63,12 +63,12 @@ answers = {}
 waiting = {}
 
 
-def ask_client(method):
+def ask_client(method, params=None):
     """Sends a request to switchboard and waits for its answer (read by the main loop)."""
     rid = f"ask-{len(waiting) + 1}"
     ev = threading.Event()
     waiting[rid] = ev
-    send({"jsonrpc": "2.0", "id": rid, "method": method, "params": {}})
+    send({"jsonrpc": "2.0", "id": rid, "method": method, "params": params or {}})
     ev.wait(10)
     return answers.get(rid)
 
@@ -88,6 +88,9 @@ def tools():
             out.append({"name": "extra", "description": "Appeared later.",
                         "inputSchema": {"type": "object", "properties": {}}})
         return out
+    if MODE == "sampler":
+        return [{"name": "sample", "description": "Ask the host's model.",
+                 "inputSchema": {"type": "object", "properties": {"gate": {"type": "string"}}}}]
     if MODE == "noisy":
         return [{"name": "flood", "description": "Flood the host.",
                  "inputSchema": {"type": "object", "properties": {}}}]
@@ -169,6 +172,20 @@ def call(req):
         send({"jsonrpc": "2.0", "id": rid, "result": result(text)})
     elif name == "roots":
         send({"jsonrpc": "2.0", "id": rid, "result": result(json.dumps(ask_client("roots/list")))})
+    elif name == "sample":
+        # With `gate`: say the call arrived (STATE_DIR/sampler.waiting), then wait for that file.
+        gate = args.get("gate")
+        if gate:
+            mark("waiting", rid)
+            for _ in range(200):
+                if os.path.exists(gate):
+                    break
+                time.sleep(0.05)
+        asked = {"messages": [{"role": "user", "content": {"type": "text", "text": "who are you?"}}],
+                 "maxTokens": 10}
+        answer = ask_client("sampling/createMessage", asked) or {}
+        text = ((answer.get("result") or {}).get("content") or {}).get("text") or json.dumps(answer)
+        send({"jsonrpc": "2.0", "id": rid, "result": result(text)})
     elif name in ("plain", "extra"):
         send({"jsonrpc": "2.0", "id": rid, "result": result(f"{name} ran")})
         if not shifted["done"]:

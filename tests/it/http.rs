@@ -142,8 +142,11 @@ fn start() -> HttpServer {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/children/child_server.py");
     std::fs::write(
         &servers,
-        json!({"mcpServers": {"kid": {"command": "python3", "args": [script, "good"],
-            "env": {"STATE_DIR": state}}}})
+        json!({"mcpServers": {
+            "kid": {"command": "python3", "args": [script, "good"], "env": {"STATE_DIR": state}},
+            "asker": {"command": "python3", "args": [script, "sampler"],
+                      "env": {"STATE_DIR": state}, "allow_sampling": true},
+        }})
         .to_string(),
     )
     .unwrap();
@@ -216,7 +219,8 @@ fn children_running(parent: u32, script: &str) -> usize {
                 .rsplit_once(')')
                 .and_then(|(_, rest)| rest.split_whitespace().nth(1))
                 .and_then(|s| s.parse::<u32>().ok());
-            ppid == Some(parent) && String::from_utf8_lossy(&cmd).contains(script)
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            ppid == Some(parent) && cmd.contains(script)
         })
         .count()
 }
@@ -297,6 +301,7 @@ fn tenants_are_isolated_and_hosts_of_one_profile_share_its_children() {
                 root_2.to_str().unwrap(),
             ])
             .env("SWITCHBOARD_TEST_TS_SDK", &sdk)
+            .env("SB_STATE", home.join("state"))
             .output()
             .unwrap();
         let what = format!("{script} ({mode})");
@@ -335,6 +340,9 @@ fn tenants_are_isolated_and_hosts_of_one_profile_share_its_children() {
         );
         assert!(v["tools_a"].as_u64() > v["tools_b"].as_u64(), "{what}: {v}");
         if (script, mode) == ("http_tenants.py", "legacy") {
+            // A child's sampling request goes to the host whose call is waiting on it.
+            assert_eq!(v["sampled_by_1"], "host one", "{v}");
+            assert_eq!(v["sampled_by_2"], "host two", "{v}");
             // Two hosts of one profile, each with its own client roots: neither narrows the
             // other's files.
             let (one, two) = (v["a1_roots"].as_str(), v["a2_roots"].as_str());
@@ -350,7 +358,10 @@ fn tenants_are_isolated_and_hosts_of_one_profile_share_its_children() {
     }
     // Twelve clients of two SDKs in two generations, two profiles: one child server (its
     // supervisor) per profile.
-    assert_eq!(children_running(server.child.id(), "child_server.py"), 2);
+    assert_eq!(
+        children_running(server.child.id(), "child_server.py good"),
+        2
+    );
 }
 
 /// `switchboard connect URL`, the one-line entry of a host that takes only a command: its
