@@ -354,6 +354,7 @@ fn main() {
     discovery::rows(&mut rows, &base, quick);
     workflow::rows(&mut rows, &base, quick);
     browser::rows(&mut rows, &base, quick);
+    shared::rows(&mut rows, &base, quick);
 
     print_table(&rows);
     let json = json!({

@@ -316,6 +316,16 @@ fn http_rows(rows: &mut Vec<Row>, config: &Path, rt: &tokio::runtime::Runtime, q
         let tp = (total / 64 * 64) as f64 / t.elapsed().as_secs_f64();
         (v[n / 2], v[n * 99 / 100], tp)
     });
+    // A command-only host (Claude Desktop) through `switchboard connect` to the same server.
+    let bridge = Target {
+        program: switchboard_binary(),
+        args: vec!["connect".into(), server.url.clone()],
+        env: Vec::new(),
+    };
+    let mut b = bridge.start();
+    let (p50_bridge, p99_bridge) = latencies(&mut b, n, "list_roots", json!({}));
+    let tp_bridge = pipelined(&mut b, total, "list_roots", json!({}));
+    drop(b);
     rows.push(Row::ratio(
         "p50 cheap tool call, HTTP vs stdio",
         p50,
@@ -339,6 +349,30 @@ fn http_rows(rows: &mut Vec<Row>, config: &Path, rt: &tokio::runtime::Runtime, q
         "calls/s",
         f64::INFINITY,
         "64 concurrent requests over HTTP; 64 pipelined lines over stdio",
+    ));
+    rows.push(Row::ratio(
+        "p50 cheap tool call, stdio host through connect vs stdio",
+        p50_bridge,
+        p50_stdio,
+        "ms",
+        f64::INFINITY,
+        "switchboard connect to serve --http; reference: stdio",
+    ));
+    rows.push(Row::ratio(
+        "p99 cheap tool call, through connect vs stdio",
+        p99_bridge,
+        p99_stdio,
+        "ms",
+        f64::INFINITY,
+        "reference: stdio",
+    ));
+    rows.push(Row::ratio(
+        "pipelined calls/s, 64 in flight, through connect vs stdio",
+        tp_bridge,
+        tp_stdio,
+        "calls/s",
+        f64::INFINITY,
+        "64 pipelined lines into connect; reference: stdio",
     ));
 }
 
