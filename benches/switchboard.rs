@@ -231,6 +231,20 @@ fn main() {
         "ms",
         "≤ 8 ms",
     ));
+    // What a model asks by default: the first page (files.max_entries) of a 10k-entry folder,
+    // with size and time; only the page is described.
+    let page10k = median(
+        &(0..20)
+            .map(|_| timed(|| s.tool("list_directory", json!({"path": "many"}))))
+            .collect::<Vec<_>>(),
+    );
+    rows.push(Row::abs(
+        "list_directory 10k entries, first page (default)",
+        page10k,
+        names10k * 1.5,
+        "ms",
+        "≤ 1.5x the names-only listing of all 10k",
+    ));
 
     let pattern = r"fn\s+needle_[0-9]+";
     let search_runs = if quick { 3 } else { 7 };

@@ -75,7 +75,8 @@ pub fn list_directory(
     let input = args.path.clone().unwrap_or_else(|| ".".to_owned());
     let resolved = scope.existing(&input)?;
     let (dir, by) = scope.open_dir(&resolved.path, &input)?;
-    let details = args.details.unwrap_or(true) || !matches!(args.sort, SortBy::Name);
+    let cap = scope.files.max_entries;
+    let limit = args.limit.unwrap_or(cap).clamp(1, cap);
     let mut names: Vec<(std::ffi::OsString, EntryKind)> = Vec::new();
     for item in std::fs::read_dir(&by).map_err(|e| ToolError::io(&input, e))? {
         let item = item.map_err(|e| ToolError::io(&input, e))?;
@@ -89,51 +90,98 @@ pub fn list_directory(
             names.push((name, kind));
         }
     }
-    let mut entries = if details {
-        describe(&dir, names)
-    } else {
-        names
-            .into_iter()
-            .map(|(n, kind)| Entry {
-                path: n.to_string_lossy().into_owned(),
-                kind,
-                size: None,
-                modified: None,
-            })
-            .collect()
+    let mut entries = match args.sort {
+        // Name order (the default) needs only the names and types the folder itself gives:
+        // sorted and paged first, then only the page is described (one `fstatat` each).
+        SortBy::Name => {
+            let mut named: Vec<(std::ffi::OsString, Entry)> = names
+                .into_iter()
+                .map(|(raw, kind)| {
+                    let entry = Entry {
+                        path: raw.to_string_lossy().into_owned(),
+                        kind,
+                        size: None,
+                        modified: None,
+                    };
+                    (raw, entry)
+                })
+                .collect();
+            named.sort_by(|(_, a), (_, b)| {
+                (a.kind != EntryKind::Dir)
+                    .cmp(&(b.kind != EntryKind::Dir))
+                    .then_with(|| a.path.cmp(&b.path))
+            });
+            if args.reverse {
+                named.reverse();
+            }
+            let total = named.len();
+            let page: Vec<(std::ffi::OsString, Entry)> =
+                named.into_iter().skip(args.offset).take(limit).collect();
+            let page = if args.details.unwrap_or(true) {
+                describe_page(&dir, page)
+            } else {
+                page.into_iter().map(|(_, e)| e).collect()
+            };
+            return Ok(output(&resolved.path, page, args.offset, total));
+        }
+        // Size and time orders need every entry's metadata before sorting.
+        SortBy::Size | SortBy::Modified => describe(&dir, names),
     };
-    match args.sort {
-        SortBy::Name => entries.sort_by(|a, b| {
-            (a.kind != EntryKind::Dir)
-                .cmp(&(b.kind != EntryKind::Dir))
-                .then_with(|| a.path.cmp(&b.path))
-        }),
-        SortBy::Size => entries.sort_by(|a, b| {
+    if matches!(args.sort, SortBy::Size) {
+        entries.sort_by(|a, b| {
             b.size
                 .unwrap_or(0)
                 .cmp(&a.size.unwrap_or(0))
                 .then_with(|| a.path.cmp(&b.path))
-        }),
-        SortBy::Modified => entries.sort_by(|a, b| {
+        });
+    } else {
+        entries.sort_by(|a, b| {
             b.modified
                 .cmp(&a.modified)
                 .then_with(|| a.path.cmp(&b.path))
-        }),
+        });
     }
     if args.reverse {
         entries.reverse();
     }
     let total = entries.len();
-    let cap = scope.files.max_entries;
-    let limit = args.limit.unwrap_or(cap).clamp(1, cap);
     let page: Vec<Entry> = entries.into_iter().skip(args.offset).take(limit).collect();
-    let end = args.offset + page.len();
-    Ok(ListDirectoryOutput {
-        path: display(&resolved.path),
+    Ok(output(&resolved.path, page, args.offset, total))
+}
+
+fn output(
+    path: &std::path::Path,
+    page: Vec<Entry>,
+    offset: usize,
+    total: usize,
+) -> ListDirectoryOutput {
+    let end = offset + page.len();
+    ListDirectoryOutput {
+        path: display(path),
         entries: page,
         total,
         next_offset: (end < total).then_some(end),
-    })
+    }
+}
+
+/// The size and time of a page of entries already sorted by name (one `fstatat` each, by the
+/// name as the folder gives it). The type the folder gave, which decided the order, is kept.
+fn describe_page(dir: &File, page: Vec<(std::ffi::OsString, Entry)>) -> Vec<Entry> {
+    let fd = dir.as_raw_fd();
+    page.into_iter()
+        .map(|(raw, e)| match stat_at(fd, &raw) {
+            Some(st) => Entry {
+                size: if e.kind == EntryKind::File {
+                    st.size
+                } else {
+                    None
+                },
+                modified: st.modified,
+                ..e
+            },
+            None => e,
+        })
+        .collect()
 }
 
 /// Reads each entry's metadata with `fstatat` on the folder's own descriptor (one call per
