@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use rmcp::RoleClient;
 use rmcp::model::{
-    ErrorCode, ErrorData, JsonRpcError, JsonRpcMessage, JsonRpcNotification, JsonRpcVersion2_0,
-    LoggingLevel, LoggingMessageNotification, LoggingMessageNotificationParam,
+    ErrorCode, ErrorData, GetMeta, JsonRpcError, JsonRpcMessage, JsonRpcNotification,
+    JsonRpcVersion2_0, LoggingLevel, LoggingMessageNotification, LoggingMessageNotificationParam,
     PromptListChangedNotification, RequestId, ResourceListChangedNotification, ServerNotification,
     ToolListChangedNotification,
 };
@@ -255,6 +255,20 @@ enum Sort {
     Refuse(RequestId),
 }
 
+/// The `_meta` key by which a request to a child keeps its progress token: set (and removed
+/// again before the child sees it) when the host asked for progress on the call behind it.
+pub const KEEP_PROGRESS: &str = "switchboard/keep-progress";
+
+/// rmcp gives every request a progress token; a child that sees one may report progress,
+/// which costs it and switchboard work nobody asked for. The token stays only on requests
+/// marked [`KEEP_PROGRESS`]: no `_meta` the host did not send.
+fn only_asked_progress(meta: &mut rmcp::model::RequestMetaObject) {
+    let map = &mut meta.0.0;
+    if map.remove(KEEP_PROGRESS).is_none() {
+        map.remove("progressToken");
+    }
+}
+
 /// switchboard's own requests to a child are numbered; an answer must carry a number.
 fn exact(id: &RequestId) -> bool {
     matches!(id, RequestId::Number(_))
@@ -268,8 +282,11 @@ where
 
     fn send(
         &mut self,
-        item: TxJsonRpcMessage<RoleClient>,
+        mut item: TxJsonRpcMessage<RoleClient>,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
+        if let JsonRpcMessage::Request(r) = &mut item {
+            only_asked_progress(r.request.get_meta_mut());
+        }
         self.inner.send(item)
     }
 

@@ -873,9 +873,21 @@ impl Hub {
             .map(|s| s.timeout)
             .unwrap_or(servers::DEFAULT_TIMEOUT);
         let max = self.settings.proxy.max_call;
-        let options = PeerRequestOptions::with_timeout(timeout.min(max))
+        // A tool call's progress comes from the dispatcher; other requests get their own.
+        let host_progress = crate::mcp::progress::CallProgress::of(ctx)
+            .or_else(|| crate::mcp::progress::CallProgress::for_request(ctx));
+        let mut options = PeerRequestOptions::with_timeout(timeout.min(max))
             .reset_timeout_on_progress()
             .with_max_total_timeout(max);
+        if host_progress.is_some() {
+            // The child gets a progress token only when the host asked for progress.
+            let mut meta = rmcp::model::RequestMetaObject::new();
+            meta.0.0.insert(
+                inbound::KEEP_PROGRESS.to_owned(),
+                serde_json::Value::Bool(true),
+            );
+            options = options.with_meta(meta);
+        }
         let handle = peer
             .send_request_with_option(req, options)
             .await
@@ -883,9 +895,6 @@ impl Hub {
         let token = handle.progress_token.clone();
         // While it runs, the child's own requests (sampling, elicitation) go to this host.
         let _calling = child.calling(ctx.peer.clone());
-        // A tool call's progress comes from the dispatcher; other requests get their own.
-        let host_progress = crate::mcp::progress::CallProgress::of(ctx)
-            .or_else(|| crate::mcp::progress::CallProgress::for_request(ctx));
         if let Some(p) = host_progress.clone() {
             child.map_progress(token.clone(), p);
         }

@@ -121,6 +121,8 @@ def call(req):
     token = (params.get("_meta") or {}).get("progressToken")
     calls["n"] += 1
     if name == "echo":
+        # What `_meta` the call came with (switchboard passes on only what the host sent).
+        mark("echo_meta", json.dumps(params.get("_meta")))
         send({"jsonrpc": "2.0", "id": rid, "result": result(f"echo: {args.get('text')}")})
 
     elif name == "flood":

@@ -447,6 +447,43 @@ async fn server_everything_over_stdio_and_http() {
     let _ = http.0.kill();
 }
 
+/// A child's request carries a progress token only when the host's call did: no `_meta` the
+/// host did not send (each token costs the child and switchboard work). A raw host, since
+/// rmcp's client puts a token on every request.
+#[test]
+fn a_child_gets_a_progress_token_only_when_the_host_sent_one() {
+    let (p, state) = project_with_state();
+    let servers = write_servers(
+        &p,
+        json!({"mcpServers": {"g": py("good", &state, json!({}))}}),
+    );
+    let mut proc = Proc::spawn(&["--servers", servers.to_str().unwrap(), "--exposure", "full"]);
+    proc.initialize();
+    let r = proc.request(2, "tools/list", json!({}));
+    assert!(r.to_string().contains("g__echo"), "{r}");
+    let meta = || std::fs::read_to_string(state.join("good.echo_meta")).unwrap_or_default();
+    let r = proc.request(
+        3,
+        "tools/call",
+        json!({"name": "g__echo", "arguments": {"text": "plain"}}),
+    );
+    assert_eq!(r["result"]["content"][0]["text"], "echo: plain", "{r}");
+    let plain = meta();
+    assert!(!plain.contains("progressToken"), "{plain}");
+    let r = proc.request(
+        4,
+        "tools/call",
+        json!({"name": "g__echo", "arguments": {"text": "watched"}, "_meta": {"progressToken": "p-7"}}),
+    );
+    assert_eq!(r["result"]["content"][0]["text"], "echo: watched", "{r}");
+    let watched = meta();
+    assert!(watched.contains("progressToken"), "{watched}");
+    assert!(
+        !watched.contains("switchboard/"),
+        "the marker stays inside: {watched}"
+    );
+}
+
 /// Progress extends a call's timeout, but never past `proxy.max_call_secs`.
 #[tokio::test]
 async fn progress_extends_a_call_up_to_the_hard_limit() {
@@ -1166,10 +1203,11 @@ fn stubborn_and_deaf_children_are_restarted() {
         "{r}"
     );
     let first = pid_in(&state, "stubborn.pid").expect("the stubborn child wrote its pid");
+    // The host asks for progress, so the child has a token to keep reporting on.
     let r = proc.request(
         3,
         "tools/call",
-        json!({"name": "stub__slow", "arguments": {}}),
+        json!({"name": "stub__slow", "arguments": {}, "_meta": {"progressToken": 3}}),
     );
     assert_eq!(r["result"]["isError"], true, "{r}");
     let deadline = Instant::now() + Duration::from_secs(15);
