@@ -717,34 +717,28 @@ impl Target {
 
     /// switchboard with `count` child servers, each the floor server (`floor1`, `floor2`, …).
     fn switchboard_with_children(fx: &Fixtures, base: &Path, count: usize) -> Self {
-        let servers = base.join(format!("servers_{count}.json"));
-        let exe = std::env::current_exe().unwrap();
-        let entries: serde_json::Map<String, Value> = (1..=count)
-            .map(|i| {
-                (
-                    format!("floor{i}"),
-                    json!({"command": exe, "args": ["--floor-server"]}),
-                )
-            })
-            .collect();
-        std::fs::write(&servers, json!({"mcpServers": entries}).to_string()).unwrap();
-        let mut t = Self::switchboard(fx);
-        t.args.push("--servers".into());
-        t.args.push(servers.display().to_string());
-        t.approve_servers();
-        t
+        let aliases: Vec<String> = (1..=count).map(|i| format!("floor{i}")).collect();
+        Self::switchboard_with_floors(fx, &base.join(format!("servers_{count}.json")), &aliases)
     }
 
     /// switchboard with one child server: the floor server, aliased `floor`.
     fn switchboard_with_child(fx: &Fixtures, base: &Path) -> Self {
-        let servers = base.join("servers_config.json");
+        Self::switchboard_with_floors(fx, &base.join("servers_config.json"), &["floor".into()])
+    }
+
+    /// switchboard whose servers file (`servers`) runs the floor server under each alias.
+    fn switchboard_with_floors(fx: &Fixtures, servers: &Path, aliases: &[String]) -> Self {
         let exe = std::env::current_exe().unwrap();
-        std::fs::write(
-            &servers,
-            json!({"mcpServers": {"floor": {"command": exe, "args": ["--floor-server"]}}})
-                .to_string(),
-        )
-        .unwrap();
+        let entries: serde_json::Map<String, Value> = aliases
+            .iter()
+            .map(|a| {
+                (
+                    a.clone(),
+                    json!({"command": exe, "args": ["--floor-server"]}),
+                )
+            })
+            .collect();
+        std::fs::write(servers, json!({"mcpServers": entries}).to_string()).unwrap();
         let mut t = Self::switchboard(fx);
         t.args.push("--servers".into());
         t.args.push(servers.display().to_string());

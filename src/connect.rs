@@ -103,10 +103,10 @@ pub async fn connect(
     // Requests sent on and not answered yet: answered here if the server cannot answer them.
     let mut open: HashMap<RequestId, Kind> = HashMap::new();
     // The sends under way; each ends with the request it failed to deliver, if it did, and why.
-    let mut sends: JoinSet<Option<(Option<RequestId>, String)>> = JoinSet::new();
+    let mut sends: JoinSet<Option<(Option<RequestId>, Cause)>> = JoinSet::new();
     // The first real reason a send failed (once the client has stopped, later sends only
     // learn that it stopped).
-    let mut reason: Option<String> = None;
+    let mut reason: Option<Cause> = None;
     let mut shutdown = std::pin::pin!(shutdown);
     // Set once the client has sent its first request (`initialize` or `server/discover`).
     let mut opened = false;
@@ -135,9 +135,10 @@ pub async fn connect(
                             // a request answered at once, so the bridge asks `server/discover`
                             // in the host's name and keeps the answer to itself.
                             if let Err(e) = discover_first(&mut remote, &mut host, *discover).await {
-                                reason.get_or_insert(e.clone());
+                                let cause = Cause::down(e);
+                                let why = unreachable_text(url, &cause);
+                                reason.get_or_insert(cause);
                                 if let Some((id, kind)) = request {
-                                    let why = unreachable_text(url, &e);
                                     tracing::warn!("{why}");
                                     if host.send(failure(id, kind, &why)).await.is_err() {
                                         break;
@@ -169,17 +170,12 @@ pub async fn connect(
                 let sending = remote.send(message);
                 sends.spawn(async move {
                     let e = sending.await.err()?;
-                    let text = match &e {
-                        // The client error's own causes (a refused connection) say the most.
-                        StreamableHttpError::Client(inner) => with_causes(inner),
-                        other => with_causes(other),
-                    };
-                    Some((request.map(|(id, _)| id), text))
+                    Some((request.map(|(id, _)| id), Cause::of(&e)))
                 });
             }
             Some(done) = sends.join_next(), if !sends.is_empty() => {
-                if let Ok(Some((id, error))) = done
-                    && !answer_failure(&mut host, &mut open, url, id, &error, &mut reason).await
+                if let Ok(Some((id, cause))) = done
+                    && !answer_failure(&mut host, &mut open, url, id, &cause, &mut reason).await
                 {
                     break;
                 }
@@ -190,11 +186,12 @@ pub async fn connect(
                     // once, and the first of them to fail says why.
                     let settle = std::time::Duration::from_secs(2);
                     while let Ok(Some(done)) = tokio::time::timeout(settle, sends.join_next()).await {
-                        if let Ok(Some((id, error))) = done {
-                            answer_failure(&mut host, &mut open, url, id, &error, &mut reason).await;
+                        if let Ok(Some((id, cause))) = done {
+                            answer_failure(&mut host, &mut open, url, id, &cause, &mut reason).await;
                         }
                     }
-                    let why = unreachable_text(url, reason.as_deref().unwrap_or("the connection ended"));
+                    let ended = Cause::down("the connection ended".to_owned());
+                    let why = unreachable_text(url, reason.as_ref().unwrap_or(&ended));
                     tracing::error!("{why}");
                     let left: Vec<(RequestId, Kind)> = open.drain().collect();
                     for (id, kind) in left {
@@ -233,33 +230,86 @@ pub async fn connect(
     Ok(())
 }
 
-/// Answers a request the client could not deliver (`error` says why; a client that already
-/// stopped says only that, so the first reason seen is kept in `reason` and given instead).
+/// Answers a request the client could not deliver (`cause` says why; a client that already
+/// stopped says only that, so the first real cause seen is kept in `reason` and given instead).
 /// False when the host's end is closed.
 async fn answer_failure<T: Transport<rmcp::RoleServer>>(
     host: &mut T,
     open: &mut HashMap<RequestId, Kind>,
     url: &str,
     id: Option<RequestId>,
-    error: &str,
-    reason: &mut Option<String>,
+    cause: &Cause,
+    reason: &mut Option<Cause>,
 ) -> bool {
-    let stopped = error.contains("channel closed");
-    if !stopped && reason.is_none() {
-        *reason = Some(error.to_owned());
+    if cause.hint != Hint::Stopped && reason.is_none() {
+        *reason = Some(cause.clone());
     }
-    let error = if stopped {
-        reason.as_deref().unwrap_or(error)
-    } else {
-        error
+    let cause = match (cause.hint, reason.as_ref()) {
+        (Hint::Stopped, Some(first)) => first,
+        _ => cause,
     };
-    let why = unreachable_text(url, error);
+    let why = unreachable_text(url, cause);
     tracing::warn!("{why}");
     let Some(id) = id else { return true };
     let kind = open.remove(&id);
     match kind {
         Some(kind) => host.send(failure(id, kind, &why)).await.is_ok(),
         None => true,
+    }
+}
+
+/// Why the shared server could not take a request, and what to tell the user about it.
+#[derive(Clone, Debug)]
+struct Cause {
+    text: String,
+    hint: Hint,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Hint {
+    /// The token was refused (401, 403).
+    Token,
+    /// The token's limits were reached (429).
+    Busy,
+    /// The server could not be reached, or the connection failed.
+    Down,
+    /// The client had already stopped; an earlier failure said why.
+    Stopped,
+}
+
+impl Cause {
+    fn down(text: String) -> Self {
+        Self {
+            text,
+            hint: Hint::Down,
+        }
+    }
+
+    /// Read off the client's error by its kind, never its wording.
+    fn of(e: &StreamableHttpError<reqwest::Error>) -> Self {
+        let hint = match e {
+            StreamableHttpError::AuthRequired(_) | StreamableHttpError::InsufficientScope(_) => {
+                Hint::Token
+            }
+            StreamableHttpError::HttpStatus(s) if s.status == 429 => Hint::Busy,
+            StreamableHttpError::Client(c)
+                if c.status()
+                    .is_some_and(|s| s.as_u16() == 401 || s.as_u16() == 403) =>
+            {
+                Hint::Token
+            }
+            StreamableHttpError::Client(c) if c.status().is_some_and(|s| s.as_u16() == 429) => {
+                Hint::Busy
+            }
+            StreamableHttpError::TransportChannelClosed => Hint::Stopped,
+            _ => Hint::Down,
+        };
+        let text = match e {
+            // The client error's own causes (a refused connection) say the most.
+            StreamableHttpError::Client(inner) => with_causes(inner),
+            other => with_causes(other),
+        };
+        Self { text, hint }
     }
 }
 
@@ -361,15 +411,19 @@ fn with_causes(e: &dyn std::error::Error) -> String {
 }
 
 /// What the host is told when the shared server cannot answer.
-fn unreachable_text(url: &str, error: &str) -> String {
-    let hint = if error.contains("401") || error.to_ascii_lowercase().contains("auth") {
-        "the server refused the token: set SWITCHBOARD_TOKEN (or the variable --token-env names) in the host's entry for this server to a token of the shared server's http.tokens"
-    } else if error.contains("429") {
-        "the token's limit on requests in flight or sessions is reached (http.max_in_flight_per_token, http.max_sessions_per_token): wait for running calls to end, then try again"
-    } else {
-        "check that `switchboard serve --http` is running at that address, then try again"
+fn unreachable_text(url: &str, cause: &Cause) -> String {
+    let hint = match cause.hint {
+        Hint::Token => {
+            "the server refused the token: set SWITCHBOARD_TOKEN (or the variable --token-env names) in the host's entry for this server to a token of the shared server's http.tokens"
+        }
+        Hint::Busy => {
+            "the token's limit on requests in flight or sessions is reached (http.max_in_flight_per_token, http.max_sessions_per_token): wait for running calls to end, then try again"
+        }
+        Hint::Down | Hint::Stopped => {
+            "check that `switchboard serve --http` is running at that address, then try again"
+        }
     };
-    let error = crate::transport::cap_message(error.to_owned());
+    let error = crate::transport::cap_message(cause.text.clone());
     format!("the shared switchboard at {url} could not take the request ({error}); {hint}")
 }
 

@@ -60,7 +60,7 @@ impl Policy {
 
     /// A client's roots (already converted from `file://` URIs), canonical. Roots that do not
     /// exist are dropped with a log line: they cannot contain anything.
-    pub fn client_roots(roots: Vec<PathBuf>) -> ClientRoots {
+    pub fn canonical_client_roots(roots: Vec<PathBuf>) -> ClientRoots {
         let canonical: Vec<PathBuf> = roots
             .into_iter()
             .filter_map(|r| match std::fs::canonicalize(&r) {

@@ -124,9 +124,9 @@ pub struct Inner {
     pub shared: Arc<Shared>,
     /// The file watcher behind subscriptions to files and folders, made on first use.
     file_watch: Mutex<Option<crate::support::watch::PathWatch>>,
-    /// Set when the client's roots must be (re)fetched before the next file operation.
     /// What this session's client said its roots are (`roots/list`).
     client_roots: std::sync::RwLock<crate::policy::ClientRoots>,
+    /// Set when the client's roots must be (re)fetched before the next file operation.
     roots_stale: AtomicBool,
     roots_fetch: tokio::sync::Mutex<()>,
     /// URI → its watch, shared by every subscription to it (see `subscriptions`). A std

@@ -7,8 +7,6 @@ use rmcp::{Peer, RoleServer};
 use super::Switchboard;
 
 impl Switchboard {
-    /// Tells the client's user about something worth seeing in the host's log, when the client
-    /// asked for that level. Also logged locally.
     /// [`Self::tell_client`] when there is a client to tell; the log alone otherwise.
     pub(crate) async fn tell(
         &self,
@@ -22,6 +20,8 @@ impl Switchboard {
         }
     }
 
+    /// Tells the client's user about something worth seeing in the host's log, when the client
+    /// asked for that level. Also logged locally.
     pub(crate) async fn tell_client(
         &self,
         peer: &Peer<RoleServer>,

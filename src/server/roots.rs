@@ -68,7 +68,7 @@ impl Switchboard {
                     .map(PathBuf::from)
                     .collect();
                 tracing::info!(count = paths.len(), "client roots received");
-                let roots = Policy::client_roots(paths);
+                let roots = Policy::canonical_client_roots(paths);
                 // The child servers are the profile's: they see the roots a client told last.
                 *self
                     .latest_client_roots
