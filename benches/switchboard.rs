@@ -7,7 +7,8 @@
 //! `BENCH_QUICK=1` for a fast smoke run; `BENCH_ONLY=discovery` for the tool-search rows alone;
 //! `BENCH_ONLY=workflow` for the five workflow tasks done both ways (their own table, pasted into
 //! the README between `workflow-bench` markers); `BENCH_ONLY=browser` for the browser rows;
-//! `BENCH_ONLY=shared` for PostgreSQL memory, HTTP against stdio and one shared server's memory
+//! `BENCH_ONLY=startup` for start-up and idle memory alone; `BENCH_ONLY=shared` for PostgreSQL
+//! memory, HTTP against stdio and one shared server's memory
 //! (their own table, between `shared-bench` markers);
 //! `BENCH_SWITCHBOARD=PATH` measures another build (a baseline) with the same fixtures and floor;
 //! `BENCH_ONLY=compare BENCH_BASELINE=PATH` measures the call-path and start-up rows of this build and
@@ -28,6 +29,8 @@ mod compare;
 mod discovery;
 #[path = "switchboard/shared.rs"]
 mod shared;
+#[path = "switchboard/startup.rs"]
+mod startup;
 #[path = "switchboard/workflow.rs"]
 mod workflow;
 
@@ -81,6 +84,11 @@ fn main() {
     // BENCH_ONLY=compare BENCH_BASELINE=PATH: this build against a baseline, interleaved.
     if std::env::var("BENCH_ONLY").as_deref() == Ok("compare") {
         compare::rows(&base, switchboard_binary(), quick);
+        return;
+    }
+    // BENCH_ONLY=startup: start-up and idle memory against the floor, half a minute.
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("startup") {
+        startup::rows(&base, quick);
         return;
     }
     let fixtures = Fixtures::create(&base, quick);
@@ -619,6 +627,24 @@ impl Fixtures {
             notes,
         }
     }
+}
+
+/// A config with one empty root under `base` and no log file: what start-up and the call path
+/// are measured with when no fixture matters.
+fn plain_config(base: &Path) -> PathBuf {
+    let root = base.join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    let config = base.join("plain-config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir: {}\nfiles:\n  roots: [{}]\nlogging:\n  file: false\n",
+            base.join("data").display(),
+            root.display()
+        ),
+    )
+    .unwrap();
+    config
 }
 
 /// A vocabulary for the notes: 2000 made-up words, so each word is in about 1% of notes.

@@ -52,18 +52,7 @@ pub fn rows(base: &Path, current: PathBuf, quick: bool) {
         eprintln!("BENCH_ONLY=compare needs BENCH_BASELINE=PATH (the binary to compare with)");
         std::process::exit(2);
     };
-    let root = base.join("root");
-    std::fs::create_dir_all(&root).unwrap();
-    let config = base.join("compare-config.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "data_dir: {}\nfiles:\n  roots: [{}]\nlogging:\n  file: false\n",
-            base.join("data").display(),
-            root.display()
-        ),
-    )
-    .unwrap();
+    let config = super::plain_config(base);
     let target = |program: PathBuf| Target::full(program, &config);
     let (cur, old) = (target(current), target(baseline));
     let rounds = if quick { 3 } else { 9 };

@@ -38,8 +38,8 @@ impl Catalog {
     }
 
     pub(crate) fn build(shape: Shape, toolsets: &Toolsets) -> Self {
-        let router = crate::tools::router(shape, toolsets);
-        let mut tools = router.list_all();
+        let mut tools = crate::tools::catalogue::list(shape, toolsets);
+        let router = crate::tools::routes(&tools);
         let schemas = tools
             .iter()
             .map(|t| {

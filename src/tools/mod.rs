@@ -8,6 +8,7 @@
 pub mod ai;
 pub(crate) mod ask;
 pub mod browser;
+pub mod catalogue;
 pub mod comms;
 pub mod database;
 pub mod declared;
@@ -19,9 +20,7 @@ pub mod proxy;
 pub mod system;
 pub mod web;
 
-use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::model::JsonObject;
-use serde_json::Value;
+use rmcp::handler::server::router::tool::{ToolRoute, ToolRouter};
 
 pub use crate::error::{ToolError, blocking};
 pub use crate::policy::tools::is_read_only;
@@ -94,20 +93,46 @@ impl Shape {
     }
 }
 
+/// One built-in tool as its category's registry declares it.
+#[derive(Clone, Copy)]
+pub struct BuiltIn {
+    pub name: &'static str,
+    /// Its toolset (`None`: the discovery tools, always offered).
+    pub category: Option<Category>,
+    /// Words a model uses for its job beyond its description: `search_tools` matches them.
+    pub keywords: &'static str,
+    /// Its route: the definition given (the precomputed catalogue's) and its handler.
+    pub route: fn(rmcp::model::Tool) -> ToolRoute<Switchboard>,
+}
+
 /// A category's registry: one line per tool, `name => name_router`. It declares the tool's
-/// module (`name.rs`), adds it to the category's router and to the built-in table with its
-/// category and search keywords; nothing else is maintained by hand.
+/// module (`name.rs`) and adds it to the built-in table with its category, search keywords and
+/// handler; nothing else is maintained by hand. Its definition (description, schemas,
+/// annotations) comes from the precomputed catalogue, which the golden test keeps equal to the
+/// one `name_router` generates (see [`catalogue`]).
 macro_rules! registry {
     ($category:expr; $($name:ident => $router:ident),* $(,)?) => {
         $(pub mod $name;)*
 
-        /// This category's tools: name, category (for toolsets) and search keywords.
-        pub const TOOLS: &[(&str, Option<crate::policy::tools::Category>, &str)] = &[
-            $((stringify!($name), $category, $name::KEYWORDS)),*
+        /// This category's tools.
+        pub const TOOLS: &[crate::tools::BuiltIn] = &[
+            $(crate::tools::BuiltIn {
+                name: stringify!($name),
+                category: $category,
+                keywords: $name::KEYWORDS,
+                route: |tool| {
+                    rmcp::handler::server::router::tool::ToolRoute::new(
+                        tool,
+                        crate::server::Switchboard::$name,
+                    )
+                },
+            }),*
         ];
 
-        /// Every tool of this category.
-        fn registered() -> rmcp::handler::server::router::tool::ToolRouter<crate::server::Switchboard> {
+        /// Every tool of this category as the code generates it (the precomputed catalogue's
+        /// source).
+        #[cfg(test)]
+        pub(crate) fn generated() -> rmcp::handler::server::router::tool::ToolRouter<crate::server::Switchboard> {
             rmcp::handler::server::router::tool::ToolRouter::new()
                 $(+ crate::server::Switchboard::$router())*
         }
@@ -115,13 +140,11 @@ macro_rules! registry {
 }
 pub(crate) use registry;
 
-/// Every built-in tool (name, category, search keywords), sorted by name: derived once from the
-/// categories' registries.
-pub fn built_in_table() -> &'static [(&'static str, Option<Category>, &'static str)] {
-    static TABLE: std::sync::OnceLock<Vec<(&str, Option<Category>, &str)>> =
-        std::sync::OnceLock::new();
+/// Every built-in tool, sorted by name: derived once from the categories' registries.
+pub fn built_in_table() -> &'static [BuiltIn] {
+    static TABLE: std::sync::OnceLock<Vec<BuiltIn>> = std::sync::OnceLock::new();
     TABLE.get_or_init(|| {
-        let mut all: Vec<_> = [
+        let mut all: Vec<BuiltIn> = [
             ai::TOOLS,
             browser::TOOLS,
             comms::TOOLS,
@@ -135,14 +158,14 @@ pub fn built_in_table() -> &'static [(&'static str, Option<Category>, &'static s
             web::TOOLS,
         ]
         .concat();
-        all.sort_by_key(|(n, _, _)| *n);
+        all.sort_by_key(|t| t.name);
         all
     })
 }
 
 /// The toolset of the built-in tool `name`.
 pub fn category_of(name: &str) -> Option<Category> {
-    built_in(name).and_then(|(_, c, _)| *c)
+    built_in(name).and_then(|t| t.category)
 }
 
 pub fn is_built_in(name: &str) -> bool {
@@ -151,194 +174,37 @@ pub fn is_built_in(name: &str) -> bool {
 
 /// The search keywords of the built-in tool `name` (empty for any other).
 pub fn keywords_of(name: &str) -> &'static str {
-    built_in(name).map_or("", |(_, _, k)| k)
+    built_in(name).map_or("", |t| t.keywords)
 }
 
-fn built_in(name: &str) -> Option<&'static (&'static str, Option<Category>, &'static str)> {
+pub(crate) fn built_in(name: &str) -> Option<&'static BuiltIn> {
     let table = built_in_table();
     table
-        .binary_search_by(|(n, _, _)| (*n).cmp(name))
+        .binary_search_by(|t| t.name.cmp(name))
         .ok()
         .map(|i| &table[i])
 }
 
-/// Every built-in tool `toolsets` offers. With `read_only`, only tools whose `readOnlyHint` is
-/// true.
+/// Every built-in tool `toolsets` offers in this shape, with its route. With `read_only`,
+/// only tools whose `readOnlyHint` is true.
 pub fn router(shape: Shape, toolsets: &Toolsets) -> ToolRouter<Switchboard> {
-    let mut router = files::router() + system::router() + discovery::router();
-    if !shape.read_only {
-        // Running programs can change anything, so read-only mode has none of these tools;
-        // nor the browser's, as a page's scripts and forms can change things elsewhere.
-        router += exec::router();
-        router += browser::router(shape.evaluate);
-    }
-    // In read-only mode only web_search stays: the filter below drops http_request (a request
-    // can change things elsewhere) and download_file.
-    router += web::router();
-    router += ai::router();
-    router += memory::router();
-    router += database::router();
-    router += comms::router(shape.comms);
-    if !shape.shell {
-        router.remove_route("run_shell");
-    }
-    if !shape.packages {
-        router.remove_route("install_package");
-    }
-    if shape.proxy {
-        router += proxy::router();
-    }
-    if !shape.agent_writes
-        && let Some(route) = router.map.get_mut("ai_agent")
-        && let Some(a) = route.attr.annotations.as_mut()
-    {
-        // The agent can only read: say so, and keep it in read-only mode.
-        a.read_only_hint = Some(true);
-    }
-    router.map.retain(|name, _| match category_of(name) {
-        Some(category) => toolsets.admits(name, category),
-        None => true,
-    });
-    if shape.read_only {
-        for name in ["call_tool", "run_workflow"] {
-            if let Some(route) = router.map.get_mut(name)
-                && let Some(a) = route.attr.annotations.as_mut()
-            {
-                // In read-only mode every tool it can reach only reads.
-                a.read_only_hint = Some(true);
-                a.destructive_hint = Some(false);
-            }
-        }
-    }
-    let read_only = shape.read_only;
-    for route in router.map.values_mut() {
-        let attr = &mut route.attr;
-        attr.input_schema = std::sync::Arc::new(portable(attr.input_schema.as_ref().clone()));
-        if let Some(out) = &attr.output_schema {
-            let mut out = Value::Object(portable(out.as_ref().clone()));
-            // A count in a result is never negative; saying so costs context and tells nothing.
-            drop_zero_minimum(&mut out);
-            if let Value::Object(o) = out {
-                attr.output_schema = Some(std::sync::Arc::new(o));
-            }
-        }
-    }
-    if read_only {
-        let writers: Vec<String> = router
-            .list_all()
-            .into_iter()
-            .filter(|t| !is_read_only(t))
-            .map(|t| t.name.to_string())
-            .collect();
-        for name in writers {
-            router.remove_route(&name);
+    routes(&catalogue::list(shape, toolsets))
+}
+
+/// The routes of the built-in tools among `tools`, each with its definition.
+pub fn routes(tools: &[rmcp::model::Tool]) -> ToolRouter<Switchboard> {
+    let mut router = ToolRouter::new();
+    for tool in tools {
+        if let Some(b) = built_in(&tool.name) {
+            router.add_route((b.route)(tool.clone()));
         }
     }
     router
 }
 
-/// Rewrites a generated schema into the portable subset every host and model provider accepts:
-/// an optional field is simply optional (absent), never `type: [T, "null"]` or an `anyOf` with
-/// a null branch, and no `default: null`. Our arguments are never sent as null, and results
-/// leave absent fields out.
-///
-/// It also drops what costs a model's context and tells it nothing: the `$schema` line, the
-/// generator's numeric formats (`uint64`, `double`: `type` and `minimum` say it) and defaults
-/// that are the empty value (`false`, `[]`, `""`), which an absent argument means anyway.
-fn portable(schema: JsonObject) -> JsonObject {
-    let mut v = Value::Object(schema);
-    if let Value::Object(o) = &mut v {
-        o.remove("$schema");
-    }
-    strip_null(&mut v);
-    match v {
-        Value::Object(o) => o,
-        _ => JsonObject::new(),
-    }
-}
-
-/// Removes `minimum: 0` from integer fields (unsigned counts, sizes and times).
-fn drop_zero_minimum(v: &mut Value) {
-    match v {
-        Value::Object(o) => {
-            if o.get("type") == Some(&Value::String("integer".into()))
-                && o.get("minimum").and_then(Value::as_u64) == Some(0)
-            {
-                o.remove("minimum");
-            }
-            o.values_mut().for_each(drop_zero_minimum);
-        }
-        Value::Array(items) => items.iter_mut().for_each(drop_zero_minimum),
-        _ => {}
-    }
-}
-
-/// The integer and float widths the schema generator writes as `format`; not JSON Schema
-/// formats, and no validator or model uses them.
-const NUMERIC_FORMATS: &[&str] = &[
-    "int", "int8", "int16", "int32", "int64", "int128", "uint", "uint8", "uint16", "uint32",
-    "uint64", "uint128", "float", "double",
-];
-
-fn strip_null(v: &mut Value) {
-    match v {
-        Value::Object(o) => {
-            // `[T, "null"]` (or two `anyOf` branches) is how an `Option<T>` comes out; a
-            // longer list that includes null (a database cell) means it.
-            if let Some(Value::Array(types)) = o.get("type")
-                && types.len() == 2
-            {
-                let kept: Vec<Value> = types.iter().filter(|t| *t != "null").cloned().collect();
-                o.insert(
-                    "type".into(),
-                    if kept.len() == 1 {
-                        kept[0].clone()
-                    } else {
-                        Value::Array(kept)
-                    },
-                );
-            }
-            if let Some(d) = o.get("default")
-                && (d.is_null()
-                    || d == &Value::Bool(false)
-                    || d.as_array().is_some_and(Vec::is_empty)
-                    || d.as_str() == Some(""))
-            {
-                o.remove("default");
-            }
-            if let Some(Value::String(f)) = o.get("format")
-                && NUMERIC_FORMATS.contains(&f.as_str())
-            {
-                o.remove("format");
-            }
-            if let Some(Value::Array(any)) = o.get_mut("anyOf")
-                && any.len() == 2
-            {
-                any.retain(|b| b.get("type") != Some(&Value::String("null".into())));
-                if any.len() == 1 {
-                    let only = any.remove(0);
-                    o.remove("anyOf");
-                    if let Value::Object(inner) = only {
-                        for (k, val) in inner {
-                            o.entry(k).or_insert(val);
-                        }
-                    }
-                }
-            }
-            for child in o.values_mut() {
-                strip_null(child);
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(strip_null),
-        _ => {}
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
-    use super::{Category, Shape, Toolsets, built_in_table, category_of, router};
+    use super::{BuiltIn, Category, Shape, Toolsets, built_in_table, category_of, router};
 
     fn names(toolsets: &Toolsets) -> Vec<String> {
         let mut names: Vec<String> = router(Shape::everything(), toolsets)
@@ -352,12 +218,12 @@ mod tests {
 
     #[test]
     fn the_built_in_table_is_every_registered_tool_with_its_category() {
-        let table: Vec<&str> = built_in_table().iter().map(|(n, _, _)| *n).collect();
+        let table: Vec<&str> = built_in_table().iter().map(|t| t.name).collect();
         assert!(table.is_sorted(), "the table is searched by halves");
         assert_eq!(names(&Toolsets::everything()), table);
         // Each tool sits in the category whose folder holds its file.
         let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/tools");
-        for (name, category, _) in built_in_table() {
+        for BuiltIn { name, category, .. } in built_in_table() {
             let folder = category.map_or("discovery", Category::name);
             assert!(
                 src.join(folder).join(format!("{name}.rs")).is_file(),
@@ -475,29 +341,5 @@ mod tests {
             }
         }
         assert!(bad.is_empty(), "Option fields serialised as null: {bad:?}");
-    }
-
-    #[test]
-    fn nullable_fields_become_plain_optional_ones() {
-        let schema = json!({"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "properties": {
-            "a": {"type": ["integer", "null"], "default": null, "format": "uint64", "minimum": 0},
-            "b": {"anyOf": [{"$ref": "#/$defs/Mode"}, {"type": "null"}], "description": "d"},
-            "c": {"type": "boolean", "default": false},
-            "d": {"type": "array", "default": [], "items": {"type": "string", "format": "uri"}},
-            "e": {"type": "integer", "default": 0},
-            "format": {"type": "string", "default": "csv"},
-        }});
-        let out = super::portable(schema.as_object().unwrap().clone());
-        assert_eq!(
-            serde_json::Value::Object(out),
-            json!({"type": "object", "properties": {
-                "a": {"type": "integer", "minimum": 0},
-                "b": {"$ref": "#/$defs/Mode", "description": "d"},
-                "c": {"type": "boolean"},
-                "d": {"type": "array", "items": {"type": "string", "format": "uri"}},
-                "e": {"type": "integer", "default": 0},
-                "format": {"type": "string", "default": "csv"},
-            }})
-        );
     }
 }

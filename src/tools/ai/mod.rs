@@ -19,7 +19,6 @@ use std::io::Read;
 use std::time::{Duration, Instant};
 
 use rmcp::RoleServer;
-use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::service::RequestContext;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -28,13 +27,8 @@ use serde_json::Value;
 use crate::ai::backend::{Format, Image, Options, Reply};
 use crate::ai::{AiError, Target};
 use crate::policy::FileScope;
-use crate::server::Switchboard;
 use crate::support::{mime, text};
 use crate::tools::ToolError;
-
-pub fn router() -> ToolRouter<Switchboard> {
-    registered()
-}
 
 impl From<AiError> for ToolError {
     fn from(e: AiError) -> Self {

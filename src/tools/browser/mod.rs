@@ -25,7 +25,6 @@ crate::tools::registry! {
 use std::time::Duration;
 
 use rmcp::RoleServer;
-use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{CallToolResult, ContentBlock as Content};
 use rmcp::service::RequestContext;
 
@@ -35,15 +34,6 @@ use crate::browser::{BrowserError, CdpError};
 use crate::error::reason;
 use crate::server::Switchboard;
 use crate::tools::ToolError;
-
-/// The browser tools; `browser_evaluate` only when `browser.allow_evaluate` is set.
-pub fn router(evaluate: bool) -> ToolRouter<Switchboard> {
-    let mut r = registered();
-    if !evaluate {
-        r.remove_route("browser_evaluate");
-    }
-    r
-}
 
 impl From<SessionError> for ToolError {
     fn from(e: SessionError) -> Self {

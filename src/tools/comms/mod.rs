@@ -17,7 +17,6 @@ crate::tools::registry! {
 use std::time::SystemTime;
 
 use rmcp::RoleServer;
-use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{
     ElicitRequestParams, ElicitResult, ElicitationAction, ElicitationSchema, InputRequiredResult,
 };
@@ -38,21 +37,6 @@ pub struct Configured {
 }
 
 pub use crate::comms::CommsState;
-
-pub fn router(c: Configured) -> ToolRouter<Switchboard> {
-    // A sending tool with nothing configured to send to is not offered.
-    let mut r = registered();
-    for (configured, name) in [
-        (c.email, "send_email"),
-        (c.webhooks, "send_webhook"),
-        (c.ntfy, "send_push"),
-    ] {
-        if !configured {
-            r.remove_route(name);
-        }
-    }
-    r
-}
 
 impl From<OutboxError> for ToolError {
     fn from(e: OutboxError) -> Self {

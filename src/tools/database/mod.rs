@@ -12,16 +12,10 @@ crate::tools::registry! {
     db_tables => db_tables_router,
 }
 
-use rmcp::handler::server::router::tool::ToolRouter;
-
 use crate::db::{DbError, Source};
 use crate::policy::FileScope;
 use crate::server::Switchboard;
 use crate::tools::ToolError;
-
-pub fn router() -> ToolRouter<Switchboard> {
-    registered()
-}
 
 impl From<DbError> for ToolError {
     fn from(e: DbError) -> Self {

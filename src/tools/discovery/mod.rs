@@ -14,14 +14,7 @@ crate::tools::registry! {
 #[cfg(test)]
 mod quality;
 
-use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::Tool;
-
-use crate::server::Switchboard;
-
-pub fn router() -> ToolRouter<Switchboard> {
-    registered()
-}
 
 /// What a `tools/list` answer holding `tools` costs a model's context, in cl100k tokens.
 pub fn list_tokens(tools: &[Tool]) -> usize {

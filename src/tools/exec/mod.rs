@@ -22,7 +22,6 @@ crate::tools::registry! {
 use std::ffi::OsString;
 use std::sync::Arc;
 
-use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::CallToolResult;
 
 use crate::mcp::progress::CallProgress;
@@ -34,12 +33,6 @@ use crate::policy::exec::{ExecRequest, Plan};
 use crate::server::Switchboard;
 use crate::support::process::{self, Input, RunOptions, RunOutcome};
 use crate::tools::ToolError;
-
-pub fn router() -> ToolRouter<Switchboard> {
-    let mut router = registered();
-    run_code::fit_schema(&mut router);
-    router
-}
 
 pub(crate) fn run_output_schema() -> Arc<rmcp::model::JsonObject> {
     schema_for_output::<RunOutput>()

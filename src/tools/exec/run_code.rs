@@ -5,7 +5,6 @@
 
 use std::ffi::OsString;
 
-use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::CallToolResult;
 use rmcp::service::RequestContext;
@@ -24,25 +23,23 @@ use crate::tools::ToolError;
 /// Words a model uses for this tool's job beyond its description: `search_tools` matches them.
 pub const KEYWORDS: &str = "code snippet script python node javascript js typescript ruby inline evaluate expression compute calculate interpreter";
 
-/// Lists the found languages in the schema, or removes the tool when there are none.
-pub(crate) fn fit_schema(router: &mut ToolRouter<Switchboard>) {
+/// Lists the languages found on this machine in the tool's schema; false when there are none
+/// (the tool is not offered).
+pub(crate) fn fit(tool: &mut rmcp::model::Tool) -> bool {
     let languages: Vec<Value> = interpreters()
         .iter()
         .map(|i| Value::String(i.language.into()))
         .collect();
     if languages.is_empty() {
-        router.remove_route("run_code");
-        return;
+        return false;
     }
-    if let Some(route) = router.map.get_mut("run_code") {
-        let mut schema = route.attr.input_schema.as_ref().clone();
-        if let Some(Value::Object(props)) = schema.get_mut("properties")
-            && let Some(Value::Object(lang)) = props.get_mut("language")
-        {
-            lang.insert("enum".into(), json!(languages));
-        }
-        route.attr.input_schema = std::sync::Arc::new(schema);
+    let schema = std::sync::Arc::make_mut(&mut tool.input_schema);
+    if let Some(Value::Object(props)) = schema.get_mut("properties")
+        && let Some(Value::Object(lang)) = props.get_mut("language")
+    {
+        lang.insert("enum".into(), json!(languages));
     }
+    true
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -22,11 +22,3 @@ crate::tools::registry! {
 }
 
 pub(crate) mod common;
-
-use rmcp::handler::server::router::tool::ToolRouter;
-
-use crate::server::Switchboard;
-
-pub fn router() -> ToolRouter<Switchboard> {
-    registered()
-}

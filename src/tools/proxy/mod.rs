@@ -11,15 +11,9 @@ crate::tools::registry! {
 
 use std::sync::Arc;
 
-use rmcp::handler::server::router::tool::ToolRouter;
-
 use crate::proxy::Hub;
 use crate::server::Switchboard;
 use crate::tools::ToolError;
-
-pub fn router() -> ToolRouter<Switchboard> {
-    registered()
-}
 
 /// The running proxy, or an error saying how to configure one.
 pub(crate) fn hub(sb: &Switchboard) -> Result<&Arc<Hub>, ToolError> {

@@ -13,14 +13,6 @@ crate::tools::registry! {
     which => which_router,
 }
 
-use rmcp::handler::server::router::tool::ToolRouter;
-
-use crate::server::Switchboard;
-
-pub fn router() -> ToolRouter<Switchboard> {
-    registered()
-}
-
 /// An IANA zone by name, `local` (or nothing) for the machine's own zone.
 pub(crate) fn zone(name: Option<&str>) -> Result<jiff::tz::TimeZone, crate::tools::ToolError> {
     match name.map(str::trim) {

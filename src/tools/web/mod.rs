@@ -8,11 +8,3 @@ crate::tools::registry! {
     http_request => http_request_router,
     web_search => web_search_router,
 }
-
-use rmcp::handler::server::router::tool::ToolRouter;
-
-use crate::server::Switchboard;
-
-pub fn router() -> ToolRouter<Switchboard> {
-    registered()
-}
