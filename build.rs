@@ -35,6 +35,14 @@ fn main() {
         && links_with_rusts_lld()
     {
         let order = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("build/startup.order");
+        println!("cargo:rerun-if-changed=Cargo.lock");
+        if let Ok(text) = std::fs::read_to_string(&order)
+            && let Some(stale) = stale_order(text.lines().next().unwrap_or_default())
+        {
+            println!(
+                "cargo:warning=build/startup.order was written for {stale}: run scripts/startup-order.sh (start-up code is spread out until then: more idle RSS)"
+            );
+        }
         if order.is_file() {
             println!(
                 "cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}",
@@ -92,4 +100,18 @@ fn output(cmd: &str, args: &[&str]) -> Option<String> {
 fn version(s: &str) -> Option<(u32, u32)> {
     let mut parts = s.split('.');
     Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+}
+
+/// What build/startup.order's first line (`# Cargo.lock <FNV-1a of it> <rustc --version>`) was
+/// written for, when that is not this build's lock file and toolchain.
+fn stale_order(first: &str) -> Option<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lock = std::fs::read(dir.join("Cargo.lock")).ok()?;
+    let hash = lock.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let version = output(&rustc, &["--version"])?;
+    let now = format!("# Cargo.lock {hash:016x} {}", version.trim());
+    (first != now).then(|| first.trim_start_matches("# ").to_owned())
 }

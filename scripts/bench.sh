@@ -13,4 +13,13 @@ if command -v npm >/dev/null 2>&1 && [ ! -x target/bench/playwright/node_modules
   (cd target/bench/playwright && npm install --no-audit --no-fund --silent @playwright/mcp@0.0.86) >/dev/null 2>&1 \
     || echo "bench: could not install Playwright MCP; its rows are skipped" >&2
 fi
+# The binary measured is the one `cargo build --release` makes, as users run it: `cargo bench`
+# builds its own with the test-only dependencies' features, which changes the crates' symbol
+# names and so loses build/startup.order's layout (see build.rs).
+if [ -z "${BENCH_SWITCHBOARD:-}" ]; then
+  cargo build --release --bin switchboard
+  mkdir -p target/bench
+  cp target/release/switchboard target/bench/switchboard
+  export BENCH_SWITCHBOARD="$PWD/target/bench/switchboard"
+fi
 exec cargo bench --bench switchboard "$@"

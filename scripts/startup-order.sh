@@ -25,8 +25,17 @@ for exposure in full auto; do
 done
 # Every function of the binary's own that ran (not the C library's or the loader's), once each,
 # in the order the profiles name them.
-cat "$work"/cg.* | awk -v bin="ob=$bin" '
+# The first line says what the names belong to; build.rs warns when Cargo.lock or the
+# toolchain no longer match it (the crates' symbol names change with them).
+lock=$(python3 -c 'h = 0xcbf29ce484222325
+for b in open("Cargo.lock", "rb").read():
+    h = ((h ^ b) * 0x100000001b3) % 2**64
+print(f"{h:016x}")')
+{
+  echo "# Cargo.lock $lock $(rustc --version)"
+  cat "$work"/cg.* | awk -v bin="ob=$bin" '
   /^ob=/ { ours = ($0 == bin) }
   /^fn=/ && ours { name = substr($0, 4); if (name !~ /^0x/ && !seen[name]++) print name }
-' > build/startup.order
+'
+} > build/startup.order
 wc -l build/startup.order

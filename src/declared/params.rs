@@ -69,7 +69,9 @@ pub struct Param {
     pub choices: Vec<Value>,
     pub default: Option<Value>,
     pub required: bool,
-    pattern: Option<(String, regex::Regex)>,
+    /// The pattern, and its matcher built on the first value checked (loading the folders
+    /// checks only its syntax: building every tool's matcher cost start-up 2 M instructions).
+    pattern: Option<(String, std::sync::OnceLock<Result<regex::Regex, String>>)>,
     minimum: Option<f64>,
     maximum: Option<f64>,
     min_length: Option<u64>,
@@ -146,9 +148,10 @@ fn build(name: &str, raw: RawParam, is_item: bool) -> Result<Param, String> {
     };
     let pattern = match raw.pattern {
         Some(p) => {
-            let re = crate::support::regex::compile(&p)
+            regex_syntax::Parser::new()
+                .parse(&p)
                 .map_err(|e| format!("{what}: `pattern` is not a usable regex: {e}"))?;
-            Some((p, re))
+            Some((p, std::sync::OnceLock::new()))
         }
         None => None,
     };
@@ -271,10 +274,19 @@ impl Param {
                             .into(),
                     );
                 }
-                if let Some((p, re)) = &self.pattern
-                    && !re.is_match(&s)
-                {
-                    return Err(format!("must match the pattern `{p}`"));
+                if let Some((p, re)) = &self.pattern {
+                    let re = re.get_or_init(|| {
+                        crate::support::regex::compile(p).map_err(|e| e.to_string())
+                    });
+                    match re {
+                        Ok(re) if re.is_match(&s) => {}
+                        Ok(_) => return Err(format!("must match the pattern `{p}`")),
+                        Err(e) => {
+                            return Err(format!(
+                                "cannot be checked: the tool's `pattern` is not usable ({e}); fix the tool's file"
+                            ));
+                        }
+                    }
                 }
                 if s.contains('\0') {
                     return Err("may not contain a NUL character".into());
