@@ -70,12 +70,14 @@ fn registered(shape: Shape, name: &str) -> bool {
 
 /// What a shape changes in a tool's definition; false when the tool cannot be offered here.
 fn adjust(shape: Shape, tool: &mut Tool) -> bool {
-    let hints = tool.annotations.get_or_insert_default();
     match tool.name.as_ref() {
         // The agent can only read: say so, and keep it in read-only mode.
-        "ai_agent" if !shape.agent_writes => hints.read_only_hint = Some(true),
+        "ai_agent" if !shape.agent_writes => {
+            tool.annotations.get_or_insert_default().read_only_hint = Some(true);
+        }
         // In read-only mode every tool they can reach only reads.
         "call_tool" | "run_workflow" if shape.read_only => {
+            let hints = tool.annotations.get_or_insert_default();
             hints.read_only_hint = Some(true);
             hints.destructive_hint = Some(false);
         }
