@@ -30,14 +30,17 @@ fn main() {
         println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
     }
     println!("cargo:rerun-if-changed=build/startup.order");
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let rustc_version = output(&rustc, &["--version"]).unwrap_or_default();
     if std::env::var("PROFILE").as_deref() == Ok("release")
         && std::env::var("TARGET").as_deref() == Ok("x86_64-unknown-linux-gnu")
-        && links_with_rusts_lld()
+        && links_with_rusts_lld(&rustc_version)
     {
         let order = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("build/startup.order");
         println!("cargo:rerun-if-changed=Cargo.lock");
         if let Ok(text) = std::fs::read_to_string(&order)
-            && let Some(stale) = stale_order(text.lines().next().unwrap_or_default())
+            && let Some(stale) =
+                stale_order(text.lines().next().unwrap_or_default(), &rustc_version)
         {
             println!(
                 "cargo:warning=build/startup.order was written for {stale}: run scripts/startup-order.sh (start-up code is spread out until then: more idle RSS)"
@@ -56,14 +59,15 @@ fn main() {
 /// rustc 1.90 and later link x86_64 Linux binaries with the LLD it ships, unless the build
 /// names another linker or turns that off (then the ordering option is left out: GNU ld does
 /// not know it).
-fn links_with_rusts_lld() -> bool {
+fn links_with_rusts_lld(rustc_version: &str) -> bool {
     let flags = std::env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
     let other = ["linker", "link-self-contained", "fuse-ld"]
         .iter()
         .any(|f| flags.contains(f));
-    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let recent = output(&rustc, &["--version"])
-        .and_then(|s| version(s.split_whitespace().nth(1)?))
+    let recent = rustc_version
+        .split_whitespace()
+        .nth(1)
+        .and_then(version)
         .is_some_and(|v| v >= (1, 90));
     let configured =
         std::env::vars().any(|(k, _)| k.starts_with("CARGO_TARGET_") && k.ends_with("_LINKER"));
@@ -103,15 +107,13 @@ fn version(s: &str) -> Option<(u32, u32)> {
 }
 
 /// What build/startup.order's first line (`# Cargo.lock <FNV-1a of it> <rustc --version>`) was
-/// written for, when that is not this build's lock file and toolchain.
-fn stale_order(first: &str) -> Option<String> {
+/// written for, when that is not this build's lock file and toolchain (`rustc_version`).
+fn stale_order(first: &str, rustc_version: &str) -> Option<String> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let lock = std::fs::read(dir.join("Cargo.lock")).ok()?;
     let hash = lock.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
     });
-    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let version = output(&rustc, &["--version"])?;
-    let now = format!("# Cargo.lock {hash:016x} {}", version.trim());
+    let now = format!("# Cargo.lock {hash:016x} {}", rustc_version.trim());
     (first != now).then(|| first.trim_start_matches("# ").to_owned())
 }
