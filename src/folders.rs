@@ -68,7 +68,7 @@ impl<T: Definition> Named<T> {
     /// `previous`, a file that fails keeps its previous definitions and a name defined twice
     /// keeps the file that defined it before.
     pub fn load(
-        built_in: &'static [(&'static str, &'static str)],
+        built_in: &[(&'static str, &'static str)],
         files: &[FileEntry],
         parse: impl Fn(Input<'_>, &str) -> Result<T, String>,
         what: &str,
@@ -245,9 +245,12 @@ impl Folders {
             prompts: Prompts::load(&settings.prompt_dirs, previous.map(|p| &p.prompts)),
             resources: Resources::load(&settings.resource_dirs, previous.map(|p| &p.resources)),
             tools: Named::load(
-                declared::BUILT_IN,
+                declared::shipped(),
                 &files_in(&settings.tools.dirs, &["yaml", "yml"]),
-                |input, file| declared::parse(&input.text()?, file),
+                |input, file| match input {
+                    Input::BuiltIn(json) => declared::parse_shipped(json, file),
+                    Input::File(_) => declared::parse(&input.text()?, file),
+                },
                 "tool",
                 previous.map(|p| &p.tools),
             ),

@@ -25,6 +25,23 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::SystemTime;
 
+/// Compares `actual` with the committed file at `path` (relative to the crate), or rewrites
+/// the file when `UPDATE_GOLDEN` is set (then true: the caller's further checks are moot).
+/// `how` says how to regenerate it.
+#[cfg(test)]
+pub(crate) fn golden(path: &str, committed: &str, actual: &str, how: &str) -> bool {
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+        std::fs::write(path, actual).unwrap();
+        return true;
+    }
+    assert!(
+        actual == committed,
+        "{path} is not what it should be: {how}, then commit the file"
+    );
+    false
+}
+
 /// A file's size and modification time, `None` when it is missing: what the pollers compare
 /// to notice a change (resource subscriptions, the servers file, the tool pins).
 pub fn file_stamp(p: &Path) -> Option<(u64, SystemTime)> {

@@ -238,17 +238,14 @@ mod tests {
             .iter()
             .map(|t| serde_json::to_string(t).unwrap() + "\n")
             .collect();
-        if std::env::var_os("UPDATE_GOLDEN").is_some() {
-            let path =
-                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/tools/catalogue.jsonl");
-            std::fs::write(path, &text).unwrap();
+        if crate::support::golden(
+            "src/tools/catalogue.jsonl",
+            PRECOMPUTED,
+            &text,
+            "after changing a tool, run `UPDATE_GOLDEN=1 cargo test --lib catalogue`",
+        ) {
             return;
         }
-        assert!(
-            text == PRECOMPUTED,
-            "src/tools/catalogue.jsonl is not what the code generates: after changing a tool, \
-             run `UPDATE_GOLDEN=1 cargo test --lib catalogue` and commit the file"
-        );
         let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
         let table: Vec<&str> = built_in_table().iter().map(|t| t.name).collect();
         assert_eq!(names, table, "one line per built-in tool, in name order");
