@@ -51,7 +51,19 @@ fn session_cpu(t: &Target) -> f64 {
     children_cpu() - before
 }
 
+/// The start-up rows, with switchboard's median spawn → initialize (other rows' targets are
+/// relative to it).
+pub struct Startup {
+    pub rows: Vec<Row>,
+    pub init: f64,
+}
+
+/// `BENCH_ONLY=startup`: the start-up rows alone.
 pub fn rows(base: &Path, quick: bool) {
+    print_table(&measure(base, quick).rows);
+}
+
+pub fn measure(base: &Path, quick: bool) -> Startup {
     let config = super::plain_config(base);
     let sb = Target::full(super::switchboard_binary(), &config);
     let fl = Target::floor();
@@ -111,5 +123,5 @@ pub fn rows(base: &Path, quick: bool) {
         "MiB",
         &format!("floor {anon_fl:.1} MiB"),
     ));
-    print_table(&rows);
+    Startup { rows, init }
 }
