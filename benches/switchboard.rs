@@ -332,7 +332,7 @@ fn main() {
     // child's rate times (the child's CPU per call ÷ switchboard's).
     let (sb_pid, direct_pid) = (c.child.id(), f.child.id());
     // The child runs under switchboard's supervisor process: everything below switchboard.
-    let below = |pid: u32| children_of(pid).into_iter().map(tree_cpu_ns).sum::<u64>();
+    let below = |pid: u32| descendants(pid).into_iter().map(cpu_ns).sum::<u64>();
     let before = (cpu_ns(sb_pid), below(sb_pid));
     let tp_fwd = pipelined(&mut c, total, "floor__echo", json!({"text": "hi"}));
     let after_fwd = (cpu_ns(sb_pid), below(sb_pid));
@@ -903,14 +903,7 @@ impl Session {
     /// CPU time all the server's threads have used so far, in nanoseconds (the scheduler's
     /// per-thread counters).
     fn cpu_ns(&self) -> u64 {
-        let dir = format!("/proc/{}/task", self.child.id());
-        std::fs::read_dir(dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
-            .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
-            .sum()
+        cpu_ns(self.child.id())
     }
 
     fn rss_kib(&self) -> u64 {
@@ -994,18 +987,37 @@ fn cpu_ns(pid: u32) -> u64 {
         .sum()
 }
 
-/// The CPU time (ns) of a live process and every process below it.
-fn tree_cpu_ns(pid: u32) -> u64 {
-    cpu_ns(pid) + children_of(pid).into_iter().map(tree_cpu_ns).sum::<u64>()
-}
-
-/// A live process's child processes.
-fn children_of(pid: u32) -> Vec<u32> {
-    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|p| p.parse().ok())
-        .collect()
+/// Every live process below `pid` (children, their children, ...), from each process's parent
+/// in /proc.
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut parents: Vec<(u32, u32)> = Vec::new();
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+        if let Some(pp) = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|s| s.parse::<u32>().ok())
+        {
+            parents.push((p, pp));
+        }
+    }
+    let mut tree = vec![pid];
+    let mut i = 0;
+    while i < tree.len() {
+        let parent = tree[i];
+        tree.extend(
+            parents
+                .iter()
+                .filter(|(_, pp)| *pp == parent)
+                .map(|(p, _)| *p),
+        );
+        i += 1;
+    }
+    tree.remove(0);
+    tree
 }
 
 fn rg_time(dir: &Path, pattern: &str, runs: usize) -> Option<f64> {

@@ -141,32 +141,8 @@ impl HttpSession {
 /// The proportional set size of `pid` and every process below it, in MiB (shared pages
 /// divided among the processes that share them, so sums are fair).
 fn tree_pss_mib(pid: u32) -> f64 {
-    let mut parents: Vec<(u32, u32)> = Vec::new();
-    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
-        if let Some(pp) = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-            .and_then(|s| s.parse::<u32>().ok())
-        {
-            parents.push((p, pp));
-        }
-    }
     let mut tree = vec![pid];
-    let mut i = 0;
-    while i < tree.len() {
-        let parent = tree[i];
-        tree.extend(
-            parents
-                .iter()
-                .filter(|(_, pp)| *pp == parent)
-                .map(|(p, _)| *p),
-        );
-        i += 1;
-    }
+    tree.extend(super::descendants(pid));
     let kib: u64 = tree
         .iter()
         .map(|p| {
